@@ -1,0 +1,96 @@
+// Fused scaled dot-product attention with the book's valid-length mask, one work-item per
+// query row. Q (B, Tq, D), K (B, Tk, D), V (B, Tk, Dv), P (B, Tq, Tk) the softmax weights.
+// Row (b, i) keeps keys j < lens[(b·Tq + i) / rep]; the rest count as the logit -1e6.
+
+#define MASKED_LOGIT -1e6f
+
+// Global size (Tq, B).
+__kernel void at_fw(__global const float* q, __global const float* k, __global const float* v,
+                    __global const int* lens, __global float* out, __global float* p,
+                    const int tq, const int tk, const int d, const int dv,
+                    const float scale, const int rep, const int haslens) {
+    const int i = get_global_id(0), b = get_global_id(1);
+    const int row = b * tq + i;
+    __global const float* qi = q + (size_t)row * d;
+    __global const float* kb = k + (size_t)b * tk * d;
+    __global const float* vb = v + (size_t)b * tk * dv;
+    __global float* pi = p + (size_t)row * tk;
+    __global float* oi = out + (size_t)row * dv;
+    const int valid = haslens ? clamp(lens[row / rep], 0, tk) : tk;
+
+    // Scores and their maximum.
+    float m = valid < tk ? MASKED_LOGIT : -INFINITY;
+    for (int j = 0; j < valid; j++) {
+        __global const float* kj = kb + (size_t)j * d;
+        float s = 0.0f;
+        for (int c = 0; c < d; c++) s += qi[c] * kj[c];
+        s *= scale;
+        pi[j] = s;
+        m = fmax(m, s);
+    }
+    // Softmax in place.
+    float sum = 0.0f;
+    for (int j = 0; j < valid; j++) { const float e = exp(pi[j] - m); pi[j] = e; sum += e; }
+    const float masked = exp(MASKED_LOGIT - m);
+    sum += masked * (tk - valid);
+    const float inv = 1.0f / sum;
+    for (int j = 0; j < valid; j++) pi[j] *= inv;
+    for (int j = valid; j < tk; j++) pi[j] = masked * inv;
+    // Weighted sum of values.
+    for (int c = 0; c < dv; c++) oi[c] = 0.0f;
+    for (int j = 0; j < tk; j++) {
+        const float w = pi[j];
+        if (w == 0.0f) continue;
+        __global const float* vj = vb + (size_t)j * dv;
+        for (int c = 0; c < dv; c++) oi[c] += w * vj[c];
+    }
+}
+
+// Backward, step 1, per query row (global size (Tq, B)):
+// dP_j = dO_i · V_j; dS_j = scale · P_ij (dP_j - Σ_j P_ij dP_j) into ds; dQ_i = Σ_j dS_j K_j.
+__kernel void at_bw_q(__global const float* k, __global const float* v, __global const float* p,
+                      __global const float* dout, __global float* ds, __global float* dq,
+                      const int tq, const int tk, const int d, const int dv, const float scale) {
+    const int i = get_global_id(0), b = get_global_id(1);
+    const int row = b * tq + i;
+    __global const float* kb = k + (size_t)b * tk * d;
+    __global const float* vb = v + (size_t)b * tk * dv;
+    __global const float* pi = p + (size_t)row * tk;
+    __global const float* gi = dout + (size_t)row * dv;
+    __global float* si = ds + (size_t)row * tk;
+    __global float* qi = dq + (size_t)row * d;
+    float dot = 0.0f;
+    for (int j = 0; j < tk; j++) {
+        __global const float* vj = vb + (size_t)j * dv;
+        float dp = 0.0f;
+        for (int c = 0; c < dv; c++) dp += gi[c] * vj[c];
+        si[j] = dp;
+        dot += dp * pi[j];
+    }
+    for (int c = 0; c < d; c++) qi[c] = 0.0f;
+    for (int j = 0; j < tk; j++) {
+        const float s = scale * pi[j] * (si[j] - dot);
+        si[j] = s;
+        __global const float* kj = kb + (size_t)j * d;
+        for (int c = 0; c < d; c++) qi[c] += s * kj[c];
+    }
+}
+
+// Backward, step 2, per key row (global size (Tk, B)): dK_j = Σ_i dS_ij Q_i, dV_j = Σ_i P_ij dO_i.
+__kernel void at_bw_kv(__global const float* q, __global const float* p, __global const float* dout,
+                       __global const float* ds, __global float* dk, __global float* dvout,
+                       const int tq, const int tk, const int d, const int dv) {
+    const int j = get_global_id(0), b = get_global_id(1);
+    __global float* kj = dk + ((size_t)b * tk + j) * d;
+    __global float* vj = dvout + ((size_t)b * tk + j) * dv;
+    for (int c = 0; c < d; c++) kj[c] = 0.0f;
+    for (int c = 0; c < dv; c++) vj[c] = 0.0f;
+    for (int i = 0; i < tq; i++) {
+        const size_t row = (size_t)b * tq + i;
+        const float s = ds[row * tk + j], w = p[row * tk + j];
+        __global const float* qi = q + row * d;
+        __global const float* gi = dout + row * dv;
+        for (int c = 0; c < d; c++) kj[c] += s * qi[c];
+        for (int c = 0; c < dv; c++) vj[c] += w * gi[c];
+    }
+}

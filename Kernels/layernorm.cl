@@ -1,0 +1,53 @@
+// Layer normalisation over rows of `cols`, biased variance (as PyTorch). The forward and the
+// input gradient run one work-item per row (global size: rows); the γ and β gradients run one
+// work-item per column (global size: cols), so no two work-items write the same element.
+
+__kernel void ln_fw(__global const float* x, __global const float* gamma, __global const float* beta,
+                    __global float* y, __global float* mean, __global float* rstd, const int cols, const float eps) {
+    const int r = get_global_id(0);
+    __global const float* xr = x + (size_t)r * cols;
+    __global float* yr = y + (size_t)r * cols;
+    float mu = 0.0f;
+    for (int j = 0; j < cols; j++) mu += xr[j];
+    mu /= cols;
+    float var = 0.0f;
+    for (int j = 0; j < cols; j++) { const float d = xr[j] - mu; var += d * d; }
+    const float inv = rsqrt(var / cols + eps);
+    for (int j = 0; j < cols; j++) yr[j] = (xr[j] - mu) * inv * gamma[j] + beta[j];
+    mean[r] = mu;
+    rstd[r] = inv;
+}
+
+// dx = rstd · (dŷ - mean(dŷ) - x̂ · mean(dŷ · x̂)), dŷ = dy · γ.
+__kernel void ln_bw_x(__global const float* x, __global const float* dy, __global const float* gamma,
+                      __global const float* mean, __global const float* rstd, __global float* dx, const int cols) {
+    const int r = get_global_id(0);
+    __global const float* xr = x + (size_t)r * cols;
+    __global const float* gr = dy + (size_t)r * cols;
+    __global float* dr = dx + (size_t)r * cols;
+    const float mu = mean[r], inv = rstd[r];
+    float meanD = 0.0f, meanDX = 0.0f;
+    for (int j = 0; j < cols; j++) {
+        const float d = gr[j] * gamma[j];
+        meanD += d;
+        meanDX += d * (xr[j] - mu) * inv;
+    }
+    meanD /= cols;
+    meanDX /= cols;
+    for (int j = 0; j < cols; j++) dr[j] = inv * (gr[j] * gamma[j] - meanD - (xr[j] - mu) * inv * meanDX);
+}
+
+// dγ[j] = Σ_r dy[r, j] · x̂[r, j],  dβ[j] = Σ_r dy[r, j].
+__kernel void ln_bw_gb(__global const float* x, __global const float* dy, __global const float* mean,
+                       __global const float* rstd, __global float* dgamma, __global float* dbeta,
+                       const int rows, const int cols) {
+    const int j = get_global_id(0);
+    float g = 0.0f, b = 0.0f;
+    for (int r = 0; r < rows; r++) {
+        const size_t i = (size_t)r * cols + j;
+        g += dy[i] * (x[i] - mean[r]) * rstd[r];
+        b += dy[i];
+    }
+    dgamma[j] = g;
+    dbeta[j] = b;
+}

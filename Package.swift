@@ -1,0 +1,44 @@
+// swift-tools-version:6.0
+// Dive: the sequence models of Dive into Deep Learning on OpenCL and OpenBLAS.
+import PackageDescription
+
+let package = Package(
+    name: "Dive",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "dive", targets: ["dive"]),
+        .library(name: "Dive", targets: ["Dive"]),
+        .library(name: "DiveData", targets: ["DiveData"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+    ],
+    targets: [
+        // C libraries, found through pkg-config.
+        .systemLibrary(name: "COpenCL", path: "Sources/COpenCL", pkgConfig: "OpenCL",
+                       providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers"])]),
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+
+        // Kernels/*.cl become a generated Swift source at build time.
+        .executableTarget(name: "EmbedKernelsTool", path: "Sources/EmbedKernelsTool"),
+        .plugin(name: "EmbedKernels", capability: .buildTool(),
+                dependencies: ["EmbedKernelsTool"], path: "Plugins/EmbedKernels"),
+
+        .target(name: "Dive",
+                dependencies: ["COpenCL", "CBLAS", .product(name: "Numerics", package: "swift-numerics")],
+                path: "Sources/Dive",
+                plugins: ["EmbedKernels"]),
+        .target(name: "DiveData", path: "Sources/DiveData"),
+        .target(name: "DiveBench", dependencies: ["Dive"], path: "Benchmarks/DiveBench"),
+        .executableTarget(name: "dive",
+                          dependencies: ["Dive", "DiveData", "DiveBench",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          path: "Sources/dive"),
+
+        .testTarget(name: "DiveTests", dependencies: ["Dive"], path: "Tests/DiveTests"),
+        .testTarget(name: "DiveDataTests", dependencies: ["DiveData"], path: "Tests/DiveDataTests"),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,141 @@
+// `Backend`: the primitives every device implements. The ops layer (Sources/Dive/Ops) allocates
+// outputs and records gradients; a backend only computes. All tensors are contiguous and
+// row-major. A primitive missing from a backend is a compile error, never a copy to the host.
+
+public protocol Backend: AnyObject {
+    /// The concrete device (never `.auto`).
+    var device: Device { get }
+    /// One line for messages and listings, e.g. "opencl:0 (pthread-haswell-AMD EPYC, PoCL)".
+    var displayName: String { get }
+
+    // MARK: memory
+    func allocate(byteCount: Int) throws -> Buffer
+    func upload(_ bytes: UnsafeRawBufferPointer, to buffer: Buffer) throws
+    /// Waits for queued work, then copies the buffer out.
+    func download(_ buffer: Buffer, to bytes: UnsafeMutableRawBufferPointer) throws
+    /// Returns when every queued operation has finished.
+    func synchronize() throws
+
+    // MARK: data movement
+    func fill(_ y: Tensor, value: Double) throws
+    /// Copies `layout.shape` elements from `x` to `y` through arbitrary strides: permute, slice
+    /// and concat are all this one primitive.
+    func copyStrided(_ x: Tensor, into y: Tensor, layout: StridedLayout) throws
+
+    // MARK: arithmetic
+    /// C[b] = alpha · op(A[b]) · op(B[b]) + beta · C[b]. With beta == 0, C is not read.
+    func gemm(_ a: Tensor, _ b: Tensor, into c: Tensor, shape: GemmShape, alpha: Float, beta: Float) throws
+    func unary(_ op: UnaryOp, _ x: Tensor, into y: Tensor) throws
+    /// dx = dy · f'(x), from whichever of x or y = f(x) the derivative needs.
+    func unaryBackward(_ op: UnaryOp, input x: Tensor, output y: Tensor, gradOutput dy: Tensor,
+                       into dx: Tensor) throws
+    func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, into c: Tensor, plan: BroadcastPlan) throws
+    /// Reduces the middle axis of x viewed as (outer, length, inner) into y (outer, inner).
+    func reduce(_ op: ReduceOp, _ x: Tensor, into y: Tensor, outer: Int, length: Int, inner: Int) throws
+
+    // MARK: fused row ops
+    /// The book's masked softmax over rows of `cols`; row r keeps its first
+    /// validLens[r / (rows / validLens.count)] entries, the rest count as logit -1e6.
+    func maskedSoftmax(_ x: Tensor, validLens: Tensor?, into y: Tensor, rows: Int, cols: Int) throws
+    func softmaxBackward(output y: Tensor, gradOutput dy: Tensor, into dx: Tensor, rows: Int, cols: Int) throws
+    /// Per-row cross-entropy of log-softmax(logits) against `targets`, with label smoothing ε
+    /// (target distribution (1-ε)·onehot + ε/V), times an optional per-row weight (the padding mask).
+    func crossEntropy(logits: Tensor, targets: Tensor, weights: Tensor?, labelSmoothing: Float,
+                      into loss: Tensor, rows: Int, classes: Int) throws
+    func crossEntropyBackward(logits: Tensor, targets: Tensor, weights: Tensor?, labelSmoothing: Float,
+                              gradLoss: Tensor, into dLogits: Tensor, rows: Int, classes: Int) throws
+    func layerNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, eps: Float,
+                   into y: Tensor, mean: Tensor, rstd: Tensor, rows: Int, cols: Int) throws
+    /// Writes dx, dGamma and dBeta (overwriting them).
+    func layerNormBackward(_ x: Tensor, gradOutput dy: Tensor, gamma: Tensor, mean: Tensor, rstd: Tensor,
+                           into dx: Tensor, dGamma: Tensor, dBeta: Tensor, rows: Int, cols: Int) throws
+
+    // MARK: attention
+    /// out = maskedSoftmax(scale · Q Kᵀ, validLens) V for Q (B, Tq, D), K (B, Tk, D), V (B, Tk, Dv);
+    /// the softmax weights (B, Tq, Tk) go to `weights` for the backward and for inspection.
+    func attention(q: Tensor, k: Tensor, v: Tensor, validLens: Tensor?, scale: Float,
+                   into out: Tensor, weights: Tensor, dims: AttentionDims) throws
+    func attentionBackward(q: Tensor, k: Tensor, v: Tensor, weights: Tensor, gradOutput dOut: Tensor,
+                           scale: Float, into dq: Tensor, dk: Tensor, dv: Tensor, dims: AttentionDims) throws
+
+    // MARK: embeddings
+    /// out[n, :] = table[indices[n], :]; an index outside the table gives a zero row.
+    func embedding(table: Tensor, indices: Tensor, into out: Tensor, count: Int, dim: Int) throws
+    /// dTable = 0, then dTable[indices[n], :] += dOut[n, :].
+    func embeddingBackward(gradOutput dOut: Tensor, indices: Tensor, into dTable: Tensor,
+                           count: Int, dim: Int) throws
+
+    // MARK: randomness, optimisation
+    /// y = x · mask / (1 - p), mask[i] = CounterRNG.uniform(seed, offset + i) >= p. The same seed
+    /// and offset give the same mask on every device; applying it to dy is the backward.
+    func dropout(_ x: Tensor, p: Float, seed: UInt64, offset: UInt64, into y: Tensor) throws
+    /// One fused Adam or AdamW update of `param` in place, with its moments `m` and `v`.
+    func adamStep(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, hyper: AdamHyper) throws
+    /// out (one element) = Σ over all tensors of Σ x².
+    func sumOfSquares(_ tensors: [Tensor], into out: Tensor) throws
+}
+
+/// Shapes of a batched GEMM. A is (m, k) row-major, or (k, m) when `transA`; B is (k, n), or (n, k)
+/// when `transB`; C is (m, n). Batch strides are in elements; 0 shares the operand across the batch.
+public struct GemmShape: Equatable, Sendable {
+    public var batch, m, n, k: Int
+    public var transA, transB: Bool
+    public var strideA, strideB, strideC: Int
+
+    public init(batch: Int = 1, m: Int, n: Int, k: Int, transA: Bool = false, transB: Bool = false,
+                strideA: Int? = nil, strideB: Int? = nil, strideC: Int? = nil) {
+        self.batch = batch; self.m = m; self.n = n; self.k = k
+        self.transA = transA; self.transB = transB
+        self.strideA = strideA ?? m * k
+        self.strideB = strideB ?? k * n
+        self.strideC = strideC ?? m * n
+    }
+}
+
+/// Sizes of one attention call: batch (including heads), queries, keys, query/key size, value size.
+public struct AttentionDims: Equatable, Sendable {
+    public var batch, queries, keys, depth, valueDepth: Int
+    public init(batch: Int, queries: Int, keys: Int, depth: Int, valueDepth: Int) {
+        self.batch = batch; self.queries = queries; self.keys = keys
+        self.depth = depth; self.valueDepth = valueDepth
+    }
+}
+
+public enum UnaryOp: Hashable, Sendable {
+    case neg, exp, log, tanh, sigmoid, relu, sqrt
+    /// x + s, x · s, s - x, s / x, x^s
+    case addScalar(Float), mulScalar(Float), rsubScalar(Float), rdivScalar(Float), powScalar(Float)
+
+    /// The scalar operand, 0 for ops without one.
+    public var scalar: Float {
+        switch self {
+        case let .addScalar(s), let .mulScalar(s), let .rsubScalar(s), let .rdivScalar(s), let .powScalar(s): return s
+        default: return 0
+        }
+    }
+}
+
+public enum BinaryOp: Hashable, Sendable { case add, sub, mul, div }
+
+public enum ReduceOp: Hashable, Sendable {
+    case sum, mean, max
+    /// Index of the first maximum, as Int32.
+    case argmax
+}
+
+/// Hyperparameters of one Adam step. `step` counts from 1 (bias correction).
+public struct AdamHyper {
+    public var lr: Float, beta1: Float, beta2: Float, eps: Float, weightDecay: Float
+    /// AdamW: decay the weights directly instead of adding weightDecay · param to the gradient.
+    public var decoupled: Bool
+    public var step: Int
+    /// Optional one-element tensor the gradient is multiplied by first (gradient clipping).
+    public var gradScale: Tensor?
+
+    public init(lr: Float, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8,
+                weightDecay: Float = 0, decoupled: Bool = false, step: Int, gradScale: Tensor? = nil) {
+        self.lr = lr; self.beta1 = beta1; self.beta2 = beta2; self.eps = eps
+        self.weightDecay = weightDecay; self.decoupled = decoupled; self.step = step
+        self.gradScale = gradScale
+    }
+}

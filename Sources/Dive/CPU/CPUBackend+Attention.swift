@@ -1,0 +1,82 @@
+// CPU fused attention: for each batch item, scores = scale·Q Kᵀ by BLAS, the book's masked
+// softmax in place, then P V by BLAS, all while the item is in cache. The backward follows the
+// same per-item plan.
+
+extension CPUBackend {
+    public func attention(q: Tensor, k: Tensor, v: Tensor, validLens: Tensor?, scale: Float,
+                          into out: Tensor, weights: Tensor, dims d: AttentionDims) throws {
+        if try isDouble(q, "attention") {
+            attentionLoop(q, k, v, validLens, Double(scale), out, weights, d, Double.self)
+        } else {
+            attentionLoop(q, k, v, validLens, scale, out, weights, d, Float.self)
+        }
+    }
+
+    private func attentionLoop<T: CPUFloat>(_ q: Tensor, _ k: Tensor, _ v: Tensor, _ validLens: Tensor?, _ scale: T,
+                                            _ out: Tensor, _ weights: Tensor, _ d: AttentionDims, _ type: T.Type) {
+        let qp = q.cpuPointer(T.self), kp = k.cpuPointer(T.self), vp = v.cpuPointer(T.self)
+        let op = out.cpuPointer(T.self), pp = weights.cpuPointer(T.self)
+        let lens = validLens?.cpuPointer(Int32.self)
+        let rows = d.batch * d.queries
+        let repeatCount = validLens.map { rows / max($0.count, 1) } ?? 1
+        let masked = T(maskedLogit)
+        for b in 0..<d.batch {
+            let p = pp + b * d.queries * d.keys
+            T.blasGemm(transA: false, transB: true, m: d.queries, n: d.keys, k: d.depth, alpha: scale,
+                       a: qp + b * d.queries * d.depth, lda: max(1, d.depth), b: kp + b * d.keys * d.depth,
+                       ldb: max(1, d.depth), beta: 0, c: p, ldc: max(1, d.keys))
+            for i in 0..<d.queries {
+                let row = p + i * d.keys
+                let valid = lens.map { Int($0[(b * d.queries + i) / repeatCount]) } ?? d.keys
+                var m = -T.infinity
+                for j in 0..<d.keys { if j >= valid { row[j] = masked }; m = max(m, row[j]) }
+                var sum: T = 0
+                for j in 0..<d.keys { let e = T.exp(row[j] - m); row[j] = e; sum += e }
+                let inv = 1 / sum
+                for j in 0..<d.keys { row[j] *= inv }
+            }
+            T.blasGemm(transA: false, transB: false, m: d.queries, n: d.valueDepth, k: d.keys, alpha: 1,
+                       a: p, lda: max(1, d.keys), b: vp + b * d.keys * d.valueDepth, ldb: max(1, d.valueDepth),
+                       beta: 0, c: op + b * d.queries * d.valueDepth, ldc: max(1, d.valueDepth))
+        }
+    }
+
+    public func attentionBackward(q: Tensor, k: Tensor, v: Tensor, weights: Tensor, gradOutput dOut: Tensor,
+                                  scale: Float, into dq: Tensor, dk: Tensor, dv: Tensor, dims d: AttentionDims) throws {
+        if try isDouble(q, "attentionBackward") {
+            attentionBackwardLoop(q, k, v, weights, dOut, Double(scale), dq, dk, dv, d, Double.self)
+        } else {
+            attentionBackwardLoop(q, k, v, weights, dOut, scale, dq, dk, dv, d, Float.self)
+        }
+    }
+
+    /// dV = Pᵀ dO; dP = dO Vᵀ; dS = scale · P ⊙ (dP - rowsum(dP ⊙ P)); dQ = dS K; dK = dSᵀ Q.
+    private func attentionBackwardLoop<T: CPUFloat>(_ q: Tensor, _ k: Tensor, _ v: Tensor, _ weights: Tensor,
+                                                    _ dOut: Tensor, _ scale: T, _ dq: Tensor, _ dk: Tensor,
+                                                    _ dv: Tensor, _ d: AttentionDims, _ type: T.Type) {
+        let qp = q.cpuPointer(T.self), kp = k.cpuPointer(T.self), vp = v.cpuPointer(T.self)
+        let pp = weights.cpuPointer(T.self), gp = dOut.cpuPointer(T.self)
+        let dqp = dq.cpuPointer(T.self), dkp = dk.cpuPointer(T.self), dvp = dv.cpuPointer(T.self)
+        let ds = UnsafeMutablePointer<T>.allocate(capacity: max(1, d.queries * d.keys))
+        defer { ds.deallocate() }
+        let tq = d.queries, tk = d.keys, dd = max(1, d.depth), dvd = max(1, d.valueDepth)
+        for b in 0..<d.batch {
+            let p = pp + b * tq * tk, g = gp + b * tq * d.valueDepth
+            let qb = qp + b * tq * d.depth, kb = kp + b * tk * d.depth
+            T.blasGemm(transA: true, transB: false, m: tk, n: d.valueDepth, k: tq, alpha: 1, a: p, lda: max(1, tk),
+                       b: g, ldb: dvd, beta: 0, c: dvp + b * tk * d.valueDepth, ldc: dvd)
+            T.blasGemm(transA: false, transB: true, m: tq, n: tk, k: d.valueDepth, alpha: 1, a: g, lda: dvd,
+                       b: vp + b * tk * d.valueDepth, ldb: dvd, beta: 0, c: ds, ldc: max(1, tk))
+            for i in 0..<tq {
+                let pr = p + i * tk, dr = ds + i * tk
+                var dot: T = 0
+                for j in 0..<tk { dot += pr[j] * dr[j] }
+                for j in 0..<tk { dr[j] = scale * pr[j] * (dr[j] - dot) }
+            }
+            T.blasGemm(transA: false, transB: false, m: tq, n: d.depth, k: tk, alpha: 1, a: ds, lda: max(1, tk),
+                       b: kb, ldb: dd, beta: 0, c: dqp + b * tq * d.depth, ldc: dd)
+            T.blasGemm(transA: true, transB: false, m: tk, n: d.depth, k: tq, alpha: 1, a: ds, lda: max(1, tk),
+                       b: qb, ldb: dd, beta: 0, c: dkp + b * tk * d.depth, ldc: dd)
+        }
+    }
+}

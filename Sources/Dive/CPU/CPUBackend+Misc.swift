@@ -1,0 +1,102 @@
+// CPU embeddings, dropout, the fused Adam step and the sum of squares for gradient norms.
+import RealModule
+
+extension CPUBackend {
+    public func embedding(table: Tensor, indices: Tensor, into out: Tensor, count: Int, dim: Int) throws {
+        let rowsInTable = table.count / max(dim, 1)
+        let idx = indices.cpuPointer(Int32.self)
+        let bytes = table.dtype.byteSize * dim
+        let src = unsafeDowncast(table.storage, to: CPUBuffer.self).pointer
+        let dst = unsafeDowncast(out.storage, to: CPUBuffer.self).pointer
+        for n in 0..<count {
+            let i = Int(idx[n])
+            if i >= 0 && i < rowsInTable {
+                (dst + n * bytes).copyMemory(from: src + i * bytes, byteCount: bytes)
+            } else {
+                (dst + n * bytes).initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
+            }
+        }
+    }
+
+    public func embeddingBackward(gradOutput dOut: Tensor, indices: Tensor, into dTable: Tensor, count: Int, dim: Int) throws {
+        if try isDouble(dOut, "embeddingBackward") {
+            scatterAdd(dOut.cpuPointer(Double.self), indices.cpuPointer(Int32.self), dTable.cpuPointer(Double.self),
+                       count, dim, dTable.count / max(dim, 1))
+        } else {
+            scatterAdd(dOut.cpuPointer(Float.self), indices.cpuPointer(Int32.self), dTable.cpuPointer(Float.self),
+                       count, dim, dTable.count / max(dim, 1))
+        }
+    }
+
+    private func scatterAdd<T: CPUFloat>(_ g: UnsafeMutablePointer<T>, _ idx: UnsafeMutablePointer<Int32>,
+                                         _ table: UnsafeMutablePointer<T>, _ count: Int, _ dim: Int, _ rows: Int) {
+        table.update(repeating: 0, count: rows * dim)
+        for n in 0..<count {
+            let i = Int(idx[n])
+            guard i >= 0 && i < rows else { continue }
+            let dst = table + i * dim, src = g + n * dim
+            for j in 0..<dim { dst[j] += src[j] }
+        }
+    }
+
+    public func dropout(_ x: Tensor, p: Float, seed: UInt64, offset: UInt64, into y: Tensor) throws {
+        if try isDouble(x, "dropout") {
+            dropoutLoop(x.cpuPointer(Double.self), y.cpuPointer(Double.self), x.count, p, seed, offset)
+        } else {
+            dropoutLoop(x.cpuPointer(Float.self), y.cpuPointer(Float.self), x.count, p, seed, offset)
+        }
+    }
+
+    private func dropoutLoop<T: CPUFloat>(_ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>, _ n: Int,
+                                          _ p: Float, _ seed: UInt64, _ offset: UInt64) {
+        let keepScale = p < 1 ? 1 / (1 - T(p)) : 0
+        Parallel.forRanges(n, costPerItem: 16) { r in
+            for i in r {
+                let keep = CounterRNG.uniform(seed: seed, counter: offset &+ UInt64(i)) >= p
+                y[i] = keep ? x[i] * keepScale : 0
+            }
+        }
+    }
+
+    public func adamStep(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, hyper h: AdamHyper) throws {
+        if try isDouble(param, "adamStep") {
+            adamLoop(param, grad, m, v, h, Double.self)
+        } else {
+            adamLoop(param, grad, m, v, h, Float.self)
+        }
+    }
+
+    /// PyTorch's Adam: m ← β1 m + (1-β1) g; v ← β2 v + (1-β2) g²;
+    /// p ← p - (lr / (1-β1ᵗ)) · m / (√v / √(1-β2ᵗ) + ε). Adam adds wd·p to g; AdamW scales p by 1 - lr·wd.
+    private func adamLoop<T: CPUFloat>(_ param: Tensor, _ grad: Tensor, _ m: Tensor, _ v: Tensor, _ h: AdamHyper, _ type: T.Type) {
+        let p = param.cpuPointer(T.self), g = grad.cpuPointer(T.self)
+        let mp = m.cpuPointer(T.self), vp = v.cpuPointer(T.self)
+        let gscale: T = h.gradScale.map { $0.cpuPointer(T.self)[0] } ?? 1
+        let b1 = T(h.beta1), b2 = T(h.beta2), lr = T(h.lr), wd = T(h.weightDecay), eps = T(h.eps)
+        let c1 = 1 - T.pow(b1, T(h.step)), c2 = 1 - T.pow(b2, T(h.step))
+        let stepSize = lr / c1, c2root = c2.squareRoot()
+        let decay: T = h.decoupled ? 1 - lr * wd : 1
+        let l2: T = h.decoupled ? 0 : wd
+        Parallel.forRanges(param.count, costPerItem: 16) { r in
+            for i in r {
+                let gi = g[i] * gscale + l2 * p[i]
+                mp[i] = b1 * mp[i] + (1 - b1) * gi
+                vp[i] = b2 * vp[i] + (1 - b2) * gi * gi
+                p[i] = p[i] * decay - stepSize * mp[i] / (vp[i].squareRoot() / c2root + eps)
+            }
+        }
+    }
+
+    public func sumOfSquares(_ tensors: [Tensor], into out: Tensor) throws {
+        var total = 0.0
+        for t in tensors {
+            if try isDouble(t, "sumOfSquares") {
+                let p = t.cpuPointer(Double.self)
+                for i in 0..<t.count { total += p[i] * p[i] }
+            } else {
+                total += Double(VectorMath.sumOfSquares(t.cpuPointer(Float.self), count: t.count))
+            }
+        }
+        if out.dtype == .float64 { out.cpuPointer(Double.self)[0] = total } else { out.cpuPointer(Float.self)[0] = Float(total) }
+    }
+}

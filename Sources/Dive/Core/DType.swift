@@ -1,0 +1,11 @@
+// Element types a tensor can hold. Float32 is the training type, Int32 holds indices and
+// lengths, Float64 exists on the CPU backend for finite-difference gradient checks.
+
+public enum DType: String, Sendable, CustomStringConvertible {
+    case float32, float64, int32
+
+    /// Bytes per element.
+    public var byteSize: Int { self == .float64 ? 8 : 4 }
+    public var isFloatingPoint: Bool { self != .int32 }
+    public var description: String { rawValue }
+}

@@ -1,0 +1,43 @@
+// `Device`: which backend a tensor lives on, as written on the command line:
+// `cpu`, `opencl` (the first OpenCL device), `opencl:N` (the N-th, counting across platforms),
+// `opencl:P.D` (device D of platform P) and `auto` (an OpenCL GPU if there is one, else the CPU).
+
+public enum Device: Hashable, Sendable, CustomStringConvertible {
+    case cpu
+    /// `platform == nil`: `index` counts devices across all platforms in order.
+    case opencl(platform: Int?, index: Int)
+    case auto
+
+    /// Parses a device string; throws `DiveError.unknownDevice` for anything malformed.
+    public init(parsing text: String) throws {
+        let lower = text.lowercased()
+        switch lower {
+        case "cpu": self = .cpu; return
+        case "auto": self = .auto; return
+        case "opencl", "cl": self = .opencl(platform: nil, index: 0); return
+        default: break
+        }
+        let parts = lower.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts[0] == "opencl" || parts[0] == "cl" else {
+            throw DiveError.unknownDevice(requested: text, available: DeviceRegistry.availableNames())
+        }
+        let numbers = parts[1].split(separator: ".", omittingEmptySubsequences: false).map { Int($0) }
+        switch numbers.count {
+        case 1 where numbers[0].map { $0 >= 0 } == true:
+            self = .opencl(platform: nil, index: numbers[0]!)
+        case 2 where numbers.allSatisfy({ ($0 ?? -1) >= 0 }):
+            self = .opencl(platform: numbers[0]!, index: numbers[1]!)
+        default:
+            throw DiveError.unknownDevice(requested: text, available: DeviceRegistry.availableNames())
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .cpu: return "cpu"
+        case .auto: return "auto"
+        case let .opencl(nil, index): return "opencl:\(index)"
+        case let .opencl(platform?, index): return "opencl:\(platform).\(index)"
+        }
+    }
+}

@@ -1,0 +1,96 @@
+// OpenCL data movement, elementwise ops and reductions: argument plumbing for Kernels/copy.cl,
+// elementwise.cl and reduce.cl.
+
+extension OpenCLBackend {
+    public func fill(_ y: Tensor, value: Double) throws {
+        if y.dtype == .int32 {
+            try launch(.fill_i, global: (y.count, 1, 1)) { a in try a.buffer(y); try a.int(Int(value)); try a.int(y.count) }
+        } else {
+            try requireFloat32(y, op: "fill")
+            try launch(.fill_f, global: (y.count, 1, 1)) { a in try a.buffer(y); try a.float(Float(value)); try a.int(y.count) }
+        }
+    }
+
+    public func copyStrided(_ x: Tensor, into y: Tensor, layout l: StridedLayout) throws {
+        guard x.dtype.byteSize == 4 else { throw DiveError.unsupportedDType(op: "copy", dtype: x.dtype, device: displayName) }
+        try launch(.copy4, global: (l.shape[3], l.shape[2], l.shape[0] * l.shape[1])) { a in
+            try a.buffer(x); try a.buffer(y)
+            try a.int4(l.shape); try a.int4(l.srcStrides); try a.int4(l.dstStrides)
+            try a.int(l.srcOffset); try a.int(l.dstOffset)
+        }
+    }
+
+    private func kernel(for op: UnaryOp) -> Kernel {
+        switch op {
+        case .neg: return .u_neg
+        case .exp: return .u_exp
+        case .log: return .u_log
+        case .tanh: return .u_tanh
+        case .sigmoid: return .u_sigmoid
+        case .relu: return .u_relu
+        case .sqrt: return .u_sqrt
+        case .addScalar: return .u_adds
+        case .mulScalar: return .u_muls
+        case .rsubScalar: return .u_rsubs
+        case .rdivScalar: return .u_rdivs
+        case .powScalar: return .u_pows
+        }
+    }
+
+    public func unary(_ op: UnaryOp, _ x: Tensor, into y: Tensor) throws {
+        try requireFloat32(x, op: "unary")
+        try launch(kernel(for: op), global: ((x.count + 7) / 8, 1, 1)) { a in
+            try a.buffer(x); try a.buffer(y); try a.int(x.count); try a.float(op.scalar)
+        }
+    }
+
+    public func unaryBackward(_ op: UnaryOp, input x: Tensor, output y: Tensor, gradOutput dy: Tensor,
+                              into dx: Tensor) throws {
+        try requireFloat32(x, op: "unaryBackward")
+        let id: Kernel
+        switch op {
+        case .exp: id = .d_exp
+        case .log: id = .d_log
+        case .tanh: id = .d_tanh
+        case .sigmoid: id = .d_sigmoid
+        case .relu: id = .d_relu
+        case .sqrt: id = .d_sqrt
+        case .powScalar: id = .d_pows
+        default:
+            throw DiveError.invalidArgument(op: "unaryBackward", detail: "\(op) has no fused backward; the ops layer composes it")
+        }
+        try launch(id, global: ((x.count + 7) / 8, 1, 1)) { a in
+            try a.buffer(x); try a.buffer(y); try a.buffer(dy); try a.buffer(dx); try a.int(x.count); try a.float(op.scalar)
+        }
+    }
+
+    public func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, into c: Tensor, plan: BroadcastPlan) throws {
+        try requireFloat32(a, b, op: "binary")
+        if plan.kind == .general {
+            let id: Kernel
+            switch op { case .add: id = .g_add; case .sub: id = .g_sub; case .mul: id = .g_mul; case .div: id = .g_div }
+            let d = plan.dims
+            try launch(id, global: (d[3], d[2], d[0] * d[1])) { k in
+                try k.buffer(a); try k.buffer(b); try k.buffer(c)
+                try k.int4(d); try k.int4(plan.aStrides); try k.int4(plan.bStrides)
+            }
+        } else {
+            let id: Kernel
+            switch op { case .add: id = .b_add; case .sub: id = .b_sub; case .mul: id = .b_mul; case .div: id = .b_div }
+            let mode = plan.kind == .sameShape ? 0 : (plan.kind == .scalarB ? 1 : 2)
+            try launch(id, global: ((plan.count + 7) / 8, 1, 1)) { k in
+                try k.buffer(a); try k.buffer(b); try k.buffer(c); try k.int(plan.count); try k.int(mode)
+            }
+        }
+    }
+
+    public func reduce(_ op: ReduceOp, _ x: Tensor, into y: Tensor, outer: Int, length: Int, inner: Int) throws {
+        try requireFloat32(x, op: "reduce")
+        let id: Kernel
+        switch op { case .sum, .mean: id = .r_sum; case .max: id = .r_max; case .argmax: id = .r_argmax }
+        let scale: Float = op == .mean ? 1 / Float(max(length, 1)) : 1
+        try launch(id, global: (inner, outer, 1)) { a in
+            try a.buffer(x); try a.buffer(y); try a.int(length); try a.int(inner); try a.float(scale)
+        }
+    }
+}

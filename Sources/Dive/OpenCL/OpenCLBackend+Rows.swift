@@ -1,0 +1,131 @@
+// OpenCL row ops, attention, embeddings, dropout and optimiser steps: argument plumbing for
+// Kernels/softmax.cl, loss.cl, layernorm.cl, attention.cl, embedding.cl, random.cl, optim.cl.
+import Foundation
+
+extension OpenCLBackend {
+    public func maskedSoftmax(_ x: Tensor, validLens: Tensor?, into y: Tensor, rows: Int, cols: Int) throws {
+        try requireFloat32(x, op: "maskedSoftmax")
+        let rep = validLens.map { rows / max($0.count, 1) } ?? 1
+        try launch(.sm_fw, global: (rows, 1, 1)) { a in
+            try a.buffer(x); try a.buffer(y); try a.buffer(validLens)
+            try a.int(cols); try a.int(rep); try a.int(validLens == nil ? 0 : 1)
+        }
+    }
+
+    public func softmaxBackward(output y: Tensor, gradOutput dy: Tensor, into dx: Tensor, rows: Int, cols: Int) throws {
+        try requireFloat32(y, op: "softmaxBackward")
+        try launch(.sm_bw, global: (rows, 1, 1)) { a in try a.buffer(y); try a.buffer(dy); try a.buffer(dx); try a.int(cols) }
+    }
+
+    public func crossEntropy(logits: Tensor, targets: Tensor, weights: Tensor?, labelSmoothing: Float,
+                             into loss: Tensor, rows: Int, classes: Int) throws {
+        try requireFloat32(logits, op: "crossEntropy")
+        try launch(.ce_fw, global: (rows, 1, 1)) { a in
+            try a.buffer(logits); try a.buffer(targets); try a.buffer(weights); try a.buffer(loss)
+            try a.int(classes); try a.float(labelSmoothing); try a.int(weights == nil ? 0 : 1)
+        }
+    }
+
+    public func crossEntropyBackward(logits: Tensor, targets: Tensor, weights: Tensor?, labelSmoothing: Float,
+                                     gradLoss: Tensor, into dLogits: Tensor, rows: Int, classes: Int) throws {
+        try requireFloat32(logits, op: "crossEntropyBackward")
+        try launch(.ce_bw, global: (rows, 1, 1)) { a in
+            try a.buffer(logits); try a.buffer(targets); try a.buffer(weights); try a.buffer(gradLoss); try a.buffer(dLogits)
+            try a.int(classes); try a.float(labelSmoothing); try a.int(weights == nil ? 0 : 1)
+        }
+    }
+
+    public func layerNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, eps: Float,
+                          into y: Tensor, mean: Tensor, rstd: Tensor, rows: Int, cols: Int) throws {
+        try requireFloat32(x, gamma, beta, op: "layerNorm")
+        try launch(.ln_fw, global: (rows, 1, 1)) { a in
+            try a.buffer(x); try a.buffer(gamma); try a.buffer(beta); try a.buffer(y); try a.buffer(mean); try a.buffer(rstd)
+            try a.int(cols); try a.float(eps)
+        }
+    }
+
+    public func layerNormBackward(_ x: Tensor, gradOutput dy: Tensor, gamma: Tensor, mean: Tensor, rstd: Tensor,
+                                  into dx: Tensor, dGamma: Tensor, dBeta: Tensor, rows: Int, cols: Int) throws {
+        try requireFloat32(x, op: "layerNormBackward")
+        try launch(.ln_bw_x, global: (rows, 1, 1)) { a in
+            try a.buffer(x); try a.buffer(dy); try a.buffer(gamma); try a.buffer(mean); try a.buffer(rstd); try a.buffer(dx)
+            try a.int(cols)
+        }
+        try launch(.ln_bw_gb, global: (cols, 1, 1)) { a in
+            try a.buffer(x); try a.buffer(dy); try a.buffer(mean); try a.buffer(rstd); try a.buffer(dGamma); try a.buffer(dBeta)
+            try a.int(rows); try a.int(cols)
+        }
+    }
+
+    public func attention(q: Tensor, k: Tensor, v: Tensor, validLens: Tensor?, scale: Float,
+                          into out: Tensor, weights: Tensor, dims d: AttentionDims) throws {
+        try requireFloat32(q, k, v, op: "attention")
+        let rep = validLens.map { (d.batch * d.queries) / max($0.count, 1) } ?? 1
+        try launch(.at_fw, global: (d.queries, d.batch, 1)) { a in
+            try a.buffer(q); try a.buffer(k); try a.buffer(v); try a.buffer(validLens); try a.buffer(out); try a.buffer(weights)
+            try a.int(d.queries); try a.int(d.keys); try a.int(d.depth); try a.int(d.valueDepth)
+            try a.float(scale); try a.int(rep); try a.int(validLens == nil ? 0 : 1)
+        }
+    }
+
+    public func attentionBackward(q: Tensor, k: Tensor, v: Tensor, weights: Tensor, gradOutput dOut: Tensor,
+                                  scale: Float, into dq: Tensor, dk: Tensor, dv: Tensor, dims d: AttentionDims) throws {
+        try requireFloat32(q, k, v, op: "attentionBackward")
+        let ds = try Tensor.empty([d.batch, d.queries, d.keys], on: self)
+        try launch(.at_bw_q, global: (d.queries, d.batch, 1)) { a in
+            try a.buffer(k); try a.buffer(v); try a.buffer(weights); try a.buffer(dOut); try a.buffer(ds); try a.buffer(dq)
+            try a.int(d.queries); try a.int(d.keys); try a.int(d.depth); try a.int(d.valueDepth); try a.float(scale)
+        }
+        try launch(.at_bw_kv, global: (d.keys, d.batch, 1)) { a in
+            try a.buffer(q); try a.buffer(weights); try a.buffer(dOut); try a.buffer(ds); try a.buffer(dk); try a.buffer(dv)
+            try a.int(d.queries); try a.int(d.keys); try a.int(d.depth); try a.int(d.valueDepth)
+        }
+    }
+
+    public func embedding(table: Tensor, indices: Tensor, into out: Tensor, count: Int, dim: Int) throws {
+        try requireFloat32(table, op: "embedding")
+        try launch(.emb_fw, global: (dim, count, 1)) { a in
+            try a.buffer(table); try a.buffer(indices); try a.buffer(out); try a.int(dim); try a.int(table.count / max(dim, 1))
+        }
+    }
+
+    public func embeddingBackward(gradOutput dOut: Tensor, indices: Tensor, into dTable: Tensor, count: Int, dim: Int) throws {
+        try requireFloat32(dOut, op: "embeddingBackward")
+        try launch(.emb_bw, global: (dim, 1, 1)) { a in
+            try a.buffer(dOut); try a.buffer(indices); try a.buffer(dTable)
+            try a.int(dim); try a.int(dTable.count / max(dim, 1)); try a.int(count)
+        }
+    }
+
+    public func dropout(_ x: Tensor, p: Float, seed: UInt64, offset: UInt64, into y: Tensor) throws {
+        try requireFloat32(x, op: "dropout")
+        try launch(.dropout, global: (x.count, 1, 1)) { a in
+            try a.buffer(x); try a.buffer(y); try a.int(x.count); try a.float(p); try a.ulong(seed); try a.ulong(offset)
+        }
+    }
+
+    public func adamStep(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, hyper h: AdamHyper) throws {
+        try requireFloat32(param, grad, m, v, op: "adamStep")
+        let t = Float(h.step)
+        let stepSize = h.lr / (1 - Foundation.pow(h.beta1, t))
+        let c2root = (1 - Foundation.pow(h.beta2, t)).squareRoot()
+        try launch(.adam, global: (param.count, 1, 1)) { a in
+            try a.buffer(param); try a.buffer(grad); try a.buffer(m); try a.buffer(v); try a.buffer(h.gradScale)
+            try a.int(param.count); try a.float(h.beta1); try a.float(h.beta2); try a.float(stepSize); try a.float(c2root)
+            try a.float(h.eps); try a.float(h.decoupled ? 1 - h.lr * h.weightDecay : 1)
+            try a.float(h.decoupled ? 0 : h.weightDecay); try a.int(h.gradScale == nil ? 0 : 1)
+        }
+    }
+
+    public func sumOfSquares(_ tensors: [Tensor], into out: Tensor) throws {
+        let width = 64
+        let partials = try Tensor.empty([tensors.count * width], on: self)
+        for (i, t) in tensors.enumerated() {
+            try requireFloat32(t, op: "sumOfSquares")
+            try launch(.sumsq_part, global: (width, 1, 1)) { a in
+                try a.buffer(t); try a.buffer(partials); try a.int(t.count); try a.int(i * width)
+            }
+        }
+        try launch(.sum_all, global: (1, 1, 1)) { a in try a.buffer(partials); try a.buffer(out); try a.int(partials.count) }
+    }
+}

@@ -1,0 +1,218 @@
+// The OpenCL backend's runtime: one context and in-order queue per device, a buffer pool,
+// cached kernels, and `launch`, which sets arguments and enqueues without waiting. The ops live
+// in OpenCLBackend+*.swift; the kernels in Kernels/*.cl.
+import COpenCL
+import Foundation
+
+/// Device memory of the OpenCL backend; returns to the pool when the last tensor lets go.
+final class CLBuffer: Buffer {
+    let mem: cl_mem
+    unowned let owner: OpenCLBackend
+
+    init(mem: cl_mem, byteCount: Int, owner: OpenCLBackend) {
+        self.mem = mem
+        self.owner = owner
+        super.init(byteCount: byteCount)
+    }
+
+    deinit { owner.recycle(mem, byteCount: byteCount) }
+}
+
+/// Every kernel Dive launches by name; the case name is the kernel's function name.
+enum Kernel: Int, CaseIterable {
+    case fill_f, fill_i, copy4
+    case u_neg, u_exp, u_log, u_tanh, u_sigmoid, u_relu, u_sqrt, u_adds, u_muls, u_rsubs, u_rdivs, u_pows
+    case d_exp, d_log, d_tanh, d_sigmoid, d_relu, d_sqrt, d_pows
+    case b_add, b_sub, b_mul, b_div, g_add, g_sub, g_mul, g_div
+    case r_sum, r_max, r_argmax
+    case sm_fw, sm_bw, ce_fw, ce_bw, ln_fw, ln_bw_x, ln_bw_gb
+    case at_fw, at_bw_q, at_bw_kv, emb_fw, emb_bw, dropout, adam, sumsq_part, sum_all
+
+    /// The Kernels/*.cl file that defines it.
+    var file: String {
+        switch self {
+        case .fill_f, .fill_i, .copy4: return "copy"
+        case .r_sum, .r_max, .r_argmax: return "reduce"
+        case .sm_fw, .sm_bw: return "softmax"
+        case .ce_fw, .ce_bw: return "loss"
+        case .ln_fw, .ln_bw_x, .ln_bw_gb: return "layernorm"
+        case .at_fw, .at_bw_q, .at_bw_kv: return "attention"
+        case .emb_fw, .emb_bw: return "embedding"
+        case .dropout: return "random"
+        case .adam, .sumsq_part, .sum_all: return "optim"
+        default: return "elementwise"
+        }
+    }
+}
+
+public final class OpenCLBackend: Backend {
+    public let info: OpenCLDeviceInfo
+    public let device: Device
+    let context: cl_context
+    let queue: cl_command_queue
+    let programs: ProgramCache
+    private var kernels: [cl_kernel?]
+    private let free: FreeList<cl_mem>
+    /// Serialises argument setting and enqueueing: cl_kernel objects are shared.
+    let lock = NSLock()
+    /// A 4-byte buffer bound where a kernel takes an optional buffer that is absent.
+    private(set) var dummy: cl_mem!
+    /// The tuned GEMM for this device, chosen on first use.
+    lazy var gemmPlan = GemmPlanner(backend: self)
+
+    public var displayName: String { "\(device) (\(info.name), \(info.platformName))" }
+
+    init(info: OpenCLDeviceInfo) throws {
+        self.info = info
+        self.device = .opencl(platform: nil, index: info.globalIndex)
+        var status: cl_int = 0
+        var deviceID: cl_device_id? = info.id
+        guard let context = clCreateContext(nil, 1, &deviceID, nil, nil, &status), status == CL_SUCCESS else {
+            throw DiveError.openCL(call: "clCreateContext", code: status, detail: info.name)
+        }
+        guard let queue = clCreateCommandQueue(context, info.id, 0, &status), status == CL_SUCCESS else {
+            clReleaseContext(context)
+            throw DiveError.openCL(call: "clCreateCommandQueue", code: status, detail: info.name)
+        }
+        self.context = context
+        self.queue = queue
+        self.programs = ProgramCache(context: context, info: info)
+        self.kernels = Array(repeating: nil, count: Kernel.allCases.count)
+        self.free = FreeList(capBytes: min(info.globalMemoryBytes / 2, 4 << 30))
+        self.dummy = try createBuffer(byteCount: 4)
+    }
+
+    // MARK: memory
+
+    private func createBuffer(byteCount: Int) throws -> cl_mem {
+        guard byteCount <= info.maxAllocationBytes else {
+            throw DiveError.outOfMemory(device: displayName, requestedBytes: byteCount, deviceBytes: info.globalMemoryBytes)
+        }
+        var status: cl_int = 0
+        if let mem = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), max(byteCount, 4), nil, &status),
+           status == CL_SUCCESS {
+            return mem
+        }
+        // Give the pool's memory back and try once more before reporting.
+        for mem in free.drain() { clReleaseMemObject(mem) }
+        if let mem = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), max(byteCount, 4), nil, &status),
+           status == CL_SUCCESS {
+            return mem
+        }
+        if status == CL_MEM_OBJECT_ALLOCATION_FAILURE || status == CL_OUT_OF_RESOURCES || status == CL_OUT_OF_HOST_MEMORY {
+            throw DiveError.outOfMemory(device: displayName, requestedBytes: byteCount, deviceBytes: info.globalMemoryBytes)
+        }
+        throw DiveError.openCL(call: "clCreateBuffer", code: status, detail: "\(byteCount) bytes")
+    }
+
+    public func allocate(byteCount: Int) throws -> Buffer {
+        let mem = try free.take(byteCount: byteCount) ?? createBuffer(byteCount: byteCount)
+        return CLBuffer(mem: mem, byteCount: byteCount, owner: self)
+    }
+
+    func recycle(_ mem: cl_mem, byteCount: Int) {
+        if !free.put(mem, byteCount: byteCount) { clReleaseMemObject(mem) }
+    }
+
+    public func upload(_ bytes: UnsafeRawBufferPointer, to buffer: Buffer) throws {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        lock.lock(); defer { lock.unlock() }
+        try clCheck(clEnqueueWriteBuffer(queue, mem(buffer), cl_bool(CL_TRUE), 0, bytes.count, base, 0, nil, nil),
+                    "clEnqueueWriteBuffer", "\(bytes.count) bytes")
+    }
+
+    public func download(_ buffer: Buffer, to bytes: UnsafeMutableRawBufferPointer) throws {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        lock.lock(); defer { lock.unlock() }
+        try clCheck(clEnqueueReadBuffer(queue, mem(buffer), cl_bool(CL_TRUE), 0, bytes.count, base, 0, nil, nil),
+                    "clEnqueueReadBuffer", "\(bytes.count) bytes")
+    }
+
+    public func synchronize() throws {
+        try clCheck(clFinish(queue), "clFinish")
+    }
+
+    @inline(__always)
+    func mem(_ buffer: Buffer) -> cl_mem { unsafeDowncast(buffer, to: CLBuffer.self).mem }
+
+    // MARK: kernels
+
+    /// The cached kernel object, building its program on first use.
+    func kernel(_ id: Kernel) throws -> cl_kernel {
+        if let k = kernels[id.rawValue] { return k }
+        let k = try makeKernel(String(describing: id), program: programs.program(id.file))
+        kernels[id.rawValue] = k
+        return k
+    }
+
+    func makeKernel(_ name: String, program: cl_program) throws -> cl_kernel {
+        var status: cl_int = 0
+        guard let k = clCreateKernel(program, name, &status), status == CL_SUCCESS else {
+            throw DiveError.openCL(call: "clCreateKernel", code: status, detail: name)
+        }
+        return k
+    }
+
+    /// Sets the arguments through `setArgs` and enqueues `kernel` over `global` work-items
+    /// (trailing 1s are dropped), without waiting. Empty ranges launch nothing.
+    func launch(_ id: Kernel, global: (Int, Int, Int), local: (Int, Int, Int)? = nil,
+                _ setArgs: (inout KernelArgs) throws -> Void) throws {
+        lock.lock(); defer { lock.unlock() }
+        try launchLocked(try kernel(id), name: id, global: global, local: local, setArgs)
+    }
+
+    func launchLocked(_ k: cl_kernel, name: @autoclosure () -> Any, global: (Int, Int, Int), local: (Int, Int, Int)?,
+                      _ setArgs: (inout KernelArgs) throws -> Void) throws {
+        guard global.0 > 0, global.1 > 0, global.2 > 0 else { return }
+        var args = KernelArgs(kernel: k, backend: self)
+        try setArgs(&args)
+        // Homogeneous tuples are laid out as C arrays: no heap allocation per launch.
+        var g = global, l = local ?? (0, 0, 0)
+        let dims: cl_uint = global.2 > 1 ? 3 : (global.1 > 1 ? 2 : 1)
+        let status = withUnsafeBytes(of: &g) { gp in
+            withUnsafeBytes(of: &l) { lp in
+                clEnqueueNDRangeKernel(queue, k, dims, nil, gp.bindMemory(to: Int.self).baseAddress,
+                                       local == nil ? nil : lp.bindMemory(to: Int.self).baseAddress, 0, nil, nil)
+            }
+        }
+        try clCheck(status, "clEnqueueNDRangeKernel(\(name()))", "global \(global)")
+    }
+
+    /// Throws unless the tensor is Float32 (the only float type of the OpenCL kernels).
+    func requireFloat32(_ tensors: Tensor..., op: String) throws {
+        for t in tensors where t.dtype != .float32 {
+            throw DiveError.unsupportedDType(op: op, dtype: t.dtype, device: displayName)
+        }
+    }
+}
+
+/// Sets a kernel's arguments in order.
+struct KernelArgs {
+    let kernel: cl_kernel
+    unowned let backend: OpenCLBackend
+    private var index: cl_uint = 0
+
+    init(kernel: cl_kernel, backend: OpenCLBackend) {
+        self.kernel = kernel
+        self.backend = backend
+    }
+
+    private mutating func set<T>(_ value: T) throws {
+        var v = value
+        let status = withUnsafePointer(to: &v) { clSetKernelArg(kernel, index, MemoryLayout<T>.size, $0) }
+        try clCheck(status, "clSetKernelArg", "argument \(index)")
+        index += 1
+    }
+
+    mutating func buffer(_ t: Tensor) throws { try set(backend.mem(t.storage) as cl_mem?) }
+    /// The tensor's buffer, or the dummy buffer when absent.
+    mutating func buffer(_ t: Tensor?) throws { try set((t.map { backend.mem($0.storage) } ?? backend.dummy) as cl_mem?) }
+    mutating func mem(_ m: cl_mem) throws { try set(m as cl_mem?) }
+    mutating func int(_ v: Int) throws { try set(Int32(truncatingIfNeeded: v)) }
+    mutating func float(_ v: Float) throws { try set(v) }
+    mutating func ulong(_ v: UInt64) throws { try set(v) }
+    /// An OpenCL int4 (16 bytes).
+    mutating func int4(_ v: [Int]) throws {
+        try set(SIMD4<Int32>(Int32(v[0]), Int32(v[1]), Int32(v[2]), Int32(v[3])))
+    }
+}

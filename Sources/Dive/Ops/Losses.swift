@@ -1,0 +1,39 @@
+// Cross-entropy over log-softmax with a per-row weight (the padding mask) and label smoothing.
+
+extension Tensor {
+    /// Per-row cross-entropy of logits (N, V) against Int32 targets (N): returns (N).
+    /// `weights` (N) multiplies each row's loss (0 for padding); `labelSmoothing` ε spreads ε
+    /// over all V classes. A target outside 0..<V makes that row NaN.
+    public func crossEntropy(targets: Tensor, weights: Tensor? = nil, labelSmoothing: Float = 0) throws -> Tensor {
+        try checkFloat(op: "crossEntropy")
+        try targets.checkInt(op: "crossEntropy")
+        try checkSameDevice([targets] + (weights.map { [$0] } ?? []), op: "crossEntropy")
+        guard rank == 2, targets.count == shape[0], weights.map({ $0.count == shape[0] && $0.dtype == dtype }) ?? true else {
+            throw DiveError.shapeMismatch(op: "crossEntropy",
+                detail: "logits \(shape) need (N, V) with \(rank == 2 ? shape[0] : 0) targets and weights; got targets \(targets.shape)\(weights.map { ", weights \($0.shape)" } ?? "")")
+        }
+        guard labelSmoothing >= 0 && labelSmoothing < 1 else {
+            throw DiveError.invalidArgument(op: "crossEntropy", detail: "label smoothing \(labelSmoothing) must be in [0, 1)")
+        }
+        let rows = shape[0], classes = shape[1]
+        let loss = try emptyLike([rows])
+        try backend.crossEntropy(logits: self, targets: targets, weights: weights, labelSmoothing: labelSmoothing,
+                                 into: loss, rows: rows, classes: classes)
+        if Autograd.shouldRecord([self]) {
+            let x = detached(), w = weights?.detached()
+            loss.record(inputs: [self]) { g in
+                let dx = try x.emptyLike()
+                try x.backend.crossEntropyBackward(logits: x, targets: targets, weights: w, labelSmoothing: labelSmoothing,
+                                                   gradLoss: g, into: dx, rows: rows, classes: classes)
+                return [dx]
+            }
+        }
+        return loss
+    }
+
+    /// Mean squared error (mean over all elements), without the ½.
+    public func mseLoss(_ target: Tensor) throws -> Tensor {
+        let d = try self - target
+        return try (d * d).mean()
+    }
+}

@@ -1,0 +1,64 @@
+// `Tensor`: a contiguous, row-major array that lives on one device, with its autograd links.
+// Reshapes share storage; every other op writes a new buffer from the backend's pool.
+
+public final class Tensor {
+    public let shape: [Int]
+    public let dtype: DType
+    /// Device memory; shared by reshaped views of the same data.
+    public let storage: Buffer
+    public let backend: Backend
+
+    /// Whether gradients flow into this tensor. Set on parameters; ops propagate it.
+    public var requiresGrad: Bool
+    /// The accumulated gradient of a leaf tensor after `backward()`.
+    public var grad: Tensor?
+    /// How this tensor was computed, when it needs a gradient and is not a leaf.
+    var gradNode: GradNode?
+
+    /// Number of elements.
+    public let count: Int
+    public var rank: Int { shape.count }
+    public var device: Device { backend.device }
+
+    init(shape: [Int], dtype: DType, storage: Buffer, backend: Backend, requiresGrad: Bool = false) {
+        self.shape = shape
+        self.dtype = dtype
+        self.storage = storage
+        self.backend = backend
+        self.requiresGrad = requiresGrad
+        self.count = shape.reduce(1, *)
+    }
+
+    /// A new tensor with uninitialised contents.
+    public static func empty(_ shape: [Int], dtype: DType = .float32, on backend: Backend) throws -> Tensor {
+        guard shape.allSatisfy({ $0 >= 0 }) else {
+            throw DiveError.invalidArgument(op: "Tensor", detail: "negative dimension in shape \(shape)")
+        }
+        let count = shape.reduce(1, *)
+        let buffer = try backend.allocate(byteCount: count * dtype.byteSize)
+        return Tensor(shape: shape, dtype: dtype, storage: buffer, backend: backend)
+    }
+
+    /// An uninitialised tensor like this one (same device), of the given shape and type.
+    func emptyLike(_ shape: [Int]? = nil, dtype: DType? = nil) throws -> Tensor {
+        try Tensor.empty(shape ?? self.shape, dtype: dtype ?? self.dtype, on: backend)
+    }
+
+    /// The same data without autograd history; shares storage.
+    public func detached() -> Tensor {
+        Tensor(shape: shape, dtype: dtype, storage: storage, backend: backend)
+    }
+
+    /// Marks this tensor as a leaf that accumulates gradients, and returns it.
+    @discardableResult
+    public func requiringGrad(_ flag: Bool = true) -> Tensor {
+        requiresGrad = flag
+        return self
+    }
+}
+
+extension Tensor: CustomStringConvertible {
+    public var description: String {
+        "Tensor(\(shape), \(dtype), \(device)\(requiresGrad ? ", requiresGrad" : ""))"
+    }
+}

@@ -1,0 +1,104 @@
+// DataDirectory.swift: where datasets live (--data-dir, DIVE_DATA, or the user's cache) and
+// how a missing one is fetched: download, SHA-1 check, unpack.
+import Foundation
+
+/// The folder that holds the datasets.
+///
+/// Files already there are used as they are; a missing dataset is downloaded from the book's URL,
+/// checked against its SHA-1 and, if it is a zip, unpacked next to it.
+public struct DataDirectory: Sendable {
+    /// The environment variable naming the data directory.
+    public static let environmentVariable = "DIVE_DATA"
+
+    public var url: URL
+    /// When false, a missing dataset is an error telling the user which file to put where.
+    public var allowsDownload: Bool
+
+    public init(url: URL, allowsDownload: Bool = true) {
+        self.url = url.standardizedFileURL
+        self.allowsDownload = allowsDownload
+    }
+
+    /// The data directory for a run: `explicitPath` (the CLI's `--data-dir`) if given, else
+    /// `$DIVE_DATA`, else `$XDG_CACHE_HOME/dive`, else `~/.cache/dive`.
+    /// `~` is expanded and relative paths are taken from the current directory.
+    public static func resolve(explicitPath: String? = nil,
+                               environment: [String: String] = ProcessInfo.processInfo.environment) -> URL {
+        func nonEmpty(_ value: String?) -> String? {
+            guard let value, !value.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
+            return value
+        }
+        let home = nonEmpty(environment["HOME"]) ?? FileManager.default.homeDirectoryForCurrentUser.path
+        func absolute(_ path: String) -> URL {
+            var path = path
+            if path == "~" || path.hasPrefix("~/") { path = home + path.dropFirst() }
+            if path.hasPrefix("/") { return URL(fileURLWithPath: path).standardizedFileURL }
+            return URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+                .appendingPathComponent(path).standardizedFileURL
+        }
+        if let path = nonEmpty(explicitPath) { return absolute(path) }
+        if let path = nonEmpty(environment[environmentVariable]) { return absolute(path) }
+        // The XDG spec ignores relative values of XDG_CACHE_HOME.
+        if let cache = nonEmpty(environment["XDG_CACHE_HOME"]), cache.hasPrefix("/") {
+            return absolute(cache).appendingPathComponent("dive")
+        }
+        return absolute(home).appendingPathComponent(".cache").appendingPathComponent("dive")
+    }
+
+    /// `DataDirectory(url: resolve(explicitPath:environment:))`.
+    public init(explicitPath: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment,
+                allowsDownload: Bool = true) {
+        self.init(url: DataDirectory.resolve(explicitPath: explicitPath, environment: environment),
+                  allowsDownload: allowsDownload)
+    }
+
+    /// The local file of a dataset, fetched first if it is not there:
+    /// 1. if one of `dataset.localFiles` exists, it is returned as it is;
+    /// 2. otherwise the download (already in the directory, or fetched now to a temporary file
+    ///    and renamed once its SHA-1 matches) is checked, and a zip is unpacked;
+    /// 3. the first of `localFiles` is returned.
+    /// On any failure the directory is left as it was, apart from a verified download.
+    public func locate(_ dataset: RemoteDataset, progress: DownloadProgressHandler? = nil) throws -> URL {
+        if let existing = existingLocalFile(dataset) { return existing }
+        let fileManager = FileManager.default
+        let download = url.appendingPathComponent(dataset.downloadFileName)
+        let expected = url.appendingPathComponent(dataset.localFiles[0])
+
+        if fileManager.fileExists(atPath: download.path) {
+            // Placed by the user (our own downloads are only renamed into place once verified).
+            let actual = try SHA1.hexDigest(ofFile: download)
+            guard actual == dataset.sha1 else {
+                throw DataError.checksumMismatch(
+                    path: download.path, expected: dataset.sha1, actual: actual,
+                    hint: "Delete it so that it is downloaded again, or put the unpacked file at \(expected.path).")
+            }
+        } else {
+            guard allowsDownload else {
+                throw DataError.fileNotFound(
+                    path: expected.path,
+                    hint: "Downloads are off: put \(dataset.url.absoluteString) at \(download.path)"
+                        + (dataset.isZipArchive ? ", or its unpacked contents at \(expected.path)." : "."))
+            }
+            do {
+                try fileManager.createDirectory(at: url, withIntermediateDirectories: true)
+            } catch {
+                throw DataError.unreadable(path: url.path, reason: "cannot create the data directory (\(error.localizedDescription))")
+            }
+            try Download.fetch(dataset.url, to: download, sha1: dataset.sha1, progress: progress)
+        }
+
+        if dataset.isZipArchive {
+            try ZipArchive(url: download).unpack(into: url)
+        }
+        guard fileManager.fileExists(atPath: expected.path) else {
+            throw DataError.archive(path: download.path, reason: "it does not contain \(dataset.localFiles[0])")
+        }
+        return expected
+    }
+
+    /// The first of the dataset's local files that exists, if any.
+    public func existingLocalFile(_ dataset: RemoteDataset) -> URL? {
+        dataset.localFiles.lazy.map { url.appendingPathComponent($0) }
+            .first { FileManager.default.fileExists(atPath: $0.path) }
+    }
+}

@@ -1,0 +1,121 @@
+// Minibatches.swift: shuffled minibatches over an indexable dataset (PyTorch's `DataLoader`
+// as the book uses it), with a Codable position so a run can checkpoint and resume exactly.
+
+/// Where an iterator stands, enough to resume it exactly: store it in a checkpoint and pass it
+/// back to the iterator's `resumingFrom` initializer.
+///
+/// The order of an epoch is drawn from `rng` when the epoch starts, so the state at the start of
+/// the epoch plus the index of the next batch pin down every batch still to come.
+public struct LoaderPosition: Codable, Equatable, Sendable {
+    /// The current epoch, counted from 0.
+    public var epoch: Int
+    /// The index, within the epoch, of the next batch to be returned.
+    public var batchIndex: Int
+    /// The generator's state at the start of the epoch.
+    public var rng: DataRNG
+
+    public init(epoch: Int, batchIndex: Int, rng: DataRNG) {
+        self.epoch = epoch
+        self.batchIndex = batchIndex
+        self.rng = rng
+    }
+}
+
+/// Splits `0..<count` into minibatches of indices, reshuffled every epoch when `shuffle` is on.
+/// As in PyTorch's `DataLoader` (`drop_last=False`), the last batch may be smaller.
+///
+/// `next()` returns the batches of the current epoch, then `nil` once; the call after that starts
+/// the next epoch. So `while let batch = sampler.next() { ... }` runs exactly one epoch.
+public struct MinibatchSampler: Sendable {
+    public let count: Int
+    public let batchSize: Int
+    public let shuffle: Bool
+    public let dropLast: Bool
+    /// The position of the next batch.
+    public private(set) var position: LoaderPosition
+    private var order: [Int] = []
+    private var rngAfterEpochStart: DataRNG
+
+    /// A sampler at the start of epoch 0.
+    public init(count: Int, batchSize: Int, shuffle: Bool, dropLast: Bool = false, seed: UInt64 = 0) throws {
+        try self.init(count: count, batchSize: batchSize, shuffle: shuffle, dropLast: dropLast,
+                      resumingFrom: LoaderPosition(epoch: 0, batchIndex: 0, rng: DataRNG(seed: seed)))
+    }
+
+    /// A sampler that continues from a stored position.
+    public init(count: Int, batchSize: Int, shuffle: Bool, dropLast: Bool = false, resumingFrom position: LoaderPosition) throws {
+        guard count >= 0, batchSize > 0 else {
+            throw DataError.invalidArgument("a sampler needs count ≥ 0 and batchSize > 0 (got \(count), \(batchSize))")
+        }
+        self.count = count
+        self.batchSize = batchSize
+        self.shuffle = shuffle
+        self.dropLast = dropLast
+        self.position = position
+        self.rngAfterEpochStart = position.rng
+        startEpoch()
+    }
+
+    /// The number of batches in every epoch.
+    public var batchesPerEpoch: Int { dropLast ? count / batchSize : (count + batchSize - 1) / batchSize }
+
+    /// The indices of the next batch, or `nil` at the end of the epoch (see the type's notes).
+    public mutating func next() -> [Int]? {
+        if position.batchIndex >= batchesPerEpoch {
+            position = LoaderPosition(epoch: position.epoch + 1, batchIndex: 0, rng: rngAfterEpochStart)
+            startEpoch()
+            return nil
+        }
+        let start = position.batchIndex * batchSize
+        position.batchIndex += 1
+        return Array(order[start..<min(start + batchSize, count)])
+    }
+
+    /// Draws the order of the current epoch from the position's generator state.
+    private mutating func startEpoch() {
+        var rng = position.rng
+        order = shuffle ? rng.permutation(count) : Array(0..<count)
+        rngAfterEpochStart = rng
+    }
+}
+
+/// A dataset that can gather a minibatch from a list of example indices.
+public protocol MinibatchDataset: Sendable {
+    associatedtype Batch
+    /// The number of examples.
+    var count: Int { get }
+    /// The examples at `indices`, as one batch.
+    func batch(_ indices: [Int]) -> Batch
+}
+
+/// Minibatches of a dataset in (optionally shuffled) order: the book's `DataLoader`.
+/// Iterate an epoch with `while let batch = loader.next() { ... }`.
+public struct DataLoader<Dataset: MinibatchDataset>: Sendable {
+    public let dataset: Dataset
+    private var sampler: MinibatchSampler
+
+    /// A loader at the start of epoch 0.
+    public init(_ dataset: Dataset, batchSize: Int, shuffle: Bool, dropLast: Bool = false, seed: UInt64 = 0) throws {
+        self.dataset = dataset
+        sampler = try MinibatchSampler(count: dataset.count, batchSize: batchSize, shuffle: shuffle,
+                                       dropLast: dropLast, seed: seed)
+    }
+
+    /// A loader that continues from a stored position.
+    public init(_ dataset: Dataset, batchSize: Int, shuffle: Bool, dropLast: Bool = false,
+                resumingFrom position: LoaderPosition) throws {
+        self.dataset = dataset
+        sampler = try MinibatchSampler(count: dataset.count, batchSize: batchSize, shuffle: shuffle,
+                                       dropLast: dropLast, resumingFrom: position)
+    }
+
+    public var batchSize: Int { sampler.batchSize }
+    public var batchesPerEpoch: Int { sampler.batchesPerEpoch }
+    /// The position of the next batch; store it to resume later.
+    public var position: LoaderPosition { sampler.position }
+
+    /// The next batch of the epoch, or `nil` at its end (the following call starts the next epoch).
+    public mutating func next() -> Dataset.Batch? {
+        sampler.next().map { dataset.batch($0) }
+    }
+}

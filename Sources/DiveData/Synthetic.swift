@@ -1,0 +1,99 @@
+// Synthetic.swift: the generated data sets of section 8.1 (a noisy sine wave and its lagged
+// features) and section 10.2 (Nadaraya-Watson kernel regression), drawn from `DataRNG`.
+import Foundation
+
+/// Section 8.1's series: `x_t = sin(0.01 t) + N(0, 0.2²)` for t = 1...T.
+public struct SineSeries: Sendable {
+    /// The time steps 1...T.
+    public let time: [Float]
+    /// The noisy values.
+    public let x: [Float]
+
+    /// Draws the series (the book: T = 1000, noise standard deviation 0.2).
+    public init(count: Int = 1000, noiseStd: Double = 0.2, rng: inout DataRNG) {
+        time = (0..<max(count, 0)).map { Float($0 + 1) }
+        x = time.map { t in Float(sin(Double(Float(0.01) * t)) + rng.gaussian(mean: 0, std: noiseStd)) }
+    }
+}
+
+/// A minibatch of float features and labels: `x` is `batchSize × featureCount`, `y` is `batchSize`.
+public struct FloatBatch: Equatable, Sendable {
+    public var x: [Float]
+    public var y: [Float]
+    public var batchSize: Int
+    public var featureCount: Int
+
+    public init(x: [Float], y: [Float], batchSize: Int, featureCount: Int) {
+        self.x = x
+        self.y = y
+        self.batchSize = batchSize
+        self.featureCount = featureCount
+    }
+}
+
+/// Section 8.1's autoregressive data: each feature row holds τ consecutive values and its label
+/// is the value that follows: `features[i] = x[i..<i+τ]`, `labels[i] = x[i+τ]`.
+public struct LaggedFeatures: MinibatchDataset, Sendable {
+    public let tau: Int
+    /// `count × tau`, row-major.
+    public let features: [Float]
+    public let labels: [Float]
+
+    /// Builds the `T - τ` examples of a series (the book: τ = 4).
+    public init(series: [Float], tau: Int = 4) {
+        self.tau = tau
+        let rows = max(0, series.count - tau)
+        var features: [Float] = []
+        features.reserveCapacity(rows * tau)
+        for i in 0..<rows { features += series[i..<i + tau] }
+        self.features = features
+        labels = Array(series.dropFirst(tau))
+    }
+
+    private init(tau: Int, features: [Float], labels: [Float]) {
+        self.tau = tau
+        self.features = features
+        self.labels = labels
+    }
+
+    public var count: Int { labels.count }
+
+    /// The first `n` examples (the book trains on the first 600).
+    public func prefix(_ n: Int) -> LaggedFeatures {
+        let n = min(n, count)
+        return LaggedFeatures(tau: tau, features: Array(features[0..<n * tau]), labels: Array(labels[0..<n]))
+    }
+
+    public func batch(_ indices: [Int]) -> FloatBatch {
+        var batch = FloatBatch(x: [], y: [], batchSize: indices.count, featureCount: tau)
+        for i in indices {
+            batch.x += features[i * tau..<(i + 1) * tau]
+            batch.y.append(labels[i])
+        }
+        return batch
+    }
+}
+
+/// Section 10.2's regression data: `f(x) = 2 sin x + x^0.8`, training inputs sorted uniform in
+/// [0, 5) with noise N(0, 0.5²), test inputs `arange(0, 5, 0.1)` with noiseless targets.
+public struct KernelRegressionData: Sendable {
+    public let xTrain: [Float]
+    public let yTrain: [Float]
+    public let xTest: [Float]
+    /// `f(xTest)`, the curve the estimate should approach.
+    public let yTruth: [Float]
+
+    /// The target function.
+    public static func f(_ x: Float) -> Float {
+        Float(2 * sin(Double(x)) + pow(Double(x), 0.8))
+    }
+
+    /// Draws the data (the book: 50 training points, noise standard deviation 0.5).
+    public init(trainCount: Int = 50, noiseStd: Double = 0.5, rng: inout DataRNG) {
+        // Float rounding could turn a double just below 5 into 5.0; keep the interval half-open.
+        xTrain = (0..<trainCount).map { _ in min(Float(rng.nextDouble() * 5), Float(5).nextDown) }.sorted()
+        yTrain = xTrain.map { Self.f($0) + Float(rng.gaussian(mean: 0, std: noiseStd)) }
+        xTest = (0..<50).map { Float(Double($0) * 0.1) }
+        yTruth = xTest.map(Self.f)
+    }
+}

@@ -1,0 +1,65 @@
+// TextFile.swift: reading a text file as UTF-8 lines, the way Python's text mode does
+// (universal newlines), with errors that name the file and the line.
+import Foundation
+
+/// The bytes of a text file, split into lines on `\n`, `\r\n` or `\r`.
+///
+/// The loaders work on these bytes rather than on `String` indices, which keeps the hot loops
+/// fast; each line is checked for valid UTF-8 before it becomes a `String`.
+struct TextFile {
+    /// The path shown in error messages.
+    let path: String
+    let bytes: [UInt8]
+
+    init(path: String, bytes: [UInt8]) {
+        self.path = path
+        self.bytes = bytes
+    }
+
+    /// Reads a whole file. A missing, unreadable or empty file is an error.
+    static func read(_ url: URL) throws -> TextFile {
+        let path = url.path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw DataError.fileNotFound(path: path, hint: "Check the data directory (--data-dir or DIVE_DATA).")
+        }
+        let data: Data
+        do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
+            throw DataError.unreadable(path: path, reason: error.localizedDescription)
+        }
+        guard !data.isEmpty else { throw DataError.emptyFile(path: path) }
+        return TextFile(path: path, bytes: [UInt8](data))
+    }
+
+    /// Calls `body` with each line's 1-based number and its bytes (without the line break).
+    /// A final line break does not start an extra empty line, as in Python's `readlines()`.
+    func forEachLine(_ body: (_ number: Int, _ line: ArraySlice<UInt8>) throws -> Void) rethrows {
+        var start = 0, number = 1, i = 0
+        let n = bytes.count
+        while i < n {
+            let byte = bytes[i]
+            if byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") {
+                try body(number, bytes[start..<i])
+                number += 1
+                if byte == UInt8(ascii: "\r") && i + 1 < n && bytes[i + 1] == UInt8(ascii: "\n") { i += 1 }
+                start = i + 1
+            }
+            i += 1
+        }
+        if start < n { try body(number, bytes[start..<n]) }
+    }
+
+    /// Decodes one line, or throws `invalidUTF8` naming the file and line.
+    func decode(_ line: ArraySlice<UInt8>, number: Int) throws -> String {
+        guard let text = String(validating: line, as: UTF8.self) else {
+            throw DataError.invalidUTF8(path: path, line: number)
+        }
+        return text
+    }
+
+    /// All lines as strings.
+    func lines() throws -> [String] {
+        var result: [String] = []
+        try forEachLine { number, line in result.append(try decode(line, number: number)) }
+        return result
+    }
+}
