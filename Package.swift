@@ -31,7 +31,7 @@ let package = Package(
                 path: "Sources/Dive",
                 plugins: ["EmbedKernels"]),
         .target(name: "DiveData", path: "Sources/DiveData"),
-        .target(name: "DiveBench", dependencies: ["Dive"], path: "Benchmarks/DiveBench"),
+        .target(name: "DiveBench", dependencies: ["Dive", "CBLAS"], path: "Benchmarks/DiveBench"),
         .executableTarget(name: "dive",
                           dependencies: ["Dive", "DiveData", "DiveBench",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],

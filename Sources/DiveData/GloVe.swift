@@ -19,18 +19,27 @@ public struct TokenEmbedding: Sendable {
     public let vectors: [Float]
     private let tokenToIdx: [String: Int]
 
+    /// What to do with a token that is not valid UTF-8.
+    public enum InvalidUTF8Handling: Sendable {
+        /// Throw `DataError.invalidUTF8` naming the file and line.
+        case reject
+        /// Read the token as Windows-1252. Some copies of GloVe in circulation (among them the
+        /// 2445-line sample of glove.6B.50d) were re-encoded that way: `\u{96}` stands for `–`.
+        case decodeAsWindows1252
+    }
+
     /// Reads a GloVe text file (e.g. `glove.6B.100d.txt`, or d2l's renamed `vec.txt`).
     ///
     /// As in the book, a first line with fewer than two numbers (a fastText-style `count dim`
     /// header) is skipped, values are parsed as doubles then stored as `Float`, and a token that
     /// appears twice maps to its last vector. Blank lines are skipped. A line whose width differs
-    /// from the first vector's, a value that is not a number, or invalid UTF-8 is an error that
-    /// names the file and line.
-    public init(contentsOf url: URL) throws {
-        try self.init(file: TextFile.read(url))
+    /// from the first vector's, or a value that is not a number, is an error that names the file
+    /// and line; so is a token that is not UTF-8 when `invalidUTF8` is `.reject`.
+    public init(contentsOf url: URL, invalidUTF8: InvalidUTF8Handling = .decodeAsWindows1252) throws {
+        try self.init(file: TextFile.read(url), invalidUTF8: invalidUTF8)
     }
 
-    init(file: TextFile) throws {
+    init(file: TextFile, invalidUTF8: InvalidUTF8Handling) throws {
         var tokens = [Vocab.unknownToken]
         var values: [Float] = []
         var dimension = 0
@@ -38,7 +47,12 @@ public struct TokenEmbedding: Sendable {
         try file.forEachLine { number, line in
             let fields = Self.rstrip(line).split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
             guard let first = fields.first, !(fields.count == 1 && first.isEmpty) else { return }   // blank line
-            guard let token = String(validating: first, as: UTF8.self) else {
+            let token: String
+            if let text = String(validating: first, as: UTF8.self) {
+                token = text
+            } else if invalidUTF8 == .decodeAsWindows1252 {
+                token = Self.decodeWindows1252(first)
+            } else {
                 throw DataError.invalidUTF8(path: file.path, line: number)
             }
             numbers.removeAll(keepingCapacity: true)
@@ -102,8 +116,9 @@ public struct TokenEmbedding: Sendable {
     /// Loads `glove.6B.50d` or `glove.6B.100d` from a data directory, downloading and unpacking
     /// it if missing. Stanford's own `glove.6B.<d>d.txt`, placed in the directory, also works.
     public static func load(_ dataset: RemoteDataset = .glove6B100d, dataDirectory: DataDirectory,
+                            invalidUTF8: InvalidUTF8Handling = .decodeAsWindows1252,
                             progress: DownloadProgressHandler? = nil) throws -> TokenEmbedding {
-        try TokenEmbedding(contentsOf: dataDirectory.locate(dataset, progress: progress))
+        try TokenEmbedding(contentsOf: dataDirectory.locate(dataset, progress: progress), invalidUTF8: invalidUTF8)
     }
 
     // MARK: Parsing helpers
@@ -113,6 +128,20 @@ public struct TokenEmbedding: Sendable {
         var end = line.endIndex
         while end > line.startIndex, [0x20, 0x09, 0x0B, 0x0C, 0x0D].contains(line[end - 1]) { end -= 1 }
         return line[line.startIndex..<end]
+    }
+
+    /// Windows-1252: Latin-1 except for 0x80...0x9F, which hold typographic characters.
+    private static func decodeWindows1252(_ bytes: ArraySlice<UInt8>) -> String {
+        let high: [UInt32] = [
+            0x20AC, 0x81, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x8D, 0x017D, 0x8F,
+            0x90, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x9D, 0x017E, 0x0178,
+        ]
+        var scalars = String.UnicodeScalarView()
+        for byte in bytes {
+            let value = (0x80...0x9F).contains(byte) ? high[Int(byte) - 0x80] : UInt32(byte)
+            scalars.append(Unicode.Scalar(value)!)
+        }
+        return String(scalars)
     }
 
     /// Parses one number with the C library (`strtod`), requiring the whole field to be used.

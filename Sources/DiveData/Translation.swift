@@ -162,32 +162,55 @@ public enum Translation {
         let limit = (numExamples ?? 0) > 0 ? numExamples! : Int.max
         try file.forEachLine { number, bytes in
             if number - 1 > limit { return }   // Python: `if i > num_examples: break`
-            let text = try file.decode(bytes, number: number)
-            let line: ArraySlice<UInt8>
-            if preprocessing {
-                processed.removeAll(keepingCapacity: true)
-                appendPreprocessed(text, previous: &previous, to: &processed)
-                previous = "\n"   // the line break that followed this line in the text
-                line = processed[...]
+            processed.removeAll(keepingCapacity: true)
+            if bytes.allSatisfy({ $0 < 0x80 }) {
+                // ASCII (most lines): valid UTF-8 as it is, and preprocessed byte by byte.
+                if preprocessing {
+                    for byte in bytes { appendPreprocessedASCII(UInt32(byte), previous: &previous, to: &processed) }
+                } else {
+                    processed += bytes
+                }
             } else {
-                line = bytes
+                let text = try file.decode(bytes, number: number)
+                if preprocessing { appendPreprocessed(text, previous: &previous, to: &processed) } else { processed += bytes }
             }
-            if line.isEmpty { return }   // the book drops lines without exactly two fields
-            let fields = line.split(separator: UInt8(ascii: "\t"), omittingEmptySubsequences: false)
-            guard fields.count == 2 else {
-                throw DataError.wrongFieldCount(path: file.path, line: number, expected: 2, found: fields.count,
-                                                separator: "a tab")
+            if preprocessing { previous = "\n" }   // the line break that followed this line in the text
+            if processed.isEmpty { return }   // the book drops lines without exactly two fields
+            let fields = processed.lazy.filter { $0 == UInt8(ascii: "\t") }.count + 1
+            guard fields == 2 else {
+                throw DataError.wrongFieldCount(path: file.path, line: number, expected: 2, found: fields, separator: "a tab")
             }
-            source.append(splitOnSpaces(fields[0]))
-            target.append(splitOnSpaces(fields[1]))
+            let tab = processed.firstIndex(of: UInt8(ascii: "\t"))!
+            source.append(splitOnSpaces(processed[..<tab]))
+            target.append(splitOnSpaces(processed[(tab + 1)...]))
         }
         return (source, target)
     }
 
     /// Python's `s.split(' ')` on UTF-8 bytes: every single space separates, empty pieces are kept.
     private static func splitOnSpaces(_ bytes: ArraySlice<UInt8>) -> [String] {
-        bytes.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
-            .map { String(decoding: $0, as: UTF8.self) }
+        var tokens: [String] = []
+        var start = bytes.startIndex
+        for i in bytes.indices where bytes[i] == UInt8(ascii: " ") {
+            tokens.append(String(decoding: bytes[start..<i], as: UTF8.self))
+            start = i + 1
+        }
+        tokens.append(String(decoding: bytes[start...], as: UTF8.self))
+        return tokens
+    }
+
+    /// Preprocesses one ASCII character (`value` < 0x80); see `appendPreprocessed`.
+    @inline(__always)
+    private static func appendPreprocessedASCII(_ value: UInt32, previous: inout Unicode.Scalar?, to out: inout [UInt8]) {
+        var value = value
+        if value >= 0x41 && value <= 0x5A { value += 32 }   // ASCII lower case
+        switch value {
+        case 0x2C, 0x2E, 0x21, 0x3F:   // , . ! ?
+            if let previous, previous != " " { out.append(0x20) }
+        default: break
+        }
+        out.append(UInt8(value))
+        previous = Unicode.Scalar(UInt8(value))
     }
 
     /// Appends the preprocessed UTF-8 of `text` to `out`. `previous` is the last character
@@ -197,14 +220,7 @@ public enum Translation {
             var value = scalar.value
             if value == 0x202F || value == 0xA0 { value = 0x20 }   // narrow and ordinary no-break spaces
             if value < 0x80 {
-                if value >= 0x41 && value <= 0x5A { value += 32 }   // ASCII lower case
-                switch value {
-                case 0x2C, 0x2E, 0x21, 0x3F:   // , . ! ?
-                    if let previous, previous != " " { out.append(0x20) }
-                default: break
-                }
-                out.append(UInt8(value))
-                previous = Unicode.Scalar(UInt8(value))
+                appendPreprocessedASCII(value, previous: &previous, to: &out)
             } else {
                 // Full Unicode lower-casing, as Python's str.lower() (one character may become several).
                 for lower in scalar.properties.lowercaseMapping.unicodeScalars {

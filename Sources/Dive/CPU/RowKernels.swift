@@ -17,52 +17,97 @@ enum RowKernels {
     /// The logit given to masked-out entries by the book's `masked_softmax`.
     static let maskedLogit: Float = -1e6
 
-    /// y[i] = exp(x[i] - shift) for i in 0..<count; returns the sum of the y[i]
-    /// (two vector partial sums, then Double for the final horizontal add).
+    /// Maximum and minimum of `count` floats (NaN lanes are skipped; a NaN still reaches the output of
+    /// the kernels through x - max). Returns (-inf, +inf) for count == 0.
+    @inline(__always)
+    static func maxMin(_ x: UnsafePointer<Float>, count: Int) -> (max: Float, min: Float) {
+        var mx0 = F8(repeating: -.infinity), mx1 = mx0
+        var mn0 = F8(repeating: .infinity), mn1 = mn0
+        var i = 0
+        while i &+ 16 <= count {
+            let a = VectorMath.load(x + i), b = VectorMath.load(x + i + 8)
+            mx0 = mx0.replacing(with: a, where: a .> mx0); mx1 = mx1.replacing(with: b, where: b .> mx1)
+            mn0 = mn0.replacing(with: a, where: a .< mn0); mn1 = mn1.replacing(with: b, where: b .< mn1)
+            i &+= 16
+        }
+        if i &+ 8 <= count {
+            let a = VectorMath.load(x + i)
+            mx0 = mx0.replacing(with: a, where: a .> mx0); mn0 = mn0.replacing(with: a, where: a .< mn0)
+            i &+= 8
+        }
+        mx0 = mx0.replacing(with: mx1, where: mx1 .> mx0)
+        mn0 = mn0.replacing(with: mn1, where: mn1 .< mn0)
+        var mx = -Float.infinity, mn = Float.infinity
+        for j in 0..<8 {
+            if mx0[j] > mx { mx = mx0[j] }
+            if mn0[j] < mn { mn = mn0[j] }
+        }
+        while i < count {
+            if x[i] > mx { mx = x[i] }
+            if x[i] < mn { mn = x[i] }
+            i &+= 1
+        }
+        return (mx, mn)
+    }
+
+    /// y[i] = exp(x[i] - shift) for i in 0..<count; returns the sum of the y[i] (two vector partial
+    /// sums). With `checked == false` every x[i] - shift must lie in [-87, 87] (or be NaN): the caller
+    /// has checked the row's range once, so the loop needs no per-vector test.
     @inline(__always)
     static func expShiftedSum(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                              count: Int, shift: Float) -> Float {
+                              count: Int, shift: Float, checked: Bool) -> Float {
         var s0 = F8(), s1 = F8()
         var i = 0
-        while i + 16 <= count {
-            let a = VectorMath.exp(VectorMath.load(x + i) - shift)
-            let b = VectorMath.exp(VectorMath.load(x + i + 8) - shift)
-            VectorMath.store(a, y + i)
-            VectorMath.store(b, y + i + 8)
-            s0 += a; s1 += b
-            i += 16
+        if checked {
+            while i &+ 16 <= count {
+                let a = VectorMath.exp(VectorMath.load(x + i) - shift)
+                let b = VectorMath.exp(VectorMath.load(x + i + 8) - shift)
+                VectorMath.store(a, y + i)
+                VectorMath.store(b, y + i + 8)
+                s0 += a; s1 += b
+                i &+= 16
+            }
+        } else {
+            while i &+ 16 <= count {
+                let a = VectorMath.expUnchecked(VectorMath.load(x + i) - shift)
+                let b = VectorMath.expUnchecked(VectorMath.load(x + i + 8) - shift)
+                VectorMath.store(a, y + i)
+                VectorMath.store(b, y + i + 8)
+                s0 += a; s1 += b
+                i &+= 16
+            }
         }
-        if i + 8 <= count {
+        if i &+ 8 <= count {
             let a = VectorMath.exp(VectorMath.load(x + i) - shift)
             VectorMath.store(a, y + i)
             s0 += a
-            i += 8
+            i &+= 8
         }
         if i < count {
-            let n = count - i
+            let n = count &- i
             // Padding -inf gives exp = 0, so the padded lanes add nothing to the sum.
             let a = VectorMath.exp(VectorMath.loadPartial(x + i, n, pad: -.infinity) - shift)
             VectorMath.storePartial(a, y + i, n)
             s1 += a
         }
-        return (s0 + s1).sum()
+        return VectorMath.horizontalSum(s0 + s1)
     }
 
     /// y[i] *= c for i in 0..<count.
     @inline(__always)
     static func scale(_ y: UnsafeMutablePointer<Float>, count: Int, by c: Float) {
         var i = 0
-        while i + 16 <= count {
+        while i &+ 16 <= count {
             let a = VectorMath.load(y + i) * c, b = VectorMath.load(y + i + 8) * c
             VectorMath.store(a, y + i)
             VectorMath.store(b, y + i + 8)
-            i += 16
+            i &+= 16
         }
-        if i + 8 <= count {
+        if i &+ 8 <= count {
             VectorMath.store(VectorMath.load(y + i) * c, y + i)
-            i += 8
+            i &+= 8
         }
-        while i < count { y[i] *= c; i += 1 }
+        while i < count { y[i] *= c; i &+= 1 }
     }
 
     /// The book's masked softmax of one row of `n` logits: entries at index >= `valid` are treated as the
@@ -71,9 +116,11 @@ enum RowKernels {
     static func softmax(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, n: Int, valid: Int) {
         guard n > 0 else { return }
         let v = Swift.min(Swift.max(valid, 0), n)
-        var m = VectorMath.max(x, count: v)                 // -inf when v == 0, NaN if any NaN
-        if v < n, !m.isNaN { m = Swift.max(m, maskedLogit) }
-        var s = expShiftedSum(x, y, count: v, shift: m)
+        var (m, lo) = maxMin(x, count: v)                   // (-inf, +inf) when v == 0
+        if v < n { m = Swift.max(m, maskedLogit) }
+        // One range test per row: if every x - m is in [-87, 0] the exp loop needs no per-vector test.
+        let checked = !(lo - m >= -87) || !m.isFinite
+        var s = expShiftedSum(x, y, count: v, shift: m, checked: checked)
         if v < n {
             // Every masked entry has the same value exp(-1e6 - m).
             let c = VectorMath.exp(F8(repeating: maskedLogit - m))[0]
@@ -90,30 +137,30 @@ enum RowKernels {
         // Pass 1: the dot product, two vector partial sums.
         var a0 = F8(), a1 = F8()
         var i = 0
-        while i + 16 <= n {
+        while i &+ 16 <= n {
             a0 += VectorMath.load(y + i) * VectorMath.load(dy + i)
             a1 += VectorMath.load(y + i + 8) * VectorMath.load(dy + i + 8)
-            i += 16
+            i &+= 16
         }
-        if i + 8 <= n { a0 += VectorMath.load(y + i) * VectorMath.load(dy + i); i += 8 }
+        if i &+ 8 <= n { a0 += VectorMath.load(y + i) * VectorMath.load(dy + i); i &+= 8 }
         if i < n {
             a1 += VectorMath.loadPartial(y + i, n - i, pad: 0) * VectorMath.loadPartial(dy + i, n - i, pad: 0)
         }
-        let dot = (a0 + a1).sum()
+        let dot = VectorMath.horizontalSum(a0 + a1)
         // Pass 2: dx = y * (dy - dot), element by element (safe in place).
         i = 0
-        while i + 16 <= n {
+        while i &+ 16 <= n {
             let r0 = VectorMath.load(y + i) * (VectorMath.load(dy + i) - dot)
             let r1 = VectorMath.load(y + i + 8) * (VectorMath.load(dy + i + 8) - dot)
             VectorMath.store(r0, dx + i)
             VectorMath.store(r1, dx + i + 8)
-            i += 16
+            i &+= 16
         }
-        if i + 8 <= n {
+        if i &+ 8 <= n {
             VectorMath.store(VectorMath.load(y + i) * (VectorMath.load(dy + i) - dot), dx + i)
-            i += 8
+            i &+= 8
         }
-        while i < n { dx[i] = y[i] * (dy[i] - dot); i += 1 }
+        while i < n { dx[i] = y[i] * (dy[i] - dot); i &+= 1 }
     }
 
     /// Sum of exp(x[i] - shift) for i in 0..<count (nothing stored).
@@ -121,16 +168,16 @@ enum RowKernels {
     static func expShiftedSumOnly(_ x: UnsafePointer<Float>, count: Int, shift: Float) -> Float {
         var s0 = F8(), s1 = F8()
         var i = 0
-        while i + 16 <= count {
+        while i &+ 16 <= count {
             s0 += VectorMath.exp(VectorMath.load(x + i) - shift)
             s1 += VectorMath.exp(VectorMath.load(x + i + 8) - shift)
-            i += 16
+            i &+= 16
         }
-        if i + 8 <= count { s0 += VectorMath.exp(VectorMath.load(x + i) - shift); i += 8 }
+        if i &+ 8 <= count { s0 += VectorMath.exp(VectorMath.load(x + i) - shift); i &+= 8 }
         if i < count {
             s1 += VectorMath.exp(VectorMath.loadPartial(x + i, count - i, pad: -.infinity) - shift)
         }
-        return (s0 + s1).sum()
+        return VectorMath.horizontalSum(s0 + s1)
     }
 
     /// log-softmax of one row of `n` logits: y[i] = (x[i] - max) - log(sum_j exp(x[j] - max)).
@@ -141,14 +188,14 @@ enum RowKernels {
         let s = expShiftedSumOnly(x, count: n, shift: m)
         let ls = Foundation.log(s)                          // once per row
         var i = 0
-        while i + 16 <= n {
+        while i &+ 16 <= n {
             let a = (VectorMath.load(x + i) - m) - ls, b = (VectorMath.load(x + i + 8) - m) - ls
             VectorMath.store(a, y + i)
             VectorMath.store(b, y + i + 8)
-            i += 16
+            i &+= 16
         }
-        if i + 8 <= n { VectorMath.store((VectorMath.load(x + i) - m) - ls, y + i); i += 8 }
-        while i < n { y[i] = (x[i] - m) - ls; i += 1 }
+        if i &+ 8 <= n { VectorMath.store((VectorMath.load(x + i) - m) - ls, y + i); i &+= 8 }
+        while i < n { y[i] = (x[i] - m) - ls; i &+= 1 }
     }
 
     /// LayerNorm of one row: y = (x - mean) * rstd * gamma + beta with rstd = 1/sqrt(var + eps) and the
@@ -158,39 +205,51 @@ enum RowKernels {
                           _ y: UnsafeMutablePointer<Float>, n: Int, eps: Float) -> (mean: Float, rstd: Float) {
         guard n > 0 else { return (0, 1 / eps.squareRoot()) }
         let invN = 1 / Float(n)
-        let mean = VectorMath.sum(x, count: n) * invN
+        // Pass 1: the mean (four vector partial sums; rows are short, so Float is accurate enough;
+        // the backend's rows are at most a few thousand floats).
+        var s0 = F8(), s1 = F8(), s2 = F8(), s3 = F8()
+        var i = 0
+        while i &+ 32 <= n {
+            s0 += VectorMath.load(x + i); s1 += VectorMath.load(x + i + 8)
+            s2 += VectorMath.load(x + i + 16); s3 += VectorMath.load(x + i + 24)
+            i &+= 32
+        }
+        while i &+ 8 <= n { s0 += VectorMath.load(x + i); i &+= 8 }
+        var total = VectorMath.horizontalSum((s0 + s1) + (s2 + s3))
+        while i < n { total += x[i]; i &+= 1 }
+        let mean = total * invN
         // Pass 2: sum of squared deviations.
         var a0 = F8(), a1 = F8()
-        var i = 0
-        while i + 16 <= n {
+        i = 0
+        while i &+ 16 <= n {
             let d0 = VectorMath.load(x + i) - mean, d1 = VectorMath.load(x + i + 8) - mean
             a0 += d0 * d0; a1 += d1 * d1
-            i += 16
+            i &+= 16
         }
-        if i + 8 <= n { let d = VectorMath.load(x + i) - mean; a0 += d * d; i += 8 }
+        if i &+ 8 <= n { let d = VectorMath.load(x + i) - mean; a0 += d * d; i &+= 8 }
         if i < n {
             // Pad with the mean so the padded deviations are 0.
             let d = VectorMath.loadPartial(x + i, n - i, pad: mean) - mean
             a1 += d * d
         }
-        let variance = (a0 + a1).sum() * invN
+        let variance = VectorMath.horizontalSum(a0 + a1) * invN
         let rstd = 1 / (variance + eps).squareRoot()
         // Pass 3: normalise, scale, shift.
         i = 0
-        while i + 16 <= n {
+        while i &+ 16 <= n {
             let r0 = ((VectorMath.load(x + i) - mean) * rstd) * VectorMath.load(gamma + i) + VectorMath.load(beta + i)
             let r1 = ((VectorMath.load(x + i + 8) - mean) * rstd) * VectorMath.load(gamma + i + 8)
                 + VectorMath.load(beta + i + 8)
             VectorMath.store(r0, y + i)
             VectorMath.store(r1, y + i + 8)
-            i += 16
+            i &+= 16
         }
-        if i + 8 <= n {
+        if i &+ 8 <= n {
             let r = ((VectorMath.load(x + i) - mean) * rstd) * VectorMath.load(gamma + i) + VectorMath.load(beta + i)
             VectorMath.store(r, y + i)
-            i += 8
+            i &+= 8
         }
-        while i < n { y[i] = ((x[i] - mean) * rstd) * gamma[i] + beta[i]; i += 1 }
+        while i < n { y[i] = ((x[i] - mean) * rstd) * gamma[i] + beta[i]; i &+= 1 }
         return (mean, rstd)
     }
 
@@ -205,7 +264,7 @@ enum RowKernels {
         // Pass 1: sums of g and g * xhat; parameter gradients.
         var sg0 = F8(), sg1 = F8(), sgx0 = F8(), sgx1 = F8()
         var i = 0
-        while i + 16 <= n {
+        while i &+ 16 <= n {
             let xh0 = (VectorMath.load(x + i) - mean) * rstd, xh1 = (VectorMath.load(x + i + 8) - mean) * rstd
             let d0 = VectorMath.load(dy + i), d1 = VectorMath.load(dy + i + 8)
             let g0 = d0 * VectorMath.load(gamma + i), g1 = d1 * VectorMath.load(gamma + i + 8)
@@ -215,18 +274,18 @@ enum RowKernels {
             VectorMath.store(VectorMath.load(dgamma + i + 8) + d1 * xh1, dgamma + i + 8)
             VectorMath.store(VectorMath.load(dbeta + i) + d0, dbeta + i)
             VectorMath.store(VectorMath.load(dbeta + i + 8) + d1, dbeta + i + 8)
-            i += 16
+            i &+= 16
         }
-        if i + 8 <= n {
+        if i &+ 8 <= n {
             let xh = (VectorMath.load(x + i) - mean) * rstd
             let d = VectorMath.load(dy + i)
             let g = d * VectorMath.load(gamma + i)
             sg0 += g; sgx0 += g * xh
             VectorMath.store(VectorMath.load(dgamma + i) + d * xh, dgamma + i)
             VectorMath.store(VectorMath.load(dbeta + i) + d, dbeta + i)
-            i += 8
+            i &+= 8
         }
-        var sg = (sg0 + sg1).sum(), sgx = (sgx0 + sgx1).sum()
+        var sg = VectorMath.horizontalSum(sg0 + sg1), sgx = VectorMath.horizontalSum(sgx0 + sgx1)
         while i < n {
             let xh = (x[i] - mean) * rstd
             let d = dy[i]
@@ -234,30 +293,30 @@ enum RowKernels {
             sg += g; sgx += g * xh
             dgamma[i] += d * xh
             dbeta[i] += d
-            i += 1
+            i &+= 1
         }
         let invN = 1 / Float(n)
         let a = sg * invN, b = sgx * invN
         // Pass 2: dx.
         i = 0
-        while i + 16 <= n {
+        while i &+ 16 <= n {
             let xh0 = (VectorMath.load(x + i) - mean) * rstd, xh1 = (VectorMath.load(x + i + 8) - mean) * rstd
             let g0 = VectorMath.load(dy + i) * VectorMath.load(gamma + i)
             let g1 = VectorMath.load(dy + i + 8) * VectorMath.load(gamma + i + 8)
             VectorMath.store(((g0 - a) - xh0 * b) * rstd, dx + i)
             VectorMath.store(((g1 - a) - xh1 * b) * rstd, dx + i + 8)
-            i += 16
+            i &+= 16
         }
-        if i + 8 <= n {
+        if i &+ 8 <= n {
             let xh = (VectorMath.load(x + i) - mean) * rstd
             let g = VectorMath.load(dy + i) * VectorMath.load(gamma + i)
             VectorMath.store(((g - a) - xh * b) * rstd, dx + i)
-            i += 8
+            i &+= 8
         }
         while i < n {
             let xh = (x[i] - mean) * rstd
             dx[i] = ((dy[i] * gamma[i] - a) - xh * b) * rstd
-            i += 1
+            i &+= 1
         }
     }
 }

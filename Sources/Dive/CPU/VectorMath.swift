@@ -38,11 +38,11 @@ enum VectorMath {
     /// Reinterprets integer lanes as float lanes.
     @inline(__always) static func float(_ v: I8) -> F8 { unsafeBitCast(v, to: F8.self) }
 
-    /// Lane-wise `m ? a : b` as three bitwise operations. (`replacing(with:where:)` adds a redundant
-    /// mask re-materialisation on SSE2.)
+    /// Lane-wise `m ? a : b`. (Written with `replacing(with:where:)`, which LLVM turns into a compare
+    /// and a blend, or into `maxps`/`minps` when it can; reinterpreting the mask's bits instead makes
+    /// LLVM legalise it lane by lane through general registers, several times slower.)
     @inline(__always) static func select(_ m: M8, _ a: F8, _ b: F8) -> F8 {
-        let mi = unsafeBitCast(m, to: I8.self)
-        return float((bits(a) & mi) | (bits(b) & ~mi))
+        b.replacing(with: a, where: m)
     }
 
     /// Lane-wise |v| (clears the sign bit; NaN stays NaN).
@@ -104,18 +104,26 @@ enum VectorMath {
         return (r + (r * r) * q) + 1
     }
 
+    /// True when every lane of `x` can use `expUnchecked` (|x| <= 87, so 2^n is a normal float; NaN
+    /// and infinities fail the test).
+    @inline(__always) static func expInRange(_ x: F8) -> Bool {
+        all(abs(x) .<= 87)
+    }
+
+    /// e^x without range checks: valid for |x| <= 87 (and NaN in gives NaN out). ~1 ulp.
+    @inline(__always) static func expUnchecked(_ x: F8) -> F8 {
+        let t = x * log2e + expShifter
+        let n = t - expShifter
+        let r = (x - n * ln2Hi) - n * ln2Lo
+        // The low bits of t hold n (two's complement); shifting by 23 drops the shifter's bits.
+        let scale = float((bits(t) &<< 23) &+ I8(repeating: 127 << 23))
+        return expPoly(r) * scale
+    }
+
     /// Lane-wise e^x, within ~1 ulp for normal results, correctly scaled into the subnormal range
     /// (x in [-103.97, -87.34]), +inf for x > 88.7228, 0 for x < -103.97 and -inf, NaN propagates.
     @inline(__always) static func exp(_ x: F8) -> F8 {
-        // Fast path: every lane's 2^n is a normal float (n in [-126, 127]). NaN fails the test.
-        if _fastPath(all((x .>= -87.0) .& (x .<= 88.0))) {
-            let t = x * log2e + expShifter
-            let n = t - expShifter
-            let r = (x - n * ln2Hi) - n * ln2Lo
-            // Low bits of t hold n (two's complement); shifting by 23 drops the shifter's bits.
-            let scale = float((bits(t) &<< 23) &+ I8(repeating: 127 << 23))
-            return expPoly(r) * scale
-        }
+        if _fastPath(expInRange(x)) { return expUnchecked(x) }
         return expSlow(x)
     }
 
@@ -134,16 +142,6 @@ enum VectorMath {
         let s1 = float((n1 &+ 127) &<< 23)
         let s2 = float((n2 &+ 127) &<< 23)
         return (expPoly(r) * s1) * s2
-    }
-
-    /// e^x for x <= 0 whose result is known to be normal or irrelevant below 2^-126
-    /// (x in [-87, 0]); no range checks. Used by `tanh`.
-    @inline(__always) static func expNoChecks(_ x: F8) -> F8 {
-        let t = x * log2e + expShifter
-        let n = t - expShifter
-        let r = (x - n * ln2Hi) - n * ln2Lo
-        let scale = float((bits(t) &<< 23) &+ I8(repeating: 127 << 23))
-        return expPoly(r) * scale
     }
 
     // MARK: - log
@@ -177,12 +175,15 @@ enum VectorMath {
         return ((lo - hfsq) + f) + kf * ln2Hi
     }
 
+    /// True when every lane of `x` is a positive normal finite float (the domain of `logNormal`).
+    @inline(__always) static func logInRange(_ x: F8) -> Bool {
+        all((x .>= Float.leastNormalMagnitude) .& (x .<= Float.greatestFiniteMagnitude))
+    }
+
     /// Lane-wise natural logarithm, within ~1 ulp. log(0) = -inf, log(x < 0) = NaN, log(+inf) = +inf,
     /// NaN propagates; subnormal inputs are scaled by 2^23 first, so they are as accurate as normal ones.
     @inline(__always) static func log(_ x: F8) -> F8 {
-        if _fastPath(all((x .>= Float.leastNormalMagnitude) .& (x .< Float.infinity))) {
-            return logNormal(x, kAdjust: F8())
-        }
+        if _fastPath(logInRange(x)) { return logNormal(x, kAdjust: F8()) }
         return logSlow(x)
     }
 
@@ -227,7 +228,7 @@ enum VectorMath {
     /// tanh(x) for |x| >= 0.55 via exp(-2|x|).
     @inline(__always) static func tanhExp(_ x: F8, _ ax: F8) -> F8 {
         let a = select(ax .> 10, F8(repeating: 10), ax)             // NaN stays NaN
-        let e = expNoChecks(-2 * a)
+        let e = expUnchecked(-2 * a)
         let t = (1 - e) / (1 + e)
         return float(bits(t) | (bits(x) & I8(repeating: Int32(bitPattern: 0x8000_0000))))
     }
@@ -249,7 +250,8 @@ enum VectorMath {
     /// negative x (down to the subnormals) keep their relative accuracy. sigmoid(-inf) = 0,
     /// sigmoid(+inf) = 1, NaN propagates.
     @inline(__always) static func sigmoid(_ x: F8) -> F8 {
-        let e = exp(-abs(x))
+        let ax = abs(x)
+        let e = _fastPath(all(ax .<= 87)) ? expUnchecked(-ax) : expSlow(-ax)
         let num = select(x .< 0, e, F8(repeating: 1))
         return num / (1 + e)
     }
@@ -275,45 +277,60 @@ enum VectorMath {
 
     // MARK: - Buffer functions
 
-    /// Applies a lane-wise function to `count` floats: 16 per iteration, then 8, then a padded tail
-    /// (padding 0, which every function here maps to a finite value).
-    @inline(__always) static func map(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                                      count: Int, _ f: (F8) -> F8) {
+    /// Applies a lane-wise function to `count` floats: 16 per iteration (`pair` gets two vectors, so a
+    /// function can test both with one branch), then 8, then a padded tail (padding 1, which every
+    /// function here maps to a finite value without leaving its fast path).
+    @inline(__always) static func map(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int,
+                                      pair: (F8, F8) -> (F8, F8), _ f: (F8) -> F8) {
         var i = 0
-        while i + 16 <= count {
-            let a = load(x + i), b = load(x + i + 8)
-            let fa = f(a), fb = f(b)
+        while i &+ 16 <= count {
+            let (fa, fb) = pair(load(x + i), load(x + i + 8))
             store(fa, y + i)
             store(fb, y + i + 8)
-            i += 16
+            i &+= 16
         }
-        if i + 8 <= count {
+        if i &+ 8 <= count {
             store(f(load(x + i)), y + i)
-            i += 8
+            i &+= 8
         }
         if i < count {
-            storePartial(f(loadPartial(x + i, count - i, pad: 0)), y + i, count - i)
+            storePartial(f(loadPartial(x + i, count &- i, pad: 1)), y + i, count &- i)
         }
     }
 
     /// y[i] = e^x[i] for i in 0..<count. `x` and `y` may alias.
     static func exp(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
-        map(x, y, count: count) { exp($0) }
+        map(x, y, count: count, pair: { a, b in
+            if _fastPath(all((abs(a) .<= 87) .& (abs(b) .<= 87))) { return (expUnchecked(a), expUnchecked(b)) }
+            return (expSlow(a), expSlow(b))
+        }, { exp($0) })
     }
 
     /// y[i] = log(x[i]) (natural logarithm) for i in 0..<count. `x` and `y` may alias.
     static func log(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
-        map(x, y, count: count) { log($0) }
+        map(x, y, count: count, pair: { a, b in
+            let lo = F8(repeating: Float.leastNormalMagnitude), hi = F8(repeating: Float.greatestFiniteMagnitude)
+            if _fastPath(all((a .>= lo) .& (a .<= hi) .& (b .>= lo) .& (b .<= hi))) {
+                return (logNormal(a, kAdjust: F8()), logNormal(b, kAdjust: F8()))
+            }
+            return (logSlow(a), logSlow(b))
+        }, { log($0) })
     }
 
     /// y[i] = tanh(x[i]) for i in 0..<count. `x` and `y` may alias.
     static func tanh(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
-        map(x, y, count: count) { tanh($0) }
+        map(x, y, count: count, pair: { a, b in (tanh(a), tanh(b)) }, { tanh($0) })
     }
 
     /// y[i] = 1 / (1 + e^-x[i]) for i in 0..<count. `x` and `y` may alias.
     static func sigmoid(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
-        map(x, y, count: count) { sigmoid($0) }
+        map(x, y, count: count, pair: { a, b in
+            let aa = abs(a), ab = abs(b)
+            let (ea, eb) = _fastPath(all((aa .<= 87) .& (ab .<= 87)))
+                ? (expUnchecked(-aa), expUnchecked(-ab)) : (expSlow(-aa), expSlow(-ab))
+            let na = select(a .< 0, ea, F8(repeating: 1)), nb = select(b .< 0, eb, F8(repeating: 1))
+            return (na / (1 + ea), nb / (1 + eb))
+        }, { sigmoid($0) })
     }
 
     // MARK: - Reductions
@@ -330,14 +347,14 @@ enum VectorMath {
             let end = Swift.min(start + reductionBlock, count)
             var a0 = F8(), a1 = F8(), a2 = F8(), a3 = F8()
             var i = start
-            while i + 32 <= end {
+            while i &+ 32 <= end {
                 a0 += load(x + i); a1 += load(x + i + 8)
                 a2 += load(x + i + 16); a3 += load(x + i + 24)
-                i += 32
+                i &+= 32
             }
-            while i + 8 <= end { a0 += load(x + i); i += 8 }
+            while i &+ 8 <= end { a0 += load(x + i); i &+= 8 }
             if i < end { a1 += loadPartial(x + i, end - i, pad: 0) }
-            total += Double(((a0 + a1) + (a2 + a3)).sum())
+            total += Double(horizontalSum((a0 + a1) + (a2 + a3)))
             start = end
         }
         return Float(total)
@@ -351,17 +368,24 @@ enum VectorMath {
             let end = Swift.min(start + reductionBlock, count)
             var a0 = F8(), a1 = F8(), a2 = F8(), a3 = F8()
             var i = start
-            while i + 32 <= end {
+            while i &+ 32 <= end {
                 let v0 = load(x + i), v1 = load(x + i + 8), v2 = load(x + i + 16), v3 = load(x + i + 24)
                 a0 += v0 * v0; a1 += v1 * v1; a2 += v2 * v2; a3 += v3 * v3
-                i += 32
+                i &+= 32
             }
-            while i + 8 <= end { let v = load(x + i); a0 += v * v; i += 8 }
+            while i &+ 8 <= end { let v = load(x + i); a0 += v * v; i &+= 8 }
             if i < end { let v = loadPartial(x + i, end - i, pad: 0); a1 += v * v }
-            total += Double(((a0 + a1) + (a2 + a3)).sum())
+            total += Double(horizontalSum((a0 + a1) + (a2 + a3)))
             start = end
         }
         return Float(total)
+    }
+
+    /// Horizontal sum of a vector as a tree (8 -> 4 -> 2 -> 1), shorter latency than lane order.
+    @inline(__always) static func horizontalSum(_ v: F8) -> Float {
+        let a = v.lowHalf + v.highHalf
+        let b = a.lowHalf + a.highHalf
+        return b[0] + b[1]
     }
 
     /// Horizontal maximum of a vector (lanes are not NaN).
@@ -377,18 +401,18 @@ enum VectorMath {
         var m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf
         var nan = M8()
         var i = 0
-        while i + 32 <= count {
+        while i &+ 32 <= count {
             let v0 = load(x + i), v1 = load(x + i + 8), v2 = load(x + i + 16), v3 = load(x + i + 24)
             m0 = select(v0 .> m0, v0, m0); m1 = select(v1 .> m1, v1, m1)
             m2 = select(v2 .> m2, v2, m2); m3 = select(v3 .> m3, v3, m3)
             nan = nan .| (v0 .!= v0) .| (v1 .!= v1) .| (v2 .!= v2) .| (v3 .!= v3)
-            i += 32
+            i &+= 32
         }
-        while i + 8 <= count {
+        while i &+ 8 <= count {
             let v = load(x + i)
             m0 = select(v .> m0, v, m0)
             nan = nan .| (v .!= v)
-            i += 8
+            i &+= 8
         }
         if i < count {
             let v = loadPartial(x + i, count - i, pad: -.infinity)

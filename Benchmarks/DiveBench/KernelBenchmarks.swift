@@ -1,0 +1,134 @@
+// `dive bench kernels`: GEMM, softmax, layernorm and attention on each device, with OpenBLAS
+// GEMM and a plain memory copy measured in the same process as the rooflines they are judged by.
+import CBLAS
+import Dive
+import Foundation
+
+public enum KernelBenchmarks {
+    /// Runs every kernel benchmark on each device, calling `emit` as each result arrives.
+    public static func run(devices: [Device], quick: Bool = false, emit: (BenchResult) -> Void) throws {
+        // References first: OpenBLAS GEMM and memory copies, on the host.
+        for s in gemmShapes(quick) { emit(try openBLASGemm(s)) }
+        for bytes in [4096 * 1024 * 4, 4096 * 256 * 4] { emit(memoryCopy(bytes: bytes)) }
+        for device in devices {
+            let b = try Backends.backend(for: device)
+            for s in gemmShapes(quick) { emit(try gemm(b, s)) }
+            emit(try softmax(b, rows: 4096, cols: 1024))
+            emit(try layerNorm(b, rows: 4096, cols: 256))
+            for steps in quick ? [10] : [10, 512] { emit(try attention(b, batch: 64, heads: 4, steps: steps, depth: 64)) }
+        }
+    }
+
+    struct GemmCase { let m, n, k: Int; var label: String { m == n && n == k ? "\(m)^3" : "\(m)x\(k) * \(k)x\(n)" } }
+
+    static func gemmShapes(_ quick: Bool) -> [GemmCase] {
+        let all = [GemmCase(m: 256, n: 256, k: 256), GemmCase(m: 512, n: 512, k: 512),
+                   GemmCase(m: 1024, n: 1024, k: 1024), GemmCase(m: 4096, n: 1024, k: 256)]
+        return quick ? Array(all.prefix(1)) : all
+    }
+
+    static func random(_ n: Int, seed: UInt64) -> [Float] {
+        (0..<n).map { CounterRNG.uniform(seed: seed, counter: UInt64($0)) * 2 - 1 }
+    }
+
+    static func gemm(_ b: Backend, _ s: GemmCase) throws -> BenchResult {
+        let a = try Tensor(random(s.m * s.k, seed: 1), shape: [s.m, s.k], on: b)
+        let x = try Tensor(random(s.k * s.n, seed: 2), shape: [s.k, s.n], on: b)
+        let c = try Tensor.empty([s.m, s.n], on: b)
+        let shape = GemmShape(m: s.m, n: s.n, k: s.k)
+        let samples = try Timing.measure(sync: b.synchronize) { try b.gemm(a, x, into: c, shape: shape, alpha: 1, beta: 0) }
+        return BenchResult(op: "gemm", device: b.device.description, shape: s.label, samplesMs: samples,
+                           flops: 2 * Double(s.m) * Double(s.n) * Double(s.k))
+    }
+
+    /// cblas_sgemm on host arrays, with OpenBLAS's own threads: the GEMM roofline.
+    static func openBLASGemm(_ s: GemmCase) throws -> BenchResult {
+        let a = random(s.m * s.k, seed: 1), x = random(s.k * s.n, seed: 2)
+        var c = [Float](repeating: 0, count: s.m * s.n)
+        let samples = Timing.measure(sync: {}) {
+            c.withUnsafeMutableBufferPointer { cp in
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blasint(s.m), blasint(s.n), blasint(s.k),
+                            1, a, blasint(s.k), x, blasint(s.n), 0, cp.baseAddress, blasint(s.n))
+            }
+        }
+        return BenchResult(op: "gemm", device: "openblas", shape: s.label, samplesMs: samples,
+                           flops: 2 * Double(s.m) * Double(s.n) * Double(s.k),
+                           extra: ["threads": "\(CPUBackend.shared.blasThreads)"])
+    }
+
+    /// memcpy split across the CPU backend's threads: the bandwidth roofline for row ops of the
+    /// same size (read + write of `bytes`).
+    static func memoryCopy(bytes: Int) -> BenchResult {
+        let src = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        let dst = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        defer { src.deallocate(); dst.deallocate() }
+        memset(src, 1, bytes); memset(dst, 0, bytes)
+        let threads = ProcessInfo.processInfo.activeProcessorCount
+        let chunk = (bytes / threads + 63) / 64 * 64
+        let samples = Timing.measure(sync: {}) {
+            DispatchQueue.concurrentPerform(iterations: threads) { t in
+                let start = t * chunk, end = min(bytes, start + chunk)
+                if start < end { memcpy(dst + start, src + start, end - start) }
+            }
+        }
+        return BenchResult(op: "copy", device: "host", shape: "\(bytes / 4) floats", samplesMs: samples,
+                           bytes: 2 * Double(bytes), extra: ["threads": "\(threads)"])
+    }
+
+    static func softmax(_ b: Backend, rows: Int, cols: Int) throws -> BenchResult {
+        let x = try Tensor(random(rows * cols, seed: 3), shape: [rows, cols], on: b)
+        let y = try Tensor.empty([rows, cols], on: b)
+        let samples = try Timing.measure(sync: b.synchronize) { try b.maskedSoftmax(x, validLens: nil, into: y, rows: rows, cols: cols) }
+        return BenchResult(op: "softmax", device: b.device.description, shape: "\(rows)x\(cols)", samplesMs: samples,
+                           bytes: 2 * Double(rows * cols * 4))
+    }
+
+    static func layerNorm(_ b: Backend, rows: Int, cols: Int) throws -> BenchResult {
+        let x = try Tensor(random(rows * cols, seed: 4), shape: [rows, cols], on: b)
+        let gamma = try Tensor.ones([cols], on: b), beta = try Tensor.zeros([cols], on: b)
+        let y = try Tensor.empty([rows, cols], on: b), mean = try Tensor.empty([rows], on: b), rstd = try Tensor.empty([rows], on: b)
+        let samples = try Timing.measure(sync: b.synchronize) {
+            try b.layerNorm(x, gamma: gamma, beta: beta, eps: 1e-5, into: y, mean: mean, rstd: rstd, rows: rows, cols: cols)
+        }
+        return BenchResult(op: "layernorm", device: b.device.description, shape: "\(rows)x\(cols)", samplesMs: samples,
+                           bytes: 2 * Double(rows * cols * 4))
+    }
+
+    /// Masked attention of `heads` heads as batch·heads independent (steps × depth) problems,
+    /// with valid lengths; FLOPs count the two GEMMs.
+    static func attention(_ b: Backend, batch: Int, heads: Int, steps: Int, depth: Int) throws -> BenchResult {
+        let bh = batch * heads
+        let q = try Tensor(random(bh * steps * depth, seed: 5), shape: [bh, steps, depth], on: b)
+        let k = try Tensor(random(bh * steps * depth, seed: 6), shape: [bh, steps, depth], on: b)
+        let v = try Tensor(random(bh * steps * depth, seed: 7), shape: [bh, steps, depth], on: b)
+        let lens = try Tensor((0..<bh).map { Int32(steps - ($0 % 3)) }, on: b)
+        let out = try Tensor.empty([bh, steps, depth], on: b), w = try Tensor.empty([bh, steps, steps], on: b)
+        let dims = AttentionDims(batch: bh, queries: steps, keys: steps, depth: depth, valueDepth: depth)
+        let samples = try Timing.measure(minRuns: steps > 100 ? 3 : 7, sync: b.synchronize) {
+            try b.attention(q: q, k: k, v: v, validLens: lens, scale: 1 / Float(depth).squareRoot(), into: out, weights: w, dims: dims)
+        }
+        return BenchResult(op: "attention", device: b.device.description,
+                           shape: "b\(batch) h\(heads) t\(steps) d\(depth)", samplesMs: samples,
+                           flops: 4 * Double(bh) * Double(steps) * Double(steps) * Double(depth))
+    }
+}
+
+extension KernelBenchmarks {
+    /// Each result as a fraction of its roofline measured in the same run: GEMM against
+    /// OpenBLAS of the same shape, row ops against a memory copy of the same bytes.
+    public static func summary(_ results: [BenchResult]) -> String {
+        var lines = ["", "against the rooflines measured in this run:"]
+        for r in results where r.device != "openblas" && r.device != "host" {
+            if r.op == "gemm", let g = r.gflops,
+               let ref = results.first(where: { $0.device == "openblas" && $0.shape == r.shape })?.gflops {
+                lines.append(String(format: "  gemm %-22@ on %-9@ %5.1f%% of OpenBLAS (%.1f vs %.1f GFLOP/s)",
+                                    r.shape as NSString, r.device as NSString, 100 * g / ref, g, ref))
+            } else if r.op == "softmax" || r.op == "layernorm", let g = r.gbps,
+                      let ref = results.first(where: { $0.op == "copy" && $0.bytes == r.bytes })?.gbps {
+                lines.append(String(format: "  %-27@ on %-9@ %5.1f%% of memory copy (%.1f vs %.1f GB/s)",
+                                    "\(r.op) \(r.shape)" as NSString, r.device as NSString, 100 * g / ref, g, ref))
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,101 @@
+// The fused masked attention primitive on every device: forward against the float64
+// definition, backward against float64 formulas, and against the composed GEMM + softmax + GEMM.
+import Dive
+import Foundation
+import Testing
+
+@Suite("Attention") struct AttentionTests {
+    static let shapes: [(b: Int, tq: Int, tk: Int, d: Int, dv: Int)] = [
+        (1, 1, 1, 1, 1), (2, 7, 33, 7, 1), (3, 10, 10, 8, 8), (1, 33, 7, 33, 5), (2, 4, 257, 4, 3),
+    ]
+
+    @Test(arguments: allDevices)
+    func forwardMatchesDefinition(device: Device) throws {
+        let be = try backend(device)
+        var rng = TestRNG(11)
+        for s in Self.shapes {
+            let q = rng.array(s.b * s.tq * s.d), k = rng.array(s.b * s.tk * s.d), v = rng.array(s.b * s.tk * s.dv)
+            // 1-D lengths (one per batch item, with a 0), 2-D causal lengths, and none.
+            let lensCases: [[Int32]?] = [nil, (0..<s.b).map { Int32(($0 * 5) % (s.tk + 1)) },
+                                         (0..<(s.b * s.tq)).map { Int32(min($0 % s.tq + 1, s.tk)) }]
+            for lens in lensCases {
+                let dims = AttentionDims(batch: s.b, queries: s.tq, keys: s.tk, depth: s.d, valueDepth: s.dv)
+                let out = try poisoned([s.b, s.tq, s.dv], on: be), w = try poisoned([s.b, s.tq, s.tk], on: be)
+                try be.attention(q: try tensor(q, [s.b, s.tq, s.d], on: be), k: try tensor(k, [s.b, s.tk, s.d], on: be),
+                                 v: try tensor(v, [s.b, s.tk, s.dv], on: be), validLens: try lens.map { try Tensor($0, on: be) },
+                                 scale: 1 / Float(s.d).squareRoot(), into: out, weights: w, dims: dims)
+                let ref = Ref.attention(q: q, k: k, v: v, lens: lens, b: s.b, tq: s.tq, tk: s.tk, d: s.d, dv: s.dv)
+                try expectClose(out, ref.out, rtol: 1e-4, atol: 1e-5, "attention \(s) lens \(lens?.count ?? 0)")
+                try expectClose(w, ref.weights, rtol: 1e-4, atol: 1e-6, "attention weights \(s)")
+            }
+        }
+        report(device, "fused attention forward")
+    }
+
+    @Test(arguments: allDevices)
+    func backwardMatchesFormulas(device: Device) throws {
+        let be = try backend(device)
+        var rng = TestRNG(12)
+        for s in Self.shapes {
+            let q = rng.array(s.b * s.tq * s.d), k = rng.array(s.b * s.tk * s.d), v = rng.array(s.b * s.tk * s.dv)
+            let g = rng.array(s.b * s.tq * s.dv)
+            let lens: [Int32] = (0..<s.b).map { Int32(max(1, ($0 * 3 + 1) % (s.tk + 1))) }
+            let ref = Ref.attention(q: q, k: k, v: v, lens: lens, b: s.b, tq: s.tq, tk: s.tk, d: s.d, dv: s.dv)
+            let p = ref.weights, scale = 1 / Double(s.d).squareRoot()
+            var edq = [Double](repeating: 0, count: q.count), edk = [Double](repeating: 0, count: k.count)
+            var edv = [Double](repeating: 0, count: v.count)
+            for bi in 0..<s.b { for i in 0..<s.tq {
+                let row = bi * s.tq + i
+                let dp = (0..<s.tk).map { j in (0..<s.dv).map { g[row * s.dv + $0] * v[(bi * s.tk + j) * s.dv + $0] }.reduce(0, +) }
+                let dot = (0..<s.tk).map { p[row * s.tk + $0] * dp[$0] }.reduce(0, +)
+                for j in 0..<s.tk {
+                    let ds = scale * p[row * s.tk + j] * (dp[j] - dot)
+                    for c in 0..<s.d {
+                        edq[row * s.d + c] += ds * k[(bi * s.tk + j) * s.d + c]
+                        edk[(bi * s.tk + j) * s.d + c] += ds * q[row * s.d + c]
+                    }
+                    for c in 0..<s.dv { edv[(bi * s.tk + j) * s.dv + c] += p[row * s.tk + j] * g[row * s.dv + c] }
+                }
+            } }
+            let dims = AttentionDims(batch: s.b, queries: s.tq, keys: s.tk, depth: s.d, valueDepth: s.dv)
+            let dq = try poisoned([q.count], on: be), dk = try poisoned([k.count], on: be), dv = try poisoned([v.count], on: be)
+            try be.attentionBackward(q: try tensor(q, [q.count], on: be), k: try tensor(k, [k.count], on: be),
+                                     v: try tensor(v, [v.count], on: be), weights: try tensor(p, [p.count], on: be),
+                                     gradOutput: try tensor(g, [g.count], on: be), scale: Float(scale),
+                                     into: dq, dk: dk, dv: dv, dims: dims)
+            try expectClose(dq, edq, rtol: 1e-3, atol: 1e-5, "attention dQ \(s)")
+            try expectClose(dk, edk, rtol: 1e-3, atol: 1e-5, "attention dK \(s)")
+            try expectClose(dv, edv, rtol: 1e-3, atol: 1e-5, "attention dV \(s)")
+        }
+        report(device, "fused attention backward")
+    }
+
+    /// The fused op and the composed GEMM + masked softmax + GEMM agree, values and gradients,
+    /// including a long sequence.
+    @Test(arguments: allDevices)
+    func fusedMatchesComposed(device: Device) throws {
+        let be = try backend(device)
+        var rng = TestRNG(13)
+        for (b, t, d) in [(4, 10, 16), (2, 128, 32)] {
+            let lens = try Tensor((0..<b).map { Int32(max(1, t - 3 * $0)) }, on: be)
+            func run(_ fused: Bool) throws -> [[Double]] {
+                var local = TestRNG(99)
+                let q = try tensor(local.array(b * t * d), [b, t, d], on: be).requiringGrad()
+                let k = try tensor(local.array(b * t * d), [b, t, d], on: be).requiringGrad()
+                let v = try tensor(local.array(b * t * d), [b, t, d], on: be).requiringGrad()
+                let r = fused ? try Tensor.attention(query: q, key: k, value: v, validLens: lens)
+                              : try Tensor.composedAttention(query: q, key: k, value: v, validLens: lens)
+                let weights = try tensor(local.array(b * t * d), [b, t, d], on: be)
+                try (r.output * weights).sum().backward()
+                return [try r.output.toDoubleArray(), try q.grad!.toDoubleArray(), try k.grad!.toDoubleArray(), try v.grad!.toDoubleArray()]
+            }
+            _ = rng.next()
+            let fused = try run(true), composed = try run(false)
+            for (i, name) in ["output", "dQ", "dK", "dV"].enumerated() {
+                let c = closeness(fused[i], composed[i], rtol: 1e-3, atol: 1e-5)
+                #expect(c <= 1, "fused vs composed attention \(name) (\(b), \(t), \(d)) on \(device): \(c)")
+            }
+        }
+        report(device, "fused attention equals composed")
+    }
+}

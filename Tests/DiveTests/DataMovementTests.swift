@@ -1,0 +1,127 @@
+// Embedding gather/scatter-add, permute/slice/concat (the strided copy), fills, dropout's
+// counter-based masks, the fused Adam step and the global norm, on every device.
+import Dive
+import Foundation
+import Testing
+
+@Suite("Data movement, randomness, optimiser") struct DataMovementTests {
+    @Test(arguments: allDevices)
+    func embeddingGatherAndScatterAdd(device: Device) throws {
+        let b = try backend(device)
+        var rng = TestRNG(14)
+        for (vocab, dim, count) in [(1, 1, 1), (28, 7, 33), (257, 33, 7), (10, 3, 257)] {
+            let table = rng.array(vocab * dim)
+            var idx = rng.ints(count, below: vocab)
+            idx[0] = -1   // out of range: a zero row forward, skipped backward
+            let out = try poisoned([count, dim], on: b)
+            let it = try Tensor(idx, on: b)
+            try b.embedding(table: try tensor(table, [vocab, dim], on: b), indices: it, into: out, count: count, dim: dim)
+            let expected = idx.flatMap { i in (0..<dim).map { i >= 0 ? table[Int(i) * dim + $0] : 0 } }
+            try expectClose(out, expected, rtol: 0, atol: 0, "embedding (\(vocab), \(dim)) × \(count)")
+            let g = rng.array(count * dim)
+            let dTable = try poisoned([vocab, dim], on: b)
+            try b.embeddingBackward(gradOutput: try tensor(g, [count, dim], on: b), indices: it, into: dTable, count: count, dim: dim)
+            var expectedGrad = [Double](repeating: 0, count: vocab * dim)
+            for (n, i) in idx.enumerated() where i >= 0 { for c in 0..<dim { expectedGrad[Int(i) * dim + c] += g[n * dim + c] } }
+            try expectClose(dTable, expectedGrad, rtol: 1e-5, atol: 1e-5, "embedding scatter-add (\(vocab), \(dim)) × \(count)")
+        }
+        report(device, "embedding")
+    }
+
+    @Test(arguments: allDevices)
+    func permuteSliceConcat(device: Device) throws {
+        let b = try backend(device)
+        var rng = TestRNG(15)
+        for (shape, order) in [([7], [0]), ([33, 7], [1, 0]), ([2, 3, 4, 5], [0, 2, 1, 3]), ([3, 1, 4, 2], [3, 2, 1, 0]), ([2, 3, 5], [2, 0, 1])] {
+            let x = rng.array(shape.reduce(1, *))
+            let y = try tensor(x, shape, on: b).permuted(order)
+            #expect(y.shape == order.map { shape[$0] })
+            try expectClose(y, Ref.permute(x, shape: shape, order: order), rtol: 0, atol: 0, "permute \(shape) by \(order)")
+        }
+        let x = rng.array(4 * 7 * 3)
+        let t = try tensor(x, [4, 7, 3], on: b)
+        let s = try t.slice(axis: 1, 2..<5)
+        let expectedSlice = (0..<4).flatMap { i in (2..<5).flatMap { j in (0..<3).map { x[(i * 7 + j) * 3 + $0] } } }
+        try expectClose(s, expectedSlice, rtol: 0, atol: 0, "slice")
+        let a1 = try t.slice(axis: 1, 0..<2), a2 = try t.slice(axis: 1, 2..<7)
+        try expectClose(try Tensor.concat([a1, a2], axis: 1), x, rtol: 0, atol: 0, "concat of slices")
+        let c0 = try Tensor.concat([try t.slice(axis: 0, 0..<1), try t.slice(axis: 0, 1..<4)], axis: 0)
+        try expectClose(c0, x, rtol: 0, atol: 0, "concat along axis 0")
+        // Int32 data moves too.
+        let ints = try Tensor([Int32](0..<12), shape: [3, 4], on: b).permuted([1, 0])
+        #expect(try ints.toInt32Array() == [0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11])
+        #expect(throws: DiveError.self) { try t.slice(axis: 1, 5..<9) }
+        #expect(throws: DiveError.self) { try Tensor.concat([t, try t.slice(axis: 2, 0..<1)], axis: 1) }
+        report(device, "permute, slice, concat")
+    }
+
+    @Test func counterRNGKnownAnswer() {
+        // Stream 0's first number is SplitMix64's first output from state 0.
+        #expect(CounterRNG.bits(seed: 0, counter: 0) == 0xE220_A839_7B1D_CDAF)
+        #expect(CounterRNG.bits(seed: 0, counter: 1) == 0x6E78_9E6A_A1B9_65F4)
+    }
+
+    @Test(arguments: allDevices)
+    func dropoutMaskIsTheSameEverywhere(device: Device) throws {
+        let b = try backend(device)
+        var rng = TestRNG(16)
+        for n in awkwardSizes + [10_000] {
+            let x = rng.array(n, 0.5, 1.5)
+            let y = try poisoned([n], on: b)
+            let p: Float = 0.3, seed: UInt64 = 1234, offset: UInt64 = 77
+            try b.dropout(try tensor(x, [n], on: b), p: p, seed: seed, offset: offset, into: y)
+            let expected = (0..<n).map { i -> Double in
+                CounterRNG.uniform(seed: seed, counter: offset + UInt64(i)) >= p ? x[i] / (1 - Double(p)) : 0
+            }
+            try expectClose(y, expected, rtol: 1e-6, atol: 0, "dropout n=\(n)")
+            if n == 10_000 {
+                let kept = try y.toArray().filter { $0 != 0 }.count
+                #expect(abs(Double(kept) / Double(n) - 0.7) < 0.02, "dropout keeps about 1 - p")
+            }
+        }
+        report(device, "dropout")
+    }
+
+    @Test(arguments: allDevices)
+    func adamMatchesReferenceOverSteps(device: Device) throws {
+        let b = try backend(device)
+        var rng = TestRNG(17)
+        for decoupled in [false, true] {
+            let n = 33
+            var p = rng.array(n), m = [Double](repeating: 0, count: n), v = m
+            let pt = try tensor(p, [n], on: b)
+            let mt = try Tensor.zeros([n], on: b), vt = try Tensor.zeros([n], on: b)
+            let (lr, b1, b2, eps, wd) = (0.01, 0.9, 0.999, 1e-8, 0.1)
+            for step in 1...10 {
+                let g = rng.array(n)
+                pt.grad = try tensor(g, [n], on: b)
+                try pt.adamUpdate(m: mt, v: vt, hyper: AdamHyper(lr: Float(lr), beta1: Float(b1), beta2: Float(b2), eps: Float(eps),
+                                                              weightDecay: Float(wd), decoupled: decoupled, step: step))
+                for i in 0..<n {
+                    var gi = g[i]
+                    if decoupled { p[i] *= 1 - lr * wd } else { gi += wd * p[i] }
+                    m[i] = b1 * m[i] + (1 - b1) * gi
+                    v[i] = b2 * v[i] + (1 - b2) * gi * gi
+                    let mhat = m[i] / (1 - Foundation.pow(b1, Double(step))), vhat = v[i] / (1 - Foundation.pow(b2, Double(step)))
+                    p[i] -= lr * mhat / (vhat.squareRoot() + eps)
+                }
+            }
+            try expectClose(pt, p, rtol: 1e-4, atol: 1e-5, "\(decoupled ? "AdamW" : "Adam") after 10 steps")
+        }
+        report(device, "fused Adam")
+    }
+
+    @Test(arguments: allDevices)
+    func globalNormAndFill(device: Device) throws {
+        let b = try backend(device)
+        var rng = TestRNG(18)
+        let parts = awkwardSizes.map { rng.array($0) }
+        let norm = try Tensor.globalNorm(try parts.map { try tensor($0, [$0.count], on: b) })
+        try expectClose(norm, [parts.flatMap { $0 }.map { $0 * $0 }.reduce(0, +).squareRoot()], rtol: 1e-5, atol: 0, "global norm")
+        let f = try Tensor.full([7, 3], 2.5, on: b)
+        #expect(try f.toArray() == [Float](repeating: 2.5, count: 21))
+        let i = try Tensor.full([5], 9, dtype: .int32, on: b)
+        #expect(try i.toInt32Array() == [9, 9, 9, 9, 9])
+        report(device, "global norm and fill")
+    }
+}

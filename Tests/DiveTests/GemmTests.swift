@@ -1,0 +1,54 @@
+// Batched GEMM on every device against the float64 reference: awkward sizes, all transposes,
+// alpha/beta, shared operands (batch stride 0), K = 0.
+import Dive
+import Testing
+
+@Suite("GEMM") struct GemmTests {
+    @Test(arguments: allDevices)
+    func awkwardShapesAllTransposes(device: Device) throws {
+        let b = try backend(device)
+        var rng = TestRNG(1)
+        var cases = 0
+        for (m, n, k) in [(1, 1, 1), (7, 33, 1), (33, 7, 257), (257, 33, 7), (1, 257, 33), (33, 33, 33), (64, 48, 40), (5, 3, 0)] {
+            for transA in [false, true] {
+                for transB in [false, true] {
+                    let batch = 2
+                    let a = rng.array(batch * m * k), bv = rng.array(batch * k * n), c0 = rng.array(batch * m * n)
+                    let (alpha, beta) = cases % 2 == 0 ? (1.0, 0.0) : (0.5, -1.5)
+                    let shape = GemmShape(batch: batch, m: m, n: n, k: k, transA: transA, transB: transB)
+                    let at = try tensor(a, [batch * m * k], on: b), bt = try tensor(bv, [batch * k * n], on: b)
+                    let ct = beta == 0 ? try poisoned([batch * m * n], on: b) : try tensor(c0, [batch * m * n], on: b)
+                    try b.gemm(at, bt, into: ct, shape: shape, alpha: Float(alpha), beta: Float(beta))
+                    let expected = Ref.gemm(a, bv, c0, batch: batch, m: m, n: n, k: k, transA: transA, transB: transB,
+                                            strideA: m * k, strideB: k * n, alpha: alpha, beta: beta)
+                    try expectClose(ct, expected, rtol: 1e-4, atol: 1e-4, "gemm \(m)x\(n)x\(k) tA=\(transA) tB=\(transB) α=\(alpha) β=\(beta)")
+                    cases += 1
+                }
+            }
+        }
+        report(device, "gemm, \(cases) shapes")
+    }
+
+    @Test(arguments: allDevices)
+    func sharedOperandAndLargeSquare(device: Device) throws {
+        let b = try backend(device)
+        var rng = TestRNG(2)
+        // B shared across a batch of 3 (stride 0).
+        let (m, n, k, batch) = (9, 17, 13, 3)
+        let a = rng.array(batch * m * k), bv = rng.array(k * n)
+        let c = try poisoned([batch * m * n], on: b)
+        try b.gemm(try tensor(a, [a.count], on: b), try tensor(bv, [bv.count], on: b), into: c,
+                   shape: GemmShape(batch: batch, m: m, n: n, k: k, strideB: 0), alpha: 1, beta: 0)
+        try expectClose(c, Ref.gemm(a, bv, nil, batch: batch, m: m, n: n, k: k, transA: false, transB: false,
+                                    strideA: m * k, strideB: 0, alpha: 1, beta: 0), "gemm with shared B")
+        // One size beyond every tile size.
+        let s = 300
+        let x = rng.array(s * s), y = rng.array(s * s)
+        let out = try poisoned([s * s], on: b)
+        try b.gemm(try tensor(x, [x.count], on: b), try tensor(y, [y.count], on: b), into: out,
+                   shape: GemmShape(m: s, n: s, k: s), alpha: 1, beta: 0)
+        try expectClose(out, Ref.gemm(x, y, nil, batch: 1, m: s, n: s, k: s, transA: false, transB: false,
+                                      strideA: 0, strideB: 0, alpha: 1, beta: 0), rtol: 1e-4, atol: 1e-3, "gemm 300³")
+        report(device, "gemm shared operand and 300³")
+    }
+}
