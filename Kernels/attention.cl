@@ -47,12 +47,15 @@ __kernel void at_fw(__global const float* q, __global const float* k, __global c
 }
 
 // Backward, step 1, per query row (global size (Tq, B)):
-// dP_j = dO_i · V_j; dS_j = scale · P_ij (dP_j - Σ_j P_ij dP_j) into ds; dQ_i = Σ_j dS_j K_j.
+// dP_j = dO_i · V_j; dS_j = scale · P_ij (dP_j - Σ_j P_ij dP_j) into ds (0 at masked keys, whose
+// scores were constants); dQ_i = Σ_j dS_j K_j.
 __kernel void at_bw_q(__global const float* k, __global const float* v, __global const float* p,
-                      __global const float* dout, __global float* ds, __global float* dq,
-                      const int tq, const int tk, const int d, const int dv, const float scale) {
+                      __global const float* dout, __global const int* lens, __global float* ds, __global float* dq,
+                      const int tq, const int tk, const int d, const int dv, const float scale,
+                      const int rep, const int haslens) {
     const int i = get_global_id(0), b = get_global_id(1);
     const int row = b * tq + i;
+    const int valid = haslens ? clamp(lens[row / rep], 0, tk) : tk;
     __global const float* kb = k + (size_t)b * tk * d;
     __global const float* vb = v + (size_t)b * tk * dv;
     __global const float* pi = p + (size_t)row * tk;
@@ -69,7 +72,7 @@ __kernel void at_bw_q(__global const float* k, __global const float* v, __global
     }
     for (int c = 0; c < d; c++) qi[c] = 0.0f;
     for (int j = 0; j < tk; j++) {
-        const float s = scale * pi[j] * (si[j] - dot);
+        const float s = j < valid ? scale * pi[j] * (si[j] - dot) : 0.0f;
         si[j] = s;
         __global const float* kj = kb + (size_t)j * d;
         for (int c = 0; c < d; c++) qi[c] += s * kj[c];

@@ -21,13 +21,16 @@ __kernel void sm_fw(__global const float* x, __global float* y, __global const i
     for (int j = valid; j < cols; j++) yr[j] = masked * inv;
 }
 
-// dx = y · (dy - Σ y·dy), per row.
-__kernel void sm_bw(__global const float* y, __global const float* dy, __global float* dx, const int cols) {
+// dx = y · (dy - Σ y·dy) per row, and 0 at masked positions (the forward replaced them by a constant).
+__kernel void sm_bw(__global const float* y, __global const float* dy, __global float* dx,
+                    __global const int* lens, const int cols, const int rep, const int haslens) {
     const int r = get_global_id(0);
+    const int valid = haslens ? clamp(lens[r / rep], 0, cols) : cols;
     __global const float* yr = y + (size_t)r * cols;
     __global const float* gr = dy + (size_t)r * cols;
     __global float* dr = dx + (size_t)r * cols;
     float dot = 0.0f;
     for (int j = 0; j < cols; j++) dot += yr[j] * gr[j];
-    for (int j = 0; j < cols; j++) dr[j] = yr[j] * (gr[j] - dot);
+    for (int j = 0; j < valid; j++) dr[j] = yr[j] * (gr[j] - dot);
+    for (int j = valid; j < cols; j++) dr[j] = 0.0f;
 }

@@ -187,13 +187,19 @@ public enum SNLI {
     private static func readTabSeparated(_ file: TextFile) throws -> SNLIExamples {
         var examples = SNLIExamples()
         var columns: (label: Int, premise: Int, hypothesis: Int, count: Int)? = nil
+        var fields: [ArraySlice<UInt8>] = []
         try file.forEachLine { number, bytes in
-            _ = try file.decode(bytes, number: number)   // validates the UTF-8 of the whole line
-            let fields = bytes.split(separator: UInt8(ascii: "\t"), omittingEmptySubsequences: false)
-                .map { String(decoding: $0, as: UTF8.self) }
+            try file.validate(bytes, number: number)
+            fields.removeAll(keepingCapacity: true)
+            var start = bytes.startIndex
+            for i in bytes.indices where bytes[i] == UInt8(ascii: "\t") {
+                fields.append(bytes[start..<i])
+                start = i + 1
+            }
+            fields.append(bytes[start...])
             guard let layout = columns else {
                 // The header names the columns; the book reads columns 0, 1 and 2 by position.
-                let names = fields
+                let names = fields.map { String(decoding: $0, as: UTF8.self) }
                 guard let label = names.firstIndex(of: labelColumn), let premise = names.firstIndex(of: premiseColumn),
                       let hypothesis = names.firstIndex(of: hypothesisColumn) else {
                     throw DataError.malformedLine(
@@ -208,13 +214,35 @@ public enum SNLI {
                 throw DataError.wrongFieldCount(path: file.path, line: number, expected: layout.count,
                                                 found: fields.count, separator: "tabs")
             }
-            guard let label = SNLILabel(name: fields[layout.label]) else { return }
-            examples.premises.append(extractText(fields[layout.premise]))
-            examples.hypotheses.append(extractText(fields[layout.hypothesis]))
+            guard let label = SNLILabel(name: String(decoding: fields[layout.label], as: UTF8.self)) else { return }
+            examples.premises.append(extractText(utf8: fields[layout.premise]))
+            examples.hypotheses.append(extractText(utf8: fields[layout.hypothesis]))
             examples.labels.append(label)
         }
         if columns == nil { throw DataError.emptyFile(path: file.path) }
         return examples
+    }
+
+    /// `extractText` on validated UTF-8 bytes, byte by byte when they are ASCII.
+    private static func extractText(utf8 field: ArraySlice<UInt8>) -> String {
+        guard field.allSatisfy({ $0 < 0x80 }) else { return extractText(String(decoding: field, as: UTF8.self)) }
+        var out: [UInt8] = []
+        out.reserveCapacity(field.count)
+        var runStart = -1   // index in `out` where the current whitespace run began
+        for byte in field where byte != UInt8(ascii: "(") && byte != UInt8(ascii: ")") {
+            if isPythonWhitespace(Unicode.Scalar(byte)) {
+                if runStart < 0 { runStart = out.count }
+                out.append(byte)
+            } else {
+                if runStart >= 0 && out.count - runStart >= 2 { out.replaceSubrange(runStart..., with: [0x20]) }
+                runStart = -1
+                out.append(byte)
+            }
+        }
+        // A trailing run is removed by the strip; so is a leading one.
+        if runStart >= 0 { out.removeSubrange(runStart...) }
+        let first = out.firstIndex { !isPythonWhitespace(Unicode.Scalar($0)) } ?? out.endIndex
+        return String(decoding: out[first...], as: UTF8.self)
     }
 
     private static func readJSONLines(_ file: TextFile) throws -> SNLIExamples {

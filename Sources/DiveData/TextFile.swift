@@ -22,12 +22,20 @@ struct TextFile {
         guard FileManager.default.fileExists(atPath: path) else {
             throw DataError.fileNotFound(path: path, hint: "Check the data directory (--data-dir or DIVE_DATA).")
         }
-        let data: Data
-        do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
+        // Read in chunks into one array: a big file (SNLI's train split is ~470 MB) is held once.
+        var bytes: [UInt8] = []
+        do {
+            let handle = try FileHandle(forReadingFrom: url)
+            defer { try? handle.close() }
+            if let size = try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber {
+                bytes.reserveCapacity(size.intValue)
+            }
+            while let chunk = try handle.read(upToCount: 8 << 20), !chunk.isEmpty { bytes.append(contentsOf: chunk) }
+        } catch {
             throw DataError.unreadable(path: path, reason: error.localizedDescription)
         }
-        guard !data.isEmpty else { throw DataError.emptyFile(path: path) }
-        return TextFile(path: path, bytes: [UInt8](data))
+        guard !bytes.isEmpty else { throw DataError.emptyFile(path: path) }
+        return TextFile(path: path, bytes: bytes)
     }
 
     /// Calls `body` with each line's 1-based number and its bytes (without the line break).
@@ -46,6 +54,12 @@ struct TextFile {
             i += 1
         }
         if start < n { try body(number, bytes[start..<n]) }
+    }
+
+    /// Checks that a line is valid UTF-8 without building a string (ASCII lines cost one scan).
+    func validate(_ line: ArraySlice<UInt8>, number: Int) throws {
+        if line.allSatisfy({ $0 < 0x80 }) { return }
+        _ = try decode(line, number: number)
     }
 
     /// Decodes one line, or throws `invalidUTF8` naming the file and line.

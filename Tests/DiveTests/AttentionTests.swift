@@ -39,7 +39,7 @@ import Testing
         for s in Self.shapes {
             let q = rng.array(s.b * s.tq * s.d), k = rng.array(s.b * s.tk * s.d), v = rng.array(s.b * s.tk * s.dv)
             let g = rng.array(s.b * s.tq * s.dv)
-            let lens: [Int32] = (0..<s.b).map { Int32(max(1, ($0 * 3 + 1) % (s.tk + 1))) }
+            let lens: [Int32] = (0..<s.b).map { Int32(($0 * 3) % (s.tk + 1)) }   // batch item 0 fully masked
             let ref = Ref.attention(q: q, k: k, v: v, lens: lens, b: s.b, tq: s.tq, tk: s.tk, d: s.d, dv: s.dv)
             let p = ref.weights, scale = 1 / Double(s.d).squareRoot()
             var edq = [Double](repeating: 0, count: q.count), edk = [Double](repeating: 0, count: k.count)
@@ -49,7 +49,7 @@ import Testing
                 let dp = (0..<s.tk).map { j in (0..<s.dv).map { g[row * s.dv + $0] * v[(bi * s.tk + j) * s.dv + $0] }.reduce(0, +) }
                 let dot = (0..<s.tk).map { p[row * s.tk + $0] * dp[$0] }.reduce(0, +)
                 for j in 0..<s.tk {
-                    let ds = scale * p[row * s.tk + j] * (dp[j] - dot)
+                    let ds = j < Int(lens[bi]) ? scale * p[row * s.tk + j] * (dp[j] - dot) : 0
                     for c in 0..<s.d {
                         edq[row * s.d + c] += ds * k[(bi * s.tk + j) * s.d + c]
                         edk[(bi * s.tk + j) * s.d + c] += ds * q[row * s.d + c]
@@ -60,7 +60,7 @@ import Testing
             let dims = AttentionDims(batch: s.b, queries: s.tq, keys: s.tk, depth: s.d, valueDepth: s.dv)
             let dq = try poisoned([q.count], on: be), dk = try poisoned([k.count], on: be), dv = try poisoned([v.count], on: be)
             try be.attentionBackward(q: try tensor(q, [q.count], on: be), k: try tensor(k, [k.count], on: be),
-                                     v: try tensor(v, [v.count], on: be), weights: try tensor(p, [p.count], on: be),
+                                     v: try tensor(v, [v.count], on: be), validLens: try Tensor(lens, on: be), weights: try tensor(p, [p.count], on: be),
                                      gradOutput: try tensor(g, [g.count], on: be), scale: Float(scale),
                                      into: dq, dk: dk, dv: dv, dims: dims)
             try expectClose(dq, edq, rtol: 1e-3, atol: 1e-5, "attention dQ \(s)")

@@ -44,7 +44,10 @@ let gradCases: [GradCase] = [
     },
     GradCase(description: "layernorm", shapes: [[3, 5], [5], [5]]) { x, _ in try x[0].layerNorm(gamma: x[1], beta: x[2]) },
     GradCase(description: "fused attention, lengths", shapes: [[2, 3, 4], [2, 5, 4], [2, 5, 3]]) { x, b in
-        try Tensor.attention(query: x[0], key: x[1], value: x[2], validLens: try Tensor([Int32(3), 5], on: b)).output
+        try Tensor.attention(query: x[0], key: x[1], value: x[2], validLens: try Tensor([Int32(3), 0], on: b)).output
+    },
+    GradCase(description: "fused attention, causal 2-D lengths", shapes: [[2, 3, 4], [2, 3, 4], [2, 3, 2]]) { x, b in
+        try Tensor.attention(query: x[0], key: x[1], value: x[2], validLens: try Tensor([Int32(1), 2, 3, 0, 2, 3], on: b)).output
     },
     GradCase(description: "embedding", shapes: [[6, 3]]) { x, b in
         try Tensor.embedding(x[0], indices: try Tensor([Int32(1), 4, 1, 0, 5], shape: [5], on: b))

@@ -41,11 +41,12 @@ import Testing
             let y = Ref.softmax(rng.array(rows * cols, -3, 3), rows: rows, cols: cols, lens: nil)
             let g = rng.array(rows * cols)
             let dx = try poisoned([rows, cols], on: b)
+            let lens = (0..<rows).map { Int32($0 % (cols + 1)) }
             try b.softmaxBackward(output: try tensor(y, [rows, cols], on: b), gradOutput: try tensor(g, [rows, cols], on: b),
-                                  into: dx, rows: rows, cols: cols)
+                                  validLens: try Tensor(lens, on: b), into: dx, rows: rows, cols: cols)
             let expected = (0..<rows).flatMap { r -> [Double] in
                 let dot = (0..<cols).map { y[r * cols + $0] * g[r * cols + $0] }.reduce(0, +)
-                return (0..<cols).map { y[r * cols + $0] * (g[r * cols + $0] - dot) }
+                return (0..<cols).map { $0 < Int(lens[r]) ? y[r * cols + $0] * (g[r * cols + $0] - dot) : 0 }
             }
             try expectClose(dx, expected, rtol: 1e-4, atol: 1e-6, "softmax backward \(rows)x\(cols)")
         }

@@ -37,7 +37,9 @@ public protocol Backend: AnyObject {
     /// The book's masked softmax over rows of `cols`; row r keeps its first
     /// validLens[r / (rows / validLens.count)] entries, the rest count as logit -1e6.
     func maskedSoftmax(_ x: Tensor, validLens: Tensor?, into y: Tensor, rows: Int, cols: Int) throws
-    func softmaxBackward(output y: Tensor, gradOutput dy: Tensor, into dx: Tensor, rows: Int, cols: Int) throws
+    /// dx = y · (dy - Σ y·dy) at valid positions and 0 at masked ones (they were constants).
+    func softmaxBackward(output y: Tensor, gradOutput dy: Tensor, validLens: Tensor?, into dx: Tensor,
+                         rows: Int, cols: Int) throws
     /// Per-row cross-entropy of log-softmax(logits) against `targets`, with label smoothing ε
     /// (target distribution (1-ε)·onehot + ε/V), times an optional per-row weight (the padding mask).
     func crossEntropy(logits: Tensor, targets: Tensor, weights: Tensor?, labelSmoothing: Float,
@@ -55,7 +57,8 @@ public protocol Backend: AnyObject {
     /// the softmax weights (B, Tq, Tk) go to `weights` for the backward and for inspection.
     func attention(q: Tensor, k: Tensor, v: Tensor, validLens: Tensor?, scale: Float,
                    into out: Tensor, weights: Tensor, dims: AttentionDims) throws
-    func attentionBackward(q: Tensor, k: Tensor, v: Tensor, weights: Tensor, gradOutput dOut: Tensor,
+    /// Masked scores were constants: they pass no gradient to Q and K.
+    func attentionBackward(q: Tensor, k: Tensor, v: Tensor, validLens: Tensor?, weights: Tensor, gradOutput dOut: Tensor,
                            scale: Float, into dq: Tensor, dk: Tensor, dv: Tensor, dims: AttentionDims) throws
 
     // MARK: embeddings

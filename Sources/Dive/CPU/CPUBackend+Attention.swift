@@ -41,17 +41,17 @@ extension CPUBackend {
         }
     }
 
-    public func attentionBackward(q: Tensor, k: Tensor, v: Tensor, weights: Tensor, gradOutput dOut: Tensor,
+    public func attentionBackward(q: Tensor, k: Tensor, v: Tensor, validLens: Tensor?, weights: Tensor, gradOutput dOut: Tensor,
                                   scale: Float, into dq: Tensor, dk: Tensor, dv: Tensor, dims d: AttentionDims) throws {
         if try isDouble(q, "attentionBackward") {
-            attentionBackwardLoop(q, k, v, weights, dOut, Double(scale), dq, dk, dv, d, Double.self)
+            attentionBackwardLoop(q, k, v, validLens, weights, dOut, Double(scale), dq, dk, dv, d, Double.self)
         } else {
-            attentionBackwardLoop(q, k, v, weights, dOut, scale, dq, dk, dv, d, Float.self)
+            attentionBackwardLoop(q, k, v, validLens, weights, dOut, scale, dq, dk, dv, d, Float.self)
         }
     }
 
-    /// dV = Pᵀ dO; dP = dO Vᵀ; dS = scale · P ⊙ (dP - rowsum(dP ⊙ P)); dQ = dS K; dK = dSᵀ Q.
-    private func attentionBackwardLoop<T: CPUFloat>(_ q: Tensor, _ k: Tensor, _ v: Tensor, _ weights: Tensor,
+    /// dV = Pᵀ dO; dP = dO Vᵀ; dS = scale · P ⊙ (dP - rowsum(dP ⊙ P)), 0 where masked; dQ = dS K; dK = dSᵀ Q.
+    private func attentionBackwardLoop<T: CPUFloat>(_ q: Tensor, _ k: Tensor, _ v: Tensor, _ validLens: Tensor?, _ weights: Tensor,
                                                     _ dOut: Tensor, _ scale: T, _ dq: Tensor, _ dk: Tensor,
                                                     _ dv: Tensor, _ d: AttentionDims, _ type: T.Type) {
         let qp = q.cpuPointer(T.self), kp = k.cpuPointer(T.self), vp = v.cpuPointer(T.self)
@@ -60,6 +60,8 @@ extension CPUBackend {
         let ds = UnsafeMutablePointer<T>.allocate(capacity: max(1, d.queries * d.keys))
         defer { ds.deallocate() }
         let tq = d.queries, tk = d.keys, dd = max(1, d.depth), dvd = max(1, d.valueDepth)
+        let lens = validLens?.cpuPointer(Int32.self)
+        let repeatCount = validLens.map { (d.batch * tq) / max($0.count, 1) } ?? 1
         for b in 0..<d.batch {
             let p = pp + b * tq * tk, g = gp + b * tq * d.valueDepth
             let qb = qp + b * tq * d.depth, kb = kp + b * tk * d.depth
@@ -71,7 +73,8 @@ extension CPUBackend {
                 let pr = p + i * tk, dr = ds + i * tk
                 var dot: T = 0
                 for j in 0..<tk { dot += pr[j] * dr[j] }
-                for j in 0..<tk { dr[j] = scale * pr[j] * (dr[j] - dot) }
+                let valid = lens.map { min(max(Int($0[(b * tq + i) / repeatCount]), 0), tk) } ?? tk
+                for j in 0..<tk { dr[j] = j < valid ? scale * pr[j] * (dr[j] - dot) : 0 }
             }
             T.blasGemm(transA: false, transB: false, m: tq, n: d.depth, k: tk, alpha: 1, a: ds, lda: max(1, tk),
                        b: kb, ldb: dd, beta: 0, c: dqp + b * tq * d.depth, ldc: dd)

@@ -36,27 +36,29 @@ extension CPUBackend {
         for j in 0..<n { y[j] *= inv }
     }
 
-    public func softmaxBackward(output y: Tensor, gradOutput dy: Tensor, into dx: Tensor, rows: Int, cols: Int) throws {
+    public func softmaxBackward(output y: Tensor, gradOutput dy: Tensor, validLens: Tensor?, into dx: Tensor,
+                                rows: Int, cols: Int) throws {
+        let lens = validLens?.cpuPointer(Int32.self)
+        let repeatCount = validLens.map { rows / max($0.count, 1) } ?? 1
+        @inline(__always) func valid(_ r: Int) -> Int { lens.map { min(max(Int($0[r / repeatCount]), 0), cols) } ?? cols }
         if try isDouble(y, "softmaxBackward") {
-            softmaxBackwardLoop(y.cpuPointer(Double.self), dy.cpuPointer(Double.self), dx.cpuPointer(Double.self), rows, cols)
+            let yp = y.cpuPointer(Double.self), gp = dy.cpuPointer(Double.self), dp = dx.cpuPointer(Double.self)
+            Parallel.forRanges(rows, costPerItem: 4 * cols) { r in
+                for row in r {
+                    let yr = yp + row * cols, gr = gp + row * cols, dr = dp + row * cols
+                    var dot = 0.0
+                    for j in 0..<cols { dot += yr[j] * gr[j] }
+                    for j in 0..<cols { dr[j] = yr[j] * (gr[j] - dot) }
+                    (dr + valid(row)).update(repeating: 0, count: cols - valid(row))
+                }
+            }
         } else {
             let yp = y.cpuPointer(Float.self), gp = dy.cpuPointer(Float.self), dp = dx.cpuPointer(Float.self)
             Parallel.forRanges(rows, costPerItem: 4 * cols) { r in
                 for row in r {
                     RowKernels.softmaxBackward(y: yp + row * cols, dy: gp + row * cols, dx: dp + row * cols, n: cols)
+                    (dp + row * cols + valid(row)).update(repeating: 0, count: cols - valid(row))
                 }
-            }
-        }
-    }
-
-    private func softmaxBackwardLoop<T: CPUFloat>(_ y: UnsafeMutablePointer<T>, _ dy: UnsafeMutablePointer<T>,
-                                                  _ dx: UnsafeMutablePointer<T>, _ rows: Int, _ cols: Int) {
-        Parallel.forRanges(rows, costPerItem: 4 * cols) { r in
-            for row in r {
-                let yr = y + row * cols, gr = dy + row * cols, dr = dx + row * cols
-                var dot: T = 0
-                for j in 0..<cols { dot += yr[j] * gr[j] }
-                for j in 0..<cols { dr[j] = yr[j] * (gr[j] - dot) }
             }
         }
     }

@@ -2,10 +2,10 @@
 //
 // One-row kernels of the CPU backend: masked softmax and its backward, log-softmax, LayerNorm and its
 // backward. The backend parallelises across rows; each function here handles one contiguous row with
-// `SIMD8<Float>` loops (16 floats per iteration, then 8, then a padded tail) built on `VectorMath`.
-// A row is re-read by later passes while it is still in L1/L2 (the backend's rows are at most a few
-// thousand floats), so each kernel costs about one read of its inputs and one write of its outputs
-// from memory. Nothing here allocates.
+// `SIMD8<Float>` loops (16 floats per iteration, then 8, then the tail) built on `VectorMath`.
+// Later passes re-read a row while it is still in L1/L2 (the backend's rows are at most a few thousand
+// floats), so each kernel costs about one read of its inputs and one write of its outputs from memory.
+// Nothing here allocates.
 
 import Foundation
 
@@ -17,8 +17,10 @@ enum RowKernels {
     /// The logit given to masked-out entries by the book's `masked_softmax`.
     static let maskedLogit: Float = -1e6
 
-    /// Maximum and minimum of `count` floats (NaN lanes are skipped; a NaN still reaches the output of
-    /// the kernels through x - max). Returns (-inf, +inf) for count == 0.
+    // MARK: - Helpers
+
+    /// Maximum and minimum of `count` floats, skipping NaN (a NaN still reaches the kernels' outputs
+    /// through x - max). Returns (-inf, +inf) for count == 0.
     @inline(__always)
     static func maxMin(_ x: UnsafePointer<Float>, count: Int) -> (max: Float, min: Float) {
         var mx0 = F8(repeating: -.infinity), mx1 = mx0
@@ -50,20 +52,24 @@ enum RowKernels {
         return (mx, mn)
     }
 
-    /// y[i] = exp(x[i] - shift) for i in 0..<count; returns the sum of the y[i] (two vector partial
-    /// sums). With `checked == false` every x[i] - shift must lie in [-87, 87] (or be NaN): the caller
-    /// has checked the row's range once, so the loop needs no per-vector test.
+    /// True when exp(x - m) of every x in [lo, m] can skip the range tests: x - m in [-87, 0].
+    @inline(__always) static func expRangeIsSafe(max m: Float, min lo: Float) -> Bool {
+        m.isFinite && lo - m >= -87
+    }
+
+    /// y[i] = exp(x[i] - shift) for i in 0..<count, returning the sum of the y[i] (vector partial sums);
+    /// with `store == false` only the sum is computed. With `checked == false` every x[i] - shift must be in
+    /// [-87, 87] or NaN (the caller tested the row's range once), so the main loop has no per-vector test.
     @inline(__always)
-    static func expShiftedSum(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                              count: Int, shift: Float, checked: Bool) -> Float {
+    static func expShiftedSum(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int,
+                              shift: Float, checked: Bool, store: Bool) -> Float {
         var s0 = F8(), s1 = F8()
         var i = 0
         if checked {
             while i &+ 16 <= count {
                 let a = VectorMath.exp(VectorMath.load(x + i) - shift)
                 let b = VectorMath.exp(VectorMath.load(x + i + 8) - shift)
-                VectorMath.store(a, y + i)
-                VectorMath.store(b, y + i + 8)
+                if store { VectorMath.store(a, y + i); VectorMath.store(b, y + i + 8) }
                 s0 += a; s1 += b
                 i &+= 16
             }
@@ -71,23 +77,21 @@ enum RowKernels {
             while i &+ 16 <= count {
                 let a = VectorMath.expUnchecked(VectorMath.load(x + i) - shift)
                 let b = VectorMath.expUnchecked(VectorMath.load(x + i + 8) - shift)
-                VectorMath.store(a, y + i)
-                VectorMath.store(b, y + i + 8)
+                if store { VectorMath.store(a, y + i); VectorMath.store(b, y + i + 8) }
                 s0 += a; s1 += b
                 i &+= 16
             }
         }
         if i &+ 8 <= count {
             let a = VectorMath.exp(VectorMath.load(x + i) - shift)
-            VectorMath.store(a, y + i)
+            if store { VectorMath.store(a, y + i) }
             s0 += a
             i &+= 8
         }
         if i < count {
-            let n = count &- i
-            // Padding -inf gives exp = 0, so the padded lanes add nothing to the sum.
-            let a = VectorMath.exp(VectorMath.loadPartial(x + i, n, pad: -.infinity) - shift)
-            VectorMath.storePartial(a, y + i, n)
+            // Padding -inf gives exp = 0, so the padded lanes add nothing.
+            let a = VectorMath.exp(VectorMath.loadPartial(x + i, count &- i, pad: -.infinity) - shift)
+            if store { VectorMath.storePartial(a, y + i, count &- i) }
             s1 += a
         }
         return VectorMath.horizontalSum(s0 + s1)
@@ -110,43 +114,43 @@ enum RowKernels {
         while i < count { y[i] *= c; i &+= 1 }
     }
 
+    // MARK: - Softmax
+
     /// The book's masked softmax of one row of `n` logits: entries at index >= `valid` are treated as the
     /// logit -1e6 (so `valid == 0` gives a uniform row; `valid` is clamped to 0...n). The row maximum is
     /// subtracted first, so logits of any finite magnitude are safe. `y` may alias `x`.
     static func softmax(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, n: Int, valid: Int) {
         guard n > 0 else { return }
         let v = Swift.min(Swift.max(valid, 0), n)
+        // Pass 1: max (and min, for the one range test of the row).
         var (m, lo) = maxMin(x, count: v)                   // (-inf, +inf) when v == 0
         if v < n { m = Swift.max(m, maskedLogit) }
-        // One range test per row: if every x - m is in [-87, 0] the exp loop needs no per-vector test.
-        let checked = !(lo - m >= -87) || !m.isFinite
-        var s = expShiftedSum(x, y, count: v, shift: m, checked: checked)
-        if v < n {
-            // Every masked entry has the same value exp(-1e6 - m).
-            let c = VectorMath.exp(F8(repeating: maskedLogit - m))[0]
-            (y + v).update(repeating: c, count: n - v)
-            s += c * Float(n - v)
-        }
-        scale(y, count: n, by: 1 / s)
+        // Pass 2: y = exp(x - m) and its sum.
+        var s = expShiftedSum(x, y, count: v, shift: m, checked: !expRangeIsSafe(max: m, min: lo), store: true)
+        // Every masked entry has the same value exp(-1e6 - m) (0 unless the valid logits are below ~-1e6).
+        let c = v < n ? VectorMath.exp(F8(repeating: maskedLogit - m))[0] : 0
+        s += c * Float(n &- v)
+        // Pass 3: normalise.
+        let inv = 1 / s
+        scale(y, count: v, by: inv)
+        if v < n { (y + v).update(repeating: c * inv, count: n &- v) }
     }
 
     /// Backward of softmax for one row: dx = y * (dy - sum(dy * y)). `dx` may alias `dy` (or `y`).
     static func softmaxBackward(y: UnsafePointer<Float>, dy: UnsafePointer<Float>,
                                 dx: UnsafeMutablePointer<Float>, n: Int) {
         guard n > 0 else { return }
-        // Pass 1: the dot product, two vector partial sums.
+        // Pass 1: the dot product (vector partial sums).
         var a0 = F8(), a1 = F8()
         var i = 0
         while i &+ 16 <= n {
-            a0 += VectorMath.load(y + i) * VectorMath.load(dy + i)
-            a1 += VectorMath.load(y + i + 8) * VectorMath.load(dy + i + 8)
+            a0 = VectorMath.madd(VectorMath.load(y + i), VectorMath.load(dy + i), a0)
+            a1 = VectorMath.madd(VectorMath.load(y + i + 8), VectorMath.load(dy + i + 8), a1)
             i &+= 16
         }
-        if i &+ 8 <= n { a0 += VectorMath.load(y + i) * VectorMath.load(dy + i); i &+= 8 }
-        if i < n {
-            a1 += VectorMath.loadPartial(y + i, n - i, pad: 0) * VectorMath.loadPartial(dy + i, n - i, pad: 0)
-        }
-        let dot = VectorMath.horizontalSum(a0 + a1)
+        if i &+ 8 <= n { a0 = VectorMath.madd(VectorMath.load(y + i), VectorMath.load(dy + i), a0); i &+= 8 }
+        var dot = VectorMath.horizontalSum(a0 + a1)
+        while i < n { dot += y[i] * dy[i]; i &+= 1 }
         // Pass 2: dx = y * (dy - dot), element by element (safe in place).
         i = 0
         while i &+ 16 <= n {
@@ -163,29 +167,12 @@ enum RowKernels {
         while i < n { dx[i] = y[i] * (dy[i] - dot); i &+= 1 }
     }
 
-    /// Sum of exp(x[i] - shift) for i in 0..<count (nothing stored).
-    @inline(__always)
-    static func expShiftedSumOnly(_ x: UnsafePointer<Float>, count: Int, shift: Float) -> Float {
-        var s0 = F8(), s1 = F8()
-        var i = 0
-        while i &+ 16 <= count {
-            s0 += VectorMath.exp(VectorMath.load(x + i) - shift)
-            s1 += VectorMath.exp(VectorMath.load(x + i + 8) - shift)
-            i &+= 16
-        }
-        if i &+ 8 <= count { s0 += VectorMath.exp(VectorMath.load(x + i) - shift); i &+= 8 }
-        if i < count {
-            s1 += VectorMath.exp(VectorMath.loadPartial(x + i, count - i, pad: -.infinity) - shift)
-        }
-        return VectorMath.horizontalSum(s0 + s1)
-    }
-
     /// log-softmax of one row of `n` logits: y[i] = (x[i] - max) - log(sum_j exp(x[j] - max)).
     /// `y` may alias `x`.
     static func logSoftmax(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, n: Int) {
         guard n > 0 else { return }
-        let m = VectorMath.max(x, count: n)
-        let s = expShiftedSumOnly(x, count: n, shift: m)
+        let (m, lo) = maxMin(x, count: n)
+        let s = expShiftedSum(x, y, count: n, shift: m, checked: !expRangeIsSafe(max: m, min: lo), store: false)
         let ls = Foundation.log(s)                          // once per row
         var i = 0
         while i &+ 16 <= n {
@@ -198,15 +185,16 @@ enum RowKernels {
         while i < n { y[i] = (x[i] - m) - ls; i &+= 1 }
     }
 
+    // MARK: - LayerNorm
+
     /// LayerNorm of one row: y = (x - mean) * rstd * gamma + beta with rstd = 1/sqrt(var + eps) and the
-    /// biased variance (as PyTorch), computed in two passes (the mean, then the mean of squared
-    /// deviations). Returns (mean, rstd) for the backward. `y` may alias `x`. n >= 1.
+    /// biased variance (as PyTorch), in two passes (the mean, then the mean of squared deviations).
+    /// Returns (mean, rstd) for the backward. `y` may alias `x`. For n <= 0 nothing is written.
     static func layerNorm(_ x: UnsafePointer<Float>, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
                           _ y: UnsafeMutablePointer<Float>, n: Int, eps: Float) -> (mean: Float, rstd: Float) {
         guard n > 0 else { return (0, 1 / eps.squareRoot()) }
         let invN = 1 / Float(n)
-        // Pass 1: the mean (four vector partial sums; rows are short, so Float is accurate enough;
-        // the backend's rows are at most a few thousand floats).
+        // Pass 1: the mean (four vector partial sums).
         var s0 = F8(), s1 = F8(), s2 = F8(), s3 = F8()
         var i = 0
         while i &+ 32 <= n {
@@ -218,34 +206,32 @@ enum RowKernels {
         var total = VectorMath.horizontalSum((s0 + s1) + (s2 + s3))
         while i < n { total += x[i]; i &+= 1 }
         let mean = total * invN
-        // Pass 2: sum of squared deviations.
+        // Pass 2: the sum of squared deviations.
         var a0 = F8(), a1 = F8()
         i = 0
         while i &+ 16 <= n {
             let d0 = VectorMath.load(x + i) - mean, d1 = VectorMath.load(x + i + 8) - mean
-            a0 += d0 * d0; a1 += d1 * d1
+            a0 = VectorMath.madd(d0, d0, a0); a1 = VectorMath.madd(d1, d1, a1)
             i &+= 16
         }
-        if i &+ 8 <= n { let d = VectorMath.load(x + i) - mean; a0 += d * d; i &+= 8 }
-        if i < n {
-            // Pad with the mean so the padded deviations are 0.
-            let d = VectorMath.loadPartial(x + i, n - i, pad: mean) - mean
-            a1 += d * d
-        }
-        let variance = VectorMath.horizontalSum(a0 + a1) * invN
-        let rstd = 1 / (variance + eps).squareRoot()
+        if i &+ 8 <= n { let d = VectorMath.load(x + i) - mean; a0 = VectorMath.madd(d, d, a0); i &+= 8 }
+        var ss = VectorMath.horizontalSum(a0 + a1)
+        while i < n { let d = x[i] - mean; ss += d * d; i &+= 1 }
+        let rstd = 1 / (ss * invN + eps).squareRoot()
         // Pass 3: normalise, scale, shift.
         i = 0
         while i &+ 16 <= n {
-            let r0 = ((VectorMath.load(x + i) - mean) * rstd) * VectorMath.load(gamma + i) + VectorMath.load(beta + i)
-            let r1 = ((VectorMath.load(x + i + 8) - mean) * rstd) * VectorMath.load(gamma + i + 8)
-                + VectorMath.load(beta + i + 8)
+            let r0 = VectorMath.madd((VectorMath.load(x + i) - mean) * rstd, VectorMath.load(gamma + i),
+                                     VectorMath.load(beta + i))
+            let r1 = VectorMath.madd((VectorMath.load(x + i + 8) - mean) * rstd, VectorMath.load(gamma + i + 8),
+                                     VectorMath.load(beta + i + 8))
             VectorMath.store(r0, y + i)
             VectorMath.store(r1, y + i + 8)
             i &+= 16
         }
         if i &+ 8 <= n {
-            let r = ((VectorMath.load(x + i) - mean) * rstd) * VectorMath.load(gamma + i) + VectorMath.load(beta + i)
+            let r = VectorMath.madd((VectorMath.load(x + i) - mean) * rstd, VectorMath.load(gamma + i),
+                                    VectorMath.load(beta + i))
             VectorMath.store(r, y + i)
             i &+= 8
         }
@@ -255,13 +241,13 @@ enum RowKernels {
 
     /// LayerNorm backward of one row. With xhat = (x - mean) * rstd and g = dy * gamma:
     ///     dx = rstd * (g - mean(g) - xhat * mean(g * xhat)),
-    /// and it ACCUMULATES dgamma += dy * xhat, dbeta += dy. `dx` may alias `x` or `dy`
-    /// (all reads of a row happen in the first pass or at the same index as the write).
+    /// and it ACCUMULATES dgamma += dy * xhat and dbeta += dy. `dx` may alias `x` or `dy` (the first pass
+    /// only reads the row; the second reads each element before writing it).
     static func layerNormBackward(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, gamma: UnsafePointer<Float>,
                                   mean: Float, rstd: Float, dx: UnsafeMutablePointer<Float>,
                                   dgamma: UnsafeMutablePointer<Float>, dbeta: UnsafeMutablePointer<Float>, n: Int) {
         guard n > 0 else { return }
-        // Pass 1: sums of g and g * xhat; parameter gradients.
+        // Pass 1: sums of g and g * xhat; the parameter gradients.
         var sg0 = F8(), sg1 = F8(), sgx0 = F8(), sgx1 = F8()
         var i = 0
         while i &+ 16 <= n {
@@ -269,9 +255,9 @@ enum RowKernels {
             let d0 = VectorMath.load(dy + i), d1 = VectorMath.load(dy + i + 8)
             let g0 = d0 * VectorMath.load(gamma + i), g1 = d1 * VectorMath.load(gamma + i + 8)
             sg0 += g0; sg1 += g1
-            sgx0 += g0 * xh0; sgx1 += g1 * xh1
-            VectorMath.store(VectorMath.load(dgamma + i) + d0 * xh0, dgamma + i)
-            VectorMath.store(VectorMath.load(dgamma + i + 8) + d1 * xh1, dgamma + i + 8)
+            sgx0 = VectorMath.madd(g0, xh0, sgx0); sgx1 = VectorMath.madd(g1, xh1, sgx1)
+            VectorMath.store(VectorMath.madd(d0, xh0, VectorMath.load(dgamma + i)), dgamma + i)
+            VectorMath.store(VectorMath.madd(d1, xh1, VectorMath.load(dgamma + i + 8)), dgamma + i + 8)
             VectorMath.store(VectorMath.load(dbeta + i) + d0, dbeta + i)
             VectorMath.store(VectorMath.load(dbeta + i + 8) + d1, dbeta + i + 8)
             i &+= 16
@@ -280,8 +266,8 @@ enum RowKernels {
             let xh = (VectorMath.load(x + i) - mean) * rstd
             let d = VectorMath.load(dy + i)
             let g = d * VectorMath.load(gamma + i)
-            sg0 += g; sgx0 += g * xh
-            VectorMath.store(VectorMath.load(dgamma + i) + d * xh, dgamma + i)
+            sg0 += g; sgx0 = VectorMath.madd(g, xh, sgx0)
+            VectorMath.store(VectorMath.madd(d, xh, VectorMath.load(dgamma + i)), dgamma + i)
             VectorMath.store(VectorMath.load(dbeta + i) + d, dbeta + i)
             i &+= 8
         }
@@ -297,7 +283,7 @@ enum RowKernels {
         }
         let invN = 1 / Float(n)
         let a = sg * invN, b = sgx * invN
-        // Pass 2: dx.
+        // Pass 2: dx = rstd * ((g - a) - xhat * b).
         i = 0
         while i &+ 16 <= n {
             let xh0 = (VectorMath.load(x + i) - mean) * rstd, xh1 = (VectorMath.load(x + i + 8) - mean) * rstd

@@ -12,9 +12,14 @@ extension OpenCLBackend {
         }
     }
 
-    public func softmaxBackward(output y: Tensor, gradOutput dy: Tensor, into dx: Tensor, rows: Int, cols: Int) throws {
+    public func softmaxBackward(output y: Tensor, gradOutput dy: Tensor, validLens: Tensor?, into dx: Tensor,
+                                rows: Int, cols: Int) throws {
         try requireFloat32(y, op: "softmaxBackward")
-        try launch(.sm_bw, global: (rows, 1, 1)) { a in try a.buffer(y); try a.buffer(dy); try a.buffer(dx); try a.int(cols) }
+        let rep = validLens.map { rows / max($0.count, 1) } ?? 1
+        try launch(.sm_bw, global: (rows, 1, 1)) { a in
+            try a.buffer(y); try a.buffer(dy); try a.buffer(dx); try a.buffer(validLens)
+            try a.int(cols); try a.int(rep); try a.int(validLens == nil ? 0 : 1)
+        }
     }
 
     public func crossEntropy(logits: Tensor, targets: Tensor, weights: Tensor?, labelSmoothing: Float,
@@ -68,13 +73,16 @@ extension OpenCLBackend {
         }
     }
 
-    public func attentionBackward(q: Tensor, k: Tensor, v: Tensor, weights: Tensor, gradOutput dOut: Tensor,
+    public func attentionBackward(q: Tensor, k: Tensor, v: Tensor, validLens: Tensor?, weights: Tensor, gradOutput dOut: Tensor,
                                   scale: Float, into dq: Tensor, dk: Tensor, dv: Tensor, dims d: AttentionDims) throws {
         try requireFloat32(q, k, v, op: "attentionBackward")
         let ds = try Tensor.empty([d.batch, d.queries, d.keys], on: self)
+        let rep = validLens.map { (d.batch * d.queries) / max($0.count, 1) } ?? 1
         try launch(.at_bw_q, global: (d.queries, d.batch, 1)) { a in
-            try a.buffer(k); try a.buffer(v); try a.buffer(weights); try a.buffer(dOut); try a.buffer(ds); try a.buffer(dq)
+            try a.buffer(k); try a.buffer(v); try a.buffer(weights); try a.buffer(dOut); try a.buffer(validLens)
+            try a.buffer(ds); try a.buffer(dq)
             try a.int(d.queries); try a.int(d.keys); try a.int(d.depth); try a.int(d.valueDepth); try a.float(scale)
+            try a.int(rep); try a.int(validLens == nil ? 0 : 1)
         }
         try launch(.at_bw_kv, global: (d.keys, d.batch, 1)) { a in
             try a.buffer(q); try a.buffer(weights); try a.buffer(dOut); try a.buffer(ds); try a.buffer(dk); try a.buffer(dv)

@@ -36,7 +36,7 @@ extension Tensor {
             let qd = q.detached(), kd = k.detached(), vd = v.detached()
             out.record(inputs: [q, k, v]) { g in
                 let dq = try qd.emptyLike(), dk = try kd.emptyLike(), dv = try vd.emptyLike()
-                try g.backend.attentionBackward(q: qd, k: kd, v: vd, weights: weights, gradOutput: g, scale: scale,
+                try g.backend.attentionBackward(q: qd, k: kd, v: vd, validLens: validLens, weights: weights, gradOutput: g, scale: scale,
                                                 into: dq, dk: dk, dv: dv, dims: dims)
                 return [dq, dk, dv]
             }

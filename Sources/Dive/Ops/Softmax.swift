@@ -23,7 +23,7 @@ extension Tensor {
             let y = out.detached()
             out.record(inputs: [self]) { g in
                 let dx = try g.emptyLike()
-                try g.backend.softmaxBackward(output: y, gradOutput: g, into: dx, rows: rows, cols: cols)
+                try g.backend.softmaxBackward(output: y, gradOutput: g, validLens: validLens, into: dx, rows: rows, cols: cols)
                 return [dx]
             }
         }
