@@ -7,13 +7,20 @@ __kernel void ln_fw(__global const float* x, __global const float* gamma, __glob
     const int r = get_global_id(0);
     __global const float* xr = x + (size_t)r * cols;
     __global float* yr = y + (size_t)r * cols;
-    float mu = 0.0f;
-    for (int j = 0; j < cols; j++) mu += xr[j];
+    const int c8 = cols & ~7;
+    float8 s8 = (float8)(0.0f);
+    for (int j = 0; j < c8; j += 8) s8 += vload8(0, xr + j);
+    float mu = (s8.s0 + s8.s1) + (s8.s2 + s8.s3) + (s8.s4 + s8.s5) + (s8.s6 + s8.s7);
+    for (int j = c8; j < cols; j++) mu += xr[j];
     mu /= cols;
-    float var = 0.0f;
-    for (int j = 0; j < cols; j++) { const float d = xr[j] - mu; var += d * d; }
+    float8 q8 = (float8)(0.0f);
+    for (int j = 0; j < c8; j += 8) { const float8 d = vload8(0, xr + j) - mu; q8 += d * d; }
+    float var = (q8.s0 + q8.s1) + (q8.s2 + q8.s3) + (q8.s4 + q8.s5) + (q8.s6 + q8.s7);
+    for (int j = c8; j < cols; j++) { const float d = xr[j] - mu; var += d * d; }
     const float inv = rsqrt(var / cols + eps);
-    for (int j = 0; j < cols; j++) yr[j] = (xr[j] - mu) * inv * gamma[j] + beta[j];
+    for (int j = 0; j < c8; j += 8)
+        vstore8((vload8(0, xr + j) - mu) * inv * vload8(0, gamma + j) + vload8(0, beta + j), 0, yr + j);
+    for (int j = c8; j < cols; j++) yr[j] = (xr[j] - mu) * inv * gamma[j] + beta[j];
     mean[r] = mu;
     rstd[r] = inv;
 }

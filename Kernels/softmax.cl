@@ -10,14 +10,24 @@ __kernel void sm_fw(__global const float* x, __global float* y, __global const i
     __global const float* xr = x + (size_t)r * cols;
     __global float* yr = y + (size_t)r * cols;
     const int valid = haslens ? clamp(lens[r / rep], 0, cols) : cols;
-    float m = valid < cols ? MASKED_LOGIT : -INFINITY;
-    for (int j = 0; j < valid; j++) m = fmax(m, xr[j]);
-    float sum = 0.0f;
-    for (int j = 0; j < valid; j++) { const float e = exp(xr[j] - m); yr[j] = e; sum += e; }
+    const int v8 = valid & ~7;
+    // Maximum over the valid entries (8 at a time, then the tail).
+    float8 m8 = (float8)(-INFINITY);
+    for (int j = 0; j < v8; j += 8) m8 = fmax(m8, vload8(0, xr + j));
+    float m = fmax(fmax(fmax(m8.s0, m8.s1), fmax(m8.s2, m8.s3)), fmax(fmax(m8.s4, m8.s5), fmax(m8.s6, m8.s7)));
+    for (int j = v8; j < valid; j++) m = fmax(m, xr[j]);
+    if (valid < cols) m = fmax(m, MASKED_LOGIT);
+    // Exponentials and their sum.
+    float8 s8 = (float8)(0.0f);
+    for (int j = 0; j < v8; j += 8) { const float8 e = exp(vload8(0, xr + j) - m); vstore8(e, 0, yr + j); s8 += e; }
+    float sum = (s8.s0 + s8.s1) + (s8.s2 + s8.s3) + (s8.s4 + s8.s5) + (s8.s6 + s8.s7);
+    for (int j = v8; j < valid; j++) { const float e = exp(xr[j] - m); yr[j] = e; sum += e; }
     const float masked = exp(MASKED_LOGIT - m);
     sum += masked * (cols - valid);
+    // Normalise.
     const float inv = 1.0f / sum;
-    for (int j = 0; j < valid; j++) yr[j] *= inv;
+    for (int j = 0; j < v8; j += 8) vstore8(vload8(0, yr + j) * inv, 0, yr + j);
+    for (int j = v8; j < valid; j++) yr[j] *= inv;
     for (int j = valid; j < cols; j++) yr[j] = masked * inv;
 }
 

@@ -10,6 +10,7 @@ public struct DataDirectory: Sendable {
     /// The environment variable naming the data directory.
     public static let environmentVariable = "DIVE_DATA"
 
+    /// The folder itself (it need not exist until something is downloaded into it).
     public var url: URL
     /// When false, a missing dataset is an error telling the user which file to put where.
     public var allowsDownload: Bool
@@ -84,7 +85,12 @@ public struct DataDirectory: Sendable {
             } catch {
                 throw DataError.unreadable(path: url.path, reason: "cannot create the data directory (\(error.localizedDescription))")
             }
-            try Download.fetch(dataset.url, to: download, sha1: dataset.sha1, progress: progress)
+            do {
+                try Download.fetch(dataset.url, to: download, sha1: dataset.sha1, progress: progress)
+            } catch let DataError.downloadFailed(source, reason, destination) where dataset.isZipArchive {
+                throw DataError.downloadFailed(url: source, reason: reason,
+                                               destination: destination + " (or its unpacked contents at \(expected.path))")
+            }
         }
 
         if dataset.isZipArchive {

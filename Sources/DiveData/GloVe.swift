@@ -48,8 +48,8 @@ public struct TokenEmbedding: Sendable {
             let fields = Self.rstrip(line).split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
             guard let first = fields.first, !(fields.count == 1 && first.isEmpty) else { return }   // blank line
             let token: String
-            if let text = String(validating: first, as: UTF8.self) {
-                token = text
+            if isValidUTF8(first) {
+                token = String(decoding: first, as: UTF8.self)
             } else if invalidUTF8 == .decodeAsWindows1252 {
                 token = Self.decodeWindows1252(first)
             } else {

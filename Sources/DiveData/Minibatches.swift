@@ -27,9 +27,13 @@ public struct LoaderPosition: Codable, Equatable, Sendable {
 /// `next()` returns the batches of the current epoch, then `nil` once; the call after that starts
 /// the next epoch. So `while let batch = sampler.next() { ... }` runs exactly one epoch.
 public struct MinibatchSampler: Sendable {
+    /// The number of examples.
     public let count: Int
+    /// Examples per batch (the last batch may have fewer unless `dropLast`).
     public let batchSize: Int
+    /// Whether each epoch visits the examples in a new random order.
     public let shuffle: Bool
+    /// Whether a last, incomplete batch is left out.
     public let dropLast: Bool
     /// The position of the next batch.
     public private(set) var position: LoaderPosition
@@ -91,6 +95,7 @@ public protocol MinibatchDataset: Sendable {
 /// Minibatches of a dataset in (optionally shuffled) order: the book's `DataLoader`.
 /// Iterate an epoch with `while let batch = loader.next() { ... }`.
 public struct DataLoader<Dataset: MinibatchDataset>: Sendable {
+    /// The examples batches are gathered from.
     public let dataset: Dataset
     private var sampler: MinibatchSampler
 

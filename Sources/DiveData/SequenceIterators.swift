@@ -38,8 +38,11 @@ public enum SequencePartitioning: String, Codable, Sendable {
 /// `next()` returns the batches of the current epoch, then `nil` once; the call after that
 /// starts the next epoch. `position` can be stored and passed to `init(...resumingFrom:)`.
 public struct SequenceDataLoader: Sendable {
+    /// The token indices, in text order.
     public let corpus: [Int32]
+    /// Rows per minibatch.
     public let batchSize: Int
+    /// Time steps per row.
     public let numSteps: Int
     public let partitioning: SequencePartitioning
     /// The position of the next batch.

@@ -34,6 +34,7 @@ public struct FloatBatch: Equatable, Sendable {
 /// Section 8.1's autoregressive data: each feature row holds τ consecutive values and its label
 /// is the value that follows: `features[i] = x[i..<i+τ]`, `labels[i] = x[i+τ]`.
 public struct LaggedFeatures: MinibatchDataset, Sendable {
+    /// The number of past values in each feature row (τ).
     public let tau: Int
     /// `count × tau`, row-major.
     public let features: [Float]

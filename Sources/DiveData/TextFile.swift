@@ -64,10 +64,8 @@ struct TextFile {
 
     /// Decodes one line, or throws `invalidUTF8` naming the file and line.
     func decode(_ line: ArraySlice<UInt8>, number: Int) throws -> String {
-        guard let text = String(validating: line, as: UTF8.self) else {
-            throw DataError.invalidUTF8(path: path, line: number)
-        }
-        return text
+        guard isValidUTF8(line) else { throw DataError.invalidUTF8(path: path, line: number) }
+        return String(decoding: line, as: UTF8.self)
     }
 
     /// All lines as strings.
@@ -76,4 +74,30 @@ struct TextFile {
         try forEachLine { number, line in result.append(try decode(line, number: number)) }
         return result
     }
+}
+
+/// Whether bytes are well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing past
+/// U+10FFFF). Written out rather than using `String(validating:)`, which needs macOS 15.
+func isValidUTF8<Bytes: Collection>(_ bytes: Bytes) -> Bool where Bytes.Element == UInt8 {
+    var iterator = bytes.makeIterator()
+    while let lead = iterator.next() {
+        if lead < 0x80 { continue }
+        // The number of continuation bytes, and the allowed range of the first one.
+        let count: Int, low: UInt8, high: UInt8
+        switch lead {
+        case 0xC2...0xDF: (count, low, high) = (1, 0x80, 0xBF)
+        case 0xE0: (count, low, high) = (2, 0xA0, 0xBF)          // no overlong 3-byte forms
+        case 0xE1...0xEC, 0xEE...0xEF: (count, low, high) = (2, 0x80, 0xBF)
+        case 0xED: (count, low, high) = (2, 0x80, 0x9F)          // no UTF-16 surrogates
+        case 0xF0: (count, low, high) = (3, 0x90, 0xBF)          // no overlong 4-byte forms
+        case 0xF1...0xF3: (count, low, high) = (3, 0x80, 0xBF)
+        case 0xF4: (count, low, high) = (3, 0x80, 0x8F)          // nothing above U+10FFFF
+        default: return false
+        }
+        guard let first = iterator.next(), first >= low && first <= high else { return false }
+        for _ in 1..<count {
+            guard let next = iterator.next(), next & 0xC0 == 0x80 else { return false }
+        }
+    }
+    return true
 }

@@ -113,6 +113,16 @@ public enum Translation {
         return (array, validLen)
     }
 
+    /// The source side of `predict_seq2seq`: `sentence.lower().split(' ')` indexed, `<eos>`
+    /// appended, then truncated or padded to `numSteps`. As in the book, `validLength` is the
+    /// length with `<eos>` before truncation (the sentence is not otherwise preprocessed, so
+    /// punctuation must already be spaced: "go ." rather than "go.").
+    public static func encodeSource(_ sentence: String, vocab: Vocab, numSteps: Int) -> (indices: [Int32], validLength: Int32) {
+        let tokens = sentence.lowercased().split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+        let indices = tokens.map { Int32(vocab[$0]) } + [Int32(vocab["<eos>"])]
+        return (truncatePad(indices, numSteps: numSteps, padding: Int32(vocab["<pad>"])), Int32(indices.count))
+    }
+
     /// `read_data_nmt` + `preprocess_nmt` + `tokenize_nmt` on a file, in one pass over its bytes.
     public static func readTokens(file: URL, numExamples: Int? = nil) throws -> (source: [[String]], target: [[String]]) {
         try tokenizeLines(try TextFile.read(file), numExamples: numExamples, preprocessing: true)

@@ -40,6 +40,15 @@ import DiveData
         #expect(error?.description.contains(RemoteDataset.glove6B50d.url.absoluteString) == true)
     }
 
+    @Test(.enabled(if: TestData.hasTimeMachine && TestData.hasFra, "the book's data is not in the data directory"))
+    func loadersUseTheSharedDataDirectoryAsItIs() throws {
+        let directory = DataDirectory(url: TestData.directory, allowsDownload: false)
+        var (lm, vocab) = try TimeMachine.loadData(batchSize: 32, numSteps: 35, dataDirectory: directory)
+        #expect(vocab.count == 28 && lm.next() != nil)
+        let (_, srcVocab, tgtVocab) = try Translation.loadData(batchSize: 64, numSteps: 10, dataDirectory: directory)
+        #expect(srcVocab.count == 184 && tgtVocab.count == 201)
+    }
+
     @Test(.enabled(if: TestData.hasTimeMachine, "timemachine.txt is not in the data directory"))
     func verifiedDownloadFromAFileURL() throws {
         let folder = try makeTemporaryDirectory()

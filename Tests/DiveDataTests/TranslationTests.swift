@@ -30,6 +30,25 @@ import DiveData
         #expect(Translation.truncatePad([1, 2], numSteps: 3, padding: 0) == [1, 2, 0])
     }
 
+    @Test func utf8IsCheckedLineByLine() throws {
+        let folder = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let good = Array("caf\u{E9} \u{20AC} \u{1F600}\tok\n".utf8)
+        let file = try write(good, to: "good.txt", in: folder)
+        #expect(try Translation.readTokens(file: file).source == [["café", "€", "😀"]])
+        let invalid: [[UInt8]] = [
+            [0xC0, 0xAF],               // overlong '/'
+            [0xED, 0xA0, 0x80],         // a UTF-16 surrogate
+            [0xE2, 0x82],               // truncated
+            [0xF4, 0x90, 0x80, 0x80],   // above U+10FFFF
+            [0x80],                     // a lone continuation byte
+        ]
+        for (i, bytes) in invalid.enumerated() {
+            let bad = try write(good + good + Array("x".utf8) + bytes + Array("\ty\n".utf8), to: "bad\(i).txt", in: folder)
+            #expect(dataError { _ = try Translation.readTokens(file: bad) } == .invalidUTF8(path: bad.path, line: 3))
+        }
+    }
+
     @Test(.enabled(if: TestData.hasFra, "fra-eng/fra.txt is not in the data directory"))
     func fullSourceVocabularyHas10012Tokens() throws {
         let start = Date()
@@ -54,6 +73,13 @@ import DiveData
         #expect(srcVocab.count == 184)
         #expect(tgtVocab.count == 201)
         #expect(["<pad>", "<bos>", "<eos>"].map { srcVocab[$0] } == [1, 2, 3])
+        // predict_seq2seq's source encoding of the book's test sentence "go .".
+        let encoded = Translation.encodeSource("Go .", vocab: srcVocab, numSteps: 10)
+        #expect(encoded.indices == [Int32(srcVocab["go"]), Int32(srcVocab["."]), 3, 1, 1, 1, 1, 1, 1, 1])
+        #expect(encoded.validLength == 3)
+        // The vocabularies survive a JSON round trip (checkpoint metadata).
+        let stored = try JSONDecoder().decode(Vocab.self, from: JSONEncoder().encode(tgtVocab))
+        #expect(stored == tgtVocab && stored.tokens([Int(stored["va"]), 3]) == ["va", "<eos>"])
     }
 
     @Test(.enabled(if: TestData.hasFra, "fra-eng/fra.txt is not in the data directory"))

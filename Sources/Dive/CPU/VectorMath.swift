@@ -355,7 +355,12 @@ enum VectorMath {
 
     /// y[i] = tanh(x[i]) for i in 0..<count. `x` and `y` may alias.
     static func tanh(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
-        map(x, y, count: count, pair: { a, b in (tanh(a), tanh(b)) }, single: { tanh($0) })
+        var i = 0
+        while i &+ 8 <= count {
+            store(tanh(load(x + i)), y + i)
+            i &+= 8
+        }
+        if i < count { storePartial(tanh(loadPartial(x + i, count &- i, pad: 1)), y + i, count &- i) }
     }
 
     /// y[i] = 1 / (1 + e^-x[i]) for i in 0..<count. `x` and `y` may alias.
