@@ -229,7 +229,7 @@ __kernel void gemm_tile(const int M, const int N, const int K,
         for (int r = 0; r < MR; r++) {
             const floatV ar = (floatV)(a[r]);  // broadcast one element of A
             #pragma unroll
-            for (int v = 0; v < NV; v++) acc[r][v] = mad(ar, bk[v], acc[r][v]);
+            for (int v = 0; v < NV; v++) acc[r][v] = fma(ar, bk[v], acc[r][v]);
         }
         a += MR;
         bv += NV;
@@ -297,7 +297,7 @@ __kernel void gemm_small(const int M, const int N, const int K,
         for (int k = 0; k < K; k++) {
             const floatS bk = vloadS(0, bb + (size_t)k * ldb + j0);
             #pragma unroll
-            for (int r = 0; r < SMR; r++) acc[r] = mad((floatS)(a[ra[r] + k * sak]), bk, acc[r]);
+            for (int r = 0; r < SMR; r++) acc[r] = fma((floatS)(a[ra[r] + k * sak]), bk, acc[r]);
         }
     } else {
         // General case: gather the SNR values (clamped columns).
@@ -310,7 +310,7 @@ __kernel void gemm_small(const int M, const int N, const int K,
             for (int j = 0; j < SNR; j++) t[j] = bb[k * sbk + cb[j]];
             const floatS bk = vloadS(0, t);
             #pragma unroll
-            for (int r = 0; r < SMR; r++) acc[r] = mad((floatS)(a[ra[r] + k * sak]), bk, acc[r]);
+            for (int r = 0; r < SMR; r++) acc[r] = fma((floatS)(a[ra[r] + k * sak]), bk, acc[r]);
         }
     }
 

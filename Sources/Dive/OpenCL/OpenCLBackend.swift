@@ -54,7 +54,7 @@ public final class OpenCLBackend: Backend {
     private var kernels: [cl_kernel?]
     private let free: FreeList<cl_mem>
     /// Serialises argument setting and enqueueing: cl_kernel objects are shared.
-    let lock = NSLock()
+    let lock = NSRecursiveLock()
     /// A 4-byte buffer bound where a kernel takes an optional buffer that is absent.
     private(set) var dummy: cl_mem!
     /// The tuned GEMM for this device, chosen on first use.
