@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "dive", targets: ["dive"]),
         .library(name: "Dive", targets: ["Dive"]),
         .library(name: "DiveData", targets: ["DiveData"]),
+        .library(name: "DiveNN", targets: ["DiveNN"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -31,7 +32,8 @@ let package = Package(
                 path: "Sources/Dive",
                 plugins: ["EmbedKernels"]),
         .target(name: "DiveData", path: "Sources/DiveData"),
-        .target(name: "DiveBench", dependencies: ["Dive", "CBLAS"], path: "Benchmarks/DiveBench"),
+        .target(name: "DiveNN", dependencies: ["Dive"], path: "Sources/DiveNN"),
+        .target(name: "DiveBench", dependencies: ["Dive", "DiveNN", "CBLAS"], path: "Benchmarks/DiveBench"),
         .executableTarget(name: "dive",
                           dependencies: ["Dive", "DiveData", "DiveBench",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -39,6 +41,9 @@ let package = Package(
 
         .testTarget(name: "DiveTests", dependencies: ["Dive"], path: "Tests/DiveTests"),
         .testTarget(name: "DiveDataTests", dependencies: ["DiveData"], path: "Tests/DiveDataTests"),
+        .testTarget(name: "DiveNNTests", dependencies: ["DiveNN", "Dive", "DiveBench", "DiveNNResumeWorker"], path: "Tests/DiveNNTests"),
+        // Test-only: a small training run that DiveNNTests kills with SIGKILL and resumes.
+        .executableTarget(name: "DiveNNResumeWorker", dependencies: ["DiveNN", "Dive"], path: "Tests/DiveNNResumeWorker"),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -54,6 +54,21 @@ let gradCases: [GradCase] = [
     },
     GradCase(description: "dropout", shapes: [[20]]) { x, _ in try x[0].dropout(p: 0.4, stream: RandomStream(seed: 5)) },
     GradCase(description: "mse", shapes: [[4, 3], [4, 3]]) { x, _ in try x[0].mseLoss(x[1]) },
+    GradCase(description: "rnn tanh sequence", shapes: [[4, 2, 3], [3, 3], [3], [2, 3]]) { x, _ in
+        try Tensor.recurrentSequence(.rnnTanh, gi: x[0], wHH: x[1], bHH: x[2], h0: x[3])
+    },
+    GradCase(description: "gru sequence", shapes: [[4, 2, 9], [9, 3], [9], [2, 3]]) { x, _ in
+        try Tensor.recurrentSequence(.gru, gi: x[0], wHH: x[1], bHH: x[2], h0: x[3])
+    },
+    GradCase(description: "gru sequence reversed", shapes: [[3, 2, 6], [6, 2], [6], [2, 2]]) { x, _ in
+        try Tensor.recurrentSequence(.gru, gi: x[0], wHH: x[1], bHH: x[2], h0: x[3], reverse: true)
+    },
+    GradCase(description: "lstm sequence with c_T", shapes: [[4, 2, 12], [12, 3], [12], [2, 3], [2, 3]]) { x, _ in
+        try Tensor.recurrentSequence(.lstm, gi: x[0], wHH: x[1], bHH: x[2], h0: x[3], c0: x[4])
+    },
+    GradCase(description: "lstm sequence reversed", shapes: [[3, 1, 8], [8, 2], [8], [1, 2], [1, 2]]) { x, _ in
+        try Tensor.recurrentSequence(.lstm, gi: x[0], wHH: x[1], bHH: x[2], h0: x[3], c0: x[4], reverse: true)
+    },
 ]
 
 @Suite("Gradients") struct GradientTests {

@@ -76,6 +76,24 @@ public protocol Backend: AnyObject {
     func adamStep(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, hyper: AdamHyper) throws
     /// out (one element) = Σ over all tensors of Σ x².
     func sumOfSquares(_ tensors: [Tensor], into out: Tensor) throws
+
+    // MARK: recurrent cells
+    /// One time step of a fused recurrent cell over (batch, hidden) elements; see `CellStep` for
+    /// which slice of each sequence tensor it reads and writes. Pre-activations are
+    /// gi + gh + bias (gi = x W_ihᵀ + b_ih at step t, gh = h W_hhᵀ without bias).
+    /// Writes out[t] = h', hNext = h', saved[t] (GRU: r,z,n,gh_n+b_hn; LSTM: i,f,g,o) and, for
+    /// LSTM, cells[slot + 1] = c' from cells[slot].
+    func cellForward(_ cell: CellKind, gi: Tensor, gh: Tensor, bias: Tensor, hPrev: Tensor, cells: Tensor?,
+                     into out: Tensor, hNext: Tensor, saved: Tensor, step: CellStep) throws
+    /// The backward of `cellForward` at one step: from dOut[t] + dh (the carried gradient of h'),
+    /// and for LSTM dc (carried gradient of c'), writes dGi[t], dGh[t] and dgh (both the
+    /// pre-activation gradients of gi and gh), and in place: for GRU dh = the direct part z·dh'
+    /// of the gradient of h_{t-1} (the caller adds dgh W_hh); for LSTM dc = f·dc'.
+    func cellBackward(_ cell: CellKind, saved: Tensor, hPrev: Tensor, cells: Tensor?, out: Tensor,
+                      gradOut dOut: Tensor, dh: Tensor, dc: Tensor?, into dGi: Tensor, dGh: Tensor,
+                      dgh: Tensor, step: CellStep) throws
+    /// Plain SGD in place: param -= lr · scale · grad, scale = gradScale[0] or 1.
+    func sgdStep(param: Tensor, grad: Tensor, lr: Float, gradScale: Tensor?) throws
 }
 
 /// Shapes of a batched GEMM. A is (m, k) row-major, or (k, m) when `transA`; B is (k, n), or (n, k)

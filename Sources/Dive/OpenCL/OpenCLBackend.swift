@@ -27,6 +27,7 @@ enum Kernel: Int, CaseIterable {
     case r_sum, r_max, r_argmax
     case sm_fw, sm_bw, ce_fw, ce_bw, ln_fw, ln_bw_x, ln_bw_gb
     case at_fw, at_bw_q, at_bw_kv, emb_fw, emb_bw, dropout, adam, sumsq_part, sum_all
+    case cell_fw, cell_bw, sgd
 
     /// The Kernels/*.cl file that defines it.
     var file: String {
@@ -40,6 +41,8 @@ enum Kernel: Int, CaseIterable {
         case .emb_fw, .emb_bw: return "embedding"
         case .dropout: return "random"
         case .adam, .sumsq_part, .sum_all: return "optim"
+        case .cell_fw, .cell_bw: return "recurrent"
+        case .sgd: return "sgd"
         default: return "elementwise"
         }
     }

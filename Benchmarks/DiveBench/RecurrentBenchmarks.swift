@@ -1,0 +1,43 @@
+// Training-step benchmarks of the book's concise GRU and LSTM language models (9.1, 9.2): batch
+// 32, 35 steps, hidden 256, vocabulary 28, one-hot input; forward, loss, backward, clipping, SGD.
+import Dive
+import DiveNN
+import Foundation
+
+public enum RecurrentBenchmarks {
+    /// One GRU and one LSTM training step per device, reported as tokens per second (`extra`).
+    public static func run(devices: [Device], batch: Int = 32, steps: Int = 35, hidden: Int = 256,
+                           vocab: Int = 28, minSeconds: Double = 1) throws -> [BenchResult] {
+        var results: [BenchResult] = []
+        for device in devices {
+            let b = try Backends.backend(for: device)
+            for cell in [CellKind.gru, .lstm] {
+                let rng = HostRNG(seed: 1)
+                let rnn = try RecurrentLayer(cell, inputSize: vocab, hiddenSize: hidden, on: b, rng: rng)
+                let dense = try Linear(hidden, vocab, on: b, rng: rng)
+                let params = rnn.parameters + dense.parameters
+                let sgd = SGD(params, lr: 1)
+                // One-hot rows of the identity, looked up by token.
+                let eye = try Tensor((0..<(vocab * vocab)).map { $0 / vocab == $0 % vocab ? Float(1) : 0 }, shape: [vocab, vocab], on: b)
+                let data = HostRNG(seed: 2)
+                let x = try Tensor((0..<(steps * batch)).map { _ in Int32(data.next() % UInt64(vocab)) }, shape: [steps, batch], on: b)
+                let y = try Tensor((0..<(steps * batch)).map { _ in Int32(data.next() % UInt64(vocab)) }, shape: [steps * batch], on: b)
+                func step() throws {
+                    sgd.zeroGrad()
+                    let (out, _) = try rnn(Tensor.embedding(eye, indices: x))
+                    let loss = try Loss.crossEntropy(dense(out.reshaped([steps * batch, hidden])), targets: y)
+                    try loss.backward()
+                    try sgd.step(gradScale: GradientClipping.scale(params, maxNorm: 1))
+                }
+                let samples = try Timing.measure(warmup: 2, minRuns: 5, maxRuns: 30, minSeconds: minSeconds,
+                                                 sync: { try b.synchronize() }, step)
+                var r = BenchResult(op: "train_step_\(cell == .gru ? "gru" : "lstm")", device: device.description,
+                                    shape: "b\(batch) t\(steps) h\(hidden) v\(vocab)", samplesMs: samples, flops: nil, bytes: nil)
+                let tokens = Double(batch * steps) / (r.medianMs / 1000)
+                r.extra["tokens_per_s"] = String(format: "%.1f", tokens)
+                results.append(r)
+            }
+        }
+        return results
+    }
+}

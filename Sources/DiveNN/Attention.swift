@@ -1,0 +1,108 @@
+// Attention layers of the book: scaled dot-product (with valid lengths and dropout on the
+// weights), additive (Bahdanau) and multi-head attention (batch-major head split, lengths
+// repeated per head, no bias by default). Weights are kept for inspection when asked.
+import Dive
+
+/// softmax(QKᵀ/√d masked by validLens) V with dropout on the weights. Fused when no dropout
+/// applies (eval or p = 0), composed otherwise.
+public final class DotProductAttention: Module {
+    public let dropout: Float
+    /// Keep the last call's weights (B, Tq, Tk) in `attentionWeights`.
+    public var keepsWeights = false
+    public private(set) var attentionWeights: Tensor?
+
+    public init(dropout: Float) { self.dropout = dropout; super.init() }
+
+    /// q (B, Tq, d), k (B, Tk, d), v (B, Tk, dv); validLens Int32 (B) or (B, Tq) → (B, Tq, dv).
+    public func callAsFunction(_ q: Tensor, _ k: Tensor, _ v: Tensor, validLens: Tensor? = nil) throws -> Tensor {
+        if !isTraining || dropout == 0 {
+            let r = try Tensor.attention(query: q, key: k, value: v, validLens: validLens.map { try flatLens($0) })
+            attentionWeights = keepsWeights ? r.weights : nil
+            return r.output
+        }
+        let scores = try q.bmm(k, transposeB: true) * (1 / Float(max(q.shape[2], 1)).squareRoot())
+        let weights = try scores.maskedSoftmax(validLens: validLens.map { try flatLens($0) })
+        attentionWeights = keepsWeights ? weights.detached() : nil
+        return try weights.dropout(p: dropout, stream: randomStream).bmm(v)
+    }
+}
+
+/// 1-D view of valid lengths (B) or (B, Tq).
+func flatLens(_ lens: Tensor) throws -> Tensor { lens.rank == 1 ? lens : try lens.reshaped([lens.count]) }
+
+/// Bahdanau attention: scores w_vᵀ tanh(W_q q + W_k k), no biases; parameters `W_k`, `W_q`, `w_v`.
+public final class AdditiveAttention: Module {
+    public let W_k: Linear, W_q: Linear, w_v: Linear
+    public let dropout: Dropout
+    public var keepsWeights = false
+    public private(set) var attentionWeights: Tensor?
+
+    public init(keySize: Int, querySize: Int, numHiddens: Int, dropout: Float, on backend: Backend, rng: HostRNG) throws {
+        W_k = try Linear(keySize, numHiddens, bias: false, on: backend, rng: rng)
+        W_q = try Linear(querySize, numHiddens, bias: false, on: backend, rng: rng)
+        w_v = try Linear(numHiddens, 1, bias: false, on: backend, rng: rng)
+        self.dropout = Dropout(dropout)
+        super.init()
+        register("W_k", W_k); register("W_q", W_q); register("w_v", w_v); register("dropout", self.dropout)
+    }
+
+    /// q (B, Tq, querySize), k (B, Tk, keySize), v (B, Tk, dv) → (B, Tq, dv).
+    public func callAsFunction(_ q: Tensor, _ k: Tensor, _ v: Tensor, validLens: Tensor? = nil) throws -> Tensor {
+        let B = q.shape[0], Tq = q.shape[1], Tk = k.shape[1], H = W_q.outFeatures
+        let qh = try W_q(q).reshaped([B, Tq, 1, H]), kh = try W_k(k).reshaped([B, 1, Tk, H])
+        let features = try (qh + kh).tanh()                                   // (B, Tq, Tk, H)
+        let scores = try w_v(features).reshaped([B, Tq, Tk])
+        let weights = try scores.maskedSoftmax(validLens: validLens.map { try flatLens($0) })
+        attentionWeights = keepsWeights ? weights.detached() : nil
+        return try dropout(weights).bmm(v)
+    }
+}
+
+/// Multi-head attention: W_q, W_k, W_v, W_o (bias off by default), heads split batch-major into
+/// (B·heads, T, H/heads), valid lengths repeated per head, scaled dot-product attention inside.
+public final class MultiHeadAttention: Module {
+    public let numHeads: Int
+    public let W_q: Linear, W_k: Linear, W_v: Linear, W_o: Linear
+    public let attention: DotProductAttention
+
+    public init(keySize: Int, querySize: Int, valueSize: Int, numHiddens: Int, numHeads: Int, dropout: Float,
+                bias: Bool = false, on backend: Backend, rng: HostRNG) throws {
+        guard numHiddens % numHeads == 0 else {
+            throw DiveError.invalidArgument(op: "MultiHeadAttention", detail: "\(numHiddens) hidden units do not split into \(numHeads) heads")
+        }
+        self.numHeads = numHeads
+        attention = DotProductAttention(dropout: dropout)
+        W_q = try Linear(querySize, numHiddens, bias: bias, on: backend, rng: rng)
+        W_k = try Linear(keySize, numHiddens, bias: bias, on: backend, rng: rng)
+        W_v = try Linear(valueSize, numHiddens, bias: bias, on: backend, rng: rng)
+        W_o = try Linear(numHiddens, numHiddens, bias: bias, on: backend, rng: rng)
+        super.init()
+        register("attention", attention)
+        register("W_q", W_q); register("W_k", W_k); register("W_v", W_v); register("W_o", W_o)
+    }
+
+    /// Keep the per-head weights (B·heads, Tq, Tk) in `attention.attentionWeights`.
+    public var keepsWeights: Bool {
+        get { attention.keepsWeights }
+        set { attention.keepsWeights = newValue }
+    }
+
+    /// q (B, Tq, ·), k, v (B, Tk, ·); validLens Int32 (B) or (B, Tq) → (B, Tq, numHiddens).
+    public func callAsFunction(_ q: Tensor, _ k: Tensor, _ v: Tensor, validLens: Tensor? = nil) throws -> Tensor {
+        let lens = try validLens.map { lens -> Tensor in
+            // repeat_interleave over heads: (B) → (B·h), (B, Tq) → (B·h·Tq).
+            let B = lens.shape[0], per = lens.count / max(B, 1)
+            let column = try lens.reshaped([B, 1, per])
+            return try Tensor.concat(Array(repeating: column, count: numHeads), axis: 1).reshaped([B * numHeads * per])
+        }
+        let out = try attention(split(W_q(q)), split(W_k(k)), split(W_v(v)), validLens: lens)
+        let B = q.shape[0], T = q.shape[1], d = out.shape[2]
+        return try W_o(out.reshaped([B, numHeads, T, d]).permuted([0, 2, 1, 3]).reshaped([B, T, numHeads * d]))
+    }
+
+    /// (B, T, H) → (B·heads, T, H/heads), the book's `transpose_qkv`.
+    private func split(_ x: Tensor) throws -> Tensor {
+        let B = x.shape[0], T = x.shape[1], H = x.shape[2]
+        return try x.reshaped([B, T, numHeads, H / numHeads]).permuted([0, 2, 1, 3]).reshaped([B * numHeads, T, H / numHeads])
+    }
+}

@@ -1,0 +1,71 @@
+// Linear (weight [out, in], bias [out]), Embedding (weight [V, D]), Dropout and LayerNorm: the
+// basic layers with PyTorch's parameter names and default initialisation.
+import Dive
+
+/// y = x Wᵀ + b over the last axis. PyTorch default init: U(±1/√in) for W and b.
+public final class Linear: Module {
+    public let weight: Tensor   // (out, in)
+    public let bias: Tensor?    // (out)
+    public let inFeatures: Int, outFeatures: Int
+
+    public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, on backend: Backend, rng: HostRNG) throws {
+        self.inFeatures = inFeatures; self.outFeatures = outFeatures
+        let initial = Initializer.pytorchUniform(fan: inFeatures)
+        weight = try initial.make([outFeatures, inFeatures], on: backend, rng: rng)
+        self.bias = bias ? try initial.make([outFeatures], on: backend, rng: rng) : nil
+        super.init()
+        register("weight", weight)
+        if let b = self.bias { register("bias", b) }
+    }
+
+    /// x (..., in) → (..., out).
+    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        guard x.shape.last == inFeatures else {
+            throw DiveError.shapeMismatch(op: "Linear(\(inFeatures), \(outFeatures))", detail: "input \(x.shape) must end in \(inFeatures)")
+        }
+        let lead = Array(x.shape.dropLast())
+        var y = try x.reshaped([-1, inFeatures]).matmul(weight, transposeB: true)
+        if let bias { y = try y + bias }
+        return try y.reshaped(lead + [outFeatures])
+    }
+}
+
+/// Rows of a (V, D) table for Int32 indices. PyTorch default init: N(0, 1).
+public final class Embedding: Module {
+    public let weight: Tensor   // (V, D)
+
+    public init(_ count: Int, _ dim: Int, on backend: Backend, rng: HostRNG) throws {
+        weight = try Initializer.normal(std: 1).make([count, dim], on: backend, rng: rng)
+        super.init()
+        register("weight", weight)
+    }
+
+    /// indices (...) → (..., D).
+    public func callAsFunction(_ indices: Tensor) throws -> Tensor { try Tensor.embedding(weight, indices: indices) }
+}
+
+/// Zeroes elements with probability p in training mode (scaling the rest by 1/(1-p)); identity in eval.
+public final class Dropout: Module {
+    public let p: Float
+    public init(_ p: Float) { self.p = p; super.init() }
+    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        isTraining && p > 0 ? try x.dropout(p: p, stream: randomStream) : x
+    }
+}
+
+/// Layer normalisation over the last axis (eps 1e-5), weight 1 and bias 0 initially.
+public final class LayerNorm: Module {
+    public let weight: Tensor, bias: Tensor
+    public let eps: Float
+
+    public init(_ dim: Int, eps: Float = 1e-5, on backend: Backend) throws {
+        self.eps = eps
+        weight = try Tensor.ones([dim], on: backend)
+        bias = try Tensor.zeros([dim], on: backend)
+        super.init()
+        register("weight", weight)
+        register("bias", bias)
+    }
+
+    public func callAsFunction(_ x: Tensor) throws -> Tensor { try x.layerNorm(gamma: weight, beta: bias, eps: eps) }
+}

@@ -1,0 +1,92 @@
+// Optimisers: SGD (with the book's `sgd(params, lr, batch_size)`), Adam with PyTorch's defaults
+// and bias correction, and AdamW. Each step is one fused kernel per parameter; a one-element
+// device tensor from `GradientClipping` may scale every gradient inside that kernel.
+import Dive
+
+/// An optimiser over a fixed list of parameters.
+public protocol Optimizer: AnyObject {
+    var parameters: [Tensor] { get }
+    /// The learning rate of the next step (schedules set it).
+    var lr: Float { get set }
+    /// Steps taken so far.
+    var stepCount: Int { get set }
+    /// Updates every parameter that has a gradient; `gradScale` (one element) multiplies gradients.
+    func step(gradScale: Tensor?) throws
+    /// Named state tensors for checkpoints (moments), in a fixed order.
+    var stateTensors: [(name: String, tensor: Tensor)] { get }
+}
+
+extension Optimizer {
+    public func step() throws { try step(gradScale: nil) }
+    /// Clears every parameter's gradient.
+    public func zeroGrad() { for p in parameters { p.zeroGrad() } }
+}
+
+/// Plain SGD: p ← p − lr · g.
+public final class SGD: Optimizer {
+    public let parameters: [Tensor]
+    public var lr: Float
+    public var stepCount = 0
+    public var stateTensors: [(name: String, tensor: Tensor)] { [] }
+
+    public init(_ parameters: [Tensor], lr: Float) {
+        self.parameters = parameters
+        self.lr = lr
+    }
+
+    public func step(gradScale: Tensor? = nil) throws {
+        try Autograd.withoutGrad {
+            for p in parameters where p.grad != nil { try p.sgdUpdate(lr: lr, gradScale: gradScale) }
+        }
+        stepCount += 1
+    }
+
+    /// The book's `d2l.sgd(params, lr, batch_size)`: p ← p − lr · g / batch_size.
+    public static func sgd(_ parameters: [Tensor], lr: Float, batchSize: Int, gradScale: Tensor? = nil) throws {
+        try Autograd.withoutGrad {
+            for p in parameters where p.grad != nil { try p.sgdUpdate(lr: lr / Float(batchSize), gradScale: gradScale) }
+        }
+    }
+}
+
+/// Adam (PyTorch defaults β = (0.9, 0.999), ε = 1e-8, L2 weight decay added to the gradient), or
+/// with `decoupled` AdamW (p ← p·(1 − lr·wd) before the Adam update).
+public class Adam: Optimizer {
+    public let parameters: [Tensor]
+    public var lr: Float
+    public var beta1: Float, beta2: Float, eps: Float, weightDecay: Float
+    public let decoupled: Bool
+    public var stepCount = 0
+    /// First and second moments, one pair per parameter.
+    public let m: [Tensor], v: [Tensor]
+
+    public init(_ parameters: [Tensor], lr: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8,
+                weightDecay: Float = 0, decoupled: Bool = false) throws {
+        self.parameters = parameters
+        self.lr = lr; self.beta1 = beta1; self.beta2 = beta2; self.eps = eps; self.weightDecay = weightDecay
+        self.decoupled = decoupled
+        m = try parameters.map { try Tensor.zeros($0.shape, on: $0.backend) }
+        v = try parameters.map { try Tensor.zeros($0.shape, on: $0.backend) }
+    }
+
+    public var stateTensors: [(name: String, tensor: Tensor)] {
+        m.indices.flatMap { [("exp_avg.\($0)", m[$0]), ("exp_avg_sq.\($0)", v[$0])] }
+    }
+
+    public func step(gradScale: Tensor? = nil) throws {
+        stepCount += 1
+        let hyper = AdamHyper(lr: lr, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay,
+                              decoupled: decoupled, step: stepCount, gradScale: gradScale)
+        try Autograd.withoutGrad {
+            for (i, p) in parameters.enumerated() where p.grad != nil { try p.adamUpdate(m: m[i], v: v[i], hyper: hyper) }
+        }
+    }
+}
+
+/// AdamW: Adam with decoupled weight decay (PyTorch default weight decay 0.01).
+public final class AdamW: Adam {
+    public init(_ parameters: [Tensor], lr: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8,
+                weightDecay: Float = 0.01) throws {
+        try super.init(parameters, lr: lr, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay, decoupled: true)
+    }
+}

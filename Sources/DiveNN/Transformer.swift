@@ -1,0 +1,146 @@
+// Transformer pieces of the book: sinusoidal positional encoding, position-wise FFN, AddNorm
+// (post-norm LN(dropout(Y) + X)), and the encoder and decoder blocks (decoder with the book's
+// inference cache of block inputs).
+import Dive
+import Foundation
+
+/// X + P[:, :T] then dropout; P[p, 2i] = sin(p / 10000^(2i/H)), P[p, 2i+1] = cos(…). No parameters.
+public final class PositionalEncoding: Module {
+    public let numHiddens: Int, maxLen: Int
+    public let dropout: Dropout
+    /// P (maxLen, H) on the host.
+    public let table: [Float]
+    private var cache: [Int: Tensor] = [:]
+
+    public init(numHiddens: Int, dropout: Float, maxLen: Int = 1000) {
+        self.numHiddens = numHiddens; self.maxLen = maxLen
+        self.dropout = Dropout(dropout)
+        var p = [Float](repeating: 0, count: maxLen * numHiddens)
+        for pos in 0..<maxLen {
+            for i in stride(from: 0, to: numHiddens, by: 2) {
+                // Float32 as PyTorch computes it: pos / 10000^(i/H).
+                let angle = Float(pos) / Float(pow(10000, Double(i) / Double(numHiddens)))
+                p[pos * numHiddens + i] = sin(angle)
+                if i + 1 < numHiddens { p[pos * numHiddens + i + 1] = cos(angle) }
+            }
+        }
+        table = p
+        super.init()
+        register("dropout", self.dropout)
+    }
+
+    /// x (B, T, H) → (B, T, H), positions starting at `offset`.
+    public func callAsFunction(_ x: Tensor, offset: Int = 0) throws -> Tensor {
+        let T = x.shape[1]
+        guard x.rank == 3, x.shape[2] == numHiddens, offset + T <= maxLen else {
+            throw DiveError.shapeMismatch(op: "PositionalEncoding", detail: "input \(x.shape) at offset \(offset) needs (B, ≤ \(maxLen - offset), \(numHiddens))")
+        }
+        let key = offset * maxLen + T
+        let p: Tensor
+        if let cached = cache[key], cached.backend === x.backend { p = cached } else {
+            p = try Tensor(Array(table[(offset * numHiddens)..<((offset + T) * numHiddens)]), shape: [1, T, numHiddens], on: x.backend)
+            cache[key] = p
+        }
+        return try dropout(x + p)
+    }
+}
+
+/// Linear → ReLU → Linear (`dense1`, `dense2`, with biases).
+public final class PositionWiseFFN: Module {
+    public let dense1: Linear, dense2: Linear
+    public init(_ inputs: Int, _ hiddens: Int, _ outputs: Int, on backend: Backend, rng: HostRNG) throws {
+        dense1 = try Linear(inputs, hiddens, on: backend, rng: rng)
+        dense2 = try Linear(hiddens, outputs, on: backend, rng: rng)
+        super.init()
+        register("dense1", dense1); register("dense2", dense2)
+    }
+    public func callAsFunction(_ x: Tensor) throws -> Tensor { try dense2(dense1(x).relu()) }
+}
+
+/// Post-norm residual: LN(dropout(Y) + X), parameters `ln.weight`, `ln.bias`.
+public final class AddNorm: Module {
+    public let dropout: Dropout, ln: LayerNorm
+    public init(_ normSize: Int, dropout: Float, on backend: Backend) throws {
+        self.dropout = Dropout(dropout)
+        ln = try LayerNorm(normSize, on: backend)
+        super.init()
+        register("dropout", self.dropout); register("ln", ln)
+    }
+    public func callAsFunction(_ x: Tensor, _ y: Tensor) throws -> Tensor { try ln(dropout(y) + x) }
+}
+
+/// The book's `EncoderBlock`: MHA → AddNorm → FFN → AddNorm.
+public final class TransformerEncoderBlock: Module {
+    public let attention: MultiHeadAttention, addnorm1: AddNorm, ffn: PositionWiseFFN, addnorm2: AddNorm
+
+    public init(numHiddens: Int, ffnHiddens: Int, numHeads: Int, dropout: Float, useBias: Bool = false,
+                on backend: Backend, rng: HostRNG) throws {
+        attention = try MultiHeadAttention(keySize: numHiddens, querySize: numHiddens, valueSize: numHiddens, numHiddens: numHiddens,
+                                           numHeads: numHeads, dropout: dropout, bias: useBias, on: backend, rng: rng)
+        addnorm1 = try AddNorm(numHiddens, dropout: dropout, on: backend)
+        ffn = try PositionWiseFFN(numHiddens, ffnHiddens, numHiddens, on: backend, rng: rng)
+        addnorm2 = try AddNorm(numHiddens, dropout: dropout, on: backend)
+        super.init()
+        register("attention", attention); register("addnorm1", addnorm1); register("ffn", ffn); register("addnorm2", addnorm2)
+    }
+
+    /// x (B, T, H), validLens Int32 (B) → (B, T, H).
+    public func callAsFunction(_ x: Tensor, validLens: Tensor?) throws -> Tensor {
+        let y = try addnorm1(x, attention(x, x, x, validLens: validLens))
+        return try addnorm2(y, ffn(y))
+    }
+}
+
+/// The decoder's state: encoder outputs and lengths, and per block the concatenation of all
+/// previous block inputs (the book's inference cache; nil in training).
+public final class TransformerDecoderState {
+    public var encOutputs: Tensor
+    public var encValidLens: Tensor?
+    public var cache: [Tensor?]
+    public init(encOutputs: Tensor, encValidLens: Tensor?, blocks: Int) {
+        self.encOutputs = encOutputs; self.encValidLens = encValidLens
+        cache = Array(repeating: nil, count: blocks)
+    }
+}
+
+/// The book's `DecoderBlock` i: masked self-attention (causal valid lengths 1…T in training;
+/// cached inputs as keys and values at inference), AddNorm, cross-attention, AddNorm, FFN, AddNorm.
+public final class TransformerDecoderBlock: Module {
+    public let index: Int
+    public let attention1: MultiHeadAttention, addnorm1: AddNorm
+    public let attention2: MultiHeadAttention, addnorm2: AddNorm
+    public let ffn: PositionWiseFFN, addnorm3: AddNorm
+
+    public init(numHiddens: Int, ffnHiddens: Int, numHeads: Int, dropout: Float, index: Int, useBias: Bool = false,
+                on backend: Backend, rng: HostRNG) throws {
+        self.index = index
+        func mha() throws -> MultiHeadAttention {
+            try MultiHeadAttention(keySize: numHiddens, querySize: numHiddens, valueSize: numHiddens, numHiddens: numHiddens,
+                                   numHeads: numHeads, dropout: dropout, bias: useBias, on: backend, rng: rng)
+        }
+        attention1 = try mha()
+        addnorm1 = try AddNorm(numHiddens, dropout: dropout, on: backend)
+        attention2 = try mha()
+        addnorm2 = try AddNorm(numHiddens, dropout: dropout, on: backend)
+        ffn = try PositionWiseFFN(numHiddens, ffnHiddens, numHiddens, on: backend, rng: rng)
+        addnorm3 = try AddNorm(numHiddens, dropout: dropout, on: backend)
+        super.init()
+        register("attention1", attention1); register("addnorm1", addnorm1)
+        register("attention2", attention2); register("addnorm2", addnorm2)
+        register("ffn", ffn); register("addnorm3", addnorm3)
+    }
+
+    /// x (B, T, H) → (B, T, H); updates `state.cache[index]`.
+    public func callAsFunction(_ x: Tensor, state: TransformerDecoderState) throws -> Tensor {
+        let keyValues = try state.cache[index].map { try Tensor.concat([$0, x], axis: 1) } ?? x
+        state.cache[index] = keyValues
+        var decLens: Tensor?
+        if isTraining {
+            let B = x.shape[0], T = x.shape[1]
+            decLens = try Tensor((0..<(B * T)).map { Int32($0 % T + 1) }, shape: [B, T], on: x.backend)
+        }
+        let y = try addnorm1(x, attention1(x, keyValues, keyValues, validLens: decLens))
+        let z = try addnorm2(y, attention2(y, state.encOutputs, state.encOutputs, validLens: state.encValidLens))
+        return try addnorm3(z, ffn(z))
+    }
+}

@@ -1,0 +1,159 @@
+// The fused recurrent cells (tanh RNN, GRU, LSTM) on every device: one step of each primitive with
+// poisoned outputs, and whole sequences (both directions) of `recurrentSequence`, against float64.
+import Dive
+import Foundation
+import Testing
+
+/// PyTorch's cell equations in float64 for one batch row: pre-activations x (gi), y (gh), bias.
+private func referenceCell(_ cell: CellKind, x: [Double], y: [Double], bias: [Double], h: [Double], c: [Double])
+    -> (h: [Double], c: [Double], saved: [Double]) {
+    let H = h.count
+    func sig(_ v: Double) -> Double { 1 / (1 + Foundation.exp(-v)) }
+    var hn = [Double](repeating: 0, count: H), cn = c, saved = [Double](repeating: 0, count: 4 * H)
+    for j in 0..<H {
+        func pre(_ k: Int) -> Double { x[k * H + j] + y[k * H + j] + bias[k * H + j] }
+        switch cell {
+        case .rnnTanh: hn[j] = Foundation.tanh(pre(0))
+        case .gru:
+            let r = sig(pre(0)), z = sig(pre(1)), ghn = y[2 * H + j] + bias[2 * H + j]
+            let n = Foundation.tanh(x[2 * H + j] + r * ghn)
+            hn[j] = (1 - z) * n + z * h[j]
+            saved[j] = r; saved[H + j] = z; saved[2 * H + j] = n; saved[3 * H + j] = ghn
+        case .lstm:
+            let i = sig(pre(0)), f = sig(pre(1)), g = Foundation.tanh(pre(2)), o = sig(pre(3))
+            cn[j] = f * c[j] + i * g
+            hn[j] = o * Foundation.tanh(cn[j])
+            saved[j] = i; saved[H + j] = f; saved[2 * H + j] = g; saved[3 * H + j] = o
+        }
+    }
+    return (hn, cn, saved)
+}
+
+/// A whole sequence in float64: gi (T, B, G·H), W_hh (G·H, H), b_hh, h0/c0 (B, H).
+private func referenceSequence(_ cell: CellKind, gi: [Double], w: [Double], b: [Double], h0: [Double], c0: [Double],
+                               T: Int, B: Int, H: Int, reverse: Bool) -> [Double] {
+    let G = cell.gates
+    var out = [Double](repeating: 0, count: T * B * H)
+    var h = h0, c = c0
+    for s in 0..<T {
+        let t = reverse ? T - 1 - s : s
+        var hNew = h, cNew = c
+        for bi in 0..<B {
+            let hp = Array(h[bi * H..<(bi + 1) * H]), cp = Array(c[bi * H..<(bi + 1) * H])
+            let y = (0..<(G * H)).map { k in (0..<H).reduce(0.0) { $0 + hp[$1] * w[k * H + $1] } }
+            let x = Array(gi[(t * B + bi) * G * H..<(t * B + bi + 1) * G * H])
+            let r = referenceCell(cell, x: x, y: y, bias: b, h: hp, c: cp)
+            hNew.replaceSubrange(bi * H..<(bi + 1) * H, with: r.h)
+            cNew.replaceSubrange(bi * H..<(bi + 1) * H, with: r.c)
+        }
+        h = hNew; c = cNew
+        out.replaceSubrange(t * B * H..<(t + 1) * B * H, with: h)
+    }
+    return cell == .lstm ? out + c : out
+}
+
+@Suite("RecurrentCell", .serialized) struct RecurrentCellTests {
+    static let cells: [CellKind] = [.rnnTanh, .gru, .lstm]
+
+    @Test(arguments: allDevices)
+    func forwardStepWithPoisonedOutputs(device: Device) throws {
+        let bk = try backend(device)
+        for cell in Self.cells {
+            for (B, H) in [(1, 1), (3, 7), (2, 33)] {
+                var rng = TestRNG(UInt64(7 + B * H + cell.rawValue))
+                let G = cell.gates, T = 2, t = 1
+                let gi = rng.array(T * B * G * H, -2, 2), gh = rng.array(B * G * H, -2, 2), bias = rng.array(G * H)
+                let hPrev = rng.array(B * H), cells = rng.array((T + 1) * B * H)
+                let out = try poisoned([T, B, H], on: bk), hNext = try poisoned([B, H], on: bk)
+                let saved = try poisoned([T, B, 4 * H], on: bk), cellsT = try tensor(cells, [T + 1, B, H], on: bk)
+                try bk.cellForward(cell, gi: try tensor(gi, [T, B, G * H], on: bk), gh: try tensor(gh, [B, G * H], on: bk),
+                                   bias: try tensor(bias, [G * H], on: bk), hPrev: try tensor(hPrev, [B, H], on: bk),
+                                   cells: cell == .lstm ? cellsT : nil, into: out, hNext: hNext, saved: saved,
+                                   step: CellStep(batch: B, hidden: H, t: t, slot: 1, prevOffset: 0))
+                var expH: [Double] = [], expC: [Double] = [], expS: [Double] = []
+                for b in 0..<B {
+                    let r = referenceCell(cell, x: Array(gi[(t * B + b) * G * H..<(t * B + b + 1) * G * H]),
+                                          y: Array(gh[b * G * H..<(b + 1) * G * H]), bias: bias,
+                                          h: Array(hPrev[b * H..<(b + 1) * H]),
+                                          c: Array(cells[(B + b) * H..<(B + b + 1) * H]))
+                    expH += r.h; expC += r.c; expS += r.saved
+                }
+                try expectClose(hNext, expH, "\(cell) h' (B \(B), H \(H))")
+                let outRow = try out.slice(axis: 0, 1..<2)
+                try expectClose(outRow, expH, "\(cell) out[t]")
+                if cell != .rnnTanh { try expectClose(saved.slice(axis: 0, 1..<2), expS, "\(cell) saved gates") }
+                if cell == .lstm { try expectClose(cellsT.slice(axis: 0, 2..<3), expC, "lstm c'") }
+            }
+        }
+        report(device, "fused cell forward steps")
+    }
+
+    /// The backward step on each device against the float64 CPU primitive (itself checked by
+    /// finite differences in GradientTests), with every output poisoned.
+    @Test(arguments: allDevices)
+    func backwardStepWithPoisonedOutputs(device: Device) throws {
+        let bk = try backend(device), cpu = CPUBackend.shared
+        for cell in Self.cells {
+            let B = 3, H = 7, G = cell.gates, T = 2, t = 0
+            var rng = TestRNG(99 + UInt64(cell.rawValue))
+            let saved = rng.array(T * B * 4 * H, 0.05, 0.95), hPrev = rng.array(T * B * H), cells = rng.array((T + 1) * B * H)
+            let out = rng.array(T * B * H), dOut = rng.array(T * B * H), dh = rng.array(B * H), dc = rng.array(B * H)
+            func run(_ b: Backend, double: Bool) throws -> [Tensor] {
+                let dhT = try tensor(dh, [B, H], on: b, double: double), dcT = try tensor(dc, [B, H], on: b, double: double)
+                let dtype: DType = double ? .float64 : .float32
+                let dGi = try poisoned([T, B, G * H], on: b, dtype: dtype), dGh = try poisoned([T, B, G * H], on: b, dtype: dtype)
+                let dgh = try poisoned([B, G * H], on: b, dtype: dtype)
+                try b.cellBackward(cell, saved: try tensor(saved, [T, B, 4 * H], on: b, double: double),
+                                   hPrev: try tensor(hPrev, [T, B, H], on: b, double: double),
+                                   cells: cell == .lstm ? try tensor(cells, [T + 1, B, H], on: b, double: double) : nil,
+                                   out: try tensor(out, [T, B, H], on: b, double: double),
+                                   gradOut: try tensor(dOut, [T, B, H], on: b, double: double), dh: dhT,
+                                   dc: cell == .lstm ? dcT : nil, into: dGi, dGh: dGh, dgh: dgh,
+                                   step: CellStep(batch: B, hidden: H, t: t, slot: 1, prevOffset: B * H))
+                return [try dGi.slice(axis: 0, 0..<1), try dGh.slice(axis: 0, 0..<1), dgh, dhT, dcT]
+            }
+            let expected = try run(cpu, double: true).map { try $0.toDoubleArray() }
+            for (name, (actual, exp)) in zip(["dgi", "dgh[t]", "dgh", "dh", "dc"], zip(try run(bk, double: false), expected)) {
+                try expectClose(actual, exp, "\(cell) backward \(name)")
+            }
+        }
+        report(device, "fused cell backward steps")
+    }
+
+    @Test(arguments: allDevices)
+    func sequencesMatchFloat64(device: Device) throws {
+        let bk = try backend(device)
+        for cell in Self.cells {
+            for reverse in [false, true] {
+                let T = 5, B = 3, H = 9, G = cell.gates
+                var rng = TestRNG(1234 + UInt64(cell.rawValue))
+                let gi = rng.array(T * B * G * H), w = rng.array(G * H * H, -0.5, 0.5), b = rng.array(G * H)
+                let h0 = rng.array(B * H), c0 = rng.array(B * H)
+                let y = try Tensor.recurrentSequence(cell, gi: try tensor(gi, [T, B, G * H], on: bk),
+                                                     wHH: try tensor(w, [G * H, H], on: bk), bHH: try tensor(b, [G * H], on: bk),
+                                                     h0: try tensor(h0, [B, H], on: bk),
+                                                     c0: cell == .lstm ? try tensor(c0, [B, H], on: bk) : nil, reverse: reverse)
+                let expected = referenceSequence(cell, gi: gi, w: w, b: b, h0: h0, c0: c0, T: T, B: B, H: H, reverse: reverse)
+                try expectClose(y, expected, rtol: 1e-4, atol: 1e-5, "\(cell) sequence reverse=\(reverse)")
+            }
+        }
+        report(device, "recurrent sequences (RNN, GRU, LSTM, both directions)")
+    }
+
+    @Test(arguments: allDevices)
+    func sgdStepMatchesFormula(device: Device) throws {
+        let bk = try backend(device)
+        var rng = TestRNG(3)
+        for n in awkwardSizes {
+            let p0 = rng.array(n), g = rng.array(n)
+            for scale in [nil, 0.25] as [Double?] {
+                let p = try tensor(p0, [n], on: bk).requiringGrad()
+                p.grad = try tensor(g, [n], on: bk)
+                try p.sgdUpdate(lr: 0.5, gradScale: try scale.map { try tensor([$0], [1], on: bk) })
+                let s = scale ?? 1
+                try expectClose(p, zip(p0, g).map { Double(Float($0) - Float(0.5) * Float(s) * Float($1)) }, "sgd n=\(n)")
+            }
+        }
+        report(device, "sgd step")
+    }
+}
