@@ -4,6 +4,16 @@
 
 #define MASKED_LOGIT -1e6f
 
+// Dot product of two rows of n floats, 8 at a time.
+inline float dot_row(__global const float* a, __global const float* b, const int n) {
+    const int n8 = n & ~7;
+    float8 acc = (float8)(0.0f);
+    for (int c = 0; c < n8; c += 8) acc += vload8(0, a + c) * vload8(0, b + c);
+    float s = (acc.s0 + acc.s1) + (acc.s2 + acc.s3) + (acc.s4 + acc.s5) + (acc.s6 + acc.s7);
+    for (int c = n8; c < n; c++) s += a[c] * b[c];
+    return s;
+}
+
 // Global size (Tq, B).
 __kernel void at_fw(__global const float* q, __global const float* k, __global const float* v,
                     __global const int* lens, __global float* out, __global float* p,
@@ -18,17 +28,14 @@ __kernel void at_fw(__global const float* q, __global const float* k, __global c
     __global float* oi = out + (size_t)row * dv;
     const int valid = haslens ? clamp(lens[row / rep], 0, tk) : tk;
 
-    // Scores and their maximum.
+    // Scores of the valid keys and their maximum.
     float m = valid < tk ? MASKED_LOGIT : -INFINITY;
     for (int j = 0; j < valid; j++) {
-        __global const float* kj = kb + (size_t)j * d;
-        float s = 0.0f;
-        for (int c = 0; c < d; c++) s += qi[c] * kj[c];
-        s *= scale;
+        const float s = scale * dot_row(qi, kb + (size_t)j * d, d);
         pi[j] = s;
         m = fmax(m, s);
     }
-    // Softmax in place.
+    // Softmax in place; masked keys all get exp(-1e6 - m).
     float sum = 0.0f;
     for (int j = 0; j < valid; j++) { const float e = exp(pi[j] - m); pi[j] = e; sum += e; }
     const float masked = exp(MASKED_LOGIT - m);
@@ -36,13 +43,17 @@ __kernel void at_fw(__global const float* q, __global const float* k, __global c
     const float inv = 1.0f / sum;
     for (int j = 0; j < valid; j++) pi[j] *= inv;
     for (int j = valid; j < tk; j++) pi[j] = masked * inv;
-    // Weighted sum of values.
-    for (int c = 0; c < dv; c++) oi[c] = 0.0f;
-    for (int j = 0; j < tk; j++) {
-        const float w = pi[j];
-        if (w == 0.0f) continue;
-        __global const float* vj = vb + (size_t)j * dv;
-        for (int c = 0; c < dv; c++) oi[c] += w * vj[c];
+    // Weighted sum of values, 8 output columns at a time held in registers.
+    const int dv8 = dv & ~7;
+    for (int c = 0; c < dv8; c += 8) {
+        float8 acc = (float8)(0.0f);
+        for (int j = 0; j < tk; j++) acc += pi[j] * vload8(0, vb + (size_t)j * dv + c);
+        vstore8(acc, 0, oi + c);
+    }
+    for (int c = dv8; c < dv; c++) {
+        float acc = 0.0f;
+        for (int j = 0; j < tk; j++) acc += pi[j] * vb[(size_t)j * dv + c];
+        oi[c] = acc;
     }
 }
 

@@ -7,6 +7,7 @@ import Testing
 @Suite("Attention") struct AttentionTests {
     static let shapes: [(b: Int, tq: Int, tk: Int, d: Int, dv: Int)] = [
         (1, 1, 1, 1, 1), (2, 7, 33, 7, 1), (3, 10, 10, 8, 8), (1, 33, 7, 33, 5), (2, 4, 257, 4, 3),
+        (2, 9, 70, 33, 5),   // long enough for the GEMM + softmax + GEMM path
     ]
 
     @Test(arguments: allDevices)

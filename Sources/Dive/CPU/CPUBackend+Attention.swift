@@ -28,6 +28,11 @@ extension CPUBackend {
             for i in 0..<d.queries {
                 let row = p + i * d.keys
                 let valid = lens.map { Int($0[(b * d.queries + i) / repeatCount]) } ?? d.keys
+                if T.self == Float.self {
+                    let f = UnsafeMutableRawPointer(row).assumingMemoryBound(to: Float.self)
+                    RowKernels.softmax(f, f, n: d.keys, valid: valid)
+                    continue
+                }
                 var m = -T.infinity
                 for j in 0..<d.keys { if j >= valid { row[j] = masked }; m = max(m, row[j]) }
                 var sum: T = 0

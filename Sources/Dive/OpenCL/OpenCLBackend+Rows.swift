@@ -66,6 +66,16 @@ extension OpenCLBackend {
                           into out: Tensor, weights: Tensor, dims d: AttentionDims) throws {
         try requireFloat32(q, k, v, op: "attention")
         let rep = validLens.map { (d.batch * d.queries) / max($0.count, 1) } ?? 1
+        if d.keys * d.depth >= 2048 {
+            // Long sequences: scores by the tuned GEMM, the masked softmax in place, then P V.
+            lock.lock(); defer { lock.unlock() }
+            try gemmPlan.run(q, k, weights, GemmShape(batch: d.batch, m: d.queries, n: d.keys, k: d.depth, transB: true),
+                             alpha: scale, beta: 0)
+            try maskedSoftmax(weights, validLens: validLens, into: weights, rows: d.batch * d.queries, cols: d.keys)
+            try gemmPlan.run(weights, v, out, GemmShape(batch: d.batch, m: d.queries, n: d.valueDepth, k: d.keys),
+                             alpha: 1, beta: 0)
+            return
+        }
         try launch(.at_fw, global: (d.queries, d.batch, 1)) { a in
             try a.buffer(q); try a.buffer(k); try a.buffer(v); try a.buffer(validLens); try a.buffer(out); try a.buffer(weights)
             try a.int(d.queries); try a.int(d.keys); try a.int(d.depth); try a.int(d.valueDepth)
