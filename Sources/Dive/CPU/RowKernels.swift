@@ -19,9 +19,16 @@ enum RowKernels {
 
     // MARK: - Helpers
 
+    /// Folds vector max/min accumulators into scalars, as trees (no branches; NaN never enters them).
+    @inline(always)
+    static func reduceMaxMin(_ mx0: F8, _ mx1: F8, _ mn0: F8, _ mn1: F8) -> (max: Float, min: Float) {
+        (VectorMath.horizontalMax(mx0.replacing(with: mx1, where: mx1 .> mx0)),
+         VectorMath.horizontalMin(mn0.replacing(with: mn1, where: mn1 .< mn0)))
+    }
+
     /// Maximum and minimum of `count` floats, skipping NaN (a NaN still reaches the kernels' outputs
-    /// through x - max). Returns (-inf, +inf) for count == 0.
-    @inline(__always)
+    /// through x - max). Returns (-inf, +inf) for count <= 0.
+    @inline(always)
     static func maxMin(_ x: UnsafePointer<Float>, count: Int) -> (max: Float, min: Float) {
         var mx0 = F8(repeating: -.infinity), mx1 = mx0
         var mn0 = F8(repeating: .infinity), mn1 = mn0
@@ -37,13 +44,7 @@ enum RowKernels {
             mx0 = mx0.replacing(with: a, where: a .> mx0); mn0 = mn0.replacing(with: a, where: a .< mn0)
             i &+= 8
         }
-        mx0 = mx0.replacing(with: mx1, where: mx1 .> mx0)
-        mn0 = mn0.replacing(with: mn1, where: mn1 .< mn0)
-        var mx = -Float.infinity, mn = Float.infinity
-        for j in 0..<8 {
-            if mx0[j] > mx { mx = mx0[j] }
-            if mn0[j] < mn { mn = mn0[j] }
-        }
+        var (mx, mn) = reduceMaxMin(mx0, mx1, mn0, mn1)
         while i < count {
             if x[i] > mx { mx = x[i] }
             if x[i] < mn { mn = x[i] }
@@ -53,14 +54,14 @@ enum RowKernels {
     }
 
     /// True when exp(x - m) of every x in [lo, m] can skip the range tests: x - m in [-87, 0].
-    @inline(__always) static func expRangeIsSafe(max m: Float, min lo: Float) -> Bool {
+    @inline(always) static func expRangeIsSafe(max m: Float, min lo: Float) -> Bool {
         m.isFinite && lo - m >= -87
     }
 
     /// y[i] = exp(x[i] - shift) for i in 0..<count, returning the sum of the y[i] (vector partial sums);
     /// with `store == false` only the sum is computed. With `checked == false` every x[i] - shift must be in
     /// [-87, 87] or NaN (the caller tested the row's range once), so the main loop has no per-vector test.
-    @inline(__always)
+    @inline(always)
     static func expShiftedSum(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int,
                               shift: Float, checked: Bool, store: Bool) -> Float {
         var s0 = F8(), s1 = F8()
@@ -98,7 +99,7 @@ enum RowKernels {
     }
 
     /// y[i] *= c for i in 0..<count.
-    @inline(__always)
+    @inline(always)
     static func scale(_ y: UnsafeMutablePointer<Float>, count: Int, by c: Float) {
         var i = 0
         while i &+ 16 <= count {
@@ -193,7 +194,7 @@ enum RowKernels {
     static func layerNorm(_ x: UnsafePointer<Float>, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
                           _ y: UnsafeMutablePointer<Float>, n: Int, eps: Float) -> (mean: Float, rstd: Float) {
         guard n > 0 else { return (0, 1 / eps.squareRoot()) }
-        let invN = 1 / Float(n)
+        let invN = 1 / Float(n)                             // off the critical path
         // Pass 1: the mean (four vector partial sums).
         var s0 = F8(), s1 = F8(), s2 = F8(), s3 = F8()
         var i = 0
@@ -206,16 +207,19 @@ enum RowKernels {
         var total = VectorMath.horizontalSum((s0 + s1) + (s2 + s3))
         while i < n { total += x[i]; i &+= 1 }
         let mean = total * invN
-        // Pass 2: the sum of squared deviations.
-        var a0 = F8(), a1 = F8()
+        // Pass 2: the sum of squared deviations (four partial sums again: the row's latency chain matters
+        // as much as its throughput for rows of a few hundred floats).
+        var a0 = F8(), a1 = F8(), a2 = F8(), a3 = F8()
         i = 0
-        while i &+ 16 <= n {
+        while i &+ 32 <= n {
             let d0 = VectorMath.load(x + i) - mean, d1 = VectorMath.load(x + i + 8) - mean
+            let d2 = VectorMath.load(x + i + 16) - mean, d3 = VectorMath.load(x + i + 24) - mean
             a0 = VectorMath.madd(d0, d0, a0); a1 = VectorMath.madd(d1, d1, a1)
-            i &+= 16
+            a2 = VectorMath.madd(d2, d2, a2); a3 = VectorMath.madd(d3, d3, a3)
+            i &+= 32
         }
-        if i &+ 8 <= n { let d = VectorMath.load(x + i) - mean; a0 = VectorMath.madd(d, d, a0); i &+= 8 }
-        var ss = VectorMath.horizontalSum(a0 + a1)
+        while i &+ 8 <= n { let d = VectorMath.load(x + i) - mean; a0 = VectorMath.madd(d, d, a0); i &+= 8 }
+        var ss = VectorMath.horizontalSum((a0 + a1) + (a2 + a3))
         while i < n { let d = x[i] - mean; ss += d * d; i &+= 1 }
         let rstd = 1 / (ss * invN + eps).squareRoot()
         // Pass 3: normalise, scale, shift.

@@ -4,26 +4,32 @@
 // squares, max) for the CPU backend.
 //
 // Everything is written on `SIMD8<Float>`: two SSE registers with the default x86_64 target (SSE2), one
-// AVX register when the target is built with `-Xcc -mavx2` (or `-Xcc -march=x86-64-v3`). The per-lane
-// building blocks are `@inline(__always)` so other loops can fuse them. Buffer functions process 16
-// floats per iteration (two independent vectors, one range test for both), then 8, then a padded
-// partial vector, so every element goes through the same code.
+// AVX register when the target is built with `-Xcc -mavx2` (or `-Xcc -march=x86-64-v3`, which Swift's
+// code generation also follows). The per-lane building blocks are `@inline(always)` (the guaranteed form;
+// `@inline(__always)` was seen to leave a call to `tanh` in a two-vector loop) so other loops can fuse
+// them. Buffer functions process 16 floats per iteration (two independent vectors, one range test for
+// both), then 8, then a padded partial vector, so every element goes through the same code.
 //
 // Only IEEE arithmetic, compares and integer bit operations are used: no library calls, no
 // `pointwiseMin/Max` (the standard library implements those lane by lane with IEEE `maximum` semantics,
 // in scalar code), no rounding instructions (SSE2 has none; adding 1.5 * 2^23 rounds to an integer).
 // Selects are written with `replacing(with:where:)`: reinterpreting a mask's bits makes LLVM legalise it
 // lane by lane through general registers. Nothing here allocates.
+// Note for fused loops: the standard library's SIMD8<Float> arithmetic is a lane loop that LLVM's SLP
+// vectoriser turns back into vector code; in loops with many live vectors it sometimes picks 4-wide
+// halves (seen with AVX2), so check the assembly of a new fused loop.
 //
 // Multiply-adds go through `madd`, a plain multiply and add unless the target is compiled with
-// `-D DIVE_FMA` (only together with `-Xcc -mfma`, or the fused operation becomes a library call per lane).
+// `-D DIVE_FMA`, which must come with `-Xcc -mfma` (or x86-64-v3): without the instruction the fused
+// operation becomes a library call per lane.
 //
 // Polynomial coefficients were derived for this file with a weighted Remez exchange (minimax of the
 // relative error) in 50-digit arithmetic, then rounded to float32; each quoted error is that of the
 // rounded polynomial, far below float32 rounding (2^-24 = 6e-8).
 //
 // Measured against Double references (every 61st float bit pattern plus 6M random arguments), max error:
-// exp 0.96 ulp, log 0.83 ulp, tanh 1.52 ulp, sigmoid 2.35 ulp (relative error <= 1.8e-7).
+// exp 1.0 ulp, log 0.83 ulp, tanh 2.25 ulp, sigmoid 2.35 ulp (relative error <= 1.8e-7), the same
+// with and without AVX2/FMA.
 
 import Foundation
 
@@ -38,13 +44,13 @@ enum VectorMath {
     // MARK: - Helpers
 
     /// The bits of each lane as a signed integer.
-    @inline(__always) static func bits(_ v: F8) -> I8 { unsafeBitCast(v, to: I8.self) }
+    @inline(always) static func bits(_ v: F8) -> I8 { unsafeBitCast(v, to: I8.self) }
 
     /// Reinterprets integer lanes as float lanes.
-    @inline(__always) static func float(_ v: I8) -> F8 { unsafeBitCast(v, to: F8.self) }
+    @inline(always) static func float(_ v: I8) -> F8 { unsafeBitCast(v, to: F8.self) }
 
     /// a * b + c: fused when compiled with `-D DIVE_FMA`, else a multiply and an add.
-    @inline(__always) static func madd(_ a: F8, _ b: F8, _ c: F8) -> F8 {
+    @inline(always) static func madd(_ a: F8, _ b: F8, _ c: F8) -> F8 {
         #if DIVE_FMA
         return c.addingProduct(a, b)
         #else
@@ -53,59 +59,71 @@ enum VectorMath {
     }
 
     /// a * b + c with scalar b and c.
-    @inline(__always) static func madd(_ a: F8, _ b: Float, _ c: Float) -> F8 {
+    @inline(always) static func madd(_ a: F8, _ b: Float, _ c: Float) -> F8 {
         madd(a, F8(repeating: b), F8(repeating: c))
     }
 
     /// a * b + c with scalar b.
-    @inline(__always) static func madd(_ a: F8, _ b: Float, _ c: F8) -> F8 {
+    @inline(always) static func madd(_ a: F8, _ b: Float, _ c: F8) -> F8 {
         madd(a, F8(repeating: b), c)
     }
 
     /// Lane-wise `m ? a : b` (LLVM turns it into a compare and a blend, or into maxps/minps).
-    @inline(__always) static func select(_ m: M8, _ a: F8, _ b: F8) -> F8 {
+    @inline(always) static func select(_ m: M8, _ a: F8, _ b: F8) -> F8 {
         b.replacing(with: a, where: m)
     }
 
     /// Lane-wise |v| (clears the sign bit; NaN stays NaN).
-    @inline(__always) static func abs(_ v: F8) -> F8 {
+    @inline(always) static func abs(_ v: F8) -> F8 {
         float(bits(v) & I8(repeating: 0x7FFF_FFFF))
     }
 
+    /// Lane-wise -|v| (sets the sign bit; NaN stays NaN).
+    @inline(always) static func negAbs(_ v: F8) -> F8 {
+        float(bits(v) | I8(repeating: Int32(bitPattern: 0x8000_0000)))
+    }
+
     /// Unaligned load of 8 floats.
-    @inline(__always) static func load(_ p: UnsafePointer<Float>) -> F8 {
+    @inline(always) static func load(_ p: UnsafePointer<Float>) -> F8 {
         UnsafeRawPointer(p).loadUnaligned(as: F8.self)
     }
 
     /// Unaligned store of 8 floats.
-    @inline(__always) static func store(_ v: F8, _ p: UnsafeMutablePointer<Float>) {
+    @inline(always) static func store(_ v: F8, _ p: UnsafeMutablePointer<Float>) {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: F8.self)
     }
 
     /// Loads `n < 8` floats; the other lanes are `pad`.
-    @inline(__always) static func loadPartial(_ p: UnsafePointer<Float>, _ n: Int, pad: Float) -> F8 {
+    @inline(always) static func loadPartial(_ p: UnsafePointer<Float>, _ n: Int, pad: Float) -> F8 {
         var v = F8(repeating: pad)
         for j in 0..<n { v[j] = p[j] }
         return v
     }
 
     /// Stores the first `n < 8` lanes of `v`.
-    @inline(__always) static func storePartial(_ v: F8, _ p: UnsafeMutablePointer<Float>, _ n: Int) {
+    @inline(always) static func storePartial(_ v: F8, _ p: UnsafeMutablePointer<Float>, _ n: Int) {
         for j in 0..<n { p[j] = v[j] }
     }
 
     /// Horizontal sum as a tree (8 -> 4 -> 2 -> 1): shorter latency than lane order.
-    @inline(__always) static func horizontalSum(_ v: F8) -> Float {
+    @inline(always) static func horizontalSum(_ v: F8) -> Float {
         let a = v.lowHalf + v.highHalf
         let b = a.lowHalf + a.highHalf
         return b[0] + b[1]
     }
 
-    /// Horizontal maximum (lanes must not be NaN).
-    @inline(__always) static func horizontalMax(_ v: F8) -> Float {
-        var m = v[0]
-        for j in 1..<8 where v[j] > m { m = v[j] }
-        return m
+    /// Horizontal maximum as a tree (NaN lanes are ignored unless all lanes are NaN).
+    @inline(always) static func horizontalMax(_ v: F8) -> Float {
+        let a = v.lowHalf.replacing(with: v.highHalf, where: v.highHalf .> v.lowHalf)
+        let b = a.lowHalf.replacing(with: a.highHalf, where: a.highHalf .> a.lowHalf)
+        return b[1] > b[0] ? b[1] : b[0]
+    }
+
+    /// Horizontal minimum as a tree (NaN lanes are ignored unless all lanes are NaN).
+    @inline(always) static func horizontalMin(_ v: F8) -> Float {
+        let a = v.lowHalf.replacing(with: v.highHalf, where: v.highHalf .< v.lowHalf)
+        let b = a.lowHalf.replacing(with: a.highHalf, where: a.highHalf .< a.lowHalf)
+        return b[1] < b[0] ? b[1] : b[0]
     }
 
     // MARK: - exp
@@ -121,41 +139,51 @@ enum VectorMath {
 
     // e^r ~= 1 + r + r^2 * (c2 + c3 r + c4 r^2 + c5 r^3 + c6 r^4) on [-ln2/2, ln2/2]: minimax for the
     // relative error with the first two Taylor coefficients kept at 1 (tiny r stays exact).
-    // Error 3.8e-9 relative (the Taylor coefficients of the same degree give 2.5e-8 at the ends).
+    // Error 3.8e-9 relative (the Taylor coefficients of the same degree give 1.6e-7 at the ends).
     static let expC2: Float = 0.499_999_94        // 0x3EFFFFFE
     static let expC3: Float = 0.166_665_211       // 0x3E2AAA49
     static let expC4: Float = 0.041_668_389       // 0x3D2AAC79
     static let expC5: Float = 0.008_368_710_06    // 0x3C091CEA
     static let expC6: Float = 0.001_381_461_28    // 0x3AB51226
 
-    /// e^r for |r| <= ln2/2 (with a little slack).
-    @inline(__always) static func expPoly(_ r: F8) -> F8 {
+    /// e^r - 1 for |r| <= ln2/2 (with a little slack), without cancellation for small r.
+    @inline(always) static func expm1Poly(_ r: F8) -> F8 {
         var q = madd(r, expC6, expC5)
         q = madd(q, r, F8(repeating: expC4))
         q = madd(q, r, F8(repeating: expC3))
         q = madd(q, r, F8(repeating: expC2))
-        return madd(r * r, q, r) + 1
+        return madd(r * r, q, r)
+    }
+
+    /// Range reduction of x (|x| < 128 * ln2): t = x*log2(e) + shifter, n = round(x*log2(e)) (as a
+    /// float), r = x - n*ln2 (Cody & Waite).
+    @inline(always) static func expReduce(_ x: F8) -> (t: F8, n: F8, r: F8) {
+        let t = madd(x, log2e, expShifter)
+        let n = t - expShifter
+        return (t, n, madd(n, -ln2Lo, madd(n, -ln2Hi, x)))
+    }
+
+    /// 2^n from t = n + shifter for n in [-126, 127]: the low bits of t hold n (two's complement), and
+    /// shifting left by 23 drops the shifter's bits and puts n + 127 in the exponent field.
+    @inline(always) static func pow2(_ t: F8) -> F8 {
+        float((bits(t) &<< 23) &+ I8(repeating: 127 << 23))
     }
 
     /// True when every lane can use `expUnchecked` (|x| <= 87, so 2^n is a normal float); NaN and
     /// infinities fail the test.
-    @inline(__always) static func expInRange(_ x: F8) -> Bool {
+    @inline(always) static func expInRange(_ x: F8) -> Bool {
         all(abs(x) .<= 87)
     }
 
     /// e^x without range checks, for |x| <= 87 (NaN in gives NaN out); < 1 ulp.
-    @inline(__always) static func expUnchecked(_ x: F8) -> F8 {
-        let t = madd(x, log2e, expShifter)
-        let n = t - expShifter
-        let r = madd(n, -ln2Lo, madd(n, -ln2Hi, x))
-        // The low bits of t hold n (two's complement); shifting left by 23 drops the shifter's bits.
-        let scale = float((bits(t) &<< 23) &+ I8(repeating: 127 << 23))
-        return expPoly(r) * scale
+    @inline(always) static func expUnchecked(_ x: F8) -> F8 {
+        let (t, _, r) = expReduce(x)
+        return (expm1Poly(r) + 1) * pow2(t)
     }
 
     /// Lane-wise e^x: < 1 ulp for normal results, correctly scaled into the subnormal range
     /// (x in [-103.97, -87.34]), +inf for x > 88.7228, 0 for x < -103.97 and -inf, NaN propagates.
-    @inline(__always) static func exp(_ x: F8) -> F8 {
+    @inline(always) static func exp(_ x: F8) -> F8 {
         if _fastPath(expInRange(x)) { return expUnchecked(x) }
         return expSlow(x)
     }
@@ -166,15 +194,13 @@ enum VectorMath {
     @inline(never) static func expSlow(_ x: F8) -> F8 {
         var xc = select(x .> 89, F8(repeating: 89), x)
         xc = select(xc .< -104, F8(repeating: -104), xc)
-        let t = madd(xc, log2e, expShifter)
-        let n = t - expShifter
-        let r = madd(n, -ln2Lo, madd(n, -ln2Hi, xc))
+        let (t, _, r) = expReduce(xc)
         let ni = bits(t) &- bits(F8(repeating: expShifter))
         let n1 = ni &>> 1
         let n2 = ni &- n1
         let s1 = float((n1 &+ 127) &<< 23)
         let s2 = float((n2 &+ 127) &<< 23)
-        return (expPoly(r) * s1) * s2
+        return ((expm1Poly(r) + 1) * s1) * s2
     }
 
     // MARK: - log
@@ -193,7 +219,7 @@ enum VectorMath {
     static let sqrtHalfBits: Int32 = 0x3F35_04F3  // 0.70710677
 
     /// log(x) for positive normal finite x; `kAdjust` is added to the exponent (for prescaled inputs).
-    @inline(__always) static func logNormal(_ x: F8, kAdjust: F8) -> F8 {
+    @inline(always) static func logNormal(_ x: F8, kAdjust: F8) -> F8 {
         let ix = bits(x) &- I8(repeating: sqrtHalfBits)
         let k = ix &>> 23                                           // arithmetic shift: k may be < 0
         let m = float((ix & I8(repeating: 0x007F_FFFF)) &+ I8(repeating: sqrtHalfBits))
@@ -209,13 +235,13 @@ enum VectorMath {
     }
 
     /// True when every lane is a positive normal finite float (the domain of `logNormal`).
-    @inline(__always) static func logInRange(_ x: F8) -> Bool {
+    @inline(always) static func logInRange(_ x: F8) -> Bool {
         all((x .>= Float.leastNormalMagnitude) .& (x .<= Float.greatestFiniteMagnitude))
     }
 
     /// Lane-wise natural logarithm, < 1 ulp. log(0) = -inf, log(x < 0) = NaN, log(+inf) = +inf, NaN
     /// propagates; subnormal inputs are scaled by 2^23 first, so they are as accurate as normal ones.
-    @inline(__always) static func log(_ x: F8) -> F8 {
+    @inline(always) static func log(_ x: F8) -> F8 {
         if _fastPath(logInRange(x)) { return logNormal(x, kAdjust: F8()) }
         return logSlow(x)
     }
@@ -235,143 +261,134 @@ enum VectorMath {
 
     // MARK: - tanh
 
-    // |x| < 0.55: tanh(x) ~= x + x^3 * P(x^2), P of degree 4, minimax for the relative error (4.4e-9),
-    // which keeps full relative accuracy near 0.
-    // |x| >= 0.55: tanh|x| = (1 - e) / (1 + e), e = exp(-2|x|) in (0, 0.333]; |x| is clamped to 10, where
-    // the quotient already rounds to 1, so e stays a normal float; then the sign of x is copied back.
-    static let tanhSmall: Float = 0.55
-    static let tanhP0: Float = -0.333_333_164     // 0xBEAAAAA5
-    static let tanhP1: Float = 0.133_325_86       // 0x3E088693
-    static let tanhP2: Float = -0.053_852_308_5   // 0xBD5C943D
-    static let tanhP3: Float = 0.021_071_679_9    // 0x3CAC9E84
-    static let tanhP4: Float = -0.006_274_239_63  // 0xBBCD9823
+    // With y = -2|x| (|x| clamped to 10, where tanh already rounds to ±1) and the exp range reduction
+    // y = n*ln2 + r, e^r - 1 = r + r^2*Q(r) is accurate to the last bit (no cancellation against 1), so
+    //     em = e^y - 1 = 2^n * (e^r - 1) + (2^n - 1)     and     e = e^y = 2^n * (1 + (e^r - 1))
+    // come from one polynomial, and tanh|x| = -em / (2 + em) = (1 - e) / (1 + e).
+    // The first form is used for n >= -1 (|x| < ~0.52): em keeps full relative accuracy down to the
+    // smallest |x| (for n = 0, em = e^r - 1 with r = y exactly). The second for n <= -2, where e <= 0.36
+    // and 1 - e loses nothing. One division, no branches; the sign of x is copied back.
 
-    /// tanh(x) for |x| < 0.55 (odd minimax polynomial).
-    @inline(__always) static func tanhPoly(_ x: F8) -> F8 {
-        let u = x * x
-        var p = madd(u, tanhP4, tanhP3)
-        p = madd(p, u, F8(repeating: tanhP2))
-        p = madd(p, u, F8(repeating: tanhP1))
-        p = madd(p, u, F8(repeating: tanhP0))
-        return madd(x * u, p, x)
-    }
-
-    /// tanh(x) for |x| >= 0.55 through exp(-2|x|); `ax` = |x|.
-    @inline(__always) static func tanhExp(_ x: F8, _ ax: F8) -> F8 {
-        let a = select(ax .> 10, F8(repeating: 10), ax)             // NaN stays NaN
-        let e = expUnchecked(-2 * a)
-        let t = (1 - e) / (1 + e)
-        return float(bits(t) | (bits(x) & I8(repeating: Int32(bitPattern: 0x8000_0000))))
-    }
-
-    /// Lane-wise tanh, < 2 ulp, exactly ±1 for |x| >= 9.1, NaN propagates.
-    @inline(__always) static func tanh(_ x: F8) -> F8 {
+    /// Lane-wise tanh, < 2.5 ulp, exactly ±1 for |x| >= 9.1, NaN propagates.
+    @inline(always) static func tanh(_ x: F8) -> F8 {
         let ax = abs(x)
-        let small = ax .< tanhSmall
-        if all(small) { return tanhPoly(x) }
-        // Mixed vectors are common and unpredictable: compute both branch-free rather than test again.
-        return select(small, tanhPoly(x), tanhExp(x, ax))
+        let y = -2 * select(ax .> 10, F8(repeating: 10), ax)       // in [-20, 0]; NaN stays NaN
+        let (t, n, r) = expReduce(y)
+        let pm1 = expm1Poly(r)                                       // e^r - 1
+        let scale = pow2(t)
+        let em = madd(scale, pm1, scale - 1)                         // e^y - 1
+        let e = (pm1 + 1) * scale                                    // e^y
+        let big = n .<= -2
+        let num = select(big, 1 - e, -em)
+        let den = select(big, 1 + e, 2 + em)
+        let th = abs(num / den)                                      // |.| so that tanh(+0) = +0
+        return float(bits(th) | (bits(x) & I8(repeating: Int32(bitPattern: 0x8000_0000))))
     }
 
     // MARK: - sigmoid
 
     /// sigmoid from e = exp(-|x|): 1 / (1 + e) for x >= 0, e / (1 + e) for x < 0.
-    @inline(__always) static func sigmoidFromExp(_ x: F8, _ e: F8) -> F8 {
+    @inline(always) static func sigmoidFromExp(_ x: F8, _ e: F8) -> F8 {
         select(x .< 0, e, F8(repeating: 1)) / (1 + e)
     }
 
     /// Lane-wise logistic function 1 / (1 + e^-x), < 3 ulp. Written with e = exp(-|x|) in (0, 1], so
     /// nothing overflows and tiny results for very negative x (down to the subnormals) keep their relative
     /// accuracy. sigmoid(-inf) = 0, sigmoid(+inf) = 1, NaN propagates.
-    @inline(__always) static func sigmoid(_ x: F8) -> F8 {
-        let ax = abs(x)
-        let e = _fastPath(all(ax .<= 87)) ? expUnchecked(-ax) : expSlow(-ax)
+    @inline(always) static func sigmoid(_ x: F8) -> F8 {
+        let nx = negAbs(x)
+        let e = _fastPath(all(nx .>= -87)) ? expUnchecked(nx) : expSlow(nx)
         return sigmoidFromExp(x, e)
     }
 
     // MARK: - SIMD16 forms (two SIMD8 halves)
 
     /// Lane-wise e^x on 16 lanes.
-    @inline(__always) static func exp(_ v: SIMD16<Float>) -> SIMD16<Float> {
+    @inline(always) static func exp(_ v: SIMD16<Float>) -> SIMD16<Float> {
         SIMD16(lowHalf: exp(v.lowHalf), highHalf: exp(v.highHalf))
     }
 
     /// Lane-wise natural logarithm on 16 lanes.
-    @inline(__always) static func log(_ v: SIMD16<Float>) -> SIMD16<Float> {
+    @inline(always) static func log(_ v: SIMD16<Float>) -> SIMD16<Float> {
         SIMD16(lowHalf: log(v.lowHalf), highHalf: log(v.highHalf))
     }
 
     /// Lane-wise tanh on 16 lanes.
-    @inline(__always) static func tanh(_ v: SIMD16<Float>) -> SIMD16<Float> {
+    @inline(always) static func tanh(_ v: SIMD16<Float>) -> SIMD16<Float> {
         SIMD16(lowHalf: tanh(v.lowHalf), highHalf: tanh(v.highHalf))
     }
 
     /// Lane-wise sigmoid on 16 lanes.
-    @inline(__always) static func sigmoid(_ v: SIMD16<Float>) -> SIMD16<Float> {
+    @inline(always) static func sigmoid(_ v: SIMD16<Float>) -> SIMD16<Float> {
         SIMD16(lowHalf: sigmoid(v.lowHalf), highHalf: sigmoid(v.highHalf))
     }
 
     // MARK: - Buffer functions
 
-    /// Applies a lane-wise function to `count` floats: 16 per iteration through `pair` (two vectors, so
-    /// one range test can cover both), then 8 and a padded tail through `single` (padding 1, which every
-    /// function here maps to a finite value on its fast path).
-    @inline(__always) static func map(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int,
-                                      pair: (F8, F8) -> (F8, F8), single: (F8) -> F8) {
-        var i = 0
-        while i &+ 16 <= count {
-            let (a, b) = pair(load(x + i), load(x + i + 8))
-            store(a, y + i)
-            store(b, y + i + 8)
-            i &+= 16
-        }
-        if i &+ 8 <= count {
-            store(single(load(x + i)), y + i)
-            i &+= 8
-        }
-        if i < count {
-            storePartial(single(loadPartial(x + i, count &- i, pad: 1)), y + i, count &- i)
-        }
-    }
+    // Each loop handles 16 floats per iteration (two independent vectors; the range tests of both are
+    // combined into one branch), then 8, then a padded tail (padding 1: every function maps it to a finite
+    // value on its fast path).
 
     /// y[i] = e^x[i] for i in 0..<count. `x` and `y` may alias.
     static func exp(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
-        map(x, y, count: count, pair: { a, b in
-            if _fastPath(all((abs(a) .<= 87) .& (abs(b) .<= 87))) { return (expUnchecked(a), expUnchecked(b)) }
-            return (expSlow(a), expSlow(b))
-        }, single: { exp($0) })
+        var i = 0
+        while i &+ 16 <= count {
+            let a = load(x + i), b = load(x + i + 8)
+            if _fastPath(all((abs(a) .<= 87) .& (abs(b) .<= 87))) {
+                store(expUnchecked(a), y + i); store(expUnchecked(b), y + i + 8)
+            } else {
+                store(expSlow(a), y + i); store(expSlow(b), y + i + 8)
+            }
+            i &+= 16
+        }
+        if i &+ 8 <= count { store(exp(load(x + i)), y + i); i &+= 8 }
+        if i < count { storePartial(exp(loadPartial(x + i, count &- i, pad: 1)), y + i, count &- i) }
     }
 
     /// y[i] = log(x[i]) (natural logarithm) for i in 0..<count. `x` and `y` may alias.
     static func log(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
-        map(x, y, count: count, pair: { a, b in
-            let lo = F8(repeating: Float.leastNormalMagnitude), hi = F8(repeating: Float.greatestFiniteMagnitude)
+        let lo = F8(repeating: Float.leastNormalMagnitude), hi = F8(repeating: Float.greatestFiniteMagnitude)
+        var i = 0
+        while i &+ 16 <= count {
+            let a = load(x + i), b = load(x + i + 8)
             if _fastPath(all((a .>= lo) .& (a .<= hi) .& (b .>= lo) .& (b .<= hi))) {
-                return (logNormal(a, kAdjust: F8()), logNormal(b, kAdjust: F8()))
+                store(logNormal(a, kAdjust: F8()), y + i); store(logNormal(b, kAdjust: F8()), y + i + 8)
+            } else {
+                store(logSlow(a), y + i); store(logSlow(b), y + i + 8)
             }
-            return (logSlow(a), logSlow(b))
-        }, single: { log($0) })
+            i &+= 16
+        }
+        if i &+ 8 <= count { store(log(load(x + i)), y + i); i &+= 8 }
+        if i < count { storePartial(log(loadPartial(x + i, count &- i, pad: 1)), y + i, count &- i) }
     }
 
     /// y[i] = tanh(x[i]) for i in 0..<count. `x` and `y` may alias.
     static func tanh(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
         var i = 0
-        while i &+ 8 <= count {
-            store(tanh(load(x + i)), y + i)
-            i &+= 8
+        while i &+ 16 <= count {
+            let a = tanh(load(x + i)), b = tanh(load(x + i + 8))
+            store(a, y + i); store(b, y + i + 8)
+            i &+= 16
         }
+        if i &+ 8 <= count { store(tanh(load(x + i)), y + i); i &+= 8 }
         if i < count { storePartial(tanh(loadPartial(x + i, count &- i, pad: 1)), y + i, count &- i) }
     }
 
     /// y[i] = 1 / (1 + e^-x[i]) for i in 0..<count. `x` and `y` may alias.
     static func sigmoid(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
-        map(x, y, count: count, pair: { a, b in
-            let aa = abs(a), ab = abs(b)
-            if _fastPath(all((aa .<= 87) .& (ab .<= 87))) {
-                return (sigmoidFromExp(a, expUnchecked(-aa)), sigmoidFromExp(b, expUnchecked(-ab)))
+        var i = 0
+        while i &+ 16 <= count {
+            let a = load(x + i), b = load(x + i + 8)
+            let na = negAbs(a), nb = negAbs(b)
+            if _fastPath(all((na .>= -87) .& (nb .>= -87))) {
+                store(sigmoidFromExp(a, expUnchecked(na)), y + i); store(sigmoidFromExp(b, expUnchecked(nb)), y + i + 8)
+            } else {
+                store(sigmoidFromExp(a, expSlow(na)), y + i); store(sigmoidFromExp(b, expSlow(nb)), y + i + 8)
             }
-            return (sigmoidFromExp(a, expSlow(-aa)), sigmoidFromExp(b, expSlow(-ab)))
-        }, single: { sigmoid($0) })
+            i &+= 16
+        }
+        if i &+ 8 <= count { store(sigmoid(load(x + i)), y + i); i &+= 8 }
+        if i < count { storePartial(sigmoid(loadPartial(x + i, count &- i, pad: 1)), y + i, count &- i) }
     }
 
     // MARK: - Reductions
