@@ -58,24 +58,9 @@ public struct Seq2SeqTrainer {
             var lossSum = 0.0, tokens = 0
             let t0 = Training.now()
             while let batch = loader.next() {
-                let B = batch.batchSize, T = batch.numSteps
-                // Time-major (T, B) copies: the model runs time-major, as the book's GRUs do.
-                let src = TokenBatch.transpose(batch.src, rows: B, cols: T)
-                var decIn = [Int32](repeating: bos, count: T * B)    // <bos> + Y[:, :-1]
-                for b in 0..<B { for t in 1..<T { decIn[t * B + b] = batch.tgt[b * T + t - 1] } }
-                let tgt = TokenBatch.transpose(batch.tgt, rows: B, cols: T)
-                let validLens = batch.tgtValidLen.map(Int.init)
-                var mask = [Float](repeating: 0, count: T * B)       // time-major sequence mask
-                for b in 0..<B { for t in 0..<min(validLens[b], T) { mask[t * B + b] = 1 } }
-
                 optimizer.lr = schedule.lr(at: options.schedule == .noam ? step + 1 : step)
                 optimizer.zeroGrad()
-                let logits = try model(source: Tensor(src, shape: [T, B], on: backend),
-                                       decoderInput: Tensor(decIn, shape: [T, B], on: backend))   // (T, B, V)
-                let ce = try logits.reshaped([T * B, config.tgtVocabSize]).crossEntropy(
-                    targets: Tensor(tgt, shape: [T * B], on: backend), weights: Tensor(mask, shape: [T * B], on: backend),
-                    labelSmoothing: options.labelSmoothing)                                       // (T·B)
-                let total = try ce.sum() / Float(T)     // Σ_b (Σ_t valid CE / num_steps) = l.sum()
+                let total = try Self.loss(model, batch, bos: bos, labelSmoothing: options.labelSmoothing)
                 try total.backward()
                 let scale = try hyper.clip.flatMap { try GradientClipping.scale(params, maxNorm: $0) }
                 try optimizer.step(gradScale: scale)
@@ -84,7 +69,7 @@ public struct Seq2SeqTrainer {
                     throw ZooError.nonFiniteLoss(step: step, epoch: epoch, value: l, lastCheckpoint: lastCheckpoint)
                 }
                 step += 1
-                let n = validLens.reduce(0, +)
+                let n = batch.tgtValidLen.reduce(0) { $0 + Int($1) }
                 lossSum += l
                 tokens += n
                 options.progress?.update(epoch: epoch, of: hyper.epochs, loss: lossSum / Double(max(tokens, 1)),
@@ -104,6 +89,25 @@ public struct Seq2SeqTrainer {
         }
         model.eval()
         return Seq2SeqRun(model: model, srcVocab: dataset.srcVocab, tgtVocab: dataset.tgtVocab, history: history)
+    }
+
+    /// The book's `l.sum()` for one batch under teacher forcing: Σ over sequences of
+    /// (Σ valid-step CE / num_steps), computed time-major as one masked cross-entropy.
+    public static func loss(_ model: Seq2Seq, _ batch: TranslationBatch, bos: Int32, labelSmoothing: Float = 0) throws -> Tensor {
+        guard let backend = model.backend else { throw ZooError.invalidOption("the model has no parameters") }
+        let B = batch.batchSize, T = batch.numSteps
+        let src = TokenBatch.transpose(batch.src, rows: B, cols: T)          // (T, B)
+        var decIn = [Int32](repeating: bos, count: T * B)                    // <bos> + Y[:, :-1], (T, B)
+        for b in 0..<B { for t in 1..<T { decIn[t * B + b] = batch.tgt[b * T + t - 1] } }
+        let tgt = TokenBatch.transpose(batch.tgt, rows: B, cols: T)          // (T, B)
+        var mask = [Float](repeating: 0, count: T * B)                       // time-major sequence mask
+        for b in 0..<B { for t in 0..<min(Int(batch.tgtValidLen[b]), T) { mask[t * B + b] = 1 } }
+        let logits = try model(source: Tensor(src, shape: [T, B], on: backend),
+                               decoderInput: Tensor(decIn, shape: [T, B], on: backend))   // (T, B, V)
+        let ce = try logits.reshaped([T * B, model.config.tgtVocabSize]).crossEntropy(
+            targets: Tensor(tgt, shape: [T * B], on: backend), weights: Tensor(mask, shape: [T * B], on: backend),
+            labelSmoothing: labelSmoothing)                                              // (T·B)
+        return try ce.sum() / Float(T)
     }
 
     /// Rebuilds a trained model and its vocabularies from a checkpoint `dive train seq2seq` wrote.
