@@ -6,7 +6,7 @@ import Foundation
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench", abstract: "Benchmark kernels on devices.",
-                                                    subcommands: [KernelsBench.self])
+                                                    subcommands: [KernelsBench.self, ModelsBench.self])
 }
 
 struct KernelsBench: ParsableCommand {

@@ -30,7 +30,8 @@ import Testing
 
     @Test func gruLearnsInAFewEpochs() throws {
         let run = try recipe("gru").train(shortRun(epochs: 40))
-        #expect(run.perplexity < 9, "perplexity after 40 epochs: \(run.perplexity)")
+        // Epoch 1 is ≈ 24; the unigram perplexity of the text is ≈ 17.
+        #expect(run.perplexity < 11.5, "perplexity after 40 epochs: \(run.perplexity)")
     }
 
     @Test(arguments: lmRecipes)
@@ -77,11 +78,11 @@ import Testing
 
     @Test func nonFiniteLossNamesTheStep() throws {
         var o = shortRun(epochs: 2)
-        o.lr = 1e30
+        o.lr = .infinity   // the first update makes the weights infinite, the next loss NaN
         o.noClip = true
         do {
             _ = try recipe("rnn").train(o)
-            Issue.record("training with lr 1e30 and no clipping should have stopped")
+            Issue.record("training with an infinite lr and no clipping should have stopped")
         } catch let ZooError.nonFiniteLoss(step, _, value, last) {
             #expect(!value.isFinite)
             #expect(step >= 0 && last == nil)
