@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "Dive", targets: ["Dive"]),
         .library(name: "DiveData", targets: ["DiveData"]),
         .library(name: "DiveNN", targets: ["DiveNN"]),
+        .library(name: "DiveZoo", targets: ["DiveZoo"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -45,15 +46,17 @@ let package = Package(
                 plugins: ["EmbedKernels"]),
         .target(name: "DiveData", path: "Sources/DiveData"),
         .target(name: "DiveNN", dependencies: ["Dive"], path: "Sources/DiveNN"),
+        .target(name: "DiveZoo", dependencies: ["Dive", "DiveNN", "DiveData"], path: "Sources/DiveZoo"),
         .target(name: "DiveBench", dependencies: ["Dive", "DiveNN", "CBLAS"], path: "Benchmarks/DiveBench"),
         .executableTarget(name: "dive",
-                          dependencies: ["Dive", "DiveData", "DiveBench",
+                          dependencies: ["Dive", "DiveData", "DiveNN", "DiveZoo", "DiveBench",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/dive"),
 
         .testTarget(name: "DiveTests", dependencies: ["Dive"], path: "Tests/DiveTests"),
         .testTarget(name: "DiveDataTests", dependencies: ["DiveData"], path: "Tests/DiveDataTests"),
         .testTarget(name: "DiveNNTests", dependencies: ["DiveNN", "Dive", "DiveBench", "DiveNNResumeWorker"], path: "Tests/DiveNNTests"),
+        .testTarget(name: "DiveZooTests", dependencies: ["DiveZoo", "DiveNN", "Dive", "DiveData"], path: "Tests/DiveZooTests"),
         // Test-only: a small training run that DiveNNTests kills with SIGKILL and resumes.
         .executableTarget(name: "DiveNNResumeWorker", dependencies: ["DiveNN", "Dive"], path: "Tests/DiveNNResumeWorker"),
     ],

@@ -1,4 +1,5 @@
-// `dive bench kernels`: times the kernels on each device against OpenBLAS and memory-copy rooflines.
+// `dive bench kernels` and `dive bench recurrent`: kernels against the OpenBLAS and memory-copy rooflines
+// measured in the same run, and recurrent training steps in tokens per second.
 import ArgumentParser
 import Dive
 import DiveBench
@@ -6,7 +7,7 @@ import Foundation
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench", abstract: "Benchmark kernels on devices.",
-                                                    subcommands: [KernelsBench.self, RecurrentBench.self])
+                                                    subcommands: [KernelsBench.self, RecurrentBench.self, ModelsBench.self])
 }
 
 struct KernelsBench: ParsableCommand {

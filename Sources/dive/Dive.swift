@@ -9,7 +9,8 @@ struct DiveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dive",
         abstract: "Train the sequence models of Dive into Deep Learning on OpenCL devices or the CPU.",
-        subcommands: [DevicesCommand.self, BenchCommand.self])
+        subcommands: [DevicesCommand.self, ListCommand.self, TrainCommand.self, PredictCommand.self,
+                      TranslateCommand.self, BenchCommand.self])
 }
 
 /// Runs `body`, printing a DiveError as one line on standard error and exiting with status 1.

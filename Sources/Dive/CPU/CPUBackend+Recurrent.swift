@@ -1,5 +1,6 @@
 // CPU fused recurrent cells (tanh RNN, GRU, LSTM): one loop over (batch, hidden) per time step,
-// forward and backward, in Float32 or Float64 (gradient checks), plus the plain SGD step.
+// forward and backward, in Float64 (gradient checks; Float32 runs the SIMD version in
+// CPUBackend+RecurrentSIMD.swift), plus the plain SGD step.
 import RealModule
 
 extension CPUBackend {
@@ -8,7 +9,7 @@ extension CPUBackend {
         if try isDouble(gi, "cellForward") {
             cellForwardLoop(cell, gi, gh, bias, hPrev, cells, out, hNext, saved, step, Double.self)
         } else {
-            cellForwardLoop(cell, gi, gh, bias, hPrev, cells, out, hNext, saved, step, Float.self)
+            cellForwardFloat(cell, gi, gh, bias, hPrev, cells, out, hNext, saved, step)
         }
     }
 
@@ -18,7 +19,7 @@ extension CPUBackend {
         if try isDouble(dOut, "cellBackward") {
             cellBackwardLoop(cell, saved, hPrev, cells, out, dOut, dh, dc, dGi, dGh, dgh, step, Double.self)
         } else {
-            cellBackwardLoop(cell, saved, hPrev, cells, out, dOut, dh, dc, dGi, dGh, dgh, step, Float.self)
+            cellBackwardFloat(cell, saved, hPrev, cells, out, dOut, dh, dc, dGi, dGh, dgh, step)
         }
     }
 

@@ -91,12 +91,27 @@ public final class CPUBackend: Backend {
     private func gemmLoop<T: CPUFloat>(_ a: UnsafeMutablePointer<T>, _ b: UnsafeMutablePointer<T>,
                                        _ c: UnsafeMutablePointer<T>, _ s: GemmShape, _ alpha: T, _ beta: T) {
         guard s.m > 0, s.n > 0 else { return }
+        Self.chooseBlasThreads(work: s.batch * s.m * s.n * s.k)
         let lda = max(1, s.transA ? s.m : s.k), ldb = max(1, s.transB ? s.k : s.n)
         for i in 0..<s.batch {
             T.blasGemm(transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k, alpha: alpha,
                        a: a + i * s.strideA, lda: lda, b: b + i * s.strideB, ldb: ldb,
                        beta: beta, c: c + i * s.strideC, ldc: s.n)
         }
+    }
+
+    /// OpenBLAS's thread count at start-up: the most a large product uses.
+    static let maxBlasThreads = Int(openblas_get_num_threads())
+
+    /// Products of fewer multiply-adds than this run on one thread (`DIVE_BLAS_SMALL_WORK` overrides).
+    static let smallGemmWork = ProcessInfo.processInfo.environment["DIVE_BLAS_SMALL_WORK"].flatMap { Int($0) } ?? 1_000_000
+
+    /// Small products (the recurrent steps of the book's models: 32 × 256 × 1024) run on one
+    /// OpenBLAS thread: waking and joining the others costs more than they save, and their spinning
+    /// competes with our own worker threads. Larger products use every thread.
+    @inline(__always) static func chooseBlasThreads(work: Int) {
+        let want = work < smallGemmWork ? 1 : maxBlasThreads
+        if Int(openblas_get_num_threads()) != want { openblas_set_num_threads(Int32(want)) }
     }
 
     /// Whether the op computes in Float64; throws for Int32 operands.

@@ -1,0 +1,140 @@
+// Decoding a trained seq2seq model (9.7, 9.8): the book's greedy `predict_seq2seq`, beam search
+// scored by log-probability with an optional length penalty, and the log-probability of a given
+// output under step-by-step decoding (the measure both searches optimise).
+import Dive
+import DiveData
+import Foundation
+
+/// One decoded output: tokens without `<eos>`, whether `<eos>` ended it, and its log-probability.
+public struct Decoded: Equatable, Sendable {
+    public var tokens: [Int]
+    public var endedWithEOS: Bool
+    public var logProbability: Double
+    public var text: String
+}
+
+public struct Translator {
+    public let model: Seq2Seq
+    public let srcVocab: Vocab, tgtVocab: Vocab
+    let backend: Backend
+
+    public init(model: Seq2Seq, srcVocab: Vocab, tgtVocab: Vocab) throws {
+        guard let b = model.backend else { throw ZooError.invalidOption("the model has no parameters") }
+        self.model = model; self.srcVocab = srcVocab; self.tgtVocab = tgtVocab; backend = b
+    }
+
+    var numSteps: Int { model.config.numSteps }
+    var bos: Int { tgtVocab["<bos>"] }
+    var eos: Int { tgtVocab["<eos>"] }
+
+    /// The encoder's final state (L, 1, H) for a sentence (lower-cased, split on spaces, `<eos>`).
+    func encode(_ sentence: String) throws -> Tensor {
+        let (indices, _) = Translation.encodeSource(sentence, vocab: srcVocab, numSteps: numSteps)
+        return try model.encoder(Tensor(indices, shape: [numSteps, 1], on: backend)).state
+    }
+
+    /// One decoder step for K hypotheses: last tokens (K) and state (L, K, H) → log-probabilities
+    /// (K rows of V) and the new state.
+    func step(_ tokens: [Int], _ state: Tensor) throws -> (logProbs: [[Double]], state: Tensor) {
+        let K = tokens.count
+        let (logits, next) = try model.decoder(Tensor(tokens.map(Int32.init), shape: [1, K], on: backend), state: state)
+        let flat = try logits.toDoubleArray()   // (1, K, V)
+        let V = flat.count / K
+        let rows = (0..<K).map { k -> [Double] in
+            let row = flat[(k * V)..<((k + 1) * V)]
+            let m = row.max()!
+            let lse = m + Foundation.log(row.reduce(0) { $0 + Foundation.exp($1 - m) })
+            return row.map { $0 - lse }
+        }
+        return (rows, next)
+    }
+
+    func decoded(_ tokens: [Int], eos ended: Bool, logP: Double) -> Decoded {
+        Decoded(tokens: tokens, endedWithEOS: ended, logProbability: logP,
+                text: tokens.map { tgtVocab.token(at: $0) }.joined(separator: " "))
+    }
+
+    /// The book's `predict_seq2seq`: argmax each step; stops when `<eos>` is predicted (not
+    /// emitted) or after num_steps steps.
+    public func greedy(_ sentence: String) throws -> Decoded {
+        try Autograd.withoutGrad {
+            model.eval()
+            var state = try encode(sentence)
+            var out: [Int] = [], logP = 0.0, last = bos
+            for _ in 0..<numSteps {
+                let (lp, next) = try step([last], state)
+                state = next
+                let best = lp[0].indices.max { lp[0][$0] < lp[0][$1] }!
+                logP += lp[0][best]
+                if best == eos { return decoded(out, eos: true, logP: logP) }
+                out.append(best)
+                last = best
+            }
+            return decoded(out, eos: false, logP: logP)
+        }
+    }
+
+    /// Beam search (9.8): keeps the `beam` most probable prefixes each step; a prefix that
+    /// predicts `<eos>` is complete. Candidates are ranked by log P / L^α (L counts the tokens and
+    /// the `<eos>`; α = `lengthPenalty`, the book uses 0.75; 0 ranks by probability alone). The
+    /// greedy output is always among the candidates, so with α = 0 the result is at least as
+    /// probable as greedy decoding.
+    public func beamSearch(_ sentence: String, beam: Int, lengthPenalty alpha: Double = 0) throws -> Decoded {
+        guard beam >= 1 else { throw ZooError.invalidOption("--beam must be at least 1 (got \(beam))") }
+        let greedyResult = try greedy(sentence)
+        if beam == 1 { return greedyResult }
+        return try Autograd.withoutGrad {
+            model.eval()
+            let encoded = try encode(sentence)      // (L, 1, H)
+            let L = encoded.shape[0], H = encoded.shape[2]
+            var stateRows = [try encoded.toArray()] // per hypothesis: (L, H) flattened layer-major
+            var alive: [(tokens: [Int], logP: Double)] = [([], 0)]
+            var complete: [Decoded] = [greedyResult]
+            for _ in 0..<numSteps {
+                let K = alive.count
+                var packed = [Float](repeating: 0, count: L * K * H)      // (L, K, H)
+                for k in 0..<K { for l in 0..<L { for h in 0..<H { packed[(l * K + k) * H + h] = stateRows[k][l * H + h] } } }
+                let (lp, next) = try step(alive.map { $0.tokens.last ?? bos }, Tensor(packed, shape: [L, K, H], on: backend))
+                let nextHost = try next.toArray()
+                var candidates: [(parent: Int, token: Int, logP: Double)] = []
+                for k in 0..<K { for (v, p) in lp[k].enumerated() { candidates.append((k, v, alive[k].logP + p)) } }
+                candidates.sort { $0.logP > $1.logP }
+                var newAlive: [(tokens: [Int], logP: Double)] = [], newRows: [[Float]] = []
+                for c in candidates.prefix(beam) {
+                    if c.token == eos {
+                        complete.append(decoded(alive[c.parent].tokens, eos: true, logP: c.logP))
+                    } else {
+                        newAlive.append((alive[c.parent].tokens + [c.token], c.logP))
+                        var row = [Float](repeating: 0, count: L * H)
+                        for l in 0..<L { for h in 0..<H { row[l * H + h] = nextHost[(l * K + c.parent) * H + h] } }
+                        newRows.append(row)
+                    }
+                }
+                alive = newAlive; stateRows = newRows
+                if alive.isEmpty { break }
+            }
+            complete += alive.map { decoded($0.tokens, eos: false, logP: $0.logP) }
+            func ranked(_ d: Decoded) -> Double {
+                d.logProbability / Foundation.pow(Double(d.tokens.count + (d.endedWithEOS ? 1 : 0)), alpha)
+            }
+            return complete.max { ranked($0) < ranked($1) }!
+        }
+    }
+
+    /// log P(tokens [, <eos>]) under step-by-step decoding from `<bos>`: what greedy and beam
+    /// search maximise, computed independently of either.
+    public func logProbability(_ sentence: String, tokens: [Int], endedWithEOS: Bool) throws -> Double {
+        try Autograd.withoutGrad {
+            model.eval()
+            var state = try encode(sentence)
+            var logP = 0.0, last = bos
+            for target in tokens + (endedWithEOS ? [eos] : []) {
+                let (lp, next) = try step([last], state)
+                state = next
+                logP += lp[0][target]
+                last = target
+            }
+            return logP
+        }
+    }
+}

@@ -1,0 +1,76 @@
+// The character language models of chapters 8–9 behind one protocol, their configuration (what a
+// checkpoint stores to rebuild them), and the book's `predict_ch8` greedy continuation.
+import Dive
+import DiveData
+import DiveNN
+
+/// A recurrent language model over one-hot characters.
+public protocol LanguageModel: Module {
+    var vocabSize: Int { get }
+    /// The book's `begin_state`: zeros for a batch.
+    func beginState(batchSize: Int, on backend: Backend) throws -> RecurrentState
+    /// tokens (T, B) Int32, time-major → logits (T·B, V) in time-major row order, and the state after.
+    func forward(_ tokens: Tensor, state: RecurrentState) throws -> (logits: Tensor, state: RecurrentState)
+}
+
+/// Which model a language-model recipe builds; stored in checkpoints as JSON.
+public struct LanguageModelConfig: Codable, Equatable, Sendable {
+    public enum Kind: String, Codable, Sendable { case rnnScratch, gruScratch, lstmScratch, rnn, gru, lstm }
+    public var kind: Kind
+    public var vocabSize: Int
+    public var hidden: Int
+    public var layers: Int = 1
+    public var bidirectional = false
+
+    public init(kind: Kind, vocabSize: Int, hidden: Int, layers: Int = 1, bidirectional: Bool = false) {
+        self.kind = kind; self.vocabSize = vocabSize; self.hidden = hidden; self.layers = layers; self.bidirectional = bidirectional
+    }
+
+    /// A freshly initialised model (the book's initialisation for each kind).
+    public func makeModel(on backend: Backend, rng: HostRNG) throws -> any LanguageModel {
+        switch kind {
+        case .rnnScratch: return try RNNScratch(vocabSize: vocabSize, hidden: hidden, on: backend, rng: rng)
+        case .gruScratch: return try GRUScratch(vocabSize: vocabSize, hidden: hidden, on: backend, rng: rng)
+        case .lstmScratch: return try LSTMScratch(vocabSize: vocabSize, hidden: hidden, on: backend, rng: rng)
+        case .rnn, .gru, .lstm:
+            let cell: CellKind = kind == .rnn ? .rnnTanh : kind == .gru ? .gru : .lstm
+            return try RNNLanguageModel(cell: cell, vocabSize: vocabSize, hidden: hidden, layers: layers,
+                                        bidirectional: bidirectional, on: backend, rng: rng)
+        }
+    }
+}
+
+/// One-hot rows: the identity (V, V), looked up by token (no gradient).
+func oneHotTable(_ vocabSize: Int, on backend: Backend) throws -> Tensor {
+    try Tensor((0..<(vocabSize * vocabSize)).map { $0 / vocabSize == $0 % vocabSize ? Float(1) : 0 },
+               shape: [vocabSize, vocabSize], on: backend)
+}
+
+public enum LanguageModelPrediction {
+    /// The book's `predict_ch8(prefix, n, net, vocab)`: batch 1, warm up on the prefix, then `n`
+    /// greedy (argmax) characters. Returns prefix + continuation.
+    public static func predict(_ prefix: String, count n: Int, model: any LanguageModel, vocab: Vocab,
+                               on backend: Backend) throws -> String {
+        let chars = prefix.map { String($0) }
+        guard !chars.isEmpty else { throw ZooError.invalidOption("predict: the prefix is empty") }
+        return try Autograd.withoutGrad {
+            var state = try model.beginState(batchSize: 1, on: backend)
+            var outputs = [vocab[chars[0]]]
+            func step(_ token: Int) throws -> Tensor {
+                let x = try Tensor([Int32(token)], shape: [1, 1], on: backend)
+                let (logits, next) = try model.forward(x, state: state)
+                state = next
+                return logits
+            }
+            for c in chars.dropFirst() {   // warm-up: only the state matters
+                _ = try step(outputs.last!)
+                outputs.append(vocab[c])
+            }
+            for _ in 0..<n {
+                let logits = try step(outputs.last!)
+                outputs.append(Int(try logits.argmax(axis: 1).toInt32Array()[0]))
+            }
+            return outputs.map { vocab.token(at: $0) }.joined()
+        }
+    }
+}

@@ -1,0 +1,133 @@
+// The `Recipe` protocol and the registry of the book's recipes by name: each recipe trains one
+// model of the book with its hyperparameters and returns the book-style report.
+import Dive
+import DiveData
+import Foundation
+
+/// One runnable book section: `dive train <name>`.
+public protocol Recipe: Sendable {
+    /// The registry name (`rnn`, `seq2seq`, ...).
+    var name: String { get }
+    /// The section in the zh 2.0 edition, e.g. "8.6".
+    var section: String { get }
+    /// The section in the en v1.0 edition, e.g. "9.6".
+    var enSection: String { get }
+    /// One line for `dive list`.
+    var summary: String { get }
+    /// The book's settings for a preset (defaults for the CLI options).
+    func defaults(_ preset: BookEdition) -> Hyperparameters
+    /// Trains (or demonstrates) with `options` and returns what the book prints.
+    func run(_ options: RunOptions) throws -> RecipeReport
+}
+
+/// The tunable settings of a recipe; the CLI overrides them one by one.
+public struct Hyperparameters: Codable, Equatable, Sendable {
+    public var epochs: Int
+    public var lr: Float
+    public var batchSize: Int
+    public var optimizer: OptimizerKind
+    public var clip: Float?
+    public init(epochs: Int, lr: Float, batchSize: Int, optimizer: OptimizerKind, clip: Float? = 1) {
+        self.epochs = epochs; self.lr = lr; self.batchSize = batchSize; self.optimizer = optimizer; self.clip = clip
+    }
+}
+
+public enum OptimizerKind: String, Codable, CaseIterable, Sendable { case sgd, adam, adamw }
+public enum ScheduleKind: String, Codable, CaseIterable, Sendable { case constant, noam, cosine }
+
+/// Everything a run needs besides the recipe: the CLI options, resolved.
+public struct RunOptions: @unchecked Sendable {
+    public var device: Device = .cpu
+    public var preset: BookEdition = .zh
+    /// Overrides of the recipe's defaults (nil: the book's value).
+    public var epochs: Int?
+    public var lr: Float?
+    public var batchSize: Int?
+    public var optimizer: OptimizerKind?
+    public var clip: Float?
+    public var noClip = false
+    public var seed: UInt64 = 0
+    public var schedule: ScheduleKind = .constant
+    public var warmupSteps: Int = 0
+    public var labelSmoothing: Float = 0
+    /// Where checkpoints go (nil: no checkpoint file).
+    public var checkpoint: URL?
+    /// Epochs between checkpoints (the last epoch always writes one).
+    public var checkpointEvery: Int = 25
+    public var resume = false
+    /// One JSON object per epoch.
+    public var metricsLog: URL?
+    /// The training curve as SVG.
+    public var plot: URL?
+    public var dataDirectory = DataDirectory(allowsDownload: true)
+    /// Beam width for the seq2seq report (1: greedy).
+    public var beam: Int = 1
+    /// Beam-search length penalty exponent α (score = log P / L^α).
+    public var lengthPenalty: Double = 0
+    /// Progress display; nil for none (tests).
+    public var progress: ProgressDisplay?
+    /// Set by a SIGINT handler: the trainer checkpoints and stops at the next step boundary.
+    public var interrupt: InterruptFlag?
+
+    public init() {}
+
+    /// The recipe's defaults with this run's overrides.
+    public func resolve(_ defaults: Hyperparameters) -> Hyperparameters {
+        var h = defaults
+        if let epochs { h.epochs = epochs }
+        if let lr { h.lr = lr }
+        if let batchSize { h.batchSize = batchSize }
+        if let optimizer { h.optimizer = optimizer }
+        if let clip { h.clip = clip }
+        if noClip { h.clip = nil }
+        return h
+    }
+
+    public var backend: Backend { get throws { try Backends.backend(for: device) } }
+}
+
+/// What a recipe prints at the end, and the figures tests and benchmarks read.
+public struct RecipeReport: Sendable {
+    public var lines: [String]
+    /// Named figures: "perplexity", "loss", "tokens_per_s", "bleu.go .", ...
+    public var metrics: [String: Double]
+    /// Per-epoch figures (for `--plot`).
+    public var history: [EpochRecord]
+    /// The curve's name for the plot ("perplexity", "loss").
+    public var curve: String
+    public init(lines: [String] = [], metrics: [String: Double] = [:], history: [EpochRecord] = [], curve: String = "loss") {
+        self.lines = lines; self.metrics = metrics; self.history = history; self.curve = curve
+    }
+}
+
+/// A flag a signal handler sets and the training loops poll.
+public final class InterruptFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var raised = false
+    public init() {}
+    public func raise() { lock.lock(); raised = true; lock.unlock() }
+    public var isRaised: Bool { lock.lock(); defer { lock.unlock() }; return raised }
+}
+
+/// The recipes by name, in book order.
+public enum RecipeRegistry {
+    public static let all: [any Recipe] = [
+        NumericsRecipe(),
+        SequenceModelRecipe(),
+        LanguageModelRecipe.rnnScratch, LanguageModelRecipe.rnn,
+        LanguageModelRecipe.gruScratch, LanguageModelRecipe.gru,
+        LanguageModelRecipe.lstmScratch, LanguageModelRecipe.lstm,
+        LanguageModelRecipe.deepLSTM, LanguageModelRecipe.biLSTM,
+        Seq2SeqRecipe(),
+    ]
+
+    public static var names: [String] { all.map(\.name) }
+
+    /// The recipe called `name`, or an error listing the names.
+    public static func recipe(named name: String) throws -> any Recipe {
+        guard let r = all.first(where: { $0.name == name }) else {
+            throw ZooError.unknownRecipe(name: name, available: names)
+        }
+        return r
+    }
+}

@@ -1,0 +1,51 @@
+// The training curve as a small self-contained SVG (the book's Animator plots): one polyline of
+// a per-epoch figure against the epoch, with axes, ticks and labels.
+import Foundation
+
+public enum SVGPlot {
+    /// An SVG document plotting `values` (index i is epoch i + 1), titled `title`, y labelled `label`.
+    public static func curve(_ values: [Double], title: String, label: String) -> String {
+        let w = 480.0, h = 320.0, left = 60.0, right = 20.0, top = 30.0, bottom = 45.0
+        let finite = values.filter(\.isFinite)
+        var lo = finite.min() ?? 0, hi = finite.max() ?? 1
+        if hi - lo < 1e-12 { lo -= 0.5; hi += 0.5 }
+        let n = max(values.count, 2)
+        func px(_ i: Int) -> Double { left + (w - left - right) * Double(i) / Double(n - 1) }
+        func py(_ v: Double) -> Double { top + (h - top - bottom) * (1 - (v - lo) / (hi - lo)) }
+        var s = """
+        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(w))" height="\(Int(h))" viewBox="0 0 \(Int(w)) \(Int(h))" font-family="sans-serif" font-size="11">
+        <rect width="100%" height="100%" fill="white"/>
+        <text x="\(w / 2)" y="18" text-anchor="middle" font-size="13">\(escape(title))</text>
+        <line x1="\(left)" y1="\(h - bottom)" x2="\(w - right)" y2="\(h - bottom)" stroke="black"/>
+        <line x1="\(left)" y1="\(top)" x2="\(left)" y2="\(h - bottom)" stroke="black"/>
+
+        """
+        for k in 0...4 {
+            let v = lo + (hi - lo) * Double(k) / 4, y = py(v)
+            s += "<line x1=\"\(left - 4)\" y1=\"\(f(y))\" x2=\"\(w - right)\" y2=\"\(f(y))\" stroke=\"#ddd\"/>"
+            s += "<text x=\"\(left - 6)\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(String(format: "%.3g", v))</text>\n"
+            let i = (n - 1) * k / 4
+            s += "<text x=\"\(f(px(i)))\" y=\"\(f(h - bottom + 16))\" text-anchor=\"middle\">\(i + 1)</text>\n"
+        }
+        s += "<text x=\"\(f((left + w - right) / 2))\" y=\"\(f(h - 8))\" text-anchor=\"middle\">epoch</text>\n"
+        s += "<text x=\"14\" y=\"\(f((top + h - bottom) / 2))\" text-anchor=\"middle\" transform=\"rotate(-90 14 \(f((top + h - bottom) / 2)))\">\(escape(label))</text>\n"
+        let points = values.enumerated().filter { $0.element.isFinite }.map { "\(f(px($0.offset))),\(f(py($0.element)))" }
+        s += "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"1.5\" points=\"\(points.joined(separator: " "))\"/>\n</svg>\n"
+        return s
+    }
+
+    /// Writes the curve of a report's history to `url`.
+    public static func write(_ report: RecipeReport, recipe: String, to url: URL) throws {
+        let values = report.history.map { report.curve == "perplexity" ? ($0.perplexity ?? $0.loss) : $0.loss }
+        do {
+            try curve(values, title: "dive train \(recipe)", label: report.curve).write(to: url, atomically: true, encoding: .utf8)
+        } catch {
+            throw ZooError.invalidOption("cannot write the plot \(url.path): \(error.localizedDescription)")
+        }
+    }
+
+    private static func f(_ x: Double) -> String { String(format: "%.1f", x) }
+    private static func escape(_ s: String) -> String {
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+    }
+}

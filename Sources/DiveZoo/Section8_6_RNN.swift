@@ -1,0 +1,44 @@
+// 8.6 Concise RNN (and the concise models of 9.1–9.4): the book's `RNNModel`, a PyTorch-style
+// recurrent layer over one-hot input followed by `Linear(hidden·directions, V)`; and its recipe.
+import Dive
+import DiveData
+import DiveNN
+
+/// The book's `RNNModel(rnn_layer, vocab_size)`; parameters `rnn.*` and `linear.*`.
+public final class RNNLanguageModel: Module, LanguageModel {
+    public let rnn: RecurrentLayer
+    public let linear: Linear
+    public let vocabSize: Int
+    private let oneHot: Tensor   // (V, V)
+
+    public init(cell: CellKind, vocabSize: Int, hidden: Int, layers: Int = 1, bidirectional: Bool = false,
+                on backend: Backend, rng: HostRNG) throws {
+        self.vocabSize = vocabSize
+        rnn = try RecurrentLayer(cell, inputSize: vocabSize, hiddenSize: hidden, numLayers: layers,
+                                 bidirectional: bidirectional, on: backend, rng: rng)
+        linear = try Linear(hidden * (bidirectional ? 2 : 1), vocabSize, on: backend, rng: rng)
+        oneHot = try oneHotTable(vocabSize, on: backend)
+        super.init()
+        register("rnn", rnn)
+        register("linear", linear)
+    }
+
+    public func beginState(batchSize: Int, on backend: Backend) throws -> RecurrentState {
+        try rnn.beginState(batchSize: batchSize, on: backend)
+    }
+
+    public func forward(_ tokens: Tensor, state: RecurrentState) throws -> (logits: Tensor, state: RecurrentState) {
+        let x = try Tensor.embedding(oneHot, indices: tokens)          // (T, B, V)
+        let (y, next) = try rnn(x, state)                               // (T, B, H·dirs)
+        let logits = try linear(y.reshaped([-1, y.shape[2]]))           // (T·B, V)
+        return (logits, next)
+    }
+}
+
+extension LanguageModelRecipe {
+    /// 8.6: `nn.RNN(28, 256)`, lr 1, 500 epochs (book: ppl 1.3).
+    public static let rnn = LanguageModelRecipe(
+        name: "rnn", section: "8.6", enSection: "9.6", summary: "RNN language model, concise (nn.RNN, hidden 256)",
+        kind: .rnn, hidden: 256, lr: 1, bookResult: "perplexity 1.3, 404413.8 tokens/sec on cuda:0",
+        en: .init(kind: .rnn, hidden: 32, lr: 1, epochs: 100))
+}

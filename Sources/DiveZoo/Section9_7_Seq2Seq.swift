@@ -1,0 +1,90 @@
+// 9.7 Sequence-to-sequence learning: the book's GRU encoder-decoder. The encoder embeds the
+// source and runs a multi-layer GRU; the zh decoder feeds [embedding; top layer of its *current*
+// state] to its GRU and a dense layer to the target vocabulary.
+import Dive
+import DiveNN
+
+/// The sizes that define a seq2seq model; stored in checkpoints as JSON.
+public struct Seq2SeqConfig: Codable, Equatable, Sendable {
+    public var srcVocabSize: Int, tgtVocabSize: Int
+    public var embedSize: Int, hidden: Int, layers: Int
+    public var dropout: Float
+    public var numSteps: Int
+}
+
+/// The book's `Seq2SeqEncoder`: Embedding(V, E) → GRU(E, H, L, dropout). Parameters `embedding.*`, `rnn.*`.
+public final class Seq2SeqEncoder: Module {
+    public let embedding: Embedding
+    public let rnn: GRU
+
+    public init(_ c: Seq2SeqConfig, on backend: Backend, rng: HostRNG) throws {
+        embedding = try Embedding(c.srcVocabSize, c.embedSize, on: backend, rng: rng)
+        rnn = try GRU(inputSize: c.embedSize, hiddenSize: c.hidden, numLayers: c.layers, dropout: c.dropout, on: backend, rng: rng)
+        super.init()
+        register("embedding", embedding)
+        register("rnn", rnn)
+    }
+
+    /// Source tokens time-major (T, B) → outputs (T, B, H) and state (L, B, H).
+    public func callAsFunction(_ tokens: Tensor) throws -> (outputs: Tensor, state: Tensor) {
+        let (out, state) = try rnn(embedding(tokens))    // embedding (T, B, E)
+        return (out, state.h)
+    }
+}
+
+/// The zh book's `Seq2SeqDecoder`: the context is the top layer of the decoder's current state,
+/// repeated over the steps. Parameters `embedding.*`, `rnn.*`, `dense.*`.
+public final class Seq2SeqDecoder: Module {
+    public let embedding: Embedding
+    public let rnn: GRU
+    public let dense: Linear
+
+    public init(_ c: Seq2SeqConfig, on backend: Backend, rng: HostRNG) throws {
+        embedding = try Embedding(c.tgtVocabSize, c.embedSize, on: backend, rng: rng)
+        rnn = try GRU(inputSize: c.embedSize + c.hidden, hiddenSize: c.hidden, numLayers: c.layers, dropout: c.dropout,
+                      on: backend, rng: rng)
+        dense = try Linear(c.hidden, c.tgtVocabSize, on: backend, rng: rng)
+        super.init()
+        register("embedding", embedding)
+        register("rnn", rnn)
+        register("dense", dense)
+    }
+
+    /// Target tokens time-major (T, B) and state (L, B, H) → logits (T, B, V) and the new state.
+    public func callAsFunction(_ tokens: Tensor, state: Tensor) throws -> (logits: Tensor, state: Tensor) {
+        let T = tokens.shape[0], L = state.shape[0], B = state.shape[1], H = state.shape[2]
+        let emb = try embedding(tokens)                                                   // (T, B, E)
+        let top = try (L == 1 ? state : state.slice(axis: 0, (L - 1)..<L))                // (1, B, H)
+        let context = try top.broadcast(to: [T, B, H])                                    // (T, B, H)
+        let (out, next) = try rnn(Tensor.concat([emb, context], axis: 2), RecurrentState(h: state))  // (T, B, H)
+        return (try dense(out), next.h)
+    }
+}
+
+/// The book's `EncoderDecoder` for the GRU seq2seq model; parameters `encoder.*`, `decoder.*`.
+public final class Seq2Seq: Module {
+    public let config: Seq2SeqConfig
+    public let encoder: Seq2SeqEncoder
+    public let decoder: Seq2SeqDecoder
+
+    public init(_ config: Seq2SeqConfig, on backend: Backend, rng: HostRNG) throws {
+        self.config = config
+        encoder = try Seq2SeqEncoder(config, on: backend, rng: rng)
+        decoder = try Seq2SeqDecoder(config, on: backend, rng: rng)
+        super.init()
+        register("encoder", encoder)
+        register("decoder", decoder)
+    }
+
+    /// The book's `xavier_init_weights`: Xavier uniform on every Linear weight and every GRU
+    /// weight matrix; biases keep PyTorch's defaults and embeddings N(0, 1).
+    public func xavierInit(rng: HostRNG) throws {
+        try initialize(.xavierUniform(), rng: rng) { $0.contains("rnn.weight_") || $0.hasSuffix("dense.weight") }
+    }
+
+    /// src (T, B), decoder input (T, B), both time-major → logits (T, B, V_tgt).
+    public func callAsFunction(source: Tensor, decoderInput: Tensor) throws -> Tensor {
+        let (_, state) = try encoder(source)
+        return try decoder(decoderInput, state: state).logits
+    }
+}

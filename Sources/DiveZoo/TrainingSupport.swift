@@ -1,0 +1,86 @@
+// What both trainers share: optimiser and schedule factories from the CLI's choices, the
+// per-epoch record, the metrics log (one JSON object per epoch) and JSON helpers for checkpoints.
+import Dive
+import DiveNN
+import Foundation
+
+/// One epoch's figures, as the book reports them for the last epoch.
+public struct EpochRecord: Codable, Equatable, Sendable {
+    public var epoch: Int
+    /// LM: mean cross-entropy per token; seq2seq: the book's Σl / Σ valid tokens.
+    public var loss: Double
+    /// exp(loss) for language models.
+    public var perplexity: Double?
+    public var tokensPerSecond: Double
+    public var lr: Double
+    public var seconds: Double
+}
+
+enum Training {
+    static func makeOptimizer(_ kind: OptimizerKind, _ params: [Tensor], lr: Float) throws -> Optimizer {
+        switch kind {
+        case .sgd: return SGD(params, lr: lr)
+        case .adam: return try Adam(params, lr: lr)
+        case .adamw: return try AdamW(params, lr: lr)
+        }
+    }
+
+    /// The learning rate schedule over optimiser steps (1-based for noam).
+    static func makeSchedule(_ kind: ScheduleKind, lr: Float, warmup: Int, totalSteps: Int, width: Int) -> LRSchedule {
+        switch kind {
+        case .constant:
+            if warmup > 0 { return CosineWarmupLR(maxUpdate: warmup, baseLR: lr, finalLR: lr, warmupSteps: warmup) }
+            return ConstantLR(lr)
+        case .noam:
+            // Vaswani et al. with --lr as the scale factor: lr · d^-0.5 · min(s^-0.5, s · w^-1.5).
+            return TransformerWarmupLR(dModel: width, warmup: max(warmup, 1), scale: Double(lr))
+        case .cosine:
+            return CosineWarmupLR(maxUpdate: max(totalSteps, warmup + 1), baseLR: lr, finalLR: lr / 100, warmupSteps: warmup)
+        }
+    }
+
+    static func json<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String?, key: String, path: String) throws -> T {
+        guard let text else { throw ZooError.badCheckpoint(path: path, detail: "metadata '\(key)' is missing; was it written by `dive train`?") }
+        do { return try JSONDecoder().decode(type, from: Data(text.utf8)) } catch {
+            throw ZooError.badCheckpoint(path: path, detail: "metadata '\(key)' does not decode: \(error)")
+        }
+    }
+
+    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+}
+
+/// Appends one JSON line per epoch to a file (truncated when the run starts, kept on resume).
+final class MetricsLog {
+    private let handle: FileHandle?
+
+    init(_ url: URL?, append: Bool) throws {
+        guard let url else { handle = nil; return }
+        let fm = FileManager.default
+        if !append || !fm.fileExists(atPath: url.path) {
+            guard fm.createFile(atPath: url.path, contents: nil) else {
+                throw ZooError.invalidOption("cannot create the metrics log \(url.path)")
+            }
+        }
+        handle = try FileHandle(forWritingTo: url)
+        handle?.seekToEndOfFile()
+    }
+
+    func write(_ record: EpochRecord, recipe: String) throws {
+        guard let handle else { return }
+        var fields = ["\"recipe\": \"\(recipe)\"", "\"epoch\": \(record.epoch + 1)",
+                      "\"loss\": \(jsonNumber(record.loss))", "\"tokens_per_s\": \(jsonNumber(record.tokensPerSecond))",
+                      "\"lr\": \(jsonNumber(record.lr))", "\"seconds\": \(jsonNumber(record.seconds))"]
+        if let p = record.perplexity { fields.insert("\"perplexity\": \(jsonNumber(p))", at: 3) }
+        handle.write(Data(("{" + fields.joined(separator: ", ") + "}\n").utf8))
+    }
+
+    private func jsonNumber(_ x: Double) -> String { x.isFinite ? String(format: "%.6g", x) : "null" }
+
+    deinit { try? handle?.close() }
+}

@@ -1,0 +1,61 @@
+// `dive bench models`: training throughput of each recipe on each device, in tokens per second as
+// the book counts them (Y tokens for language models, valid target tokens for seq2seq), taken
+// from whole epochs of the real trainer after warm-up epochs; median and spread over epochs,
+// beside PyTorch 2.13 CPU running the book's code on this machine kind (../shared/peers/PEERS.md).
+import ArgumentParser
+import Dive
+import DiveData
+import DiveZoo
+import Foundation
+
+struct ModelsBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "models", abstract: "Tokens per second of each recipe's training on each device.")
+
+    /// PyTorch 2.13 CPU, 2 threads, the book's code (PEERS.md).
+    static let pytorchCPU: [String: Double] = ["rnn": 131_000, "gru": 54_000, "lstm": 70_000, "deep-lstm": 23_500, "seq2seq": 24_200]
+    static let defaultRecipes = ["rnn-scratch", "rnn", "gru-scratch", "gru", "lstm-scratch", "lstm", "deep-lstm", "bi-lstm", "seq2seq"]
+
+    @Option(help: "Device (cpu, opencl, ...); default: every device.") var device: String?
+    @Option(help: "Comma-separated recipes (default: every trainable recipe).") var recipes: String?
+    @Option(help: "Warm-up epochs (not timed).") var warmup = 2
+    @Option(help: "Timed epochs.") var epochs = 6
+    @Option(name: .customLong("data-dir"), help: "Data directory (default: $DIVE_DATA, else ~/.cache/dive).") var dataDir: String?
+    @Flag(help: "Print one JSON object per line.") var json = false
+
+    func run() throws {
+        try reportingZooErrors {
+            let devices = try resolveDevices(device)
+            let names = recipes.map { $0.split(separator: ",").map(String.init) } ?? Self.defaultRecipes
+            for name in names {
+                let recipe = try RecipeRegistry.recipe(named: name)
+                for d in devices {
+                    var o = RunOptions()
+                    o.device = d
+                    o.epochs = warmup + epochs
+                    o.dataDirectory = DataDirectory(explicitPath: dataDir)
+                    let history: [EpochRecord]
+                    if let lm = recipe as? LanguageModelRecipe { history = try lm.train(o).history }
+                    else if let s2s = recipe as? Seq2SeqRecipe { history = try s2s.train(o).history }
+                    else { throw ZooError.invalidOption("\(name) is not a training recipe") }
+                    let timed = history.dropFirst(warmup)
+                    let rates = timed.map(\.tokensPerSecond).sorted()
+                    let median = rates[rates.count / 2]
+                    let spread = (rates[rates.count * 3 / 4] - rates[rates.count / 4]) / 2 / median
+                    var fields: [(String, String)] = [("recipe", "\"\(name)\""), ("device", "\"\(d)\""),
+                                                      ("tokens_per_s", String(format: "%.0f", median)),
+                                                      ("spread", String(format: "%.3f", spread)), ("epochs", "\(rates.count)")]
+                    if d == .cpu, let torch = Self.pytorchCPU[name] {
+                        fields += [("pytorch_cpu_tokens_per_s", String(format: "%.0f", torch)),
+                                   ("vs_pytorch", String(format: "%.2f", median / torch))]
+                    }
+                    let line = json ? "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
+                        : String(format: "%-13@ %-10@ %9.0f tokens/s ±%4.1f%%", name as NSString, d.description as NSString, median, spread * 100)
+                          + (fields.count > 5 ? "   PyTorch CPU \(fields[5].1), ×\(fields[6].1)" : "")
+                    print(line)
+                    fflush(stdout)
+                }
+            }
+        }
+    }
+}

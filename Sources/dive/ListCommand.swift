@@ -1,0 +1,16 @@
+// `dive list`: the recipes with their book sections (zh 2.0, en v1.0) and a one-line summary.
+import ArgumentParser
+import DiveZoo
+
+struct ListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the recipes `dive train` runs.")
+
+    func run() throws {
+        print("recipe         zh     en     what")
+        for r in RecipeRegistry.all {
+            print(r.name.padding(toLength: 15, withPad: " ", startingAt: 0)
+                  + r.section.padding(toLength: 7, withPad: " ", startingAt: 0)
+                  + r.enSection.padding(toLength: 7, withPad: " ", startingAt: 0) + r.summary)
+        }
+    }
+}

@@ -1,0 +1,23 @@
+// `dive predict CHECKPOINT PREFIX`: continues a text greedily with a trained language model
+// (the book's `predict_ch8`).
+import ArgumentParser
+import Dive
+import DiveZoo
+import Foundation
+
+struct PredictCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "predict", abstract: "Continue a text with a language model `dive train` saved.")
+
+    @Argument(help: "A checkpoint written by `dive train` for rnn, gru, lstm, ...") var checkpoint: String
+    @Argument(help: "The text to continue.") var prefix: String
+    @Option(help: "Characters to generate.") var length = 50
+    @Option(help: "cpu, opencl, ...") var device = "cpu"
+
+    func run() throws {
+        try reportingZooErrors {
+            let backend = try Backends.backend(for: resolveDevice(device))
+            let (model, vocab, _) = try LanguageModelTrainer.load(checkpoint: URL(fileURLWithPath: checkpoint), on: backend)
+            print(try LanguageModelPrediction.predict(prefix.lowercased(), count: length, model: model, vocab: vocab, on: backend))
+        }
+    }
+}

@@ -1,0 +1,71 @@
+// `dive train <recipe>`: trains one of the book's models with the book's hyperparameters (each
+// option overrides one), shows progress, writes checkpoints, and prints what the book prints.
+import ArgumentParser
+import Dive
+import DiveData
+import DiveZoo
+import Foundation
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train", abstract: "Train a recipe of the book (see `dive list`) and print the book's report.")
+
+    @Argument(help: "The recipe (`dive list` shows them).") var recipe: String
+    @Option(help: "cpu, opencl, opencl:N, opencl:P.D or auto.") var device = "cpu"
+    @Option(help: "Epochs (default: the book's).") var epochs: Int?
+    @Option(help: "Learning rate (default: the book's).") var lr: Float?
+    @Option(name: .customLong("batch-size"), help: "Minibatch size (default: the book's).") var batchSize: Int?
+    @Option(help: "Seed for initialisation, dropout and data order.") var seed: UInt64 = 0
+    @Option(help: "sgd, adam or adamw (default: the book's).") var optimizer: String?
+    @Option(name: .customLong("warmup-steps"), help: "Linear warmup steps of the schedule.") var warmupSteps = 0
+    @Option(help: "constant, noam or cosine.") var schedule = "constant"
+    @Option(help: "Gradient clipping threshold θ (default: the book's, 1; 0 turns clipping off).") var clip: Float?
+    @Option(name: .customLong("label-smoothing"), help: "Label smoothing ε (not in the book).") var labelSmoothing: Float = 0
+    @Option(help: "Checkpoint file (default: <recipe>.safetensors in the current directory).") var checkpoint: String?
+    @Option(name: .customLong("checkpoint-every"), help: "Epochs between checkpoints.") var checkpointEvery = 25
+    @Flag(help: "Continue from the checkpoint.") var resume = false
+    @Option(help: "Write one JSON object per epoch to this file.") var log: String?
+    @Option(help: "Write the training curve to this SVG file.") var plot: String?
+    @Option(help: "zh (Chinese 2.0 edition, default) or en (English v1.0 settings).") var preset = "zh"
+    @Option(name: .customLong("data-dir"), help: "Data directory (default: $DIVE_DATA, else ~/.cache/dive).") var dataDir: String?
+    @Option(help: "Beam width for seq2seq translations (1: greedy).") var beam = 1
+    @Option(name: .customLong("length-penalty"), help: "Beam-search length penalty α (the book's 9.8 uses 0.75).") var lengthPenalty = 0.0
+
+    func run() throws {
+        try reportingZooErrors {
+            let r = try RecipeRegistry.recipe(named: recipe)
+            var o = RunOptions()
+            o.device = try resolveDevice(device)
+            guard let edition = BookEdition(rawValue: preset) else { throw ZooError.invalidOption("--preset must be zh or en, not '\(preset)'") }
+            o.preset = edition
+            o.epochs = epochs; o.lr = lr; o.batchSize = batchSize; o.seed = seed
+            if let optimizer {
+                guard let k = OptimizerKind(rawValue: optimizer) else { throw ZooError.invalidOption("--optimizer must be sgd, adam or adamw, not '\(optimizer)'") }
+                o.optimizer = k
+            }
+            guard let s = ScheduleKind(rawValue: schedule) else { throw ZooError.invalidOption("--schedule must be constant, noam or cosine, not '\(schedule)'") }
+            o.schedule = s
+            o.warmupSteps = warmupSteps
+            if let clip { if clip > 0 { o.clip = clip } else { o.noClip = true } }
+            o.labelSmoothing = labelSmoothing
+            o.checkpoint = URL(fileURLWithPath: checkpoint ?? "\(r.name).safetensors")
+            o.checkpointEvery = checkpointEvery
+            o.resume = resume
+            o.metricsLog = log.map { URL(fileURLWithPath: $0) }
+            o.dataDirectory = DataDirectory(explicitPath: dataDir)
+            o.beam = beam; o.lengthPenalty = lengthPenalty
+            o.progress = ProgressDisplay()
+            let flag = InterruptFlag()
+            o.interrupt = flag
+            InterruptHandler.install(flag)
+            let h = o.resolve(r.defaults(edition))
+            if r.name != "numerics" {
+                print("\(r.name) (\(edition == .zh ? r.section : r.enSection), \(edition.rawValue)): \(h.epochs) epochs, lr \(h.lr), batch \(h.batchSize), \(h.optimizer.rawValue), clip \(h.clip.map { "\($0)" } ?? "off"), device \(o.device)")
+            }
+            fflush(stdout)
+            let report = try r.run(o)
+            for line in report.lines { print(line) }
+            if let plot, !report.history.isEmpty { try SVGPlot.write(report, recipe: r.name, to: URL(fileURLWithPath: plot)) }
+        }
+    }
+}

@@ -1,0 +1,104 @@
+// Language-model recipes: short trainings reach stated perplexities, cpu and opencl agree within
+// 1e-3 at the same seed, checkpoints reload for prediction, resume continues to the same numbers,
+// and a non-finite loss stops training with a message naming the step.
+import Dive
+import DiveData
+import DiveNN
+import DiveZoo
+import Foundation
+import Testing
+
+@Suite(.serialized) struct LanguageModelTests {
+    static let lmRecipes = ["rnn-scratch", "rnn", "gru-scratch", "gru", "lstm-scratch", "lstm", "deep-lstm", "bi-lstm"]
+
+    func recipe(_ name: String) throws -> LanguageModelRecipe {
+        try #require(try RecipeRegistry.recipe(named: name) as? LanguageModelRecipe)
+    }
+
+    @Test func dataIsTheBooks() throws {
+        let (corpus, vocab) = try LanguageModelRecipe.rnn.corpus(shortRun(epochs: 1))
+        #expect(corpus.count == 10_000)
+        #expect(vocab.count == 28)
+    }
+
+    @Test func rnnLearnsInAFewEpochs() throws {
+        let run = try recipe("rnn").train(shortRun(epochs: 30))
+        // Unigram entropy of the text is ≈ exp(2.8) ≈ 17 perplexity; 30 epochs get well below it.
+        #expect(run.history[0].perplexity! > 15)
+        #expect(run.perplexity < 9, "perplexity after 30 epochs: \(run.perplexity)")
+    }
+
+    @Test func gruLearnsInAFewEpochs() throws {
+        let run = try recipe("gru").train(shortRun(epochs: 40))
+        // Epoch 1 is ≈ 24; the unigram perplexity of the text is ≈ 17.
+        #expect(run.perplexity < 11.5, "perplexity after 40 epochs: \(run.perplexity)")
+    }
+
+    @Test(arguments: lmRecipes)
+    func cpuAndOpenCLAgree(_ name: String) throws {
+        guard let device = openCLDevices.first else { return }
+        let epochs = 3
+        let cpu = try recipe(name).train(shortRun(.cpu, epochs: epochs))
+        let cl = try recipe(name).train(shortRun(device, epochs: epochs))
+        for (a, b) in zip(cpu.history, cl.history) {
+            #expect(abs(a.loss - b.loss) < 1e-3, "\(name) epoch \(a.epoch + 1): cpu \(a.loss), \(device) \(b.loss)")
+        }
+    }
+
+    @Test func checkpointReloadsForPrediction() throws {
+        var o = shortRun(epochs: 3)
+        let url = temporaryFile("lstm.safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        o.checkpoint = url
+        let run = try recipe("lstm").train(o)
+        let cpu = CPUBackend.shared
+        let direct = try LanguageModelPrediction.predict("time traveller", count: 20, model: run.model, vocab: run.vocab, on: cpu)
+        let (model, vocab, name) = try LanguageModelTrainer.load(checkpoint: url, on: cpu)
+        #expect(name == "lstm")
+        #expect(vocab == run.vocab)
+        #expect(try LanguageModelPrediction.predict("time traveller", count: 20, model: model, vocab: vocab, on: cpu) == direct)
+        #expect(direct.hasPrefix("time traveller") && direct.count == 34)
+    }
+
+    @Test func resumeContinuesToTheSameNumbers() throws {
+        let straight = try recipe("gru").train(shortRun(epochs: 4))
+        var o = shortRun(epochs: 2)
+        let url = temporaryFile("gru.safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        o.checkpoint = url
+        _ = try recipe("gru").train(o)
+        o.epochs = 4
+        o.resume = true
+        let resumed = try recipe("gru").train(o)
+        #expect(resumed.history.map(\.epoch) == [2, 3])
+        for (a, b) in zip(straight.history.suffix(2), resumed.history) {
+            #expect(abs(a.loss - b.loss) < 1e-5, "epoch \(a.epoch + 1): straight \(a.loss), resumed \(b.loss)")
+        }
+    }
+
+    @Test func nonFiniteLossNamesTheStep() throws {
+        var o = shortRun(epochs: 2)
+        o.lr = .infinity   // the first update makes the weights infinite, the next loss NaN
+        o.noClip = true
+        do {
+            _ = try recipe("rnn").train(o)
+            Issue.record("training with an infinite lr and no clipping should have stopped")
+        } catch let ZooError.nonFiniteLoss(step, _, value, last) {
+            #expect(!value.isFinite)
+            #expect(step >= 0 && last == nil)
+            #expect(ZooError.nonFiniteLoss(step: step, epoch: 0, value: value, lastCheckpoint: nil).description.contains("step \(step)"))
+        }
+    }
+
+    @Test func interruptWritesACheckpoint() throws {
+        var o = shortRun(epochs: 5)
+        let url = temporaryFile("rnn.safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        o.checkpoint = url
+        let flag = InterruptFlag()
+        flag.raise()
+        o.interrupt = flag
+        #expect(throws: ZooError.interrupted(step: 1, checkpoint: url.path)) { try recipe("rnn").train(o) }
+        #expect(FileManager.default.fileExists(atPath: url.path))
+    }
+}
