@@ -11,6 +11,7 @@
 // Offsets, leading dimensions and batch strides count elements (floats), not bytes. A batch
 // stride of 0 means that the operand is shared by every batch entry. When beta == 0, C is
 // written without being read (it may hold NaNs). With K == 0 the result is C = beta * C.
+// C must not overlap A or B.
 //
 // HOW IT WORKS (the BLIS recipe, written as plain per-work-item vector code)
 //
@@ -19,55 +20,62 @@
 //    gemm_pack_b copies op(B) into panels of NR columns:
 //        Bp[b][q][k][c] = op(B)[b](k, q * NR + c)          (0 for columns >= N)
 //    Packing deals with the transposes, leading dimensions, offsets and batch strides once, so
-//    the compute kernel only ever walks two contiguous streams. Zero padding means that it never
-//    has to check bounds inside its loop.
+//    the compute kernel only ever walks two contiguous streams, and the zero padding means it
+//    never checks bounds inside its loop.
 // 2. gemm_tile: one work-item computes one MR x NR tile of C. Per step of k it loads MR scalars
 //    of the A panel and NR floats (NR / VW vectors) of the B panel and does MR * NR / VW vector
-//    multiply-adds into accumulators that live in registers. With MR = 6, NR = 16, VW = 8 this is
-//    12 accumulators + 2 B vectors + 1 broadcast = 15 of the 16 AVX2 registers.
-//    The order in which tiles are handed out decides what stays in the caches: work-item x runs
-//    down GM consecutive tile rows for one tile column before moving to the next column, so one B
-//    panel (K * NR floats) is reused GM times from L1/L2 while the GM A panels (GM * MR * K floats)
-//    are reused for every column from L2/L3.
-// 3. gemm_small: no packing, one launch, reads A, B through their strides. For tiny products,
-//    where the two extra launches of the packed path cost more than the arithmetic.
+//    fused multiply-adds into accumulators that stay in registers. With MR = 6, NR = 16, VW = 8
+//    that is 12 accumulators + 2 B vectors + 1 broadcast = 15 of the 16 AVX2 registers.
+//    The order in which tiles are handed out decides what stays in the caches: global id x walks
+//    down gm consecutive tile rows of one tile column before moving to the next column, so a B
+//    panel (K * NR floats) is reused gm times while it sits in L1/L2, and the gm A panels of the
+//    group (gm * MR * K floats) are reused by every tile column while they sit in L2/L3.
+// 3. gemm_small: no packing and a single launch; reads A and B in place through their strides.
+//    For tiny products, where the launches and memory passes of packing cost more than the math.
 //
 // On CPU OpenCL drivers (PoCL) this per-work-item style is many times faster than GPU-style
 // kernels with local memory and barriers. On GPUs these kernels are correct but not tuned.
 //
 // COMPILE-TIME DEFINES (build options, e.g. "-D MR=6 -D NR=16")
-//   MR   rows of a C tile (default 6). Any value >= 1.
-//   NR   columns of a C tile (default 16). A multiple of VW.
-//   VW   vector width used for B and C rows (default 8 = one AVX register); 1, 2, 4, 8 or 16.
-//   SMR, SNR  tile of gemm_small (defaults 4, 8). SNR must be 2, 4, 8 or 16.
-// The host must use the same MR and NR for the scratch sizes and launch sizes below.
+//   MR   rows of a gemm_tile tile (default 6); any value >= 1.
+//   NR   columns of a gemm_tile tile (default 16); a multiple of VW.
+//   VW   vector width for B and C rows (default 8 = one AVX register); 1, 2, 4, 8 or 16.
+//   SMR  rows of a gemm_small tile (default 6); any value >= 1.
+//   SNR  columns of a gemm_small tile (default 16); a multiple of VW.
+// The host must use the same MR, NR, SMR, SNR in the sizes below as the program was built with.
 //
 // KERNELS, ARGUMENTS (in order) AND LAUNCH GEOMETRY
-//   Let pm = ceil(M / MR), pn = ceil(N / NR), batchA = (strideA == 0 ? 1 : batch),
-//   batchB = (strideB == 0 ? 1 : batch). Do nothing at all if M, N or batch is 0.
+//   Do nothing at all if M, N or batch is 0. Let
+//     pm = ceil(M / MR), pn = ceil(N / NR)                     (tile rows, tile columns)
+//     batchA = (strideA == 0 ? 1 : batch), batchB = (strideB == 0 ? 1 : batch)
+//     kChunks = ceil(K / 256)  (any value >= 1 is correct; it only sets how the packing work
+//                               is split: each work-item packs ceil(K / kChunks) steps of k)
 //
 //   gemm_pack_a(int M, int K, int transA, global const float* A, int offA, int lda, int strideA,
 //               global float* Ap)
-//     global = (kChunks, pm, batchA), local = NULL (any). kChunks >= 1 splits K into chunks of
-//     ceil(K / kChunks) (suggested: ceil(K / 256)). Ap needs batchA * pm * K * MR floats.
+//     global = (kChunks, pm, batchA); local = NULL (or (1, 1, 1)).
+//     Ap: a buffer of at least batchA * pm * K * MR floats.
 //   gemm_pack_b(int N, int K, int transB, global const float* B, int offB, int ldb, int strideB,
 //               global float* Bp)
-//     global = (kChunks, pn, batchB), local = NULL. Bp needs batchB * pn * K * NR floats.
-//     Skip both packs when K == 0 (a global size of 0 is invalid); any buffer may then be passed
-//     as Ap and Bp. Ap and Bp must start at the beginning of a buffer (vector alignment).
+//     global = (kChunks, pn, batchB); local as for gemm_pack_a.
+//     Bp: a buffer of at least batchB * pn * K * NR floats.
+//     If K == 0 skip both packs (a global size of 0 is invalid) and pass any buffers as Ap, Bp.
+//     Ap and Bp must be whole buffers (not sub-buffers), so that their vectors are aligned.
 //   gemm_tile(int M, int N, int K, float alpha, float beta,
 //             global const float* Ap, int strideAp, global const float* Bp, int strideBp,
 //             global float* C, int offC, int ldc, int strideC, int gm)
-//     strideAp = (strideA == 0 ? 0 : pm * K * MR), strideBp = (strideB == 0 ? 0 : pn * K * NR).
-//     gm >= 1 is the number of tile rows in a group (see "HOW IT WORKS"; gm >= pm gives plain
-//     column-by-column order). groups = ceil(pm / gm).
-//     global = (roundup(gm * pn, LX), roundup(groups, LY), batch), local = (LX, LY, 1);
-//     LX = LY = 1 is fine on PoCL (the kernel ignores the padding work-items).
+//     Enqueue after the packs (an in-order queue does this). strideAp = (strideA == 0 ? 0 :
+//     pm * K * MR), strideBp = (strideB == 0 ? 0 : pn * K * NR).
+//     gm >= 1: tile rows per group (32 is a good default; gm >= pm walks plain columns).
+//     global = (roundup(gm * pn, LX), roundup(ceil(pm / gm), LY), batch), local = (LX, LY, 1),
+//     LX = 1 or 4, LY = 1 on PoCL. Work-items outside the matrix return at once.
 //   gemm_small(int M, int N, int K, float alpha, float beta,
 //              int transA, global const float* A, int offA, int lda, int strideA,
 //              int transB, global const float* B, int offB, int ldb, int strideB,
 //              global float* C, int offC, int ldc, int strideC)
-//     global = (ceil(M / SMR), ceil(N / SNR), batch), local = NULL. Needs no scratch.
+//     global = (ceil(M / SMR), ceil(N / SNR), batch), local = NULL. No scratch buffers.
+//     On PoCL it beats the packed path when M * N * K <= 2^18 (about 64^3), and for
+//     transB == 0 with N <= 64 up to M * N * K <= 2^22.
 
 #ifndef MR
 #define MR 6
@@ -79,16 +87,20 @@
 #define VW 8
 #endif
 #ifndef SMR
-#define SMR 4
+#define SMR 6
 #endif
 #ifndef SNR
-#define SNR 8
+#define SNR 16
 #endif
 
 #if NR % VW != 0
 #error "NR must be a multiple of VW"
 #endif
-#define NV (NR / VW)   // vectors per tile row
+#if SNR % VW != 0
+#error "SNR must be a multiple of VW"
+#endif
+#define NV (NR / VW)     // vectors per tile row in gemm_tile
+#define SNV (SNR / VW)   // vectors per tile row in gemm_small
 
 // floatV is the vector type of VW floats; vloadV / vstoreV are its unaligned load and store.
 #define CAT_(a, b) a##b
@@ -102,17 +114,17 @@ typedef CAT(float, VW) floatV;
 #define vloadV CAT(vload, VW)
 #define vstoreV CAT(vstore, VW)
 #endif
-typedef CAT(float, SNR) floatS;
-#define vloadS CAT(vload, SNR)
-#define vstoreS CAT(vstore, SNR)
+
+// Pointer arguments are declared restrict (C never overlaps A or B; Ap, Bp are scratch buffers)
+// so that the compiler may keep values in registers and vectorise the copy loops.
 
 // ------------------------------------------------------------------------------------------
-// Packing. Work-item (kc, p, b) fills rows [k0, k1) of panel p: a contiguous run of
-// (k1 - k0) * MR floats in Ap.
+// Packing. Work-item (kc, p, b) fills steps [k0, k1) of panel p of batch entry b: a contiguous
+// run of (k1 - k0) * MR floats in Ap. Zero rows pad the last panel up to MR rows.
 
 __kernel void gemm_pack_a(const int M, const int K, const int transA,
-                          __global const float* A, const int offA, const int lda, const int strideA,
-                          __global float* Ap)
+                          __global const float* restrict A, const int offA, const int lda, const int strideA,
+                          __global float* restrict Ap)
 {
     const int p = get_global_id(1);
     const int b = get_global_id(2);
@@ -121,6 +133,7 @@ __kernel void gemm_pack_a(const int M, const int K, const int transA,
     const int k1 = min(K, k0 + chunk);
     const int i0 = p * MR;                     // first row of op(A) in this panel
     const int pm = (M + MR - 1) / MR;
+    if (p >= pm) return;                       // in case the host rounded the global size up
     __global const float* src = A + offA + (size_t)b * strideA;
     __global float* dst = Ap + ((size_t)b * pm + p) * (size_t)K * MR + (size_t)k0 * MR;
 
@@ -151,8 +164,8 @@ __kernel void gemm_pack_a(const int M, const int K, const int transA,
 }
 
 __kernel void gemm_pack_b(const int N, const int K, const int transB,
-                          __global const float* B, const int offB, const int ldb, const int strideB,
-                          __global float* Bp)
+                          __global const float* restrict B, const int offB, const int ldb, const int strideB,
+                          __global float* restrict Bp)
 {
     const int q = get_global_id(1);
     const int b = get_global_id(2);
@@ -161,6 +174,7 @@ __kernel void gemm_pack_b(const int N, const int K, const int transB,
     const int k1 = min(K, k0 + chunk);
     const int j0 = q * NR;                     // first column of op(B) in this panel
     const int pn = (N + NR - 1) / NR;
+    if (q >= pn) return;
     __global const float* src = B + offB + (size_t)b * strideB;
     __global float* dst = Bp + ((size_t)b * pn + q) * (size_t)K * NR + (size_t)k0 * NR;
 
@@ -195,9 +209,9 @@ __kernel void gemm_pack_b(const int N, const int K, const int transB,
 
 __kernel void gemm_tile(const int M, const int N, const int K,
                         const float alpha, const float beta,
-                        __global const float* Ap, const int strideAp,
-                        __global const float* Bp, const int strideBp,
-                        __global float* C, const int offC, const int ldc, const int strideC,
+                        __global const float* restrict Ap, const int strideAp,
+                        __global const float* restrict Bp, const int strideBp,
+                        __global float* restrict C, const int offC, const int ldc, const int strideC,
                         const int gm)
 {
     // Which tile? x walks gm tile rows of one tile column, then the next column; y picks
@@ -271,9 +285,9 @@ __kernel void gemm_tile(const int M, const int N, const int K,
 
 __kernel void gemm_small(const int M, const int N, const int K,
                          const float alpha, const float beta,
-                         const int transA, __global const float* A, const int offA, const int lda, const int strideA,
-                         const int transB, __global const float* B, const int offB, const int ldb, const int strideB,
-                         __global float* C, const int offC, const int ldc, const int strideC)
+                         const int transA, __global const float* restrict A, const int offA, const int lda, const int strideA,
+                         const int transB, __global const float* restrict B, const int offB, const int ldb, const int strideB,
+                         __global float* restrict C, const int offC, const int ldc, const int strideC)
 {
     const int i0 = get_global_id(0) * SMR;
     const int j0 = get_global_id(1) * SNR;
@@ -288,19 +302,29 @@ __kernel void gemm_small(const int M, const int N, const int K,
     #pragma unroll
     for (int r = 0; r < SMR; r++) ra[r] = min(i0 + r, M - 1) * sai;
 
-    floatS acc[SMR];
+    floatV acc[SMR][SNV];
     #pragma unroll
-    for (int r = 0; r < SMR; r++) acc[r] = (floatS)(0.0f);
+    for (int r = 0; r < SMR; r++) {
+        #pragma unroll
+        for (int v = 0; v < SNV; v++) acc[r][v] = (floatV)(0.0f);
+    }
 
     if (!transB && j0 + SNR <= N) {
-        // The SNR values of op(B) for one k are contiguous: one vector load.
+        // The SNR values of op(B) for one k are contiguous: vector loads.
         for (int k = 0; k < K; k++) {
-            const floatS bk = vloadS(0, bb + (size_t)k * ldb + j0);
+            __global const float* bk_row = bb + (size_t)k * ldb + j0;
+            floatV bk[SNV];
             #pragma unroll
-            for (int r = 0; r < SMR; r++) acc[r] = fma((floatS)(a[ra[r] + k * sak]), bk, acc[r]);
+            for (int v = 0; v < SNV; v++) bk[v] = vloadV(v, bk_row);
+            #pragma unroll
+            for (int r = 0; r < SMR; r++) {
+                const floatV ar = (floatV)(a[ra[r] + k * sak]);
+                #pragma unroll
+                for (int v = 0; v < SNV; v++) acc[r][v] = fma(ar, bk[v], acc[r][v]);
+            }
         }
     } else {
-        // General case: gather the SNR values (clamped columns).
+        // General case: gather the SNR values of op(B) (columns past N are clamped).
         int cb[SNR];
         #pragma unroll
         for (int j = 0; j < SNR; j++) cb[j] = min(j0 + j, N - 1) * sbj;
@@ -308,12 +332,19 @@ __kernel void gemm_small(const int M, const int N, const int K,
             float t[SNR];
             #pragma unroll
             for (int j = 0; j < SNR; j++) t[j] = bb[k * sbk + cb[j]];
-            const floatS bk = vloadS(0, t);
+            floatV bk[SNV];
             #pragma unroll
-            for (int r = 0; r < SMR; r++) acc[r] = fma((floatS)(a[ra[r] + k * sak]), bk, acc[r]);
+            for (int v = 0; v < SNV; v++) bk[v] = vloadV(v, t);
+            #pragma unroll
+            for (int r = 0; r < SMR; r++) {
+                const floatV ar = (floatV)(a[ra[r] + k * sak]);
+                #pragma unroll
+                for (int v = 0; v < SNV; v++) acc[r][v] = fma(ar, bk[v], acc[r][v]);
+            }
         }
     }
 
+    // Same epilogue as gemm_tile.
     __global float* c = C + offC + (size_t)b * strideC + (size_t)i0 * ldc + j0;
     const int rows = min(SMR, M - i0);
     const int cols = min(SNR, N - j0);
@@ -322,12 +353,16 @@ __kernel void gemm_small(const int M, const int N, const int K,
         if (r < rows) {
             __global float* cr = c + (size_t)r * ldc;
             if (cols == SNR) {
-                floatS out = alpha * acc[r];
-                if (beta != 0.0f) out += beta * vloadS(0, cr);
-                vstoreS(out, 0, cr);
+                #pragma unroll
+                for (int v = 0; v < SNV; v++) {
+                    floatV out = alpha * acc[r][v];
+                    if (beta != 0.0f) out += beta * vloadV(v, cr);
+                    vstoreV(out, v, cr);
+                }
             } else {
                 float t[SNR];
-                vstoreS(acc[r], 0, t);
+                #pragma unroll
+                for (int v = 0; v < SNV; v++) vstoreV(acc[r][v], v, t);
                 for (int j = 0; j < cols; j++) {
                     float out = alpha * t[j];
                     if (beta != 0.0f) out += beta * cr[j];

@@ -4,11 +4,12 @@
 import COpenCL
 import Foundation
 
-/// One tile configuration of gemm.cl (its compile-time defines and the tile-row grouping).
+/// One tile configuration of gemm.cl: its compile-time defines, the tile rows per group (`gm`)
+/// and the work-group width of gemm_tile (`lx`).
 struct GemmConfig: Codable, Equatable, CustomStringConvertible {
-    var mr: Int, nr: Int, vw: Int, gm: Int
+    var mr: Int, nr: Int, vw: Int, gm: Int, lx: Int
     var options: String { "-D MR=\(mr) -D NR=\(nr) -D VW=\(vw)" }
-    var description: String { "\(mr)x\(nr)/v\(vw)/g\(gm)" }
+    var description: String { "\(mr)x\(nr)/v\(vw)/g\(gm)/l\(lx)" }
 }
 
 final class GemmPlanner {
@@ -16,18 +17,22 @@ final class GemmPlanner {
     private(set) var config: GemmConfig?
     private var packA: cl_kernel?, packB: cl_kernel?, tile: cl_kernel?, small: cl_kernel?
 
-    /// Products below this many multiply-adds skip packing (two fewer launches).
-    static let smallWork = 96 * 96 * 96
-    static let smallTile = (m: 4, n: 8)
+    static let smallTile = (m: 6, n: 16)
+
+    /// Whether a product is cheaper unpacked, in one launch (measured on PoCL: up to 2^18
+    /// multiply-adds, and up to 2^22 when B is read row-wise and is at most 64 wide).
+    static func isSmall(_ s: GemmShape) -> Bool {
+        let work = s.m * s.n * s.k
+        return s.k == 0 || work <= 1 << 18 || (!s.transB && s.n <= 64 && work <= 1 << 22)
+    }
 
     /// Tile shapes worth timing on a CPU-type device (AVX2: 16 vector registers) and on a GPU.
     static func candidates(isGPU: Bool) -> [GemmConfig] {
         if isGPU {
-            return [GemmConfig(mr: 4, nr: 8, vw: 4, gm: 8), GemmConfig(mr: 4, nr: 4, vw: 4, gm: 16)]
+            return [GemmConfig(mr: 4, nr: 8, vw: 4, gm: 8, lx: 16), GemmConfig(mr: 4, nr: 4, vw: 4, gm: 16, lx: 32)]
         }
-        return [GemmConfig(mr: 6, nr: 16, vw: 8, gm: 16), GemmConfig(mr: 4, nr: 16, vw: 8, gm: 16),
-                GemmConfig(mr: 8, nr: 8, vw: 8, gm: 16), GemmConfig(mr: 6, nr: 16, vw: 8, gm: 64),
-                GemmConfig(mr: 4, nr: 8, vw: 8, gm: 32)]
+        return [GemmConfig(mr: 6, nr: 16, vw: 8, gm: 32, lx: 4), GemmConfig(mr: 6, nr: 16, vw: 8, gm: 16, lx: 1),
+                GemmConfig(mr: 4, nr: 16, vw: 8, gm: 32, lx: 4), GemmConfig(mr: 8, nr: 8, vw: 8, gm: 32, lx: 4)]
     }
 
     init(backend: OpenCLBackend) { self.backend = backend }
@@ -35,7 +40,7 @@ final class GemmPlanner {
     /// C[b] = alpha · op(A[b]) · op(B[b]) + beta · C[b]. Call with the backend's lock held.
     func run(_ a: Tensor, _ b: Tensor, _ c: Tensor, _ s: GemmShape, alpha: Float, beta: Float) throws {
         guard s.m > 0, s.n > 0, s.batch > 0 else { return }
-        if s.m * s.n * s.k < Self.smallWork || s.k == 0 {
+        if Self.isSmall(s) {
             try runSmall(a, b, c, s, alpha: alpha, beta: beta)
         } else {
             if config == nil { try choose() }
@@ -76,7 +81,8 @@ final class GemmPlanner {
             try k.int(s.strideB); try k.buffer(bp)
         }
         let gm = min(cfg.gm, pm), groups = (pm + gm - 1) / gm
-        try backend.launchLocked(tile!, name: "gemm_tile", global: (gm * pn, groups, s.batch), local: (1, 1, 1)) { k in
+        let width = (gm * pn + cfg.lx - 1) / cfg.lx * cfg.lx
+        try backend.launchLocked(tile!, name: "gemm_tile", global: (width, groups, s.batch), local: (cfg.lx, 1, 1)) { k in
             try k.int(s.m); try k.int(s.n); try k.int(s.k); try k.float(alpha); try k.float(beta)
             try k.buffer(ap); try k.int(s.strideA == 0 ? 0 : pm * s.k * cfg.mr)
             try k.buffer(bp); try k.int(s.strideB == 0 ? 0 : pn * s.k * cfg.nr)
