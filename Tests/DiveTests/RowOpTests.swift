@@ -129,6 +129,14 @@ import Testing
                 try expectClose(db, edb, rtol: 1e-4, atol: 1e-4, "layernorm dβ \(rows)x\(cols)")
             }
         }
+        // A large mean against a small spread must not cancel (the CPU kernel's one-sweep statistics).
+        let cols = 300
+        let x = rng.array(2 * cols, 999, 1001), gamma = [Double](repeating: 1, count: cols), beta = [Double](repeating: 0, count: cols)
+        let y = try poisoned([2, cols], on: b), mean = try poisoned([2], on: b), rstd = try poisoned([2], on: b)
+        try b.layerNorm(try tensor(x, [2, cols], on: b), gamma: try tensor(gamma, [cols], on: b), beta: try tensor(beta, [cols], on: b),
+                        eps: 1e-5, into: y, mean: mean, rstd: rstd, rows: 2, cols: cols)
+        try expectClose(y, Ref.layerNorm(x, gamma: gamma, beta: beta, rows: 2, cols: cols, eps: 1e-5),
+                        rtol: 1e-3, atol: 2e-3, "layernorm of rows near 1000")
         report(device, "layernorm")
     }
 }

@@ -195,34 +195,29 @@ enum RowKernels {
                           _ y: UnsafeMutablePointer<Float>, n: Int, eps: Float) -> (mean: Float, rstd: Float) {
         guard n > 0 else { return (0, 1 / eps.squareRoot()) }
         let invN = 1 / Float(n)                             // off the critical path
-        // Pass 1: the mean (four vector partial sums).
-        var s0 = F8(), s1 = F8(), s2 = F8(), s3 = F8()
+        // Pass 1: the mean and variance from one sweep of shifted sums. Shifting by the row's first
+        // element keeps Σd² - (Σd)²/n from cancelling when the mean is large against the spread.
+        let shift = x[0], shiftV = F8(repeating: shift)
+        var s0 = F8(), s1 = F8(), q0 = F8(), q1 = F8()
         var i = 0
-        while i &+ 32 <= n {
-            s0 += VectorMath.load(x + i); s1 += VectorMath.load(x + i + 8)
-            s2 += VectorMath.load(x + i + 16); s3 += VectorMath.load(x + i + 24)
-            i &+= 32
+        while i &+ 16 <= n {
+            let d0 = VectorMath.load(x + i) - shiftV, d1 = VectorMath.load(x + i + 8) - shiftV
+            s0 += d0; s1 += d1
+            q0 = VectorMath.madd(d0, d0, q0); q1 = VectorMath.madd(d1, d1, q1)
+            i &+= 16
         }
-        while i &+ 8 <= n { s0 += VectorMath.load(x + i); i &+= 8 }
-        var total = VectorMath.horizontalSum((s0 + s1) + (s2 + s3))
-        while i < n { total += x[i]; i &+= 1 }
-        let mean = total * invN
-        // Pass 2: the sum of squared deviations (four partial sums again: the row's latency chain matters
-        // as much as its throughput for rows of a few hundred floats).
-        var a0 = F8(), a1 = F8(), a2 = F8(), a3 = F8()
-        i = 0
-        while i &+ 32 <= n {
-            let d0 = VectorMath.load(x + i) - mean, d1 = VectorMath.load(x + i + 8) - mean
-            let d2 = VectorMath.load(x + i + 16) - mean, d3 = VectorMath.load(x + i + 24) - mean
-            a0 = VectorMath.madd(d0, d0, a0); a1 = VectorMath.madd(d1, d1, a1)
-            a2 = VectorMath.madd(d2, d2, a2); a3 = VectorMath.madd(d3, d3, a3)
-            i &+= 32
+        if i &+ 8 <= n {
+            let d = VectorMath.load(x + i) - shiftV
+            s0 += d; q0 = VectorMath.madd(d, d, q0)
+            i &+= 8
         }
-        while i &+ 8 <= n { let d = VectorMath.load(x + i) - mean; a0 = VectorMath.madd(d, d, a0); i &+= 8 }
-        var ss = VectorMath.horizontalSum((a0 + a1) + (a2 + a3))
-        while i < n { let d = x[i] - mean; ss += d * d; i &+= 1 }
-        let rstd = 1 / (ss * invN + eps).squareRoot()
-        // Pass 3: normalise, scale, shift.
+        var sum = VectorMath.horizontalSum(s0 + s1), squares = VectorMath.horizontalSum(q0 + q1)
+        while i < n { let d = x[i] - shift; sum += d; squares += d * d; i &+= 1 }
+        let meanShifted = sum * invN
+        let mean = shift + meanShifted
+        let variance = max(squares * invN - meanShifted * meanShifted, 0)
+        let rstd = 1 / (variance + eps).squareRoot()
+        // Pass 2: normalise, scale, shift.
         i = 0
         while i &+ 16 <= n {
             let r0 = VectorMath.madd((VectorMath.load(x + i) - mean) * rstd, VectorMath.load(gamma + i),
