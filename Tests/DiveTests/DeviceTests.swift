@@ -43,5 +43,11 @@ import Testing
         }
         let moved = try x.to(CPUBackend.shared)
         #expect(try moved.toArray() == [0, 0, 0, 0, 0, 0])
+        // Gradients flow back across devices through to(_:).
+        let w = try Tensor([Float(1), 2, 3], on: b).requiringGrad()
+        let onCPU = try (w * w).to(CPUBackend.shared)
+        try (onCPU * (try Tensor([Float(1), 10, 100], on: CPUBackend.shared))).sum().backward()
+        #expect(w.grad?.device == device)
+        #expect(try w.grad!.toArray() == [2, 40, 600])
     }
 }

@@ -54,6 +54,7 @@ let gradCases: [GradCase] = [
     },
     GradCase(description: "dropout", shapes: [[20]]) { x, _ in try x[0].dropout(p: 0.4, stream: RandomStream(seed: 5)) },
     GradCase(description: "mse", shapes: [[4, 3], [4, 3]]) { x, _ in try x[0].mseLoss(x[1]) },
+    GradCase(description: "copy broadcast", shapes: [[3, 1]]) { x, _ in try x[0].copy().broadcast(to: [3, 4]) },
     GradCase(description: "rnn tanh sequence", shapes: [[4, 2, 3], [3, 3], [3], [2, 3]]) { x, _ in
         try Tensor.recurrentSequence(.rnnTanh, gi: x[0], wHH: x[1], bHH: x[2], h0: x[3])
     },
