@@ -103,9 +103,9 @@ final class GemmPlanner {
     /// Where this device's tuned configuration is kept.
     private var tuningFile: URL? {
         let info = backend.info
+        guard let source = try? ProgramCache.source(named: "gemm") else { return nil }
         return ProgramCache.cacheDirectory?.appendingPathComponent(String(
-            format: "gemm-tuning-%016llx.json",
-            ProgramCache.fnv1a([info.platformVersion, info.name, info.driverVersion, try! ProgramCache.source(named: "gemm")])))
+            format: "gemm-tuning-%016llx.json", ProgramCache.fnv1a([info.platformVersion, info.name, info.driverVersion, source])))
     }
 
     /// Loads the cached choice, or times every candidate on a 512³ product and caches the fastest.
