@@ -104,7 +104,12 @@ extension CPUBackend {
                     let bp = b + i0 * sb[0] + i1 * sb[1] + i2 * sb[2]
                     let cp = c + row * d[3]
                     let a3 = sa[3], b3 = sb[3]
-                    for i3 in 0..<d[3] { cp[i3] = f(ap[i3 * a3], bp[i3 * b3]) }
+                    if a3 == 1 && b3 == 1 {
+                        // Contiguous rows (a bias add): a loop the compiler vectorises.
+                        for i3 in 0..<d[3] { cp[i3] = f(ap[i3], bp[i3]) }
+                    } else {
+                        for i3 in 0..<d[3] { cp[i3] = f(ap[i3 * a3], bp[i3 * b3]) }
+                    }
                 }
             }
         }
