@@ -20,23 +20,26 @@ extension CPUBackend {
 
     private func unaryLoop<T: CPUFloat>(_ op: UnaryOp, _ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>, _ n: Int) {
         let s = T(op.scalar)
-        @inline(__always) func map(_ f: (T) -> T) {
-            Parallel.forRanges(n, costPerItem: 4) { r in for i in r { y[i] = f(x[i]) } }
-        }
         switch op {
-        case .neg: map { -$0 }
-        case .exp: map { T.exp($0) }
-        case .log: map { T.log($0) }
-        case .tanh: map { T.tanh($0) }
-        case .sigmoid: map { 1 / (1 + T.exp(-$0)) }
-        case .relu: map { $0 > 0 ? $0 : 0 }
-        case .sqrt: map { $0.squareRoot() }
-        case .addScalar: map { $0 + s }
-        case .mulScalar: map { $0 * s }
-        case .rsubScalar: map { s - $0 }
-        case .rdivScalar: map { s / $0 }
-        case .powScalar: map { T.pow($0, s) }
+        case .neg: map(n, x, y, s, CPUKernel.Neg.self)
+        case .exp: map(n, x, y, s, CPUKernel.Exp.self)
+        case .log: map(n, x, y, s, CPUKernel.Log.self)
+        case .tanh: map(n, x, y, s, CPUKernel.Tanh.self)
+        case .sigmoid: map(n, x, y, s, CPUKernel.Sigmoid.self)
+        case .relu: map(n, x, y, s, CPUKernel.ReLU.self)
+        case .sqrt: map(n, x, y, s, CPUKernel.Sqrt.self)
+        case .addScalar: map(n, x, y, s, CPUKernel.AddScalar.self)
+        case .mulScalar: map(n, x, y, s, CPUKernel.MulScalar.self)
+        case .rsubScalar: map(n, x, y, s, CPUKernel.RSubScalar.self)
+        case .rdivScalar: map(n, x, y, s, CPUKernel.RDivScalar.self)
+        case .powScalar: map(n, x, y, s, CPUKernel.PowScalar.self)
         }
+    }
+
+    /// y[i] = K(x[i], s) over 0..<n: generic over the kernel type so each op compiles to its own loop.
+    private func map<T: CPUFloat, K: UnaryKernel>(_ n: Int, _ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>,
+                                                  _ s: T, _: K.Type) {
+        Parallel.forRanges(n, costPerItem: 4) { r in for i in r { y[i] = K.apply(x[i], s) } }
     }
 
     public func unaryBackward(_ op: UnaryOp, input x: Tensor, output y: Tensor, gradOutput dy: Tensor,
@@ -53,20 +56,24 @@ extension CPUBackend {
     private func unaryBackwardLoop<T: CPUFloat>(_ op: UnaryOp, _ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>,
                                                 _ dy: UnsafeMutablePointer<T>, _ dx: UnsafeMutablePointer<T>, _ n: Int) throws {
         let s = T(op.scalar)
-        @inline(__always) func map(_ f: (T, T, T) -> T) {
-            Parallel.forRanges(n, costPerItem: 4) { r in for i in r { dx[i] = f(x[i], y[i], dy[i]) } }
-        }
         switch op {
-        case .exp: map { _, y, g in g * y }
-        case .log: map { x, _, g in g / x }
-        case .tanh: map { _, y, g in g * (1 - y * y) }
-        case .sigmoid: map { _, y, g in g * y * (1 - y) }
-        case .relu: map { x, _, g in x > 0 ? g : 0 }
-        case .sqrt: map { _, y, g in g * 0.5 / y }
-        case .powScalar: map { x, _, g in g * s * T.pow(x, s - 1) }
+        case .exp: mapBackward(n, x, y, dy, dx, s, CPUKernel.Exp.self)
+        case .log: mapBackward(n, x, y, dy, dx, s, CPUKernel.Log.self)
+        case .tanh: mapBackward(n, x, y, dy, dx, s, CPUKernel.Tanh.self)
+        case .sigmoid: mapBackward(n, x, y, dy, dx, s, CPUKernel.Sigmoid.self)
+        case .relu: mapBackward(n, x, y, dy, dx, s, CPUKernel.ReLU.self)
+        case .sqrt: mapBackward(n, x, y, dy, dx, s, CPUKernel.Sqrt.self)
+        case .powScalar: mapBackward(n, x, y, dy, dx, s, CPUKernel.PowScalar.self)
         case .neg, .addScalar, .mulScalar, .rsubScalar, .rdivScalar:
             throw DiveError.invalidArgument(op: "unaryBackward", detail: "\(op) has no fused backward; the ops layer composes it")
         }
+    }
+
+    /// dx[i] = K'(x[i], y[i], dy[i], s) over 0..<n.
+    private func mapBackward<T: CPUFloat, K: UnaryKernel>(_ n: Int, _ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>,
+                                                          _ dy: UnsafeMutablePointer<T>, _ dx: UnsafeMutablePointer<T>,
+                                                          _ s: T, _: K.Type) {
+        Parallel.forRanges(n, costPerItem: 4) { r in for i in r { dx[i] = K.gradient(x[i], y[i], dy[i], s) } }
     }
 
     public func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, into c: Tensor, plan: BroadcastPlan) throws {
@@ -80,38 +87,49 @@ extension CPUBackend {
     private func binaryLoop<T: CPUFloat>(_ op: BinaryOp, _ a: UnsafeMutablePointer<T>, _ b: UnsafeMutablePointer<T>,
                                          _ c: UnsafeMutablePointer<T>, _ plan: BroadcastPlan) {
         switch op {
-        case .add: broadcast(a, b, c, plan, +)
-        case .sub: broadcast(a, b, c, plan, -)
-        case .mul: broadcast(a, b, c, plan, *)
-        case .div: broadcast(a, b, c, plan, /)
+        case .add: broadcast(a, b, c, plan, CPUKernel.Add.self)
+        case .sub: broadcast(a, b, c, plan, CPUKernel.Sub.self)
+        case .mul: broadcast(a, b, c, plan, CPUKernel.Mul.self)
+        case .div: broadcast(a, b, c, plan, CPUKernel.Div.self)
         }
     }
 
-    @inline(__always)
-    private func broadcast<T: CPUFloat>(_ a: UnsafeMutablePointer<T>, _ b: UnsafeMutablePointer<T>,
-                                        _ c: UnsafeMutablePointer<T>, _ plan: BroadcastPlan, _ f: (T, T) -> T) {
+    /// c = K(a, b) under a broadcast plan. Generic over the kernel type, so every (type, op) pair
+    /// gets its own loops with the operation inlined and the contiguous cases vectorised.
+    private func broadcast<T: CPUFloat, K: BinaryKernel>(_ a: UnsafeMutablePointer<T>, _ b: UnsafeMutablePointer<T>,
+                                                         _ c: UnsafeMutablePointer<T>, _ plan: BroadcastPlan, _: K.Type) {
         let n = plan.count
         switch plan.kind {
-        case .sameShape: Parallel.forRanges(n, costPerItem: 2) { r in for i in r { c[i] = f(a[i], b[i]) } }
-        case .scalarB: let s = b[0]; Parallel.forRanges(n, costPerItem: 2) { r in for i in r { c[i] = f(a[i], s) } }
-        case .scalarA: let s = a[0]; Parallel.forRanges(n, costPerItem: 2) { r in for i in r { c[i] = f(s, b[i]) } }
+        case .sameShape: Parallel.forRanges(n, costPerItem: 2) { r in Self.row(a + r.lowerBound, 1, b + r.lowerBound, 1, c + r.lowerBound, r.count, K.self) }
+        case .scalarB: Parallel.forRanges(n, costPerItem: 2) { r in Self.row(a + r.lowerBound, 1, b, 0, c + r.lowerBound, r.count, K.self) }
+        case .scalarA: Parallel.forRanges(n, costPerItem: 2) { r in Self.row(a, 0, b + r.lowerBound, 1, c + r.lowerBound, r.count, K.self) }
         case .general:
             let d = plan.dims, sa = plan.aStrides, sb = plan.bStrides
             Parallel.forRanges(d[0] * d[1] * d[2], costPerItem: 2 * d[3]) { range in
                 for row in range {
                     let i0 = row / (d[1] * d[2]), i1 = (row / d[2]) % d[1], i2 = row % d[2]
-                    let ap = a + i0 * sa[0] + i1 * sa[1] + i2 * sa[2]
-                    let bp = b + i0 * sb[0] + i1 * sb[1] + i2 * sb[2]
-                    let cp = c + row * d[3]
-                    let a3 = sa[3], b3 = sb[3]
-                    if a3 == 1 && b3 == 1 {
-                        // Contiguous rows (a bias add): a loop the compiler vectorises.
-                        for i3 in 0..<d[3] { cp[i3] = f(ap[i3], bp[i3]) }
-                    } else {
-                        for i3 in 0..<d[3] { cp[i3] = f(ap[i3 * a3], bp[i3 * b3]) }
-                    }
+                    Self.row(a + i0 * sa[0] + i1 * sa[1] + i2 * sa[2], sa[3], b + i0 * sb[0] + i1 * sb[1] + i2 * sb[2], sb[3],
+                             c + row * d[3], d[3], K.self)
                 }
             }
+        }
+    }
+
+    /// c[i] = K(a[i·sa], b[i·sb]) for i in 0..<n; strides 1 and 0 (a broadcast scalar) take loops
+    /// the compiler vectorises.
+    @inline(__always)
+    private static func row<T: CPUFloat, K: BinaryKernel>(_ a: UnsafeMutablePointer<T>, _ sa: Int, _ b: UnsafeMutablePointer<T>,
+                                                          _ sb: Int, _ c: UnsafeMutablePointer<T>, _ n: Int, _: K.Type) {
+        if sa == 1 && sb == 1 {
+            for i in 0..<n { c[i] = K.apply(a[i], b[i]) }
+        } else if sa == 1 && sb == 0 {
+            let s = b[0]
+            for i in 0..<n { c[i] = K.apply(a[i], s) }
+        } else if sa == 0 && sb == 1 {
+            let s = a[0]
+            for i in 0..<n { c[i] = K.apply(s, b[i]) }
+        } else {
+            for i in 0..<n { c[i] = K.apply(a[i * sa], b[i * sb]) }
         }
     }
 
