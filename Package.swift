@@ -34,13 +34,16 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
 
+        // The CPU's packed-operand GEMM for recurrent steps (AVX2/FMA with a portable fallback).
+        .target(name: "CKernels", path: "Sources/CKernels"),
+
         // Kernels/*.cl become a generated Swift source at build time.
         .executableTarget(name: "EmbedKernelsTool", path: "Sources/EmbedKernelsTool"),
         .plugin(name: "EmbedKernels", capability: .buildTool(),
                 dependencies: ["EmbedKernelsTool"], path: "Plugins/EmbedKernels"),
 
         .target(name: "Dive",
-                dependencies: ["COpenCL", "CBLAS", .product(name: "Numerics", package: "swift-numerics")],
+                dependencies: ["COpenCL", "CBLAS", "CKernels", .product(name: "Numerics", package: "swift-numerics")],
                 path: "Sources/Dive",
                 swiftSettings: simdSettings,
                 plugins: ["EmbedKernels"]),
@@ -53,7 +56,7 @@ let package = Package(
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/dive"),
 
-        .testTarget(name: "DiveTests", dependencies: ["Dive"], path: "Tests/DiveTests"),
+        .testTarget(name: "DiveTests", dependencies: ["Dive", "CKernels"], path: "Tests/DiveTests"),
         .testTarget(name: "DiveDataTests", dependencies: ["DiveData"], path: "Tests/DiveDataTests"),
         .testTarget(name: "DiveNNTests", dependencies: ["DiveNN", "Dive", "DiveBench", "DiveNNResumeWorker"], path: "Tests/DiveNNTests"),
         .testTarget(name: "DiveZooTests", dependencies: ["DiveZoo", "DiveNN", "Dive", "DiveData"], path: "Tests/DiveZooTests"),

@@ -45,12 +45,12 @@ public enum KernelBenchmarks {
     static func openBLASGemm(_ s: GemmCase) throws -> BenchResult {
         let a = random(s.m * s.k, seed: 1), x = random(s.k * s.n, seed: 2)
         var c = [Float](repeating: 0, count: s.m * s.n)
-        let samples = Timing.measure(sync: {}) {
+        let samples = CPUBackend.withOpenBLASThreads { Timing.measure(sync: {}) {
             c.withUnsafeMutableBufferPointer { cp in
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blasint(s.m), blasint(s.n), blasint(s.k),
                             1, a, blasint(s.k), x, blasint(s.n), 0, cp.baseAddress, blasint(s.n))
             }
-        }
+        } }
         return BenchResult(op: "gemm", device: "openblas", shape: s.label, samplesMs: samples,
                            flops: 2 * Double(s.m) * Double(s.n) * Double(s.k),
                            extra: ["threads": "\(CPUBackend.shared.blasThreads)"])

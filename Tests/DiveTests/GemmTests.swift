@@ -29,6 +29,32 @@ import Testing
         report(device, "gemm, \(cases) shapes")
     }
 
+    /// Products above a million multiply-adds, which the CPU splits into blocks of rows (m ≥ n),
+    /// of columns (n > m) or of batch items, one OpenBLAS call per core.
+    @Test(arguments: allDevices)
+    func productsLargeEnoughToSplit(device: Device) throws {
+        let b = try backend(device)
+        var rng = TestRNG(3)
+        var cases = 0
+        for (batch, m, n, k) in [(1, 301, 37, 101), (1, 37, 301, 101), (3, 101, 67, 61)] {
+            for transA in [false, true] {
+                for transB in [false, true] {
+                    let a = rng.array(batch * m * k), bv = rng.array(batch * k * n), c0 = rng.array(batch * m * n)
+                    let beta = transA ? 1.0 : 0.0
+                    let shape = GemmShape(batch: batch, m: m, n: n, k: k, transA: transA, transB: transB)
+                    let ct = beta == 0 ? try poisoned([batch * m * n], on: b) : try tensor(c0, [batch * m * n], on: b)
+                    try b.gemm(try tensor(a, [a.count], on: b), try tensor(bv, [bv.count], on: b), into: ct, shape: shape,
+                               alpha: 0.5, beta: Float(beta))
+                    let expected = Ref.gemm(a, bv, c0, batch: batch, m: m, n: n, k: k, transA: transA, transB: transB,
+                                            strideA: m * k, strideB: k * n, alpha: 0.5, beta: beta)
+                    try expectClose(ct, expected, rtol: 1e-4, atol: 1e-3, "gemm \(batch)×\(m)x\(n)x\(k) tA=\(transA) tB=\(transB)")
+                    cases += 1
+                }
+            }
+        }
+        report(device, "gemm split across cores, \(cases) shapes")
+    }
+
     @Test(arguments: allDevices)
     func sharedOperandAndLargeSquare(device: Device) throws {
         let b = try backend(device)

@@ -92,6 +92,12 @@ public protocol Backend: AnyObject {
     func cellBackward(_ cell: CellKind, saved: Tensor, hPrev: Tensor, cells: Tensor?, out: Tensor,
                       gradOut dOut: Tensor, dh: Tensor, dc: Tensor?, into dGi: Tensor, dGh: Tensor,
                       dgh: Tensor, step: CellStep) throws
+    /// The whole forward recurrence of one direction (default: `recurrentForwardByStep`, a GEMM
+    /// and a `cellForward` per step).
+    func recurrentForward(_ q: RecurrentSequence) throws
+    /// The whole backward recurrence (default: `recurrentBackwardByStep`); see Ops/Recurrent.swift.
+    func recurrentBackward(_ q: RecurrentSequence, gradOut: Tensor, dh: Tensor, dc: Tensor?,
+                           dGi: Tensor, dGh: Tensor) throws
     /// Plain SGD in place: param -= lr · scale · grad, scale = gradScale[0] or 1.
     func sgdStep(param: Tensor, grad: Tensor, lr: Float, gradScale: Tensor?) throws
 }

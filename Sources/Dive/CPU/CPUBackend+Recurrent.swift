@@ -41,7 +41,7 @@ extension CPUBackend {
 
     private func cellForwardLoop<T: CPUFloat>(_ cell: CellKind, _ giT: Tensor, _ ghT: Tensor, _ biasT: Tensor,
                                               _ hPrevT: Tensor, _ cellsT: Tensor?, _ outT: Tensor, _ hNextT: Tensor,
-                                              _ savedT: Tensor, _ s: CellStep, _: T.Type) {
+                                              _ savedT: Tensor, _ s: CellStep, _: T.Type, rows only: Range<Int>? = nil) {
         let B = s.batch, H = s.hidden, G = cell.gates
         let gi = giT.cpuPointer(T.self) + s.t * B * G * H, gh = ghT.cpuPointer(T.self), bias = biasT.cpuPointer(T.self)
         let hPrev = hPrevT.cpuPointer(T.self) + s.prevOffset
@@ -49,7 +49,7 @@ extension CPUBackend {
         let saved = savedT.cpuPointer(T.self) + s.t * B * cell.savedBlocks * H
         let cPrev = cellsT.map { $0.cpuPointer(T.self) + s.slot * B * H }
         let cNext = cellsT.map { $0.cpuPointer(T.self) + (s.slot + 1) * B * H }
-        Parallel.forRanges(B, costPerItem: H * 16 * G) { rows in
+        Self.overRows(B, only, cost: H * 16 * G) { rows in
             for b in rows {
                 let x = gi + b * G * H, y = gh + b * G * H, sv = saved + b * cell.savedBlocks * H
                 for j in 0..<H {
@@ -83,7 +83,7 @@ extension CPUBackend {
 
     private func cellBackwardLoop<T: CPUFloat>(_ cell: CellKind, _ savedT: Tensor, _ hPrevT: Tensor, _ cellsT: Tensor?,
                                                _ outT: Tensor, _ dOutT: Tensor, _ dhT: Tensor, _ dcT: Tensor?,
-                                               _ dGiT: Tensor, _ dGhT: Tensor, _ dghT: Tensor, _ s: CellStep, _: T.Type) {
+                                               _ dGiT: Tensor, _ dGhT: Tensor, _ dghT: Tensor, _ s: CellStep, _: T.Type, rows only: Range<Int>? = nil) {
         let B = s.batch, H = s.hidden, G = cell.gates
         let saved = savedT.cpuPointer(T.self) + s.t * B * cell.savedBlocks * H
         let hPrev = hPrevT.cpuPointer(T.self) + s.prevOffset
@@ -93,7 +93,7 @@ extension CPUBackend {
         let dgh = dghT.cpuPointer(T.self)
         let cPrev = cellsT.map { $0.cpuPointer(T.self) + s.slot * B * H }
         let cNext = cellsT.map { $0.cpuPointer(T.self) + (s.slot + 1) * B * H }
-        Parallel.forRanges(B, costPerItem: H * 16 * G) { rows in
+        Self.overRows(B, only, cost: H * 16 * G) { rows in
             for b in rows {
                 let sv = saved + b * cell.savedBlocks * H
                 let xi = dGi + b * G * H, hi = dGh + b * G * H, gi = dgh + b * G * H

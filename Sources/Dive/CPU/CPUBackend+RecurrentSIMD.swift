@@ -19,7 +19,8 @@ extension CPUBackend {
     }
 
     func cellForwardFloat(_ cell: CellKind, _ giT: Tensor, _ ghT: Tensor, _ biasT: Tensor, _ hPrevT: Tensor,
-                          _ cellsT: Tensor?, _ outT: Tensor, _ hNextT: Tensor, _ savedT: Tensor, _ s: CellStep) {
+                          _ cellsT: Tensor?, _ outT: Tensor, _ hNextT: Tensor, _ savedT: Tensor, _ s: CellStep,
+                          rows only: Range<Int>? = nil) {
         let B = s.batch, H = s.hidden, G = cell.gates, S = cell.savedBlocks
         let gi = giT.cpuPointer(Float.self) + s.t * B * G * H, gh = ghT.cpuPointer(Float.self), bias = biasT.cpuPointer(Float.self)
         let hPrev = hPrevT.cpuPointer(Float.self) + s.prevOffset
@@ -27,7 +28,7 @@ extension CPUBackend {
         let saved = savedT.cpuPointer(Float.self) + s.t * B * S * H
         let cPrev = cellsT.map { $0.cpuPointer(Float.self) + s.slot * B * H }
         let cNext = cellsT.map { $0.cpuPointer(Float.self) + (s.slot + 1) * B * H }
-        Parallel.forRanges(B, costPerItem: Self.cellCost * H * G) { rows in
+        Self.overRows(B, only, cost: Self.cellCost * H * G) { rows in
             for b in rows {
                 let x = gi + b * G * H, y = gh + b * G * H, sv = saved + b * S * H
                 var j = 0
@@ -62,7 +63,7 @@ extension CPUBackend {
 
     func cellBackwardFloat(_ cell: CellKind, _ savedT: Tensor, _ hPrevT: Tensor, _ cellsT: Tensor?, _ outT: Tensor,
                            _ dOutT: Tensor, _ dhT: Tensor, _ dcT: Tensor?, _ dGiT: Tensor, _ dGhT: Tensor,
-                           _ dghT: Tensor, _ s: CellStep) {
+                           _ dghT: Tensor, _ s: CellStep, rows only: Range<Int>? = nil) {
         let B = s.batch, H = s.hidden, G = cell.gates, S = cell.savedBlocks
         let saved = savedT.cpuPointer(Float.self) + s.t * B * S * H
         let hPrev = hPrevT.cpuPointer(Float.self) + s.prevOffset
@@ -72,7 +73,7 @@ extension CPUBackend {
         let dgh = dghT.cpuPointer(Float.self)
         let cPrev = cellsT.map { $0.cpuPointer(Float.self) + s.slot * B * H }
         let cNext = cellsT.map { $0.cpuPointer(Float.self) + (s.slot + 1) * B * H }
-        Parallel.forRanges(B, costPerItem: Self.cellCost * H * G) { rows in
+        Self.overRows(B, only, cost: Self.cellCost * H * G) { rows in
             for b in rows {
                 let sv = saved + b * S * H
                 let xi = dGi + b * G * H, hi = dGh + b * G * H, gi = dgh + b * G * H

@@ -10,7 +10,7 @@ public final class CPUBackend: Backend {
 
     public static let shared = CPUBackend()
 
-    private init() {}
+    private init() { openblas_set_num_threads(1) }
 
     public var displayName: String { "cpu (\(blasDescription), \(Parallel.threadCount) threads)" }
 
@@ -20,8 +20,16 @@ public final class CPUBackend: Backend {
         return String(cString: config).trimmingCharacters(in: .whitespaces)
     }
 
-    /// Threads OpenBLAS uses.
-    public var blasThreads: Int { Int(openblas_get_num_threads()) }
+    /// Threads OpenBLAS would use on its own (its start-up setting); Dive runs it on one thread
+    /// per call and splits large products across its own workers (see `gemmLoop`).
+    public var blasThreads: Int { Self.maxBlasThreads }
+
+    /// Runs `body` with OpenBLAS allowed all its threads (benchmarks measuring OpenBLAS itself).
+    public static func withOpenBLASThreads<R>(_ body: () throws -> R) rethrows -> R {
+        openblas_set_num_threads(Int32(maxBlasThreads))
+        defer { openblas_set_num_threads(1) }
+        return try body()
+    }
 
     // MARK: memory
 
@@ -91,28 +99,41 @@ public final class CPUBackend: Backend {
     private func gemmLoop<T: CPUFloat>(_ a: UnsafeMutablePointer<T>, _ b: UnsafeMutablePointer<T>,
                                        _ c: UnsafeMutablePointer<T>, _ s: GemmShape, _ alpha: T, _ beta: T) {
         guard s.m > 0, s.n > 0 else { return }
-        Self.chooseBlasThreads(work: s.batch * s.m * s.n * s.k)
         let lda = max(1, s.transA ? s.m : s.k), ldb = max(1, s.transB ? s.k : s.n)
-        for i in 0..<s.batch {
-            T.blasGemm(transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k, alpha: alpha,
-                       a: a + i * s.strideA, lda: lda, b: b + i * s.strideB, ldb: ldb,
-                       beta: beta, c: c + i * s.strideC, ldc: s.n)
+        let work = s.batch * s.m * s.n * s.k
+        if s.batch > 1 {
+            Parallel.forRanges(s.batch, costPerItem: work < Self.smallGemmWork ? 1 : work / s.batch) { items in
+                for i in items {
+                    T.blasGemm(transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k, alpha: alpha,
+                               a: a + i * s.strideA, lda: lda, b: b + i * s.strideB, ldb: ldb,
+                               beta: beta, c: c + i * s.strideC, ldc: s.n)
+                }
+            }
+        } else if s.m >= s.n {
+            // Blocks of C's rows: rows of A (columns when A is transposed).
+            Parallel.forRanges(s.m, costPerItem: work < Self.smallGemmWork ? 1 : s.n * s.k) { rows in
+                T.blasGemm(transA: s.transA, transB: s.transB, m: rows.count, n: s.n, k: s.k, alpha: alpha,
+                           a: a + rows.lowerBound * (s.transA ? 1 : lda), lda: lda, b: b, ldb: ldb,
+                           beta: beta, c: c + rows.lowerBound * s.n, ldc: s.n)
+            }
+        } else {
+            // Blocks of C's columns: columns of B (rows when B is transposed).
+            Parallel.forRanges(s.n, costPerItem: work < Self.smallGemmWork ? 1 : s.m * s.k) { cols in
+                T.blasGemm(transA: s.transA, transB: s.transB, m: s.m, n: cols.count, k: s.k, alpha: alpha,
+                           a: a, lda: lda, b: b + cols.lowerBound * (s.transB ? ldb : 1), ldb: ldb,
+                           beta: beta, c: c + cols.lowerBound, ldc: s.n)
+            }
         }
     }
 
-    /// OpenBLAS's thread count at start-up: the most a large product uses.
+    /// OpenBLAS's thread count at start-up (OPENBLAS_NUM_THREADS or the core count).
     static let maxBlasThreads = Int(openblas_get_num_threads())
 
-    /// Products of fewer multiply-adds than this run on one thread (`DIVE_BLAS_SMALL_WORK` overrides).
+    /// Products of fewer multiply-adds than this run on the calling thread (`DIVE_BLAS_SMALL_WORK`
+    /// overrides). Larger ones are split into one block per core, each an OpenBLAS call on one
+    /// thread: OpenBLAS's own threads would spin between calls, competing with Dive's workers for
+    /// the same cores (a quarter of the time of the book's LSTM went to that).
     static let smallGemmWork = ProcessInfo.processInfo.environment["DIVE_BLAS_SMALL_WORK"].flatMap { Int($0) } ?? 1_000_000
-
-    /// Small products (the recurrent steps of the book's models: 32 × 256 × 1024) run on one
-    /// OpenBLAS thread: waking and joining the others costs more than they save, and their spinning
-    /// competes with our own worker threads. Larger products use every thread.
-    @inline(__always) static func chooseBlasThreads(work: Int) {
-        let want = work < smallGemmWork ? 1 : maxBlasThreads
-        if Int(openblas_get_num_threads()) != want { openblas_set_num_threads(Int32(want)) }
-    }
 
     /// Whether the op computes in Float64; throws for Int32 operands.
     func isDouble(_ t: Tensor, _ op: String) throws -> Bool {

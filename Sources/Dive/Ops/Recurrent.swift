@@ -53,18 +53,9 @@ extension Tensor {
             try copyRows(c, into: all, count: B * H, at: 0)
             return all
         }
-        let gh = try gi.emptyLike([B, G * H]), hNext = try gi.emptyLike([B, H])
-        let ghShape = GemmShape(m: B, n: G * H, k: H, transB: true)
-        var hCur = h0
-        func time(_ s: Int) -> Int { reverse ? T - 1 - s : s }
-        func prevOffset(_ s: Int) -> Int { s == 0 ? 0 : time(s - 1) * B * H }
-        for s in 0..<T {
-            try backend.gemm(hCur, wHH, into: gh, shape: ghShape, alpha: 1, beta: 0)
-            try backend.cellForward(cell, gi: gi, gh: gh, bias: bHH, hPrev: s == 0 ? h0 : y, cells: cells, into: y,
-                                    hNext: hNext, saved: saved,
-                                    step: CellStep(batch: B, hidden: H, t: time(s), slot: s, prevOffset: prevOffset(s)))
-            hCur = hNext
-        }
+        let seq = RecurrentSequence(cell: cell, steps: T, batch: B, hidden: H, reverse: reverse,
+                                    gi: gi, wHH: wHH, bHH: bHH, h0: h0, cells: cells, out: y, saved: saved)
+        try backend.recurrentForward(seq)
         if let cells { try copyRows(cells, from: T * B * H, into: y, count: B * H, at: T * B * H) }
 
         let inputs = [gi, wHH, bHH, h0] + (c0.map { [$0] } ?? [])
@@ -72,20 +63,15 @@ extension Tensor {
             let yd = y.detached(), w = wHH.detached(), h0d = h0.detached()
             y.record(inputs: inputs) { g in
                 let dGi = try g.emptyLike([T, B, G * H]), dGh = try g.emptyLike([T, B, G * H])
-                let dgh = try g.emptyLike([B, G * H])
                 let dh = try Tensor.zeros([B, H], dtype: g.dtype, on: backend)
                 let dc = try cells.map { _ in
                     let d = try g.emptyLike([B, H])
                     try copyRows(g, from: T * B * H, into: d, count: B * H, at: 0)
                     return d
                 }
-                let dhShape = GemmShape(m: B, n: H, k: G * H)
-                for s in (0..<T).reversed() {
-                    try backend.cellBackward(cell, saved: saved, hPrev: s == 0 ? h0d : yd, cells: cells, out: yd,
-                                             gradOut: g, dh: dh, dc: dc, into: dGi, dGh: dGh, dgh: dgh,
-                                             step: CellStep(batch: B, hidden: H, t: time(s), slot: s, prevOffset: prevOffset(s)))
-                    try backend.gemm(dgh, w, into: dh, shape: dhShape, alpha: 1, beta: cell == .gru ? 1 : 0)
-                }
+                let seqd = RecurrentSequence(cell: cell, steps: T, batch: B, hidden: H, reverse: reverse,
+                                             gi: gi, wHH: w, bHH: bHH, h0: h0d, cells: cells, out: yd, saved: saved)
+                try backend.recurrentBackward(seqd, gradOut: g, dh: dh, dc: dc, dGi: dGi, dGh: dGh)
                 // States entering each time position, in time order: h0 first (or last when reversed).
                 let hPrev = try g.emptyLike([T, B, H])
                 if T > 0 {
@@ -108,5 +94,63 @@ extension Tensor {
         guard count > 0 else { return }
         let layout = try StridedLayout.make(shape: [count], srcStrides: [1], dstStrides: [1], srcOffset: from, dstOffset: at)
         try src.backend.copyStrided(src, into: dst, layout: layout)
+    }
+}
+
+/// One direction of a recurrent layer over a whole sequence, as the backends' recurrence
+/// primitives see it: gi (T, B, G·H), W_hh (G·H, H), b_hh (G·H), h0 (B, H), cells (T+1, B, H) for
+/// LSTM, out (T or T+1, B, H), saved (T, B, S·H). `CellStep` addresses one step of it.
+public struct RecurrentSequence {
+    public var cell: CellKind
+    public var steps, batch, hidden: Int
+    public var reverse: Bool
+    public var gi, wHH, bHH, h0: Tensor
+    public var cells: Tensor?
+    public var out, saved: Tensor
+
+    /// The time position of step s (steps run backwards in time when `reverse`).
+    public func time(_ s: Int) -> Int { reverse ? steps - 1 - s : s }
+    /// Where step s finds its cell: its time, its cell-state slot and the offset of h_{prev} in `out`.
+    public func step(_ s: Int) -> CellStep {
+        CellStep(batch: batch, hidden: hidden, t: time(s), slot: s, prevOffset: s == 0 ? 0 : time(s - 1) * batch * hidden)
+    }
+    /// The state entering step s: h0 for the first step, else the previous step's output rows.
+    public func hPrev(_ s: Int) -> Tensor { s == 0 ? h0 : out }
+}
+
+extension Backend {
+    public func recurrentForward(_ q: RecurrentSequence) throws { try recurrentForwardByStep(q) }
+    public func recurrentBackward(_ q: RecurrentSequence, gradOut: Tensor, dh: Tensor, dc: Tensor?,
+                                  dGi: Tensor, dGh: Tensor) throws {
+        try recurrentBackwardByStep(q, gradOut: gradOut, dh: dh, dc: dc, dGi: dGi, dGh: dGh)
+    }
+
+    /// The forward recurrence, step by step: gh = h W_hhᵀ (one GEMM), then the fused cell.
+    public func recurrentForwardByStep(_ q: RecurrentSequence) throws {
+        let G = q.cell.gates, B = q.batch, H = q.hidden
+        let gh = try q.gi.emptyLike([B, G * H]), hNext = try q.gi.emptyLike([B, H])
+        let shape = GemmShape(m: B, n: G * H, k: H, transB: true)
+        var hCur = q.h0
+        for s in 0..<q.steps {
+            try gemm(hCur, q.wHH, into: gh, shape: shape, alpha: 1, beta: 0)
+            try cellForward(q.cell, gi: q.gi, gh: gh, bias: q.bHH, hPrev: q.hPrev(s), cells: q.cells, into: q.out,
+                            hNext: hNext, saved: q.saved, step: q.step(s))
+            hCur = hNext
+        }
+    }
+
+    /// The backward recurrence, steps in reverse: the fused cell backward, then dh = dgh W_hh
+    /// (added to the cell's direct part for GRU). Writes dGi, dGh (T, B, G·H); dh (B, H) and, for
+    /// LSTM, dc (B, H) carry the gradients of the state and end as those of h0 and c0.
+    public func recurrentBackwardByStep(_ q: RecurrentSequence, gradOut: Tensor, dh: Tensor, dc: Tensor?,
+                                        dGi: Tensor, dGh: Tensor) throws {
+        let G = q.cell.gates, B = q.batch, H = q.hidden
+        let dgh = try gradOut.emptyLike([B, G * H])
+        let shape = GemmShape(m: B, n: H, k: G * H)
+        for s in (0..<q.steps).reversed() {
+            try cellBackward(q.cell, saved: q.saved, hPrev: q.hPrev(s), cells: q.cells, out: q.out, gradOut: gradOut,
+                             dh: dh, dc: dc, into: dGi, dGh: dGh, dgh: dgh, step: q.step(s))
+            try gemm(dgh, q.wHH, into: dh, shape: shape, alpha: 1, beta: q.cell == .gru ? 1 : 0)
+        }
     }
 }

@@ -1,0 +1,88 @@
+// The CPU runs a recurrent layer's whole recurrence as one primitive: W_hh is packed once for the
+// sequence (CKernels' panel layout), the batch rows are split across the cores, and each core
+// runs every time step for its own rows (the packed GEMM, then the fused cell). Rows never depend
+// on one another, so the cores meet once per sequence instead of twice per step, and no step
+// repacks the weights as a BLAS call would.
+import CKernels
+import Dispatch
+import Foundation
+
+extension CPUBackend {
+    /// The row blocks for the cores, or nil when the sequence is too small to be worth splitting
+    /// (each block keeps at least 8 rows so its GEMM stays efficient).
+    func recurrentRowBlocks(_ q: RecurrentSequence) -> [Range<Int>]? {
+        let work = q.steps * q.batch * q.cell.gates * q.hidden * q.hidden
+        let parts = min(Parallel.threadCount, q.batch / 8)
+        guard Self.packedGemm, q.gi.dtype == .float32, parts >= 2, work >= 1 << 20 else { return nil }
+        return (0..<parts).map { p in (p * q.batch / parts)..<((p + 1) * q.batch / parts) }
+    }
+
+    public func recurrentForward(_ q: RecurrentSequence) throws {
+        guard let blocks = recurrentRowBlocks(q) else { return try recurrentForwardByStep(q) }
+        let GH = q.cell.gates * q.hidden
+        let gh = try q.gi.emptyLike([q.batch, GH]), hNext = try q.gi.emptyLike([q.batch, q.hidden])
+        let packed = PackedOperand(q.wHH.cpuPointer(Float.self), k: q.hidden, n: GH, ldb: q.hidden, transposed: true)  // W_hhᵀ (H, G·H)
+        defer { packed.free() }
+        DispatchQueue.concurrentPerform(iterations: blocks.count) { p in forwardRows(q, blocks[p], packed, gh, hNext) }
+    }
+
+    public func recurrentBackward(_ q: RecurrentSequence, gradOut: Tensor, dh: Tensor, dc: Tensor?,
+                                  dGi: Tensor, dGh: Tensor) throws {
+        guard let blocks = recurrentRowBlocks(q) else {
+            return try recurrentBackwardByStep(q, gradOut: gradOut, dh: dh, dc: dc, dGi: dGi, dGh: dGh)
+        }
+        let GH = q.cell.gates * q.hidden
+        let dgh = try gradOut.emptyLike([q.batch, GH])
+        let packed = PackedOperand(q.wHH.cpuPointer(Float.self), k: GH, n: q.hidden, ldb: q.hidden, transposed: false)  // W_hh (G·H, H)
+        defer { packed.free() }
+        DispatchQueue.concurrentPerform(iterations: blocks.count) { p in
+            backwardRows(q, blocks[p], packed, gradOut, dh, dc, dGi, dGh, dgh)
+        }
+    }
+
+    /// Every step for `rows`: gh[rows] = h[rows] W_hhᵀ, then the cell on those rows.
+    private func forwardRows(_ q: RecurrentSequence, _ rows: Range<Int>, _ w: PackedOperand, _ gh: Tensor, _ hNext: Tensor) {
+        let GH = q.cell.gates * q.hidden, H = q.hidden, r0 = rows.lowerBound
+        let ghRows = gh.cpuPointer(Float.self) + r0 * GH
+        for s in 0..<q.steps {
+            let h = (s == 0 ? q.h0 : hNext).cpuPointer(Float.self) + r0 * H                 // (rows, H)
+            dive_gemm_packed(rows.count, GH, H, h, H, w.panels, 0, ghRows, GH)                // (rows, G·H)
+            cellForwardFloat(q.cell, q.gi, gh, q.bHH, q.hPrev(s), q.cells, q.out, hNext, q.saved, q.step(s), rows: rows)
+        }
+    }
+
+    /// Every step for `rows`, in reverse: the cell backward, then dh[rows] (+)= dgh[rows] W_hh.
+    private func backwardRows(_ q: RecurrentSequence, _ rows: Range<Int>, _ w: PackedOperand, _ gradOut: Tensor, _ dh: Tensor,
+                              _ dc: Tensor?, _ dGi: Tensor, _ dGh: Tensor, _ dgh: Tensor) {
+        let GH = q.cell.gates * q.hidden, H = q.hidden, r0 = rows.lowerBound
+        let dghRows = dgh.cpuPointer(Float.self) + r0 * GH, dhRows = dh.cpuPointer(Float.self) + r0 * H
+        for s in (0..<q.steps).reversed() {
+            cellBackwardFloat(q.cell, q.saved, q.hPrev(s), q.cells, q.out, gradOut, dh, dc, dGi, dGh, dgh, q.step(s), rows: rows)
+            dive_gemm_packed(rows.count, H, GH, dghRows, GH, w.panels, q.cell == .gru ? 1 : 0, dhRows, H)   // (rows, H)
+        }
+    }
+
+    /// Whether this CPU has the vectorised packed GEMM (`DIVE_PACKED_GEMM=0` turns the split off).
+    static let packedGemm = dive_gemm_packed_is_vectorised() != 0
+        && ProcessInfo.processInfo.environment["DIVE_PACKED_GEMM"] != "0"
+
+    /// Runs `body` on `only` when given (one core's block of a split recurrence), else over every
+    /// row of the batch through `Parallel`.
+    @inline(__always)
+    static func overRows(_ batch: Int, _ only: Range<Int>?, cost: Int, _ body: (Range<Int>) -> Void) {
+        if let only { body(only) } else { Parallel.forRanges(batch, costPerItem: cost, body) }
+    }
+}
+
+/// A (k, n) GEMM operand in CKernels' panel layout, packed once and shared by the cores.
+struct PackedOperand {
+    let panels: UnsafeMutablePointer<Float>
+
+    /// Packs op(B): B itself (k, n), or when `transposed` the transpose of B stored (n, k).
+    init(_ b: UnsafePointer<Float>, k: Int, n: Int, ldb: Int, transposed: Bool) {
+        panels = .allocate(capacity: dive_packed_size(k, n))
+        dive_pack_panels(b, k, n, ldb, transposed ? 1 : 0, panels)
+    }
+
+    func free() { panels.deallocate() }
+}
