@@ -204,7 +204,7 @@ extension CPUBackend {
         Parallel.forRanges(threads, costPerItem: max(1, rows * cols * 8 / threads)) { tr in
             for t in tr {
                 let dg = partials + 2 * t * cols, db = dg + cols
-                for row in (t * chunk)..<min(rows, (t + 1) * chunk) {
+                for row in min(rows, t * chunk)..<min(rows, (t + 1) * chunk) {   // empty past the last row
                     rowBackward(xp + row * cols, gp + row * cols, wp, mp[row], rp[row], dp + row * cols, dg, db, cols)
                 }
             }
