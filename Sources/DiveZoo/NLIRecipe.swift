@@ -56,7 +56,7 @@ public struct NLIRecipe: Recipe {
                 let train = try data.locate(.snli)
                 if missing(official).isEmpty { return train.deletingLastPathComponent() }
             } catch let error as DataError {
-                download = " Downloading \(RemoteDataset.snli.url.absoluteString) failed: \(error.description)."
+                download = " The download failed: \(error.description.hasSuffix(".") ? String(error.description.dropLast()) : error.description)."
             }
         }
         throw ZooError.invalidOption(
