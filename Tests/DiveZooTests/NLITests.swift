@@ -1,7 +1,7 @@
 // The nli recipe (15.5): the model's forward against a float64 host reference, the book's
 // parameter names, training on a generated rule-based task to ≥ 90% test accuracy with
 // prediction from the written checkpoint (the `dive predict-nli` path), cpu and opencl losses
-// within 1e-3, resume, the official sample files, GloVe rows, and the errors for missing data
+// within 1e-3 (small model over two epochs; book-sized model over three steps, with gradients), resume, the official sample files, GloVe rows, and the errors for missing data
 // and bad checkpoints.
 import Dive
 import DiveData
@@ -96,6 +96,39 @@ import Testing
             #expect(a.trainAccuracy == b.trainAccuracy && a.testAccuracy == b.testAccuracy)
         }
         #expect(cpu.epochs.count == 2 && cl.epochs.count == 2)
+    }
+
+    /// At the book's sizes (embed 100, hidden 200, 50 steps, dropout on): the first three Adam
+    /// steps' losses and the first step's gradients agree across devices. (Over tens of steps near a
+    /// plateau the runs can still drift apart, as float32 runs on two devices do.)
+    @Test func bookSizedStepsAgreeAcrossDevices() throws {
+        guard let device = openCLDevices.first else { return }
+        let data = try NLITask.makeDataDirectory(train: 96, test: 32)
+        defer { try? FileManager.default.removeItem(at: data) }
+        let (train, _) = try NLIRecipe().datasets(folder: data.appendingPathComponent("snli_1.0"))
+        var losses: [[Double]] = [], grads: [[String: [Float]]] = []
+        for d in [Device.cpu, device] {
+            let model = try DecomposableAttention(NLIConfig(vocabSize: train.vocab.count), on: Backends.backend(for: d), rng: HostRNG(seed: 0))
+            model.useRandomStream(RandomStream(seed: 0))
+            let optimizer = try Adam(model.parameters, lr: 0.003)
+            var stepLosses: [Double] = [], first: [String: [Float]] = [:]
+            for step in 0..<3 {
+                optimizer.zeroGrad()
+                let (logits, labels) = try NLITrainer.forward(model, train.batch(Array((step * 32)..<((step + 1) * 32))))
+                let total = try logits.crossEntropy(targets: labels).sum()          // (1)
+                try total.backward()
+                stepLosses.append(try total.item())
+                if step == 0 { for (name, p) in model.namedParameters() { first[name] = try p.grad!.toArray() } }
+                try optimizer.step()
+            }
+            losses.append(stepLosses)
+            grads.append(first)
+        }
+        for (a, b) in zip(losses[0], losses[1]) { #expect(abs(a - b) < 1e-3 * max(1, abs(a)), "cpu \(a), \(device) \(b)") }
+        for (name, g) in grads[0] {
+            let scale = Double(g.map { abs($0) }.max() ?? 0), diff = Double(zip(g, grads[1][name]!).map { abs($0 - $1) }.max() ?? 0)
+            #expect(diff <= 1e-4 * max(scale, 1e-3), "\(name): max |g| \(scale), cpu vs \(device) differ by \(diff)")
+        }
     }
 
     @Test func resumeContinuesToTheSameNumbers() throws {
