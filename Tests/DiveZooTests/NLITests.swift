@@ -1,8 +1,9 @@
 // The nli recipe (15.5): the model's forward against a float64 host reference, the book's
 // parameter names, training on a generated rule-based task to ≥ 90% test accuracy with
 // prediction from the written checkpoint (the `dive predict-nli` path), cpu and opencl losses
-// within 1e-3 (small model over two epochs; book-sized model over three steps, with gradients), resume, the official sample files, GloVe rows, and the errors for missing data
-// and bad checkpoints.
+// within 1e-3 (a small model over two epochs; the book-sized one over three steps, with its
+// gradients), resume, the official sample files, GloVe rows, and the errors for missing data and
+// bad checkpoints.
 import Dive
 import DiveData
 import DiveNN
