@@ -6,6 +6,8 @@ public final class ProgressDisplay {
     public let isTerminal: Bool
     private let write: (String) -> Void
     private var lastDraw = 0.0
+    /// The rate's unit: what a recipe counts per second.
+    public var unit = "tok/s"
 
     /// `isTerminal` nil: ask whether standard output is a terminal.
     public init(isTerminal: Bool? = nil, write: @escaping (String) -> Void = { print($0, terminator: ""); fflush(stdout) }) {
@@ -19,13 +21,13 @@ public final class ProgressDisplay {
         let now = Training.now()
         guard now - lastDraw > 0.1 else { return }
         lastDraw = now
-        write("\r" + bar(epoch: epoch, of: total) + String(format: " loss %.4f  %.0f tok/s   ", loss, tokensPerSecond))
+        write("\r" + bar(epoch: epoch, of: total) + String(format: " loss %.4f  %.0f %@   ", loss, tokensPerSecond, unit as NSString))
     }
 
     /// After an epoch: redraw the bar, or print a plain line every tenth of the run.
     public func endEpoch(_ record: EpochRecord, of total: Int, metric: String) {
-        let text = String(format: "epoch %d/%d  loss %.4f  %@  %.0f tok/s", record.epoch + 1, total, record.loss,
-                          metric as NSString, record.tokensPerSecond)
+        let text = String(format: "epoch %d/%d  loss %.4f  %@  %.0f %@", record.epoch + 1, total, record.loss,
+                          metric as NSString, record.tokensPerSecond, unit as NSString)
         if isTerminal {
             write("\r" + bar(epoch: record.epoch + 1, of: total) + " " + text + "   " + (record.epoch + 1 == total ? "\n" : ""))
         } else if (record.epoch + 1) % max(total / 10, 1) == 0 || record.epoch + 1 == total || record.epoch == 0 {

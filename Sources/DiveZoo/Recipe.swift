@@ -119,6 +119,7 @@ public enum RecipeRegistry {
         LanguageModelRecipe.lstmScratch, LanguageModelRecipe.lstm,
         LanguageModelRecipe.deepLSTM, LanguageModelRecipe.biLSTM,
         Seq2SeqRecipe(),
+        NLIRecipe(),
     ]
 
     public static var names: [String] { all.map(\.name) }
