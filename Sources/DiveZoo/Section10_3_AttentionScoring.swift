@@ -34,6 +34,8 @@ public struct AttentionScoringRecipe: Recipe {
         let x = try Tensor((0..<16).map { _ in Float(rng.uniform()) }, shape: [2, 2, 4], on: backend)   // torch.rand(2, 2, 4)
         let s1 = try x.maskedSoftmax(validLens: Tensor([Int32(2), 3], shape: [2], on: backend))
         let s2 = try x.maskedSoftmax(validLens: Tensor([Int32(1), 3, 2, 4], shape: [4], on: backend))    // [[1, 3], [2, 4]] flattened
+        for (i, v) in try s1.toArray().enumerated() { metrics["softmax.lens1d.\(i)"] = Double(v) }
+        for (i, v) in try s2.toArray().enumerated() { metrics["softmax.lens2d.\(i)"] = Double(v) }
         lines += ["masked_softmax(rand(2, 2, 4), [2, 3]):", try DemoFormatting.nested(s1),
                   "masked_softmax(rand(2, 2, 4), [[1, 3], [2, 4]]):", try DemoFormatting.nested(s2)]
 
