@@ -13,6 +13,11 @@ extension CPUBackend {
             case .log: Parallel.forRanges(x.count, costPerItem: 16) { r in VectorMath.log(xp + r.lowerBound, yp + r.lowerBound, count: r.count) }
             case .tanh: Parallel.forRanges(x.count, costPerItem: 16) { r in VectorMath.tanh(xp + r.lowerBound, yp + r.lowerBound, count: r.count) }
             case .sigmoid: Parallel.forRanges(x.count, costPerItem: 16) { r in VectorMath.sigmoid(xp + r.lowerBound, yp + r.lowerBound, count: r.count) }
+            // The cheap ops as plain loops the compiler vectorises (through `unaryLoop` each
+            // element is a call to a closure).
+            case .mulScalar: let c = Float(op.scalar); Parallel.forRanges(x.count, costPerItem: 4) { r in for i in r { yp[i] = xp[i] * c } }
+            case .addScalar: let c = Float(op.scalar); Parallel.forRanges(x.count, costPerItem: 4) { r in for i in r { yp[i] = xp[i] + c } }
+            case .relu: Parallel.forRanges(x.count, costPerItem: 4) { r in for i in r { let v = xp[i]; yp[i] = v > 0 ? v : 0 } }
             default: unaryLoop(op, xp, yp, x.count)
             }
         }
@@ -44,6 +49,9 @@ extension CPUBackend {
         if try isDouble(x, "unaryBackward") {
             try unaryBackwardLoop(op, x.cpuPointer(Double.self), y.cpuPointer(Double.self),
                                   dy.cpuPointer(Double.self), dx.cpuPointer(Double.self), x.count)
+        } else if op == .relu {
+            let xp = x.cpuPointer(Float.self), gp = dy.cpuPointer(Float.self), dp = dx.cpuPointer(Float.self)
+            Parallel.forRanges(x.count, costPerItem: 4) { r in for i in r { let g = gp[i]; dp[i] = xp[i] > 0 ? g : 0 } }
         } else {
             try unaryBackwardLoop(op, x.cpuPointer(Float.self), y.cpuPointer(Float.self),
                                   dy.cpuPointer(Float.self), dx.cpuPointer(Float.self), x.count)
