@@ -24,11 +24,7 @@ struct TranslateCommand: ParsableCommand {
             let backend = try Backends.backend(for: resolveDevice(device))
             let (model, src, tgt) = try Seq2SeqTrainer.load(checkpoint: URL(fileURLWithPath: checkpoint), on: backend)
             let translator = try Translator(model: model, srcVocab: src, tgtVocab: tgt)
-            let out = try translator.beamSearch(sentence, beam: beam, lengthPenalty: lengthPenalty)
-            print(out.text)
-            var note = String(format: "log P = %.4f", out.logProbability)
-            if let reference { note += String(format: ", bleu %.3f", BLEU.score(out.text, reference, k: 2)) }
-            FileHandle.standardError.write(Data((note + "\n").utf8))
+            // Attention first: a model without attention fails before anything is printed.
             if let attention {
                 let (_, figures) = try translator.greedyWithAttention(sentence)
                 let url = URL(fileURLWithPath: attention)
@@ -40,6 +36,11 @@ struct TranslateCommand: ParsableCommand {
                     FileHandle.standardError.write(Data("wrote \(path)\n".utf8))
                 }
             }
+            let out = try translator.beamSearch(sentence, beam: beam, lengthPenalty: lengthPenalty)
+            print(out.text)
+            var note = String(format: "log P = %.4f", out.logProbability)
+            if let reference { note += String(format: ", bleu %.3f", BLEU.score(out.text, reference, k: 2)) }
+            FileHandle.standardError.write(Data((note + "\n").utf8))
         }
     }
 }
