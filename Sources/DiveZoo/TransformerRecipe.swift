@@ -8,8 +8,8 @@ import Foundation
 
 public struct TransformerRecipe: TranslationRecipe {
     public let name: String
-    public let section = "10.7"
-    public let enSection = "11.7"
+    public let section: String
+    public let enSection: String
     public let summary: String
     public let numSteps: Int
     let width: Int, heads: Int, ffn: Int
@@ -17,13 +17,14 @@ public struct TransformerRecipe: TranslationRecipe {
 
     /// The book's Transformer.
     public init() {
-        name = "transformer"; summary = "Transformer encoder-decoder, English to French (--preset paper: the paper's training)"
+        name = "transformer"; section = "10.7"; enSection = "11.7"; summary = "Transformer encoder-decoder, English to French (--preset paper: the paper's training)"
         numSteps = 10; width = 32; heads = 4; ffn = 64
         bookResult = "(book, zh 10.7: loss 0.030, 5202.9 tokens/sec on cuda:0; BLEU 1.000, 1.000, 1.000, 1.000)"
     }
 
     private init(name: String, summary: String, numSteps: Int, width: Int, heads: Int, ffn: Int) {
         self.name = name; self.summary = summary; self.numSteps = numSteps
+        section = "—"; enSection = "—"
         self.width = width; self.heads = heads; self.ffn = ffn
         bookResult = "(not in the book: a wider Transformer for benchmarks)"
     }
