@@ -11,6 +11,9 @@ import Testing
                         "self-attention": "10.6", "transformer": "10.7"]
         #expect(Set(RecipeRegistry.all.map(\.name)) == Set(expected.keys))
         #expect(RecipeRegistry.extras.map(\.name) == ["transformer-256"])
+        let wide = TransformerRecipe.wide.modelConfig(.zh, srcVocab: 184, tgtVocab: 201)
+        #expect(wide == .transformer(TransformerConfig(srcVocabSize: 184, tgtVocabSize: 201, numHiddens: 256, ffnHiddens: 1024,
+                                                       numHeads: 8, numLayers: 2, dropout: 0.1, numSteps: 32)))
         for (name, section) in expected { #expect(try RecipeRegistry.recipe(named: name).section == section) }
         #expect(throws: ZooError.self) { try RecipeRegistry.recipe(named: "transformer-xl") }
     }
