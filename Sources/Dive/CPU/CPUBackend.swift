@@ -91,7 +91,7 @@ public final class CPUBackend: Backend {
     private func gemmLoop<T: CPUFloat>(_ a: UnsafeMutablePointer<T>, _ b: UnsafeMutablePointer<T>,
                                        _ c: UnsafeMutablePointer<T>, _ s: GemmShape, _ alpha: T, _ beta: T) {
         guard s.m > 0, s.n > 0 else { return }
-        Self.chooseBlasThreads(work: s.batch * s.m * s.n * s.k)
+        Self.chooseBlasThreads(work: s.m * s.n * s.k)   // per call: a batch of small products is many small calls
         let lda = max(1, s.transA ? s.m : s.k), ldb = max(1, s.transB ? s.k : s.n)
         for i in 0..<s.batch {
             T.blasGemm(transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k, alpha: alpha,
