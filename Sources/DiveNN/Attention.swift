@@ -48,8 +48,17 @@ public final class AdditiveAttention: Module {
 
     /// q (B, Tq, querySize), k (B, Tk, keySize), v (B, Tk, dv) → (B, Tq, dv).
     public func callAsFunction(_ q: Tensor, _ k: Tensor, _ v: Tensor, validLens: Tensor? = nil) throws -> Tensor {
-        let B = q.shape[0], Tq = q.shape[1], Tk = k.shape[1], H = W_q.outFeatures
-        let qh = try W_q(q).reshaped([B, Tq, 1, H]), kh = try W_k(k).reshaped([B, 1, Tk, H])
+        try self(q, projectedKeys: projectKeys(k), v, validLens: validLens)
+    }
+
+    /// W_k k: k (B, Tk, keySize) → (B, Tk, H). A decoder whose keys stay fixed over its steps
+    /// projects them once (the book recomputes the same product every step).
+    public func projectKeys(_ k: Tensor) throws -> Tensor { try W_k(k) }
+
+    /// As `callAsFunction(q, k, v)` with `projectedKeys` = `projectKeys(k)` (B, Tk, H).
+    public func callAsFunction(_ q: Tensor, projectedKeys: Tensor, _ v: Tensor, validLens: Tensor? = nil) throws -> Tensor {
+        let B = q.shape[0], Tq = q.shape[1], Tk = projectedKeys.shape[1], H = W_q.outFeatures
+        let qh = try W_q(q).reshaped([B, Tq, 1, H]), kh = try projectedKeys.reshaped([B, 1, Tk, H])
         let features = try (qh + kh).tanh()                                   // (B, Tq, Tk, H)
         let scores = try w_v(features).reshaped([B, Tq, Tk])
         let weights = try scores.maskedSoftmax(validLens: validLens.map { try flatLens($0) })

@@ -130,12 +130,14 @@ public final class TransformerDecoderBlock: Module {
         register("ffn", ffn); register("addnorm3", addnorm3)
     }
 
-    /// x (B, T, H) → (B, T, H); updates `state.cache[index]`.
-    public func callAsFunction(_ x: Tensor, state: TransformerDecoderState) throws -> Tensor {
+    /// x (B, T, H) → (B, T, H); updates `state.cache[index]`. The self-attention is causal in
+    /// training (the book's `dec_valid_lens`) and unmasked in eval; `causal` overrides that (an
+    /// uncached recomputation of a whole prefix in eval mode needs it).
+    public func callAsFunction(_ x: Tensor, state: TransformerDecoderState, causal: Bool? = nil) throws -> Tensor {
         let keyValues = try state.cache[index].map { try Tensor.concat([$0, x], axis: 1) } ?? x
         state.cache[index] = keyValues
         var decLens: Tensor?
-        if isTraining {
+        if causal ?? isTraining {
             let B = x.shape[0], T = x.shape[1]
             decLens = try Tensor((0..<(B * T)).map { Int32($0 % T + 1) }, shape: [B, T], on: x.backend)
         }

@@ -14,31 +14,32 @@ public struct Decoded: Equatable, Sendable {
 }
 
 public struct Translator {
-    public let model: Seq2Seq
+    public let model: any EncoderDecoder
     public let srcVocab: Vocab, tgtVocab: Vocab
     let backend: Backend
 
-    public init(model: Seq2Seq, srcVocab: Vocab, tgtVocab: Vocab) throws {
+    public init(model: any EncoderDecoder, srcVocab: Vocab, tgtVocab: Vocab) throws {
         guard let b = model.backend else { throw ZooError.invalidOption("the model has no parameters") }
         self.model = model; self.srcVocab = srcVocab; self.tgtVocab = tgtVocab; backend = b
     }
 
-    var numSteps: Int { model.config.numSteps }
+    var numSteps: Int { model.numSteps }
     var bos: Int { tgtVocab["<bos>"] }
     var eos: Int { tgtVocab["<eos>"] }
 
-    /// The encoder's final state (L, 1, H) for a sentence (lower-cased, split on spaces, `<eos>`).
-    func encode(_ sentence: String) throws -> Tensor {
-        let (indices, _) = Translation.encodeSource(sentence, vocab: srcVocab, numSteps: numSteps)
-        return try model.encoder(Tensor(indices, shape: [numSteps, 1], on: backend)).state
+    /// The decoder's initial state for a sentence (lower-cased, split on spaces, `<eos>`), with
+    /// the book's `enc_valid_len` (the source length with `<eos>`).
+    func encode(_ sentence: String) throws -> DecoderState {
+        let (indices, validLength) = Translation.encodeSource(sentence, vocab: srcVocab, numSteps: numSteps)
+        return try model.beginDecoding(source: indices, validLength: validLength)
     }
 
-    /// One decoder step for K hypotheses: last tokens (K) and state (L, K, H) → log-probabilities
+    /// One decoder step for K hypotheses: last tokens (K) and state → log-probabilities
     /// (K rows of V) and the new state.
-    func step(_ tokens: [Int], _ state: Tensor) throws -> (logProbs: [[Double]], state: Tensor) {
+    func step(_ tokens: [Int], _ state: DecoderState) throws -> (logProbs: [[Double]], state: DecoderState) {
         let K = tokens.count
-        let (logits, next) = try model.decoder(Tensor(tokens.map(Int32.init), shape: [1, K], on: backend), state: state)
-        let flat = try logits.toDoubleArray()   // (1, K, V)
+        let (logits, next) = try model.decodeStep(tokens.map(Int32.init), state: state)
+        let flat = try logits.toDoubleArray()   // (K, V)
         let V = flat.count / K
         let rows = (0..<K).map { k -> [Double] in
             let row = flat[(k * V)..<((k + 1) * V)]
@@ -57,12 +58,18 @@ public struct Translator {
     /// The book's `predict_seq2seq`: argmax each step; stops when `<eos>` is predicted (not
     /// emitted) or after num_steps steps.
     public func greedy(_ sentence: String) throws -> Decoded {
+        try greedy(sentence, eachStep: nil)
+    }
+
+    /// Greedy decoding that calls `eachStep` after every decoder step (the attention recorder).
+    func greedy(_ sentence: String, eachStep: (() throws -> Void)?) throws -> Decoded {
         try Autograd.withoutGrad {
             model.eval()
             var state = try encode(sentence)
             var out: [Int] = [], logP = 0.0, last = bos
             for _ in 0..<numSteps {
                 let (lp, next) = try step([last], state)
+                try eachStep?()
                 state = next
                 let best = lp[0].indices.max { lp[0][$0] < lp[0][$1] }!
                 logP += lp[0][best]
@@ -85,33 +92,27 @@ public struct Translator {
         if beam == 1 { return greedyResult }
         return try Autograd.withoutGrad {
             model.eval()
-            let encoded = try encode(sentence)      // (L, 1, H)
-            let L = encoded.shape[0], H = encoded.shape[2]
-            var stateRows = [try encoded.toArray()] // per hypothesis: (L, H) flattened layer-major
+            var state = try encode(sentence)        // one hypothesis
             var alive: [(tokens: [Int], logP: Double)] = [([], 0)]
             var complete: [Decoded] = [greedyResult]
             for _ in 0..<numSteps {
                 let K = alive.count
-                var packed = [Float](repeating: 0, count: L * K * H)      // (L, K, H)
-                for k in 0..<K { for l in 0..<L { for h in 0..<H { packed[(l * K + k) * H + h] = stateRows[k][l * H + h] } } }
-                let (lp, next) = try step(alive.map { $0.tokens.last ?? bos }, Tensor(packed, shape: [L, K, H], on: backend))
-                let nextHost = try next.toArray()
+                let (lp, next) = try step(alive.map { $0.tokens.last ?? bos }, state)
                 var candidates: [(parent: Int, token: Int, logP: Double)] = []
                 for k in 0..<K { for (v, p) in lp[k].enumerated() { candidates.append((k, v, alive[k].logP + p)) } }
                 candidates.sort { $0.logP > $1.logP }
-                var newAlive: [(tokens: [Int], logP: Double)] = [], newRows: [[Float]] = []
+                var newAlive: [(tokens: [Int], logP: Double)] = [], parents: [Int] = []
                 for c in candidates.prefix(beam) {
                     if c.token == eos {
                         complete.append(decoded(alive[c.parent].tokens, eos: true, logP: c.logP))
                     } else {
                         newAlive.append((alive[c.parent].tokens + [c.token], c.logP))
-                        var row = [Float](repeating: 0, count: L * H)
-                        for l in 0..<L { for h in 0..<H { row[l * H + h] = nextHost[(l * K + c.parent) * H + h] } }
-                        newRows.append(row)
+                        parents.append(c.parent)
                     }
                 }
-                alive = newAlive; stateRows = newRows
+                alive = newAlive
                 if alive.isEmpty { break }
+                state = try next.selecting(parents)
             }
             complete += alive.map { decoded($0.tokens, eos: false, logP: $0.logP) }
             func ranked(_ d: Decoded) -> Double {

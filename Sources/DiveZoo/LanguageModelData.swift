@@ -58,7 +58,7 @@ enum LanguageModelBatches {
                      seed: UInt64, position: LoaderPosition?) throws -> LanguageModelBatches {
         let start = position ?? LoaderPosition(epoch: 0, batchIndex: 0, rng: DataRNG(seed: seed))
         switch preset {
-        case .zh:
+        case .zh, .paper:
             return .book(try SequenceDataLoader(corpus: corpus, batchSize: batchSize, numSteps: numSteps,
                                                 partitioning: randomIter ? .random : .sequential, resumingFrom: start))
         case .en:

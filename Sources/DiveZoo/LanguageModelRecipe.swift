@@ -36,7 +36,7 @@ public struct LanguageModelRecipe: Recipe {
 
     public func defaults(_ preset: BookEdition) -> Hyperparameters {
         switch preset {
-        case .zh: return Hyperparameters(epochs: 500, lr: lr, batchSize: 32, optimizer: .sgd, clip: 1)
+        case .zh, .paper: return Hyperparameters(epochs: 500, lr: lr, batchSize: 32, optimizer: .sgd, clip: 1)
         case .en: return Hyperparameters(epochs: en.epochs, lr: en.lr, batchSize: 1024, optimizer: .sgd, clip: 1)
         }
     }

@@ -29,7 +29,7 @@ public struct LanguageModelTrainer {
         let backend = try options.backend
         let model = try config.makeModel(on: backend, rng: HostRNG(seed: options.seed))
         let params = model.parameters
-        let optimizer = try Training.makeOptimizer(hyper.optimizer, params, lr: hyper.lr)
+        let optimizer = try Training.makeOptimizer(hyper, params)
         var position: LoaderPosition? = nil
         var step = 0
         if options.resume, let url = options.checkpoint, FileManager.default.fileExists(atPath: url.path) {
@@ -40,7 +40,7 @@ public struct LanguageModelTrainer {
         var data = try LanguageModelBatches.make(corpus: corpus, preset: options.preset, batchSize: hyper.batchSize,
                                                  numSteps: numSteps, randomIter: randomIter, seed: options.seed, position: position)
         let startEpoch = data.position.epoch
-        let schedule = Training.makeSchedule(options.schedule, lr: hyper.lr, warmup: options.warmupSteps,
+        let schedule = Training.makeSchedule(hyper.resolvedSchedule, lr: hyper.lr, warmup: hyper.resolvedWarmupSteps,
                                              totalSteps: hyper.epochs * 8, width: config.hidden)
         let log = try MetricsLog(options.metricsLog, append: options.resume)
         var history: [EpochRecord] = []
@@ -68,11 +68,11 @@ public struct LanguageModelTrainer {
                 }
                 let x = try Tensor(batch.xTimeMajor, shape: [T, B], on: backend)       // (T, B)
                 let y = try Tensor(batch.yTimeMajor, shape: [T * B], on: backend)      // (T·B)
-                optimizer.lr = schedule.lr(at: options.schedule == .noam ? step + 1 : step)
+                optimizer.lr = schedule.lr(at: hyper.resolvedSchedule == .noam ? step + 1 : step)
                 optimizer.zeroGrad()
                 let (logits, next) = try model.forward(x, state: state!)               // (T·B, V)
                 state = next
-                let loss = try Loss.crossEntropy(logits, targets: y, labelSmoothing: options.labelSmoothing)
+                let loss = try Loss.crossEntropy(logits, targets: y, labelSmoothing: hyper.resolvedLabelSmoothing)
                 try loss.backward()
                 let scale = try hyper.clip.flatMap { try GradientClipping.scale(params, maxNorm: $0) }
                 try optimizer.step(gradScale: scale)

@@ -18,6 +18,12 @@ public protocol Recipe: Sendable {
     func defaults(_ preset: BookEdition) -> Hyperparameters
     /// Trains (or demonstrates) with `options` and returns what the book prints.
     func run(_ options: RunOptions) throws -> RecipeReport
+    /// The presets this recipe has settings for (`--preset`); zh and en unless it says otherwise.
+    var presets: [BookEdition] { get }
+}
+
+extension Recipe {
+    public var presets: [BookEdition] { [.zh, .en] }
 }
 
 /// The tunable settings of a recipe; the CLI overrides them one by one.
@@ -27,9 +33,23 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
     public var batchSize: Int
     public var optimizer: OptimizerKind
     public var clip: Float?
-    public init(epochs: Int, lr: Float, batchSize: Int, optimizer: OptimizerKind, clip: Float? = 1) {
+    /// The extras of the Transformer paper (nil: the book's constant rate, no smoothing, PyTorch's Adam).
+    public var schedule: ScheduleKind?
+    public var warmupSteps: Int?
+    public var labelSmoothing: Float?
+    public var adamBeta2: Float?
+    public var adamEps: Float?
+    public init(epochs: Int, lr: Float, batchSize: Int, optimizer: OptimizerKind, clip: Float? = 1,
+                schedule: ScheduleKind? = nil, warmupSteps: Int? = nil, labelSmoothing: Float? = nil,
+                adamBeta2: Float? = nil, adamEps: Float? = nil) {
         self.epochs = epochs; self.lr = lr; self.batchSize = batchSize; self.optimizer = optimizer; self.clip = clip
+        self.schedule = schedule; self.warmupSteps = warmupSteps; self.labelSmoothing = labelSmoothing
+        self.adamBeta2 = adamBeta2; self.adamEps = adamEps
     }
+    /// The schedule, warmup and smoothing in force (the book's: constant, 0, 0).
+    public var resolvedSchedule: ScheduleKind { schedule ?? .constant }
+    public var resolvedWarmupSteps: Int { warmupSteps ?? 0 }
+    public var resolvedLabelSmoothing: Float { labelSmoothing ?? 0 }
 }
 
 public enum OptimizerKind: String, Codable, CaseIterable, Sendable { case sgd, adam, adamw }
@@ -47,9 +67,12 @@ public struct RunOptions: @unchecked Sendable {
     public var clip: Float?
     public var noClip = false
     public var seed: UInt64 = 0
-    public var schedule: ScheduleKind = .constant
-    public var warmupSteps: Int = 0
-    public var labelSmoothing: Float = 0
+    /// Overrides of the schedule, warmup, label smoothing and Adam's β2 and ε (nil: the recipe's).
+    public var schedule: ScheduleKind?
+    public var warmupSteps: Int?
+    public var labelSmoothing: Float?
+    public var adamBeta2: Float?
+    public var adamEps: Float?
     /// Where checkpoints go (nil: no checkpoint file).
     public var checkpoint: URL?
     /// Epochs between checkpoints (the last epoch always writes one).
@@ -80,6 +103,11 @@ public struct RunOptions: @unchecked Sendable {
         if let optimizer { h.optimizer = optimizer }
         if let clip { h.clip = clip }
         if noClip { h.clip = nil }
+        if let schedule { h.schedule = schedule }
+        if let warmupSteps { h.warmupSteps = warmupSteps }
+        if let labelSmoothing { h.labelSmoothing = labelSmoothing }
+        if let adamBeta2 { h.adamBeta2 = adamBeta2 }
+        if let adamEps { h.adamEps = adamEps }
         return h
     }
 
@@ -95,6 +123,9 @@ public struct RecipeReport: Sendable {
     public var history: [EpochRecord]
     /// The curve's name for the plot ("perplexity", "loss").
     public var curve: String
+    /// Figures the book shows besides the curve (attention heatmaps, positional encodings), as
+    /// SVG documents by name; `--plot out.svg` writes each to `out-<name>.svg`.
+    public var figures: [(name: String, svg: String)] = []
     public init(lines: [String] = [], metrics: [String: Double] = [:], history: [EpochRecord] = [], curve: String = "loss") {
         self.lines = lines; self.metrics = metrics; self.history = history; self.curve = curve
     }
@@ -119,14 +150,19 @@ public enum RecipeRegistry {
         LanguageModelRecipe.lstmScratch, LanguageModelRecipe.lstm,
         LanguageModelRecipe.deepLSTM, LanguageModelRecipe.biLSTM,
         Seq2SeqRecipe(),
+        NadarayaWatsonRecipe(), AttentionScoringRecipe(), BahdanauRecipe(), MultiHeadRecipe(), SelfAttentionRecipe(),
+        TransformerRecipe(),
         NLIRecipe(),
     ]
 
-    public static var names: [String] { all.map(\.name) }
+    /// Trainable by name but not in the book (benchmark variants); `dive list` shows them apart.
+    public static let extras: [any Recipe] = [TransformerRecipe.wide]
+
+    public static var names: [String] { (all + extras).map(\.name) }
 
     /// The recipe called `name`, or an error listing the names.
     public static func recipe(named name: String) throws -> any Recipe {
-        guard let r = all.first(where: { $0.name == name }) else {
+        guard let r = (all + extras).first(where: { $0.name == name }) else {
             throw ZooError.unknownRecipe(name: name, available: names)
         }
         return r

@@ -34,6 +34,39 @@ public enum SVGPlot {
         return s
     }
 
+    /// Several named series over x = 0, 1, 2, … in one plot with a legend (the book's `d2l.plot`).
+    public static func lines(_ series: [(String, [Double])], xLabel: String, title: String) -> String {
+        let w = 520.0, h = 320.0, left = 60.0, right = 90.0, top = 30.0, bottom = 45.0
+        let all = series.flatMap(\.1).filter(\.isFinite)
+        var lo = all.min() ?? 0, hi = all.max() ?? 1
+        if hi - lo < 1e-12 { lo -= 0.5; hi += 0.5 }
+        let n = max(series.map(\.1.count).max() ?? 2, 2)
+        func px(_ i: Int) -> Double { left + (w - left - right) * Double(i) / Double(n - 1) }
+        func py(_ v: Double) -> Double { top + (h - top - bottom) * (1 - (v - lo) / (hi - lo)) }
+        let colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
+        var s = """
+        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(w))" height="\(Int(h))" viewBox="0 0 \(Int(w)) \(Int(h))" font-family="sans-serif" font-size="11">
+        <rect width="100%" height="100%" fill="white"/>
+        <text x="\(w / 2)" y="18" text-anchor="middle" font-size="13">\(escape(title))</text>
+        <line x1="\(left)" y1="\(h - bottom)" x2="\(w - right)" y2="\(h - bottom)" stroke="black"/>
+        <line x1="\(left)" y1="\(top)" x2="\(left)" y2="\(h - bottom)" stroke="black"/>
+
+        """
+        for k in 0...4 {
+            let v = lo + (hi - lo) * Double(k) / 4, i = (n - 1) * k / 4
+            s += "<text x=\"\(left - 6)\" y=\"\(f(py(v) + 4))\" text-anchor=\"end\">\(String(format: "%.3g", v))</text>"
+            s += "<text x=\"\(f(px(i)))\" y=\"\(f(h - bottom + 16))\" text-anchor=\"middle\">\(i)</text>\n"
+        }
+        s += "<text x=\"\(f((left + w - right) / 2))\" y=\"\(f(h - 8))\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
+        for (k, (label, values)) in series.enumerated() {
+            let c = colours[k % colours.count]
+            let points = values.enumerated().filter { $0.element.isFinite }.map { "\(f(px($0.offset))),\(f(py($0.element)))" }
+            s += "<polyline fill=\"none\" stroke=\"\(c)\" stroke-width=\"1.5\" points=\"\(points.joined(separator: " "))\"/>\n"
+            s += "<text x=\"\(f(w - right + 8))\" y=\"\(f(top + 14 * Double(k) + 8))\" fill=\"\(c)\">\(escape(label))</text>\n"
+        }
+        return s + "</svg>\n"
+    }
+
     /// Writes the curve of a report's history to `url`.
     public static func write(_ report: RecipeReport, recipe: String, to url: URL) throws {
         let values = report.history.map { report.curve == "perplexity" ? ($0.perplexity ?? $0.loss) : $0.loss }

@@ -62,7 +62,7 @@ public final class Seq2SeqDecoder: Module {
 }
 
 /// The book's `EncoderDecoder` for the GRU seq2seq model; parameters `encoder.*`, `decoder.*`.
-public final class Seq2Seq: Module {
+public final class Seq2Seq: Module, EncoderDecoder {
     public let config: Seq2SeqConfig
     public let encoder: Seq2SeqEncoder
     public let decoder: Seq2SeqDecoder
@@ -87,4 +87,28 @@ public final class Seq2Seq: Module {
         let (_, state) = try encoder(source)
         return try decoder(decoderInput, state: state).logits
     }
+
+    // EncoderDecoder: time-major; the encoder ignores the source lengths, as in the book.
+    public var modelConfig: TranslationModelConfig { .seq2seq(config) }
+    public var timeMajor: Bool { true }
+    /// The GRU model has no attention: nothing is recorded.
+    public var recordsAttention = false
+
+    public func logits(source: Tensor, sourceValidLens: Tensor, decoderInput: Tensor) throws -> Tensor {
+        try self(source: source, decoderInput: decoderInput)
+    }
+
+    public func beginDecoding(source: [Int32], validLength: Int32) throws -> DecoderState {
+        guard let backend else { throw ZooError.invalidOption("the model has no parameters") }
+        return RecurrentDecoderState(try encoder(Tensor(source, shape: [source.count, 1], on: backend)).state)   // (L, 1, H)
+    }
+
+    public func decodeStep(_ tokens: [Int32], state: DecoderState) throws -> (logits: Tensor, state: DecoderState) {
+        guard let backend, let s = state as? RecurrentDecoderState else { throw ZooError.invalidOption("not a seq2seq decoder state") }
+        let K = tokens.count
+        let (logits, next) = try decoder(Tensor(tokens, shape: [1, K], on: backend), state: s.h)   // (1, K, V)
+        return (try logits.reshaped([K, config.tgtVocabSize]), RecurrentDecoderState(next))
+    }
+
+    public func lastStepAttention() throws -> [AttentionRow] { [] }
 }

@@ -18,10 +18,19 @@ public struct EpochRecord: Codable, Equatable, Sendable {
 
 enum Training {
     static func makeOptimizer(_ kind: OptimizerKind, _ params: [Tensor], lr: Float) throws -> Optimizer {
-        switch kind {
-        case .sgd: return SGD(params, lr: lr)
-        case .adam: return try Adam(params, lr: lr)
-        case .adamw: return try AdamW(params, lr: lr)
+        try makeOptimizer(Hyperparameters(epochs: 0, lr: lr, batchSize: 1, optimizer: kind), params)
+    }
+
+    /// The optimiser of `hyper`, with its β2 and ε for Adam and AdamW (PyTorch's defaults unless set).
+    static func makeOptimizer(_ hyper: Hyperparameters, _ params: [Tensor]) throws -> Optimizer {
+        let beta2 = hyper.adamBeta2 ?? 0.999, eps = hyper.adamEps ?? 1e-8
+        guard beta2 > 0 && beta2 < 1, eps > 0 else {
+            throw ZooError.invalidOption("Adam needs 0 < β2 < 1 and ε > 0 (got β2 \(beta2), ε \(eps))")
+        }
+        switch hyper.optimizer {
+        case .sgd: return SGD(params, lr: hyper.lr)
+        case .adam: return try Adam(params, lr: hyper.lr, beta2: beta2, eps: eps)
+        case .adamw: return try AdamW(params, lr: hyper.lr, beta2: beta2, eps: eps)
         }
     }
 

@@ -13,8 +13,10 @@ struct ModelsBench: ParsableCommand {
         commandName: "models", abstract: "Tokens per second of each recipe's training on each device.")
 
     /// PyTorch 2.13 CPU, 2 threads, the book's code (PEERS.md).
-    static let pytorchCPU: [String: Double] = ["rnn": 131_000, "gru": 54_000, "lstm": 70_000, "deep-lstm": 23_500, "seq2seq": 24_200]
-    static let defaultRecipes = ["rnn-scratch", "rnn", "gru-scratch", "gru", "lstm-scratch", "lstm", "deep-lstm", "bi-lstm", "seq2seq"]
+    static let pytorchCPU: [String: Double] = ["rnn": 131_000, "gru": 54_000, "lstm": 70_000, "deep-lstm": 23_500, "seq2seq": 24_200,
+                                                       "bahdanau": 13_200, "transformer": 10_600, "transformer-256": 672]
+    static let defaultRecipes = ["rnn-scratch", "rnn", "gru-scratch", "gru", "lstm-scratch", "lstm", "deep-lstm", "bi-lstm", "seq2seq",
+                                 "bahdanau", "transformer", "transformer-256"]
 
     @Option(help: "Device (cpu, opencl, ...); default: every device.") var device: String?
     @Option(help: "Comma-separated recipes (default: every trainable recipe).") var recipes: String?
@@ -36,7 +38,7 @@ struct ModelsBench: ParsableCommand {
                     o.dataDirectory = DataDirectory(explicitPath: dataDir)
                     let history: [EpochRecord]
                     if let lm = recipe as? LanguageModelRecipe { history = try lm.train(o).history }
-                    else if let s2s = recipe as? Seq2SeqRecipe { history = try s2s.train(o).history }
+                    else if let t = recipe as? any TranslationRecipe { history = try t.train(o).history }
                     else { throw ZooError.invalidOption("\(name) is not a training recipe") }
                     let timed = history.dropFirst(warmup)
                     let rates = timed.map(\.tokensPerSecond).sorted()
@@ -50,7 +52,7 @@ struct ModelsBench: ParsableCommand {
                                    ("vs_pytorch", String(format: "%.2f", median / torch))]
                     }
                     let line = json ? "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
-                        : String(format: "%-13@ %-10@ %9.0f tokens/s ±%4.1f%%", name as NSString, d.description as NSString, median, spread * 100)
+                        : String(format: "%-15@ %-10@ %9.0f tokens/s ±%4.1f%%", name as NSString, d.description as NSString, median, spread * 100)
                           + (fields.count > 5 ? "   PyTorch CPU \(fields[5].1), ×\(fields[6].1)" : "")
                     print(line)
                     fflush(stdout)

@@ -6,11 +6,15 @@ struct ListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List the recipes `dive train` runs.")
 
     func run() throws {
-        print("recipe         zh     en     what")
-        for r in RecipeRegistry.all {
-            print(r.name.padding(toLength: 15, withPad: " ", startingAt: 0)
-                  + r.section.padding(toLength: 7, withPad: " ", startingAt: 0)
-                  + r.enSection.padding(toLength: 7, withPad: " ", startingAt: 0) + r.summary)
-        }
+        print("recipe             zh     en     what")
+        for r in RecipeRegistry.all { line(r) }
+        print("\nnot in the book:")
+        for r in RecipeRegistry.extras { line(r) }
+    }
+
+    private func line(_ r: any Recipe) {
+        print(r.name.padding(toLength: 19, withPad: " ", startingAt: 0)
+              + r.section.padding(toLength: 7, withPad: " ", startingAt: 0)
+              + r.enSection.padding(toLength: 7, withPad: " ", startingAt: 0) + r.summary)
     }
 }

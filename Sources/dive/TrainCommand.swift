@@ -17,16 +17,18 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("batch-size"), help: "Minibatch size (default: the book's).") var batchSize: Int?
     @Option(help: "Seed for initialisation, dropout and data order.") var seed: UInt64 = 0
     @Option(help: "sgd, adam or adamw (default: the book's).") var optimizer: String?
-    @Option(name: .customLong("warmup-steps"), help: "Linear warmup steps of the schedule.") var warmupSteps = 0
-    @Option(help: "constant, noam or cosine.") var schedule = "constant"
+    @Option(name: .customLong("warmup-steps"), help: "Warmup steps of the schedule (default: the preset's, 0 in the book).") var warmupSteps: Int?
+    @Option(help: "constant, noam or cosine (default: the preset's, constant in the book).") var schedule: String?
     @Option(help: "Gradient clipping threshold θ (default: the book's, 1; 0 turns clipping off).") var clip: Float?
-    @Option(name: .customLong("label-smoothing"), help: "Label smoothing ε (not in the book).") var labelSmoothing: Float = 0
+    @Option(name: .customLong("label-smoothing"), help: "Label smoothing ε (not in the book; default: the preset's).") var labelSmoothing: Float?
+    @Option(name: .customLong("adam-beta2"), help: "Adam's β2 (default: the preset's, PyTorch's 0.999).") var adamBeta2: Float?
+    @Option(name: .customLong("adam-eps"), help: "Adam's ε (default: the preset's, PyTorch's 1e-8).") var adamEps: Float?
     @Option(help: "Checkpoint file (default: <recipe>.safetensors in the current directory).") var checkpoint: String?
     @Option(name: .customLong("checkpoint-every"), help: "Epochs between checkpoints.") var checkpointEvery = 25
     @Flag(help: "Continue from the checkpoint.") var resume = false
     @Option(help: "Write one JSON object per epoch to this file.") var log: String?
-    @Option(help: "Write the training curve to this SVG file.") var plot: String?
-    @Option(help: "zh (Chinese 2.0 edition, default) or en (English v1.0 settings).") var preset = "zh"
+    @Option(help: "Write the training curve to this SVG file, and the book's other figures (attention heatmaps, ...) beside it as <name>-<figure>.svg.") var plot: String?
+    @Option(help: "zh (Chinese 2.0 edition, default), en (English v1.0 settings) or paper (transformer: the paper's training).") var preset = "zh"
     @Option(name: .customLong("data-dir"), help: "Data directory (default: $DIVE_DATA, else ~/.cache/dive).") var dataDir: String?
     @Option(help: "Beam width for seq2seq translations (1: greedy).") var beam = 1
     @Option(name: .customLong("length-penalty"), help: "Beam-search length penalty α (the book's 9.8 uses 0.75).") var lengthPenalty = 0.0
@@ -36,22 +38,33 @@ struct TrainCommand: ParsableCommand {
             let r = try RecipeRegistry.recipe(named: recipe)
             var o = RunOptions()
             o.device = try resolveDevice(device)
-            guard let edition = BookEdition(rawValue: preset) else { throw ZooError.invalidOption("--preset must be zh or en, not '\(preset)'") }
+            let allowed = r.presets.map(\.rawValue).joined(separator: ", ")
+            guard let edition = BookEdition(rawValue: preset), r.presets.contains(edition) else {
+                throw ZooError.invalidOption("--preset for \(r.name) must be one of \(allowed), not '\(preset)'")
+            }
             o.preset = edition
             o.epochs = epochs; o.lr = lr; o.batchSize = batchSize; o.seed = seed
             if let optimizer {
                 guard let k = OptimizerKind(rawValue: optimizer) else { throw ZooError.invalidOption("--optimizer must be sgd, adam or adamw, not '\(optimizer)'") }
                 o.optimizer = k
             }
-            guard let s = ScheduleKind(rawValue: schedule) else { throw ZooError.invalidOption("--schedule must be constant, noam or cosine, not '\(schedule)'") }
-            o.schedule = s
+            if let schedule {
+                guard let s = ScheduleKind(rawValue: schedule) else { throw ZooError.invalidOption("--schedule must be constant, noam or cosine, not '\(schedule)'") }
+                o.schedule = s
+            }
+            if let warmupSteps, warmupSteps < 0 { throw ZooError.invalidOption("--warmup-steps must be at least 0 (got \(warmupSteps))") }
             o.warmupSteps = warmupSteps
             if let clip { if clip > 0 { o.clip = clip } else { o.noClip = true } }
+            if let labelSmoothing, !(labelSmoothing >= 0 && labelSmoothing < 1) {
+                throw ZooError.invalidOption("--label-smoothing must be in [0, 1) (got \(labelSmoothing))")
+            }
             o.labelSmoothing = labelSmoothing
+            o.adamBeta2 = adamBeta2; o.adamEps = adamEps
             o.checkpoint = URL(fileURLWithPath: checkpoint ?? "\(r.name).safetensors")
             o.checkpointEvery = checkpointEvery
             o.resume = resume
             o.metricsLog = log.map { URL(fileURLWithPath: $0) }
+            o.plot = plot.map { URL(fileURLWithPath: $0) }
             o.dataDirectory = DataDirectory(explicitPath: dataDir)
             o.beam = beam; o.lengthPenalty = lengthPenalty
             o.progress = ProgressDisplay()
@@ -59,13 +72,27 @@ struct TrainCommand: ParsableCommand {
             o.interrupt = flag
             InterruptHandler.install(flag)
             let h = o.resolve(r.defaults(edition))
-            if r.name != "numerics" {
-                print("\(r.name) (\(edition == .zh ? r.section : r.enSection), \(edition.rawValue)): \(h.epochs) epochs, lr \(h.lr), batch \(h.batchSize), \(h.optimizer.rawValue), clip \(h.clip.map { "\($0)" } ?? "off"), device \(o.device)")
+            if r.name != "numerics" && h.epochs > 0 {
+                var extras = ""
+                if let s = h.schedule, s != .constant { extras += ", schedule \(s.rawValue) (warmup \(h.resolvedWarmupSteps))" }
+                if let e = h.labelSmoothing, e > 0 { extras += ", label smoothing \(e)" }
+                if h.adamBeta2 != nil || h.adamEps != nil { extras += ", Adam β2 \(h.adamBeta2 ?? 0.999) ε \(h.adamEps ?? 1e-8)" }
+                print("\(r.name) (\(edition == .en ? r.enSection : r.section), \(edition.rawValue)): \(h.epochs) epochs, lr \(h.lr), batch \(h.batchSize), \(h.optimizer.rawValue), clip \(h.clip.map { "\($0)" } ?? "off")\(extras), device \(o.device)")
             }
             fflush(stdout)
             let report = try r.run(o)
             for line in report.lines { print(line) }
-            if let plot, !report.history.isEmpty { try SVGPlot.write(report, recipe: r.name, to: URL(fileURLWithPath: plot)) }
+            if let plot {
+                let url = URL(fileURLWithPath: plot)
+                if !report.history.isEmpty { try SVGPlot.write(report, recipe: r.name, to: url); print("wrote \(url.path)") }
+                for (name, svg) in report.figures {
+                    let figure = url.deletingPathExtension().path + "-\(name).svg"
+                    do { try svg.write(toFile: figure, atomically: true, encoding: .utf8) } catch {
+                        throw ZooError.invalidOption("cannot write the figure \(figure): \(error.localizedDescription)")
+                    }
+                    print("wrote \(figure)")
+                }
+            }
         }
     }
 }

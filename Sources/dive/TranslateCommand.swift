@@ -1,25 +1,42 @@
-// `dive translate CHECKPOINT "sentence"`: translates with a trained seq2seq model, greedily or by
-// beam search, and prints the log-probability of the output.
+// `dive translate CHECKPOINT "sentence"`: translates with a trained seq2seq, Bahdanau or
+// Transformer model (the checkpoint says which), greedily or by beam search, prints the
+// log-probability of the output, and with --attention draws the attention weights of the translation.
 import ArgumentParser
 import Dive
 import DiveZoo
 import Foundation
 
 struct TranslateCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "translate", abstract: "Translate with a seq2seq model `dive train seq2seq` saved.")
+    static let configuration = CommandConfiguration(commandName: "translate",
+                                                    abstract: "Translate with a model `dive train seq2seq|bahdanau|transformer` saved.")
 
-    @Argument(help: "A checkpoint written by `dive train seq2seq`.") var checkpoint: String
+    @Argument(help: "A checkpoint written by `dive train seq2seq`, `bahdanau` or `transformer`.") var checkpoint: String
     @Argument(help: "The English sentence, punctuation spaced as in the book (\"go .\").") var sentence: String
     @Option(help: "Beam width (1: greedy).") var beam = 1
     @Option(name: .customLong("length-penalty"), help: "Length penalty α for beam search.") var lengthPenalty = 0.0
     @Option(help: "A reference translation: also print BLEU (k = 2).") var reference: String?
+    @Option(help: "Draw the attention weights of the (greedy) translation to this SVG file; the Transformer's figures go to <name>-<figure>.svg.")
+    var attention: String?
     @Option(help: "cpu, opencl, ...") var device = "cpu"
 
     func run() throws {
         try reportingZooErrors {
             let backend = try Backends.backend(for: resolveDevice(device))
             let (model, src, tgt) = try Seq2SeqTrainer.load(checkpoint: URL(fileURLWithPath: checkpoint), on: backend)
-            let out = try Translator(model: model, srcVocab: src, tgtVocab: tgt).beamSearch(sentence, beam: beam, lengthPenalty: lengthPenalty)
+            let translator = try Translator(model: model, srcVocab: src, tgtVocab: tgt)
+            // Attention first: a model without attention fails before anything is printed.
+            if let attention {
+                let (_, figures) = try translator.greedyWithAttention(sentence)
+                let url = URL(fileURLWithPath: attention)
+                for figure in figures {
+                    let path = figures.count == 1 ? url.path : url.deletingPathExtension().path + "-\(figure.name).svg"
+                    do { try figure.svg.write(toFile: path, atomically: true, encoding: .utf8) } catch {
+                        throw ZooError.invalidOption("cannot write \(path): \(error.localizedDescription)")
+                    }
+                    FileHandle.standardError.write(Data("wrote \(path)\n".utf8))
+                }
+            }
+            let out = try translator.beamSearch(sentence, beam: beam, lengthPenalty: lengthPenalty)
             print(out.text)
             var note = String(format: "log P = %.4f", out.logProbability)
             if let reference { note += String(format: ", bleu %.3f", BLEU.score(out.text, reference, k: 2)) }

@@ -50,10 +50,17 @@ extension CPUBackend {
     private func dropoutLoop<T: CPUFloat>(_ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>, _ n: Int,
                                           _ p: Float, _ seed: UInt64, _ offset: UInt64) {
         let keepScale = p < 1 ? 1 / (1 - T(p)) : 0
+        // CounterRNG.uniform(seed, offset + i) >= p, with mix(seed) hoisted, the counter stepped by
+        // addition, and the test on the 24 bits as integers: k·2⁻²⁴ ≥ p ⟺ k ≥ ⌈p·2²⁴⌉ (exact).
+        let base = CounterRNG.mix(seed), golden: UInt64 = 0x9E37_79B9_7F4A_7C15
+        let threshold = UInt64((Double(p) * 0x1p24).rounded(.up))
         Parallel.forRanges(n, costPerItem: 16) { r in
+            var z = base &+ (offset &+ UInt64(r.lowerBound) &+ 1) &* golden
             for i in r {
-                let keep = CounterRNG.uniform(seed: seed, counter: offset &+ UInt64(i)) >= p
-                y[i] = keep ? x[i] * keepScale : 0
+                let k = CounterRNG.mix(z) >> 40
+                z = z &+ golden
+                let kept = x[i] * keepScale            // computed unconditionally so the select has no branch
+                y[i] = k >= threshold ? kept : 0
             }
         }
     }

@@ -1,6 +1,7 @@
 // CPU row ops: the book's masked softmax, cross-entropy with label smoothing, layernorm; each
 // forward with its backward. Float32 rows go through the SIMD `RowKernels`; Float64 through the
 // generic loops below, which are also the readable definitions.
+import Foundation
 import RealModule
 
 /// The logit the book gives masked positions.
@@ -71,8 +72,33 @@ extension CPUBackend {
             crossEntropyLoop(logits.cpuPointer(Double.self), targets.cpuPointer(Int32.self),
                              weights?.cpuPointer(Double.self), Double(labelSmoothing), loss.cpuPointer(Double.self), rows, classes)
         } else {
-            crossEntropyLoop(logits.cpuPointer(Float.self), targets.cpuPointer(Int32.self),
-                             weights?.cpuPointer(Float.self), labelSmoothing, loss.cpuPointer(Float.self), rows, classes)
+            crossEntropyRowsF32(logits.cpuPointer(Float.self), targets.cpuPointer(Int32.self),
+                                weights?.cpuPointer(Float.self), labelSmoothing, loss.cpuPointer(Float.self), rows, classes)
+        }
+    }
+
+    /// `crossEntropyLoop` for Float32 with the SIMD row kernels (max/min, exp and sum in vectors).
+    private func crossEntropyRowsF32(_ x: UnsafeMutablePointer<Float>, _ t: UnsafeMutablePointer<Int32>,
+                                     _ w: UnsafeMutablePointer<Float>?, _ eps: Float, _ loss: UnsafeMutablePointer<Float>,
+                                     _ rows: Int, _ v: Int) {
+        Parallel.forRanges(rows, costPerItem: 8 * v) { r in
+            for row in r {
+                let xr = UnsafePointer(x + row * v)
+                let target = Int(t[row])
+                guard target >= 0 && target < v else { loss[row] = .nan; continue }
+                let (m, lo) = RowKernels.maxMin(xr, count: v)
+                let sum = RowKernels.expShiftedSum(xr, loss + row, count: v, shift: m,
+                                                   checked: !RowKernels.expRangeIsSafe(max: m, min: lo), store: false)
+                let lse = m + Foundation.log(sum)
+                let nll = lse - xr[target]
+                var smooth: Float = 0
+                if eps != 0 {
+                    var total: Float = 0
+                    for j in 0..<v { total += xr[j] }
+                    smooth = lse - total / Float(v)
+                }
+                loss[row] = ((1 - eps) * nll + eps * smooth) * (w?[row] ?? 1)
+            }
         }
     }
 
@@ -105,9 +131,29 @@ extension CPUBackend {
                                      weights?.cpuPointer(Double.self), Double(labelSmoothing),
                                      gradLoss.cpuPointer(Double.self), dLogits.cpuPointer(Double.self), rows, classes)
         } else {
-            crossEntropyBackwardLoop(logits.cpuPointer(Float.self), targets.cpuPointer(Int32.self),
-                                     weights?.cpuPointer(Float.self), labelSmoothing,
-                                     gradLoss.cpuPointer(Float.self), dLogits.cpuPointer(Float.self), rows, classes)
+            crossEntropyBackwardRowsF32(logits.cpuPointer(Float.self), targets.cpuPointer(Int32.self),
+                                        weights?.cpuPointer(Float.self), labelSmoothing,
+                                        gradLoss.cpuPointer(Float.self), dLogits.cpuPointer(Float.self), rows, classes)
+        }
+    }
+
+    /// `crossEntropyBackwardLoop` for Float32 with the SIMD row kernels.
+    private func crossEntropyBackwardRowsF32(_ x: UnsafeMutablePointer<Float>, _ t: UnsafeMutablePointer<Int32>,
+                                             _ w: UnsafeMutablePointer<Float>?, _ eps: Float, _ g: UnsafeMutablePointer<Float>,
+                                             _ dx: UnsafeMutablePointer<Float>, _ rows: Int, _ v: Int) {
+        Parallel.forRanges(rows, costPerItem: 8 * v) { r in
+            for row in r {
+                let xr = UnsafePointer(x + row * v), dr = dx + row * v
+                let target = Int(t[row])
+                let scale = g[row] * (w?[row] ?? 1)
+                guard target >= 0 && target < v else { dr.update(repeating: .nan, count: v); continue }
+                let (m, lo) = RowKernels.maxMin(xr, count: v)
+                let sum = RowKernels.expShiftedSum(xr, dr, count: v, shift: m,
+                                                   checked: !RowKernels.expRangeIsSafe(max: m, min: lo), store: true)
+                let a = scale / sum, b = scale * eps / Float(v)
+                for j in 0..<v { dr[j] = dr[j] * a - b }
+                dr[target] -= scale * (1 - eps)
+            }
         }
     }
 

@@ -90,8 +90,16 @@ enum RowKernels {
             i &+= 8
         }
         if i < count {
-            // Padding -inf gives exp = 0, so the padded lanes add nothing.
-            let a = VectorMath.exp(VectorMath.loadPartial(x + i, count &- i, pad: -.infinity) - shift)
+            let a: F8
+            if checked {
+                // Padding -inf gives exp = 0, so the padded lanes add nothing.
+                a = VectorMath.exp(VectorMath.loadPartial(x + i, count &- i, pad: -.infinity) - shift)
+            } else {
+                // In range: pad with the shift (exp 0 = 1, no slow path), then zero the padded lanes.
+                let e = VectorMath.expUnchecked(VectorMath.loadPartial(x + i, count &- i, pad: shift) - shift)
+                let live = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7) .< SIMD8<Int32>(repeating: Int32(count &- i))
+                a = VectorMath.select(live, e, F8())
+            }
             if store { VectorMath.storePartial(a, y + i, count &- i) }
             s1 += a
         }
@@ -129,7 +137,8 @@ enum RowKernels {
         // Pass 2: y = exp(x - m) and its sum.
         var s = expShiftedSum(x, y, count: v, shift: m, checked: !expRangeIsSafe(max: m, min: lo), store: true)
         // Every masked entry has the same value exp(-1e6 - m) (0 unless the valid logits are below ~-1e6).
-        let c = v < n ? VectorMath.exp(F8(repeating: maskedLogit - m))[0] : 0
+        // (e^x is 0 in Float below -104: skip the vector exp's out-of-range path for the usual case.)
+        let c = v < n && Float(maskedLogit) - m >= -104 ? VectorMath.exp(F8(repeating: Float(maskedLogit) - m))[0] : 0
         s += c * Float(n &- v)
         // Pass 3: normalise.
         let inv = 1 / s

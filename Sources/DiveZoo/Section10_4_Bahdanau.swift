@@ -1,0 +1,134 @@
+// 10.4 Bahdanau attention: the 9.7 GRU encoder, and a decoder that at every step attends over
+// the encoder outputs with additive attention (query = top layer of its hidden state, keys and
+// values = encoder outputs, masked by the source lengths) and feeds [context; embedding] to its GRU.
+import Dive
+import DiveNN
+
+/// The book's `(enc_outputs, hidden_state, enc_valid_lens)` for K hypotheses, plus the keys'
+/// projection W_k·enc_outputs, which stays fixed while decoding.
+public final class BahdanauState: DecoderState {
+    public let encOutputs: Tensor       // (K, T, H)
+    public let projectedKeys: Tensor    // (K, T, H)
+    public let hidden: Tensor           // (L, K, H)
+    public let validLens: [Int32]       // (K)
+    let lensTensor: Tensor
+
+    init(encOutputs: Tensor, projectedKeys: Tensor, hidden: Tensor, validLens: [Int32]) throws {
+        self.encOutputs = encOutputs; self.projectedKeys = projectedKeys; self.hidden = hidden; self.validLens = validLens
+        lensTensor = try Tensor(validLens, shape: [validLens.count], on: hidden.backend)
+    }
+
+    func with(hidden: Tensor) throws -> BahdanauState {
+        try BahdanauState(encOutputs: encOutputs, projectedKeys: projectedKeys, hidden: hidden, validLens: validLens)
+    }
+
+    public func selecting(_ rows: [Int]) throws -> DecoderState {
+        try BahdanauState(encOutputs: DecoderStates.selectRows(encOutputs, rows),
+                          projectedKeys: DecoderStates.selectRows(projectedKeys, rows),
+                          hidden: DecoderStates.selectAxis1(hidden, rows), validLens: rows.map { validLens[$0] })
+    }
+}
+
+/// The book's `Seq2SeqAttentionDecoder`; parameters `attention.*`, `embedding.*`, `rnn.*`, `dense.*`.
+public final class Seq2SeqAttentionDecoder: Module {
+    public let attention: AdditiveAttention
+    public let embedding: Embedding
+    public let rnn: GRU
+    public let dense: Linear
+    let hidden: Int
+
+    public init(_ c: Seq2SeqConfig, on backend: Backend, rng: HostRNG) throws {
+        hidden = c.hidden
+        attention = try AdditiveAttention(keySize: c.hidden, querySize: c.hidden, numHiddens: c.hidden, dropout: c.dropout,
+                                          on: backend, rng: rng)
+        embedding = try Embedding(c.tgtVocabSize, c.embedSize, on: backend, rng: rng)
+        rnn = try GRU(inputSize: c.embedSize + c.hidden, hiddenSize: c.hidden, numLayers: c.layers, dropout: c.dropout,
+                      on: backend, rng: rng)
+        dense = try Linear(c.hidden, c.tgtVocabSize, on: backend, rng: rng)
+        super.init()
+        register("attention", attention); register("embedding", embedding); register("rnn", rnn); register("dense", dense)
+    }
+
+    /// `init_state`: encoder outputs (T, B, H) and state (L, B, H), source lengths (B).
+    public func initState(encOutputs: Tensor, hidden: Tensor, validLens: [Int32]) throws -> BahdanauState {
+        let outputs = try encOutputs.permuted([1, 0, 2])                                    // (B, T, H)
+        return try BahdanauState(encOutputs: outputs, projectedKeys: attention.projectKeys(outputs), hidden: hidden,
+                                 validLens: validLens)
+    }
+
+    /// Target tokens time-major (T, B) → logits (T, B, V) and the new state, one attention per step.
+    public func callAsFunction(_ tokens: Tensor, state: BahdanauState) throws -> (logits: Tensor, state: BahdanauState) {
+        let T = tokens.shape[0], B = tokens.shape[1], H = hidden
+        let emb = try embedding(tokens)                                                     // (T, B, E)
+        var h = state.hidden                                                                // (L, B, H)
+        var outputs: [Tensor] = []
+        for t in 0..<T {
+            let L = h.shape[0]
+            let query = try (L == 1 ? h : h.slice(axis: 0, (L - 1)..<L)).reshaped([B, 1, H])        // (B, 1, H)
+            let context = try attention(query, projectedKeys: state.projectedKeys, state.encOutputs,
+                                        validLens: state.lensTensor)                                // (B, 1, H)
+            let x = try T == 1 ? emb : emb.slice(axis: 0, t..<(t + 1))                              // (1, B, E)
+            let input = try Tensor.concat([context.reshaped([1, B, H]), x], axis: 2)                // (1, B, H + E)
+            let (out, next) = try rnn(input, RecurrentState(h: h))                                  // (1, B, H)
+            outputs.append(out)
+            h = next.h
+        }
+        let out = try T == 1 ? outputs[0] : Tensor.concat(outputs, axis: 0)                         // (T, B, H)
+        return (try dense(out), try state.with(hidden: h))
+    }
+}
+
+/// The 10.4 encoder-decoder: `encoder.*` (the 9.7 GRU encoder), `decoder.*`.
+public final class BahdanauSeq2Seq: Module, EncoderDecoder {
+    public let config: Seq2SeqConfig
+    public let encoder: Seq2SeqEncoder
+    public let decoder: Seq2SeqAttentionDecoder
+
+    public init(_ config: Seq2SeqConfig, on backend: Backend, rng: HostRNG) throws {
+        self.config = config
+        encoder = try Seq2SeqEncoder(config, on: backend, rng: rng)
+        decoder = try Seq2SeqAttentionDecoder(config, on: backend, rng: rng)
+        super.init()
+        register("encoder", encoder); register("decoder", decoder)
+    }
+
+    public var modelConfig: TranslationModelConfig { .bahdanau(config) }
+    public var timeMajor: Bool { true }
+
+    /// Xavier uniform on every Linear weight (attention and dense) and GRU weight matrix.
+    public func xavierInit(rng: HostRNG) throws {
+        try initialize(.xavierUniform(), rng: rng) {
+            $0.contains("rnn.weight_") || ($0.hasSuffix(".weight") && !$0.hasSuffix("embedding.weight") && !$0.contains(".rnn."))
+        }
+    }
+
+    /// src (T, B), lengths (B), decoder input (T, B) → logits (T, B, V).
+    public func logits(source: Tensor, sourceValidLens: Tensor, decoderInput: Tensor) throws -> Tensor {
+        let (outputs, state) = try encoder(source)
+        let initial = try decoder.initState(encOutputs: outputs, hidden: state, validLens: sourceValidLens.toInt32Array())
+        return try decoder(decoderInput, state: initial).logits
+    }
+
+    public func beginDecoding(source: [Int32], validLength: Int32) throws -> DecoderState {
+        guard let backend else { throw ZooError.invalidOption("the model has no parameters") }
+        let (outputs, state) = try encoder(Tensor(source, shape: [source.count, 1], on: backend))   // (T, 1, H), (L, 1, H)
+        return try decoder.initState(encOutputs: outputs, hidden: state, validLens: [validLength])
+    }
+
+    public func decodeStep(_ tokens: [Int32], state: DecoderState) throws -> (logits: Tensor, state: DecoderState) {
+        guard let backend, let s = state as? BahdanauState else { throw ZooError.invalidOption("not a Bahdanau decoder state") }
+        let (logits, next) = try decoder(Tensor(tokens, shape: [1, tokens.count], on: backend), state: s)   // (1, K, V)
+        return (try logits.reshaped([tokens.count, config.tgtVocabSize]), next)
+    }
+
+    public var recordsAttention: Bool {
+        get { decoder.attention.keepsWeights }
+        set { decoder.attention.keepsWeights = newValue }
+    }
+
+    /// The last step's weights over the source positions for hypothesis 0.
+    public func lastStepAttention() throws -> [AttentionRow] {
+        guard let w = decoder.attention.attentionWeights else { return [] }     // (K, 1, T)
+        return [AttentionRow(figure: "attention", panel: "", row: Array(try w.toArray().prefix(w.shape[2])))]
+    }
+}

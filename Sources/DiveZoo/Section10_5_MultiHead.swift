@@ -1,0 +1,46 @@
+// 10.5 Multi-head attention: MultiHeadAttention(100, 100, 100, 100, 5 heads, dropout 0.5) in eval
+// mode on X = ones(2, 4, 100) queries and Y = ones(2, 6, 100) keys/values with lengths [3, 2]:
+// the book prints the output shape (2, 4, 100). --plot draws the 5 heads' weights per batch item.
+import Dive
+import DiveData
+import DiveNN
+import Foundation
+
+public struct MultiHeadRecipe: Recipe {
+    public let name = "multihead"
+    public let section = "10.5"
+    public let enSection = "11.5"
+    public let summary = "multi-head attention on the book's toy input: output shape (2, 4, 100)"
+
+    public init() {}
+
+    public func defaults(_ preset: BookEdition) -> Hyperparameters {
+        Hyperparameters(epochs: 0, lr: 0, batchSize: 2, optimizer: .sgd, clip: nil)
+    }
+
+    public func run(_ options: RunOptions) throws -> RecipeReport {
+        let backend = try options.backend
+        let rng = HostRNG(seed: options.seed)
+        let (hiddens, heads, batch, queries, pairs) = (100, 5, 2, 4, 6)
+        let attention = try MultiHeadAttention(keySize: hiddens, querySize: hiddens, valueSize: hiddens, numHiddens: hiddens,
+                                               numHeads: heads, dropout: 0.5, on: backend, rng: rng)
+        attention.eval(); attention.keepsWeights = true
+        let x = try Tensor.ones([batch, queries, hiddens], on: backend)                // (2, 4, 100)
+        let y = try Tensor.ones([batch, pairs, hiddens], on: backend)                  // (2, 6, 100)
+        let lens = try Tensor([Int32(3), 2], shape: [2], on: backend)
+        let out = try Autograd.withoutGrad { try attention(x, y, y, validLens: lens) }  // (2, 4, 100)
+        let shape = "(" + out.shape.map(String.init).joined(separator: ", ") + ")"
+        var report = RecipeReport(lines: ["MultiHeadAttention(100, 100, 100, 100, 5, 0.5)(X, Y, Y, [3, 2]).shape = \(shape)",
+                                          "(book: torch.Size([2, 4, 100]))"],
+                                  metrics: ["shape.0": Double(out.shape[0]), "shape.1": Double(out.shape[1]), "shape.2": Double(out.shape[2])])
+        if options.plot != nil, let w = attention.attention.attentionWeights {     // (2·5, 4, 6), batch-major
+            let flat = try w.toArray()
+            let panels = (0..<(batch * heads)).map { i in
+                HeatmapPanel(flat: Array(flat[(i * queries * pairs)..<((i + 1) * queries * pairs)]), rows: queries, columns: pairs,
+                             title: "batch \(i / heads) head \(i % heads + 1)")
+            }
+            report.figures = [("attention", SVGHeatmap.document(panels, columns: heads, title: "multi-head attention weights (10.5)"))]
+        }
+        return report
+    }
+}
