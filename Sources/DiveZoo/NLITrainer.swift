@@ -43,7 +43,7 @@ public struct NLITrainer {
         model.useRandomStream(RandomStream(seed: options.seed))
         model.train()
         let params = model.parameters
-        let optimizer = try Training.makeOptimizer(hyper.optimizer, params, lr: hyper.lr)
+        let optimizer = try Training.makeOptimizer(hyper, params)
         var start = LoaderPosition(epoch: 0, batchIndex: 0, rng: DataRNG(seed: options.seed))
         var step = 0
         if options.resume, let url = options.checkpoint, FileManager.default.fileExists(atPath: url.path) {
@@ -57,7 +57,7 @@ public struct NLITrainer {
             step = info.step
         }
         var loader = try DataLoader(train, batchSize: hyper.batchSize, shuffle: true, resumingFrom: start)
-        let schedule = Training.makeSchedule(options.schedule, lr: hyper.lr, warmup: options.warmupSteps,
+        let schedule = Training.makeSchedule(hyper.resolvedSchedule, lr: hyper.lr, warmup: hyper.resolvedWarmupSteps,
                                              totalSteps: hyper.epochs * loader.batchesPerEpoch, width: config.hidden)
         let log = try MetricsLog(options.metricsLog, append: options.resume)
         var epochs: [NLIEpoch] = []
@@ -77,10 +77,10 @@ public struct NLITrainer {
             var lossSum = 0.0, correct = 0, examples = 0, seconds = 0.0
             while let batch = loader.next() {
                 let t0 = Training.now()
-                optimizer.lr = schedule.lr(at: options.schedule == .noam ? step + 1 : step)
+                optimizer.lr = schedule.lr(at: hyper.resolvedSchedule == .noam ? step + 1 : step)
                 optimizer.zeroGrad()
                 let (logits, labels) = try Self.forward(model, batch)               // (B, 3), (B)
-                let total = try logits.crossEntropy(targets: labels).sum()          // l.sum()
+                let total = try logits.crossEntropy(targets: labels, labelSmoothing: hyper.resolvedLabelSmoothing).sum()          // l.sum()
                 try total.backward()
                 let scale = try hyper.clip.flatMap { try GradientClipping.scale(params, maxNorm: $0) }
                 try optimizer.step(gradScale: scale)
