@@ -21,8 +21,7 @@ extension CPUBackend {
         guard let blocks = recurrentRowBlocks(q) else { return try recurrentForwardByStep(q) }
         let GH = q.cell.gates * q.hidden
         let gh = try q.gi.emptyLike([q.batch, GH]), hNext = try q.gi.emptyLike([q.batch, q.hidden])
-        let packed = PackedOperand(q.wHH.cpuPointer(Float.self), k: q.hidden, n: GH, ldb: q.hidden, transposed: true)  // W_hhᵀ (H, G·H)
-        defer { packed.free() }
+        let packed = try PackedOperand(q.wHH, k: q.hidden, n: GH, ldb: q.hidden, transposed: true)  // W_hhᵀ (H, G·H)
         DispatchQueue.concurrentPerform(iterations: blocks.count) { p in forwardRows(q, blocks[p], packed, gh, hNext) }
     }
 
@@ -33,8 +32,7 @@ extension CPUBackend {
         }
         let GH = q.cell.gates * q.hidden
         let dgh = try gradOut.emptyLike([q.batch, GH])
-        let packed = PackedOperand(q.wHH.cpuPointer(Float.self), k: GH, n: q.hidden, ldb: q.hidden, transposed: false)  // W_hh (G·H, H)
-        defer { packed.free() }
+        let packed = try PackedOperand(q.wHH, k: GH, n: q.hidden, ldb: q.hidden, transposed: false)  // W_hh (G·H, H)
         DispatchQueue.concurrentPerform(iterations: blocks.count) { p in
             backwardRows(q, blocks[p], packed, gradOut, dh, dc, dGi, dGh, dgh)
         }
@@ -74,15 +72,15 @@ extension CPUBackend {
     }
 }
 
-/// A (k, n) GEMM operand in CKernels' panel layout, packed once and shared by the cores.
+/// A (k, n) GEMM operand in CKernels' panel layout, packed once and shared by the cores; its
+/// storage comes from the backend's buffer pool.
 struct PackedOperand {
-    let panels: UnsafeMutablePointer<Float>
+    let storage: Tensor
+    var panels: UnsafeMutablePointer<Float> { storage.cpuPointer(Float.self) }
 
-    /// Packs op(B): B itself (k, n), or when `transposed` the transpose of B stored (n, k).
-    init(_ b: UnsafePointer<Float>, k: Int, n: Int, ldb: Int, transposed: Bool) {
-        panels = .allocate(capacity: dive_packed_size(k, n))
-        dive_pack_panels(b, k, n, ldb, transposed ? 1 : 0, panels)
+    /// Packs op(B) of the Float32 tensor b: b itself (k, n), or when `transposed` its transpose (b stored (n, k)).
+    init(_ b: Tensor, k: Int, n: Int, ldb: Int, transposed: Bool) throws {
+        storage = try b.emptyLike([dive_packed_size(k, n)])
+        dive_pack_panels(b.cpuPointer(Float.self), k, n, ldb, transposed ? 1 : 0, storage.cpuPointer(Float.self))
     }
-
-    func free() { panels.deallocate() }
 }
