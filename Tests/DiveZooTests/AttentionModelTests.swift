@@ -19,6 +19,7 @@ import Testing
         guard let device = openCLDevices.first else { return }
         let cpu = try BahdanauRecipe().train(shortRun(.cpu, epochs: 2))
         let cl = try BahdanauRecipe().train(shortRun(device, epochs: 2))
+        #expect(cpu.history.count == 2 && cl.history.count == 2)
         for (a, b) in zip(cpu.history, cl.history) {
             #expect(abs(a.loss - b.loss) < 1e-3, "epoch \(a.epoch + 1): cpu \(a.loss), \(device) \(b.loss)")
         }
@@ -28,6 +29,7 @@ import Testing
         guard let device = openCLDevices.first else { return }
         let cpu = try TransformerRecipe().train(shortRun(.cpu, epochs: 2))
         let cl = try TransformerRecipe().train(shortRun(device, epochs: 2))
+        #expect(cpu.history.count == 2 && cl.history.count == 2)
         for (a, b) in zip(cpu.history, cl.history) {
             #expect(abs(a.loss - b.loss) < 1e-3, "epoch \(a.epoch + 1): cpu \(a.loss), \(device) \(b.loss)")
         }
