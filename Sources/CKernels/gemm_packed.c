@@ -11,12 +11,28 @@ long dive_packed_size(long k, long n) {
 
 void dive_pack_panels(const float *b, long k, long n, long ldb, int trans, float *packed) {
     long panels = (n + DIVE_PANEL_WIDTH - 1) / DIVE_PANEL_WIDTH;
+    if (!trans) {
+        // Row x of B is row x of every panel: B is read front to back.
+        for (long x = 0; x < k; x++) {
+            const float *row = b + x * ldb;
+            for (long p = 0; p < panels; p++) {
+                long j0 = p * DIVE_PANEL_WIDTH, width = n - j0 < DIVE_PANEL_WIDTH ? n - j0 : DIVE_PANEL_WIDTH;
+                float *dst = packed + (p * k + x) * DIVE_PANEL_WIDTH;
+                memcpy(dst, row + j0, sizeof(float) * width);
+                for (long j = width; j < DIVE_PANEL_WIDTH; j++) dst[j] = 0;
+            }
+        }
+        return;
+    }
+    // Bᵀ: a panel's 16 columns are 16 rows of B, each read front to back as x advances.
     for (long p = 0; p < panels; p++) {
-        float *dst = packed + p * k * DIVE_PANEL_WIDTH;
         long j0 = p * DIVE_PANEL_WIDTH, width = n - j0 < DIVE_PANEL_WIDTH ? n - j0 : DIVE_PANEL_WIDTH;
+        const float *rows[DIVE_PANEL_WIDTH];
+        for (long j = 0; j < DIVE_PANEL_WIDTH; j++) rows[j] = b + (j0 + (j < width ? j : 0)) * ldb;
+        float *dst = packed + p * k * DIVE_PANEL_WIDTH;
         for (long x = 0; x < k; x++) {
             float *row = dst + x * DIVE_PANEL_WIDTH;
-            for (long j = 0; j < width; j++) row[j] = trans ? b[(j0 + j) * ldb + x] : b[x * ldb + j0 + j];
+            for (long j = 0; j < width; j++) row[j] = rows[j][x];
             for (long j = width; j < DIVE_PANEL_WIDTH; j++) row[j] = 0;
         }
     }

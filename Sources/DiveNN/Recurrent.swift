@@ -58,8 +58,28 @@ public class RecurrentLayer: Module {
         guard x.rank == 3, x.shape[2] == inputSize else {
             throw DiveError.shapeMismatch(op: "\(cell) layer", detail: "input \(x.shape) must be (steps, batch, \(inputSize))")
         }
-        let T = x.shape[0], B = x.shape[1], H = hiddenSize, G = cell.gates
-        let start = try state ?? beginState(batchSize: B, on: x.backend)
+        return try run(.dense(x), steps: x.shape[0], batch: x.shape[1], state)
+    }
+
+    /// The layer fed the one-hot vectors of Int32 `tokens` (T, B) over `inputSize` classes, without
+    /// building them: for a one-hot x, x W_ihᵀ + b_ih is row `token` of W_ihᵀ + b_ih, so the first
+    /// layer's input projection is a row gather (its backward a scatter-add) instead of a GEMM
+    /// whose inner dimension is the vocabulary. Same result as `self(oneHot(tokens))`.
+    public func callAsFunction(oneHot tokens: Tensor, _ state: RecurrentState? = nil) throws -> (output: Tensor, state: RecurrentState) {
+        guard tokens.rank == 2 else {
+            throw DiveError.shapeMismatch(op: "\(cell) layer", detail: "tokens \(tokens.shape) must be (steps, batch)")
+        }
+        return try run(.oneHot(tokens), steps: tokens.shape[0], batch: tokens.shape[1], state)
+    }
+
+    /// What the first layer reads: vectors, or tokens standing for one-hot vectors.
+    private enum Input { case dense(Tensor), oneHot(Tensor) }
+
+    private func run(_ x: Input, steps T: Int, batch B: Int, _ state: RecurrentState?) throws -> (output: Tensor, state: RecurrentState) {
+        let H = hiddenSize, G = cell.gates
+        let backend: Backend
+        switch x { case .dense(let t), .oneHot(let t): backend = t.backend }
+        let start = try state ?? beginState(batchSize: B, on: backend)
         let stateShape = [numLayers * directions, B, H]
         guard start.h.shape == stateShape, (cell == .lstm) == (start.c != nil), start.c.map({ $0.shape == stateShape }) ?? true else {
             throw DiveError.shapeMismatch(op: "\(cell) layer", detail: "state h \(start.h.shape)\(start.c.map { ", c \($0.shape)" } ?? "") must be \(stateShape)\(cell == .lstm ? " for h and c" : "")")
@@ -68,10 +88,15 @@ public class RecurrentLayer: Module {
         var hs: [Tensor] = [], cs: [Tensor] = []
         for layer in 0..<numLayers {
             var outs: [Tensor] = []
-            let flat = try input.reshaped([T * B, input.shape[2]])
             for direction in 0..<directions {
                 let w = weights[layer][direction], k = layer * directions + direction
-                let gi = try (flat.matmul(w.wIH, transposeB: true) + w.bIH).reshaped([T, B, G * H])
+                let gi: Tensor                                                              // (T, B, G·H)
+                switch input {
+                case .dense(let v):
+                    gi = try (v.reshaped([T * B, v.shape[2]]).matmul(w.wIH, transposeB: true) + w.bIH).reshaped([T, B, G * H])
+                case .oneHot(let tokens):
+                    gi = try Tensor.embedding(w.wIH.transposed() + w.bIH, indices: tokens)    // rows of (V, G·H)
+                }
                 let h0 = try stateRow(start.h, k), c0 = try start.c.map { try stateRow($0, k) }
                 let y = try Tensor.recurrentSequence(cell, gi: gi, wHH: w.wHH, bHH: w.bHH, h0: h0, c0: c0,
                                                      reverse: direction == 1)
@@ -81,14 +106,18 @@ public class RecurrentLayer: Module {
                 if cell == .lstm { cs.append(try y.slice(axis: 0, T..<(T + 1))) }
                 outs.append(out)
             }
-            input = outs.count == 1 ? outs[0] : try Tensor.concat(outs, axis: 2)
+            var next = outs.count == 1 ? outs[0] : try Tensor.concat(outs, axis: 2)
             if layer < numLayers - 1 && isTraining && dropout > 0 {
-                input = try input.dropout(p: dropout, stream: randomStream)
+                next = try next.dropout(p: dropout, stream: randomStream)
             }
+            input = .dense(next)
+        }
+        guard case .dense(let output) = input else {
+            throw DiveError.invalidArgument(op: "\(cell) layer", detail: "a layer without recurrent layers cannot read tokens")
         }
         let h = hs.count == 1 ? hs[0] : try Tensor.concat(hs, axis: 0)
         let c = cell == .lstm ? (cs.count == 1 ? cs[0] : try Tensor.concat(cs, axis: 0)) : nil
-        return (input, RecurrentState(h: h, c: c))
+        return (output, RecurrentState(h: h, c: c))
     }
 
     /// Row k of a (layers·directions, B, H) state as (B, H).

@@ -40,12 +40,6 @@ public struct LanguageModelConfig: Codable, Equatable, Sendable {
     }
 }
 
-/// One-hot rows: the identity (V, V), looked up by token (no gradient).
-func oneHotTable(_ vocabSize: Int, on backend: Backend) throws -> Tensor {
-    try Tensor((0..<(vocabSize * vocabSize)).map { $0 / vocabSize == $0 % vocabSize ? Float(1) : 0 },
-               shape: [vocabSize, vocabSize], on: backend)
-}
-
 public enum LanguageModelPrediction {
     /// The book's `predict_ch8(prefix, n, net, vocab)`: batch 1, warm up on the prefix, then `n`
     /// greedy (argmax) characters. Returns prefix + continuation.

@@ -9,7 +9,6 @@ public final class RNNLanguageModel: Module, LanguageModel {
     public let rnn: RecurrentLayer
     public let linear: Linear
     public let vocabSize: Int
-    private let oneHot: Tensor   // (V, V)
 
     public init(cell: CellKind, vocabSize: Int, hidden: Int, layers: Int = 1, bidirectional: Bool = false,
                 on backend: Backend, rng: HostRNG) throws {
@@ -17,7 +16,6 @@ public final class RNNLanguageModel: Module, LanguageModel {
         rnn = try RecurrentLayer(cell, inputSize: vocabSize, hiddenSize: hidden, numLayers: layers,
                                  bidirectional: bidirectional, on: backend, rng: rng)
         linear = try Linear(hidden * (bidirectional ? 2 : 1), vocabSize, on: backend, rng: rng)
-        oneHot = try oneHotTable(vocabSize, on: backend)
         super.init()
         register("rnn", rnn)
         register("linear", linear)
@@ -28,8 +26,7 @@ public final class RNNLanguageModel: Module, LanguageModel {
     }
 
     public func forward(_ tokens: Tensor, state: RecurrentState) throws -> (logits: Tensor, state: RecurrentState) {
-        let x = try Tensor.embedding(oneHot, indices: tokens)          // (T, B, V)
-        let (y, next) = try rnn(x, state)                               // (T, B, H·dirs)
+        let (y, next) = try rnn(oneHot: tokens, state)                  // (T, B, H·dirs)
         let logits = try linear(y.reshaped([-1, y.shape[2]]))           // (T·B, V)
         return (logits, next)
     }

@@ -82,6 +82,40 @@ func referenceRecurrent(_ cell: CellKind, x: Tensor, p: [String: Tensor], h0: Te
         report(device, "RNN, GRU, LSTM layers (2 layers, bidirectional, initial state) and gradients")
     }
 
+    /// Tokens read as one-hot vectors (a row gather of W_ihᵀ + b_ih) give the outputs and gradients
+    /// of the explicit one-hot input, in Float64 through the reference.
+    @Test(arguments: allDevices)
+    func tokensReadAsOneHotMatchFloat64(device: Device) throws {
+        let b = try backend(device)
+        for cell in [CellKind.rnnTanh, .gru, .lstm] {
+            for (layers, bidi) in [(1, false), (2, true)] {
+                let T = 4, B = 3, V = 7, H = 6, dirs = bidi ? 2 : 1
+                let layer = try RecurrentLayer(cell, inputSize: V, hiddenSize: H, numLayers: layers, bidirectional: bidi,
+                                               on: b, rng: HostRNG(seed: 21))
+                let tokens = (0..<(T * B)).map { Int32(($0 * 5 + $0 / 4) % V) }   // every class, some twice in a step
+                let (out, final) = try layer(oneHot: Tensor(tokens, shape: [T, B], on: b))
+                var objective = try projection(out, seed: 23) + projection(final.h, seed: 24)
+                if let c = final.c { objective = try objective + projection(c, seed: 25) }
+                try objective.backward()
+
+                let oneHot = tokens.flatMap { t in (0..<V).map { $0 == Int(t) ? 1.0 : 0.0 } }
+                let zeros = [Double](repeating: 0, count: layers * dirs * B * H), sShape = [layers * dirs, B, H]
+                let ref = try float64Parameters(layer)
+                let r = try referenceRecurrent(cell, x: f64(oneHot, [T, B, V]), p: ref, h0: f64(zeros, sShape),
+                                               c0: cell == .lstm ? try f64(zeros, sShape) : nil, layers: layers, bidirectional: bidi)
+                var refObjective = try projection(r.out, seed: 23) + projection(r.h, seed: 24)
+                if let c = r.c { refObjective = try refObjective + projection(c, seed: 25) }
+                try refObjective.backward()
+                let what = "\(cell) on tokens, layers \(layers) bidirectional \(bidi)"
+                try expectClose(out, r.out, "\(what) output")
+                try expectClose(final.h, r.h, "\(what) h_n")
+                if let c = final.c { try expectClose(c, r.c!, "\(what) c_n") }
+                try expectGradients(layer, ref, what)
+            }
+        }
+        report(device, "RNN, GRU, LSTM layers on tokens read as one-hot (gather of W_ih) and gradients")
+    }
+
     @Test(arguments: allDevices)
     func dropoutBetweenLayersOnlyInTraining(device: Device) throws {
         let b = try backend(device)

@@ -1,6 +1,6 @@
 // Small C kernels the CPU backend calls where Swift cannot reach the hardware's speed: a GEMM
 // against a B operand packed once and reused many times (the recurrent weights W_hh, multiplied
-// by the state at every time step of a sequence).
+// by the state at every time step of a sequence), and the LSTM cell that runs after it.
 #ifndef DIVE_CKERNELS_H
 #define DIVE_CKERNELS_H
 
@@ -21,5 +21,17 @@ void dive_gemm_packed(long m, long n, long k, const float *a, long lda, const fl
 
 /// 1 when this CPU runs the AVX2/FMA kernel, 0 when the portable loop runs instead.
 int dive_gemm_packed_is_vectorised(void);
+
+/// One LSTM step (gates i, f, g, o) for `rows` batch rows of H units. gi, gh, saved: (rows, 4H);
+/// bias: (4H); cPrev, cNext, h, hCopy: (rows, H). pre = gi + gh + bias; c' = f c + i g; h = o tanh c'.
+/// Writes cNext, h (and hCopy unless NULL) and saved = (i, f, g, o).
+void dive_lstm_cell_forward(long rows, long H, const float *gi, const float *gh, const float *bias, const float *cPrev,
+                            float *cNext, float *h, float *hCopy, float *saved);
+
+/// The step's backward: from saved (i, f, g, o), cPrev, cNext, the output's gradient dOut and the
+/// recurrent gradient dh (rows, H), writes the pre-activation gradients dG (rows, 4H) (and dG2
+/// unless NULL) and replaces dc (rows, H), the gradient of c', with that of c.
+void dive_lstm_cell_backward(long rows, long H, const float *saved, const float *cPrev, const float *cNext,
+                             const float *dOut, const float *dh, float *dc, float *dG, float *dG2);
 
 #endif

@@ -8,12 +8,14 @@ extension CPUBackend {
         let bytes = table.dtype.byteSize * dim
         let src = unsafeDowncast(table.storage, to: CPUBuffer.self).pointer
         let dst = unsafeDowncast(out.storage, to: CPUBuffer.self).pointer
-        for n in 0..<count {
-            let i = Int(idx[n])
-            if i >= 0 && i < rowsInTable {
-                (dst + n * bytes).copyMemory(from: src + i * bytes, byteCount: bytes)
-            } else {
-                (dst + n * bytes).initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
+        Parallel.forRanges(count, costPerItem: bytes) { rows in
+            for n in rows {
+                let i = Int(idx[n])
+                if i >= 0 && i < rowsInTable {
+                    (dst + n * bytes).copyMemory(from: src + i * bytes, byteCount: bytes)
+                } else {
+                    (dst + n * bytes).initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
+                }
             }
         }
     }
@@ -28,14 +30,17 @@ extension CPUBackend {
         }
     }
 
+    /// The cores take column ranges of the table, so no two write the same element.
     private func scatterAdd<T: CPUFloat>(_ g: UnsafeMutablePointer<T>, _ idx: UnsafeMutablePointer<Int32>,
                                          _ table: UnsafeMutablePointer<T>, _ count: Int, _ dim: Int, _ rows: Int) {
         table.update(repeating: 0, count: rows * dim)
-        for n in 0..<count {
-            let i = Int(idx[n])
-            guard i >= 0 && i < rows else { continue }
-            let dst = table + i * dim, src = g + n * dim
-            for j in 0..<dim { dst[j] += src[j] }
+        Parallel.forRanges(dim, costPerItem: count) { cols in
+            for n in 0..<count {
+                let i = Int(idx[n])
+                guard i >= 0 && i < rows else { continue }
+                let dst = table + i * dim, src = g + n * dim
+                for j in cols { dst[j] += src[j] }
+            }
         }
     }
 

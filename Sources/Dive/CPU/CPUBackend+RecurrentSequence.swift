@@ -20,9 +20,9 @@ extension CPUBackend {
     public func recurrentForward(_ q: RecurrentSequence) throws {
         guard let blocks = recurrentRowBlocks(q) else { return try recurrentForwardByStep(q) }
         let GH = q.cell.gates * q.hidden
-        let gh = try q.gi.emptyLike([q.batch, GH]), hNext = try q.gi.emptyLike([q.batch, q.hidden])
+        let gh = try q.gi.emptyLike([q.batch, GH])
         let packed = try PackedOperand(q.wHH, k: q.hidden, n: GH, ldb: q.hidden, transposed: true)  // W_hhᵀ (H, G·H)
-        DispatchQueue.concurrentPerform(iterations: blocks.count) { p in forwardRows(q, blocks[p], packed, gh, hNext) }
+        DispatchQueue.concurrentPerform(iterations: blocks.count) { p in forwardRows(q, blocks[p], packed, gh) }
     }
 
     public func recurrentBackward(_ q: RecurrentSequence, gradOut: Tensor, dh: Tensor, dc: Tensor?,
@@ -31,31 +31,35 @@ extension CPUBackend {
             return try recurrentBackwardByStep(q, gradOut: gradOut, dh: dh, dc: dc, dGi: dGi, dGh: dGh)
         }
         let GH = q.cell.gates * q.hidden
-        let dgh = try gradOut.emptyLike([q.batch, GH])
         let packed = try PackedOperand(q.wHH, k: GH, n: q.hidden, ldb: q.hidden, transposed: false)  // W_hh (G·H, H)
         DispatchQueue.concurrentPerform(iterations: blocks.count) { p in
-            backwardRows(q, blocks[p], packed, gradOut, dh, dc, dGi, dGh, dgh)
+            backwardRows(q, blocks[p], packed, gradOut, dh, dc, dGi, dGh)
         }
     }
 
-    /// Every step for `rows`: gh[rows] = h[rows] W_hhᵀ, then the cell on those rows.
-    private func forwardRows(_ q: RecurrentSequence, _ rows: Range<Int>, _ w: PackedOperand, _ gh: Tensor, _ hNext: Tensor) {
+    /// Every step for `rows`: gh[rows] = h[rows] W_hhᵀ, then the cell on those rows. The GEMM reads
+    /// the state where the previous step left it (h0, or that step's rows of `out`).
+    private func forwardRows(_ q: RecurrentSequence, _ rows: Range<Int>, _ w: PackedOperand, _ gh: Tensor) {
         let GH = q.cell.gates * q.hidden, H = q.hidden, r0 = rows.lowerBound
         let ghRows = gh.cpuPointer(Float.self) + r0 * GH
         for s in 0..<q.steps {
-            let h = (s == 0 ? q.h0 : hNext).cpuPointer(Float.self) + r0 * H                 // (rows, H)
+            let step = q.step(s)
+            let h = q.hPrev(s).cpuPointer(Float.self) + step.prevOffset + r0 * H            // (rows, H)
             dive_gemm_packed(rows.count, GH, H, h, H, w.panels, 0, ghRows, GH)                // (rows, G·H)
-            cellForwardFloat(q.cell, q.gi, gh, q.bHH, q.hPrev(s), q.cells, q.out, hNext, q.saved, q.step(s), rows: rows)
+            cellForwardFloat(q.cell, q.gi, gh, q.bHH, q.hPrev(s), q.cells, q.out, nil, q.saved, step, rows: rows)
         }
     }
 
-    /// Every step for `rows`, in reverse: the cell backward, then dh[rows] (+)= dgh[rows] W_hh.
+    /// Every step for `rows`, in reverse: the cell backward, then dh[rows] (+)= dGh[t, rows] W_hh,
+    /// read in place from dGh.
     private func backwardRows(_ q: RecurrentSequence, _ rows: Range<Int>, _ w: PackedOperand, _ gradOut: Tensor, _ dh: Tensor,
-                              _ dc: Tensor?, _ dGi: Tensor, _ dGh: Tensor, _ dgh: Tensor) {
+                              _ dc: Tensor?, _ dGi: Tensor, _ dGh: Tensor) {
         let GH = q.cell.gates * q.hidden, H = q.hidden, r0 = rows.lowerBound
-        let dghRows = dgh.cpuPointer(Float.self) + r0 * GH, dhRows = dh.cpuPointer(Float.self) + r0 * H
+        let dhRows = dh.cpuPointer(Float.self) + r0 * H
         for s in (0..<q.steps).reversed() {
-            cellBackwardFloat(q.cell, q.saved, q.hPrev(s), q.cells, q.out, gradOut, dh, dc, dGi, dGh, dgh, q.step(s), rows: rows)
+            let step = q.step(s)
+            cellBackwardFloat(q.cell, q.saved, q.hPrev(s), q.cells, q.out, gradOut, dh, dc, dGi, dGh, nil, step, rows: rows)
+            let dghRows = dGh.cpuPointer(Float.self) + (step.t * q.batch + r0) * GH                 // (rows, G·H)
             dive_gemm_packed(rows.count, H, GH, dghRows, GH, w.panels, q.cell == .gru ? 1 : 0, dhRows, H)   // (rows, H)
         }
     }
@@ -79,8 +83,13 @@ struct PackedOperand {
     var panels: UnsafeMutablePointer<Float> { storage.cpuPointer(Float.self) }
 
     /// Packs op(B) of the Float32 tensor b: b itself (k, n), or when `transposed` its transpose (b stored (n, k)).
+    /// The cores take ranges of panels.
     init(_ b: Tensor, k: Int, n: Int, ldb: Int, transposed: Bool) throws {
         storage = try b.emptyLike([dive_packed_size(k, n)])
-        dive_pack_panels(b.cpuPointer(Float.self), k, n, ldb, transposed ? 1 : 0, storage.cpuPointer(Float.self))
+        let src = b.cpuPointer(Float.self), dst = storage.cpuPointer(Float.self), width = Int(DIVE_PANEL_WIDTH)
+        Parallel.forRanges((n + width - 1) / width, costPerItem: k * width) { panels in
+            let j0 = panels.lowerBound * width, j1 = min(n, panels.upperBound * width)
+            dive_pack_panels(src + (transposed ? j0 * ldb : j0), k, j1 - j0, ldb, transposed ? 1 : 0, dst + j0 * k)
+        }
     }
 }

@@ -62,7 +62,9 @@ extension Tensor {
         if Autograd.shouldRecord(inputs) {
             let yd = y.detached(), w = wHH.detached(), h0d = h0.detached()
             y.record(inputs: inputs) { g in
-                let dGi = try g.emptyLike([T, B, G * H]), dGh = try g.emptyLike([T, B, G * H])
+                // gi and gh enter the tanh RNN and LSTM cells only through their sum, so their gradients are
+                // one tensor; the GRU's n gate scales gh by r and needs its own.
+                let dGi = try g.emptyLike([T, B, G * H]), dGh = cell == .gru ? try g.emptyLike([T, B, G * H]) : dGi
                 let dh = try Tensor.zeros([B, H], dtype: g.dtype, on: backend)
                 let dc = try cells.map { _ in
                     let d = try g.emptyLike([B, H])
