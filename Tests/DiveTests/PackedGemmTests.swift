@@ -1,5 +1,6 @@
 // CKernels' packed GEMM (the CPU's recurrent-step product) against the float64 reference: every
-// tile height 1–6 and the row tails, partial panels, both packings of B, β 0 and 1.
+// tile height 1–6 and the row tails, partial panels, k split into 256-row blocks with a short last
+// block, both packings of B, β 0 and 1.
 import CKernels
 import Dive
 import Testing
@@ -9,7 +10,7 @@ import Testing
         var rng = TestRNG(11)
         var cases = 0
         for m in 1...13 {
-            for (n, k) in [(1, 1), (16, 19), (37, 5), (70, 33)] {
+            for (n, k) in [(1, 1), (16, 19), (37, 5), (70, 33), (21, 300), (16, 512)] {
                 for trans in [false, true] {
                     for beta in [0.0, 1.0] {
                         let a = rng.array(m * k), b = rng.array(k * n), c0 = rng.array(m * n)
