@@ -48,6 +48,26 @@ func referenceRecurrent(_ cell: CellKind, x: Tensor, p: [String: Tensor], h0: Te
     return (input, try Tensor.concat(hs, axis: 0), cs.isEmpty ? nil : try Tensor.concat(cs, axis: 0))
 }
 
+/// Compares a layer's outputs, final state and parameter gradients (through a random projection of
+/// all three) with the Float64 reference run on the same parameters, input `x` and initial state.
+func expectLayerMatchesReference(_ layer: RecurrentLayer, output out: Tensor, state final: RecurrentState,
+                                 x: Tensor, h0: Tensor, c0: Tensor?, _ what: String) throws {
+    var objective = try projection(out, seed: 13) + projection(final.h, seed: 14)
+    if let c = final.c { objective = try objective + projection(c, seed: 15) }
+    try objective.backward()
+
+    let ref = try float64Parameters(layer)
+    let r = try referenceRecurrent(layer.cell, x: x, p: ref, h0: h0, c0: c0, layers: layer.numLayers,
+                                   bidirectional: layer.bidirectional)
+    var refObjective = try projection(r.out, seed: 13) + projection(r.h, seed: 14)
+    if let c = r.c { refObjective = try refObjective + projection(c, seed: 15) }
+    try refObjective.backward()
+    try expectClose(out, r.out, "\(what) output")
+    try expectClose(final.h, r.h, "\(what) h_n")
+    if let c = final.c { try expectClose(c, r.c!, "\(what) c_n") }
+    try expectGradients(layer, ref, what)
+}
+
 @Suite("DiveNNRecurrentLayers", .serialized) struct RecurrentLayerTests {
     @Test(arguments: allDevices)
     func layersMatchFloat64(device: Device) throws {
@@ -62,28 +82,16 @@ func referenceRecurrent(_ cell: CellKind, x: Tensor, p: [String: Tensor], h0: Te
                 let sShape = [layers * dirs, B, H]
                 let state = RecurrentState(h: try f32(hv, sShape, on: b), c: cell == .lstm ? try f32(cv, sShape, on: b) : nil)
                 let (out, final) = try layer(f32(xv, [T, B, I], on: b), state)
-                var objective = try projection(out, seed: 13) + projection(final.h, seed: 14)
-                if let c = final.c { objective = try objective + projection(c, seed: 15) }
-                try objective.backward()
-
-                let ref = try float64Parameters(layer)
-                let r = try referenceRecurrent(cell, x: f64(xv, [T, B, I]), p: ref, h0: f64(hv, sShape),
-                                               c0: cell == .lstm ? try f64(cv, sShape) : nil, layers: layers, bidirectional: bidi)
-                var refObjective = try projection(r.out, seed: 13) + projection(r.h, seed: 14)
-                if let c = r.c { refObjective = try refObjective + projection(c, seed: 15) }
-                try refObjective.backward()
-                let what = "\(cell) layers \(layers) bidirectional \(bidi)"
-                try expectClose(out, r.out, "\(what) output")
-                try expectClose(final.h, r.h, "\(what) h_n")
-                if let c = final.c { try expectClose(c, r.c!, "\(what) c_n") }
-                try expectGradients(layer, ref, what)
+                try expectLayerMatchesReference(layer, output: out, state: final, x: f64(xv, [T, B, I]), h0: f64(hv, sShape),
+                                                c0: cell == .lstm ? try f64(cv, sShape) : nil,
+                                                "\(cell) layers \(layers) bidirectional \(bidi)")
             }
         }
         report(device, "RNN, GRU, LSTM layers (2 layers, bidirectional, initial state) and gradients")
     }
 
     /// Tokens read as one-hot vectors (a row gather of W_ihᵀ + b_ih) give the outputs and gradients
-    /// of the explicit one-hot input, in Float64 through the reference.
+    /// of the explicit one-hot input.
     @Test(arguments: allDevices)
     func tokensReadAsOneHotMatchFloat64(device: Device) throws {
         let b = try backend(device)
@@ -94,23 +102,11 @@ func referenceRecurrent(_ cell: CellKind, x: Tensor, p: [String: Tensor], h0: Te
                                                on: b, rng: HostRNG(seed: 21))
                 let tokens = (0..<(T * B)).map { Int32(($0 * 5 + $0 / 4) % V) }   // every class, some twice in a step
                 let (out, final) = try layer(oneHot: Tensor(tokens, shape: [T, B], on: b))
-                var objective = try projection(out, seed: 23) + projection(final.h, seed: 24)
-                if let c = final.c { objective = try objective + projection(c, seed: 25) }
-                try objective.backward()
-
                 let oneHot = tokens.flatMap { t in (0..<V).map { $0 == Int(t) ? 1.0 : 0.0 } }
                 let zeros = [Double](repeating: 0, count: layers * dirs * B * H), sShape = [layers * dirs, B, H]
-                let ref = try float64Parameters(layer)
-                let r = try referenceRecurrent(cell, x: f64(oneHot, [T, B, V]), p: ref, h0: f64(zeros, sShape),
-                                               c0: cell == .lstm ? try f64(zeros, sShape) : nil, layers: layers, bidirectional: bidi)
-                var refObjective = try projection(r.out, seed: 23) + projection(r.h, seed: 24)
-                if let c = r.c { refObjective = try refObjective + projection(c, seed: 25) }
-                try refObjective.backward()
-                let what = "\(cell) on tokens, layers \(layers) bidirectional \(bidi)"
-                try expectClose(out, r.out, "\(what) output")
-                try expectClose(final.h, r.h, "\(what) h_n")
-                if let c = final.c { try expectClose(c, r.c!, "\(what) c_n") }
-                try expectGradients(layer, ref, what)
+                try expectLayerMatchesReference(layer, output: out, state: final, x: f64(oneHot, [T, B, V]), h0: f64(zeros, sShape),
+                                                c0: cell == .lstm ? try f64(zeros, sShape) : nil,
+                                                "\(cell) on tokens, layers \(layers) bidirectional \(bidi)")
             }
         }
         report(device, "RNN, GRU, LSTM layers on tokens read as one-hot (gather of W_ih) and gradients")
