@@ -47,6 +47,11 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
         self.adamBeta2 = adamBeta2; self.adamEps = adamEps
     }
     /// The schedule, warmup and smoothing in force (the book's: constant, 0, 0).
+    /// The settings of a demonstration that trains nothing (the 4.8 and 10.3–10.6 recipes).
+    public static func untrained(batchSize: Int) -> Hyperparameters {
+        Hyperparameters(epochs: 0, lr: 0, batchSize: batchSize, optimizer: .sgd, clip: nil)
+    }
+
     public var resolvedSchedule: ScheduleKind { schedule ?? .constant }
     public var resolvedWarmupSteps: Int { warmupSteps ?? 0 }
     public var resolvedLabelSmoothing: Float { labelSmoothing ?? 0 }

@@ -17,7 +17,7 @@ public struct AttentionScoringRecipe: Recipe {
     public init() {}
 
     public func defaults(_ preset: BookEdition) -> Hyperparameters {
-        Hyperparameters(epochs: 0, lr: 0, batchSize: 2, optimizer: .sgd, clip: nil)
+        .untrained(batchSize: 2)
     }
 
     /// The book's inputs: values arange(40) as (2, 10, 4) (both batch items alike), keys ones (2, 10, 2), lengths [2, 6].

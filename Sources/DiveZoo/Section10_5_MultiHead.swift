@@ -14,17 +14,25 @@ public struct MultiHeadRecipe: Recipe {
 
     public init() {}
 
+    /// The book's toy layer of 10.5 and 10.6: MultiHeadAttention(100, 100, 100, 100, 5 heads,
+    /// dropout 0.5), in eval mode.
+    static func bookAttention(on backend: Backend, rng: HostRNG) throws -> MultiHeadAttention {
+        let attention = try MultiHeadAttention(keySize: 100, querySize: 100, valueSize: 100, numHiddens: 100, numHeads: 5,
+                                               dropout: 0.5, on: backend, rng: rng)
+        attention.eval()
+        return attention
+    }
+
     public func defaults(_ preset: BookEdition) -> Hyperparameters {
-        Hyperparameters(epochs: 0, lr: 0, batchSize: 2, optimizer: .sgd, clip: nil)
+        .untrained(batchSize: 2)
     }
 
     public func run(_ options: RunOptions) throws -> RecipeReport {
         let backend = try options.backend
         let rng = HostRNG(seed: options.seed)
         let (hiddens, heads, batch, queries, pairs) = (100, 5, 2, 4, 6)
-        let attention = try MultiHeadAttention(keySize: hiddens, querySize: hiddens, valueSize: hiddens, numHiddens: hiddens,
-                                               numHeads: heads, dropout: 0.5, on: backend, rng: rng)
-        attention.eval(); attention.keepsWeights = true
+        let attention = try Self.bookAttention(on: backend, rng: rng)
+        attention.keepsWeights = true
         let x = try Tensor.ones([batch, queries, hiddens], on: backend)                // (2, 4, 100)
         let y = try Tensor.ones([batch, pairs, hiddens], on: backend)                  // (2, 6, 100)
         let lens = try Tensor([Int32(3), 2], shape: [2], on: backend)

@@ -16,15 +16,13 @@ public struct SelfAttentionRecipe: Recipe {
     public init() {}
 
     public func defaults(_ preset: BookEdition) -> Hyperparameters {
-        Hyperparameters(epochs: 0, lr: 0, batchSize: 2, optimizer: .sgd, clip: nil)
+        .untrained(batchSize: 2)
     }
 
     public func run(_ options: RunOptions) throws -> RecipeReport {
         let backend = try options.backend
         let rng = HostRNG(seed: options.seed)
-        let attention = try MultiHeadAttention(keySize: 100, querySize: 100, valueSize: 100, numHiddens: 100, numHeads: 5,
-                                               dropout: 0.5, on: backend, rng: rng)
-        attention.eval()
+        let attention = try MultiHeadRecipe.bookAttention(on: backend, rng: rng)
         let x = try Tensor.ones([2, 4, 100], on: backend)                              // (2, 4, 100)
         let out = try Autograd.withoutGrad { try attention(x, x, x, validLens: Tensor([Int32(3), 2], shape: [2], on: backend)) }
         let (dim, steps) = (32, 60)

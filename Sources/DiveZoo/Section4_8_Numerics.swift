@@ -14,7 +14,7 @@ public struct NumericsRecipe: Recipe {
     public init() {}
 
     public func defaults(_ preset: BookEdition) -> Hyperparameters {
-        Hyperparameters(epochs: 0, lr: 0, batchSize: 0, optimizer: .sgd, clip: nil)
+        .untrained(batchSize: 0)
     }
 
     public func run(_ options: RunOptions) throws -> RecipeReport {
