@@ -44,18 +44,14 @@ public struct NLITrainer {
         model.train()
         let params = model.parameters
         let optimizer = try Training.makeOptimizer(hyper, params)
-        var start = LoaderPosition(epoch: 0, batchIndex: 0, rng: DataRNG(seed: options.seed))
-        var step = 0
-        if options.resume, let url = options.checkpoint, FileManager.default.fileExists(atPath: url.path) {
-            let meta = try SafeTensorsFile.read(from: url).metadata
+        let resumed = try Training.startOrResume(options, model: model, optimizer: optimizer) { meta, url in
             let stored = try Training.decode(NLIConfig.self, meta["extra.config"], key: "config", path: url.path)
             guard stored == config, meta["extra.vocab"] == (try Training.json(train.vocab)) else {
                 throw ZooError.badCheckpoint(path: url.path, detail: "it was trained with other sizes or another vocabulary (\(stored)); start without --resume")
             }
-            let info = try Checkpoint.load(from: url, into: model, optimizer: optimizer)
-            start = try Training.decode(LoaderPosition.self, info.extra["position"], key: "position", path: url.path)
-            step = info.step
         }
+        let start = resumed.position
+        var step = resumed.step
         var loader = try DataLoader(train, batchSize: hyper.batchSize, shuffle: true, resumingFrom: start)
         let schedule = Training.makeSchedule(hyper.resolvedSchedule, lr: hyper.lr, warmup: hyper.resolvedWarmupSteps,
                                              totalSteps: hyper.epochs * loader.batchesPerEpoch, width: config.hidden)

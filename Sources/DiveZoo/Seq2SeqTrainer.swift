@@ -35,13 +35,9 @@ public struct Seq2SeqTrainer {
         model.train()
         let params = model.parameters
         let optimizer = try Training.makeOptimizer(hyper, params)
-        var start = LoaderPosition(epoch: 0, batchIndex: 0, rng: DataRNG(seed: options.seed))
-        var step = 0
-        if options.resume, let url = options.checkpoint, FileManager.default.fileExists(atPath: url.path) {
-            let info = try Checkpoint.load(from: url, into: model, optimizer: optimizer)
-            start = try Training.decode(LoaderPosition.self, info.extra["position"], key: "position", path: url.path)
-            step = info.step
-        }
+        let resumed = try Training.startOrResume(options, model: model, optimizer: optimizer)
+        let start = resumed.position
+        var step = resumed.step
         var loader = try DataLoader(dataset, batchSize: hyper.batchSize, shuffle: true, resumingFrom: start)
         let schedule = Training.makeSchedule(hyper.resolvedSchedule, lr: hyper.lr, warmup: hyper.resolvedWarmupSteps,
                                              totalSteps: hyper.epochs * loader.batchesPerEpoch, width: config.width)

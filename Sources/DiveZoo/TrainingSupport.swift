@@ -1,6 +1,8 @@
-// What both trainers share: optimiser and schedule factories from the CLI's choices, the
-// per-epoch record, the metrics log (one JSON object per epoch) and JSON helpers for checkpoints.
+// What the trainers share: optimiser and schedule factories from the CLI's choices, the per-epoch
+// record, the metrics log (one JSON object per epoch), JSON helpers for checkpoints, and the start
+// or resumption of a shuffled-batch run.
 import Dive
+import DiveData
 import DiveNN
 import Foundation
 
@@ -62,6 +64,20 @@ enum Training {
     }
 
     static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+    /// Where a shuffled-batch trainer starts: the first batch of a fresh loader seeded by the run, or,
+    /// with --resume and an existing checkpoint, the model, optimiser, loader position and step stored
+    /// there. `check` sees the checkpoint's metadata first and throws if it belongs to another model.
+    static func startOrResume(_ options: RunOptions, model: Module, optimizer: Optimizer,
+                              check: ([String: String], URL) throws -> Void = { _, _ in })
+        throws -> (position: LoaderPosition, step: Int) {
+        guard options.resume, let url = options.checkpoint, FileManager.default.fileExists(atPath: url.path) else {
+            return (LoaderPosition(epoch: 0, batchIndex: 0, rng: DataRNG(seed: options.seed)), 0)
+        }
+        try check(try SafeTensorsFile.read(from: url).metadata, url)
+        let info = try Checkpoint.load(from: url, into: model, optimizer: optimizer)
+        return (try decode(LoaderPosition.self, info.extra["position"], key: "position", path: url.path), info.step)
+    }
 }
 
 /// Appends one JSON line per epoch to a file (truncated when the run starts, kept on resume).
