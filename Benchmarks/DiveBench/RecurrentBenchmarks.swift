@@ -6,7 +6,7 @@ import DiveNN
 import Foundation
 
 public enum RecurrentBenchmarks {
-    /// One GRU and one LSTM training step per device, reported as tokens per second (`extra`).
+    /// One GRU and one LSTM forward and training step per device, reported as tokens per second (`extra`).
     public static func run(devices: [Device], batch: Int = 32, steps: Int = 35, hidden: Int = 256,
                            vocab: Int = 28, minSeconds: Double = 1) throws -> [BenchResult] {
         var results: [BenchResult] = []
@@ -28,13 +28,17 @@ public enum RecurrentBenchmarks {
                     try loss.backward()
                     try sgd.step(gradScale: GradientClipping.scale(params, maxNorm: 1))
                 }
-                let samples = try Timing.measure(warmup: 2, minRuns: 5, maxRuns: 30, minSeconds: minSeconds,
-                                                 sync: { try b.synchronize() }, step)
-                var r = BenchResult(op: "train_step_\(cell == .gru ? "gru" : "lstm")", device: device.description,
-                                    shape: "b\(batch) t\(steps) h\(hidden) v\(vocab)", samplesMs: samples, flops: nil, bytes: nil)
-                let tokens = Double(batch * steps) / (r.medianMs / 1000)
-                r.extra["tokens_per_s"] = String(format: "%.1f", tokens)
-                results.append(r)
+                // The forward alone (gather and recurrence), to tell its share of the step.
+                func forward() throws { _ = try rnn(oneHot: x) }
+                for (phase, body) in [("forward", forward), ("train_step", step)] {
+                    let samples = try Timing.measure(warmup: 2, minRuns: 5, maxRuns: 30, minSeconds: minSeconds,
+                                                     sync: { try b.synchronize() }, body)
+                    var r = BenchResult(op: "\(phase)_\(cell == .gru ? "gru" : "lstm")", device: device.description,
+                                        shape: "b\(batch) t\(steps) h\(hidden) v\(vocab)", samplesMs: samples, flops: nil, bytes: nil)
+                    let tokens = Double(batch * steps) / (r.medianMs / 1000)
+                    r.extra["tokens_per_s"] = String(format: "%.1f", tokens)
+                    results.append(r)
+                }
             }
         }
         return results
