@@ -162,21 +162,26 @@ extension CPUBackend {
         }
         let out = y.cpuPointer(T.self)
         let scale: T = op == .mean ? 1 / T(max(length, 1)) : 1
-        Parallel.forRanges(outer, costPerItem: length * inner) { r in
-            for o in r {
-                let dst = out + o * inner
-                let src = x + o * length * inner
+        // Work items are (output row, column block): fewer output rows than cores (a bias gradient
+        // summed over every token is one row) split their columns instead.
+        let blocks = outer >= Parallel.threadCount || inner < 256 ? 1 : Parallel.threadCount
+        Parallel.forRanges(outer * blocks, costPerItem: length * inner / blocks) { r in
+            for item in r {
+                let o = item / blocks, block = item % blocks
+                let i0 = block * inner / blocks, width = (block + 1) * inner / blocks - i0
+                let dst = out + o * inner + i0
+                let src = x + o * length * inner + i0
                 if op == .max {
-                    dst.update(repeating: -T.infinity, count: inner)
-                    for l in 0..<length { let row = src + l * inner; for i in 0..<inner { dst[i] = Swift.max(dst[i], row[i]) } }
-                } else if inner == 1 {
+                    dst.update(repeating: -T.infinity, count: width)
+                    for l in 0..<length { let row = src + l * inner; for i in 0..<width { dst[i] = Swift.max(dst[i], row[i]) } }
+                } else if width == 1 && inner == 1 {
                     var acc: T = 0
                     for l in 0..<length { acc += src[l] }
                     dst[0] = acc * scale
                 } else {
-                    dst.update(repeating: 0, count: inner)
-                    for l in 0..<length { let row = src + l * inner; for i in 0..<inner { dst[i] += row[i] } }
-                    if scale != 1 { for i in 0..<inner { dst[i] *= scale } }
+                    dst.update(repeating: 0, count: width)
+                    for l in 0..<length { let row = src + l * inner; for i in 0..<width { dst[i] += row[i] } }
+                    if scale != 1 { for i in 0..<width { dst[i] *= scale } }
                 }
             }
         }
