@@ -55,6 +55,31 @@ import Testing
         report(device, "gemm split across cores, \(cases) shapes")
     }
 
+    /// Single products with a narrow operand (n or k at most 64: a Linear layer onto the book's
+    /// 28-character vocabulary, and its input gradient), β 0 and 1, on every device.
+    @Test(arguments: allDevices)
+    func narrowProducts(device: Device) throws {
+        let b = try backend(device)
+        var rng = TestRNG(4)
+        var cases = 0
+        for (m, n, k) in [(1120, 28, 256), (1120, 256, 28), (301, 64, 65), (64, 1, 1), (67, 17, 300), (65, 300, 7)] {
+            for transB in [false, true] {
+                for beta in [0.0, 1.0] {
+                    let a = rng.array(m * k), bv = rng.array(k * n), c0 = rng.array(m * n)
+                    let shape = GemmShape(m: m, n: n, k: k, transB: transB)
+                    let ct = beta == 0 ? try poisoned([m * n], on: b) : try tensor(c0, [m * n], on: b)
+                    try b.gemm(try tensor(a, [a.count], on: b), try tensor(bv, [bv.count], on: b), into: ct, shape: shape,
+                               alpha: 1, beta: Float(beta))
+                    let expected = Ref.gemm(a, bv, c0, batch: 1, m: m, n: n, k: k, transA: false, transB: transB,
+                                            strideA: m * k, strideB: k * n, alpha: 1, beta: beta)
+                    try expectClose(ct, expected, rtol: 1e-4, atol: 1e-3, "gemm \(m)x\(n)x\(k) tB=\(transB) β=\(beta)")
+                    cases += 1
+                }
+            }
+        }
+        report(device, "gemm with a narrow operand, \(cases) shapes")
+    }
+
     @Test(arguments: allDevices)
     func sharedOperandAndLargeSquare(device: Device) throws {
         let b = try backend(device)

@@ -12,8 +12,10 @@ import Foundation
 import Testing
 
 @Suite(.serialized) struct NLITests {
-    /// A small model for the generated task; the book's sizes are the recipe's defaults. At these
-    /// settings seeds 0-3 all reach ≥ 0.99 test accuracy by epoch 8.
+    /// A small model for the generated task; the book's sizes are the recipe's defaults. It sits on
+    /// a plateau at 2/3 accuracy for some epochs and leaves it at an epoch that float rounding moves
+    /// (epoch 9 with this machine's OpenBLAS, 12 with another GEMM's summation order), so the
+    /// learning test gives it 20.
     let small = NLIRecipe(embedSize: 32, hidden: 64, numSteps: 6)
 
     func options(_ data: URL, device: Device = .cpu, epochs: Int, lr: Float? = 0.003, batch: Int = 32) -> RunOptions {
@@ -64,7 +66,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: data) }
         let checkpoint = temporaryFile("nli.safetensors")
         defer { try? FileManager.default.removeItem(at: checkpoint) }
-        var o = options(data, epochs: 12)
+        var o = options(data, epochs: 20)
         o.checkpoint = checkpoint
         let report = try small.run(o)
         print(report.lines.joined(separator: "\n"))
