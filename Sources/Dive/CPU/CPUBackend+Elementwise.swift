@@ -174,7 +174,7 @@ extension CPUBackend {
                 if op == .max {
                     dst.update(repeating: -T.infinity, count: width)
                     for l in 0..<length { let row = src + l * inner; for i in 0..<width { dst[i] = Swift.max(dst[i], row[i]) } }
-                } else if width == 1 && inner == 1 {
+                } else if inner == 1 {
                     var acc: T = 0
                     for l in 0..<length { acc += src[l] }
                     dst[0] = acc * scale
