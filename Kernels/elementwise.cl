@@ -39,6 +39,16 @@ UNARY(u_rsubs, F_RSUBS)
 UNARY(u_rdivs, F_RDIVS)
 UNARY(u_pows, F_POWS)
 
+// y += a · x, 8 elements per work-item like the unary ops.
+__kernel void axpy(__global const float* x, __global float* y, const int n, const float a) {
+    const int i = get_global_id(0) * 8;
+    if (i + 8 <= n) {
+        vstore8(fma((float8)(a), vload8(0, x + i), vload8(0, y + i)), 0, y + i);
+    } else {
+        for (int j = i; j < n; j++) y[j] = fma(a, x[j], y[j]);
+    }
+}
+
 // Derivatives: dx = dy · f'(x), from x or from y = f(x), whichever is cheaper.
 #define UNARY_BW(name, F)                                                           \
 __kernel void name(__global const float* x, __global const float* y, __global const float* dy, \

@@ -15,9 +15,9 @@
 //
 // HOW IT WORKS (the BLIS recipe, written as plain per-work-item vector code)
 //
-// 1. gemm_pack_a copies op(A) into "panels" of MR rows, stored k-major:
+// 1. gemm_pack copies op(A) into "panels" of MR rows, stored k-major:
 //        Ap[b][p][k][r] = op(A)[b](p * MR + r, k)          (0 for rows >= M)
-//    gemm_pack_b copies op(B) into panels of NR columns:
+//    and, in the same launch, op(B) into panels of NR columns:
 //        Bp[b][q][k][c] = op(B)[b](k, q * NR + c)          (0 for columns >= N)
 //    Packing deals with the transposes, leading dimensions, offsets and batch strides once, so
 //    the compute kernel only ever walks two contiguous streams, and the zero padding means it
@@ -32,9 +32,14 @@
 //    group (gm * MR * K floats) are reused by every tile column while they sit in L2/L3.
 // 3. gemm_small: no packing and a single launch; reads A and B in place through their strides.
 //    For tiny products, where the launches and memory passes of packing cost more than the math.
+// 4. gemm_lt (at the end of this file): the GPU kernel, local-memory tiles and register blocking
+//    in one launch.
 //
-// On CPU OpenCL drivers (PoCL) this per-work-item style is many times faster than GPU-style
-// kernels with local memory and barriers. On GPUs these kernels are correct but not tuned.
+// On CPU OpenCL drivers (PoCL) the per-work-item style of 1-3 is many times faster than GPU-style
+// kernels with local memory and barriers; on GPUs the reverse holds, so GPUs run gemm_lt.
+//
+// Every kernel adds an optional bias (n elements, broadcast over rows and batch) in its epilogue
+// when `hasbias` (a Linear layer's forward in one launch): C = alpha·op(A)·op(B) + beta·C + bias.
 //
 // COMPILE-TIME DEFINES (build options, e.g. "-D MR=6 -D NR=16")
 //   MR   rows of a gemm_tile tile (default 6); any value >= 1.
@@ -51,19 +56,17 @@
 //     kChunks = ceil(K / 256)  (any value >= 1 is correct; it only sets how the packing work
 //                               is split: each work-item packs ceil(K / kChunks) steps of k)
 //
-//   gemm_pack_a(int M, int K, int transA, global const float* A, int offA, int lda, int strideA,
-//               global float* Ap)
-//     global = (kChunks, pm, batchA); local = NULL (or (1, 1, 1)).
-//     Ap: a buffer of at least batchA * pm * K * MR floats.
-//   gemm_pack_b(int N, int K, int transB, global const float* B, int offB, int ldb, int strideB,
-//               global float* Bp)
-//     global = (kChunks, pn, batchB); local as for gemm_pack_a.
-//     Bp: a buffer of at least batchB * pn * K * NR floats.
-//     If K == 0 skip both packs (a global size of 0 is invalid) and pass any buffers as Ap, Bp.
+//   gemm_pack(int M, int N, int K, int batchA,
+//             int transA, global const float* A, int offA, int lda, int strideA,
+//             int transB, global const float* B, int offB, int ldb, int strideB,
+//             global float* Ap, global float* Bp)
+//     global = (kChunks, max(pm, pn), batchA + batchB); local = NULL (or (1, 1, 1)).
+//     Ap: a buffer of at least batchA * pm * K * MR floats; Bp: batchB * pn * K * NR floats.
+//     If K == 0 skip the pack (a global size of 0 is invalid) and pass any buffers as Ap, Bp.
 //     Ap and Bp must be whole buffers (not sub-buffers), so that their vectors are aligned.
 //   gemm_tile(int M, int N, int K, float alpha, float beta,
 //             global const float* Ap, int strideAp, global const float* Bp, int strideBp,
-//             global float* C, int offC, int ldc, int strideC, int gm)
+//             global float* C, int offC, int ldc, int strideC, int gm, global const float* bias, int hasbias)
 //     Enqueue after the packs (an in-order queue does this). strideAp = (strideA == 0 ? 0 :
 //     pm * K * MR), strideBp = (strideB == 0 ? 0 : pn * K * NR).
 //     gm >= 1: tile rows per group (32 is a good default; gm >= pm walks plain columns).
@@ -72,7 +75,7 @@
 //   gemm_small(int M, int N, int K, float alpha, float beta,
 //              int transA, global const float* A, int offA, int lda, int strideA,
 //              int transB, global const float* B, int offB, int ldb, int strideB,
-//              global float* C, int offC, int ldc, int strideC)
+//              global float* C, int offC, int ldc, int strideC, global const float* bias, int hasbias)
 //     global = (ceil(M / SMR), ceil(N / SNR), batch), local = NULL. No scratch buffers.
 //     On PoCL it beats the packed path when M * N * K <= 2^18 (about 64^3), and for
 //     transB == 0 with N <= 64 up to M * N * K <= 2^22.
@@ -122,12 +125,10 @@ typedef CAT(float, VW) floatV;
 // Packing. Work-item (kc, p, b) fills steps [k0, k1) of panel p of batch entry b: a contiguous
 // run of (k1 - k0) * MR floats in Ap. Zero rows pad the last panel up to MR rows.
 
-__kernel void gemm_pack_a(const int M, const int K, const int transA,
-                          __global const float* restrict A, const int offA, const int lda, const int strideA,
-                          __global float* restrict Ap)
+inline void pack_a(const int M, const int K, const int transA,
+                   __global const float* restrict A, const int offA, const int lda, const int strideA,
+                   __global float* restrict Ap, const int p, const int b)
 {
-    const int p = get_global_id(1);
-    const int b = get_global_id(2);
     const int chunk = (K + (int)get_global_size(0) - 1) / (int)get_global_size(0);
     const int k0 = (int)get_global_id(0) * chunk;
     const int k1 = min(K, k0 + chunk);
@@ -163,12 +164,10 @@ __kernel void gemm_pack_a(const int M, const int K, const int transA,
     }
 }
 
-__kernel void gemm_pack_b(const int N, const int K, const int transB,
-                          __global const float* restrict B, const int offB, const int ldb, const int strideB,
-                          __global float* restrict Bp)
+inline void pack_b(const int N, const int K, const int transB,
+                   __global const float* restrict B, const int offB, const int ldb, const int strideB,
+                   __global float* restrict Bp, const int q, const int b)
 {
-    const int q = get_global_id(1);
-    const int b = get_global_id(2);
     const int chunk = (K + (int)get_global_size(0) - 1) / (int)get_global_size(0);
     const int k0 = (int)get_global_id(0) * chunk;
     const int k1 = min(K, k0 + chunk);
@@ -204,6 +203,17 @@ __kernel void gemm_pack_b(const int N, const int K, const int transB,
     }
 }
 
+// Both packs in one launch: z < batchA packs panel y of A[z], the rest panel y of B[z - batchA].
+__kernel void gemm_pack(const int M, const int N, const int K, const int batchA,
+                        const int transA, __global const float* restrict A, const int offA, const int lda, const int strideA,
+                        const int transB, __global const float* restrict B, const int offB, const int ldb, const int strideB,
+                        __global float* restrict Ap, __global float* restrict Bp)
+{
+    const int y = get_global_id(1), z = get_global_id(2);
+    if (z < batchA) pack_a(M, K, transA, A, offA, lda, strideA, Ap, y, z);
+    else            pack_b(N, K, transB, B, offB, ldb, strideB, Bp, y, z - batchA);
+}
+
 // ------------------------------------------------------------------------------------------
 // The compute kernel: one work-item = one MR x NR tile of C.
 
@@ -212,7 +222,7 @@ __kernel void gemm_tile(const int M, const int N, const int K,
                         __global const float* restrict Ap, const int strideAp,
                         __global const float* restrict Bp, const int strideBp,
                         __global float* restrict C, const int offC, const int ldc, const int strideC,
-                        const int gm)
+                        const int gm, __global const float* restrict bias, const int hasbias)
 {
     // Which tile? x walks gm tile rows of one tile column, then the next column; y picks
     // the group of gm tile rows.
@@ -249,7 +259,7 @@ __kernel void gemm_tile(const int M, const int N, const int K,
         bv += NV;
     }
 
-    // C = alpha * acc + beta * C, skipping rows and columns outside C in edge tiles.
+    // C = alpha * acc + beta * C (+ bias), skipping rows and columns outside C in edge tiles.
     __global float* c = C + offC + (size_t)b * strideC + (size_t)p * MR * ldc + q * NR;
     const int rows = min(MR, M - p * MR);
     const int cols = min(NR, N - q * NR);
@@ -262,6 +272,7 @@ __kernel void gemm_tile(const int M, const int N, const int K,
                 for (int v = 0; v < NV; v++) {
                     floatV out = alpha * acc[r][v];
                     if (beta != 0.0f) out += beta * vloadV(v, cr);
+                    if (hasbias) out += vloadV(v, bias + q * NR);
                     vstoreV(out, v, cr);
                 }
             } else {                           // partial row: element by element
@@ -271,6 +282,7 @@ __kernel void gemm_tile(const int M, const int N, const int K,
                 for (int j = 0; j < cols; j++) {
                     float out = alpha * t[j];
                     if (beta != 0.0f) out += beta * cr[j];
+                    if (hasbias) out += bias[q * NR + j];
                     cr[j] = out;
                 }
             }
@@ -287,7 +299,8 @@ __kernel void gemm_small(const int M, const int N, const int K,
                          const float alpha, const float beta,
                          const int transA, __global const float* restrict A, const int offA, const int lda, const int strideA,
                          const int transB, __global const float* restrict B, const int offB, const int ldb, const int strideB,
-                         __global float* restrict C, const int offC, const int ldc, const int strideC)
+                         __global float* restrict C, const int offC, const int ldc, const int strideC,
+                         __global const float* restrict bias, const int hasbias)
 {
     const int i0 = get_global_id(0) * SMR;
     const int j0 = get_global_id(1) * SNR;
@@ -357,6 +370,7 @@ __kernel void gemm_small(const int M, const int N, const int K,
                 for (int v = 0; v < SNV; v++) {
                     floatV out = alpha * acc[r][v];
                     if (beta != 0.0f) out += beta * vloadV(v, cr);
+                    if (hasbias) out += vloadV(v, bias + j0);
                     vstoreV(out, v, cr);
                 }
             } else {
@@ -366,9 +380,106 @@ __kernel void gemm_small(const int M, const int N, const int K,
                 for (int j = 0; j < cols; j++) {
                     float out = alpha * t[j];
                     if (beta != 0.0f) out += beta * cr[j];
+                    if (hasbias) out += bias[j0 + j];
                     cr[j] = out;
                 }
             }
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// gemm_lt: the GPU kernel. One launch, no packing: a work-group computes a TSM x TSN block of C,
+// staging TSK-deep slices of op(A) and op(B) in local memory (loaded cooperatively, coalesced
+// along whichever index is contiguous in memory, zero outside the matrices), and each work-item
+// keeps a WPTM x WPTN register tile. Work-item (tx, ty) owns rows ty + r·(TSM/WPTM) and columns
+// tx + c·(TSN/WPTN), so neighbouring items read neighbouring local words and write neighbouring
+// columns of C. Defines: TSM, TSN, TSK, WPTM, WPTN (host: local = (TSN/WPTN, TSM/WPTM),
+// global = (ceil(N/TSN)·TSN/WPTN, ceil(M/TSM)·TSM/WPTM, batch)).
+
+#ifndef TSM
+#define TSM 64
+#endif
+#ifndef TSN
+#define TSN 64
+#endif
+#ifndef TSK
+#define TSK 16
+#endif
+#ifndef WPTM
+#define WPTM 4
+#endif
+#ifndef WPTN
+#define WPTN 4
+#endif
+#define RTSM (TSM / WPTM)
+#define RTSN (TSN / WPTN)
+
+__kernel __attribute__((reqd_work_group_size(RTSN, RTSM, 1)))
+void gemm_lt(const int M, const int N, const int K, const float alpha, const float beta,
+             const int transA, __global const float* restrict A, const int lda, const int strideA,
+             const int transB, __global const float* restrict B, const int ldb, const int strideB,
+             __global float* restrict C, const int ldc, const int strideC,
+             __global const float* restrict bias, const int hasbias)
+{
+    __local float As[TSK][TSM + 1];
+    __local float Bs[TSK][TSN + 1];
+    const int tx = get_local_id(0), ty = get_local_id(1), lid = ty * RTSN + tx;
+    const int i0 = get_group_id(1) * TSM, j0 = get_group_id(0) * TSN, b = get_global_id(2);
+    __global const float* a = A + (size_t)b * strideA;
+    __global const float* bb = B + (size_t)b * strideB;
+
+    float acc[WPTM][WPTN];
+    #pragma unroll
+    for (int r = 0; r < WPTM; r++) {
+        #pragma unroll
+        for (int c = 0; c < WPTN; c++) acc[r][c] = 0.0f;
+    }
+
+    for (int k0 = 0; k0 < K; k0 += TSK) {
+        // Stage op(A)(i0.., k0..) and op(B)(k0.., j0..): RTSM·RTSN items load TSK·TSM and TSK·TSN values.
+        for (int e = lid; e < TSK * TSM; e += RTSM * RTSN) {
+            int row, kk;
+            if (transA) { kk = e / TSM; row = e - kk * TSM; } else { row = e / TSK; kk = e - row * TSK; }
+            const int i = i0 + row, k = k0 + kk;
+            As[kk][row] = (i < M && k < K) ? (transA ? a[(size_t)k * lda + i] : a[(size_t)i * lda + k]) : 0.0f;
+        }
+        for (int e = lid; e < TSK * TSN; e += RTSM * RTSN) {
+            int col, kk;
+            if (transB) { col = e / TSK; kk = e - col * TSK; } else { kk = e / TSN; col = e - kk * TSN; }
+            const int j = j0 + col, k = k0 + kk;
+            Bs[kk][col] = (j < N && k < K) ? (transB ? bb[(size_t)j * ldb + k] : bb[(size_t)k * ldb + j]) : 0.0f;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        #pragma unroll
+        for (int kk = 0; kk < TSK; kk++) {
+            float av[WPTM], bv[WPTN];
+            #pragma unroll
+            for (int r = 0; r < WPTM; r++) av[r] = As[kk][ty + r * RTSM];
+            #pragma unroll
+            for (int c = 0; c < WPTN; c++) bv[c] = Bs[kk][tx + c * RTSN];
+            #pragma unroll
+            for (int r = 0; r < WPTM; r++) {
+                #pragma unroll
+                for (int c = 0; c < WPTN; c++) acc[r][c] = fma(av[r], bv[c], acc[r][c]);
+            }
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+
+    __global float* cb = C + (size_t)b * strideC;
+    #pragma unroll
+    for (int r = 0; r < WPTM; r++) {
+        const int i = i0 + ty + r * RTSM;
+        if (i >= M) continue;
+        #pragma unroll
+        for (int c = 0; c < WPTN; c++) {
+            const int j = j0 + tx + c * RTSN;
+            if (j >= N) continue;
+            float out = alpha * acc[r][c];
+            if (beta != 0.0f) out += beta * cb[(size_t)i * ldc + j];
+            if (hasbias) out += bias[j];
+            cb[(size_t)i * ldc + j] = out;
         }
     }
 }

@@ -58,3 +58,54 @@ __kernel void ln_bw_gb(__global const float* x, __global const float* dy, __glob
     dgamma[j] = g;
     dbeta[j] = b;
 }
+
+// GPU variants of the forward and the input gradient: one work-group per row (global rows·L,
+// local L, a power of two), items striding over the columns, tree sums in local memory
+// (`scratch`: L floats). Same results as ln_fw / ln_bw_x.
+
+inline float group_sum(float v, __local float* scratch) {
+    const int lid = get_local_id(0), L = get_local_size(0);
+    scratch[lid] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int span = L / 2; span > 0; span >>= 1) {
+        if (lid < span) scratch[lid] += scratch[lid + span];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    const float total = scratch[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return total;
+}
+
+__kernel void ln_fw_wg(__global const float* x, __global const float* gamma, __global const float* beta,
+                       __global float* y, __global float* mean, __global float* rstd, const int cols,
+                       const float eps, __local float* scratch) {
+    const int r = get_group_id(0), lid = get_local_id(0), L = get_local_size(0);
+    __global const float* xr = x + (size_t)r * cols;
+    __global float* yr = y + (size_t)r * cols;
+    float s = 0.0f;
+    for (int j = lid; j < cols; j += L) s += xr[j];
+    const float mu = group_sum(s, scratch) / cols;
+    float q = 0.0f;
+    for (int j = lid; j < cols; j += L) { const float d = xr[j] - mu; q += d * d; }
+    const float inv = rsqrt(group_sum(q, scratch) / cols + eps);
+    for (int j = lid; j < cols; j += L) yr[j] = (xr[j] - mu) * inv * gamma[j] + beta[j];
+    if (lid == 0) { mean[r] = mu; rstd[r] = inv; }
+}
+
+__kernel void ln_bw_x_wg(__global const float* x, __global const float* dy, __global const float* gamma,
+                         __global const float* mean, __global const float* rstd, __global float* dx,
+                         const int cols, __local float* scratch) {
+    const int r = get_group_id(0), lid = get_local_id(0), L = get_local_size(0);
+    __global const float* xr = x + (size_t)r * cols;
+    __global const float* gr = dy + (size_t)r * cols;
+    __global float* dr = dx + (size_t)r * cols;
+    const float mu = mean[r], inv = rstd[r];
+    float sd = 0.0f, sdx = 0.0f;
+    for (int j = lid; j < cols; j += L) {
+        const float d = gr[j] * gamma[j];
+        sd += d;
+        sdx += d * (xr[j] - mu) * inv;
+    }
+    const float meanD = group_sum(sd, scratch) / cols, meanDX = group_sum(sdx, scratch) / cols;
+    for (int j = lid; j < cols; j += L) dr[j] = inv * (gr[j] * gamma[j] - meanD - (xr[j] - mu) * inv * meanDX);
+}

@@ -81,3 +81,143 @@ __kernel void cell_bw(__global const float* saved, __global const float* hprev, 
         dc[e] = dct * f;
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Whole-sequence recurrences: one launch runs every step of one direction. Batch rows are
+// independent, so work-group g carries rows g·ROWS … g·ROWS + ROWS - 1 through all T steps and
+// work-groups never wait for each other; inside a group, barriers separate a step's GEMM from its
+// cell. The state rows live in local memory, W_hh streams from cache each step. ROWS is set when
+// the program is built (-D ROWS=n); local memory: hs (ROWS·H floats) and gs (ROWS·G·H floats).
+// Slots, offsets and outputs are those of cell_fw / cell_bw at each step s (time t = s, or
+// T-1-s when `reverse`), so the results equal the step-by-step path.
+
+#ifndef ROWS
+#define ROWS 1
+#endif
+
+// Forward. wt is W_hhᵀ (H, G·H), so the work-items of a group read consecutive columns.
+// Writes out[t] (T or T+1, B, H), saved[t] (T, B, 4H) and, for LSTM, cells[s + 1] from cells[s].
+__kernel void rnn_seq_fw(__global const float* gi, __global const float* wt, __global const float* bias,
+                         __global const float* h0, __global float* cells, __global float* out,
+                         __global float* saved, const int kind, const int T, const int B, const int H,
+                         const int reverse, __local float* hs, __local float* gs) {
+    const int lid = get_local_id(0), L = get_local_size(0);
+    const int b0 = get_group_id(0) * ROWS, nr = min(ROWS, B - b0);
+    const int G = kind == 0 ? 1 : (kind == 1 ? 3 : 4), GH = G * H;
+    for (int e = lid; e < nr * H; e += L) hs[e] = h0[b0 * H + e];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = 0; s < T; s++) {
+        const int t = reverse ? T - 1 - s : s;
+        // gs[r] = hs[r] W_hhᵀ for the group's rows: (ROWS, G·H).
+        for (int j = lid; j < GH; j += L) {
+            float acc[ROWS];
+            for (int r = 0; r < ROWS; r++) acc[r] = 0.0f;
+            for (int k = 0; k < H; k++) {
+                const float w = wt[k * GH + j];
+                for (int r = 0; r < ROWS; r++) acc[r] = fma(hs[r * H + k], w, acc[r]);
+            }
+            for (int r = 0; r < nr; r++) gs[r * GH + j] = acc[r];
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        // The cell, one (row, unit) per item; each item reads and then overwrites its own hs entry.
+        for (int e = lid; e < nr * H; e += L) {
+            const int r = e / H, j = e - r * H, b = b0 + r, o = b * H + j;
+            __global const float* x = gi + (t * B + b) * GH;
+            __local const float* y = gs + r * GH;
+            __global float* sv = saved + (t * B + b) * 4 * H;
+            float h;
+            if (kind == 0) {
+                h = tanh(x[j] + y[j] + bias[j]);
+            } else if (kind == 1) {
+                const float rg = sigm(x[j] + y[j] + bias[j]);
+                const float z = sigm(x[H + j] + y[H + j] + bias[H + j]);
+                const float hn = y[2 * H + j] + bias[2 * H + j];
+                const float n = tanh(x[2 * H + j] + rg * hn);
+                h = (1.0f - z) * n + z * hs[e];
+                sv[j] = rg; sv[H + j] = z; sv[2 * H + j] = n; sv[3 * H + j] = hn;
+            } else {
+                const float i = sigm(x[j] + y[j] + bias[j]);
+                const float f = sigm(x[H + j] + y[H + j] + bias[H + j]);
+                const float g = tanh(x[2 * H + j] + y[2 * H + j] + bias[2 * H + j]);
+                const float og = sigm(x[3 * H + j] + y[3 * H + j] + bias[3 * H + j]);
+                const float c = f * cells[s * B * H + o] + i * g;
+                cells[(s + 1) * B * H + o] = c;
+                h = og * tanh(c);
+                sv[j] = i; sv[H + j] = f; sv[2 * H + j] = g; sv[3 * H + j] = og;
+            }
+            out[t * B * H + o] = h;
+            hs[e] = h;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+}
+
+// Backward, steps in reverse. w is W_hh (G·H, H). dh (B, H) and, for LSTM, dc (B, H) carry the
+// state gradients in and leave as those of h0 and c0. Writes dgi[t] and dghs[t] (the same buffer
+// for tanh RNN and LSTM); dh_{t-1} = dgh W_hh (+ z·dh' for GRU) stays in local memory between steps.
+__kernel void rnn_seq_bw(__global const float* saved, __global const float* h0, __global const float* cells,
+                         __global const float* out, __global const float* dout, __global float* dh,
+                         __global float* dc, __global float* dgi, __global float* dghs,
+                         __global const float* w, const int kind, const int T, const int B, const int H,
+                         const int reverse, __local float* hs, __local float* gs) {
+    const int lid = get_local_id(0), L = get_local_size(0);
+    const int b0 = get_group_id(0) * ROWS, nr = min(ROWS, B - b0);
+    const int G = kind == 0 ? 1 : (kind == 1 ? 3 : 4), GH = G * H;
+    for (int e = lid; e < nr * H; e += L) hs[e] = dh[b0 * H + e];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = T - 1; s >= 0; s--) {
+        const int t = reverse ? T - 1 - s : s;
+        const int tp = reverse ? T - s : s - 1;           // time of the previous step's output
+        // The cell backward: gate gradients into gs (and dgi, dghs); GRU keeps z·dh' in hs.
+        for (int e = lid; e < nr * H; e += L) {
+            const int r = e / H, j = e - r * H, b = b0 + r, o = b * H + j;
+            __global const float* sv = saved + (t * B + b) * 4 * H;
+            __global float* xi = dgi + (t * B + b) * GH;
+            __global float* hi = dghs + (t * B + b) * GH;
+            __local float* gg = gs + r * GH;
+            const float dht = dout[t * B * H + o] + hs[e];
+            if (kind == 0) {
+                const float h = out[t * B * H + o];
+                const float d = dht * (1.0f - h * h);
+                xi[j] = d; hi[j] = d; gg[j] = d;
+                hs[e] = 0.0f;
+            } else if (kind == 1) {
+                const float rg = sv[j], z = sv[H + j], n = sv[2 * H + j], hn = sv[3 * H + j];
+                const float hp = s == 0 ? h0[o] : out[tp * B * H + o];
+                const float dn = dht * (1.0f - z) * (1.0f - n * n);
+                const float dz = dht * (hp - n) * z * (1.0f - z);
+                const float dr = dn * hn * rg * (1.0f - rg);
+                xi[j] = dr; xi[H + j] = dz; xi[2 * H + j] = dn;
+                hi[j] = dr; hi[H + j] = dz; hi[2 * H + j] = dn * rg;
+                gg[j] = dr; gg[H + j] = dz; gg[2 * H + j] = dn * rg;
+                hs[e] = dht * z;
+            } else {
+                const float i = sv[j], f = sv[H + j], g = sv[2 * H + j], og = sv[3 * H + j];
+                const float tc = tanh(cells[(s + 1) * B * H + o]);
+                const float dct = dc[o] + dht * og * (1.0f - tc * tc);
+                const float di = dct * g * i * (1.0f - i);
+                const float df = dct * cells[s * B * H + o] * f * (1.0f - f);
+                const float dg = dct * i * (1.0f - g * g);
+                const float dog = dht * tc * og * (1.0f - og);
+                xi[j] = di; xi[H + j] = df; xi[2 * H + j] = dg; xi[3 * H + j] = dog;
+                hi[j] = di; hi[H + j] = df; hi[2 * H + j] = dg; hi[3 * H + j] = dog;
+                gg[j] = di; gg[H + j] = df; gg[2 * H + j] = dg; gg[3 * H + j] = dog;
+                dc[o] = dct * f;
+                hs[e] = 0.0f;
+            }
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        // hs[r] += gs[r] W_hh: the gradient of h_{t-1}, one hidden unit k per item.
+        for (int k = lid; k < H; k += L) {
+            float acc[ROWS];
+            for (int r = 0; r < ROWS; r++) acc[r] = 0.0f;
+            for (int j = 0; j < GH; j++) {
+                const float wv = w[j * H + k];
+                for (int r = 0; r < ROWS; r++) acc[r] = fma(gs[r * GH + j], wv, acc[r]);
+            }
+            for (int r = 0; r < nr; r++) hs[r * H + k] += acc[r];
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    for (int e = lid; e < nr * H; e += L) dh[b0 * H + e] = hs[e];
+}

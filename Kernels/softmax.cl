@@ -44,3 +44,68 @@ __kernel void sm_bw(__global const float* y, __global const float* dy, __global 
     for (int j = 0; j < valid; j++) dr[j] = yr[j] * (gr[j] - dot);
     for (int j = valid; j < cols; j++) dr[j] = 0.0f;
 }
+
+// ---------------------------------------------------------------------------------------------
+// GPU variants: one work-group per row (global size rows·L, local size L, a power of two), the
+// row's items striding over its columns (neighbouring items read neighbouring words) and meeting
+// in tree reductions in local memory (`scratch`: L floats). Same results as sm_fw / sm_bw.
+
+inline float group_sum(float v, __local float* scratch) {
+    const int lid = get_local_id(0), L = get_local_size(0);
+    scratch[lid] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int span = L / 2; span > 0; span >>= 1) {
+        if (lid < span) scratch[lid] += scratch[lid + span];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    const float total = scratch[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return total;
+}
+
+inline float group_max(float v, __local float* scratch) {
+    const int lid = get_local_id(0), L = get_local_size(0);
+    scratch[lid] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int span = L / 2; span > 0; span >>= 1) {
+        if (lid < span) scratch[lid] = fmax(scratch[lid], scratch[lid + span]);
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    const float top = scratch[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return top;
+}
+
+__kernel void sm_fw_wg(__global const float* x, __global float* y, __global const int* lens,
+                       const int cols, const int rep, const int haslens, __local float* scratch) {
+    const int r = get_group_id(0), lid = get_local_id(0), L = get_local_size(0);
+    __global const float* xr = x + (size_t)r * cols;
+    __global float* yr = y + (size_t)r * cols;
+    const int valid = haslens ? clamp(lens[r / rep], 0, cols) : cols;
+    float m = -INFINITY;
+    for (int j = lid; j < valid; j += L) m = fmax(m, xr[j]);
+    m = group_max(m, scratch);
+    if (valid < cols) m = fmax(m, MASKED_LOGIT);
+    float sum = 0.0f;
+    for (int j = lid; j < valid; j += L) { const float e = exp(xr[j] - m); yr[j] = e; sum += e; }
+    const float masked = exp(MASKED_LOGIT - m);
+    sum = group_sum(sum, scratch) + masked * (cols - valid);
+    const float inv = 1.0f / sum;
+    for (int j = lid; j < valid; j += L) yr[j] *= inv;
+    for (int j = valid + lid; j < cols; j += L) yr[j] = masked * inv;
+}
+
+__kernel void sm_bw_wg(__global const float* y, __global const float* dy, __global float* dx,
+                       __global const int* lens, const int cols, const int rep, const int haslens,
+                       __local float* scratch) {
+    const int r = get_group_id(0), lid = get_local_id(0), L = get_local_size(0);
+    const int valid = haslens ? clamp(lens[r / rep], 0, cols) : cols;
+    __global const float* yr = y + (size_t)r * cols;
+    __global const float* gr = dy + (size_t)r * cols;
+    __global float* dr = dx + (size_t)r * cols;
+    float dot = 0.0f;
+    for (int j = lid; j < cols; j += L) dot += yr[j] * gr[j];
+    dot = group_sum(dot, scratch);
+    for (int j = lid; j < valid; j += L) dr[j] = yr[j] * (gr[j] - dot);
+    for (int j = valid + lid; j < cols; j += L) dr[j] = 0.0f;
+}

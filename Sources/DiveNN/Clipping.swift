@@ -1,5 +1,5 @@
 // Gradient clipping by the global L2 norm (the book's `grad_clipping`): scale = min(1, θ / norm),
-// computed on the device as θ / (θ + relu(norm − θ)), which is exactly 1 when norm ≤ θ.
+// computed on the device by one norm primitive (exactly 1 when norm ≤ θ).
 import Dive
 
 public enum GradientClipping {
@@ -8,10 +8,7 @@ public enum GradientClipping {
     public static func scale(_ parameters: [Tensor], maxNorm: Float) throws -> Tensor? {
         let grads = parameters.compactMap(\.grad)
         guard !grads.isEmpty else { return nil }
-        return try Autograd.withoutGrad {
-            let norm = try Tensor.globalNorm(grads)
-            return try maxNorm / ((norm - maxNorm).relu() + maxNorm)
-        }
+        return try Tensor.clipScale(grads, maxNorm: maxNorm)
     }
 
     /// Multiplies every gradient by `scale(...)` in place of the old gradient and returns the norm

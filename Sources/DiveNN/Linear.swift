@@ -24,8 +24,7 @@ public final class Linear: Module {
             throw DiveError.shapeMismatch(op: "Linear(\(inFeatures), \(outFeatures))", detail: "input \(x.shape) must end in \(inFeatures)")
         }
         let lead = Array(x.shape.dropLast())
-        var y = try x.reshaped([-1, inFeatures]).matmul(weight, transposeB: true)
-        if let bias { y = try y + bias }
+        let y = try x.reshaped([-1, inFeatures]).matmul(weight, transposeB: true, bias: bias)
         return try y.reshaped(lead + [outFeatures])
     }
 }

@@ -35,16 +35,14 @@ public final class SGD: Optimizer {
     }
 
     public func step(gradScale: Tensor? = nil) throws {
-        try Autograd.withoutGrad {
-            for p in parameters where p.grad != nil { try p.sgdUpdate(lr: lr, gradScale: gradScale) }
-        }
+        try Autograd.withoutGrad { try Tensor.sgdUpdate(parameters.filter { $0.grad != nil }, lr: lr, gradScale: gradScale) }
         stepCount += 1
     }
 
     /// The book's `d2l.sgd(params, lr, batch_size)`: p ← p − lr · g / batch_size.
     public static func sgd(_ parameters: [Tensor], lr: Float, batchSize: Int, gradScale: Tensor? = nil) throws {
         try Autograd.withoutGrad {
-            for p in parameters where p.grad != nil { try p.sgdUpdate(lr: lr / Float(batchSize), gradScale: gradScale) }
+            try Tensor.sgdUpdate(parameters.filter { $0.grad != nil }, lr: lr / Float(batchSize), gradScale: gradScale)
         }
     }
 }
@@ -77,8 +75,9 @@ public class Adam: Optimizer {
         stepCount += 1
         let hyper = AdamHyper(lr: lr, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay,
                               decoupled: decoupled, step: stepCount, gradScale: gradScale)
+        let live = parameters.indices.filter { parameters[$0].grad != nil }
         try Autograd.withoutGrad {
-            for (i, p) in parameters.enumerated() where p.grad != nil { try p.adamUpdate(m: m[i], v: v[i], hyper: hyper) }
+            try Tensor.adamUpdate(live.map { parameters[$0] }, m: live.map { m[$0] }, v: live.map { v[$0] }, hyper: hyper)
         }
     }
 }

@@ -1,6 +1,7 @@
 // The book's `train_ch8`: per minibatch the state is created (first batch, or every batch for
 // random iteration) or detached, the mean cross-entropy over Y.T is back-propagated, gradients
 // are clipped to θ, and the optimiser steps. Reports perplexity and tokens/s of the last epoch.
+// The loss is summed on the device and read once per epoch, so a step never waits for the device.
 // Checkpoints carry model, optimiser, vocabulary, configuration and data position.
 import Dive
 import DiveData
@@ -57,8 +58,10 @@ public struct LanguageModelTrainer {
 
         for epoch in startEpoch..<max(hyper.epochs, startEpoch) {
             var state: RecurrentState? = nil
-            var lossSum = 0.0, tokens = 0
-            let t0 = Training.now()
+            var tokens = 0
+            let epochLoss = try EpochLoss(on: backend, epoch: epoch, firstStep: step)
+            let t0 = Training.now(), trace0 = backend.trace
+            var minibatches = 0
             while let batch = data.next() {
                 let B = batch.batchSize, T = batch.numSteps
                 if state == nil || !data.carriesState {
@@ -76,25 +79,24 @@ public struct LanguageModelTrainer {
                 try loss.backward()
                 let scale = try hyper.clip.flatMap { try GradientClipping.scale(params, maxNorm: $0) }
                 try optimizer.step(gradScale: scale)
-                let l = try loss.item()
-                guard l.isFinite else {
-                    throw ZooError.nonFiniteLoss(step: step, epoch: epoch, value: l, lastCheckpoint: lastCheckpoint)
-                }
+                try epochLoss.add(loss, weight: Float(T * B))
                 step += 1
-                lossSum += l * Double(T * B)
+                minibatches += 1
                 tokens += T * B
                 let elapsed = Training.now() - t0
-                options.progress?.update(epoch: epoch, of: hyper.epochs, loss: lossSum / Double(tokens),
+                options.progress?.update(epoch: epoch, of: hyper.epochs, loss: nil,
                                          tokensPerSecond: Double(tokens) / max(elapsed, 1e-9))
                 if options.interrupt?.isRaised == true {
                     try save()
                     throw ZooError.interrupted(step: step, checkpoint: options.checkpoint?.path)
                 }
             }
+            let lossSum = try epochLoss.total(lastStep: step, lastCheckpoint: lastCheckpoint)
             let seconds = Training.now() - t0
             let mean = lossSum / Double(max(tokens, 1))
             let record = EpochRecord(epoch: epoch, loss: mean, perplexity: Foundation.exp(mean),
-                                     tokensPerSecond: Double(tokens) / max(seconds, 1e-9), lr: Double(optimizer.lr), seconds: seconds)
+                                     tokensPerSecond: Double(tokens) / max(seconds, 1e-9), lr: Double(optimizer.lr), seconds: seconds,
+                                     minibatches: minibatches, trace: backend.trace - trace0)
             history.append(record)
             try log.write(record, recipe: recipe)
             options.progress?.endEpoch(record, of: hyper.epochs, metric: "perplexity \(String(format: "%.2f", record.perplexity!))")

@@ -84,7 +84,7 @@ public struct NLITrainer {
                 correct += try Self.matches(logits, batch.labels)
                 seconds += Training.now() - t0
                 guard l.isFinite else {
-                    throw ZooError.nonFiniteLoss(step: step, epoch: epoch, value: l, lastCheckpoint: lastCheckpoint)
+                    throw ZooError.nonFiniteLoss(steps: step...step, epoch: epoch, value: l, lastCheckpoint: lastCheckpoint)
                 }
                 step += 1
                 lossSum += l

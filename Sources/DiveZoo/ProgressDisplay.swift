@@ -15,13 +15,15 @@ public final class ProgressDisplay {
         self.write = write
     }
 
-    /// During an epoch (terminal only; redrawn at most 10 times a second).
-    public func update(epoch: Int, of total: Int, loss: Double, tokensPerSecond: Double) {
+    /// During an epoch (terminal only; redrawn at most 10 times a second). Trainers that keep the
+    /// loss on the device until the epoch ends pass nil.
+    public func update(epoch: Int, of total: Int, loss: Double?, tokensPerSecond: Double) {
         guard isTerminal else { return }
         let now = Training.now()
         guard now - lastDraw > 0.1 else { return }
         lastDraw = now
-        write("\r" + bar(epoch: epoch, of: total) + String(format: " loss %.4f  %.0f %@   ", loss, tokensPerSecond, unit as NSString))
+        let lossText = loss.map { String(format: " loss %.4f ", $0) } ?? ""
+        write("\r" + bar(epoch: epoch, of: total) + lossText + String(format: " %.0f %@   ", tokensPerSecond, unit as NSString))
     }
 
     /// After an epoch: redraw the bar, or print a plain line every tenth of the run.

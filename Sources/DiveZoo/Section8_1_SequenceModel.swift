@@ -66,7 +66,7 @@ public struct SequenceModelRecipe: Recipe {
                 try l.backward()
                 try optimizer.step(gradScale: try hyper.clip.flatMap { try GradientClipping.scale(net.parameters, maxNorm: $0) })
                 let value = try l.item()
-                guard value.isFinite else { throw ZooError.nonFiniteLoss(step: 0, epoch: epoch, value: value, lastCheckpoint: nil) }
+                guard value.isFinite else { throw ZooError.nonFiniteLoss(steps: 0...0, epoch: epoch, value: value, lastCheckpoint: nil) }
             }
             // The book's evaluate_loss: mean squared error over the training set.
             let loss = try Autograd.withoutGrad { try Loss.mse(net(allX), allY).item() }

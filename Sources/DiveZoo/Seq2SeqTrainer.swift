@@ -56,8 +56,9 @@ public struct Seq2SeqTrainer {
         }
 
         for epoch in start.epoch..<max(hyper.epochs, start.epoch) {
-            var lossSum = 0.0, tokens = 0
-            let t0 = Training.now()
+            var tokens = 0, minibatches = 0
+            let epochLoss = try EpochLoss(on: backend, epoch: epoch, firstStep: step)
+            let t0 = Training.now(), trace0 = backend.trace
             while let batch = loader.next() {
                 optimizer.lr = schedule.lr(at: hyper.resolvedSchedule == .noam ? step + 1 : step)
                 optimizer.zeroGrad()
@@ -65,24 +66,23 @@ public struct Seq2SeqTrainer {
                 try total.backward()
                 let scale = try hyper.clip.flatMap { try GradientClipping.scale(params, maxNorm: $0) }
                 try optimizer.step(gradScale: scale)
-                let l = try total.item()
-                guard l.isFinite else {
-                    throw ZooError.nonFiniteLoss(step: step, epoch: epoch, value: l, lastCheckpoint: lastCheckpoint)
-                }
+                try epochLoss.add(total)
                 step += 1
+                minibatches += 1
                 let n = batch.tgtValidLen.reduce(0) { $0 + Int($1) }
-                lossSum += l
                 tokens += n
-                options.progress?.update(epoch: epoch, of: hyper.epochs, loss: lossSum / Double(max(tokens, 1)),
+                options.progress?.update(epoch: epoch, of: hyper.epochs, loss: nil,
                                          tokensPerSecond: Double(tokens) / max(Training.now() - t0, 1e-9))
                 if options.interrupt?.isRaised == true {
                     try save()
                     throw ZooError.interrupted(step: step, checkpoint: options.checkpoint?.path)
                 }
             }
+            let lossSum = try epochLoss.total(lastStep: step, lastCheckpoint: lastCheckpoint)
             let seconds = Training.now() - t0
             let record = EpochRecord(epoch: epoch, loss: lossSum / Double(max(tokens, 1)), perplexity: nil,
-                                     tokensPerSecond: Double(tokens) / max(seconds, 1e-9), lr: Double(optimizer.lr), seconds: seconds)
+                                     tokensPerSecond: Double(tokens) / max(seconds, 1e-9), lr: Double(optimizer.lr), seconds: seconds,
+                                     minibatches: minibatches, trace: backend.trace - trace0)
             history.append(record)
             try log.write(record, recipe: recipe)
             options.progress?.endEpoch(record, of: hyper.epochs, metric: "")

@@ -16,6 +16,10 @@ public struct EpochRecord: Codable, Equatable, Sendable {
     public var tokensPerSecond: Double
     public var lr: Double
     public var seconds: Double
+    /// Minibatches in the epoch, and what the device's work cost over it (launches, transfers,
+    /// waits; `DeviceTrace.report(per: minibatches)` gives it per minibatch).
+    public var minibatches = 0
+    public var trace: DeviceTrace? = nil
 }
 
 enum Training {
@@ -77,6 +81,33 @@ enum Training {
         try check(try SafeTensorsFile.read(from: url).metadata, url)
         let info = try Checkpoint.load(from: url, into: model, optimizer: optimizer)
         return (try decode(LoaderPosition.self, info.extra["position"], key: "position", path: url.path), info.step)
+    }
+}
+
+/// An epoch's loss summed on the device: each minibatch adds its weighted loss (one launch, no
+/// host read) and the host reads the sum once, at the epoch's end, which is when the book reports.
+/// A non-finite minibatch loss leaves the sum non-finite, so `total` throws then, before the epoch's
+/// checkpoint is written: the last good checkpoint stays intact.
+final class EpochLoss {
+    private let sum: Tensor
+    private let firstStep: Int, epoch: Int
+
+    init(on backend: Backend, epoch: Int, firstStep: Int) throws {
+        sum = try Tensor.zeros([1], on: backend)
+        self.epoch = epoch
+        self.firstStep = firstStep
+    }
+
+    func add(_ loss: Tensor, weight: Float = 1) throws { try sum.accumulate(loss, scale: weight) }
+
+    /// The epoch's summed loss; `lastStep` is the step count after the epoch's last minibatch.
+    func total(lastStep: Int, lastCheckpoint: String?) throws -> Double {
+        let value = try sum.item()
+        guard value.isFinite else {
+            throw ZooError.nonFiniteLoss(steps: firstStep...max(firstStep, lastStep - 1), epoch: epoch, value: value,
+                                         lastCheckpoint: lastCheckpoint)
+        }
+        return value
     }
 }
 

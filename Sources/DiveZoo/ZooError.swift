@@ -4,7 +4,7 @@ import Foundation
 public enum ZooError: Error, CustomStringConvertible, Equatable {
     case unknownRecipe(name: String, available: [String])
     /// The loss became NaN or infinite; names the step and the last checkpoint written.
-    case nonFiniteLoss(step: Int, epoch: Int, value: Double, lastCheckpoint: String?)
+    case nonFiniteLoss(steps: ClosedRange<Int>, epoch: Int, value: Double, lastCheckpoint: String?)
     /// Training stopped by Ctrl-C after writing a checkpoint.
     case interrupted(step: Int, checkpoint: String?)
     case badCheckpoint(path: String, detail: String)
@@ -14,8 +14,9 @@ public enum ZooError: Error, CustomStringConvertible, Equatable {
         switch self {
         case let .unknownRecipe(name, available):
             return "no recipe '\(name)'; available: \(available.joined(separator: ", ")) (see `dive list`)"
-        case let .nonFiniteLoss(step, epoch, value, last):
-            return "the loss became \(value) at step \(step) (epoch \(epoch + 1)); training stopped. "
+        case let .nonFiniteLoss(steps, epoch, value, last):
+            let when = steps.count == 1 ? "at step \(steps.lowerBound)" : "within steps \(steps.lowerBound)–\(steps.upperBound)"
+            return "the loss became \(value) \(when) (epoch \(epoch + 1)); training stopped. "
                 + (last.map { "Last good checkpoint: \($0) (resume with --resume and a smaller --lr or a --clip)" }
                    ?? "No checkpoint was written yet: pass --checkpoint PATH to keep one")
         case let .interrupted(step, checkpoint):

@@ -24,6 +24,7 @@ struct ModelsBench: ParsableCommand {
     @Option(help: "Timed epochs.") var epochs = 6
     @Option(name: .customLong("data-dir"), help: "Data directory (default: $DIVE_DATA, else ~/.cache/dive).") var dataDir: String?
     @Flag(help: "Print one JSON object per line.") var json = false
+    @Flag(help: "Add what a minibatch of the last epoch cost the device (launches per op family, transfers, waits).") var trace = false
 
     func run() throws {
         try reportingZooErrors {
@@ -51,9 +52,20 @@ struct ModelsBench: ParsableCommand {
                         fields += [("pytorch_cpu_tokens_per_s", String(format: "%.0f", torch)),
                                    ("vs_pytorch", String(format: "%.2f", median / torch))]
                     }
+                    if trace, let last = timed.last, let t = last.trace, last.minibatches > 0 {
+                        let n = Double(last.minibatches)
+                        let families = t.launches.keys.sorted().map { "\"\($0)\": " + String(format: "%.1f", Double(t.launches[$0]!) / n) }
+                        fields += [("minibatches_per_epoch", "\(last.minibatches)"),
+                                   ("launches_per_minibatch", String(format: "%.1f", Double(t.totalLaunches) / n)),
+                                   ("launches_by_family", "{" + families.joined(separator: ", ") + "}"),
+                                   ("uploads_per_minibatch", String(format: "%.1f", Double(t.uploads.count) / n)),
+                                   ("blocking_reads_per_epoch", "\(t.downloads.blocking)"),
+                                   ("waits_per_epoch", "\(t.waits)")]
+                    }
                     let line = json ? "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
                         : String(format: "%-15@ %-10@ %9.0f tokens/s ±%4.1f%%", name as NSString, d.description as NSString, median, spread * 100)
-                          + (fields.count > 5 ? "   PyTorch CPU \(fields[5].1), ×\(fields[6].1)" : "")
+                          + (fields.first { $0.0 == "vs_pytorch" }.map { "   PyTorch CPU \(fields[5].1), ×\($0.1)" } ?? "")
+                          + (fields.first { $0.0 == "launches_per_minibatch" }.map { "   \($0.1) launches/minibatch" } ?? "")
                     print(line)
                     fflush(stdout)
                 }

@@ -32,6 +32,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("data-dir"), help: "Data directory (default: $DIVE_DATA, else ~/.cache/dive).") var dataDir: String?
     @Option(help: "Beam width for seq2seq translations (1: greedy).") var beam = 1
     @Option(name: .customLong("length-penalty"), help: "Beam-search length penalty α (the book's 9.8 uses 0.75).") var lengthPenalty = 0.0
+    @Flag(help: "After training, print what a minibatch of the last epoch cost the device: kernel launches per op family, transfers, waits.") var trace = false
 
     func run() throws {
         try reportingZooErrors {
@@ -82,6 +83,7 @@ struct TrainCommand: ParsableCommand {
             fflush(stdout)
             let report = try r.run(o)
             for line in report.lines { print(line) }
+            if trace { printTrace(report.history.last, device: o.device) }
             if let plot {
                 let url = URL(fileURLWithPath: plot)
                 if !report.history.isEmpty { try SVGPlot.write(report, recipe: r.name, to: url); print("wrote \(url.path)") }
@@ -95,4 +97,14 @@ struct TrainCommand: ParsableCommand {
             }
         }
     }
+}
+
+/// `--trace`: the last epoch's device cost per minibatch (and its blocking reads per epoch).
+func printTrace(_ record: EpochRecord?, device: Device) {
+    guard let record, let t = record.trace, record.minibatches > 0 else {
+        print("trace: this recipe's trainer records no device trace"); return
+    }
+    print("trace (\(device), epoch \(record.epoch + 1), \(record.minibatches) minibatches):")
+    for line in t.report(per: record.minibatches) { print("  " + line) }
+    print("  blocking reads per epoch: \(t.downloads.blocking)")
 }

@@ -97,18 +97,94 @@ import Testing
                 pt.grad = try tensor(g, [n], on: b)
                 try pt.adamUpdate(m: mt, v: vt, hyper: AdamHyper(lr: Float(lr), beta1: Float(b1), beta2: Float(b2), eps: Float(eps),
                                                               weightDecay: Float(wd), decoupled: decoupled, step: step))
-                for i in 0..<n {
-                    var gi = g[i]
-                    if decoupled { p[i] *= 1 - lr * wd } else { gi += wd * p[i] }
-                    m[i] = b1 * m[i] + (1 - b1) * gi
-                    v[i] = b2 * v[i] + (1 - b2) * gi * gi
-                    let mhat = m[i] / (1 - Foundation.pow(b1, Double(step))), vhat = v[i] / (1 - Foundation.pow(b2, Double(step)))
-                    p[i] -= lr * mhat / (vhat.squareRoot() + eps)
-                }
+                Self.referenceAdam(&p, &m, &v, g: g, scale: 1, step: step, lr: lr, b1: b1, b2: b2, eps: eps, wd: wd, decoupled: decoupled)
             }
             try expectClose(pt, p, rtol: 1e-4, atol: 1e-5, "\(decoupled ? "AdamW" : "Adam") after 10 steps")
         }
         report(device, "fused Adam")
+    }
+
+    /// PyTorch's Adam (or AdamW) on float64 arrays, the gradient multiplied by `scale` first.
+    static func referenceAdam(_ p: inout [Double], _ m: inout [Double], _ v: inout [Double], g: [Double], scale: Double,
+                              step: Int, lr: Double, b1: Double, b2: Double, eps: Double, wd: Double, decoupled: Bool) {
+        for i in p.indices {
+            var gi = g[i] * scale
+            if decoupled { p[i] *= 1 - lr * wd } else { gi += wd * p[i] }
+            m[i] = b1 * m[i] + (1 - b1) * gi
+            v[i] = b2 * v[i] + (1 - b2) * gi * gi
+            let mhat = m[i] / (1 - Foundation.pow(b1, Double(step))), vhat = v[i] / (1 - Foundation.pow(b2, Double(step)))
+            p[i] -= lr * mhat / (vhat.squareRoot() + eps)
+        }
+    }
+
+    /// Optimiser steps over a table of parameters (19 of awkward sizes: more than two launches of
+    /// 8 on OpenCL), with the book's clipping scale computed on the device, against float64.
+    @Test(arguments: allDevices)
+    func optimisersOverManyParametersWithClipping(device: Device) throws {
+        let b = try backend(device)
+        var rng = TestRNG(19)
+        let sizes = (0..<19).map { [1, 7, 33, 257, 1000][$0 % 5] + $0 }
+        for (theta, adam) in [(0.5, false), (1e6, false), (0.5, true)] {
+            var p = sizes.map { rng.array($0) }, m = sizes.map { [Double](repeating: 0, count: $0) }, v = m
+            let pt = try p.map { try tensor($0, [$0.count], on: b).requiringGrad() }
+            let mt = try sizes.map { try Tensor.zeros([$0], on: b) }, vt = try sizes.map { try Tensor.zeros([$0], on: b) }
+            for step in 1...3 {
+                let g = sizes.map { rng.array($0, -2, 2) }
+                for (t, gi) in zip(pt, g) { t.grad = try tensor(gi, [gi.count], on: b) }
+                let norm = g.joined().map { $0 * $0 }.reduce(0, +).squareRoot()
+                let scale = norm > theta ? theta / norm : 1
+                let st = try Tensor.clipScale(pt.map { try #require($0.grad) }, maxNorm: Float(theta))
+                try expectClose(st, [scale], rtol: 1e-5, atol: 0, "clip scale θ=\(theta)")
+                if adam {
+                    try Tensor.adamUpdate(pt, m: mt, v: vt, hyper: AdamHyper(lr: 0.01, weightDecay: 0.1, decoupled: true, step: step, gradScale: st))
+                    for i in sizes.indices {
+                        Self.referenceAdam(&p[i], &m[i], &v[i], g: g[i], scale: scale, step: step, lr: 0.01, b1: 0.9, b2: 0.999,
+                                           eps: 1e-8, wd: 0.1, decoupled: true)
+                    }
+                } else {
+                    try Tensor.sgdUpdate(pt, lr: 0.5, gradScale: st)
+                    for i in sizes.indices { for j in p[i].indices { p[i][j] -= 0.5 * scale * g[i][j] } }
+                }
+            }
+            for i in sizes.indices {
+                try expectClose(pt[i], p[i], rtol: 1e-4, atol: 1e-5, "\(adam ? "AdamW" : "SGD") θ=\(theta) parameter \(i) (\(sizes[i]))")
+            }
+        }
+        report(device, "SGD and AdamW over 19 parameters with the clipping scale")
+    }
+
+    /// In-place accumulation (an epoch's loss on the device) and broadcasting by one strided copy.
+    @Test(arguments: allDevices)
+    func accumulateAndBroadcast(device: Device) throws {
+        let b = try backend(device)
+        var rng = TestRNG(20)
+        for n in awkwardSizes {
+            let x = rng.array(n), y = rng.array(n)
+            let yt = try tensor(y, [n], on: b)
+            try yt.accumulate(try tensor(x, [n], on: b), scale: 2.5)
+            try yt.accumulate(try tensor(x, [n], on: b), scale: -1)
+            try expectClose(yt, zip(x, y).map { $1 + 1.5 * $0 }, "accumulate n=\(n)")
+        }
+        for (from, to) in [([1, 3], [4, 3]), ([2, 1, 5], [2, 3, 5]), ([1], [257]), ([7, 1], [2, 7, 33])] {
+            let x = rng.array(from.reduce(1, *))
+            let xt = try tensor(x, from, on: b).requiringGrad()
+            let y = try xt.broadcast(to: to)
+            let (padded, total) = (Array(repeating: 1, count: to.count - from.count) + from, to.reduce(1, *))
+            var expected = [Double](repeating: 0, count: total), grad = [Double](repeating: 0, count: x.count)
+            for flat in 0..<total {
+                var rem = flat, src = 0, mul = 1
+                for d in stride(from: to.count - 1, through: 0, by: -1) {
+                    let i = rem % to[d]; rem /= to[d]
+                    src += (padded[d] == 1 ? 0 : i) * mul; mul *= padded[d]
+                }
+                expected[flat] = x[src]
+                grad[src] += Double(flat % 5)
+            }
+            try expectClose(y, expected, "broadcast \(from) → \(to)")
+            try y.backward(try tensor((0..<total).map { Double($0 % 5) }, to, on: b))
+            try expectClose(try #require(xt.grad), grad, "broadcast \(from) → \(to) gradient")
+        }
+        report(device, "accumulate and broadcast")
     }
 
     @Test(arguments: allDevices)

@@ -120,58 +120,67 @@ private func referenceSequence(_ cell: CellKind, gi: [Double], w: [Double], b: [
         report(device, "fused cell backward steps")
     }
 
-    @Test(arguments: allDevices)
-    func sequencesMatchFloat64(device: Device) throws {
-        let bk = try backend(device)
-        for cell in Self.cells {
-            for reverse in [false, true] {
-                let T = 5, B = 3, H = 9, G = cell.gates
-                var rng = TestRNG(1234 + UInt64(cell.rawValue))
-                let gi = rng.array(T * B * G * H), w = rng.array(G * H * H, -0.5, 0.5), b = rng.array(G * H)
-                let h0 = rng.array(B * H), c0 = rng.array(B * H)
-                let y = try Tensor.recurrentSequence(cell, gi: try tensor(gi, [T, B, G * H], on: bk),
-                                                     wHH: try tensor(w, [G * H, H], on: bk), bHH: try tensor(b, [G * H], on: bk),
-                                                     h0: try tensor(h0, [B, H], on: bk),
-                                                     c0: cell == .lstm ? try tensor(c0, [B, H], on: bk) : nil, reverse: reverse)
-                let expected = referenceSequence(cell, gi: gi, w: w, b: b, h0: h0, c0: c0, T: T, B: B, H: H, reverse: reverse)
-                try expectClose(y, expected, rtol: 1e-4, atol: 1e-5, "\(cell) sequence reverse=\(reverse)")
+    @Test(arguments: recurrentTargets)
+    func sequencesMatchFloat64(_ target: DeviceVariant<RecurrentPath>) throws {
+        try KernelVariants.$recurrent.withValue(target.variant) {
+            let device = target.device
+            let bk = try backend(device)
+            for cell in Self.cells {
+                for reverse in [false, true] {
+                    let T = 5, B = 3, H = 9, G = cell.gates
+                    var rng = TestRNG(1234 + UInt64(cell.rawValue))
+                    let gi = rng.array(T * B * G * H), w = rng.array(G * H * H, -0.5, 0.5), b = rng.array(G * H)
+                    let h0 = rng.array(B * H), c0 = rng.array(B * H)
+                    let y = try Tensor.recurrentSequence(cell, gi: try tensor(gi, [T, B, G * H], on: bk),
+                                                         wHH: try tensor(w, [G * H, H], on: bk), bHH: try tensor(b, [G * H], on: bk),
+                                                         h0: try tensor(h0, [B, H], on: bk),
+                                                         c0: cell == .lstm ? try tensor(c0, [B, H], on: bk) : nil, reverse: reverse)
+                    let expected = referenceSequence(cell, gi: gi, w: w, b: b, h0: h0, c0: c0, T: T, B: B, H: H, reverse: reverse)
+                    try expectClose(y, expected, rtol: 1e-4, atol: 1e-5, "\(cell) sequence reverse=\(reverse)")
+                }
             }
+            report(device, "recurrent sequences (RNN, GRU, LSTM, both directions) (\(target.variant))")
         }
-        report(device, "recurrent sequences (RNN, GRU, LSTM, both directions)")
     }
 
     /// Sequences large enough for the CPU's split recurrence (batch rows across cores, W_hh packed
     /// once): outputs against the float64 reference, and gradients of Σ y·r against the float64
     /// per-step path (never split; checked by finite differences in GradientTests). Hidden 70
     /// leaves partial 16-column panels in both the forward (G·70) and the backward (70) products.
-    @Test(arguments: allDevices)
-    func largeSequencesAndGradientsMatchFloat64(device: Device) throws {
-        let bk = try backend(device), cpu = CPUBackend.shared
-        for cell in Self.cells {
-            let T = 14, B = 20, H = 70, G = cell.gates
-            var rng = TestRNG(77 + UInt64(cell.rawValue))
-            let gi = rng.array(T * B * G * H), w = rng.array(G * H * H, -0.2, 0.2), b = rng.array(G * H)
-            let h0 = rng.array(B * H), c0 = rng.array(B * H)
-            let rows = cell == .lstm ? T + 1 : T
-            let r = rng.array(rows * B * H)
-            func run(_ on: Backend, double: Bool) throws -> (y: Tensor, grads: [Tensor]) {
-                let inputs = try [tensor(gi, [T, B, G * H], on: on, double: double), tensor(w, [G * H, H], on: on, double: double),
-                                  tensor(b, [G * H], on: on, double: double), tensor(h0, [B, H], on: on, double: double)]
-                    .map { $0.requiringGrad() }
-                let c = cell == .lstm ? try tensor(c0, [B, H], on: on, double: double).requiringGrad() : nil
-                let y = try Tensor.recurrentSequence(cell, gi: inputs[0], wHH: inputs[1], bHH: inputs[2], h0: inputs[3], c0: c)
-                try (y * tensor(r, y.shape, on: on, double: double)).sum().backward()
-                return (y, try (inputs + (c.map { [$0] } ?? [])).map { try #require($0.grad) })
+    @Test(arguments: recurrentTargets)
+    func largeSequencesAndGradientsMatchFloat64(_ target: DeviceVariant<RecurrentPath>) throws {
+        try KernelVariants.$recurrent.withValue(target.variant) {
+            let device = target.device
+            let bk = try backend(device), cpu = CPUBackend.shared
+            for cell in Self.cells {
+              for reverse in [false, true] {
+                let T = 14, B = 20, H = 70, G = cell.gates
+                var rng = TestRNG(77 + UInt64(cell.rawValue))
+                let gi = rng.array(T * B * G * H), w = rng.array(G * H * H, -0.2, 0.2), b = rng.array(G * H)
+                let h0 = rng.array(B * H), c0 = rng.array(B * H)
+                let rows = cell == .lstm ? T + 1 : T
+                let r = rng.array(rows * B * H)
+                func run(_ on: Backend, double: Bool) throws -> (y: Tensor, grads: [Tensor]) {
+                    let inputs = try [tensor(gi, [T, B, G * H], on: on, double: double), tensor(w, [G * H, H], on: on, double: double),
+                                      tensor(b, [G * H], on: on, double: double), tensor(h0, [B, H], on: on, double: double)]
+                        .map { $0.requiringGrad() }
+                    let c = cell == .lstm ? try tensor(c0, [B, H], on: on, double: double).requiringGrad() : nil
+                    let y = try Tensor.recurrentSequence(cell, gi: inputs[0], wHH: inputs[1], bHH: inputs[2], h0: inputs[3], c0: c,
+                                                     reverse: reverse)
+                    try (y * tensor(r, y.shape, on: on, double: double)).sum().backward()
+                    return (y, try (inputs + (c.map { [$0] } ?? [])).map { try #require($0.grad) })
+                }
+                let expected = referenceSequence(cell, gi: gi, w: w, b: b, h0: h0, c0: c0, T: T, B: B, H: H, reverse: reverse)
+                let (y, grads) = try run(bk, double: false)
+                try expectClose(y, expected, rtol: 1e-4, atol: 1e-4, "\(cell) large sequence reverse=\(reverse)")
+                let (_, reference) = try run(cpu, double: true)
+                for (i, (g, ref)) in zip(grads, reference).enumerated() {
+                    try expectClose(g, try ref.toDoubleArray(), rtol: 1e-3, atol: 1e-3, "\(cell) large sequence reverse=\(reverse) gradient \(i)")
+                }
+              }
             }
-            let expected = referenceSequence(cell, gi: gi, w: w, b: b, h0: h0, c0: c0, T: T, B: B, H: H, reverse: false)
-            let (y, grads) = try run(bk, double: false)
-            try expectClose(y, expected, rtol: 1e-4, atol: 1e-4, "\(cell) large sequence")
-            let (_, reference) = try run(cpu, double: true)
-            for (i, (g, ref)) in zip(grads, reference).enumerated() {
-                try expectClose(g, try ref.toDoubleArray(), rtol: 1e-3, atol: 1e-3, "\(cell) large sequence gradient \(i)")
-            }
+            report(device, "large recurrent sequences and their gradients, both directions (\(target.variant))")
         }
-        report(device, "large recurrent sequences and their gradients (the CPU's split recurrence)")
     }
 
     @Test(arguments: allDevices)

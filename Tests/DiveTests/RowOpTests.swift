@@ -5,52 +5,58 @@ import Foundation
 import Testing
 
 @Suite("Row ops") struct RowOpTests {
-    @Test(arguments: allDevices)
-    func maskedSoftmaxForward(device: Device) throws {
-        let b = try backend(device)
-        var rng = TestRNG(7)
-        for cols in awkwardSizes {
-            for rows in [1, 7, 33] {
-                let x = rng.array(rows * cols, -5, 5)
-                let xt = try tensor(x, [rows, cols], on: b)
-                // No lengths; one length per row (2-D lens); one per batch item of 7 rows... when it divides.
-                var lensCases: [[Int32]?] = [nil, (0..<rows).map { Int32($0 % (cols + 1)) }]
-                if rows % 7 == 0 { lensCases.append((0..<(rows / 7)).map { _ in Int32(rng.next() % UInt64(cols + 1)) }) }
-                for lens in lensCases {
-                    let y = try poisoned([rows, cols], on: b)
-                    try b.maskedSoftmax(xt, validLens: try lens.map { try Tensor($0, on: b) }, into: y, rows: rows, cols: cols)
-                    try expectClose(y, Ref.softmax(x, rows: rows, cols: cols, lens: lens), rtol: 1e-5, atol: 1e-6,
-                                    "softmax \(rows)x\(cols) lens \(lens.map { "\($0.count)" } ?? "none")")
+    @Test(arguments: rowTargets)
+    func maskedSoftmaxForward(_ target: DeviceVariant<RowVariant>) throws {
+        try KernelVariants.$rows.withValue(target.variant) {
+            let device = target.device
+            let b = try backend(device)
+            var rng = TestRNG(7)
+            for cols in awkwardSizes {
+                for rows in [1, 7, 33] {
+                    let x = rng.array(rows * cols, -5, 5)
+                    let xt = try tensor(x, [rows, cols], on: b)
+                    // No lengths; one length per row (2-D lens); one per batch item of 7 rows... when it divides.
+                    var lensCases: [[Int32]?] = [nil, (0..<rows).map { Int32($0 % (cols + 1)) }]
+                    if rows % 7 == 0 { lensCases.append((0..<(rows / 7)).map { _ in Int32(rng.next() % UInt64(cols + 1)) }) }
+                    for lens in lensCases {
+                        let y = try poisoned([rows, cols], on: b)
+                        try b.maskedSoftmax(xt, validLens: try lens.map { try Tensor($0, on: b) }, into: y, rows: rows, cols: cols)
+                        try expectClose(y, Ref.softmax(x, rows: rows, cols: cols, lens: lens), rtol: 1e-5, atol: 1e-6,
+                                        "softmax \(rows)x\(cols) lens \(lens.map { "\($0.count)" } ?? "none")")
+                    }
                 }
             }
+            // Large logits and an all-masked row (uniform, as the book's -1e6 gives).
+            let x: [Double] = [1e4, -1e4, 0, 3, 1e4, 1e4, -1e4, -1e4]
+            let y = try poisoned([2, 4], on: b)
+            try b.maskedSoftmax(try tensor(x, [2, 4], on: b), validLens: try Tensor([Int32(3), 0], on: b), into: y, rows: 2, cols: 4)
+            try expectClose(y, Ref.softmax(x, rows: 2, cols: 4, lens: [3, 0]), rtol: 1e-5, atol: 1e-7, "softmax with ±1e4 and length 0")
+            #expect(try y.toArray().suffix(4) == [0.25, 0.25, 0.25, 0.25])
+            report(device, "masked softmax (\(target.variant))")
         }
-        // Large logits and an all-masked row (uniform, as the book's -1e6 gives).
-        let x: [Double] = [1e4, -1e4, 0, 3, 1e4, 1e4, -1e4, -1e4]
-        let y = try poisoned([2, 4], on: b)
-        try b.maskedSoftmax(try tensor(x, [2, 4], on: b), validLens: try Tensor([Int32(3), 0], on: b), into: y, rows: 2, cols: 4)
-        try expectClose(y, Ref.softmax(x, rows: 2, cols: 4, lens: [3, 0]), rtol: 1e-5, atol: 1e-7, "softmax with ±1e4 and length 0")
-        #expect(try y.toArray().suffix(4) == [0.25, 0.25, 0.25, 0.25])
-        report(device, "masked softmax")
     }
 
-    @Test(arguments: allDevices)
-    func softmaxBackward(device: Device) throws {
-        let b = try backend(device)
-        var rng = TestRNG(8)
-        for (rows, cols) in [(1, 1), (7, 33), (33, 257), (1, 7)] {
-            let y = Ref.softmax(rng.array(rows * cols, -3, 3), rows: rows, cols: cols, lens: nil)
-            let g = rng.array(rows * cols)
-            let dx = try poisoned([rows, cols], on: b)
-            let lens = (0..<rows).map { Int32($0 % (cols + 1)) }
-            try b.softmaxBackward(output: try tensor(y, [rows, cols], on: b), gradOutput: try tensor(g, [rows, cols], on: b),
-                                  validLens: try Tensor(lens, on: b), into: dx, rows: rows, cols: cols)
-            let expected = (0..<rows).flatMap { r -> [Double] in
-                let dot = (0..<cols).map { y[r * cols + $0] * g[r * cols + $0] }.reduce(0, +)
-                return (0..<cols).map { $0 < Int(lens[r]) ? y[r * cols + $0] * (g[r * cols + $0] - dot) : 0 }
+    @Test(arguments: rowTargets)
+    func softmaxBackward(_ target: DeviceVariant<RowVariant>) throws {
+        try KernelVariants.$rows.withValue(target.variant) {
+            let device = target.device
+            let b = try backend(device)
+            var rng = TestRNG(8)
+            for (rows, cols) in [(1, 1), (7, 33), (33, 257), (1, 7)] {
+                let y = Ref.softmax(rng.array(rows * cols, -3, 3), rows: rows, cols: cols, lens: nil)
+                let g = rng.array(rows * cols)
+                let dx = try poisoned([rows, cols], on: b)
+                let lens = (0..<rows).map { Int32($0 % (cols + 1)) }
+                try b.softmaxBackward(output: try tensor(y, [rows, cols], on: b), gradOutput: try tensor(g, [rows, cols], on: b),
+                                      validLens: try Tensor(lens, on: b), into: dx, rows: rows, cols: cols)
+                let expected = (0..<rows).flatMap { r -> [Double] in
+                    let dot = (0..<cols).map { y[r * cols + $0] * g[r * cols + $0] }.reduce(0, +)
+                    return (0..<cols).map { $0 < Int(lens[r]) ? y[r * cols + $0] * (g[r * cols + $0] - dot) : 0 }
+                }
+                try expectClose(dx, expected, rtol: 1e-4, atol: 1e-6, "softmax backward \(rows)x\(cols)")
             }
-            try expectClose(dx, expected, rtol: 1e-4, atol: 1e-6, "softmax backward \(rows)x\(cols)")
+            report(device, "softmax backward (\(target.variant))")
         }
-        report(device, "softmax backward")
     }
 
     @Test(arguments: allDevices)
@@ -94,49 +100,52 @@ import Testing
         report(device, "cross-entropy")
     }
 
-    @Test(arguments: allDevices)
-    func layerNormForwardBackward(device: Device) throws {
-        let b = try backend(device)
-        var rng = TestRNG(10)
-        for cols in awkwardSizes {
-            for rows in [1, 7, 33] {
-                let x = rng.array(rows * cols, -3, 3), gamma = rng.array(cols, 0.5, 1.5), beta = rng.array(cols)
-                let xt = try tensor(x, [rows, cols], on: b), gt = try tensor(gamma, [cols], on: b), bt = try tensor(beta, [cols], on: b)
-                let y = try poisoned([rows, cols], on: b), mean = try poisoned([rows], on: b), rstd = try poisoned([rows], on: b)
-                try b.layerNorm(xt, gamma: gt, beta: bt, eps: 1e-5, into: y, mean: mean, rstd: rstd, rows: rows, cols: cols)
-                try expectClose(y, Ref.layerNorm(x, gamma: gamma, beta: beta, rows: rows, cols: cols, eps: 1e-5),
-                                rtol: 1e-4, atol: 1e-4, "layernorm \(rows)x\(cols)")
-                // Backward against the analytic formula in float64.
-                let dy = rng.array(rows * cols)
-                let dx = try poisoned([rows, cols], on: b), dg = try poisoned([cols], on: b), db = try poisoned([cols], on: b)
-                try b.layerNormBackward(xt, gradOutput: try tensor(dy, [rows, cols], on: b), gamma: gt, mean: mean, rstd: rstd,
-                                        into: dx, dGamma: dg, dBeta: db, rows: rows, cols: cols)
-                var edx = [Double](repeating: 0, count: rows * cols), edg = [Double](repeating: 0, count: cols), edb = edg
-                for r in 0..<rows {
-                    let row = Array(x[(r * cols)..<((r + 1) * cols)])
-                    let mu = row.reduce(0, +) / Double(cols)
-                    let inv = 1 / (row.map { ($0 - mu) * ($0 - mu) }.reduce(0, +) / Double(cols) + 1e-5).squareRoot()
-                    let xh = row.map { ($0 - mu) * inv }
-                    let d = (0..<cols).map { dy[r * cols + $0] * gamma[$0] }
-                    let md = d.reduce(0, +) / Double(cols), mdx = zip(d, xh).map(*).reduce(0, +) / Double(cols)
-                    for j in 0..<cols {
-                        edx[r * cols + j] = inv * (d[j] - md - xh[j] * mdx)
-                        edg[j] += dy[r * cols + j] * xh[j]; edb[j] += dy[r * cols + j]
+    @Test(arguments: rowTargets)
+    func layerNormForwardBackward(_ target: DeviceVariant<RowVariant>) throws {
+        try KernelVariants.$rows.withValue(target.variant) {
+            let device = target.device
+            let b = try backend(device)
+            var rng = TestRNG(10)
+            for cols in awkwardSizes {
+                for rows in [1, 7, 33] {
+                    let x = rng.array(rows * cols, -3, 3), gamma = rng.array(cols, 0.5, 1.5), beta = rng.array(cols)
+                    let xt = try tensor(x, [rows, cols], on: b), gt = try tensor(gamma, [cols], on: b), bt = try tensor(beta, [cols], on: b)
+                    let y = try poisoned([rows, cols], on: b), mean = try poisoned([rows], on: b), rstd = try poisoned([rows], on: b)
+                    try b.layerNorm(xt, gamma: gt, beta: bt, eps: 1e-5, into: y, mean: mean, rstd: rstd, rows: rows, cols: cols)
+                    try expectClose(y, Ref.layerNorm(x, gamma: gamma, beta: beta, rows: rows, cols: cols, eps: 1e-5),
+                                    rtol: 1e-4, atol: 1e-4, "layernorm \(rows)x\(cols)")
+                    // Backward against the analytic formula in float64.
+                    let dy = rng.array(rows * cols)
+                    let dx = try poisoned([rows, cols], on: b), dg = try poisoned([cols], on: b), db = try poisoned([cols], on: b)
+                    try b.layerNormBackward(xt, gradOutput: try tensor(dy, [rows, cols], on: b), gamma: gt, mean: mean, rstd: rstd,
+                                            into: dx, dGamma: dg, dBeta: db, rows: rows, cols: cols)
+                    var edx = [Double](repeating: 0, count: rows * cols), edg = [Double](repeating: 0, count: cols), edb = edg
+                    for r in 0..<rows {
+                        let row = Array(x[(r * cols)..<((r + 1) * cols)])
+                        let mu = row.reduce(0, +) / Double(cols)
+                        let inv = 1 / (row.map { ($0 - mu) * ($0 - mu) }.reduce(0, +) / Double(cols) + 1e-5).squareRoot()
+                        let xh = row.map { ($0 - mu) * inv }
+                        let d = (0..<cols).map { dy[r * cols + $0] * gamma[$0] }
+                        let md = d.reduce(0, +) / Double(cols), mdx = zip(d, xh).map(*).reduce(0, +) / Double(cols)
+                        for j in 0..<cols {
+                            edx[r * cols + j] = inv * (d[j] - md - xh[j] * mdx)
+                            edg[j] += dy[r * cols + j] * xh[j]; edb[j] += dy[r * cols + j]
+                        }
                     }
+                    try expectClose(dx, edx, rtol: 1e-3, atol: 1e-4, "layernorm dx \(rows)x\(cols)")
+                    try expectClose(dg, edg, rtol: 1e-4, atol: 1e-4, "layernorm dγ \(rows)x\(cols)")
+                    try expectClose(db, edb, rtol: 1e-4, atol: 1e-4, "layernorm dβ \(rows)x\(cols)")
                 }
-                try expectClose(dx, edx, rtol: 1e-3, atol: 1e-4, "layernorm dx \(rows)x\(cols)")
-                try expectClose(dg, edg, rtol: 1e-4, atol: 1e-4, "layernorm dγ \(rows)x\(cols)")
-                try expectClose(db, edb, rtol: 1e-4, atol: 1e-4, "layernorm dβ \(rows)x\(cols)")
             }
+            // A large mean against a small spread must not cancel (the CPU kernel's one-sweep statistics).
+            let cols = 300
+            let x = rng.array(2 * cols, 999, 1001), gamma = [Double](repeating: 1, count: cols), beta = [Double](repeating: 0, count: cols)
+            let y = try poisoned([2, cols], on: b), mean = try poisoned([2], on: b), rstd = try poisoned([2], on: b)
+            try b.layerNorm(try tensor(x, [2, cols], on: b), gamma: try tensor(gamma, [cols], on: b), beta: try tensor(beta, [cols], on: b),
+                            eps: 1e-5, into: y, mean: mean, rstd: rstd, rows: 2, cols: cols)
+            try expectClose(y, Ref.layerNorm(x, gamma: gamma, beta: beta, rows: 2, cols: cols, eps: 1e-5),
+                            rtol: 1e-3, atol: 2e-3, "layernorm of rows near 1000")
+            report(device, "layernorm (\(target.variant))")
         }
-        // A large mean against a small spread must not cancel (the CPU kernel's one-sweep statistics).
-        let cols = 300
-        let x = rng.array(2 * cols, 999, 1001), gamma = [Double](repeating: 1, count: cols), beta = [Double](repeating: 0, count: cols)
-        let y = try poisoned([2, cols], on: b), mean = try poisoned([2], on: b), rstd = try poisoned([2], on: b)
-        try b.layerNorm(try tensor(x, [2, cols], on: b), gamma: try tensor(gamma, [cols], on: b), beta: try tensor(beta, [cols], on: b),
-                        eps: 1e-5, into: y, mean: mean, rstd: rstd, rows: 2, cols: cols)
-        try expectClose(y, Ref.layerNorm(x, gamma: gamma, beta: beta, rows: 2, cols: cols, eps: 1e-5),
-                        rtol: 1e-3, atol: 2e-3, "layernorm of rows near 1000")
-        report(device, "layernorm")
     }
 }

@@ -7,6 +7,24 @@ import Testing
 /// Every device present: the CPU backend and each OpenCL device (PoCL in CI).
 let allDevices: [Device] = DeviceRegistry.allDevices()
 
+/// A device with one kernel variant forced through `KernelVariants`: the CPU once (it has one
+/// kernel per op), each OpenCL device once per variant, so one test body covers every kernel.
+struct DeviceVariant<V: Sendable>: Sendable, CustomStringConvertible {
+    let device: Device, variant: V
+    var description: String { "\(device) \(variant)" }
+}
+
+func variants<V: Sendable>(_ all: [V], cpu: V) -> [DeviceVariant<V>] {
+    allDevices.flatMap { d in d == .cpu ? [DeviceVariant(device: d, variant: cpu)] : all.map { DeviceVariant(device: d, variant: $0) } }
+}
+
+/// GEMM: gemm_small, the packed path and gemm_lt on every OpenCL device.
+let gemmTargets = variants(GemmVariant.allCases.filter { $0 != .auto }, cpu: .auto)
+/// Recurrences: the fused whole-sequence kernels and the step-by-step path on every OpenCL device.
+let recurrentTargets = variants([RecurrentPath.fused, .byStep], cpu: .auto)
+/// Softmax and layernorm: one work-item per row and one work-group per row on every OpenCL device.
+let rowTargets = variants([RowVariant.perItem, .perGroup], cpu: .auto)
+
 /// The awkward sizes the design asks every kernel to handle.
 let awkwardSizes = [1, 7, 33, 257]
 

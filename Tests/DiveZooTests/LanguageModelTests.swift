@@ -1,6 +1,7 @@
 // Language-model recipes: short trainings reach stated perplexities, cpu and opencl agree within
 // 1e-3 at the same seed, checkpoints reload for prediction, resume continues to the same numbers,
-// and a non-finite loss stops training with a message naming the step.
+// and a non-finite loss stops training by the end of its epoch, naming the steps and keeping the
+// last good checkpoint.
 import Dive
 import DiveData
 import DiveNN
@@ -76,17 +77,27 @@ import Testing
         }
     }
 
-    @Test func nonFiniteLossNamesTheStep() throws {
-        var o = shortRun(epochs: 2)
-        o.lr = .infinity   // the first update makes the weights infinite, the next loss NaN
-        o.noClip = true
+    @Test func nonFiniteLossStopsByTheEpochsEndAndKeepsTheCheckpoint() throws {
+        let url = temporaryFile("rnn-nonfinite.safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        var good = shortRun(epochs: 1)
+        good.checkpoint = url
+        _ = try recipe("rnn").train(good)
+        let saved = try Data(contentsOf: url)
+        var bad = shortRun(epochs: 2)
+        bad.checkpoint = url
+        bad.resume = true
+        bad.lr = .infinity   // the first update makes the weights infinite, the next loss NaN
+        bad.noClip = true
         do {
-            _ = try recipe("rnn").train(o)
+            _ = try recipe("rnn").train(bad)
             Issue.record("training with an infinite lr and no clipping should have stopped")
-        } catch let ZooError.nonFiniteLoss(step, _, value, last) {
+        } catch let ZooError.nonFiniteLoss(steps, epoch, value, last) {
             #expect(!value.isFinite)
-            #expect(step >= 0 && last == nil)
-            #expect(ZooError.nonFiniteLoss(step: step, epoch: 0, value: value, lastCheckpoint: nil).description.contains("step \(step)"))
+            #expect(epoch == 1 && steps.lowerBound > 0 && last == url.path)
+            #expect(try Data(contentsOf: url) == saved, "the last good checkpoint must stay as it was")
+            let message = ZooError.nonFiniteLoss(steps: steps, epoch: epoch, value: value, lastCheckpoint: last).description
+            #expect(message.contains("steps \(steps.lowerBound)–\(steps.upperBound)") && message.contains("epoch 2"))
         }
     }
 

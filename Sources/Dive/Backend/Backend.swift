@@ -15,6 +15,8 @@ public protocol Backend: AnyObject {
     func download(_ buffer: Buffer, to bytes: UnsafeMutableRawBufferPointer) throws
     /// Returns when every queued operation has finished.
     func synchronize() throws
+    /// What this device's work has cost so far (launches, transfers, waits); the CPU launches nothing.
+    var trace: DeviceTrace { get }
 
     // MARK: data movement
     func fill(_ y: Tensor, value: Double) throws
@@ -23,13 +25,16 @@ public protocol Backend: AnyObject {
     func copyStrided(_ x: Tensor, into y: Tensor, layout: StridedLayout) throws
 
     // MARK: arithmetic
-    /// C[b] = alpha · op(A[b]) · op(B[b]) + beta · C[b]. With beta == 0, C is not read.
-    func gemm(_ a: Tensor, _ b: Tensor, into c: Tensor, shape: GemmShape, alpha: Float, beta: Float) throws
+    /// C[b] = alpha · op(A[b]) · op(B[b]) + beta · C[b] + bias, the bias (n elements) added to every
+    /// row of every batch item (a Linear layer in one launch). With beta == 0, C is not read.
+    func gemm(_ a: Tensor, _ b: Tensor, into c: Tensor, shape: GemmShape, alpha: Float, beta: Float, bias: Tensor?) throws
     func unary(_ op: UnaryOp, _ x: Tensor, into y: Tensor) throws
     /// dx = dy · f'(x), from whichever of x or y = f(x) the derivative needs.
     func unaryBackward(_ op: UnaryOp, input x: Tensor, output y: Tensor, gradOutput dy: Tensor,
                        into dx: Tensor) throws
     func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, into c: Tensor, plan: BroadcastPlan) throws
+    /// y += scale · x in place (same element count): running sums that stay on the device.
+    func accumulate(_ x: Tensor, scale: Float, into y: Tensor) throws
     /// Reduces the middle axis of x viewed as (outer, length, inner) into y (outer, inner).
     func reduce(_ op: ReduceOp, _ x: Tensor, into y: Tensor, outer: Int, length: Int, inner: Int) throws
 
@@ -72,10 +77,14 @@ public protocol Backend: AnyObject {
     /// y = x · mask / (1 - p), mask[i] = CounterRNG.uniform(seed, offset + i) >= p. The same seed
     /// and offset give the same mask on every device; applying it to dy is the backward.
     func dropout(_ x: Tensor, p: Float, seed: UInt64, offset: UInt64, into y: Tensor) throws
-    /// One fused Adam or AdamW update of `param` in place, with its moments `m` and `v`.
-    func adamStep(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, hyper: AdamHyper) throws
-    /// out (one element) = Σ over all tensors of Σ x².
-    func sumOfSquares(_ tensors: [Tensor], into out: Tensor) throws
+    /// One fused Adam or AdamW update of every `params[i]` in place from `grads[i]`, with its
+    /// moments `m[i]` and `v[i]` (the arrays are parallel).
+    func adamStep(params: [Tensor], grads: [Tensor], m: [Tensor], v: [Tensor], hyper: AdamHyper) throws
+    /// Plain SGD of every `params[i]` in place: p -= lr · scale · grads[i], scale = gradScale[0] or 1.
+    func sgdStep(params: [Tensor], grads: [Tensor], lr: Float, gradScale: Tensor?) throws
+    /// out (one element) = the L2 norm of all the tensors' elements together, or with `clipTo` θ
+    /// the clipping scale θ / max(norm, θ) (the book's `grad_clipping`).
+    func globalNorm(_ tensors: [Tensor], clipTo maxNorm: Float?, into out: Tensor) throws
 
     // MARK: recurrent cells
     /// One time step of a fused recurrent cell over (batch, hidden) elements; see `CellStep` for
@@ -98,8 +107,13 @@ public protocol Backend: AnyObject {
     /// The whole backward recurrence (default: `recurrentBackwardByStep`); see Ops/Recurrent.swift.
     func recurrentBackward(_ q: RecurrentSequence, gradOut: Tensor, dh: Tensor, dc: Tensor?,
                            dGi: Tensor, dGh: Tensor) throws
-    /// Plain SGD in place: param -= lr · scale · grad, scale = gradScale[0] or 1.
-    func sgdStep(param: Tensor, grad: Tensor, lr: Float, gradScale: Tensor?) throws
+}
+
+extension Backend {
+    /// GEMM without a bias.
+    public func gemm(_ a: Tensor, _ b: Tensor, into c: Tensor, shape: GemmShape, alpha: Float, beta: Float) throws {
+        try gemm(a, b, into: c, shape: shape, alpha: alpha, beta: beta, bias: nil)
+    }
 }
 
 /// Shapes of a batched GEMM. A is (m, k) row-major, or (k, m) when `transA`; B is (k, n), or (n, k)

@@ -42,6 +42,16 @@ extension CPUBackend {
         Parallel.forRanges(n, costPerItem: 4) { r in for i in r { y[i] = K.apply(x[i], s) } }
     }
 
+    public func accumulate(_ x: Tensor, scale: Float, into y: Tensor) throws {
+        if try isDouble(x, "accumulate") {
+            let xp = x.cpuPointer(Double.self), yp = y.cpuPointer(Double.self), a = Double(scale)
+            for i in 0..<x.count { yp[i] += a * xp[i] }
+        } else {
+            let xp = x.cpuPointer(Float.self), yp = y.cpuPointer(Float.self)
+            Parallel.forRanges(x.count, costPerItem: 2) { r in for i in r { yp[i] += scale * xp[i] } }
+        }
+    }
+
     public func unaryBackward(_ op: UnaryOp, input x: Tensor, output y: Tensor, gradOutput dy: Tensor,
                               into dx: Tensor) throws {
         if try isDouble(x, "unaryBackward") {

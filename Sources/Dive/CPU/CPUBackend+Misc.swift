@@ -1,4 +1,4 @@
-// CPU embeddings, dropout, the fused Adam step and the sum of squares for gradient norms.
+// CPU embeddings, dropout, the fused Adam step and the global norm for gradient clipping.
 import RealModule
 
 extension CPUBackend {
@@ -70,11 +70,13 @@ extension CPUBackend {
         }
     }
 
-    public func adamStep(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, hyper h: AdamHyper) throws {
-        if try isDouble(param, "adamStep") {
-            adamLoop(param, grad, m, v, h, Double.self)
-        } else {
-            adamLoop(param, grad, m, v, h, Float.self)
+    public func adamStep(params: [Tensor], grads: [Tensor], m: [Tensor], v: [Tensor], hyper h: AdamHyper) throws {
+        for i in params.indices {
+            if try isDouble(params[i], "adamStep") {
+                adamLoop(params[i], grads[i], m[i], v[i], h, Double.self)
+            } else {
+                adamLoop(params[i], grads[i], m[i], v[i], h, Float.self)
+            }
         }
     }
 
@@ -99,16 +101,18 @@ extension CPUBackend {
         }
     }
 
-    public func sumOfSquares(_ tensors: [Tensor], into out: Tensor) throws {
+    public func globalNorm(_ tensors: [Tensor], clipTo maxNorm: Float?, into out: Tensor) throws {
         var total = 0.0
         for t in tensors {
-            if try isDouble(t, "sumOfSquares") {
+            if try isDouble(t, "globalNorm") {
                 let p = t.cpuPointer(Double.self)
                 for i in 0..<t.count { total += p[i] * p[i] }
             } else {
                 total += Double(VectorMath.sumOfSquares(t.cpuPointer(Float.self), count: t.count))
             }
         }
-        if out.dtype == .float64 { out.cpuPointer(Double.self)[0] = total } else { out.cpuPointer(Float.self)[0] = Float(total) }
+        let norm = total.squareRoot()
+        let result = maxNorm.map { norm > Double($0) ? Double($0) / norm : 1 } ?? norm
+        if out.dtype == .float64 { out.cpuPointer(Double.self)[0] = result } else { out.cpuPointer(Float.self)[0] = Float(result) }
     }
 }

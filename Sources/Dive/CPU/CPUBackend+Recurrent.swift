@@ -1,6 +1,6 @@
 // CPU fused recurrent cells (tanh RNN, GRU, LSTM): one loop over (batch, hidden) per time step,
 // forward and backward, in Float64 (gradient checks; Float32 runs the SIMD version in
-// CPUBackend+RecurrentSIMD.swift), plus the plain SGD step.
+// CPUBackend+RecurrentSIMD.swift), plus the plain SGD step over a list of parameters.
 import RealModule
 
 extension CPUBackend {
@@ -23,11 +23,13 @@ extension CPUBackend {
         }
     }
 
-    public func sgdStep(param: Tensor, grad: Tensor, lr: Float, gradScale: Tensor?) throws {
-        if try isDouble(param, "sgdStep") {
-            sgdLoop(param, grad, lr, gradScale, Double.self)
-        } else {
-            sgdLoop(param, grad, lr, gradScale, Float.self)
+    public func sgdStep(params: [Tensor], grads: [Tensor], lr: Float, gradScale: Tensor?) throws {
+        for (param, grad) in zip(params, grads) {
+            if try isDouble(param, "sgdStep") {
+                sgdLoop(param, grad, lr, gradScale, Double.self)
+            } else {
+                sgdLoop(param, grad, lr, gradScale, Float.self)
+            }
         }
     }
 

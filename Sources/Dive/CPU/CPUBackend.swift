@@ -47,6 +47,9 @@ public final class CPUBackend: Backend {
 
     public func synchronize() throws {}
 
+    /// Host memory needs no transfers and nothing is queued: an empty trace.
+    public var trace: DeviceTrace { DeviceTrace() }
+
     // MARK: data movement
 
     public func fill(_ y: Tensor, value: Double) throws {
@@ -87,12 +90,17 @@ public final class CPUBackend: Backend {
 
     // MARK: GEMM
 
-    public func gemm(_ a: Tensor, _ b: Tensor, into c: Tensor, shape s: GemmShape, alpha: Float, beta: Float) throws {
+    public func gemm(_ a: Tensor, _ b: Tensor, into c: Tensor, shape s: GemmShape, alpha: Float, beta: Float, bias: Tensor?) throws {
         if try isDouble(c, "gemm") {
             gemmLoop(a.cpuPointer(Double.self), b.cpuPointer(Double.self), c.cpuPointer(Double.self), s,
                      Double(alpha), Double(beta))
         } else {
             gemmLoop(a.cpuPointer(Float.self), b.cpuPointer(Float.self), c.cpuPointer(Float.self), s, alpha, beta)
+        }
+        // The bias: the broadcasting add, in place over C's rows.
+        if let bias {
+            let rows = Tensor(shape: [s.batch * s.m, s.n], dtype: c.dtype, storage: c.storage, backend: self)
+            try binary(.add, rows, bias, into: rows, plan: try BroadcastPlan.make(rows.shape, [s.n], op: "gemm"))
         }
     }
 

@@ -1,23 +1,40 @@
-// GEMM on OpenCL (Kernels/gemm.cl). Small products run `gemm_small` in one launch; larger ones
-// pack A and B into panels and run the register-tiled `gemm_tile`. The tile shape is tuned once
-// per device (a short timing of each candidate) and cached on disk beside the program binaries.
+// GEMM on OpenCL (Kernels/gemm.cl), one variant per device type. CPU-type devices (PoCL): small
+// products run `gemm_small` in one launch, larger ones pack A and B into panels (one launch) and
+// run the register-tiled `gemm_tile`. GPUs run `gemm_lt` (local-memory tiles, register blocking,
+// one launch). Tile shapes are timed on first use per device and shape class (a short timing of
+// each candidate) and cached on disk beside the program binaries; `dive tune` does it ahead of time.
 import COpenCL
 import Foundation
 
-/// One tile configuration of gemm.cl: its compile-time defines, the tile rows per group (`gm`)
-/// and the work-group width of gemm_tile (`lx`).
+/// One tile configuration of gemm.cl's packed path: its compile-time defines, the tile rows per
+/// group (`gm`) and the work-group width of gemm_tile (`lx`).
 struct GemmConfig: Codable, Equatable, CustomStringConvertible {
     var mr: Int, nr: Int, vw: Int, gm: Int, lx: Int
     var options: String { "-D MR=\(mr) -D NR=\(nr) -D VW=\(vw)" }
     var description: String { "\(mr)x\(nr)/v\(vw)/g\(gm)/l\(lx)" }
 }
 
+/// One configuration of gemm_lt: block tile TSM×TSN×TSK, WPTM×WPTN results per work-item.
+struct LocalTileConfig: Codable, Equatable, CustomStringConvertible {
+    var tsm: Int, tsn: Int, tsk: Int, wptm: Int, wptn: Int
+    var options: String { "-D TSM=\(tsm) -D TSN=\(tsn) -D TSK=\(tsk) -D WPTM=\(wptm) -D WPTN=\(wptn)" }
+    var local: (Int, Int, Int) { (tsn / wptn, tsm / wptm, 1) }
+    var description: String { "lt\(tsm)x\(tsn)x\(tsk)/\(wptm)x\(wptn)" }
+}
+
 final class GemmPlanner {
     unowned let backend: OpenCLBackend
     private(set) var config: GemmConfig?
-    private var packA: cl_kernel?, packB: cl_kernel?, tile: cl_kernel?, small: cl_kernel?
+    private var pack: cl_kernel?, tile: cl_kernel?, small: cl_kernel?
+    /// gemm_lt per shape class, tuned on first use.
+    private var localTiles: [ShapeClass: (LocalTileConfig, cl_kernel)] = [:]
 
     static let smallTile = (m: 6, n: 16)
+
+    /// Shape classes of gemm_lt tuning: products too small to fill a GPU with big tiles, and the rest.
+    enum ShapeClass: String, CaseIterable { case small, large }
+
+    static func shapeClass(_ s: GemmShape) -> ShapeClass { s.batch * s.m * s.n <= 1 << 20 ? .small : .large }
 
     /// Whether a product is cheaper unpacked, in one launch (measured on PoCL: up to 2^18
     /// multiply-adds, and up to 2^22 when B is read row-wise and is at most 64 wide).
@@ -26,45 +43,65 @@ final class GemmPlanner {
         return s.k == 0 || work <= 1 << 18 || (!s.transB && s.n <= 64 && work <= 1 << 22)
     }
 
-    /// Tile shapes worth timing on a CPU-type device (AVX2: 16 vector registers) and on a GPU.
-    static func candidates(isGPU: Bool) -> [GemmConfig] {
-        if isGPU {
-            return [GemmConfig(mr: 4, nr: 8, vw: 4, gm: 8, lx: 16), GemmConfig(mr: 4, nr: 4, vw: 4, gm: 16, lx: 32)]
+    /// Tile shapes of the packed path worth timing on a CPU-type device (AVX2: 16 vector registers).
+    static let packedCandidates = [GemmConfig(mr: 6, nr: 16, vw: 8, gm: 32, lx: 4), GemmConfig(mr: 6, nr: 16, vw: 8, gm: 16, lx: 1),
+                                   GemmConfig(mr: 4, nr: 16, vw: 8, gm: 32, lx: 4), GemmConfig(mr: 8, nr: 8, vw: 8, gm: 32, lx: 4)]
+
+    /// gemm_lt candidates per shape class (256 or 64 work-items per group).
+    static func localTileCandidates(_ c: ShapeClass) -> [LocalTileConfig] {
+        switch c {
+        case .large:
+            return [LocalTileConfig(tsm: 128, tsn: 128, tsk: 16, wptm: 8, wptn: 8), LocalTileConfig(tsm: 128, tsn: 64, tsk: 16, wptm: 8, wptn: 4),
+                    LocalTileConfig(tsm: 64, tsn: 64, tsk: 16, wptm: 4, wptn: 4), LocalTileConfig(tsm: 128, tsn: 128, tsk: 8, wptm: 8, wptn: 8)]
+        case .small:
+            return [LocalTileConfig(tsm: 32, tsn: 32, tsk: 16, wptm: 2, wptn: 2), LocalTileConfig(tsm: 64, tsn: 32, tsk: 16, wptm: 4, wptn: 2),
+                    LocalTileConfig(tsm: 64, tsn: 64, tsk: 16, wptm: 4, wptn: 4), LocalTileConfig(tsm: 32, tsn: 32, tsk: 8, wptm: 4, wptn: 4)]
         }
-        return [GemmConfig(mr: 6, nr: 16, vw: 8, gm: 32, lx: 4), GemmConfig(mr: 6, nr: 16, vw: 8, gm: 16, lx: 1),
-                GemmConfig(mr: 4, nr: 16, vw: 8, gm: 32, lx: 4), GemmConfig(mr: 8, nr: 8, vw: 8, gm: 32, lx: 4)]
     }
 
     init(backend: OpenCLBackend) { self.backend = backend }
 
-    /// C[b] = alpha · op(A[b]) · op(B[b]) + beta · C[b]. Call with the backend's lock held.
-    func run(_ a: Tensor, _ b: Tensor, _ c: Tensor, _ s: GemmShape, alpha: Float, beta: Float) throws {
+    /// The kernel `auto` runs for a product on this device.
+    func chosenVariant(_ s: GemmShape) -> GemmVariant {
+        if KernelVariants.gemm != .auto { return KernelVariants.gemm }
+        if backend.info.isGPU { return .localTiles }
+        return Self.isSmall(s) ? .small : .packed
+    }
+
+    /// C[b] = alpha · op(A[b]) · op(B[b]) + beta · C[b] (+ bias). Call with the backend's lock held.
+    func run(_ a: Tensor, _ b: Tensor, _ c: Tensor, _ s: GemmShape, alpha: Float, beta: Float, bias: Tensor?) throws {
         guard s.m > 0, s.n > 0, s.batch > 0 else { return }
-        if Self.isSmall(s) {
-            try runSmall(a, b, c, s, alpha: alpha, beta: beta)
-        } else {
+        switch chosenVariant(s) {
+        case .small, .auto: try runSmall(a, b, c, s, alpha: alpha, beta: beta, bias: bias)
+        case .packed:
+            if s.k == 0 { return try runSmall(a, b, c, s, alpha: alpha, beta: beta, bias: bias) }
             if config == nil { try choose() }
-            try runPacked(a, b, c, s, config!, alpha: alpha, beta: beta)
+            try runPacked(a, b, c, s, config!, alpha: alpha, beta: beta, bias: bias)
+        case .localTiles:
+            let cls = Self.shapeClass(s)
+            if localTiles[cls] == nil { try chooseLocalTiles(cls) }
+            try runLocalTiles(a, b, c, s, localTiles[cls]!, alpha: alpha, beta: beta, bias: bias)
         }
     }
 
-    private func runSmall(_ a: Tensor, _ b: Tensor, _ c: Tensor, _ s: GemmShape, alpha: Float, beta: Float) throws {
+    private func runSmall(_ a: Tensor, _ b: Tensor, _ c: Tensor, _ s: GemmShape, alpha: Float, beta: Float, bias: Tensor?) throws {
         if small == nil {
             let options = "-D SMR=\(Self.smallTile.m) -D SNR=\(Self.smallTile.n)"
             small = try backend.makeKernel("gemm_small", program: backend.programs.program("gemm", options: options))
         }
         let lda = s.transA ? s.m : s.k, ldb = s.transB ? s.k : s.n
         let global = ((s.m + Self.smallTile.m - 1) / Self.smallTile.m, (s.n + Self.smallTile.n - 1) / Self.smallTile.n, s.batch)
-        try backend.launchLocked(small!, name: "gemm_small", global: global, local: nil) { k in
+        try backend.launchLocked(small!, name: "gemm_small", family: "gemm", global: global, local: nil) { k in
             try k.int(s.m); try k.int(s.n); try k.int(s.k); try k.float(alpha); try k.float(beta)
             try k.int(s.transA ? 1 : 0); try k.buffer(a); try k.int(0); try k.int(lda); try k.int(s.strideA)
             try k.int(s.transB ? 1 : 0); try k.buffer(b); try k.int(0); try k.int(ldb); try k.int(s.strideB)
             try k.buffer(c); try k.int(0); try k.int(s.n); try k.int(s.strideC)
+            try k.buffer(bias); try k.int(bias == nil ? 0 : 1)
         }
     }
 
     private func runPacked(_ a: Tensor, _ b: Tensor, _ c: Tensor, _ s: GemmShape, _ cfg: GemmConfig,
-                           alpha: Float, beta: Float) throws {
+                           alpha: Float, beta: Float, bias: Tensor?) throws {
         let pm = (s.m + cfg.mr - 1) / cfg.mr, pn = (s.n + cfg.nr - 1) / cfg.nr
         let batchA = s.strideA == 0 ? 1 : s.batch, batchB = s.strideB == 0 ? 1 : s.batch
         let lda = s.transA ? s.m : s.k, ldb = s.transB ? s.k : s.n
@@ -72,45 +109,76 @@ final class GemmPlanner {
         // Scratch panels come from the pool and go back when these tensors die.
         let ap = try Tensor.empty([batchA * pm * s.k * cfg.mr], on: backend)
         let bp = try Tensor.empty([batchB * pn * s.k * cfg.nr], on: backend)
-        try backend.launchLocked(packA!, name: "gemm_pack_a", global: (kChunks, pm, batchA), local: nil) { k in
-            try k.int(s.m); try k.int(s.k); try k.int(s.transA ? 1 : 0); try k.buffer(a); try k.int(0); try k.int(lda)
-            try k.int(s.strideA); try k.buffer(ap)
-        }
-        try backend.launchLocked(packB!, name: "gemm_pack_b", global: (kChunks, pn, batchB), local: nil) { k in
-            try k.int(s.n); try k.int(s.k); try k.int(s.transB ? 1 : 0); try k.buffer(b); try k.int(0); try k.int(ldb)
-            try k.int(s.strideB); try k.buffer(bp)
+        try backend.launchLocked(pack!, name: "gemm_pack", family: "gemm", global: (kChunks, max(pm, pn), batchA + batchB),
+                                 local: nil) { k in
+            try k.int(s.m); try k.int(s.n); try k.int(s.k); try k.int(batchA)
+            try k.int(s.transA ? 1 : 0); try k.buffer(a); try k.int(0); try k.int(lda); try k.int(s.strideA)
+            try k.int(s.transB ? 1 : 0); try k.buffer(b); try k.int(0); try k.int(ldb); try k.int(s.strideB)
+            try k.buffer(ap); try k.buffer(bp)
         }
         let gm = min(cfg.gm, pm), groups = (pm + gm - 1) / gm
         let width = (gm * pn + cfg.lx - 1) / cfg.lx * cfg.lx
-        try backend.launchLocked(tile!, name: "gemm_tile", global: (width, groups, s.batch), local: (cfg.lx, 1, 1)) { k in
+        try backend.launchLocked(tile!, name: "gemm_tile", family: "gemm", global: (width, groups, s.batch), local: (cfg.lx, 1, 1)) { k in
             try k.int(s.m); try k.int(s.n); try k.int(s.k); try k.float(alpha); try k.float(beta)
             try k.buffer(ap); try k.int(s.strideA == 0 ? 0 : pm * s.k * cfg.mr)
             try k.buffer(bp); try k.int(s.strideB == 0 ? 0 : pn * s.k * cfg.nr)
             try k.buffer(c); try k.int(0); try k.int(s.n); try k.int(s.strideC); try k.int(gm)
+            try k.buffer(bias); try k.int(bias == nil ? 0 : 1)
+        }
+    }
+
+    private func runLocalTiles(_ a: Tensor, _ b: Tensor, _ c: Tensor, _ s: GemmShape, _ entry: (LocalTileConfig, cl_kernel),
+                               alpha: Float, beta: Float, bias: Tensor?) throws {
+        let (cfg, kernel) = entry
+        let lda = s.transA ? s.m : s.k, ldb = s.transB ? s.k : s.n
+        let local = cfg.local
+        let global = ((s.n + cfg.tsn - 1) / cfg.tsn * local.0, (s.m + cfg.tsm - 1) / cfg.tsm * local.1, s.batch)
+        try backend.launchLocked(kernel, name: "gemm_lt", family: "gemm", global: global, local: local) { k in
+            try k.int(s.m); try k.int(s.n); try k.int(s.k); try k.float(alpha); try k.float(beta)
+            try k.int(s.transA ? 1 : 0); try k.buffer(a); try k.int(lda); try k.int(s.strideA)
+            try k.int(s.transB ? 1 : 0); try k.buffer(b); try k.int(ldb); try k.int(s.strideB)
+            try k.buffer(c); try k.int(s.n); try k.int(s.strideC)
+            try k.buffer(bias); try k.int(bias == nil ? 0 : 1)
         }
     }
 
     private func use(_ cfg: GemmConfig) throws {
         let program = try backend.programs.program("gemm", options: cfg.options)
-        packA = try backend.makeKernel("gemm_pack_a", program: program)
-        packB = try backend.makeKernel("gemm_pack_b", program: program)
+        pack = try backend.makeKernel("gemm_pack", program: program)
         tile = try backend.makeKernel("gemm_tile", program: program)
         config = cfg
     }
 
+    private func localTileKernel(_ cfg: LocalTileConfig) throws -> cl_kernel {
+        try backend.makeKernel("gemm_lt", program: backend.programs.program("gemm", options: cfg.options))
+    }
+
     // MARK: tuning
 
-    /// Where this device's tuned configuration is kept.
-    private var tuningFile: URL? {
+    /// Where this device's tuned configuration of `what` is kept.
+    private func tuningFile(_ what: String) -> URL? {
         let info = backend.info
         guard let source = try? ProgramCache.source(named: "gemm") else { return nil }
         return ProgramCache.cacheDirectory?.appendingPathComponent(String(
-            format: "gemm-tuning-%016llx.json", ProgramCache.fnv1a([info.platformVersion, info.name, info.driverVersion, source])))
+            format: "gemm-tuning-%@-%016llx.json", what, ProgramCache.fnv1a([info.platformVersion, info.name, info.driverVersion, source])))
     }
 
-    /// Loads the cached choice, or times every candidate on a 512³ product and caches the fastest.
+    /// Median of three timed runs after one warm-up (clFinish around each).
+    private func time(_ body: () throws -> Void) throws -> Double {
+        var times: [Double] = []
+        for run in 0..<4 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try body()
+            try clCheck(clFinish(backend.queue), "clFinish")
+            if run > 0 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start)) }
+        }
+        return times.sorted()[times.count / 2]
+    }
+
+    /// Loads the cached choice of the packed path, or times every candidate on a 512³ product and
+    /// caches the fastest.
     private func choose() throws {
-        if let file = tuningFile, let data = try? Data(contentsOf: file),
+        if let file = tuningFile("packed"), let data = try? Data(contentsOf: file),
            let cached = try? JSONDecoder().decode(GemmConfig.self, from: data) {
             try use(cached)
             return
@@ -120,40 +188,70 @@ final class GemmPlanner {
         let c = try Tensor.empty([n, n], on: backend)
         let shape = GemmShape(m: n, n: n, k: n)
         var best: (GemmConfig, Double)?
-        for candidate in Self.candidates(isGPU: backend.info.isGPU) {
+        for candidate in Self.packedCandidates {
             guard (try? use(candidate)) != nil else { continue }   // a variant the compiler rejects is skipped
-            var times: [Double] = []
-            for run in 0..<4 {
-                let start = DispatchTime.now().uptimeNanoseconds
-                try runPacked(a, b, c, shape, candidate, alpha: 1, beta: 0)
-                try clCheck(clFinish(backend.queue), "clFinish")
-                if run > 0 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start)) }
-            }
-            let median = times.sorted()[times.count / 2]
+            let median = try time { try runPacked(a, b, c, shape, candidate, alpha: 1, beta: 0, bias: nil) }
             if best == nil || median < best!.1 { best = (candidate, median) }
         }
         guard let (chosen, _) = best else {
             throw DiveError.kernelBuild(program: "gemm.cl", device: backend.info.name, log: "no GEMM tile configuration compiled")
         }
         try use(chosen)
-        if let file = tuningFile, let data = try? JSONEncoder().encode(chosen) { try? AtomicFile.write(data, to: file) }
+        if let file = tuningFile("packed"), let data = try? JSONEncoder().encode(chosen) { try? AtomicFile.write(data, to: file) }
+    }
+
+    /// Loads the cached gemm_lt choice for a shape class, or times each candidate that fits the
+    /// device on the class's representative product (2048×2048×512 large, 1120×1024×256 small:
+    /// the book's LSTM gates) and caches the fastest.
+    private func chooseLocalTiles(_ cls: ShapeClass) throws {
+        let fits = Self.localTileCandidates(cls).filter {
+            let (x, y, _) = $0.local
+            return x * y <= backend.info.maxWorkGroupSize && ($0.tsk * ($0.tsm + $0.tsn + 2) * 4) <= backend.info.localMemoryBytes
+        }
+        if let file = tuningFile("lt-\(cls.rawValue)"), let data = try? Data(contentsOf: file),
+           let cached = try? JSONDecoder().decode(LocalTileConfig.self, from: data), fits.contains(cached) {
+            localTiles[cls] = (cached, try localTileKernel(cached))
+            return
+        }
+        let (m, n, k) = cls == .large ? (2048, 2048, 512) : (1120, 1024, 256)
+        let a = try Tensor.full([m, k], 0.5, on: backend), b = try Tensor.full([k, n], 0.25, on: backend)
+        let c = try Tensor.empty([m, n], on: backend)
+        let shape = GemmShape(m: m, n: n, k: k)
+        var best: (LocalTileConfig, cl_kernel, Double)?
+        for candidate in fits {
+            guard let kernel = try? localTileKernel(candidate) else { continue }
+            let median = try time { try runLocalTiles(a, b, c, shape, (candidate, kernel), alpha: 1, beta: 0, bias: nil) }
+            if best == nil || median < best!.2 { best = (candidate, kernel, median) }
+        }
+        guard let (chosen, kernel, _) = best else {
+            throw DiveError.kernelBuild(program: "gemm.cl", device: backend.info.name, log: "no gemm_lt configuration compiled")
+        }
+        localTiles[cls] = (chosen, kernel)
+        if let file = tuningFile("lt-\(cls.rawValue)"), let data = try? JSONEncoder().encode(chosen) { try? AtomicFile.write(data, to: file) }
+    }
+
+    /// Tunes every shape class of this device's variant now (`dive tune`); returns what was chosen.
+    func tuneAll() throws -> [String: String] {
+        if backend.info.isGPU {
+            for cls in ShapeClass.allCases where localTiles[cls] == nil { try chooseLocalTiles(cls) }
+            return Dictionary(uniqueKeysWithValues: localTiles.map { ($0.key.rawValue, $0.value.0.description) })
+        }
+        if config == nil { try choose() }
+        return ["packed": config!.description]
     }
 }
 
 extension OpenCLBackend {
-    public func gemm(_ a: Tensor, _ b: Tensor, into c: Tensor, shape: GemmShape, alpha: Float, beta: Float) throws {
+    public func gemm(_ a: Tensor, _ b: Tensor, into c: Tensor, shape: GemmShape, alpha: Float, beta: Float, bias: Tensor?) throws {
         try requireFloat32(a, b, c, op: "gemm")
+        if let bias { try requireFloat32(bias, op: "gemm") }
         lock.lock(); defer { lock.unlock() }
-        try gemmPlan.run(a, b, c, shape, alpha: alpha, beta: beta)
+        try gemmPlan.run(a, b, c, shape, alpha: alpha, beta: beta, bias: bias)
     }
 
-    /// The GEMM tile configuration in use (tuned on first use), e.g. "6x16/v8/g16".
-    public func gemmConfiguration() throws -> String {
+    /// Times the GEMM candidates of every shape class now and caches the choices (`dive tune`).
+    public func tuneGemm() throws -> [String: String] {
         lock.lock(); defer { lock.unlock() }
-        if gemmPlan.config == nil {
-            let x = try Tensor.zeros([128, 128], on: self)
-            try gemmPlan.run(x, x, try Tensor.empty([128, 128], on: self), GemmShape(m: 128, n: 128, k: 128), alpha: 1, beta: 0)
-        }
-        return gemmPlan.config!.description
+        return try gemmPlan.tuneAll()
     }
 }

@@ -44,6 +44,13 @@ extension OpenCLBackend {
         }
     }
 
+    public func accumulate(_ x: Tensor, scale: Float, into y: Tensor) throws {
+        try requireFloat32(x, y, op: "accumulate")
+        try launch(.axpy, global: ((x.count + 7) / 8, 1, 1)) { a in
+            try a.buffer(x); try a.buffer(y); try a.int(x.count); try a.float(scale)
+        }
+    }
+
     public func unaryBackward(_ op: UnaryOp, input x: Tensor, output y: Tensor, gradOutput dy: Tensor,
                               into dx: Tensor) throws {
         try requireFloat32(x, op: "unaryBackward")

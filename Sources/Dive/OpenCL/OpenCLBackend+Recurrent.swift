@@ -1,5 +1,5 @@
-// OpenCL fused recurrent cells and the SGD step: argument plumbing for Kernels/recurrent.cl and
-// Kernels/sgd.cl. One work-item per (hidden unit, batch row).
+// OpenCL fused recurrent cells, one step at a time: argument plumbing for Kernels/recurrent.cl's
+// cell_fw and cell_bw. One work-item per (hidden unit, batch row).
 
 extension OpenCLBackend {
     public func cellForward(_ cell: CellKind, gi: Tensor, gh: Tensor, bias: Tensor, hPrev: Tensor, cells: Tensor?,
@@ -22,14 +22,6 @@ extension OpenCLBackend {
             try a.buffer(dh); try a.buffer(dc); try a.buffer(dGi); try a.buffer(dGh); try a.buffer(dgh)
             try a.int(cell.rawValue); try a.int(s.batch); try a.int(s.hidden); try a.int(s.t); try a.int(s.slot)
             try a.int(s.prevOffset)
-        }
-    }
-
-    public func sgdStep(param: Tensor, grad: Tensor, lr: Float, gradScale: Tensor?) throws {
-        try requireFloat32(param, grad, op: "sgdStep")
-        try launch(.sgd, global: (param.count, 1, 1)) { a in
-            try a.buffer(param); try a.buffer(grad); try a.buffer(gradScale)
-            try a.int(param.count); try a.float(lr); try a.int(gradScale == nil ? 0 : 1)
         }
     }
 }

@@ -1,14 +1,29 @@
-// OpenCL row ops, attention, embeddings, dropout and optimiser steps: argument plumbing for
-// Kernels/softmax.cl, loss.cl, layernorm.cl, attention.cl, embedding.cl, random.cl, optim.cl.
+// OpenCL row ops, attention, embeddings and dropout: argument plumbing for Kernels/softmax.cl,
+// loss.cl, layernorm.cl, attention.cl, embedding.cl and random.cl.
 import Foundation
 
 extension OpenCLBackend {
+    /// Work-items per row for the per-group row kernels (a power of two, 32 to 256), or nil for the
+    /// per-item kernels: GPUs take groups unless a test forces the choice.
+    func rowGroupSize(cols: Int) -> Int? {
+        switch KernelVariants.rows {
+        case .perItem: return nil
+        case .auto where !info.isGPU: return nil
+        default:
+            var L = 32
+            while L < min(cols, 256, info.maxWorkGroupSize) { L *= 2 }
+            return min(L, info.maxWorkGroupSize)
+        }
+    }
+
     public func maskedSoftmax(_ x: Tensor, validLens: Tensor?, into y: Tensor, rows: Int, cols: Int) throws {
         try requireFloat32(x, op: "maskedSoftmax")
         let rep = validLens.map { rows / max($0.count, 1) } ?? 1
-        try launch(.sm_fw, global: (rows, 1, 1)) { a in
+        let L = rowGroupSize(cols: cols)
+        try launch(L == nil ? .sm_fw : .sm_fw_wg, global: (rows * (L ?? 1), 1, 1), local: L.map { ($0, 1, 1) }) { a in
             try a.buffer(x); try a.buffer(y); try a.buffer(validLens)
             try a.int(cols); try a.int(rep); try a.int(validLens == nil ? 0 : 1)
+            if let L { try a.local(floats: L) }
         }
     }
 
@@ -16,9 +31,11 @@ extension OpenCLBackend {
                                 rows: Int, cols: Int) throws {
         try requireFloat32(y, op: "softmaxBackward")
         let rep = validLens.map { rows / max($0.count, 1) } ?? 1
-        try launch(.sm_bw, global: (rows, 1, 1)) { a in
+        let L = rowGroupSize(cols: cols)
+        try launch(L == nil ? .sm_bw : .sm_bw_wg, global: (rows * (L ?? 1), 1, 1), local: L.map { ($0, 1, 1) }) { a in
             try a.buffer(y); try a.buffer(dy); try a.buffer(dx); try a.buffer(validLens)
             try a.int(cols); try a.int(rep); try a.int(validLens == nil ? 0 : 1)
+            if let L { try a.local(floats: L) }
         }
     }
 
@@ -43,18 +60,22 @@ extension OpenCLBackend {
     public func layerNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, eps: Float,
                           into y: Tensor, mean: Tensor, rstd: Tensor, rows: Int, cols: Int) throws {
         try requireFloat32(x, gamma, beta, op: "layerNorm")
-        try launch(.ln_fw, global: (rows, 1, 1)) { a in
+        let L = rowGroupSize(cols: cols)
+        try launch(L == nil ? .ln_fw : .ln_fw_wg, global: (rows * (L ?? 1), 1, 1), local: L.map { ($0, 1, 1) }) { a in
             try a.buffer(x); try a.buffer(gamma); try a.buffer(beta); try a.buffer(y); try a.buffer(mean); try a.buffer(rstd)
             try a.int(cols); try a.float(eps)
+            if let L { try a.local(floats: L) }
         }
     }
 
     public func layerNormBackward(_ x: Tensor, gradOutput dy: Tensor, gamma: Tensor, mean: Tensor, rstd: Tensor,
                                   into dx: Tensor, dGamma: Tensor, dBeta: Tensor, rows: Int, cols: Int) throws {
         try requireFloat32(x, op: "layerNormBackward")
-        try launch(.ln_bw_x, global: (rows, 1, 1)) { a in
+        let L = rowGroupSize(cols: cols)
+        try launch(L == nil ? .ln_bw_x : .ln_bw_x_wg, global: (rows * (L ?? 1), 1, 1), local: L.map { ($0, 1, 1) }) { a in
             try a.buffer(x); try a.buffer(dy); try a.buffer(gamma); try a.buffer(mean); try a.buffer(rstd); try a.buffer(dx)
             try a.int(cols)
+            if let L { try a.local(floats: L) }
         }
         try launch(.ln_bw_gb, global: (cols, 1, 1)) { a in
             try a.buffer(x); try a.buffer(dy); try a.buffer(mean); try a.buffer(rstd); try a.buffer(dGamma); try a.buffer(dBeta)
@@ -70,10 +91,10 @@ extension OpenCLBackend {
             // Long sequences: scores by the tuned GEMM, the masked softmax in place, then P V.
             lock.lock(); defer { lock.unlock() }
             try gemmPlan.run(q, k, weights, GemmShape(batch: d.batch, m: d.queries, n: d.keys, k: d.depth, transB: true),
-                             alpha: scale, beta: 0)
+                             alpha: scale, beta: 0, bias: nil)
             try maskedSoftmax(weights, validLens: validLens, into: weights, rows: d.batch * d.queries, cols: d.keys)
             try gemmPlan.run(weights, v, out, GemmShape(batch: d.batch, m: d.queries, n: d.valueDepth, k: d.keys),
-                             alpha: 1, beta: 0)
+                             alpha: 1, beta: 0, bias: nil)
             return
         }
         try launch(.at_fw, global: (d.queries, d.batch, 1)) { a in
@@ -120,30 +141,5 @@ extension OpenCLBackend {
         try launch(.dropout, global: (x.count, 1, 1)) { a in
             try a.buffer(x); try a.buffer(y); try a.int(x.count); try a.float(p); try a.ulong(seed); try a.ulong(offset)
         }
-    }
-
-    public func adamStep(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, hyper h: AdamHyper) throws {
-        try requireFloat32(param, grad, m, v, op: "adamStep")
-        let t = Float(h.step)
-        let stepSize = h.lr / (1 - Foundation.pow(h.beta1, t))
-        let c2root = (1 - Foundation.pow(h.beta2, t)).squareRoot()
-        try launch(.adam, global: (param.count, 1, 1)) { a in
-            try a.buffer(param); try a.buffer(grad); try a.buffer(m); try a.buffer(v); try a.buffer(h.gradScale)
-            try a.int(param.count); try a.float(h.beta1); try a.float(h.beta2); try a.float(stepSize); try a.float(c2root)
-            try a.float(h.eps); try a.float(h.decoupled ? 1 - h.lr * h.weightDecay : 1)
-            try a.float(h.decoupled ? 0 : h.weightDecay); try a.int(h.gradScale == nil ? 0 : 1)
-        }
-    }
-
-    public func sumOfSquares(_ tensors: [Tensor], into out: Tensor) throws {
-        let width = 64
-        let partials = try Tensor.empty([tensors.count * width], on: self)
-        for (i, t) in tensors.enumerated() {
-            try requireFloat32(t, op: "sumOfSquares")
-            try launch(.sumsq_part, global: (width, 1, 1)) { a in
-                try a.buffer(t); try a.buffer(partials); try a.int(t.count); try a.int(i * width)
-            }
-        }
-        try launch(.sum_all, global: (1, 1, 1)) { a in try a.buffer(partials); try a.buffer(out); try a.int(partials.count) }
     }
 }

@@ -21,28 +21,28 @@ final class CLBuffer: Buffer {
 /// Every kernel Dive launches by name; the case name is the kernel's function name.
 enum Kernel: Int, CaseIterable {
     case fill_f, fill_i, copy4
+    case axpy
     case u_neg, u_exp, u_log, u_tanh, u_sigmoid, u_relu, u_sqrt, u_adds, u_muls, u_rsubs, u_rdivs, u_pows
     case d_exp, d_log, d_tanh, d_sigmoid, d_relu, d_sqrt, d_pows
     case b_add, b_sub, b_mul, b_div, g_add, g_sub, g_mul, g_div
     case r_sum, r_max, r_argmax
-    case sm_fw, sm_bw, ce_fw, ce_bw, ln_fw, ln_bw_x, ln_bw_gb
-    case at_fw, at_bw_q, at_bw_kv, emb_fw, emb_bw, dropout, adam, sumsq_part, sum_all
-    case cell_fw, cell_bw, sgd
+    case sm_fw, sm_bw, sm_fw_wg, sm_bw_wg, ce_fw, ce_bw, ln_fw, ln_bw_x, ln_fw_wg, ln_bw_x_wg, ln_bw_gb
+    case at_fw, at_bw_q, at_bw_kv, emb_fw, emb_bw, dropout, sgd_n, adam_n, sumsq_n, norm_final
+    case cell_fw, cell_bw
 
     /// The Kernels/*.cl file that defines it.
     var file: String {
         switch self {
         case .fill_f, .fill_i, .copy4: return "copy"
         case .r_sum, .r_max, .r_argmax: return "reduce"
-        case .sm_fw, .sm_bw: return "softmax"
+        case .sm_fw, .sm_bw, .sm_fw_wg, .sm_bw_wg: return "softmax"
         case .ce_fw, .ce_bw: return "loss"
-        case .ln_fw, .ln_bw_x, .ln_bw_gb: return "layernorm"
+        case .ln_fw, .ln_bw_x, .ln_fw_wg, .ln_bw_x_wg, .ln_bw_gb: return "layernorm"
         case .at_fw, .at_bw_q, .at_bw_kv: return "attention"
         case .emb_fw, .emb_bw: return "embedding"
         case .dropout: return "random"
-        case .adam, .sumsq_part, .sum_all: return "optim"
+        case .sgd_n, .adam_n, .sumsq_n, .norm_final: return "optim"
         case .cell_fw, .cell_bw: return "recurrent"
-        case .sgd: return "sgd"
         default: return "elementwise"
         }
     }
@@ -62,6 +62,12 @@ public final class OpenCLBackend: Backend {
     private(set) var dummy: cl_mem!
     /// The tuned GEMM for this device, chosen on first use.
     lazy var gemmPlan = GemmPlanner(backend: self)
+    /// Launches, transfers and waits so far (updated under `lock`).
+    public private(set) var trace = DeviceTrace()
+    /// The fused recurrence kernels per rows-per-group (OpenCLBackend+Sequence.swift).
+    var sequenceKernelCache: [Int: (fw: cl_kernel, bw: cl_kernel)] = [:]
+    /// Host copies of non-blocking uploads, freed once their write has completed.
+    private var staged: [(event: cl_event, bytes: UnsafeMutableRawPointer)] = []
 
     public var displayName: String { "\(device) (\(info.name), \(info.platformName))" }
 
@@ -117,22 +123,58 @@ public final class OpenCLBackend: Backend {
         if !free.put(mem, byteCount: byteCount) { clReleaseMemObject(mem) }
     }
 
+    /// Enqueues the copy without waiting: the bytes go to a host staging copy that is freed once
+    /// the write has completed, so the host never waits for the device to upload a minibatch.
     public func upload(_ bytes: UnsafeRawBufferPointer, to buffer: Buffer) throws {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         lock.lock(); defer { lock.unlock() }
-        try clCheck(clEnqueueWriteBuffer(queue, mem(buffer), cl_bool(CL_TRUE), 0, bytes.count, base, 0, nil, nil),
-                    "clEnqueueWriteBuffer", "\(bytes.count) bytes")
+        releaseCompletedUploads()
+        let copy = UnsafeMutableRawPointer.allocate(byteCount: bytes.count, alignment: 64)
+        copy.copyMemory(from: base, byteCount: bytes.count)
+        var event: cl_event?
+        let status = clEnqueueWriteBuffer(queue, mem(buffer), cl_bool(CL_FALSE), 0, bytes.count, copy, 0, nil, &event)
+        guard status == CL_SUCCESS, let event else {
+            copy.deallocate()
+            try clCheck(status, "clEnqueueWriteBuffer", "\(bytes.count) bytes")
+            return
+        }
+        staged.append((event, copy))
+        trace.uploads.count += 1
+        trace.uploads.bytes += bytes.count
     }
 
+    /// Waits for queued work, then copies the buffer out.
     public func download(_ buffer: Buffer, to bytes: UnsafeMutableRawBufferPointer) throws {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         lock.lock(); defer { lock.unlock() }
         try clCheck(clEnqueueReadBuffer(queue, mem(buffer), cl_bool(CL_TRUE), 0, bytes.count, base, 0, nil, nil),
                     "clEnqueueReadBuffer", "\(bytes.count) bytes")
+        trace.downloads.count += 1
+        trace.downloads.blocking += 1
+        trace.downloads.bytes += bytes.count
+        releaseCompletedUploads()
+    }
+
+    /// Frees the staging copies of uploads that have completed (in queue order: stops at the first
+    /// still pending).
+    private func releaseCompletedUploads() {
+        var done = 0
+        for (event, bytes) in staged {
+            var status: cl_int = 0
+            let ok = clGetEventInfo(event, cl_event_info(CL_EVENT_COMMAND_EXECUTION_STATUS), MemoryLayout<cl_int>.size, &status, nil)
+            guard ok == CL_SUCCESS, status == CL_COMPLETE else { break }
+            clReleaseEvent(event)
+            bytes.deallocate()
+            done += 1
+        }
+        if done > 0 { staged.removeFirst(done) }
     }
 
     public func synchronize() throws {
+        lock.lock(); defer { lock.unlock() }
         try clCheck(clFinish(queue), "clFinish")
+        trace.waits += 1
+        releaseCompletedUploads()
     }
 
     @inline(__always)
@@ -161,11 +203,12 @@ public final class OpenCLBackend: Backend {
     func launch(_ id: Kernel, global: (Int, Int, Int), local: (Int, Int, Int)? = nil,
                 _ setArgs: (inout KernelArgs) throws -> Void) throws {
         lock.lock(); defer { lock.unlock() }
-        try launchLocked(try kernel(id), name: id, global: global, local: local, setArgs)
+        try launchLocked(try kernel(id), name: id, family: id.file, global: global, local: local, setArgs)
     }
 
-    func launchLocked(_ k: cl_kernel, name: @autoclosure () -> Any, global: (Int, Int, Int), local: (Int, Int, Int)?,
-                      _ setArgs: (inout KernelArgs) throws -> Void) throws {
+    /// `family` names the op family the launch is counted under in `trace`.
+    func launchLocked(_ k: cl_kernel, name: @autoclosure () -> Any, family: String, global: (Int, Int, Int),
+                      local: (Int, Int, Int)?, _ setArgs: (inout KernelArgs) throws -> Void) throws {
         guard global.0 > 0, global.1 > 0, global.2 > 0 else { return }
         var args = KernelArgs(kernel: k, backend: self)
         try setArgs(&args)
@@ -179,10 +222,14 @@ public final class OpenCLBackend: Backend {
             }
         }
         try clCheck(status, "clEnqueueNDRangeKernel(\(name()))", "global \(global)")
+        trace.launches[family, default: 0] += 1
+        if traceEachLaunch { FileHandle.standardError.write("launch \(name())\n".data(using: .utf8)!) }
     }
 
     /// Throws unless the tensor is Float32 (the only float type of the OpenCL kernels).
-    func requireFloat32(_ tensors: Tensor..., op: String) throws {
+    func requireFloat32(_ tensors: Tensor..., op: String) throws { try requireFloat32(tensors, op: op) }
+
+    func requireFloat32(_ tensors: [Tensor], op: String) throws {
         for t in tensors where t.dtype != .float32 {
             throw DiveError.unsupportedDType(op: op, dtype: t.dtype, device: displayName)
         }
@@ -212,6 +259,11 @@ struct KernelArgs {
     mutating func buffer(_ t: Tensor?) throws { try set((t.map { backend.mem($0.storage) } ?? backend.dummy) as cl_mem?) }
     mutating func mem(_ m: cl_mem) throws { try set(m as cl_mem?) }
     mutating func int(_ v: Int) throws { try set(Int32(truncatingIfNeeded: v)) }
+    /// A __local float array of `floats` elements, allocated by the launch.
+    mutating func local(floats: Int) throws {
+        try clCheck(clSetKernelArg(kernel, index, max(floats, 1) * 4, nil), "clSetKernelArg", "local argument \(index)")
+        index += 1
+    }
     mutating func float(_ v: Float) throws { try set(v) }
     mutating func ulong(_ v: UInt64) throws { try set(v) }
     /// An OpenCL int4 (16 bytes).
@@ -219,3 +271,5 @@ struct KernelArgs {
         try set(SIMD4<Int32>(Int32(v[0]), Int32(v[1]), Int32(v[2]), Int32(v[3])))
     }
 }
+/// `DIVE_TRACE_LAUNCHES=1` prints every kernel launch to standard error (kernel development).
+let traceEachLaunch = ProcessInfo.processInfo.environment["DIVE_TRACE_LAUNCHES"] != nil

@@ -77,4 +77,15 @@ extension Tensor {
     public static func * (s: Float, a: Tensor) throws -> Tensor { try a.unary(.mulScalar(s), name: "mul") }
     public static func / (a: Tensor, s: Float) throws -> Tensor { try a.unary(.mulScalar(1 / s), name: "div") }
     public static func / (s: Float, a: Tensor) throws -> Tensor { try a.unary(.rdivScalar(s), name: "div") }
+
+    /// self += scale · x in place, with no autograd (a running sum that stays on the device, such
+    /// as an epoch's loss). x must have this tensor's element count and type.
+    public func accumulate(_ x: Tensor, scale: Float = 1) throws {
+        try checkFloat(op: "accumulate")
+        try checkSameDevice([x], op: "accumulate")
+        guard x.count == count, x.dtype == dtype else {
+            throw DiveError.shapeMismatch(op: "accumulate", detail: "adding \(x.shape) \(x.dtype) into \(shape) \(dtype)")
+        }
+        try backend.accumulate(x, scale: scale, into: self)
+    }
 }

@@ -61,10 +61,26 @@ extension Tensor {
         return try Autograd.withoutGrad { try ((diff * diff) * (-big) + 1).relu() }
     }
 
-    /// Repeats this tensor along its size-1 dimensions to `target`.
+    /// Repeats this tensor along its size-1 dimensions to `target`: one strided copy that reads
+    /// the repeated dimensions with stride 0 (or, past the copy's four collapsed dimensions, zeros
+    /// plus this tensor). The gradient sums over the repeated dimensions.
     public func broadcast(to target: [Int]) throws -> Tensor {
         if shape == target { return self }
-        let zeros = try Tensor.zeros(target, dtype: dtype, on: backend)
-        return try zeros + self
+        let padded = Array(repeating: 1, count: Swift.max(target.count - rank, 0)) + shape
+        guard padded.count == target.count, zip(padded, target).allSatisfy({ $0 == $1 || $0 == 1 }) else {
+            throw DiveError.shapeMismatch(op: "broadcast", detail: "cannot broadcast \(shape) to \(target)")
+        }
+        let strides = zip(contiguousStrides(padded), zip(padded, target)).map { s, d in d.0 == 1 && d.1 != 1 ? 0 : s }
+        guard let layout = try? StridedLayout.make(shape: target, srcStrides: strides,
+                                                        dstStrides: contiguousStrides(target)) else {
+            return try Tensor.zeros(target, dtype: dtype, on: backend) + self
+        }
+        let out = try emptyLike(target)
+        if out.count > 0 { try backend.copyStrided(self, into: out, layout: layout) }
+        if Autograd.shouldRecord([self]) {
+            let original = shape
+            out.record(inputs: [self]) { g in [try g.sumTo(original)] }
+        }
+        return out
     }
 }

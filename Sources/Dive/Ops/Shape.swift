@@ -74,8 +74,11 @@ extension Tensor {
         let strides = contiguousStrides(shape)
         let layout = try StridedLayout.make(shape: outShape, srcStrides: strides, dstStrides: contiguousStrides(outShape),
                                             srcOffset: range.lowerBound * strides[a])
-        let out = try emptyLike(outShape)
-        if out.count > 0 { try backend.copyStrided(self, into: out, layout: layout) }
+        // A leading block (every axis before `a` of size 1, starting at 0) is a prefix of the
+        // storage: the slice shares it, like a reshape, instead of copying.
+        let isPrefix = range.lowerBound == 0 && shape[..<a].allSatisfy { $0 == 1 }
+        let out = isPrefix ? Tensor(shape: outShape, dtype: dtype, storage: storage, backend: backend) : try emptyLike(outShape)
+        if !isPrefix && out.count > 0 { try backend.copyStrided(self, into: out, layout: layout) }
         if Autograd.shouldRecord([self]) {
             let fullShape = shape
             out.record(inputs: [self]) { g in

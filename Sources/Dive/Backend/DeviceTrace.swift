@@ -1,0 +1,50 @@
+// `DeviceTrace`: what a device's work cost, as its backend counts it: kernel launches per op
+// family (the Kernels/*.cl file), host↔device transfers (count, bytes, how many blocked the host)
+// and waits for the queue to drain. Take two snapshots and subtract to cost a step or an epoch.
+
+public struct DeviceTrace: Codable, Equatable, Sendable {
+    /// Host↔device copies in one direction.
+    public struct Transfers: Codable, Equatable, Sendable {
+        public var count = 0, blocking = 0, bytes = 0
+        public init() {}
+    }
+
+    /// Kernel launches per op family ("gemm", "recurrent", "elementwise", ...).
+    public var launches: [String: Int] = [:]
+    public var uploads = Transfers(), downloads = Transfers()
+    /// Waits for every queued operation (clFinish).
+    public var waits = 0
+
+    public init() {}
+
+    public var totalLaunches: Int { launches.values.reduce(0, +) }
+
+    /// The cost between an earlier snapshot and this one.
+    public static func - (a: DeviceTrace, b: DeviceTrace) -> DeviceTrace {
+        var d = DeviceTrace()
+        for (family, n) in a.launches where n - (b.launches[family] ?? 0) != 0 { d.launches[family] = n - (b.launches[family] ?? 0) }
+        d.uploads = a.uploads - b.uploads
+        d.downloads = a.downloads - b.downloads
+        d.waits = a.waits - b.waits
+        return d
+    }
+
+    /// One line per figure, divided by `per` (minibatches): launches by family, largest first.
+    public func report(per: Int, unit: String = "minibatch") -> [String] {
+        let n = Double(max(per, 1))
+        func f(_ x: Int) -> String { String(format: x % max(per, 1) == 0 ? "%.0f" : "%.1f", Double(x) / n) }
+        let families = launches.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+        return ["launches per \(unit): \(f(totalLaunches)) (" + families.map { "\($0.key) \(f($0.value))" }.joined(separator: ", ") + ")",
+                "uploads per \(unit): \(f(uploads.count)) (\(f(uploads.bytes)) bytes, \(f(uploads.blocking)) blocking)",
+                "downloads per \(unit): \(f(downloads.count)) (\(f(downloads.bytes)) bytes, \(f(downloads.blocking)) blocking)",
+                "waits per \(unit): \(f(waits))"]
+    }
+}
+
+extension DeviceTrace.Transfers {
+    static func - (a: Self, b: Self) -> Self {
+        var d = Self()
+        d.count = a.count - b.count; d.blocking = a.blocking - b.blocking; d.bytes = a.bytes - b.bytes
+        return d
+    }
+}
