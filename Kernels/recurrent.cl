@@ -221,3 +221,150 @@ __kernel void rnn_seq_bw(__global const float* saved, __global const float* h0, 
     }
     for (int e = lid; e < nr * H; e += L) dh[b0 * H + e] = hs[e];
 }
+
+// ---------------------------------------------------------------------------------------------
+// CPU-shaped whole-sequence recurrences (PoCL): work-groups of one work-item, each carrying ROWS
+// batch rows through every step with float8 vectors over the hidden units (H a multiple of 8), so
+// a CPU core runs the whole sequence of its rows with no barriers. Local memory gs holds the
+// rows' gate pre-activations or gradients (ROWS·G·H floats). Same slots and results as above.
+
+inline float8 sig8(const float8 x) { return 1.0f / (1.0f + exp(-x)); }
+
+__kernel void rnn_seq_fw_v8(__global const float* gi, __global const float* wt, __global const float* bias,
+                            __global const float* h0, __global float* cells, __global float* out,
+                            __global float* saved, const int kind, const int T, const int B, const int H,
+                            const int reverse, __local float* gs) {
+    const int b0 = get_group_id(0) * ROWS, nr = min(ROWS, B - b0);
+    const int G = kind == 0 ? 1 : (kind == 1 ? 3 : 4), GH = G * H;
+    for (int s = 0; s < T; s++) {
+        const int t = reverse ? T - 1 - s : s, tp = reverse ? T - s : s - 1;
+        // gs[r] = h_{t-1}[r] W_hhᵀ, 4 rows × 8 columns at a time (rows past nr repeat the last).
+        for (int r0 = 0; r0 < nr; r0 += 4) {
+            __global const float* hp[4];
+            for (int i = 0; i < 4; i++) {
+                const int b = b0 + min(r0 + i, nr - 1);
+                hp[i] = s == 0 ? h0 + (size_t)b * H : out + ((size_t)tp * B + b) * H;
+            }
+            for (int j = 0; j < GH; j += 8) {
+                float8 a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+                __global const float* wj = wt + j;
+                for (int k = 0; k < H; k++, wj += GH) {
+                    const float8 w = vload8(0, wj);
+                    a0 = fma((float8)(hp[0][k]), w, a0); a1 = fma((float8)(hp[1][k]), w, a1);
+                    a2 = fma((float8)(hp[2][k]), w, a2); a3 = fma((float8)(hp[3][k]), w, a3);
+                }
+                vstore8(a0, 0, gs + r0 * GH + j);
+                if (r0 + 1 < nr) vstore8(a1, 0, gs + (r0 + 1) * GH + j);
+                if (r0 + 2 < nr) vstore8(a2, 0, gs + (r0 + 2) * GH + j);
+                if (r0 + 3 < nr) vstore8(a3, 0, gs + (r0 + 3) * GH + j);
+            }
+        }
+        // The cell, 8 units at a time.
+        for (int r = 0; r < nr; r++) {
+            const int b = b0 + r;
+            __global const float* x = gi + ((size_t)t * B + b) * GH;
+            __local const float* y = gs + r * GH;
+            __global float* sv = saved + ((size_t)t * B + b) * 4 * H;
+            __global const float* hp = s == 0 ? h0 + (size_t)b * H : out + ((size_t)tp * B + b) * H;
+            __global float* o = out + ((size_t)t * B + b) * H;
+            for (int j = 0; j < H; j += 8) {
+                #define PRE(g) (vload8(0, x + (g) * H + j) + vload8(0, y + (g) * H + j) + vload8(0, bias + (g) * H + j))
+                float8 h;
+                if (kind == 0) {
+                    h = tanh(PRE(0));
+                } else if (kind == 1) {
+                    const float8 rg = sig8(PRE(0)), z = sig8(PRE(1));
+                    const float8 hn = vload8(0, y + 2 * H + j) + vload8(0, bias + 2 * H + j);
+                    const float8 n = tanh(vload8(0, x + 2 * H + j) + rg * hn);
+                    h = (1.0f - z) * n + z * vload8(0, hp + j);
+                    vstore8(rg, 0, sv + j); vstore8(z, 0, sv + H + j); vstore8(n, 0, sv + 2 * H + j); vstore8(hn, 0, sv + 3 * H + j);
+                } else {
+                    const float8 i = sig8(PRE(0)), f = sig8(PRE(1)), g = tanh(PRE(2)), og = sig8(PRE(3));
+                    const size_t e = (size_t)b * H + j;
+                    const float8 c = f * vload8(0, cells + (size_t)s * B * H + e) + i * g;
+                    vstore8(c, 0, cells + (size_t)(s + 1) * B * H + e);
+                    h = og * tanh(c);
+                    vstore8(i, 0, sv + j); vstore8(f, 0, sv + H + j); vstore8(g, 0, sv + 2 * H + j); vstore8(og, 0, sv + 3 * H + j);
+                }
+                #undef PRE
+                vstore8(h, 0, o + j);
+            }
+        }
+    }
+}
+
+__kernel void rnn_seq_bw_v8(__global const float* saved, __global const float* h0, __global const float* cells,
+                            __global const float* out, __global const float* dout, __global float* dh,
+                            __global float* dc, __global float* dgi, __global float* dghs,
+                            __global const float* w, const int kind, const int T, const int B, const int H,
+                            const int reverse, __local float* gs) {
+    const int b0 = get_group_id(0) * ROWS, nr = min(ROWS, B - b0);
+    const int G = kind == 0 ? 1 : (kind == 1 ? 3 : 4), GH = G * H;
+    for (int s = T - 1; s >= 0; s--) {
+        const int t = reverse ? T - 1 - s : s, tp = reverse ? T - s : s - 1;
+        // The cell backward, 8 units at a time: gate gradients into gs[r], dgi[t], dghs[t]; dh keeps
+        // the direct part of the state's gradient (GRU: z·dh') or 0.
+        for (int r = 0; r < nr; r++) {
+            const int b = b0 + r;
+            __global const float* sv = saved + ((size_t)t * B + b) * 4 * H;
+            __global float* xi = dgi + ((size_t)t * B + b) * GH;
+            __global float* hi = dghs + ((size_t)t * B + b) * GH;
+            __local float* gg = gs + r * GH;
+            __global float* dhr = dh + (size_t)b * H;
+            for (int j = 0; j < H; j += 8) {
+                const float8 dht = vload8(0, dout + ((size_t)t * B + b) * H + j) + vload8(0, dhr + j);
+                float8 direct = 0.0f;
+                if (kind == 0) {
+                    const float8 h = vload8(0, out + ((size_t)t * B + b) * H + j);
+                    const float8 d = dht * (1.0f - h * h);
+                    vstore8(d, 0, xi + j); vstore8(d, 0, hi + j); vstore8(d, 0, gg + j);
+                } else if (kind == 1) {
+                    const float8 rg = vload8(0, sv + j), z = vload8(0, sv + H + j), n = vload8(0, sv + 2 * H + j);
+                    const float8 hn = vload8(0, sv + 3 * H + j);
+                    const float8 hp = vload8(0, (s == 0 ? h0 + (size_t)b * H : out + ((size_t)tp * B + b) * H) + j);
+                    const float8 dn = dht * (1.0f - z) * (1.0f - n * n);
+                    const float8 dz = dht * (hp - n) * z * (1.0f - z);
+                    const float8 dr = dn * hn * rg * (1.0f - rg);
+                    vstore8(dr, 0, xi + j); vstore8(dz, 0, xi + H + j); vstore8(dn, 0, xi + 2 * H + j);
+                    vstore8(dr, 0, hi + j); vstore8(dz, 0, hi + H + j); vstore8(dn * rg, 0, hi + 2 * H + j);
+                    vstore8(dr, 0, gg + j); vstore8(dz, 0, gg + H + j); vstore8(dn * rg, 0, gg + 2 * H + j);
+                    direct = dht * z;
+                } else {
+                    const float8 i = vload8(0, sv + j), f = vload8(0, sv + H + j), g = vload8(0, sv + 2 * H + j);
+                    const float8 og = vload8(0, sv + 3 * H + j);
+                    const size_t e = (size_t)b * H + j;
+                    const float8 tc = tanh(vload8(0, cells + (size_t)(s + 1) * B * H + e));
+                    const float8 dct = vload8(0, dc + e) + dht * og * (1.0f - tc * tc);
+                    const float8 di = dct * g * i * (1.0f - i);
+                    const float8 df = dct * vload8(0, cells + (size_t)s * B * H + e) * f * (1.0f - f);
+                    const float8 dg = dct * i * (1.0f - g * g);
+                    const float8 dog = dht * tc * og * (1.0f - og);
+                    vstore8(di, 0, xi + j); vstore8(df, 0, xi + H + j); vstore8(dg, 0, xi + 2 * H + j); vstore8(dog, 0, xi + 3 * H + j);
+                    vstore8(di, 0, hi + j); vstore8(df, 0, hi + H + j); vstore8(dg, 0, hi + 2 * H + j); vstore8(dog, 0, hi + 3 * H + j);
+                    vstore8(di, 0, gg + j); vstore8(df, 0, gg + H + j); vstore8(dg, 0, gg + 2 * H + j); vstore8(dog, 0, gg + 3 * H + j);
+                    vstore8(dct * f, 0, dc + e);
+                }
+                vstore8(direct, 0, dhr + j);
+            }
+        }
+        // dh[r] += gs[r] W_hh, 4 rows × 8 units at a time.
+        for (int r0 = 0; r0 < nr; r0 += 4) {
+            __local const float* g[4];
+            for (int i = 0; i < 4; i++) g[i] = gs + min(r0 + i, nr - 1) * GH;
+            for (int k = 0; k < H; k += 8) {
+                float8 a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+                __global const float* wk = w + k;
+                for (int j = 0; j < GH; j++, wk += H) {
+                    const float8 wv = vload8(0, wk);
+                    a0 = fma((float8)(g[0][j]), wv, a0); a1 = fma((float8)(g[1][j]), wv, a1);
+                    a2 = fma((float8)(g[2][j]), wv, a2); a3 = fma((float8)(g[3][j]), wv, a3);
+                }
+                __global float* d = dh + (size_t)(b0 + r0) * H + k;
+                vstore8(vload8(0, d) + a0, 0, d);
+                if (r0 + 1 < nr) vstore8(vload8(0, d + H) + a1, 0, d + H);
+                if (r0 + 2 < nr) vstore8(vload8(0, d + 2 * H) + a2, 0, d + 2 * H);
+                if (r0 + 3 < nr) vstore8(vload8(0, d + 3 * H) + a3, 0, d + 3 * H);
+            }
+        }
+    }
+}

@@ -127,7 +127,8 @@ private func referenceSequence(_ cell: CellKind, gi: [Double], w: [Double], b: [
             let bk = try backend(device)
             for cell in Self.cells {
                 for reverse in [false, true] {
-                    let T = 5, B = 3, H = 9, G = cell.gates
+                    // The vector kernels take H in multiples of 8.
+                let T = 5, B = 3, H = target.variant == .vectors ? 16 : 9, G = cell.gates
                     var rng = TestRNG(1234 + UInt64(cell.rawValue))
                     let gi = rng.array(T * B * G * H), w = rng.array(G * H * H, -0.5, 0.5), b = rng.array(G * H)
                     let h0 = rng.array(B * H), c0 = rng.array(B * H)
@@ -154,7 +155,7 @@ private func referenceSequence(_ cell: CellKind, gi: [Double], w: [Double], b: [
             let bk = try backend(device), cpu = CPUBackend.shared
             for cell in Self.cells {
               for reverse in [false, true] {
-                let T = 14, B = 20, H = 70, G = cell.gates
+                let T = 14, B = 20, H = target.variant == .vectors ? 72 : 70, G = cell.gates
                 var rng = TestRNG(77 + UInt64(cell.rawValue))
                 let gi = rng.array(T * B * G * H), w = rng.array(G * H * H, -0.2, 0.2), b = rng.array(G * H)
                 let h0 = rng.array(B * H), c0 = rng.array(B * H)

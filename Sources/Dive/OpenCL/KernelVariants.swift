@@ -7,10 +7,12 @@
 /// local-memory tiles with register blocking in one launch: GPUs).
 public enum GemmVariant: String, CaseIterable, Sendable { case auto, small, packed, localTiles }
 
-/// Recurrences: `fused` (one launch per direction and pass, rows carried through every step by a
-/// work-group) or `byStep` (a GEMM and a cell launch per step). `auto` fuses whenever a group's
-/// state fits in local memory.
-public enum RecurrentPath: String, CaseIterable, Sendable { case auto, fused, byStep }
+/// Recurrences: `groups` (one launch per direction and pass, a work-group carrying a few rows
+/// through every step with barriers between GEMM and cell: GPUs), `vectors` (one launch, one
+/// work-item carrying its rows with float8 vectors, no barriers: CPU-type devices, H a multiple
+/// of 8) or `byStep` (a GEMM and a cell launch per step). `auto` picks per device type and falls
+/// back to `byStep` when a group's state does not fit in local memory.
+public enum RecurrentPath: String, CaseIterable, Sendable { case auto, groups, vectors, byStep }
 
 /// Row ops (softmax, layernorm forward and input gradient): `perItem`, one work-item per row with
 /// vector loads (CPU-type devices), or `perGroup`, one work-group per row with tree reductions in
