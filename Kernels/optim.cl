@@ -1,14 +1,20 @@
 // Optimiser kernels over many parameters per launch: SGD, Adam/AdamW and the global gradient
-// norm (for clipping) each take a table of up to 8 tensors (slots) and run them all in one launch
-// over a (width, slots) grid; the host launches once per 8 parameters. Unused slots have n = 0.
+// norm (for clipping) each take a table of up to 16 tensors (slots) and run them all in one launch
+// over a (width, slots) grid; the host launches once per 16 parameters (the whole table of Adam's
+// arguments is about 620 bytes, within OpenCL's minimum of 1024). Unused slots have n = 0.
 // `gscale` (one element) multiplies every gradient when `hasscale`: the clipping scale, computed
 // on the device by norm_final, so no step reads the norm back to the host.
 
-#define SLOT_PTR(T, name) T name##0, T name##1, T name##2, T name##3, T name##4, T name##5, T name##6, T name##7
-#define SLOT_N const int n0, const int n1, const int n2, const int n3, const int n4, const int n5, const int n6, const int n7
+#define SLOT_PTR(T, name) T name##0, T name##1, T name##2, T name##3, T name##4, T name##5, T name##6, T name##7, \
+    T name##8, T name##9, T name##10, T name##11, T name##12, T name##13, T name##14, T name##15
+#define SLOT_N const int n0, const int n1, const int n2, const int n3, const int n4, const int n5, const int n6, \
+    const int n7, const int n8, const int n9, const int n10, const int n11, const int n12, const int n13, const int n14, const int n15
 #define PICK(dst, name) switch (slot) { case 0: dst = name##0; break; case 1: dst = name##1; break; \
     case 2: dst = name##2; break; case 3: dst = name##3; break; case 4: dst = name##4; break;     \
-    case 5: dst = name##5; break; case 6: dst = name##6; break; default: dst = name##7; }
+    case 5: dst = name##5; break; case 6: dst = name##6; break; case 7: dst = name##7; break;     \
+    case 8: dst = name##8; break; case 9: dst = name##9; break; case 10: dst = name##10; break;   \
+    case 11: dst = name##11; break; case 12: dst = name##12; break; case 13: dst = name##13; break; \
+    case 14: dst = name##14; break; default: dst = name##15; }
 
 // Plain SGD in place: p -= lr · scale · g.
 __kernel void sgd_n(SLOT_PTR(__global float*, p), SLOT_PTR(__global const float*, g), SLOT_N,

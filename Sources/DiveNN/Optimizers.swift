@@ -1,6 +1,7 @@
 // Optimisers: SGD (with the book's `sgd(params, lr, batch_size)`), Adam with PyTorch's defaults
-// and bias correction, and AdamW. Each step is one fused kernel per parameter; a one-element
-// device tensor from `GradientClipping` may scale every gradient inside that kernel.
+// and bias correction, and AdamW. Each step is one fused update of every parameter with a gradient
+// (one launch per 16 parameters on OpenCL); a one-element device tensor from `GradientClipping`
+// may scale every gradient inside that update.
 import Dive
 
 /// An optimiser over a fixed list of parameters.

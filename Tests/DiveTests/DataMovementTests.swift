@@ -117,8 +117,8 @@ import Testing
         }
     }
 
-    /// Optimiser steps over a table of parameters (19 of awkward sizes: more than two launches of
-    /// 8 on OpenCL), with the book's clipping scale computed on the device, against float64.
+    /// Optimiser steps over a table of parameters (19 of awkward sizes: two launches of up to 16
+    /// on OpenCL), with the book's clipping scale computed on the device, against float64.
     @Test(arguments: allDevices)
     func optimisersOverManyParametersWithClipping(device: Device) throws {
         let b = try backend(device)

@@ -1,11 +1,11 @@
 // OpenCL optimiser steps and the global norm over tables of parameters: Kernels/optim.cl takes
-// up to `slots` tensors per launch, so a model's whole update is ⌈parameters / 8⌉ launches and
+// up to `slots` tensors per launch, so a model's whole update is ⌈parameters / 16⌉ launches and
 // clipping two (partial sums, then the norm or clipping scale in one work-group).
 import Foundation
 
 extension OpenCLBackend {
     /// Tensors per launch of the optimiser kernels (the kernels' SLOT_PTR width).
-    static let slots = 8
+    static let slots = 16
 
     /// Launches `id` once per chunk of `slots` rows of `table` (each row: the chunk's tensors for
     /// one argument list, e.g. params then grads), over a (width, chunk size) grid; unused slots
