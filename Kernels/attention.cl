@@ -1,8 +1,13 @@
 // Fused scaled dot-product attention with the book's valid-length mask, one work-item per
 // query row. Q (B, Tq, D), K (B, Tk, D), V (B, Tk, Dv), P (B, Tq, Tk) the softmax weights.
 // Row (b, i) keeps keys j < lens[(b·Tq + i) / rep]; the rest count as the logit -1e6.
+// With dp > 0 the weights multiplying V are dropped out: weight (row, j) is kept with the mask of
+// stream (seed, offset) at element row·Tk + j and scaled by 1/(1 - dp); P stays undropped.
 
-#define MASKED_LOGIT -1e6f
+// The dropout factor of weight element i: 1 without dropout, else mask / (1 - dp).
+inline float drop_factor(const float dp, const ulong seed, const ulong offset, const size_t i) {
+    return dp > 0.0f ? (keeps(seed, offset, (ulong)i, dp) ? 1.0f / (1.0f - dp) : 0.0f) : 1.0f;
+}
 
 // Dot product of two rows of n floats, 8 at a time.
 inline float dot_row(__global const float* a, __global const float* b, const int n) {
@@ -18,7 +23,8 @@ inline float dot_row(__global const float* a, __global const float* b, const int
 __kernel void at_fw(__global const float* q, __global const float* k, __global const float* v,
                     __global const int* lens, __global float* out, __global float* p,
                     const int tq, const int tk, const int d, const int dv,
-                    const float scale, const int rep, const int haslens) {
+                    const float scale, const int rep, const int haslens,
+                    const float dp, const ulong seed, const ulong offset) {
     const int i = get_global_id(0), b = get_global_id(1);
     const int row = b * tq + i;
     __global const float* qi = q + (size_t)row * d;
@@ -43,27 +49,28 @@ __kernel void at_fw(__global const float* q, __global const float* k, __global c
     const float inv = 1.0f / sum;
     for (int j = 0; j < valid; j++) pi[j] *= inv;
     for (int j = valid; j < tk; j++) pi[j] = masked * inv;
-    // Weighted sum of values, 8 output columns at a time held in registers.
+    // Weighted sum of values (weights dropped out), 8 output columns at a time held in registers.
     const int dv8 = dv & ~7;
+    const size_t base = (size_t)row * tk;
     for (int c = 0; c < dv8; c += 8) {
         float8 acc = (float8)(0.0f);
-        for (int j = 0; j < tk; j++) acc += pi[j] * vload8(0, vb + (size_t)j * dv + c);
+        for (int j = 0; j < tk; j++) acc += pi[j] * drop_factor(dp, seed, offset, base + j) * vload8(0, vb + (size_t)j * dv + c);
         vstore8(acc, 0, oi + c);
     }
     for (int c = dv8; c < dv; c++) {
         float acc = 0.0f;
-        for (int j = 0; j < tk; j++) acc += pi[j] * vb[(size_t)j * dv + c];
+        for (int j = 0; j < tk; j++) acc += pi[j] * drop_factor(dp, seed, offset, base + j) * vb[(size_t)j * dv + c];
         oi[c] = acc;
     }
 }
 
 // Backward, step 1, per query row (global size (Tq, B)):
-// dP_j = dO_i · V_j; dS_j = scale · P_ij (dP_j - Σ_j P_ij dP_j) into ds (0 at masked keys, whose
-// scores were constants); dQ_i = Σ_j dS_j K_j.
+// dP_j = (dO_i · V_j) · dropout factor; dS_j = scale · P_ij (dP_j - Σ_j P_ij dP_j) into ds (0 at
+// masked keys, whose scores were constants); dQ_i = Σ_j dS_j K_j.
 __kernel void at_bw_q(__global const float* k, __global const float* v, __global const float* p,
                       __global const float* dout, __global const int* lens, __global float* ds, __global float* dq,
                       const int tq, const int tk, const int d, const int dv, const float scale,
-                      const int rep, const int haslens) {
+                      const int rep, const int haslens, const float dp, const ulong seed, const ulong offset) {
     const int i = get_global_id(0), b = get_global_id(1);
     const int row = b * tq + i;
     const int valid = haslens ? clamp(lens[row / rep], 0, tk) : tk;
@@ -76,10 +83,11 @@ __kernel void at_bw_q(__global const float* k, __global const float* v, __global
     float dot = 0.0f;
     for (int j = 0; j < tk; j++) {
         __global const float* vj = vb + (size_t)j * dv;
-        float dp = 0.0f;
-        for (int c = 0; c < dv; c++) dp += gi[c] * vj[c];
-        si[j] = dp;
-        dot += dp * pi[j];
+        float g = 0.0f;
+        for (int c = 0; c < dv; c++) g += gi[c] * vj[c];
+        g *= drop_factor(dp, seed, offset, (size_t)row * tk + j);
+        si[j] = g;
+        dot += g * pi[j];
     }
     for (int c = 0; c < d; c++) qi[c] = 0.0f;
     for (int j = 0; j < tk; j++) {
@@ -90,10 +98,12 @@ __kernel void at_bw_q(__global const float* k, __global const float* v, __global
     }
 }
 
-// Backward, step 2, per key row (global size (Tk, B)): dK_j = Σ_i dS_ij Q_i, dV_j = Σ_i P_ij dO_i.
+// Backward, step 2, per key row (global size (Tk, B)): dK_j = Σ_i dS_ij Q_i, dV_j = Σ_i P'_ij dO_i
+// with P' the dropped-out weights.
 __kernel void at_bw_kv(__global const float* q, __global const float* p, __global const float* dout,
                        __global const float* ds, __global float* dk, __global float* dvout,
-                       const int tq, const int tk, const int d, const int dv) {
+                       const int tq, const int tk, const int d, const int dv,
+                       const float dp, const ulong seed, const ulong offset) {
     const int j = get_global_id(0), b = get_global_id(1);
     __global float* kj = dk + ((size_t)b * tk + j) * d;
     __global float* vj = dvout + ((size_t)b * tk + j) * dv;
@@ -101,7 +111,7 @@ __kernel void at_bw_kv(__global const float* q, __global const float* p, __globa
     for (int c = 0; c < dv; c++) vj[c] = 0.0f;
     for (int i = 0; i < tq; i++) {
         const size_t row = (size_t)b * tq + i;
-        const float s = ds[row * tk + j], w = p[row * tk + j];
+        const float s = ds[row * tk + j], w = p[row * tk + j] * drop_factor(dp, seed, offset, row * tk + j);
         __global const float* qi = q + row * d;
         __global const float* gi = dout + row * dv;
         for (int c = 0; c < d; c++) kj[c] += s * qi[c];

@@ -61,20 +61,7 @@ __kernel void ln_bw_gb(__global const float* x, __global const float* dy, __glob
 
 // GPU variants of the forward and the input gradient: one work-group per row (global rows·L,
 // local L, a power of two), items striding over the columns, tree sums in local memory
-// (`scratch`: L floats). Same results as ln_fw / ln_bw_x.
-
-inline float group_sum(float v, __local float* scratch) {
-    const int lid = get_local_id(0), L = get_local_size(0);
-    scratch[lid] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int span = L / 2; span > 0; span >>= 1) {
-        if (lid < span) scratch[lid] += scratch[lid + span];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    const float total = scratch[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return total;
-}
+// (`scratch`: L floats, common.cl). Same results as ln_fw / ln_bw_x.
 
 __kernel void ln_fw_wg(__global const float* x, __global const float* gamma, __global const float* beta,
                        __global float* y, __global float* mean, __global float* rstd, const int cols,

@@ -2,8 +2,6 @@
 // lens[r / rep] entries; the rest count as the logit -1e6, so an empty row comes out uniform.
 // `haslens` is 0 when there are no valid lengths (then `lens` is an unused dummy buffer).
 
-#define MASKED_LOGIT -1e6f
-
 __kernel void sm_fw(__global const float* x, __global float* y, __global const int* lens,
                     const int cols, const int rep, const int haslens) {
     const int r = get_global_id(0);
@@ -48,33 +46,7 @@ __kernel void sm_bw(__global const float* y, __global const float* dy, __global 
 // ---------------------------------------------------------------------------------------------
 // GPU variants: one work-group per row (global size rows·L, local size L, a power of two), the
 // row's items striding over its columns (neighbouring items read neighbouring words) and meeting
-// in tree reductions in local memory (`scratch`: L floats). Same results as sm_fw / sm_bw.
-
-inline float group_sum(float v, __local float* scratch) {
-    const int lid = get_local_id(0), L = get_local_size(0);
-    scratch[lid] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int span = L / 2; span > 0; span >>= 1) {
-        if (lid < span) scratch[lid] += scratch[lid + span];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    const float total = scratch[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return total;
-}
-
-inline float group_max(float v, __local float* scratch) {
-    const int lid = get_local_id(0), L = get_local_size(0);
-    scratch[lid] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int span = L / 2; span > 0; span >>= 1) {
-        if (lid < span) scratch[lid] = fmax(scratch[lid], scratch[lid + span]);
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    const float top = scratch[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return top;
-}
+// in tree reductions in local memory (`scratch`: L floats, common.cl). Same results as sm_fw / sm_bw.
 
 __kernel void sm_fw_wg(__global const float* x, __global float* y, __global const int* lens,
                        const int cols, const int rep, const int haslens, __local float* scratch) {

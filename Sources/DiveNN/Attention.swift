@@ -3,8 +3,8 @@
 // repeated per head, no bias by default). Weights are kept for inspection when asked.
 import Dive
 
-/// softmax(QKᵀ/√d masked by validLens) V with dropout on the weights. Fused when no dropout
-/// applies (eval or p = 0), composed otherwise.
+/// softmax(QKᵀ/√d masked by validLens) V with dropout on the weights, fused (dropout inside the
+/// attention kernels, the same mask as the book's `self.dropout(self.attention_weights)`).
 public final class DotProductAttention: Module {
     public let dropout: Float
     /// Keep the last call's weights (B, Tq, Tk) in `attentionWeights`.
@@ -15,15 +15,11 @@ public final class DotProductAttention: Module {
 
     /// q (B, Tq, d), k (B, Tk, d), v (B, Tk, dv); validLens Int32 (B) or (B, Tq) → (B, Tq, dv).
     public func callAsFunction(_ q: Tensor, _ k: Tensor, _ v: Tensor, validLens: Tensor? = nil) throws -> Tensor {
-        if !isTraining || dropout == 0 {
-            let r = try Tensor.attention(query: q, key: k, value: v, validLens: validLens.map { try flatLens($0) })
-            attentionWeights = keepsWeights ? r.weights : nil
-            return r.output
-        }
-        let scores = try q.bmm(k, transposeB: true) * (1 / Float(max(q.shape[2], 1)).squareRoot())
-        let weights = try scores.maskedSoftmax(validLens: validLens.map { try flatLens($0) })
-        attentionWeights = keepsWeights ? weights.detached() : nil
-        return try weights.dropout(p: dropout, stream: randomStream).bmm(v)
+        let training = isTraining && dropout > 0
+        let r = try Tensor.attention(query: q, key: k, value: v, validLens: validLens.map { try flatLens($0) },
+                                     dropout: training ? dropout : 0, stream: training ? randomStream : nil)
+        attentionWeights = keepsWeights ? r.weights : nil
+        return r.output
     }
 }
 
@@ -99,10 +95,12 @@ public final class MultiHeadAttention: Module {
     /// q (B, Tq, ·), k, v (B, Tk, ·); validLens Int32 (B) or (B, Tq) → (B, Tq, numHiddens).
     public func callAsFunction(_ q: Tensor, _ k: Tensor, _ v: Tensor, validLens: Tensor? = nil) throws -> Tensor {
         let lens = try validLens.map { lens -> Tensor in
-            // repeat_interleave over heads: (B) → (B·h), (B, Tq) → (B·h·Tq).
+            // repeat_interleave over heads. (B) needs no copy: a mask row r of the (B·h·Tq) score rows
+            // reads lens[r / (h·Tq)], which is already its batch item's. (B, Tq) → (B·h·Tq), one
+            // strided copy.
             let B = lens.shape[0], per = lens.count / max(B, 1)
-            let column = try lens.reshaped([B, 1, per])
-            return try Tensor.concat(Array(repeating: column, count: numHeads), axis: 1).reshaped([B * numHeads * per])
+            if per == 1 { return try lens.reshaped([B]) }
+            return try lens.reshaped([B, 1, per]).broadcast(to: [B, numHeads, per]).reshaped([B * numHeads * per])
         }
         let out = try attention(split(W_q(q)), split(W_k(k)), split(W_v(v)), validLens: lens)
         let B = q.shape[0], T = q.shape[1], d = out.shape[2]

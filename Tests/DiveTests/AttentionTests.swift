@@ -71,21 +71,23 @@ import Testing
         report(device, "fused attention backward")
     }
 
-    /// The fused op and the composed GEMM + masked softmax + GEMM agree, values and gradients,
-    /// including a long sequence.
+    /// The fused op and the composed GEMM + masked softmax + dropout + GEMM agree, values and
+    /// gradients, including a long sequence, with dropout on the weights and without.
     @Test(arguments: allDevices)
     func fusedMatchesComposed(device: Device) throws {
         let be = try backend(device)
         var rng = TestRNG(13)
-        for (b, t, d) in [(4, 10, 16), (2, 128, 32)] {
+        for (b, t, d, p) in [(4, 10, 16, Float(0)), (2, 128, 32, 0), (4, 10, 16, 0.3), (3, 7, 8, 0.5), (2, 128, 32, 0.2)] {
             let lens = try Tensor((0..<b).map { Int32(max(1, t - 3 * $0)) }, on: be)
             func run(_ fused: Bool) throws -> [[Double]] {
                 var local = TestRNG(99)
                 let q = try tensor(local.array(b * t * d), [b, t, d], on: be).requiringGrad()
                 let k = try tensor(local.array(b * t * d), [b, t, d], on: be).requiringGrad()
                 let v = try tensor(local.array(b * t * d), [b, t, d], on: be).requiringGrad()
-                let r = fused ? try Tensor.attention(query: q, key: k, value: v, validLens: lens)
-                              : try Tensor.composedAttention(query: q, key: k, value: v, validLens: lens)
+                // Dropout on the weights: the same stream position, so the same mask both ways.
+                let stream = RandomStream(seed: 42, offset: 1000)
+                let r = fused ? try Tensor.attention(query: q, key: k, value: v, validLens: lens, dropout: p, stream: stream)
+                              : try Tensor.composedAttention(query: q, key: k, value: v, validLens: lens, dropout: p, stream: stream)
                 let weights = try tensor(local.array(b * t * d), [b, t, d], on: be)
                 try (r.output * weights).sum().backward()
                 return [try r.output.toDoubleArray(), try q.grad!.toDoubleArray(), try k.grad!.toDoubleArray(), try v.grad!.toDoubleArray()]
@@ -94,9 +96,9 @@ import Testing
             let fused = try run(true), composed = try run(false)
             for (i, name) in ["output", "dQ", "dK", "dV"].enumerated() {
                 let c = closeness(fused[i], composed[i], rtol: 1e-3, atol: 1e-5)
-                #expect(c <= 1, "fused vs composed attention \(name) (\(b), \(t), \(d)) on \(device): \(c)")
+                #expect(c <= 1, "fused vs composed attention \(name) (\(b), \(t), \(d)) dropout \(p) on \(device): \(c)")
             }
         }
-        report(device, "fused attention equals composed")
+        report(device, "fused attention equals composed, with and without dropout")
     }
 }

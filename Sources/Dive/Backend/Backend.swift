@@ -60,11 +60,13 @@ public protocol Backend: AnyObject {
     // MARK: attention
     /// out = maskedSoftmax(scale · Q Kᵀ, validLens) V for Q (B, Tq, D), K (B, Tk, D), V (B, Tk, Dv);
     /// the softmax weights (B, Tq, Tk) go to `weights` for the backward and for inspection.
-    func attention(q: Tensor, k: Tensor, v: Tensor, validLens: Tensor?, scale: Float,
+    /// With `dropout`, the weights multiplying V are dropped out (the mask of `DropoutMask`);
+    /// `weights` keeps them before dropout.
+    func attention(q: Tensor, k: Tensor, v: Tensor, validLens: Tensor?, scale: Float, dropout: DropoutMask?,
                    into out: Tensor, weights: Tensor, dims: AttentionDims) throws
     /// Masked scores were constants: they pass no gradient to Q and K.
     func attentionBackward(q: Tensor, k: Tensor, v: Tensor, validLens: Tensor?, weights: Tensor, gradOutput dOut: Tensor,
-                           scale: Float, into dq: Tensor, dk: Tensor, dv: Tensor, dims: AttentionDims) throws
+                           scale: Float, dropout: DropoutMask?, into dq: Tensor, dk: Tensor, dv: Tensor, dims: AttentionDims) throws
 
     // MARK: embeddings
     /// out[n, :] = table[indices[n], :]; an index outside the table gives a zero row.
@@ -110,6 +112,18 @@ public protocol Backend: AnyObject {
 }
 
 extension Backend {
+    /// Attention without dropout.
+    public func attention(q: Tensor, k: Tensor, v: Tensor, validLens: Tensor?, scale: Float,
+                          into out: Tensor, weights: Tensor, dims: AttentionDims) throws {
+        try attention(q: q, k: k, v: v, validLens: validLens, scale: scale, dropout: nil, into: out, weights: weights, dims: dims)
+    }
+
+    public func attentionBackward(q: Tensor, k: Tensor, v: Tensor, validLens: Tensor?, weights: Tensor, gradOutput dOut: Tensor,
+                                  scale: Float, into dq: Tensor, dk: Tensor, dv: Tensor, dims: AttentionDims) throws {
+        try attentionBackward(q: q, k: k, v: v, validLens: validLens, weights: weights, gradOutput: dOut, scale: scale,
+                              dropout: nil, into: dq, dk: dk, dv: dv, dims: dims)
+    }
+
     /// GEMM without a bias.
     public func gemm(_ a: Tensor, _ b: Tensor, into c: Tensor, shape: GemmShape, alpha: Float, beta: Float) throws {
         try gemm(a, b, into: c, shape: shape, alpha: alpha, beta: beta, bias: nil)
@@ -131,6 +145,14 @@ public struct GemmShape: Equatable, Sendable {
         self.strideB = strideB ?? k * n
         self.strideC = strideC ?? m * n
     }
+}
+
+/// Dropout inside a fused op: element i of its (B, Tq, Tk) weights is kept when
+/// CounterRNG.uniform(seed, offset + i) >= p and then scaled by 1 / (1 - p), the mask `dropout`
+/// draws for the same seed and offset on every device.
+public struct DropoutMask: Equatable, Sendable {
+    public var p: Float, seed: UInt64, offset: UInt64
+    public init(p: Float, seed: UInt64, offset: UInt64) { self.p = p; self.seed = seed; self.offset = offset }
 }
 
 /// Sizes of one attention call: batch (including heads), queries, keys, query/key size, value size.

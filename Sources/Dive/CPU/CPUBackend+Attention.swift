@@ -1,25 +1,29 @@
 // CPU fused attention: for each batch item, scores = scale·Q Kᵀ by BLAS, the book's masked
-// softmax in place, then P V by BLAS, all while the item is in cache. The backward follows the
-// same per-item plan.
+// softmax in place, then P V by BLAS (P dropped out into a scratch copy first, when training), all
+// while the item is in cache. The backward follows the same per-item plan.
 
 extension CPUBackend {
-    public func attention(q: Tensor, k: Tensor, v: Tensor, validLens: Tensor?, scale: Float,
+    public func attention(q: Tensor, k: Tensor, v: Tensor, validLens: Tensor?, scale: Float, dropout: DropoutMask?,
                           into out: Tensor, weights: Tensor, dims d: AttentionDims) throws {
         if try isDouble(q, "attention") {
-            attentionLoop(q, k, v, validLens, Double(scale), out, weights, d, Double.self)
+            attentionLoop(q, k, v, validLens, Double(scale), dropout, out, weights, d, Double.self)
         } else {
-            attentionLoop(q, k, v, validLens, scale, out, weights, d, Float.self)
+            attentionLoop(q, k, v, validLens, scale, dropout, out, weights, d, Float.self)
         }
     }
 
     private func attentionLoop<T: CPUFloat>(_ q: Tensor, _ k: Tensor, _ v: Tensor, _ validLens: Tensor?, _ scale: T,
-                                            _ out: Tensor, _ weights: Tensor, _ d: AttentionDims, _ type: T.Type) {
+                                            _ dropout: DropoutMask?, _ out: Tensor, _ weights: Tensor, _ d: AttentionDims,
+                                            _ type: T.Type) {
         let qp = q.cpuPointer(T.self), kp = k.cpuPointer(T.self), vp = v.cpuPointer(T.self)
         let op = out.cpuPointer(T.self), pp = weights.cpuPointer(T.self)
         let lens = validLens?.cpuPointer(Int32.self)
         let rows = d.batch * d.queries
         let repeatCount = validLens.map { rows / max($0.count, 1) } ?? 1
         let masked = T(maskedLogit)
+        let block = d.queries * d.keys
+        let dropped = dropout.map { _ in UnsafeMutablePointer<T>.allocate(capacity: max(1, block)) }
+        defer { dropped?.deallocate() }
         for b in 0..<d.batch {
             let p = pp + b * d.queries * d.keys
             T.blasGemm(transA: false, transB: true, m: d.queries, n: d.keys, k: d.depth, alpha: scale,
@@ -40,40 +44,49 @@ extension CPUBackend {
                 let inv = 1 / sum
                 for j in 0..<d.keys { row[j] *= inv }
             }
+            if let dropout, let dropped {
+                dropoutLoop(p, dropped, block, dropout.p, dropout.seed, dropout.offset + UInt64(b * block))
+            }
             T.blasGemm(transA: false, transB: false, m: d.queries, n: d.valueDepth, k: d.keys, alpha: 1,
-                       a: p, lda: max(1, d.keys), b: vp + b * d.keys * d.valueDepth, ldb: max(1, d.valueDepth),
+                       a: dropped ?? p, lda: max(1, d.keys), b: vp + b * d.keys * d.valueDepth, ldb: max(1, d.valueDepth),
                        beta: 0, c: op + b * d.queries * d.valueDepth, ldc: max(1, d.valueDepth))
         }
     }
 
     public func attentionBackward(q: Tensor, k: Tensor, v: Tensor, validLens: Tensor?, weights: Tensor, gradOutput dOut: Tensor,
-                                  scale: Float, into dq: Tensor, dk: Tensor, dv: Tensor, dims d: AttentionDims) throws {
+                                  scale: Float, dropout: DropoutMask?, into dq: Tensor, dk: Tensor, dv: Tensor,
+                                  dims d: AttentionDims) throws {
         if try isDouble(q, "attentionBackward") {
-            attentionBackwardLoop(q, k, v, validLens, weights, dOut, Double(scale), dq, dk, dv, d, Double.self)
+            attentionBackwardLoop(q, k, v, validLens, weights, dOut, Double(scale), dropout, dq, dk, dv, d, Double.self)
         } else {
-            attentionBackwardLoop(q, k, v, validLens, weights, dOut, scale, dq, dk, dv, d, Float.self)
+            attentionBackwardLoop(q, k, v, validLens, weights, dOut, scale, dropout, dq, dk, dv, d, Float.self)
         }
     }
 
-    /// dV = Pᵀ dO; dP = dO Vᵀ; dS = scale · P ⊙ (dP - rowsum(dP ⊙ P)), 0 where masked; dQ = dS K; dK = dSᵀ Q.
+    /// With P' = dropout(P): dV = P'ᵀ dO; dP = dropout(dO Vᵀ); dS = scale · P ⊙ (dP - rowsum(dP ⊙ P)), 0
+    /// where masked; dQ = dS K; dK = dSᵀ Q.
     private func attentionBackwardLoop<T: CPUFloat>(_ q: Tensor, _ k: Tensor, _ v: Tensor, _ validLens: Tensor?, _ weights: Tensor,
-                                                    _ dOut: Tensor, _ scale: T, _ dq: Tensor, _ dk: Tensor,
+                                                    _ dOut: Tensor, _ scale: T, _ dropout: DropoutMask?, _ dq: Tensor, _ dk: Tensor,
                                                     _ dv: Tensor, _ d: AttentionDims, _ type: T.Type) {
         let qp = q.cpuPointer(T.self), kp = k.cpuPointer(T.self), vp = v.cpuPointer(T.self)
         let pp = weights.cpuPointer(T.self), gp = dOut.cpuPointer(T.self)
         let dqp = dq.cpuPointer(T.self), dkp = dk.cpuPointer(T.self), dvp = dv.cpuPointer(T.self)
         let ds = UnsafeMutablePointer<T>.allocate(capacity: max(1, d.queries * d.keys))
-        defer { ds.deallocate() }
+        let dropped = dropout.map { _ in UnsafeMutablePointer<T>.allocate(capacity: max(1, d.queries * d.keys)) }
+        defer { ds.deallocate(); dropped?.deallocate() }
         let tq = d.queries, tk = d.keys, dd = max(1, d.depth), dvd = max(1, d.valueDepth)
         let lens = validLens?.cpuPointer(Int32.self)
         let repeatCount = validLens.map { (d.batch * tq) / max($0.count, 1) } ?? 1
         for b in 0..<d.batch {
             let p = pp + b * tq * tk, g = gp + b * tq * d.valueDepth
             let qb = qp + b * tq * d.depth, kb = kp + b * tk * d.depth
-            T.blasGemm(transA: true, transB: false, m: tk, n: d.valueDepth, k: tq, alpha: 1, a: p, lda: max(1, tk),
+            let offset = dropout.map { $0.offset + UInt64(b * tq * tk) } ?? 0
+            if let dropout, let dropped { dropoutLoop(p, dropped, tq * tk, dropout.p, dropout.seed, offset) }
+            T.blasGemm(transA: true, transB: false, m: tk, n: d.valueDepth, k: tq, alpha: 1, a: dropped ?? p, lda: max(1, tk),
                        b: g, ldb: dvd, beta: 0, c: dvp + b * tk * d.valueDepth, ldc: dvd)
             T.blasGemm(transA: false, transB: true, m: tq, n: tk, k: d.valueDepth, alpha: 1, a: g, lda: dvd,
                        b: vp + b * tk * d.valueDepth, ldb: dvd, beta: 0, c: ds, ldc: max(1, tk))
+            if let dropout { dropoutLoop(ds, ds, tq * tk, dropout.p, dropout.seed, offset) }
             for i in 0..<tq {
                 let pr = p + i * tk, dr = ds + i * tk
                 var dot: T = 0

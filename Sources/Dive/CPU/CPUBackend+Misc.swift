@@ -52,7 +52,7 @@ extension CPUBackend {
         }
     }
 
-    private func dropoutLoop<T: CPUFloat>(_ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>, _ n: Int,
+    func dropoutLoop<T: CPUFloat>(_ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>, _ n: Int,
                                           _ p: Float, _ seed: UInt64, _ offset: UInt64) {
         let keepScale = p < 1 ? 1 / (1 - T(p)) : 0
         // CounterRNG.uniform(seed, offset + i) >= p, with mix(seed) hoisted, the counter stepped by

@@ -83,17 +83,23 @@ extension OpenCLBackend {
         }
     }
 
-    public func attention(q: Tensor, k: Tensor, v: Tensor, validLens: Tensor?, scale: Float,
+    public func attention(q: Tensor, k: Tensor, v: Tensor, validLens: Tensor?, scale: Float, dropout: DropoutMask?,
                           into out: Tensor, weights: Tensor, dims d: AttentionDims) throws {
         try requireFloat32(q, k, v, op: "attention")
         let rep = validLens.map { (d.batch * d.queries) / max($0.count, 1) } ?? 1
         if d.keys * d.depth >= 2048 {
-            // Long sequences: scores by the tuned GEMM, the masked softmax in place, then P V.
+            // Long sequences: scores by the tuned GEMM, the masked softmax in place, then P V (P
+            // dropped out into a copy first, when training).
             lock.lock(); defer { lock.unlock() }
             try gemmPlan.run(q, k, weights, GemmShape(batch: d.batch, m: d.queries, n: d.keys, k: d.depth, transB: true),
                              alpha: scale, beta: 0, bias: nil)
             try maskedSoftmax(weights, validLens: validLens, into: weights, rows: d.batch * d.queries, cols: d.keys)
-            try gemmPlan.run(weights, v, out, GemmShape(batch: d.batch, m: d.queries, n: d.valueDepth, k: d.keys),
+            var p = weights
+            if let dropout {
+                p = try Tensor.empty(weights.shape, on: self)
+                try self.dropout(weights, p: dropout.p, seed: dropout.seed, offset: dropout.offset, into: p)
+            }
+            try gemmPlan.run(p, v, out, GemmShape(batch: d.batch, m: d.queries, n: d.valueDepth, k: d.keys),
                              alpha: 1, beta: 0, bias: nil)
             return
         }
@@ -101,11 +107,13 @@ extension OpenCLBackend {
             try a.buffer(q); try a.buffer(k); try a.buffer(v); try a.buffer(validLens); try a.buffer(out); try a.buffer(weights)
             try a.int(d.queries); try a.int(d.keys); try a.int(d.depth); try a.int(d.valueDepth)
             try a.float(scale); try a.int(rep); try a.int(validLens == nil ? 0 : 1)
+            try a.dropout(dropout)
         }
     }
 
     public func attentionBackward(q: Tensor, k: Tensor, v: Tensor, validLens: Tensor?, weights: Tensor, gradOutput dOut: Tensor,
-                                  scale: Float, into dq: Tensor, dk: Tensor, dv: Tensor, dims d: AttentionDims) throws {
+                                  scale: Float, dropout: DropoutMask?, into dq: Tensor, dk: Tensor, dv: Tensor,
+                                  dims d: AttentionDims) throws {
         try requireFloat32(q, k, v, op: "attentionBackward")
         let ds = try Tensor.empty([d.batch, d.queries, d.keys], on: self)
         let rep = validLens.map { (d.batch * d.queries) / max($0.count, 1) } ?? 1
@@ -114,10 +122,12 @@ extension OpenCLBackend {
             try a.buffer(ds); try a.buffer(dq)
             try a.int(d.queries); try a.int(d.keys); try a.int(d.depth); try a.int(d.valueDepth); try a.float(scale)
             try a.int(rep); try a.int(validLens == nil ? 0 : 1)
+            try a.dropout(dropout)
         }
         try launch(.at_bw_kv, global: (d.keys, d.batch, 1)) { a in
             try a.buffer(q); try a.buffer(weights); try a.buffer(dOut); try a.buffer(ds); try a.buffer(dk); try a.buffer(dv)
             try a.int(d.queries); try a.int(d.keys); try a.int(d.depth); try a.int(d.valueDepth)
+            try a.dropout(dropout)
         }
     }
 

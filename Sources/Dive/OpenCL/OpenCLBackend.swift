@@ -266,6 +266,10 @@ struct KernelArgs {
     }
     mutating func float(_ v: Float) throws { try set(v) }
     mutating func ulong(_ v: UInt64) throws { try set(v) }
+    /// A fused op's dropout as (p, seed, offset); p = 0 when there is none.
+    mutating func dropout(_ d: DropoutMask?) throws {
+        try float(d?.p ?? 0); try ulong(d?.seed ?? 0); try ulong(d?.offset ?? 0)
+    }
     /// An OpenCL int4 (16 bytes).
     mutating func int4(_ v: [Int]) throws {
         try set(SIMD4<Int32>(Int32(v[0]), Int32(v[1]), Int32(v[2]), Int32(v[3])))

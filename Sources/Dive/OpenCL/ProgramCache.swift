@@ -18,8 +18,13 @@ final class ProgramCache {
 
     deinit { for program in programs.values { clReleaseProgram(program) } }
 
-    /// The source of Kernels/`name`.cl.
+    /// The source of program `name`: Kernels/common.cl (the helpers every program shares), then
+    /// Kernels/`name`.cl.
     static func source(named name: String) throws -> String {
+        try file("common") + "\n" + file(name)
+    }
+
+    private static func file(_ name: String) throws -> String {
         if let dir = ProcessInfo.processInfo.environment["DIVE_KERNELS"], !dir.isEmpty {
             let url = URL(fileURLWithPath: dir).appendingPathComponent("\(name).cl")
             return try String(contentsOf: url, encoding: .utf8)

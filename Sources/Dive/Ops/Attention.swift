@@ -1,5 +1,6 @@
-// Scaled dot-product attention with the book's valid-length masking: the fused primitive, and
-// the composed GEMM + masked softmax + GEMM version that defines it and serves as its oracle.
+// Scaled dot-product attention with the book's valid-length masking and dropout on the weights:
+// the fused primitive, and the composed GEMM + masked softmax + dropout + GEMM version that
+// defines it and serves as its oracle.
 
 /// The result of one attention call: output and the softmax weights (kept for inspection).
 public struct AttentionResult {
@@ -9,10 +10,14 @@ public struct AttentionResult {
 
 extension Tensor {
     /// Fused masked attention: softmax(QKᵀ/√D masked by validLens) V.
-    /// Q (B, Tq, D), K (B, Tk, D), V (B, Tk, Dv); validLens Int32 of B or B·Tq entries
-    /// (causal masks are valid lengths 1...Tq per row).
+    /// Q (B, Tq, D), K (B, Tk, D), V (B, Tk, Dv); validLens Int32 of n entries dividing B·Tq, score
+    /// row r reading lens[r / (B·Tq / n)]: one per batch item (n = B), per query (n = B·Tq), or one
+    /// per batch item for B = items·heads (n = items; causal masks are valid lengths 1...Tq per row).
+    /// With `dropout` p > 0 and a `stream`, the weights multiplying V are dropped out inside the
+    /// same kernels, with the mask `weights.dropout(p:stream:)` would draw at this point of the
+    /// stream; the returned weights are those before dropout.
     public static func attention(query q: Tensor, key k: Tensor, value v: Tensor,
-                                 validLens: Tensor? = nil) throws -> AttentionResult {
+                                 validLens: Tensor? = nil, dropout p: Float = 0, stream: RandomStream? = nil) throws -> AttentionResult {
         try q.checkFloat(op: "attention")
         try q.checkSameDevice([k, v] + (validLens.map { [$0] } ?? []), op: "attention")
         guard q.rank == 3, k.rank == 3, v.rank == 3, q.shape[0] == k.shape[0], k.shape[0] == v.shape[0],
@@ -24,32 +29,43 @@ extension Tensor {
         if let lens = validLens {
             try lens.checkInt(op: "attention")
             let rows = dims.batch * dims.queries
-            guard lens.count == dims.batch || lens.count == rows else {
+            guard lens.count > 0 ? rows % lens.count == 0 : rows == 0 else {
                 throw DiveError.shapeMismatch(op: "attention", detail: "\(lens.count) valid lengths for batch \(dims.batch) × \(dims.queries) queries")
             }
+        }
+        guard p >= 0 && p <= 1 else {
+            throw DiveError.invalidArgument(op: "attention", detail: "dropout probability \(p) outside [0, 1]")
         }
         let scale = 1 / Float(Swift.max(dims.depth, 1)).squareRoot()
         let out = try q.emptyLike([dims.batch, dims.queries, dims.valueDepth])
         let weights = try q.emptyLike([dims.batch, dims.queries, dims.keys])
-        try q.backend.attention(q: q, k: k, v: v, validLens: validLens, scale: scale, into: out, weights: weights, dims: dims)
+        var mask: DropoutMask?
+        if p > 0 {
+            guard let stream else { throw DiveError.invalidArgument(op: "attention", detail: "dropout \(p) needs a random stream") }
+            mask = DropoutMask(p: p, seed: stream.seed, offset: stream.take(weights.count))
+        }
+        try q.backend.attention(q: q, k: k, v: v, validLens: validLens, scale: scale, dropout: mask, into: out,
+                                weights: weights, dims: dims)
         if Autograd.shouldRecord([q, k, v]) {
             let qd = q.detached(), kd = k.detached(), vd = v.detached()
             out.record(inputs: [q, k, v]) { g in
                 let dq = try qd.emptyLike(), dk = try kd.emptyLike(), dv = try vd.emptyLike()
                 try g.backend.attentionBackward(q: qd, k: kd, v: vd, validLens: validLens, weights: weights, gradOutput: g, scale: scale,
-                                                into: dq, dk: dk, dv: dv, dims: dims)
+                                                dropout: mask, into: dq, dk: dk, dv: dv, dims: dims)
                 return [dq, dk, dv]
             }
         }
         return AttentionResult(output: out, weights: weights)
     }
 
-    /// The composed definition: bmm, scale, masked softmax, bmm. Differentiable through its parts.
+    /// The composed definition: bmm, scale, masked softmax, dropout, bmm. Differentiable through its parts.
     public static func composedAttention(query q: Tensor, key k: Tensor, value v: Tensor,
-                                         validLens: Tensor? = nil) throws -> AttentionResult {
+                                         validLens: Tensor? = nil, dropout p: Float = 0,
+                                         stream: RandomStream? = nil) throws -> AttentionResult {
         let scale = 1 / Float(Swift.max(q.shape[2], 1)).squareRoot()
         let scores = try q.bmm(k, transposeB: true) * scale
         let weights = try scores.maskedSoftmax(validLens: validLens)
-        return AttentionResult(output: try weights.bmm(v), weights: weights.detached())
+        let dropped = try stream.map { p > 0 ? try weights.dropout(p: p, stream: $0) : weights } ?? weights
+        return AttentionResult(output: try dropped.bmm(v), weights: weights.detached())
     }
 }

@@ -1,0 +1,44 @@
+// Shared by every program: ProgramCache puts this file in front of each Kernels/*.cl source.
+// The book's masked logit, the dropout hash, and work-group tree reductions.
+
+#define MASKED_LOGIT -1e6f
+
+// SplitMix64's finaliser, as CounterRNG.mix in Swift.
+inline ulong mix64(ulong z) {
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+    return z ^ (z >> 31);
+}
+
+// Whether dropout keeps element i of stream (seed, offset): CounterRNG.uniform(seed, offset + i) >= p.
+inline bool keeps(const ulong seed, const ulong offset, const ulong i, const float p) {
+    const ulong bits = mix64(mix64(seed) + (offset + i + 1UL) * 0x9E3779B97F4A7C15UL);
+    return (float)(bits >> 40) * 0x1p-24f >= p;
+}
+
+// Σ or max of v over the work-group (local size L, a power of two; scratch: L floats).
+inline float group_sum(float v, __local float* scratch) {
+    const int lid = get_local_id(0), L = get_local_size(0);
+    scratch[lid] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int span = L / 2; span > 0; span >>= 1) {
+        if (lid < span) scratch[lid] += scratch[lid + span];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    const float total = scratch[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return total;
+}
+
+inline float group_max(float v, __local float* scratch) {
+    const int lid = get_local_id(0), L = get_local_size(0);
+    scratch[lid] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int span = L / 2; span > 0; span >>= 1) {
+        if (lid < span) scratch[lid] = fmax(scratch[lid], scratch[lid + span]);
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    const float top = scratch[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return top;
+}
