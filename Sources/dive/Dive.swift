@@ -10,7 +10,7 @@ struct DiveCommand: ParsableCommand {
         commandName: "dive",
         abstract: "Train the sequence models of Dive into Deep Learning on OpenCL devices or the CPU.",
         subcommands: [DevicesCommand.self, ListCommand.self, TrainCommand.self, PredictCommand.self,
-                      TranslateCommand.self, PredictNLICommand.self, BenchCommand.self, TuneCommand.self])
+                      TranslateCommand.self, PredictNLICommand.self, BenchCommand.self, TuneCommand.self, CheckCommand.self])
 }
 
 /// Runs `body`, printing a DiveError as one line on standard error and exiting with status 1.

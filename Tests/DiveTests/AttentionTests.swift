@@ -1,6 +1,7 @@
 // The fused masked attention primitive on every device: forward against the float64
 // definition, backward against float64 formulas, and against the composed GEMM + softmax + GEMM.
 import Dive
+import DiveReference
 import Foundation
 import Testing
 
@@ -43,21 +44,8 @@ import Testing
             let lens: [Int32] = (0..<s.b).map { Int32(($0 * 3) % (s.tk + 1)) }   // batch item 0 fully masked
             let ref = Ref.attention(q: q, k: k, v: v, lens: lens, b: s.b, tq: s.tq, tk: s.tk, d: s.d, dv: s.dv)
             let p = ref.weights, scale = 1 / Double(s.d).squareRoot()
-            var edq = [Double](repeating: 0, count: q.count), edk = [Double](repeating: 0, count: k.count)
-            var edv = [Double](repeating: 0, count: v.count)
-            for bi in 0..<s.b { for i in 0..<s.tq {
-                let row = bi * s.tq + i
-                let dp = (0..<s.tk).map { j in (0..<s.dv).map { g[row * s.dv + $0] * v[(bi * s.tk + j) * s.dv + $0] }.reduce(0, +) }
-                let dot = (0..<s.tk).map { p[row * s.tk + $0] * dp[$0] }.reduce(0, +)
-                for j in 0..<s.tk {
-                    let ds = j < Int(lens[bi]) ? scale * p[row * s.tk + j] * (dp[j] - dot) : 0
-                    for c in 0..<s.d {
-                        edq[row * s.d + c] += ds * k[(bi * s.tk + j) * s.d + c]
-                        edk[(bi * s.tk + j) * s.d + c] += ds * q[row * s.d + c]
-                    }
-                    for c in 0..<s.dv { edv[(bi * s.tk + j) * s.dv + c] += p[row * s.tk + j] * g[row * s.dv + c] }
-                }
-            } }
+            let (edq, edk, edv) = Ref.attentionBackward(q: q, k: k, v: v, weights: p, gradOutput: g, lens: lens, scale: scale,
+                                                        b: s.b, tq: s.tq, tk: s.tk, d: s.d, dv: s.dv)
             let dims = AttentionDims(batch: s.b, queries: s.tq, keys: s.tk, depth: s.d, valueDepth: s.dv)
             let dq = try poisoned([q.count], on: be), dk = try poisoned([k.count], on: be), dv = try poisoned([v.count], on: be)
             try be.attentionBackward(q: try tensor(q, [q.count], on: be), k: try tensor(k, [k.count], on: be),

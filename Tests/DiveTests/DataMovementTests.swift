@@ -1,6 +1,7 @@
 // Embedding gather/scatter-add, permute/slice/concat (the strided copy), fills, dropout's
 // counter-based masks, the fused Adam step and the global norm, on every device.
 import Dive
+import DiveReference
 import Foundation
 import Testing
 
@@ -16,13 +17,12 @@ import Testing
             let out = try poisoned([count, dim], on: b)
             let it = try Tensor(idx, on: b)
             try b.embedding(table: try tensor(table, [vocab, dim], on: b), indices: it, into: out, count: count, dim: dim)
-            let expected = idx.flatMap { i in (0..<dim).map { i >= 0 ? table[Int(i) * dim + $0] : 0 } }
+            let expected = Ref.embedding(table: table, indices: idx, dim: dim)
             try expectClose(out, expected, rtol: 0, atol: 0, "embedding (\(vocab), \(dim)) × \(count)")
             let g = rng.array(count * dim)
             let dTable = try poisoned([vocab, dim], on: b)
             try b.embeddingBackward(gradOutput: try tensor(g, [count, dim], on: b), indices: it, into: dTable, count: count, dim: dim)
-            var expectedGrad = [Double](repeating: 0, count: vocab * dim)
-            for (n, i) in idx.enumerated() where i >= 0 { for c in 0..<dim { expectedGrad[Int(i) * dim + c] += g[n * dim + c] } }
+            let expectedGrad = Ref.embeddingBackward(gradOutput: g, indices: idx, vocab: vocab, dim: dim)
             try expectClose(dTable, expectedGrad, rtol: 1e-5, atol: 1e-5, "embedding scatter-add (\(vocab), \(dim)) × \(count)")
         }
         report(device, "embedding")
@@ -70,9 +70,7 @@ import Testing
             let y = try poisoned([n], on: b)
             let p: Float = 0.3, seed: UInt64 = 1234, offset: UInt64 = 77
             try b.dropout(try tensor(x, [n], on: b), p: p, seed: seed, offset: offset, into: y)
-            let expected = (0..<n).map { i -> Double in
-                CounterRNG.uniform(seed: seed, counter: offset + UInt64(i)) >= p ? x[i] / (1 - Double(p)) : 0
-            }
+            let expected = Ref.dropout(x, p: p, seed: seed, offset: offset)
             try expectClose(y, expected, rtol: 1e-6, atol: 0, "dropout n=\(n)")
             if n == 10_000 {
                 let kept = try y.toArray().filter { $0 != 0 }.count
@@ -97,24 +95,11 @@ import Testing
                 pt.grad = try tensor(g, [n], on: b)
                 try pt.adamUpdate(m: mt, v: vt, hyper: AdamHyper(lr: Float(lr), beta1: Float(b1), beta2: Float(b2), eps: Float(eps),
                                                               weightDecay: Float(wd), decoupled: decoupled, step: step))
-                Self.referenceAdam(&p, &m, &v, g: g, scale: 1, step: step, lr: lr, b1: b1, b2: b2, eps: eps, wd: wd, decoupled: decoupled)
+                Ref.adam(&p, &m, &v, g: g, scale: 1, step: step, lr: lr, b1: b1, b2: b2, eps: eps, wd: wd, decoupled: decoupled)
             }
             try expectClose(pt, p, rtol: 1e-4, atol: 1e-5, "\(decoupled ? "AdamW" : "Adam") after 10 steps")
         }
         report(device, "fused Adam")
-    }
-
-    /// PyTorch's Adam (or AdamW) on float64 arrays, the gradient multiplied by `scale` first.
-    static func referenceAdam(_ p: inout [Double], _ m: inout [Double], _ v: inout [Double], g: [Double], scale: Double,
-                              step: Int, lr: Double, b1: Double, b2: Double, eps: Double, wd: Double, decoupled: Bool) {
-        for i in p.indices {
-            var gi = g[i] * scale
-            if decoupled { p[i] *= 1 - lr * wd } else { gi += wd * p[i] }
-            m[i] = b1 * m[i] + (1 - b1) * gi
-            v[i] = b2 * v[i] + (1 - b2) * gi * gi
-            let mhat = m[i] / (1 - Foundation.pow(b1, Double(step))), vhat = v[i] / (1 - Foundation.pow(b2, Double(step)))
-            p[i] -= lr * mhat / (vhat.squareRoot() + eps)
-        }
     }
 
     /// Optimiser steps over a table of parameters (19 of awkward sizes: two launches of up to 16
@@ -138,7 +123,7 @@ import Testing
                 if adam {
                     try Tensor.adamUpdate(pt, m: mt, v: vt, hyper: AdamHyper(lr: 0.01, weightDecay: 0.1, decoupled: true, step: step, gradScale: st))
                     for i in sizes.indices {
-                        Self.referenceAdam(&p[i], &m[i], &v[i], g: g[i], scale: scale, step: step, lr: 0.01, b1: 0.9, b2: 0.999,
+                        Ref.adam(&p[i], &m[i], &v[i], g: g[i], scale: scale, step: step, lr: 0.01, b1: 0.9, b2: 0.999,
                                            eps: 1e-8, wd: 0.1, decoupled: true)
                     }
                 } else {

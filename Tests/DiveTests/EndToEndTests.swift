@@ -1,6 +1,7 @@
 // End to end: the book's 8.1 model (MLP 4→10→1 on the noisy sine series, Adam lr 0.01,
 // batch 16, 5 epochs) trains to the same losses on every device with the same seed.
 import Dive
+import DiveReference
 import Foundation
 import Testing
 

@@ -1,6 +1,7 @@
 // Batched GEMM on every device against the float64 reference: awkward sizes, all transposes,
 // alpha/beta, shared operands (batch stride 0), K = 0.
 import Dive
+import DiveReference
 import Testing
 
 @Suite("GEMM") struct GemmTests {

@@ -1,6 +1,7 @@
 // Finite-difference gradient checks for every op with a backward, in float64 on the CPU; and on
 // every device, float32 gradients from autograd against those float64 ones.
 import Dive
+import DiveReference
 import Foundation
 import Testing
 

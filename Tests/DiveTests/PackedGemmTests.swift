@@ -3,6 +3,7 @@
 // block, both packings of B, β 0 and 1.
 import CKernels
 import Dive
+import DiveReference
 import Testing
 
 @Suite("PackedGemm") struct PackedGemmTests {

@@ -1,56 +1,9 @@
 // The fused recurrent cells (tanh RNN, GRU, LSTM) on every device: one step of each primitive with
 // poisoned outputs, and whole sequences (both directions) of `recurrentSequence`, against float64.
 import Dive
+import DiveReference
 import Foundation
 import Testing
-
-/// PyTorch's cell equations in float64 for one batch row: pre-activations x (gi), y (gh), bias.
-private func referenceCell(_ cell: CellKind, x: [Double], y: [Double], bias: [Double], h: [Double], c: [Double])
-    -> (h: [Double], c: [Double], saved: [Double]) {
-    let H = h.count
-    func sig(_ v: Double) -> Double { 1 / (1 + Foundation.exp(-v)) }
-    var hn = [Double](repeating: 0, count: H), cn = c, saved = [Double](repeating: 0, count: 4 * H)
-    for j in 0..<H {
-        func pre(_ k: Int) -> Double { x[k * H + j] + y[k * H + j] + bias[k * H + j] }
-        switch cell {
-        case .rnnTanh: hn[j] = Foundation.tanh(pre(0))
-        case .gru:
-            let r = sig(pre(0)), z = sig(pre(1)), ghn = y[2 * H + j] + bias[2 * H + j]
-            let n = Foundation.tanh(x[2 * H + j] + r * ghn)
-            hn[j] = (1 - z) * n + z * h[j]
-            saved[j] = r; saved[H + j] = z; saved[2 * H + j] = n; saved[3 * H + j] = ghn
-        case .lstm:
-            let i = sig(pre(0)), f = sig(pre(1)), g = Foundation.tanh(pre(2)), o = sig(pre(3))
-            cn[j] = f * c[j] + i * g
-            hn[j] = o * Foundation.tanh(cn[j])
-            saved[j] = i; saved[H + j] = f; saved[2 * H + j] = g; saved[3 * H + j] = o
-        }
-    }
-    return (hn, cn, saved)
-}
-
-/// A whole sequence in float64: gi (T, B, G·H), W_hh (G·H, H), b_hh, h0/c0 (B, H).
-private func referenceSequence(_ cell: CellKind, gi: [Double], w: [Double], b: [Double], h0: [Double], c0: [Double],
-                               T: Int, B: Int, H: Int, reverse: Bool) -> [Double] {
-    let G = cell.gates
-    var out = [Double](repeating: 0, count: T * B * H)
-    var h = h0, c = c0
-    for s in 0..<T {
-        let t = reverse ? T - 1 - s : s
-        var hNew = h, cNew = c
-        for bi in 0..<B {
-            let hp = Array(h[bi * H..<(bi + 1) * H]), cp = Array(c[bi * H..<(bi + 1) * H])
-            let y = (0..<(G * H)).map { k in (0..<H).reduce(0.0) { $0 + hp[$1] * w[k * H + $1] } }
-            let x = Array(gi[(t * B + bi) * G * H..<(t * B + bi + 1) * G * H])
-            let r = referenceCell(cell, x: x, y: y, bias: b, h: hp, c: cp)
-            hNew.replaceSubrange(bi * H..<(bi + 1) * H, with: r.h)
-            cNew.replaceSubrange(bi * H..<(bi + 1) * H, with: r.c)
-        }
-        h = hNew; c = cNew
-        out.replaceSubrange(t * B * H..<(t + 1) * B * H, with: h)
-    }
-    return cell == .lstm ? out + c : out
-}
 
 @Suite("RecurrentCell", .serialized) struct RecurrentCellTests {
     static let cells: [CellKind] = [.rnnTanh, .gru, .lstm]
@@ -72,7 +25,7 @@ private func referenceSequence(_ cell: CellKind, gi: [Double], w: [Double], b: [
                                    step: CellStep(batch: B, hidden: H, t: t, slot: 1, prevOffset: 0))
                 var expH: [Double] = [], expC: [Double] = [], expS: [Double] = []
                 for b in 0..<B {
-                    let r = referenceCell(cell, x: Array(gi[(t * B + b) * G * H..<(t * B + b + 1) * G * H]),
+                    let r = Ref.recurrentCell(cell, x: Array(gi[(t * B + b) * G * H..<(t * B + b + 1) * G * H]),
                                           y: Array(gh[b * G * H..<(b + 1) * G * H]), bias: bias,
                                           h: Array(hPrev[b * H..<(b + 1) * H]),
                                           c: Array(cells[(B + b) * H..<(B + b + 1) * H]))
@@ -136,7 +89,7 @@ private func referenceSequence(_ cell: CellKind, gi: [Double], w: [Double], b: [
                                                          wHH: try tensor(w, [G * H, H], on: bk), bHH: try tensor(b, [G * H], on: bk),
                                                          h0: try tensor(h0, [B, H], on: bk),
                                                          c0: cell == .lstm ? try tensor(c0, [B, H], on: bk) : nil, reverse: reverse)
-                    let expected = referenceSequence(cell, gi: gi, w: w, b: b, h0: h0, c0: c0, T: T, B: B, H: H, reverse: reverse)
+                    let expected = Ref.recurrentSequence(cell, gi: gi, w: w, b: b, h0: h0, c0: c0, T: T, B: B, H: H, reverse: reverse)
                     try expectClose(y, expected, rtol: 1e-4, atol: 1e-5, "\(cell) sequence reverse=\(reverse)")
                 }
             }
@@ -171,7 +124,7 @@ private func referenceSequence(_ cell: CellKind, gi: [Double], w: [Double], b: [
                     try (y * tensor(r, y.shape, on: on, double: double)).sum().backward()
                     return (y, try (inputs + (c.map { [$0] } ?? [])).map { try #require($0.grad) })
                 }
-                let expected = referenceSequence(cell, gi: gi, w: w, b: b, h0: h0, c0: c0, T: T, B: B, H: H, reverse: reverse)
+                let expected = Ref.recurrentSequence(cell, gi: gi, w: w, b: b, h0: h0, c0: c0, T: T, B: B, H: H, reverse: reverse)
                 let (y, grads) = try run(bk, double: false)
                 try expectClose(y, expected, rtol: 1e-4, atol: 1e-4, "\(cell) large sequence reverse=\(reverse)")
                 let (_, reference) = try run(cpu, double: true)

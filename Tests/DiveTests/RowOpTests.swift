@@ -1,6 +1,7 @@
 // Masked softmax, cross-entropy and layernorm primitives, forward and backward, on every device
 // against float64, including the edge cases: valid length 0, one row, logits of ±1e4.
 import Dive
+import DiveReference
 import Foundation
 import Testing
 
@@ -49,10 +50,7 @@ import Testing
                 let lens = (0..<rows).map { Int32($0 % (cols + 1)) }
                 try b.softmaxBackward(output: try tensor(y, [rows, cols], on: b), gradOutput: try tensor(g, [rows, cols], on: b),
                                       validLens: try Tensor(lens, on: b), into: dx, rows: rows, cols: cols)
-                let expected = (0..<rows).flatMap { r -> [Double] in
-                    let dot = (0..<cols).map { y[r * cols + $0] * g[r * cols + $0] }.reduce(0, +)
-                    return (0..<cols).map { $0 < Int(lens[r]) ? y[r * cols + $0] * (g[r * cols + $0] - dot) : 0 }
-                }
+                let expected = Ref.softmaxBackward(y: y, dy: g, rows: rows, cols: cols, lens: lens)
                 try expectClose(dx, expected, rtol: 1e-4, atol: 1e-6, "softmax backward \(rows)x\(cols)")
             }
             report(device, "softmax backward (\(target.variant))")
@@ -78,12 +76,7 @@ import Testing
                     let dx = try poisoned([rows, classes], on: b)
                     try b.crossEntropyBackward(logits: xt, targets: tt, weights: wt, labelSmoothing: Float(eps),
                                                gradLoss: try tensor(g, [rows], on: b), into: dx, rows: rows, classes: classes)
-                    let expected = (0..<rows).flatMap { r -> [Double] in
-                        let p = Ref.softmaxRow(Array(x[(r * classes)..<((r + 1) * classes)]), valid: classes)
-                        return (0..<classes).map { j in
-                            g[r] * w[r] * (p[j] - (j == Int(t[r]) ? 1 - eps : 0) - eps / Double(classes))
-                        }
-                    }
+                    let expected = Ref.crossEntropyBackward(x, targets: t, weights: w, eps: eps, classes: classes, gradLoss: g)
                     try expectClose(dx, expected, rtol: 1e-4, atol: 1e-6, "CE backward \(rows)x\(classes) ε=\(eps)")
                 }
             }
@@ -119,19 +112,7 @@ import Testing
                     let dx = try poisoned([rows, cols], on: b), dg = try poisoned([cols], on: b), db = try poisoned([cols], on: b)
                     try b.layerNormBackward(xt, gradOutput: try tensor(dy, [rows, cols], on: b), gamma: gt, mean: mean, rstd: rstd,
                                             into: dx, dGamma: dg, dBeta: db, rows: rows, cols: cols)
-                    var edx = [Double](repeating: 0, count: rows * cols), edg = [Double](repeating: 0, count: cols), edb = edg
-                    for r in 0..<rows {
-                        let row = Array(x[(r * cols)..<((r + 1) * cols)])
-                        let mu = row.reduce(0, +) / Double(cols)
-                        let inv = 1 / (row.map { ($0 - mu) * ($0 - mu) }.reduce(0, +) / Double(cols) + 1e-5).squareRoot()
-                        let xh = row.map { ($0 - mu) * inv }
-                        let d = (0..<cols).map { dy[r * cols + $0] * gamma[$0] }
-                        let md = d.reduce(0, +) / Double(cols), mdx = zip(d, xh).map(*).reduce(0, +) / Double(cols)
-                        for j in 0..<cols {
-                            edx[r * cols + j] = inv * (d[j] - md - xh[j] * mdx)
-                            edg[j] += dy[r * cols + j] * xh[j]; edb[j] += dy[r * cols + j]
-                        }
-                    }
+                    let (edx, edg, edb) = Ref.layerNormBackward(x, dy: dy, gamma: gamma, rows: rows, cols: cols, eps: 1e-5)
                     try expectClose(dx, edx, rtol: 1e-3, atol: 1e-4, "layernorm dx \(rows)x\(cols)")
                     try expectClose(dg, edg, rtol: 1e-4, atol: 1e-4, "layernorm dγ \(rows)x\(cols)")
                     try expectClose(db, edb, rtol: 1e-4, atol: 1e-4, "layernorm dβ \(rows)x\(cols)")

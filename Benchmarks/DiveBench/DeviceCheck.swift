@@ -1,0 +1,298 @@
+// `dive check`: every kernel variant of a device against the CPU backend in float64 (BLAS's dgemm
+// and plain loops, code shared with no OpenCL kernel and no float32 SIMD path), on awkward
+// shapes (1, 7, 33, 257, non-multiples of every tile). Each check is one body run twice, in
+// float32 on the device with a variant forced and in float64 on the CPU; it returns the tensors
+// to compare (outputs and gradients).
+import Dive
+import Foundation
+
+/// The outcome of one check: an op and variant, the cases it ran and the worst normalised error
+/// (|a - e| / (atol + rtol·|e|); ≤ 1 passes).
+public struct CheckResult: Sendable {
+    public var op: String, variant: String, device: String
+    public var cases: Int
+    public var worst: Double
+    public var failure: String?
+    public var passed: Bool { failure == nil && worst <= 1 }
+
+    public var textLine: String {
+        func pad(_ s: String, _ n: Int) -> String { s.padding(toLength: max(n, s.count), withPad: " ", startingAt: 0) }
+        return pad(device, 10) + pad(op, 14) + pad(variant, 12) + String(format: "%4d cases  worst %-9.3g ", cases, worst)
+            + (passed ? "PASS" : "FAIL" + (failure.map { ": \($0)" } ?? ""))
+    }
+
+    public var jsonLine: String {
+        let fail = failure.map { ", \"error\": \"\($0.replacingOccurrences(of: "\"", with: "'"))\"" } ?? ""
+        return "{\"device\": \"\(device)\", \"op\": \"\(op)\", \"variant\": \"\(variant)\", \"cases\": \(cases), "
+            + "\"worst\": \(worst.isFinite ? String(format: "%.4g", worst) : "null"), \"pass\": \(passed)\(fail)}"
+    }
+}
+
+public enum DeviceCheck {
+    /// A check body: builds its inputs on `backend` (Float64 when `double`) and returns the tensors to compare.
+    typealias Body = (_ backend: Backend, _ double: Bool) throws -> [Tensor]
+
+    struct Check {
+        let op: String
+        let rtol: Double, atol: Double
+        let cases: [(String, Body)]
+    }
+
+    /// Runs every check on `device` (each OpenCL variant forced in turn), calling `progress` with
+    /// each op's name as it starts and `emit` with each result.
+    public static func run(device: Device, progress: (String) -> Void = { _ in }, emit: (CheckResult) -> Void) throws {
+        let backend = try Backends.backend(for: device)
+        let isOpenCL = backend is OpenCLBackend
+        for check in checks() {
+            progress(check.op)
+            for variant in variants(of: check.op, openCL: isOpenCL) {
+                emit(run(check, variant: variant, on: backend))
+            }
+        }
+    }
+
+    /// The variants an op has on a device family: "auto" on the CPU.
+    static func variants(of op: String, openCL: Bool) -> [String] {
+        guard openCL else { return ["auto"] }
+        switch op {
+        case "gemm", "linear": return GemmVariant.allCases.filter { $0 != .auto }.map(\.rawValue)
+        case "recurrent": return RecurrentPath.allCases.filter { $0 != .auto }.map(\.rawValue)
+        case "softmax", "layernorm": return RowVariant.allCases.filter { $0 != .auto }.map(\.rawValue)
+        default: return ["auto"]
+        }
+    }
+
+    /// Runs `body` with the variant forced.
+    static func forcing<R>(_ op: String, _ variant: String, _ body: () throws -> R) rethrows -> R {
+        switch op {
+        case "gemm", "linear": return try KernelVariants.$gemm.withValue(GemmVariant(rawValue: variant) ?? .auto, operation: body)
+        case "recurrent": return try KernelVariants.$recurrent.withValue(RecurrentPath(rawValue: variant) ?? .auto, operation: body)
+        case "softmax", "layernorm": return try KernelVariants.$rows.withValue(RowVariant(rawValue: variant) ?? .auto, operation: body)
+        default: return try body()
+        }
+    }
+
+    static func run(_ check: Check, variant: String, on backend: Backend) -> CheckResult {
+        var result = CheckResult(op: check.op, variant: variant, device: backend.device.description, cases: 0, worst: 0)
+        for (name, body) in check.cases {
+            do {
+                let actual = try forcing(check.op, variant) { try body(backend, false).map { try $0.toDoubleArray() } }
+                let expected = try body(CPUBackend.shared, true).map { try $0.toDoubleArray() }
+                for (a, e) in zip(actual, expected) {
+                    result.worst = max(result.worst, closeness(a, e, rtol: check.rtol, atol: check.atol))
+                }
+                if result.worst > 1 && result.failure == nil { result.failure = "\(name) off by \(String(format: "%.3g", result.worst))× the tolerance" }
+            } catch {
+                result.failure = "\(name): \(error)"
+            }
+            result.cases += 1
+        }
+        return result
+    }
+
+    /// Largest |a - e| / (atol + rtol·|e|); NaN where the reference has none, or a length mismatch, is infinite.
+    public static func closeness(_ actual: [Double], _ expected: [Double], rtol: Double, atol: Double) -> Double {
+        guard actual.count == expected.count else { return .infinity }
+        var worst = 0.0
+        for (a, e) in zip(actual, expected) {
+            if e.isNaN { if !a.isNaN { return .infinity }; continue }
+            if a.isNaN { return .infinity }
+            worst = max(worst, abs(a - e) / (atol + rtol * abs(e)))
+        }
+        return worst
+    }
+
+    // MARK: inputs
+
+    /// n values in [lo, hi) from the counter RNG, exactly representable in Float32.
+    static func values(_ n: Int, seed: UInt64, _ lo: Double = -1, _ hi: Double = 1) -> [Double] {
+        (0..<n).map { Double(Float(lo + (hi - lo) * Double(CounterRNG.uniform(seed: seed, counter: UInt64($0))))) }
+    }
+
+    static func tensor(_ shape: [Int], seed: UInt64, on b: Backend, double: Bool, grad: Bool = false,
+                       _ lo: Double = -1, _ hi: Double = 1) throws -> Tensor {
+        let v = values(shape.reduce(1, *), seed: seed, lo, hi)
+        let t = double ? try Tensor(v, shape: shape, on: b) : try Tensor(v.map { Float($0) }, shape: shape, on: b)
+        return grad ? t.requiringGrad() : t
+    }
+
+    /// Σ y·r for a fixed random r: a scalar whose gradient reaches every element of y.
+    static func probe(_ y: Tensor, seed: UInt64, double: Bool) throws -> Tensor {
+        try (y * tensor(y.shape, seed: seed, on: y.backend, double: double)).sum()
+    }
+
+    // MARK: the checks
+
+    static func checks() -> [Check] {
+        [gemmCheck(), linearCheck(), elementwiseCheck(), softmaxCheck(), layerNormCheck(), crossEntropyCheck(),
+         attentionCheck(), embeddingCheck(), recurrentCheck(), optimiserCheck()]
+    }
+
+    static func gemmCheck() -> Check {
+        var cases: [(String, Body)] = []
+        for (batch, m, n, k) in [(1, 1, 1, 1), (2, 7, 33, 5), (1, 257, 33, 65), (3, 33, 257, 7), (1, 129, 257, 65), (1, 300, 300, 300)] {
+            for (tA, tB) in [(false, false), (true, false), (false, true), (true, true)] {
+                cases.append(("\(batch)×\(m)x\(n)x\(k) tA=\(tA) tB=\(tB)", { b, double in
+                    let a = try tensor([batch, tA ? k : m, tA ? m : k], seed: 1, on: b, double: double)
+                    let x = try tensor([batch, tB ? n : k, tB ? k : n], seed: 2, on: b, double: double)
+                    return [try a.bmm(x, transposeA: tA, transposeB: tB)]
+                }))
+            }
+        }
+        return Check(op: "gemm", rtol: 1e-4, atol: 1e-3, cases: cases)
+    }
+
+    /// x Wᵀ + b with the bias in the GEMM's epilogue, and its gradients.
+    static func linearCheck() -> Check {
+        let cases: [(String, Body)] = [(1, 1, 1), (7, 33, 5), (257, 28, 33), (1120, 28, 256)].map { rows, out, inp in
+            ("\(rows)x\(inp) → \(out)", { b, double in
+                let x = try tensor([rows, inp], seed: 3, on: b, double: double, grad: true)
+                let w = try tensor([out, inp], seed: 4, on: b, double: double, grad: true)
+                let bias = try tensor([out], seed: 5, on: b, double: double, grad: true)
+                let y = try x.matmul(w, transposeB: true, bias: bias)
+                try probe(y, seed: 6, double: double).backward()
+                return [y, x.grad!, w.grad!, bias.grad!]
+            })
+        }
+        return Check(op: "linear", rtol: 1e-4, atol: 1e-3, cases: cases)
+    }
+
+    static func elementwiseCheck() -> Check {
+        let cases: [(String, Body)] = [1, 7, 33, 257].map { n in
+            ("n=\(n)", { b, double in
+                let x = try tensor([n], seed: 7, on: b, double: double, grad: true, 0.1, 2)
+                let y = try tensor([1], seed: 8, on: b, double: double, grad: true)
+                let z = try ((x.exp() + x.log() * y).tanh().sigmoid() + x.relu() * x.sqrt()) / (x + 1)
+                let s = try z.sum(axis: 0, keepDims: true)
+                let acc = try tensor([n], seed: 9, on: b, double: double)
+                try acc.accumulate(z.detached(), scale: 0.5)
+                try probe(z, seed: 10, double: double).backward()
+                return [z, s, acc, x.grad!, y.grad!]
+            })
+        }
+        return Check(op: "elementwise", rtol: 1e-4, atol: 1e-5, cases: cases)
+    }
+
+    static func softmaxCheck() -> Check {
+        var cases: [(String, Body)] = []
+        for (rows, cols) in [(1, 1), (7, 33), (33, 257), (4096, 7)] {
+            cases.append(("\(rows)x\(cols) with lengths", { b, double in
+                let x = try tensor([rows, cols], seed: 11, on: b, double: double, grad: true, -5, 5)
+                let lens = try Tensor((0..<rows).map { Int32($0 % (cols + 1)) }, on: b)
+                let y = try x.maskedSoftmax(validLens: lens)
+                try probe(y, seed: 12, double: double).backward()
+                return [y, x.grad!]
+            }))
+        }
+        return Check(op: "softmax", rtol: 1e-4, atol: 1e-6, cases: cases)
+    }
+
+    static func layerNormCheck() -> Check {
+        let cases: [(String, Body)] = [(1, 1), (7, 33), (33, 257), (300, 7)].map { rows, cols in
+            ("\(rows)x\(cols)", { b, double in
+                let x = try tensor([rows, cols], seed: 13, on: b, double: double, grad: true, -3, 3)
+                let g = try tensor([cols], seed: 14, on: b, double: double, grad: true)
+                let be = try tensor([cols], seed: 15, on: b, double: double, grad: true)
+                let y = try x.layerNorm(gamma: g, beta: be)
+                try probe(y, seed: 16, double: double).backward()
+                return [y, x.grad!, g.grad!, be.grad!]
+            })
+        }
+        return Check(op: "layernorm", rtol: 1e-3, atol: 1e-4, cases: cases)
+    }
+
+    static func crossEntropyCheck() -> Check {
+        let cases: [(String, Body)] = [(1, 1, Float(0)), (7, 33, 0.1), (257, 28, 0), (33, 257, 0.2)].map { rows, classes, eps in
+            ("\(rows)x\(classes) ε=\(eps)", { b, double in
+                let x = try tensor([rows, classes], seed: 17, on: b, double: double, grad: true, -4, 4)
+                let t = try Tensor((0..<rows).map { Int32(($0 * 7) % classes) }, on: b)
+                let w = try tensor([rows], seed: 18, on: b, double: double, 0, 1)
+                let l = try x.crossEntropy(targets: t, weights: w, labelSmoothing: eps)
+                try probe(l, seed: 19, double: double).backward()
+                return [l, x.grad!]
+            })
+        }
+        return Check(op: "cross-entropy", rtol: 1e-4, atol: 1e-5, cases: cases)
+    }
+
+    static func attentionCheck() -> Check {
+        var cases: [(String, Body)] = []
+        for (batch, tq, tk, d, p) in [(1, 1, 1, 1, Float(0)), (8, 7, 10, 8, 0.1), (3, 33, 7, 16, 0), (2, 65, 129, 32, 0.2)] {
+            cases.append(("(\(batch), \(tq), \(tk), \(d)) dropout \(p)", { b, double in
+                let q = try tensor([batch, tq, d], seed: 20, on: b, double: double, grad: true)
+                let k = try tensor([batch, tk, d], seed: 21, on: b, double: double, grad: true)
+                let v = try tensor([batch, tk, d], seed: 22, on: b, double: double, grad: true)
+                let lens = try Tensor((0..<batch).map { Int32(($0 * 3) % (tk + 1)) }, on: b)
+                let r = try Tensor.attention(query: q, key: k, value: v, validLens: lens, dropout: p,
+                                             stream: RandomStream(seed: 23))
+                try probe(r.output, seed: 24, double: double).backward()
+                return [r.output, r.weights, q.grad!, k.grad!, v.grad!]
+            }))
+        }
+        return Check(op: "attention", rtol: 1e-3, atol: 1e-5, cases: cases)
+    }
+
+    static func embeddingCheck() -> Check {
+        let cases: [(String, Body)] = [(1, 1, 1), (7, 33, 5), (257, 28, 256)].map { count, vocab, dim in
+            ("\(count) of \(vocab)x\(dim)", { b, double in
+                let table = try tensor([vocab, dim], seed: 25, on: b, double: double, grad: true)
+                let idx = try Tensor((0..<count).map { Int32(($0 * 5) % vocab) }, on: b)
+                let y = try Tensor.embedding(table, indices: idx)
+                try probe(y, seed: 26, double: double).backward()
+                return [y, table.grad!]
+            })
+        }
+        return Check(op: "embedding", rtol: 1e-5, atol: 1e-6, cases: cases)
+    }
+
+    /// Whole sequences of every cell, both directions, outputs and every gradient. Hidden sizes
+    /// are multiples of 8 (the vector kernels' requirement) but not of 16 or of any group size.
+    static func recurrentCheck() -> Check {
+        var cases: [(String, Body)] = []
+        for cell in [CellKind.rnnTanh, .gru, .lstm] {
+            for (T, B, H) in [(1, 1, 8), (7, 33, 24), (35, 5, 72)] {
+                for reverse in [false, true] {
+                    cases.append(("\(cell) T=\(T) B=\(B) H=\(H)\(reverse ? " reverse" : "")", { b, double in
+                        let G = cell.gates
+                        let gi = try tensor([T, B, G * H], seed: 27, on: b, double: double, grad: true)
+                        let w = try tensor([G * H, H], seed: 28, on: b, double: double, grad: true, -0.3, 0.3)
+                        let bias = try tensor([G * H], seed: 29, on: b, double: double, grad: true)
+                        let h0 = try tensor([B, H], seed: 30, on: b, double: double, grad: true)
+                        let c0 = cell == .lstm ? try tensor([B, H], seed: 31, on: b, double: double, grad: true) : nil
+                        let y = try Tensor.recurrentSequence(cell, gi: gi, wHH: w, bHH: bias, h0: h0, c0: c0, reverse: reverse)
+                        try probe(y, seed: 32, double: double).backward()
+                        return [y, gi.grad!, w.grad!, bias.grad!, h0.grad!] + (c0.map { [$0.grad!] } ?? [])
+                    }))
+                }
+            }
+        }
+        return Check(op: "recurrent", rtol: 1e-3, atol: 1e-4, cases: cases)
+    }
+
+    /// SGD and AdamW over tables of 19 parameters (two launches of 16 on OpenCL) with the clipping
+    /// scale computed on the device, and dropout's mask.
+    static func optimiserCheck() -> Check {
+        let sizes = (0..<19).map { [1, 7, 33, 257][$0 % 4] + $0 }
+        let cases: [(String, Body)] = [("sgd θ=0.5", false), ("adamw θ=0.5", true)].map { name, adam in
+            (name, { b, double in
+                let params = try sizes.enumerated().map { try tensor([$1], seed: 40 + UInt64($0), on: b, double: double, grad: true) }
+                let m = try sizes.map { try Tensor.zeros([$0], dtype: double ? .float64 : .float32, on: b) }
+                let v = try sizes.map { try Tensor.zeros([$0], dtype: double ? .float64 : .float32, on: b) }
+                for step in 1...2 {
+                    for (i, p) in params.enumerated() { p.grad = try tensor(p.shape, seed: 80 + UInt64(i + 19 * step), on: b, double: double, -2, 2) }
+                    let scale = try Tensor.clipScale(params.map { $0.grad! }, maxNorm: 0.5)
+                    if adam {
+                        try Tensor.adamUpdate(params, m: m, v: v, hyper: AdamHyper(lr: 0.01, weightDecay: 0.1, decoupled: true,
+                                                                                   step: step, gradScale: scale))
+                    } else {
+                        try Tensor.sgdUpdate(params, lr: 0.5, gradScale: scale)
+                    }
+                }
+                let x = try tensor([257], seed: 99, on: b, double: double)
+                let dropped = try x.dropout(p: 0.3, stream: RandomStream(seed: 5))
+                return params + [try Tensor.globalNorm(params), dropped]
+            })
+        }
+        return Check(op: "optimiser", rtol: 1e-4, atol: 1e-5, cases: cases)
+    }
+}
