@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "DiveData", targets: ["DiveData"]),
         .library(name: "DiveNN", targets: ["DiveNN"]),
         .library(name: "DiveZoo", targets: ["DiveZoo"]),
+        .library(name: "DiveReference", targets: ["DiveReference"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -50,13 +51,15 @@ let package = Package(
         .target(name: "DiveData", path: "Sources/DiveData"),
         .target(name: "DiveNN", dependencies: ["Dive"], path: "Sources/DiveNN"),
         .target(name: "DiveZoo", dependencies: ["Dive", "DiveNN", "DiveData"], path: "Sources/DiveZoo"),
+        // The float64 reference of every primitive (plain loops), shared by the tests and `dive check`.
+        .target(name: "DiveReference", dependencies: ["Dive"], path: "Sources/DiveReference"),
         .target(name: "DiveBench", dependencies: ["Dive", "DiveNN", "CBLAS"], path: "Benchmarks/DiveBench"),
         .executableTarget(name: "dive",
-                          dependencies: ["Dive", "DiveData", "DiveNN", "DiveZoo", "DiveBench",
+                          dependencies: ["Dive", "DiveData", "DiveNN", "DiveZoo", "DiveBench", "DiveReference",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/dive"),
 
-        .testTarget(name: "DiveTests", dependencies: ["Dive", "CKernels"], path: "Tests/DiveTests"),
+        .testTarget(name: "DiveTests", dependencies: ["Dive", "DiveReference", "CKernels"], path: "Tests/DiveTests"),
         .testTarget(name: "DiveDataTests", dependencies: ["DiveData"], path: "Tests/DiveDataTests"),
         .testTarget(name: "DiveNNTests", dependencies: ["DiveNN", "Dive", "DiveBench", "DiveNNResumeWorker"], path: "Tests/DiveNNTests"),
         .testTarget(name: "DiveZooTests", dependencies: ["DiveZoo", "DiveNN", "Dive", "DiveData"], path: "Tests/DiveZooTests"),
