@@ -1,29 +1,75 @@
-// `dive bench kernels`: GEMM, softmax, layernorm and attention on each device, with OpenBLAS
-// GEMM and a plain memory copy measured in the same process as the rooflines they are judged by.
+// `dive bench kernels`: GEMM, softmax, layernorm and attention on each device, with the rooflines
+// they are judged by measured in the same process: OpenBLAS GEMM and a host memory copy for the
+// CPU backend, an FMA loop and a device-memory copy (Kernels/roofline.cl) for each OpenCL device.
 import CBLAS
 import Dive
 import Foundation
 
 public enum KernelBenchmarks {
     /// Runs every kernel benchmark on each device, calling `emit` as each result arrives.
+    /// Each kernel result carries `fraction_of_peak`: GEMM and attention against the FMA peak
+    /// (OpenCL) or OpenBLAS of the same shape (CPU), softmax and layernorm (bytes = read + write)
+    /// against the device copy (OpenCL) or a host memory copy of the same bytes (CPU).
     public static func run(devices: [Device], quick: Bool = false, emit: (BenchResult) -> Void) throws {
         // References first: OpenBLAS GEMM and memory copies, on the host.
-        for s in gemmShapes(quick) { emit(try openBLASGemm(s)) }
-        for bytes in [4096 * 1024 * 4, 4096 * 256 * 4] { emit(memoryCopy(bytes: bytes)) }
+        var hostRooflines: [BenchResult] = []
+        for s in gemmShapes(quick) { hostRooflines.append(try openBLASGemm(s)); emit(hostRooflines.last!) }
+        for bytes in [4096 * 1024 * 4, 4096 * 256 * 4] { hostRooflines.append(memoryCopy(bytes: bytes)); emit(hostRooflines.last!) }
         for device in devices {
             let b = try Backends.backend(for: device)
-            for s in gemmShapes(quick) { emit(try gemm(b, s)) }
-            emit(try softmax(b, rows: 4096, cols: 1024))
-            emit(try layerNorm(b, rows: 4096, cols: 256))
-            for steps in quick ? [10] : [10, 512] { emit(try attention(b, batch: 64, heads: 4, steps: steps, depth: 64)) }
+            var fmaPeak: BenchResult?, copyPeak: BenchResult?
+            if let cl = b as? OpenCLBackend {
+                fmaPeak = try fmaLoop(cl)
+                copyPeak = try deviceCopy(cl, bytes: quick ? 64 << 20 : 256 << 20)
+                emit(fmaPeak!); emit(copyPeak!)
+            }
+            func judged(_ r: BenchResult) -> BenchResult {
+                let compute = r.op == "gemm" || r.op == "attention"
+                let roofline = b is OpenCLBackend ? (compute ? fmaPeak : copyPeak)
+                    : hostRooflines.first { compute ? ($0.op == "gemm" && $0.shape == r.shape) : ($0.op == "copy" && $0.bytes == r.bytes) }
+                guard let roof = roofline, let fraction = compute ? ratio(r.gflops, roof.gflops) : ratio(r.gbps, roof.gbps) else { return r }
+                var judged = r
+                judged.extra["fraction_of_peak"] = String(format: "%.4g", fraction)
+                judged.extra["roofline"] = "\"\(roof.device) \(roof.op)\""
+                return judged
+            }
+            for s in gemmShapes(quick) { emit(judged(try gemm(b, s))) }
+            emit(judged(try softmax(b, rows: 4096, cols: 1024)))
+            emit(judged(try layerNorm(b, rows: 4096, cols: 256)))
+            for steps in quick ? [10] : [10, 512] { emit(judged(try attention(b, batch: 64, heads: 4, steps: steps, depth: 64))) }
         }
+    }
+
+    static func ratio(_ a: Double?, _ b: Double?) -> Double? {
+        guard let a, let b, b > 0 else { return nil }
+        return a / b
+    }
+
+    /// `fma_peak` over compute units × 2048 work-items of 2048 iterations: the arithmetic roofline
+    /// (FLOP/s = 2 · fused multiply-adds / time).
+    static func fmaLoop(_ b: OpenCLBackend) throws -> BenchResult {
+        let items = max(b.info.computeUnits, 1) * 2048, iterations = 2048
+        let out = try Tensor.empty([items], on: b)
+        var fmas = 0.0
+        let samples = try Timing.measure(sync: b.synchronize) { fmas = try b.launchFMAPeak(into: out, iterations: iterations) }
+        return BenchResult(op: "fma_peak", device: b.device.description, shape: "\(items) items x \(iterations) iters",
+                           samplesMs: samples, flops: 2 * fmas, extra: ["compute_units": "\(b.info.computeUnits)"])
+    }
+
+    /// `copy_bw` of `bytes` into another buffer as float4s: the bandwidth roofline (read + write).
+    static func deviceCopy(_ b: OpenCLBackend, bytes: Int) throws -> BenchResult {
+        let x = try Tensor.zeros([bytes / 4], on: b), y = try Tensor.empty([bytes / 4], on: b)
+        let samples = try Timing.measure(sync: b.synchronize) { try b.launchCopy(x, into: y) }
+        return BenchResult(op: "copy", device: b.device.description, shape: "\(bytes >> 20) MiB", samplesMs: samples,
+                           bytes: 2 * Double(bytes))
     }
 
     struct GemmCase { let m, n, k: Int; var label: String { m == n && n == k ? "\(m)^3" : "\(m)x\(k) * \(k)x\(n)" } }
 
     static func gemmShapes(_ quick: Bool) -> [GemmCase] {
         let all = [GemmCase(m: 256, n: 256, k: 256), GemmCase(m: 512, n: 512, k: 512),
-                   GemmCase(m: 1024, n: 1024, k: 1024), GemmCase(m: 4096, n: 1024, k: 256)]
+                   GemmCase(m: 1024, n: 1024, k: 1024), GemmCase(m: 4096, n: 1024, k: 256),
+                   GemmCase(m: 2048, n: 2048, k: 2048)]
         return quick ? Array(all.prefix(1)) : all
     }
 
@@ -114,20 +160,16 @@ public enum KernelBenchmarks {
 }
 
 extension KernelBenchmarks {
-    /// Each result as a fraction of its roofline measured in the same run: GEMM against
-    /// OpenBLAS of the same shape, row ops against a memory copy of the same bytes.
+    /// Each result as a fraction of the roofline it was judged by in this run (`fraction_of_peak`).
     public static func summary(_ results: [BenchResult]) -> String {
         var lines = ["", "against the rooflines measured in this run:"]
-        for r in results where r.device != "openblas" && r.device != "host" {
-            if r.op == "gemm", let g = r.gflops,
-               let ref = results.first(where: { $0.device == "openblas" && $0.shape == r.shape })?.gflops {
-                lines.append(String(format: "  gemm %-22@ on %-9@ %5.1f%% of OpenBLAS (%.1f vs %.1f GFLOP/s)",
-                                    r.shape as NSString, r.device as NSString, 100 * g / ref, g, ref))
-            } else if r.op == "softmax" || r.op == "layernorm", let g = r.gbps,
-                      let ref = results.first(where: { $0.op == "copy" && $0.bytes == r.bytes })?.gbps {
-                lines.append(String(format: "  %-27@ on %-9@ %5.1f%% of memory copy (%.1f vs %.1f GB/s)",
-                                    "\(r.op) \(r.shape)" as NSString, r.device as NSString, 100 * g / ref, g, ref))
-            }
+        for r in results {
+            guard let f = r.extra["fraction_of_peak"], let fraction = Double(f), let roof = r.extra["roofline"] else { continue }
+            let rate = r.gflops.map { String(format: "%.1f GFLOP/s", $0) } ?? r.gbps.map { String(format: "%.1f GB/s", $0) } ?? ""
+            let what = "\(r.op) \(r.shape)".padding(toLength: 34, withPad: " ", startingAt: 0)
+            let device = r.device.padding(toLength: 9, withPad: " ", startingAt: 0)
+            lines.append("  \(what) on \(device) " + String(format: "%5.1f%%", 100 * fraction)
+                         + " of \(roof.replacingOccurrences(of: "\"", with: "")) (\(rate))")
         }
         return lines.joined(separator: "\n")
     }
