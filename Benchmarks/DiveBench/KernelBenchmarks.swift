@@ -45,15 +45,21 @@ public enum KernelBenchmarks {
         return a / b
     }
 
-    /// `fma_peak` over compute units × 2048 work-items of 2048 iterations: the arithmetic roofline
+    /// `fma_peak` (float4 chains) and `fma_peak_w` (float16) over compute units × 2048 work-items
+    /// of 64k fused multiply-adds each: the arithmetic roofline is the faster of the two
     /// (FLOP/s = 2 · fused multiply-adds / time).
     static func fmaLoop(_ b: OpenCLBackend) throws -> BenchResult {
-        let items = max(b.info.computeUnits, 1) * 2048, iterations = 2048
+        let items = max(b.info.computeUnits, 1) * 2048
         let out = try Tensor.empty([items], on: b)
-        var fmas = 0.0
-        let samples = try Timing.measure(sync: b.synchronize) { fmas = try b.launchFMAPeak(into: out, iterations: iterations) }
-        return BenchResult(op: "fma_peak", device: b.device.description, shape: "\(items) items x \(iterations) iters",
-                           samplesMs: samples, flops: 2 * fmas, extra: ["compute_units": "\(b.info.computeUnits)"])
+        let runs = try [false, true].map { wide -> BenchResult in
+            let iterations = 65536 / OpenCLBackend.fmaPerIteration(wide: wide)
+            var fmas = 0.0
+            let samples = try Timing.measure(sync: b.synchronize) { fmas = try b.launchFMAPeak(into: out, iterations: iterations, wide: wide) }
+            return BenchResult(op: "fma_peak", device: b.device.description, shape: "\(items) items x \(iterations) iters",
+                               samplesMs: samples, flops: 2 * fmas,
+                               extra: ["compute_units": "\(b.info.computeUnits)", "vector": wide ? "\"float16\"" : "\"float4\""])
+        }
+        return runs.max { ($0.gflops ?? 0) < ($1.gflops ?? 0) }!
     }
 
     /// `copy_bw` of `bytes` into another buffer as float4s: the bandwidth roofline (read + write).

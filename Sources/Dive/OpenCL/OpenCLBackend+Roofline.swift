@@ -2,18 +2,19 @@
 // global-memory copy bandwidth, timed by the caller.
 
 extension OpenCLBackend {
-    /// Scalar fused multiply-adds per work-item and iteration of `fma_peak` (8 float4 chains).
-    public static let fmaPerIteration = 32
+    /// Scalar fused multiply-adds per work-item and iteration of `fma_peak` (8 float4 chains) and
+    /// of its wide form `fma_peak_w` (8 float16 chains).
+    public static func fmaPerIteration(wide: Bool) -> Int { wide ? 128 : 32 }
 
-    /// Enqueues `fma_peak` with one work-item per element of `out` (Float32), each running
-    /// `iterations` iterations; returns the number of scalar fused multiply-adds it performs.
+    /// Enqueues `fma_peak` (or `fma_peak_w` when `wide`) with one work-item per element of `out`
+    /// (Float32), each running `iterations` iterations; returns the scalar fused multiply-adds.
     @discardableResult
-    public func launchFMAPeak(into out: Tensor, iterations: Int) throws -> Double {
+    public func launchFMAPeak(into out: Tensor, iterations: Int, wide: Bool = false) throws -> Double {
         try requireFloat32(out, op: "fma_peak")
-        try launch(.fma_peak, global: (out.count, 1, 1)) { a in
+        try launch(wide ? .fma_peak_w : .fma_peak, global: (out.count, 1, 1)) { a in
             try a.buffer(out); try a.float(0.999); try a.float(1e-3); try a.int(iterations)
         }
-        return Double(out.count) * Double(iterations) * Double(Self.fmaPerIteration)
+        return Double(out.count) * Double(iterations) * Double(Self.fmaPerIteration(wide: wide))
     }
 
     /// Enqueues `copy_bw`: y = x as float4s (both Float32, the same count, a multiple of 4).

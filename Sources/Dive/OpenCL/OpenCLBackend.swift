@@ -29,7 +29,7 @@ enum Kernel: Int, CaseIterable {
     case sm_fw, sm_bw, sm_fw_wg, sm_bw_wg, ce_fw, ce_bw, ln_fw, ln_bw_x, ln_fw_wg, ln_bw_x_wg, ln_bw_gb
     case at_fw, at_bw_q, at_bw_kv, emb_fw, emb_bw, dropout, sgd_n, adam_n, sumsq_n, norm_final
     case cell_fw, cell_bw
-    case fma_peak, copy_bw
+    case fma_peak, fma_peak_w, copy_bw
 
     /// The Kernels/*.cl file that defines it.
     var file: String {
@@ -44,7 +44,7 @@ enum Kernel: Int, CaseIterable {
         case .dropout: return "random"
         case .sgd_n, .adam_n, .sumsq_n, .norm_final: return "optim"
         case .cell_fw, .cell_bw: return "recurrent"
-        case .fma_peak, .copy_bw: return "roofline"
+        case .fma_peak, .fma_peak_w, .copy_bw: return "roofline"
         default: return "elementwise"
         }
     }
