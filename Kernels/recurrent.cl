@@ -111,12 +111,16 @@ __kernel void rnn_seq_fw(__global const float* gi, __global const float* wt, __g
         // gs[r] = hs[r] W_hhᵀ for the group's rows: (ROWS, G·H).
         for (int j = lid; j < GH; j += L) {
             float acc[ROWS];
+            #pragma unroll
             for (int r = 0; r < ROWS; r++) acc[r] = 0.0f;
             for (int k = 0; k < H; k++) {
                 const float w = wt[k * GH + j];
+                #pragma unroll
                 for (int r = 0; r < ROWS; r++) acc[r] = fma(hs[r * H + k], w, acc[r]);
             }
-            for (int r = 0; r < nr; r++) gs[r * GH + j] = acc[r];
+            // Static indices only: a private array indexed at run time would live in slow memory.
+            #pragma unroll
+            for (int r = 0; r < ROWS; r++) if (r < nr) gs[r * GH + j] = acc[r];
         }
         barrier(CLK_LOCAL_MEM_FENCE);
         // The cell, one (row, unit) per item; each item reads and then overwrites its own hs entry.
@@ -210,12 +214,15 @@ __kernel void rnn_seq_bw(__global const float* saved, __global const float* h0, 
         // hs[r] += gs[r] W_hh: the gradient of h_{t-1}, one hidden unit k per item.
         for (int k = lid; k < H; k += L) {
             float acc[ROWS];
+            #pragma unroll
             for (int r = 0; r < ROWS; r++) acc[r] = 0.0f;
             for (int j = 0; j < GH; j++) {
                 const float wv = w[j * H + k];
+                #pragma unroll
                 for (int r = 0; r < ROWS; r++) acc[r] = fma(gs[r * GH + j], wv, acc[r]);
             }
-            for (int r = 0; r < nr; r++) hs[r * H + k] += acc[r];
+            #pragma unroll
+            for (int r = 0; r < ROWS; r++) if (r < nr) hs[r * H + k] += acc[r];
         }
         barrier(CLK_LOCAL_MEM_FENCE);
     }

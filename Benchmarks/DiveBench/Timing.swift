@@ -57,19 +57,27 @@ public struct BenchResult: Sendable {
 }
 
 public enum Timing {
-    /// Runs `body` `warmup` times, then times it until `minRuns` runs and `minSeconds` have
-    /// passed (at most `maxRuns`); `sync` waits for the device before each clock read.
+    /// Runs `body` `warmup` times, then times it until `minRuns` samples and `minSeconds` have
+    /// passed (at most `maxRuns`); `sync` waits for the device before each clock read. A body
+    /// shorter than `minSampleMs` runs several times back to back per sample (enqueued without
+    /// waiting, as training runs kernels) and each sample is the time per run, so a GPU kernel of
+    /// a few microseconds is not measured as the latency of one launch and one wait.
     public static func measure(warmup: Int = 2, minRuns: Int = 7, maxRuns: Int = 50, minSeconds: Double = 0.3,
-                               sync: () throws -> Void, _ body: () throws -> Void) rethrows -> [Double] {
+                               minSampleMs: Double = 1, sync: () throws -> Void, _ body: () throws -> Void) rethrows -> [Double] {
         for _ in 0..<warmup { try body() }
         try sync()
+        let probe = DispatchTime.now().uptimeNanoseconds
+        try body()
+        try sync()
+        let once = Double(DispatchTime.now().uptimeNanoseconds - probe) / 1e6
+        let reps = max(1, min(100, Int((minSampleMs / max(once, 1e-6)).rounded(.up))))
         var samples: [Double] = []
         let start = DispatchTime.now().uptimeNanoseconds
         while samples.count < maxRuns {
             let t0 = DispatchTime.now().uptimeNanoseconds
-            try body()
+            for _ in 0..<reps { try body() }
             try sync()
-            samples.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+            samples.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6 / Double(reps))
             let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             if samples.count >= minRuns && elapsed >= minSeconds { break }
         }

@@ -3,15 +3,16 @@
 import Foundation
 
 extension OpenCLBackend {
-    /// Work-items per row for the per-group row kernels (a power of two, 32 to 256), or nil for the
-    /// per-item kernels: GPUs take groups unless a test forces the choice.
+    /// Work-items per row for the per-group row kernels (a power of two from 32 to 256, about four
+    /// columns each, so a short row does not pay for a deep reduction tree), or nil for the per-item
+    /// kernels: GPUs take groups unless a test forces the choice.
     func rowGroupSize(cols: Int) -> Int? {
         switch KernelVariants.rows {
         case .perItem: return nil
         case .auto where !info.isGPU: return nil
         default:
             var L = 32
-            while L < min(cols, 256, info.maxWorkGroupSize) { L *= 2 }
+            while L * 4 < cols && L < min(256, info.maxWorkGroupSize) { L *= 2 }
             return min(L, info.maxWorkGroupSize)
         }
     }
