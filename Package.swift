@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "DiveZoo", dependencies: ["Dive", "DiveNN", "DiveData"], path: "Sources/DiveZoo"),
         // The float64 reference of every primitive (plain loops), shared by the tests and `dive check`.
         .target(name: "DiveReference", dependencies: ["Dive"], path: "Sources/DiveReference"),
-        .target(name: "DiveBench", dependencies: ["Dive", "DiveNN", "CBLAS"], path: "Benchmarks/DiveBench"),
+        .target(name: "DiveBench", dependencies: ["Dive", "DiveNN", "DiveReference", "CBLAS"], path: "Benchmarks/DiveBench"),
         .executableTarget(name: "dive",
                           dependencies: ["Dive", "DiveData", "DiveNN", "DiveZoo", "DiveBench", "DiveReference",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -61,7 +61,7 @@ let package = Package(
 
         .testTarget(name: "DiveTests", dependencies: ["Dive", "DiveReference", "CKernels"], path: "Tests/DiveTests"),
         .testTarget(name: "DiveDataTests", dependencies: ["DiveData"], path: "Tests/DiveDataTests"),
-        .testTarget(name: "DiveNNTests", dependencies: ["DiveNN", "Dive", "DiveBench", "DiveNNResumeWorker"], path: "Tests/DiveNNTests"),
+        .testTarget(name: "DiveNNTests", dependencies: ["DiveNN", "Dive", "DiveBench", "DiveReference", "DiveNNResumeWorker"], path: "Tests/DiveNNTests"),
         .testTarget(name: "DiveZooTests", dependencies: ["DiveZoo", "DiveNN", "Dive", "DiveData"], path: "Tests/DiveZooTests"),
         // Test-only: a small training run that DiveNNTests kills with SIGKILL and resumes.
         .executableTarget(name: "DiveNNResumeWorker", dependencies: ["DiveNN", "Dive"], path: "Tests/DiveNNResumeWorker"),

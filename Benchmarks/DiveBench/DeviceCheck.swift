@@ -4,6 +4,7 @@
 // float32 on the device with a variant forced and in float64 on the CPU; it returns the tensors
 // to compare (outputs and gradients).
 import Dive
+import DiveReference
 import Foundation
 
 /// The outcome of one check: an op and variant, the cases it ran and the worst normalised error
@@ -79,7 +80,7 @@ public enum DeviceCheck {
                 let actual = try forcing(check.op, variant) { try body(backend, false).map { try $0.toDoubleArray() } }
                 let expected = try body(CPUBackend.shared, true).map { try $0.toDoubleArray() }
                 for (a, e) in zip(actual, expected) {
-                    result.worst = max(result.worst, closeness(a, e, rtol: check.rtol, atol: check.atol))
+                    result.worst = max(result.worst, DiveReference.closeness(a, e, rtol: check.rtol, atol: check.atol))
                 }
                 if result.worst > 1 && result.failure == nil { result.failure = "\(name) off by \(String(format: "%.3g", result.worst))× the tolerance" }
             } catch {
@@ -88,18 +89,6 @@ public enum DeviceCheck {
             result.cases += 1
         }
         return result
-    }
-
-    /// Largest |a - e| / (atol + rtol·|e|); NaN where the reference has none, or a length mismatch, is infinite.
-    public static func closeness(_ actual: [Double], _ expected: [Double], rtol: Double, atol: Double) -> Double {
-        guard actual.count == expected.count else { return .infinity }
-        var worst = 0.0
-        for (a, e) in zip(actual, expected) {
-            if e.isNaN { if !a.isNaN { return .infinity }; continue }
-            if a.isNaN { return .infinity }
-            worst = max(worst, abs(a - e) / (atol + rtol * abs(e)))
-        }
-        return worst
     }
 
     // MARK: inputs

@@ -1,7 +1,8 @@
 // `dive check`'s suite: every kernel variant of every device present passes against the CPU's
 // float64 results, and the comparison flags a wrong value.
 import Dive
-import DiveBench
+@testable import DiveBench
+import DiveReference
 import Testing
 
 @Suite(.serialized) struct DeviceCheckTests {
@@ -21,10 +22,22 @@ import Testing
         }
     }
 
+    /// The comparison `dive check` uses flags a wrong value, a NaN and a length mismatch.
     @Test func aWrongValueFails() {
-        #expect(DeviceCheck.closeness([1, 2, 3], [1, 2, 3], rtol: 1e-4, atol: 1e-5) == 0)
-        #expect(DeviceCheck.closeness([1, 2, 3.01], [1, 2, 3], rtol: 1e-4, atol: 1e-5) > 1)
-        #expect(DeviceCheck.closeness([1, .nan], [1, 2], rtol: 1e-4, atol: 1e-5) == .infinity)
-        #expect(DeviceCheck.closeness([1], [1, 2], rtol: 1e-4, atol: 1e-5) == .infinity)
+        #expect(DiveReference.closeness([1, 2, 3], [1, 2, 3], rtol: 1e-4, atol: 1e-5) == 0)
+        #expect(DiveReference.closeness([1, 2, 3.01], [1, 2, 3], rtol: 1e-4, atol: 1e-5) > 1)
+        #expect(DiveReference.closeness([1, .nan], [1, 2], rtol: 1e-4, atol: 1e-5) == .infinity)
+        #expect(DiveReference.closeness([1], [1, 2], rtol: 1e-4, atol: 1e-5) == .infinity)
+    }
+
+    /// A kernel that is off by 0.1% on the device fails its check on every device.
+    @Test(arguments: DeviceRegistry.allDevices())
+    func aWrongKernelIsFlagged(device: Device) throws {
+        let wrong = DeviceCheck.Check(op: "scale", rtol: 1e-4, atol: 1e-5, cases: [("n=33", { b, double in
+            let x = try DeviceCheck.tensor([33], seed: 1, on: b, double: double)
+            return [try x * (double ? 1 : 1.001)]
+        })])
+        let result = DeviceCheck.run(wrong, variant: "auto", on: try Backends.backend(for: device))
+        #expect(!result.passed && result.worst > 1 && result.cases == 1)
     }
 }
