@@ -4,10 +4,6 @@
 // With dp > 0 the weights multiplying V are dropped out: weight (row, j) is kept with the mask of
 // stream (seed, offset) at element row·Tk + j and scaled by 1/(1 - dp); P stays undropped.
 
-// The dropout factor of weight element i: 1 without dropout, else mask / (1 - dp).
-inline float drop_factor(const float dp, const ulong seed, const ulong offset, const size_t i) {
-    return dp > 0.0f ? (keeps(seed, offset, (ulong)i, dp) ? 1.0f / (1.0f - dp) : 0.0f) : 1.0f;
-}
 
 // Dot product of two rows of n floats, 8 at a time.
 inline float dot_row(__global const float* a, __global const float* b, const int n) {

@@ -16,6 +16,11 @@ inline bool keeps(const ulong seed, const ulong offset, const ulong i, const flo
     return (float)(bits >> 40) * 0x1p-24f >= p;
 }
 
+// The dropout factor of element i inside a fused op: 1 without dropout (dp = 0), else keep / (1 - dp).
+inline float drop_factor(const float dp, const ulong seed, const ulong offset, const size_t i) {
+    return dp > 0.0f ? (keeps(seed, offset, (ulong)i, dp) ? 1.0f / (1.0f - dp) : 0.0f) : 1.0f;
+}
+
 // Σ or max of v over the work-group (local size L, a power of two; scratch: L floats).
 inline float group_sum(float v, __local float* scratch) {
     const int lid = get_local_id(0), L = get_local_size(0);

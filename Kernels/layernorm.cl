@@ -1,11 +1,24 @@
 // Layer normalisation over rows of `cols`, biased variance (as PyTorch). The forward and the
 // input gradient run one work-item per row (global size: rows); the γ and β gradients run one
 // work-item per column (global size: cols), so no two work-items write the same element.
+// With `hasres` the forward normalises z = x + dropout(res) (the Transformer's AddNorm in one
+// launch), writing z for the backward, and the input gradient also writes dres = dropout(dz).
+
+// z = x + dropout(res) for row r (elements lid, lid + L, ...), written to z; returns z's row.
+inline __global const float* residual_row(__global const float* x, __global const float* res, __global float* z,
+                                          const int r, const int cols, const int lid, const int L,
+                                          const float dp, const ulong seed, const ulong offset) {
+    const size_t base = (size_t)r * cols;
+    for (int j = lid; j < cols; j += L) z[base + j] = x[base + j] + res[base + j] * drop_factor(dp, seed, offset, base + j);
+    return z + base;
+}
 
 __kernel void ln_fw(__global const float* x, __global const float* gamma, __global const float* beta,
-                    __global float* y, __global float* mean, __global float* rstd, const int cols, const float eps) {
+                    __global float* y, __global float* mean, __global float* rstd, const int cols, const float eps,
+                    __global const float* res, __global float* z, const int hasres,
+                    const float dp, const ulong seed, const ulong offset) {
     const int r = get_global_id(0);
-    __global const float* xr = x + (size_t)r * cols;
+    __global const float* xr = hasres ? residual_row(x, res, z, r, cols, 0, 1, dp, seed, offset) : x + (size_t)r * cols;
     __global float* yr = y + (size_t)r * cols;
     const int c8 = cols & ~7;
     float8 s8 = (float8)(0.0f);
@@ -27,7 +40,8 @@ __kernel void ln_fw(__global const float* x, __global const float* gamma, __glob
 
 // dx = rstd · (dŷ - mean(dŷ) - x̂ · mean(dŷ · x̂)), dŷ = dy · γ.
 __kernel void ln_bw_x(__global const float* x, __global const float* dy, __global const float* gamma,
-                      __global const float* mean, __global const float* rstd, __global float* dx, const int cols) {
+                      __global const float* mean, __global const float* rstd, __global float* dx, const int cols,
+                      __global float* dres, const int hasres, const float dp, const ulong seed, const ulong offset) {
     const int r = get_global_id(0);
     __global const float* xr = x + (size_t)r * cols;
     __global const float* gr = dy + (size_t)r * cols;
@@ -42,6 +56,10 @@ __kernel void ln_bw_x(__global const float* x, __global const float* dy, __globa
     meanD /= cols;
     meanDX /= cols;
     for (int j = 0; j < cols; j++) dr[j] = inv * (gr[j] * gamma[j] - meanD - (xr[j] - mu) * inv * meanDX);
+    if (hasres) {
+        const size_t base = (size_t)r * cols;
+        for (int j = 0; j < cols; j++) dres[base + j] = dr[j] * drop_factor(dp, seed, offset, base + j);
+    }
 }
 
 // dγ[j] = Σ_r dy[r, j] · x̂[r, j],  dβ[j] = Σ_r dy[r, j].
@@ -65,9 +83,11 @@ __kernel void ln_bw_gb(__global const float* x, __global const float* dy, __glob
 
 __kernel void ln_fw_wg(__global const float* x, __global const float* gamma, __global const float* beta,
                        __global float* y, __global float* mean, __global float* rstd, const int cols,
-                       const float eps, __local float* scratch) {
+                       const float eps, __global const float* res, __global float* z, const int hasres,
+                       const float dp, const ulong seed, const ulong offset, __local float* scratch) {
     const int r = get_group_id(0), lid = get_local_id(0), L = get_local_size(0);
-    __global const float* xr = x + (size_t)r * cols;
+    // Each item reads back only the elements of z it wrote.
+    __global const float* xr = hasres ? residual_row(x, res, z, r, cols, lid, L, dp, seed, offset) : x + (size_t)r * cols;
     __global float* yr = y + (size_t)r * cols;
     float s = 0.0f;
     for (int j = lid; j < cols; j += L) s += xr[j];
@@ -81,7 +101,8 @@ __kernel void ln_fw_wg(__global const float* x, __global const float* gamma, __g
 
 __kernel void ln_bw_x_wg(__global const float* x, __global const float* dy, __global const float* gamma,
                          __global const float* mean, __global const float* rstd, __global float* dx,
-                         const int cols, __local float* scratch) {
+                         const int cols, __global float* dres, const int hasres,
+                         const float dp, const ulong seed, const ulong offset, __local float* scratch) {
     const int r = get_group_id(0), lid = get_local_id(0), L = get_local_size(0);
     __global const float* xr = x + (size_t)r * cols;
     __global const float* gr = dy + (size_t)r * cols;
@@ -94,5 +115,9 @@ __kernel void ln_bw_x_wg(__global const float* x, __global const float* dy, __gl
         sdx += d * (xr[j] - mu) * inv;
     }
     const float meanD = group_sum(sd, scratch) / cols, meanDX = group_sum(sdx, scratch) / cols;
-    for (int j = lid; j < cols; j += L) dr[j] = inv * (gr[j] * gamma[j] - meanD - (xr[j] - mu) * inv * meanDX);
+    for (int j = lid; j < cols; j += L) {
+        const float d = inv * (gr[j] * gamma[j] - meanD - (xr[j] - mu) * inv * meanDX);
+        dr[j] = d;
+        if (hasres) dres[(size_t)r * cols + j] = d * drop_factor(dp, seed, offset, (size_t)r * cols + j);
+    }
 }

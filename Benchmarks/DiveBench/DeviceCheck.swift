@@ -176,8 +176,9 @@ public enum DeviceCheck {
         return Check(op: "softmax", rtol: 1e-4, atol: 1e-6, cases: cases)
     }
 
+    /// Layer norm alone, and fused with the residual sum and dropout before it (AddNorm).
     static func layerNormCheck() -> Check {
-        let cases: [(String, Body)] = [(1, 1), (7, 33), (33, 257), (300, 7)].map { rows, cols in
+        var cases: [(String, Body)] = [(1, 1), (7, 33), (33, 257), (300, 7)].map { rows, cols in
             ("\(rows)x\(cols)", { b, double in
                 let x = try tensor([rows, cols], seed: 13, on: b, double: double, grad: true, -3, 3)
                 let g = try tensor([cols], seed: 14, on: b, double: double, grad: true)
@@ -186,6 +187,17 @@ public enum DeviceCheck {
                 try probe(y, seed: 16, double: double).backward()
                 return [y, x.grad!, g.grad!, be.grad!]
             })
+        }
+        for (rows, cols, p) in [(7, 33, Float(0)), (33, 257, 0.1), (640, 32, 0.3)] {
+            cases.append(("addnorm \(rows)x\(cols) dropout \(p)", { b, double in
+                let x = try tensor([rows, cols], seed: 33, on: b, double: double, grad: true, -3, 3)
+                let y = try tensor([rows, cols], seed: 34, on: b, double: double, grad: true, -3, 3)
+                let g = try tensor([cols], seed: 35, on: b, double: double, grad: true)
+                let be = try tensor([cols], seed: 36, on: b, double: double, grad: true)
+                let out = try Tensor.addNorm(x, y, gamma: g, beta: be, dropout: p, stream: RandomStream(seed: 37))
+                try probe(out, seed: 38, double: double).backward()
+                return [out, x.grad!, y.grad!, g.grad!, be.grad!]
+            }))
         }
         return Check(op: "layernorm", rtol: 1e-3, atol: 1e-4, cases: cases)
     }

@@ -66,7 +66,11 @@ public final class AddNorm: Module {
         super.init()
         register("dropout", self.dropout); register("ln", ln)
     }
-    public func callAsFunction(_ x: Tensor, _ y: Tensor) throws -> Tensor { try ln(dropout(y) + x) }
+    /// LN(dropout(Y) + X) in one fused launch (the dropout module's stream and training mode).
+    public func callAsFunction(_ x: Tensor, _ y: Tensor) throws -> Tensor {
+        let p = dropout.isTraining ? dropout.p : 0
+        return try Tensor.addNorm(x, y, gamma: ln.weight, beta: ln.bias, eps: ln.eps, dropout: p, stream: dropout.randomStream)
+    }
 }
 
 /// The book's `EncoderBlock`: MHA → AddNorm → FFN → AddNorm.

@@ -129,4 +129,34 @@ import Testing
             report(device, "layernorm (\(target.variant))")
         }
     }
+
+    /// AddNorm in one launch each way equals the composed LN(x + dropout(y)), values and every
+    /// gradient, with and without dropout, on every device and row variant.
+    @Test(arguments: rowTargets)
+    func addNormMatchesComposed(_ target: DeviceVariant<RowVariant>) throws {
+        try KernelVariants.$rows.withValue(target.variant) {
+            let device = target.device
+            let b = try backend(device)
+            for (rows, cols, p) in [(1, 1, Float(0)), (7, 33, 0.3), (64, 257, 0.1), (640, 32, 0.5)] {
+                func run(_ fused: Bool) throws -> [[Double]] {
+                    var rng = TestRNG(41)
+                    let x = try tensor(rng.array(rows * cols, -2, 2), [rows, cols], on: b).requiringGrad()
+                    let y = try tensor(rng.array(rows * cols, -2, 2), [rows, cols], on: b).requiringGrad()
+                    let g = try tensor(rng.array(cols), [cols], on: b).requiringGrad()
+                    let be = try tensor(rng.array(cols), [cols], on: b).requiringGrad()
+                    let stream = RandomStream(seed: 9, offset: 77)
+                    let out = fused ? try Tensor.addNorm(x, y, gamma: g, beta: be, dropout: p, stream: stream)
+                                    : try (x + (p > 0 ? y.dropout(p: p, stream: stream) : y)).layerNorm(gamma: g, beta: be)
+                    try (out * tensor(rng.array(rows * cols), [rows, cols], on: b)).sum().backward()
+                    return try [out, x.grad!, y.grad!, g.grad!, be.grad!].map { try $0.toDoubleArray() }
+                }
+                let fused = try run(true), composed = try run(false)
+                for (i, name) in ["output", "dx", "dy", "dγ", "dβ"].enumerated() {
+                    let c = closeness(fused[i], composed[i], rtol: 1e-4, atol: 1e-5)
+                    #expect(c <= 1, "addNorm \(name) \(rows)x\(cols) dropout \(p) on \(device) (\(target.variant)): \(c)")
+                }
+            }
+            report(device, "AddNorm fused equals composed (\(target.variant))")
+        }
+    }
 }

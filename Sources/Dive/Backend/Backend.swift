@@ -51,11 +51,15 @@ public protocol Backend: AnyObject {
                       into loss: Tensor, rows: Int, classes: Int) throws
     func crossEntropyBackward(logits: Tensor, targets: Tensor, weights: Tensor?, labelSmoothing: Float,
                               gradLoss: Tensor, into dLogits: Tensor, rows: Int, classes: Int) throws
-    func layerNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, eps: Float,
-                   into y: Tensor, mean: Tensor, rstd: Tensor, rows: Int, cols: Int) throws
-    /// Writes dx, dGamma and dBeta (overwriting them).
+    /// With `residual`, normalises z = x + dropout(residual) (the Transformer's AddNorm) and writes z
+    /// to `sum` for the backward.
+    func layerNorm(_ x: Tensor, residual: Tensor?, dropout: DropoutMask?, gamma: Tensor, beta: Tensor, eps: Float,
+                   into y: Tensor, sum: Tensor?, mean: Tensor, rstd: Tensor, rows: Int, cols: Int) throws
+    /// Writes dx, dGamma and dBeta (overwriting them), and with `dResidual` the residual's
+    /// gradient dropout(dx). `x` is what the forward normalised (z for AddNorm).
     func layerNormBackward(_ x: Tensor, gradOutput dy: Tensor, gamma: Tensor, mean: Tensor, rstd: Tensor,
-                           into dx: Tensor, dGamma: Tensor, dBeta: Tensor, rows: Int, cols: Int) throws
+                           dropout: DropoutMask?, into dx: Tensor, dResidual: Tensor?, dGamma: Tensor, dBeta: Tensor,
+                           rows: Int, cols: Int) throws
 
     // MARK: attention
     /// out = maskedSoftmax(scale · Q Kᵀ, validLens) V for Q (B, Tq, D), K (B, Tk, D), V (B, Tk, Dv);
@@ -112,6 +116,19 @@ public protocol Backend: AnyObject {
 }
 
 extension Backend {
+    /// Layer normalisation of x alone.
+    public func layerNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, eps: Float,
+                          into y: Tensor, mean: Tensor, rstd: Tensor, rows: Int, cols: Int) throws {
+        try layerNorm(x, residual: nil, dropout: nil, gamma: gamma, beta: beta, eps: eps, into: y, sum: nil,
+                      mean: mean, rstd: rstd, rows: rows, cols: cols)
+    }
+
+    public func layerNormBackward(_ x: Tensor, gradOutput dy: Tensor, gamma: Tensor, mean: Tensor, rstd: Tensor,
+                                  into dx: Tensor, dGamma: Tensor, dBeta: Tensor, rows: Int, cols: Int) throws {
+        try layerNormBackward(x, gradOutput: dy, gamma: gamma, mean: mean, rstd: rstd, dropout: nil, into: dx,
+                              dResidual: nil, dGamma: dGamma, dBeta: dBeta, rows: rows, cols: cols)
+    }
+
     /// Attention without dropout.
     public func attention(q: Tensor, k: Tensor, v: Tensor, validLens: Tensor?, scale: Float,
                           into out: Tensor, weights: Tensor, dims: AttentionDims) throws {

@@ -180,8 +180,16 @@ extension CPUBackend {
 
     // MARK: layernorm
 
-    public func layerNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, eps: Float,
-                          into y: Tensor, mean: Tensor, rstd: Tensor, rows: Int, cols: Int) throws {
+    public func layerNorm(_ x: Tensor, residual: Tensor?, dropout: DropoutMask?, gamma: Tensor, beta: Tensor, eps: Float,
+                          into y: Tensor, sum: Tensor?, mean: Tensor, rstd: Tensor, rows: Int, cols: Int) throws {
+        if let residual, let sum {
+            // z = x + dropout(residual), then the plain layer norm of z.
+            if let dropout { try self.dropout(residual, p: dropout.p, seed: dropout.seed, offset: dropout.offset, into: sum) }
+            else { try copyStrided(residual, into: sum, layout: try StridedLayout.make(shape: [sum.count], srcStrides: [1], dstStrides: [1])) }
+            try binary(.add, sum, x, into: sum, plan: try BroadcastPlan.make(sum.shape, x.shape, op: "layerNorm"))
+            return try layerNorm(sum, residual: nil, dropout: nil, gamma: gamma, beta: beta, eps: eps, into: y, sum: nil,
+                                 mean: mean, rstd: rstd, rows: rows, cols: cols)
+        }
         if try isDouble(x, "layerNorm") {
             let xp = x.cpuPointer(Double.self), yp = y.cpuPointer(Double.self)
             let gp = gamma.cpuPointer(Double.self), bp = beta.cpuPointer(Double.self)
@@ -213,7 +221,15 @@ extension CPUBackend {
     }
 
     public func layerNormBackward(_ x: Tensor, gradOutput dy: Tensor, gamma: Tensor, mean: Tensor, rstd: Tensor,
-                                  into dx: Tensor, dGamma: Tensor, dBeta: Tensor, rows: Int, cols: Int) throws {
+                                  dropout: DropoutMask?, into dx: Tensor, dResidual: Tensor?, dGamma: Tensor, dBeta: Tensor,
+                                  rows: Int, cols: Int) throws {
+        if let dResidual {
+            try layerNormBackward(x, gradOutput: dy, gamma: gamma, mean: mean, rstd: rstd, dropout: nil, into: dx,
+                                  dResidual: nil, dGamma: dGamma, dBeta: dBeta, rows: rows, cols: cols)
+            if let dropout { try self.dropout(dx, p: dropout.p, seed: dropout.seed, offset: dropout.offset, into: dResidual) }
+            else { try copyStrided(dx, into: dResidual, layout: try StridedLayout.make(shape: [dx.count], srcStrides: [1], dstStrides: [1])) }
+            return
+        }
         if try isDouble(x, "layerNormBackward") {
             layerNormBackwardLoop(x, dy, gamma, mean, rstd, dx, dGamma, dBeta, rows, cols, Double.self) { x, dy, g, m, r, dx, dg, db, n in
                 // dx = rstd · (dŷ - mean(dŷ) - x̂ · mean(dŷ · x̂)), dŷ = dy · γ

@@ -58,24 +58,27 @@ extension OpenCLBackend {
         }
     }
 
-    public func layerNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, eps: Float,
-                          into y: Tensor, mean: Tensor, rstd: Tensor, rows: Int, cols: Int) throws {
+    public func layerNorm(_ x: Tensor, residual: Tensor?, dropout: DropoutMask?, gamma: Tensor, beta: Tensor, eps: Float,
+                          into y: Tensor, sum: Tensor?, mean: Tensor, rstd: Tensor, rows: Int, cols: Int) throws {
         try requireFloat32(x, gamma, beta, op: "layerNorm")
         let L = rowGroupSize(cols: cols)
         try launch(L == nil ? .ln_fw : .ln_fw_wg, global: (rows * (L ?? 1), 1, 1), local: L.map { ($0, 1, 1) }) { a in
             try a.buffer(x); try a.buffer(gamma); try a.buffer(beta); try a.buffer(y); try a.buffer(mean); try a.buffer(rstd)
             try a.int(cols); try a.float(eps)
+            try a.buffer(residual); try a.buffer(sum); try a.int(residual == nil ? 0 : 1); try a.dropout(dropout)
             if let L { try a.local(floats: L) }
         }
     }
 
     public func layerNormBackward(_ x: Tensor, gradOutput dy: Tensor, gamma: Tensor, mean: Tensor, rstd: Tensor,
-                                  into dx: Tensor, dGamma: Tensor, dBeta: Tensor, rows: Int, cols: Int) throws {
+                                  dropout: DropoutMask?, into dx: Tensor, dResidual: Tensor?, dGamma: Tensor, dBeta: Tensor,
+                                  rows: Int, cols: Int) throws {
         try requireFloat32(x, op: "layerNormBackward")
         let L = rowGroupSize(cols: cols)
         try launch(L == nil ? .ln_bw_x : .ln_bw_x_wg, global: (rows * (L ?? 1), 1, 1), local: L.map { ($0, 1, 1) }) { a in
             try a.buffer(x); try a.buffer(dy); try a.buffer(gamma); try a.buffer(mean); try a.buffer(rstd); try a.buffer(dx)
             try a.int(cols)
+            try a.buffer(dResidual); try a.int(dResidual == nil ? 0 : 1); try a.dropout(dropout)
             if let L { try a.local(floats: L) }
         }
         try launch(.ln_bw_gb, global: (cols, 1, 1)) { a in
