@@ -1,9 +1,17 @@
 // Fused scaled dot-product attention with the book's valid-length mask, one work-item per
-// query row. Q (B, Tq, D), K (B, Tk, D), V (B, Tk, Dv), P (B, Tq, Tk) the softmax weights.
-// Row (b, i) keeps keys j < lens[(b·Tq + i) / rep]; the rest count as the logit -1e6.
+// query row. With `heads` h, batch entry b of the B·h attentions is head b % h of item b / h, and
+// Q (B, Tq, h·D), K (B, Tk, h·D), V (B, Tk, h·Dv), out (B, Tq, h·Dv) hold the heads side by side
+// (the multi-head layout, so no split or merge copies; h = 1 is the plain (B, Tq, D) layout);
+// P (B·h, Tq, Tk) are the softmax weights. Row (b, i) keeps keys j < lens[(b·Tq + i) / rep]; the
+// rest count as the logit -1e6.
 // With dp > 0 the weights multiplying V are dropped out: weight (row, j) is kept with the mask of
 // stream (seed, offset) at element row·Tk + j and scaled by 1/(1 - dp); P stays undropped.
 
+
+// Offset of row t of head b % h of item b / h in a (items, T, h·n) tensor.
+inline size_t head_row(const int b, const int t, const int T, const int h, const int n) {
+    return ((size_t)(b / h) * T + t) * h * n + (size_t)(b % h) * n;
+}
 
 // Dot product of two rows of n floats, 8 at a time.
 inline float dot_row(__global const float* a, __global const float* b, const int n) {
@@ -20,20 +28,21 @@ __kernel void at_fw(__global const float* q, __global const float* k, __global c
                     __global const int* lens, __global float* out, __global float* p,
                     const int tq, const int tk, const int d, const int dv,
                     const float scale, const int rep, const int haslens,
-                    const float dp, const ulong seed, const ulong offset) {
+                    const float dp, const ulong seed, const ulong offset, const int h) {
     const int i = get_global_id(0), b = get_global_id(1);
     const int row = b * tq + i;
-    __global const float* qi = q + (size_t)row * d;
-    __global const float* kb = k + (size_t)b * tk * d;
-    __global const float* vb = v + (size_t)b * tk * dv;
+    const size_t ks = (size_t)h * d, vs = (size_t)h * dv;     // strides between a head's key and value rows
+    __global const float* qi = q + head_row(b, i, tq, h, d);
+    __global const float* kb = k + head_row(b, 0, tk, h, d);
+    __global const float* vb = v + head_row(b, 0, tk, h, dv);
     __global float* pi = p + (size_t)row * tk;
-    __global float* oi = out + (size_t)row * dv;
+    __global float* oi = out + head_row(b, i, tq, h, dv);
     const int valid = haslens ? clamp(lens[row / rep], 0, tk) : tk;
 
     // Scores of the valid keys and their maximum.
     float m = valid < tk ? MASKED_LOGIT : -INFINITY;
     for (int j = 0; j < valid; j++) {
-        const float s = scale * dot_row(qi, kb + (size_t)j * d, d);
+        const float s = scale * dot_row(qi, kb + j * ks, d);
         pi[j] = s;
         m = fmax(m, s);
     }
@@ -50,12 +59,12 @@ __kernel void at_fw(__global const float* q, __global const float* k, __global c
     const size_t base = (size_t)row * tk;
     for (int c = 0; c < dv8; c += 8) {
         float8 acc = (float8)(0.0f);
-        for (int j = 0; j < tk; j++) acc += pi[j] * drop_factor(dp, seed, offset, base + j) * vload8(0, vb + (size_t)j * dv + c);
+        for (int j = 0; j < tk; j++) acc += pi[j] * drop_factor(dp, seed, offset, base + j) * vload8(0, vb + j * vs + c);
         vstore8(acc, 0, oi + c);
     }
     for (int c = dv8; c < dv; c++) {
         float acc = 0.0f;
-        for (int j = 0; j < tk; j++) acc += pi[j] * drop_factor(dp, seed, offset, base + j) * vb[(size_t)j * dv + c];
+        for (int j = 0; j < tk; j++) acc += pi[j] * drop_factor(dp, seed, offset, base + j) * vb[j * vs + c];
         oi[c] = acc;
     }
 }
@@ -66,19 +75,21 @@ __kernel void at_fw(__global const float* q, __global const float* k, __global c
 __kernel void at_bw_q(__global const float* k, __global const float* v, __global const float* p,
                       __global const float* dout, __global const int* lens, __global float* ds, __global float* dq,
                       const int tq, const int tk, const int d, const int dv, const float scale,
-                      const int rep, const int haslens, const float dp, const ulong seed, const ulong offset) {
+                      const int rep, const int haslens, const float dp, const ulong seed, const ulong offset,
+                      const int h) {
     const int i = get_global_id(0), b = get_global_id(1);
     const int row = b * tq + i;
     const int valid = haslens ? clamp(lens[row / rep], 0, tk) : tk;
-    __global const float* kb = k + (size_t)b * tk * d;
-    __global const float* vb = v + (size_t)b * tk * dv;
+    const size_t ks = (size_t)h * d, vs = (size_t)h * dv;
+    __global const float* kb = k + head_row(b, 0, tk, h, d);
+    __global const float* vb = v + head_row(b, 0, tk, h, dv);
     __global const float* pi = p + (size_t)row * tk;
-    __global const float* gi = dout + (size_t)row * dv;
+    __global const float* gi = dout + head_row(b, i, tq, h, dv);
     __global float* si = ds + (size_t)row * tk;
-    __global float* qi = dq + (size_t)row * d;
+    __global float* qi = dq + head_row(b, i, tq, h, d);
     float dot = 0.0f;
     for (int j = 0; j < tk; j++) {
-        __global const float* vj = vb + (size_t)j * dv;
+        __global const float* vj = vb + j * vs;
         float g = 0.0f;
         for (int c = 0; c < dv; c++) g += gi[c] * vj[c];
         g *= drop_factor(dp, seed, offset, (size_t)row * tk + j);
@@ -89,7 +100,7 @@ __kernel void at_bw_q(__global const float* k, __global const float* v, __global
     for (int j = 0; j < tk; j++) {
         const float s = j < valid ? scale * pi[j] * (si[j] - dot) : 0.0f;
         si[j] = s;
-        __global const float* kj = kb + (size_t)j * d;
+        __global const float* kj = kb + j * ks;
         for (int c = 0; c < d; c++) qi[c] += s * kj[c];
     }
 }
@@ -99,17 +110,17 @@ __kernel void at_bw_q(__global const float* k, __global const float* v, __global
 __kernel void at_bw_kv(__global const float* q, __global const float* p, __global const float* dout,
                        __global const float* ds, __global float* dk, __global float* dvout,
                        const int tq, const int tk, const int d, const int dv,
-                       const float dp, const ulong seed, const ulong offset) {
+                       const float dp, const ulong seed, const ulong offset, const int h) {
     const int j = get_global_id(0), b = get_global_id(1);
-    __global float* kj = dk + ((size_t)b * tk + j) * d;
-    __global float* vj = dvout + ((size_t)b * tk + j) * dv;
+    __global float* kj = dk + head_row(b, j, tk, h, d);
+    __global float* vj = dvout + head_row(b, j, tk, h, dv);
     for (int c = 0; c < d; c++) kj[c] = 0.0f;
     for (int c = 0; c < dv; c++) vj[c] = 0.0f;
     for (int i = 0; i < tq; i++) {
         const size_t row = (size_t)b * tq + i;
         const float s = ds[row * tk + j], w = p[row * tk + j] * drop_factor(dp, seed, offset, row * tk + j);
-        __global const float* qi = q + row * d;
-        __global const float* gi = dout + row * dv;
+        __global const float* qi = q + head_row(b, i, tq, h, d);
+        __global const float* gi = dout + head_row(b, i, tq, h, dv);
         for (int c = 0; c < d; c++) kj[c] += s * qi[c];
         for (int c = 0; c < dv; c++) vj[c] += w * gi[c];
     }

@@ -14,9 +14,10 @@ public final class DotProductAttention: Module {
     public init(dropout: Float) { self.dropout = dropout; super.init() }
 
     /// q (B, Tq, d), k (B, Tk, d), v (B, Tk, dv); validLens Int32 (B) or (B, Tq) → (B, Tq, dv).
-    public func callAsFunction(_ q: Tensor, _ k: Tensor, _ v: Tensor, validLens: Tensor? = nil) throws -> Tensor {
+    /// With `heads` h, d and dv hold h heads side by side (see `Tensor.attention`).
+    public func callAsFunction(_ q: Tensor, _ k: Tensor, _ v: Tensor, validLens: Tensor? = nil, heads: Int = 1) throws -> Tensor {
         let training = isTraining && dropout > 0
-        let r = try Tensor.attention(query: q, key: k, value: v, validLens: validLens.map { try flatLens($0) },
+        let r = try Tensor.attention(query: q, key: k, value: v, validLens: validLens.map { try flatLens($0) }, heads: heads,
                                      dropout: training ? dropout : 0, stream: training ? randomStream : nil)
         attentionWeights = keepsWeights ? r.weights : nil
         return r.output
@@ -63,8 +64,9 @@ public final class AdditiveAttention: Module {
     }
 }
 
-/// Multi-head attention: W_q, W_k, W_v, W_o (bias off by default), heads split batch-major into
-/// (B·heads, T, H/heads), valid lengths repeated per head, scaled dot-product attention inside.
+/// Multi-head attention: W_q, W_k, W_v, W_o (bias off by default), heads batch-major as the book
+/// splits them ((B·heads, T, H/heads) weights), valid lengths repeated per head, scaled dot-product
+/// attention reading the heads in place.
 public final class MultiHeadAttention: Module {
     public let numHeads: Int
     public let W_q: Linear, W_k: Linear, W_v: Linear, W_o: Linear
@@ -102,14 +104,8 @@ public final class MultiHeadAttention: Module {
             if per == 1 { return try lens.reshaped([B]) }
             return try lens.reshaped([B, 1, per]).broadcast(to: [B, numHeads, per]).reshaped([B * numHeads * per])
         }
-        let out = try attention(split(W_q(q)), split(W_k(k)), split(W_v(v)), validLens: lens)
-        let B = q.shape[0], T = q.shape[1], d = out.shape[2]
-        return try W_o(out.reshaped([B, numHeads, T, d]).permuted([0, 2, 1, 3]).reshaped([B, T, numHeads * d]))
-    }
-
-    /// (B, T, H) → (B·heads, T, H/heads), the book's `transpose_qkv`.
-    private func split(_ x: Tensor) throws -> Tensor {
-        let B = x.shape[0], T = x.shape[1], H = x.shape[2]
-        return try x.reshaped([B, T, numHeads, H / numHeads]).permuted([0, 2, 1, 3]).reshaped([B * numHeads, T, H / numHeads])
+        // The projections hold the heads side by side; attention reads them in place (the book's
+        // transpose_qkv and transpose_output, without the copies).
+        return try W_o(attention(W_q(q), W_k(k), W_v(v), validLens: lens, heads: numHeads))
     }
 }

@@ -89,4 +89,41 @@ import Testing
         }
         report(device, "fused attention equals composed, with and without dropout")
     }
+
+    /// Heads read in place from (B, T, h·D) equal the book's split into (B·h, T, D), attention,
+    /// merge: outputs, weights and every gradient, with dropout and lengths, short and long sequences.
+    @Test(arguments: allDevices)
+    func headsInPlaceMatchSplitHeads(device: Device) throws {
+        let be = try backend(device)
+        for (b, h, t, d, p) in [(2, 4, 10, 8, Float(0.2)), (3, 2, 7, 5, 0), (2, 4, 129, 32, 0.1)] {
+            let lens = try Tensor((0..<b).map { Int32(max(1, t - 2 * $0)) }, on: be)
+            func run(_ inPlace: Bool) throws -> [[Double]] {
+                var rng = TestRNG(61)
+                let q = try tensor(rng.array(b * t * h * d), [b, t, h * d], on: be).requiringGrad()
+                let k = try tensor(rng.array(b * t * h * d), [b, t, h * d], on: be).requiringGrad()
+                let v = try tensor(rng.array(b * t * h * d), [b, t, h * d], on: be).requiringGrad()
+                let stream = RandomStream(seed: 3, offset: 10)
+                let out: Tensor, weights: Tensor
+                if inPlace {
+                    let r = try Tensor.attention(query: q, key: k, value: v, validLens: lens, heads: h, dropout: p, stream: stream)
+                    (out, weights) = (r.output, r.weights)
+                } else {
+                    func split(_ x: Tensor) throws -> Tensor {
+                        try x.reshaped([b, t, h, d]).permuted([0, 2, 1, 3]).reshaped([b * h, t, d])
+                    }
+                    let r = try Tensor.attention(query: split(q), key: split(k), value: split(v), validLens: lens, dropout: p, stream: stream)
+                    out = try r.output.reshaped([b, h, t, d]).permuted([0, 2, 1, 3]).reshaped([b, t, h * d])
+                    weights = r.weights
+                }
+                try (out * tensor(rng.array(b * t * h * d), [b, t, h * d], on: be)).sum().backward()
+                return try [out, weights, q.grad!, k.grad!, v.grad!].map { try $0.toDoubleArray() }
+            }
+            let inPlace = try run(true), split = try run(false)
+            for (i, name) in ["output", "weights", "dQ", "dK", "dV"].enumerated() {
+                let c = closeness(inPlace[i], split[i], rtol: 1e-4, atol: 1e-5)
+                #expect(c <= 1, "heads in place vs split \(name) (\(b), \(h), \(t), \(d)) dropout \(p) on \(device): \(c)")
+            }
+        }
+        report(device, "multi-head attention reading heads in place")
+    }
 }

@@ -172,12 +172,16 @@ public struct DropoutMask: Equatable, Sendable {
     public init(p: Float, seed: UInt64, offset: UInt64) { self.p = p; self.seed = seed; self.offset = offset }
 }
 
-/// Sizes of one attention call: batch (including heads), queries, keys, query/key size, value size.
+/// Sizes of one attention call: batch (including heads), queries, keys, query/key size, value size,
+/// and `heads`: with h > 1, Q, K, V and the output hold the heads side by side in their last axis,
+/// (items, T, h·depth), and batch entry b is head b % h of item b / h (the multi-head layout, no
+/// split or merge copies); 1 is the plain (batch, T, depth) layout.
 public struct AttentionDims: Equatable, Sendable {
     public var batch, queries, keys, depth, valueDepth: Int
-    public init(batch: Int, queries: Int, keys: Int, depth: Int, valueDepth: Int) {
+    public var heads: Int
+    public init(batch: Int, queries: Int, keys: Int, depth: Int, valueDepth: Int, heads: Int = 1) {
         self.batch = batch; self.queries = queries; self.keys = keys
-        self.depth = depth; self.valueDepth = valueDepth
+        self.depth = depth; self.valueDepth = valueDepth; self.heads = heads
     }
 }
 

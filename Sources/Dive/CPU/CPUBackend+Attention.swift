@@ -24,11 +24,14 @@ extension CPUBackend {
         let block = d.queries * d.keys
         let dropped = dropout.map { _ in UnsafeMutablePointer<T>.allocate(capacity: max(1, block)) }
         defer { dropped?.deallocate() }
+        // Head b % h of item b / h: rows `h` heads apart (the leading dimensions below).
+        let h = d.heads, ldq = max(1, h * d.depth), ldv = max(1, h * d.valueDepth)
+        func at(_ b: Int, _ steps: Int, _ width: Int) -> Int { ((b / h) * steps * h + b % h) * width }
         for b in 0..<d.batch {
             let p = pp + b * d.queries * d.keys
             T.blasGemm(transA: false, transB: true, m: d.queries, n: d.keys, k: d.depth, alpha: scale,
-                       a: qp + b * d.queries * d.depth, lda: max(1, d.depth), b: kp + b * d.keys * d.depth,
-                       ldb: max(1, d.depth), beta: 0, c: p, ldc: max(1, d.keys))
+                       a: qp + at(b, d.queries, d.depth), lda: ldq, b: kp + at(b, d.keys, d.depth),
+                       ldb: ldq, beta: 0, c: p, ldc: max(1, d.keys))
             for i in 0..<d.queries {
                 let row = p + i * d.keys
                 let valid = lens.map { Int($0[(b * d.queries + i) / repeatCount]) } ?? d.keys
@@ -48,8 +51,8 @@ extension CPUBackend {
                 dropoutLoop(p, dropped, block, dropout.p, dropout.seed, dropout.offset + UInt64(b * block))
             }
             T.blasGemm(transA: false, transB: false, m: d.queries, n: d.valueDepth, k: d.keys, alpha: 1,
-                       a: dropped ?? p, lda: max(1, d.keys), b: vp + b * d.keys * d.valueDepth, ldb: max(1, d.valueDepth),
-                       beta: 0, c: op + b * d.queries * d.valueDepth, ldc: max(1, d.valueDepth))
+                       a: dropped ?? p, lda: max(1, d.keys), b: vp + at(b, d.keys, d.valueDepth), ldb: ldv,
+                       beta: 0, c: op + at(b, d.queries, d.valueDepth), ldc: ldv)
         }
     }
 
@@ -74,18 +77,20 @@ extension CPUBackend {
         let ds = UnsafeMutablePointer<T>.allocate(capacity: max(1, d.queries * d.keys))
         let dropped = dropout.map { _ in UnsafeMutablePointer<T>.allocate(capacity: max(1, d.queries * d.keys)) }
         defer { ds.deallocate(); dropped?.deallocate() }
-        let tq = d.queries, tk = d.keys, dd = max(1, d.depth), dvd = max(1, d.valueDepth)
+        let tq = d.queries, tk = d.keys
         let lens = validLens?.cpuPointer(Int32.self)
         let repeatCount = validLens.map { (d.batch * tq) / max($0.count, 1) } ?? 1
+        let h = d.heads, ldq = max(1, h * d.depth), ldv = max(1, h * d.valueDepth)
+        func at(_ b: Int, _ steps: Int, _ width: Int) -> Int { ((b / h) * steps * h + b % h) * width }
         for b in 0..<d.batch {
-            let p = pp + b * tq * tk, g = gp + b * tq * d.valueDepth
-            let qb = qp + b * tq * d.depth, kb = kp + b * tk * d.depth
+            let p = pp + b * tq * tk, g = gp + at(b, tq, d.valueDepth)
+            let qb = qp + at(b, tq, d.depth), kb = kp + at(b, tk, d.depth)
             let offset = dropout.map { $0.offset + UInt64(b * tq * tk) } ?? 0
             if let dropout, let dropped { dropoutLoop(p, dropped, tq * tk, dropout.p, dropout.seed, offset) }
             T.blasGemm(transA: true, transB: false, m: tk, n: d.valueDepth, k: tq, alpha: 1, a: dropped ?? p, lda: max(1, tk),
-                       b: g, ldb: dvd, beta: 0, c: dvp + b * tk * d.valueDepth, ldc: dvd)
-            T.blasGemm(transA: false, transB: true, m: tq, n: tk, k: d.valueDepth, alpha: 1, a: g, lda: dvd,
-                       b: vp + b * tk * d.valueDepth, ldb: dvd, beta: 0, c: ds, ldc: max(1, tk))
+                       b: g, ldb: ldv, beta: 0, c: dvp + at(b, tk, d.valueDepth), ldc: ldv)
+            T.blasGemm(transA: false, transB: true, m: tq, n: tk, k: d.valueDepth, alpha: 1, a: g, lda: ldv,
+                       b: vp + at(b, tk, d.valueDepth), ldb: ldv, beta: 0, c: ds, ldc: max(1, tk))
             if let dropout { dropoutLoop(ds, ds, tq * tk, dropout.p, dropout.seed, offset) }
             for i in 0..<tq {
                 let pr = p + i * tk, dr = ds + i * tk
@@ -95,9 +100,9 @@ extension CPUBackend {
                 for j in 0..<tk { dr[j] = j < valid ? scale * pr[j] * (dr[j] - dot) : 0 }
             }
             T.blasGemm(transA: false, transB: false, m: tq, n: d.depth, k: tk, alpha: 1, a: ds, lda: max(1, tk),
-                       b: kb, ldb: dd, beta: 0, c: dqp + b * tq * d.depth, ldc: dd)
+                       b: kb, ldb: ldq, beta: 0, c: dqp + at(b, tq, d.depth), ldc: ldq)
             T.blasGemm(transA: true, transB: false, m: tk, n: d.depth, k: tq, alpha: 1, a: ds, lda: max(1, tk),
-                       b: qb, ldb: dd, beta: 0, c: dkp + b * tk * d.depth, ldc: dd)
+                       b: qb, ldb: ldq, beta: 0, c: dkp + at(b, tk, d.depth), ldc: ldq)
         }
     }
 }

@@ -16,16 +16,21 @@ extension Tensor {
     /// With `dropout` p > 0 and a `stream`, the weights multiplying V are dropped out inside the
     /// same kernels, with the mask `weights.dropout(p:stream:)` would draw at this point of the
     /// stream; the returned weights are those before dropout.
-    public static func attention(query q: Tensor, key k: Tensor, value v: Tensor,
-                                 validLens: Tensor? = nil, dropout p: Float = 0, stream: RandomStream? = nil) throws -> AttentionResult {
+    /// With `heads` h > 1, Q (B, Tq, h·D), K (B, Tk, h·D), V (B, Tk, h·Dv) hold h heads side by side
+    /// (as the projections of multi-head attention write them): the result is (B, Tq, h·Dv), the
+    /// weights (B·h, Tq, Tk), batch entry b·h + i being head i of item b (the book's batch-major
+    /// split), with no split or merge copies. validLens then count against B·h·Tq rows.
+    public static func attention(query q: Tensor, key k: Tensor, value v: Tensor, validLens: Tensor? = nil,
+                                 heads: Int = 1, dropout p: Float = 0, stream: RandomStream? = nil) throws -> AttentionResult {
         try q.checkFloat(op: "attention")
         try q.checkSameDevice([k, v] + (validLens.map { [$0] } ?? []), op: "attention")
-        guard q.rank == 3, k.rank == 3, v.rank == 3, q.shape[0] == k.shape[0], k.shape[0] == v.shape[0],
-              q.shape[2] == k.shape[2], k.shape[1] == v.shape[1], q.dtype == k.dtype, k.dtype == v.dtype else {
-            throw DiveError.shapeMismatch(op: "attention", detail: "query \(q.shape), key \(k.shape), value \(v.shape)")
+        guard heads >= 1, q.rank == 3, k.rank == 3, v.rank == 3, q.shape[0] == k.shape[0], k.shape[0] == v.shape[0],
+              q.shape[2] == k.shape[2], k.shape[1] == v.shape[1], q.dtype == k.dtype, k.dtype == v.dtype,
+              q.shape[2] % heads == 0, v.shape[2] % heads == 0 else {
+            throw DiveError.shapeMismatch(op: "attention", detail: "query \(q.shape), key \(k.shape), value \(v.shape), \(heads) heads")
         }
-        let dims = AttentionDims(batch: q.shape[0], queries: q.shape[1], keys: k.shape[1],
-                                 depth: q.shape[2], valueDepth: v.shape[2])
+        let dims = AttentionDims(batch: q.shape[0] * heads, queries: q.shape[1], keys: k.shape[1],
+                                 depth: q.shape[2] / heads, valueDepth: v.shape[2] / heads, heads: heads)
         if let lens = validLens {
             try lens.checkInt(op: "attention")
             let rows = dims.batch * dims.queries
@@ -37,7 +42,7 @@ extension Tensor {
             throw DiveError.invalidArgument(op: "attention", detail: "dropout probability \(p) outside [0, 1]")
         }
         let scale = 1 / Float(Swift.max(dims.depth, 1)).squareRoot()
-        let out = try q.emptyLike([dims.batch, dims.queries, dims.valueDepth])
+        let out = try q.emptyLike([q.shape[0], dims.queries, heads * dims.valueDepth])
         let weights = try q.emptyLike([dims.batch, dims.queries, dims.keys])
         var mask: DropoutMask?
         if p > 0 {
