@@ -23,9 +23,8 @@ public final class Linear: Module {
         guard x.shape.last == inFeatures else {
             throw DiveError.shapeMismatch(op: "Linear(\(inFeatures), \(outFeatures))", detail: "input \(x.shape) must end in \(inFeatures)")
         }
-        let lead = Array(x.shape.dropLast())
-        let y = try x.reshaped([-1, inFeatures]).matmul(weight, transposeB: true, bias: bias)
-        return try y.reshaped(lead + [outFeatures])
+        if x.rank == 1 { return try x.reshaped([1, inFeatures]).matmul(weight, transposeB: true, bias: bias).reshaped([outFeatures]) }
+        return try x.matmul(weight, transposeB: true, bias: bias)
     }
 }
 

@@ -31,6 +31,17 @@ let gradCases: [GradCase] = [
     GradCase(description: "matmul Aᵀ Bᵀ", shapes: [[4, 3], [5, 4]]) { x, _ in try x[0].matmul(x[1], transposeA: true, transposeB: true) },
     GradCase(description: "bmm Bᵀ shared", shapes: [[2, 3, 4], [1, 5, 4]]) { x, _ in try x[0].bmm(x[1], transposeB: true) },
     GradCase(description: "bmm Aᵀ", shapes: [[2, 4, 3], [2, 4, 5]]) { x, _ in try x[0].bmm(x[1], transposeA: true) },
+    // Gradients gathered in place: x feeds three products (the second and third GEMMs add into the
+    // first's result), and x and y share the gradient an add hands both (which must stay unshared).
+    GradCase(description: "matmul gathers in place", shapes: [[2, 3, 4], [5, 4], [5, 4], [4, 5]]) { x, _ in
+        try x[0].matmul(x[1], transposeB: true) * x[0].matmul(x[2], transposeB: true) + x[0].matmul(x[3])
+    },
+    GradCase(description: "shared add gradient, product first", shapes: [[3, 4], [3, 4], [4, 2], [4, 2]]) { x, _ in
+        try x[0].matmul(x[3]) + (x[0] + x[1]).matmul(x[2])
+    },
+    GradCase(description: "shared add gradient, product last", shapes: [[3, 4], [3, 4], [4, 2], [4, 2]]) { x, _ in
+        try (x[0] + x[1]).matmul(x[2]) + x[0].matmul(x[3]) + x[1].matmul(x[3])
+    },
     GradCase(description: "permute reshape", shapes: [[2, 3, 4]]) { x, _ in try x[0].permuted([2, 0, 1]).reshaped([4, 6]) },
     GradCase(description: "slice concat", shapes: [[4, 3], [2, 3]]) { x, _ in try Tensor.concat([x[0].slice(axis: 0, 1..<3), x[1]], axis: 0) },
     GradCase(description: "masked softmax 1-D lens", shapes: [[2, 3, 5]]) { x, b in

@@ -2,14 +2,19 @@
 // backward closure; `backward()` walks the graph in reverse topological order and accumulates
 // gradients into the leaves' `grad`. Closures capture detached data, never their own output,
 // so no reference cycles form.
+// A tensor used more than once gathers several gradients. When the gradient gathered so far is
+// held by nothing else, the next op may add its own into it in place (a GEMM with beta = 1), so
+// the sum costs no launch of its own.
 
 final class GradNode {
     /// The op's inputs, in the order the backward closure returns their gradients.
     let inputs: [Tensor]
-    /// Given the gradient of the output, the gradients of the inputs (nil where not needed).
-    let backward: (Tensor) throws -> [Tensor?]
+    /// Given the gradient of the output and, per input, a gradient gathered so far that the op may
+    /// add into in place (nil where there is none to share), the gradients of the inputs (nil where
+    /// not needed). An op that added into `gathered[i]` returns that same tensor for input i.
+    let backward: (_ gradient: Tensor, _ gathered: [Tensor?]) throws -> [Tensor?]
 
-    init(inputs: [Tensor], backward: @escaping (Tensor) throws -> [Tensor?]) {
+    init(inputs: [Tensor], backward: @escaping (Tensor, [Tensor?]) throws -> [Tensor?]) {
         self.inputs = inputs
         self.backward = backward
     }
@@ -33,6 +38,12 @@ public enum Autograd {
 extension Tensor {
     /// Attaches a backward to this freshly computed tensor.
     func record(inputs: [Tensor], backward: @escaping (Tensor) throws -> [Tensor?]) {
+        record(inputs: inputs) { g, _ in try backward(g) }
+    }
+
+    /// Attaches a backward that may add its input gradients into those gathered so far (see
+    /// `GradNode.backward`).
+    func record(inputs: [Tensor], accumulatingBackward backward: @escaping (Tensor, [Tensor?]) throws -> [Tensor?]) {
         requiresGrad = true
         gradNode = GradNode(inputs: inputs, backward: backward)
     }
@@ -78,17 +89,31 @@ extension Tensor {
                     tensor.grad = try tensor.grad.map { try $0 + g } ?? g
                     continue
                 }
-                let inputGrads = try node.backward(g)
+                var offered = Set<ObjectIdentifier>()
+                let gathered = node.inputs.map { input -> Tensor? in
+                    let key = ObjectIdentifier(input)
+                    guard input.requiresGrad, offered.insert(key).inserted else { return nil }
+                    return Tensor.exclusive(&grads[key]) ? grads[key] : nil
+                }
+                let inputGrads = try node.backward(g, gathered)
                 for (input, inputGrad) in zip(node.inputs, inputGrads) {
                     guard input.requiresGrad, let inputGrad else { continue }
                     guard inputGrad.shape == input.shape else {
                         throw DiveError.autograd(detail: "backward produced a gradient of shape \(inputGrad.shape) for an input of shape \(input.shape)")
                     }
                     let key = ObjectIdentifier(input)
+                    if let sum = grads[key], sum === inputGrad { continue }   // added in place
                     grads[key] = try grads[key].map { try $0 + inputGrad } ?? inputGrad
                 }
             }
         }
+    }
+
+    /// Whether `gradient` is held only here and shares its storage with no other tensor, so that
+    /// adding into it in place changes nothing else.
+    static func exclusive(_ gradient: inout Tensor?) -> Bool {
+        guard gradient != nil, isKnownUniquelyReferenced(&gradient!) else { return false }
+        return isKnownUniquelyReferenced(&gradient!.storage)
     }
 
     /// Clears `grad`.

@@ -4,8 +4,9 @@
 public final class Tensor {
     public let shape: [Int]
     public let dtype: DType
-    /// Device memory; shared by reshaped views of the same data.
-    public let storage: Buffer
+    /// Device memory; shared by reshaped views of the same data. (A `var` only so that autograd
+    /// can ask whether it is uniquely referenced; it is never reassigned.)
+    public internal(set) var storage: Buffer
     public let backend: Backend
 
     /// Whether gradients flow into this tensor. Set on parameters; ops propagate it.
