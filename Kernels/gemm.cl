@@ -38,8 +38,9 @@
 // On CPU OpenCL drivers (PoCL) the per-work-item style of 1-3 is many times faster than GPU-style
 // kernels with local memory and barriers; on GPUs the reverse holds, so GPUs run gemm_lt.
 //
-// Every kernel adds an optional bias (n elements, broadcast over rows and batch) in its epilogue
-// when `hasbias` (a Linear layer's forward in one launch): C = alpha·op(A)·op(B) + beta·C + bias.
+// Every kernel ends in an epilogue chosen by the bits of `epilogue`: 1 adds a bias (n elements,
+// broadcast over rows and batch), 2 then applies ReLU (a Linear layer and its activation in one
+// launch): C = relu(alpha·op(A)·op(B) + beta·C + bias).
 //
 // COMPILE-TIME DEFINES (build options, e.g. "-D MR=6 -D NR=16")
 //   MR   rows of a gemm_tile tile (default 6); any value >= 1.
@@ -66,7 +67,7 @@
 //     Ap and Bp must be whole buffers (not sub-buffers), so that their vectors are aligned.
 //   gemm_tile(int M, int N, int K, float alpha, float beta,
 //             global const float* Ap, int strideAp, global const float* Bp, int strideBp,
-//             global float* C, int offC, int ldc, int strideC, int gm, global const float* bias, int hasbias)
+//             global float* C, int offC, int ldc, int strideC, int gm, global const float* bias, int epilogue)
 //     Enqueue after the packs (an in-order queue does this). strideAp = (strideA == 0 ? 0 :
 //     pm * K * MR), strideBp = (strideB == 0 ? 0 : pn * K * NR).
 //     gm >= 1: tile rows per group (32 is a good default; gm >= pm walks plain columns).
@@ -75,7 +76,7 @@
 //   gemm_small(int M, int N, int K, float alpha, float beta,
 //              int transA, global const float* A, int offA, int lda, int strideA,
 //              int transB, global const float* B, int offB, int ldb, int strideB,
-//              global float* C, int offC, int ldc, int strideC, global const float* bias, int hasbias)
+//              global float* C, int offC, int ldc, int strideC, global const float* bias, int epilogue)
 //     global = (ceil(M / SMR), ceil(N / SNR), batch), local = NULL. No scratch buffers.
 //     On PoCL it beats the packed path when M * N * K <= 2^18 (about 64^3), and for
 //     transB == 0 with N <= 64 up to M * N * K <= 2^22.
@@ -222,7 +223,7 @@ __kernel void gemm_tile(const int M, const int N, const int K,
                         __global const float* restrict Ap, const int strideAp,
                         __global const float* restrict Bp, const int strideBp,
                         __global float* restrict C, const int offC, const int ldc, const int strideC,
-                        const int gm, __global const float* restrict bias, const int hasbias)
+                        const int gm, __global const float* restrict bias, const int epilogue)
 {
     // Which tile? x walks gm tile rows of one tile column, then the next column; y picks
     // the group of gm tile rows.
@@ -272,7 +273,8 @@ __kernel void gemm_tile(const int M, const int N, const int K,
                 for (int v = 0; v < NV; v++) {
                     floatV out = alpha * acc[r][v];
                     if (beta != 0.0f) out += beta * vloadV(v, cr);
-                    if (hasbias) out += vloadV(v, bias + q * NR);
+                    if (epilogue & 1) out += vloadV(v, bias + q * NR);
+                    if (epilogue & 2) out = fmax(out, 0.0f);
                     vstoreV(out, v, cr);
                 }
             } else {                           // partial row: element by element
@@ -282,7 +284,8 @@ __kernel void gemm_tile(const int M, const int N, const int K,
                 for (int j = 0; j < cols; j++) {
                     float out = alpha * t[j];
                     if (beta != 0.0f) out += beta * cr[j];
-                    if (hasbias) out += bias[q * NR + j];
+                    if (epilogue & 1) out += bias[q * NR + j];
+                    if (epilogue & 2) out = fmax(out, 0.0f);
                     cr[j] = out;
                 }
             }
@@ -300,7 +303,7 @@ __kernel void gemm_small(const int M, const int N, const int K,
                          const int transA, __global const float* restrict A, const int offA, const int lda, const int strideA,
                          const int transB, __global const float* restrict B, const int offB, const int ldb, const int strideB,
                          __global float* restrict C, const int offC, const int ldc, const int strideC,
-                         __global const float* restrict bias, const int hasbias)
+                         __global const float* restrict bias, const int epilogue)
 {
     const int i0 = get_global_id(0) * SMR;
     const int j0 = get_global_id(1) * SNR;
@@ -370,7 +373,8 @@ __kernel void gemm_small(const int M, const int N, const int K,
                 for (int v = 0; v < SNV; v++) {
                     floatV out = alpha * acc[r][v];
                     if (beta != 0.0f) out += beta * vloadV(v, cr);
-                    if (hasbias) out += vloadV(v, bias + j0);
+                    if (epilogue & 1) out += vloadV(v, bias + j0);
+                    if (epilogue & 2) out = fmax(out, 0.0f);
                     vstoreV(out, v, cr);
                 }
             } else {
@@ -380,7 +384,8 @@ __kernel void gemm_small(const int M, const int N, const int K,
                 for (int j = 0; j < cols; j++) {
                     float out = alpha * t[j];
                     if (beta != 0.0f) out += beta * cr[j];
-                    if (hasbias) out += bias[j0 + j];
+                    if (epilogue & 1) out += bias[j0 + j];
+                    if (epilogue & 2) out = fmax(out, 0.0f);
                     cr[j] = out;
                 }
             }
@@ -420,7 +425,7 @@ void gemm_lt(const int M, const int N, const int K, const float alpha, const flo
              const int transA, __global const float* restrict A, const int lda, const int strideA,
              const int transB, __global const float* restrict B, const int ldb, const int strideB,
              __global float* restrict C, const int ldc, const int strideC,
-             __global const float* restrict bias, const int hasbias)
+             __global const float* restrict bias, const int epilogue)
 {
     __local float As[TSK][TSM + 1];
     __local float Bs[TSK][TSN + 1];
@@ -478,7 +483,8 @@ void gemm_lt(const int M, const int N, const int K, const float alpha, const flo
             if (j >= N) continue;
             float out = alpha * acc[r][c];
             if (beta != 0.0f) out += beta * cb[(size_t)i * ldc + j];
-            if (hasbias) out += bias[j];
+            if (epilogue & 1) out += bias[j];
+            if (epilogue & 2) out = fmax(out, 0.0f);
             cb[(size_t)i * ldc + j] = out;
         }
     }

@@ -131,14 +131,15 @@ public enum DeviceCheck {
         return Check(op: "gemm", rtol: 1e-4, atol: 1e-3, cases: cases)
     }
 
-    /// x Wᵀ + b with the bias in the GEMM's epilogue, and its gradients.
+    /// x Wᵀ + b (then ReLU) with the bias and activation in the GEMM's epilogue, and its gradients.
     static func linearCheck() -> Check {
-        let cases: [(String, Body)] = [(1, 1, 1), (7, 33, 5), (257, 28, 33), (1120, 28, 256)].map { rows, out, inp in
-            ("\(rows)x\(inp) → \(out)", { b, double in
+        let shapes = [(1, 1, 1, false), (7, 33, 5, false), (257, 28, 33, true), (1120, 28, 256, false), (1120, 28, 256, true)]
+        let cases: [(String, Body)] = shapes.map { rows, out, inp, relu in
+            ("\(rows)x\(inp) → \(out)\(relu ? ", ReLU" : "")", { b, double in
                 let x = try tensor([rows, inp], seed: 3, on: b, double: double, grad: true)
                 let w = try tensor([out, inp], seed: 4, on: b, double: double, grad: true)
                 let bias = try tensor([out], seed: 5, on: b, double: double, grad: true)
-                let y = try x.matmul(w, transposeB: true, bias: bias)
+                let y = try x.matmul(w, transposeB: true, bias: bias, relu: relu)
                 try probe(y, seed: 6, double: double).backward()
                 return [y, x.grad!, w.grad!, bias.grad!]
             })

@@ -18,13 +18,13 @@ public final class Linear: Module {
         if let b = self.bias { register("bias", b) }
     }
 
-    /// x (..., in) → (..., out).
-    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+    /// x (..., in) → (..., out); with `relu`, max(0, ·) of that in the same launch.
+    public func callAsFunction(_ x: Tensor, relu: Bool = false) throws -> Tensor {
         guard x.shape.last == inFeatures else {
             throw DiveError.shapeMismatch(op: "Linear(\(inFeatures), \(outFeatures))", detail: "input \(x.shape) must end in \(inFeatures)")
         }
-        if x.rank == 1 { return try x.reshaped([1, inFeatures]).matmul(weight, transposeB: true, bias: bias).reshaped([outFeatures]) }
-        return try x.matmul(weight, transposeB: true, bias: bias)
+        if x.rank == 1 { return try x.reshaped([1, inFeatures]).matmul(weight, transposeB: true, bias: bias, relu: relu).reshaped([outFeatures]) }
+        return try x.matmul(weight, transposeB: true, bias: bias, relu: relu)
     }
 }
 

@@ -54,7 +54,7 @@ public final class PositionWiseFFN: Module {
         super.init()
         register("dense1", dense1); register("dense2", dense2)
     }
-    public func callAsFunction(_ x: Tensor) throws -> Tensor { try dense2(dense1(x).relu()) }
+    public func callAsFunction(_ x: Tensor) throws -> Tensor { try dense2(dense1(x, relu: true)) }
 }
 
 /// Post-norm residual: LN(dropout(Y) + X), parameters `ln.weight`, `ln.bias`.

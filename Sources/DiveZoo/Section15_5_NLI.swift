@@ -40,8 +40,8 @@ public final class NLIMLP: Module {
 
     /// x (..., inputs) → (..., hidden).
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        let h = try linear1(dropout1(x)).relu()          // (..., hidden)
-        return try linear2(dropout2(h)).relu()           // (..., hidden)
+        let h = try linear1(dropout1(x), relu: true)     // (..., hidden)
+        return try linear2(dropout2(h), relu: true)      // (..., hidden)
     }
 }
 

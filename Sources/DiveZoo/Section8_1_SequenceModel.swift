@@ -32,7 +32,7 @@ public struct SequenceModelRecipe: Recipe {
             register("2", l2)
             try initialize(.xavierUniform(), rng: rng) { $0.hasSuffix("weight") }
         }
-        func callAsFunction(_ x: Tensor) throws -> Tensor { try l2(l1(x).relu()) }   // (N, 4) → (N, 1)
+        func callAsFunction(_ x: Tensor) throws -> Tensor { try l2(l1(x, relu: true)) }   // (N, 4) → (N, 1)
     }
 
     public struct Result {

@@ -116,8 +116,8 @@ import Testing
         }
     }
 
-    /// The bias epilogue (a Linear layer in one launch): every row of every batch item gets the
-    /// bias, with β 0 and 1, shapes past every tile size.
+    /// The epilogue (a Linear layer and its ReLU in one launch): every row of every batch item gets
+    /// the bias, then max(0, ·) when asked, with β 0 and 1, shapes past every tile size.
     @Test(arguments: gemmTargets)
     func biasIsAddedToEveryRow(_ target: DeviceVariant<GemmVariant>) throws {
         try KernelVariants.$gemm.withValue(target.variant) {
@@ -126,20 +126,20 @@ import Testing
             var rng = TestRNG(9)
             var cases = 0
             for (batch, m, n, k) in [(1, 1, 1, 1), (2, 7, 33, 5), (1, 257, 33, 65), (3, 33, 257, 7), (1, 1120, 28, 256)] {
-                for (transB, beta) in [(false, 0.0), (true, 0.0), (true, 1.0)] {
+                for (transB, beta, relu) in [(false, 0.0, false), (true, 0.0, false), (true, 1.0, false), (false, 0.0, true), (true, 1.0, true)] {
                     let a = rng.array(batch * m * k), bv = rng.array(batch * k * n), c0 = rng.array(batch * m * n), bias = rng.array(n)
                     let ct = beta == 0 ? try poisoned([batch * m * n], on: b) : try tensor(c0, [batch * m * n], on: b)
                     try b.gemm(try tensor(a, [a.count], on: b), try tensor(bv, [bv.count], on: b), into: ct,
                                shape: GemmShape(batch: batch, m: m, n: n, k: k, transB: transB), alpha: 1, beta: Float(beta),
-                               bias: try tensor(bias, [n], on: b))
+                               bias: try tensor(bias, [n], on: b), relu: relu)
                     let product = Ref.gemm(a, bv, c0, batch: batch, m: m, n: n, k: k, transA: false, transB: transB,
                                            strideA: m * k, strideB: k * n, alpha: 1, beta: beta)
-                    let expected = product.indices.map { product[$0] + bias[$0 % n] }
-                    try expectClose(ct, expected, rtol: 1e-4, atol: 1e-3, "gemm+bias \(batch)×\(m)x\(n)x\(k) tB=\(transB) β=\(beta)")
+                    let expected = product.indices.map { relu ? Swift.max(0, product[$0] + bias[$0 % n]) : product[$0] + bias[$0 % n] }
+                    try expectClose(ct, expected, rtol: 1e-4, atol: 1e-3, "gemm+bias\(relu ? "+relu" : "") \(batch)×\(m)x\(n)x\(k) tB=\(transB) β=\(beta)")
                     cases += 1
                 }
             }
-            report(device, "gemm with bias, \(cases) shapes (\(target.variant))")
+            report(device, "gemm with bias (and ReLU), \(cases) shapes (\(target.variant))")
         }
     }
 }

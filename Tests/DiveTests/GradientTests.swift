@@ -33,6 +33,9 @@ let gradCases: [GradCase] = [
     GradCase(description: "bmm Aᵀ", shapes: [[2, 4, 3], [2, 4, 5]]) { x, _ in try x[0].bmm(x[1], transposeA: true) },
     // Gradients gathered in place: x feeds three products (the second and third GEMMs add into the
     // first's result), and x and y share the gradient an add hands both (which must stay unshared).
+    GradCase(description: "linear with ReLU", shapes: [[2, 3, 4], [5, 4], [5]]) { x, _ in
+        try x[0].matmul(x[1], transposeB: true, bias: x[2], relu: true)
+    },
     GradCase(description: "matmul gathers in place", shapes: [[2, 3, 4], [5, 4], [5, 4], [4, 5]]) { x, _ in
         try x[0].matmul(x[1], transposeB: true) * x[0].matmul(x[2], transposeB: true) + x[0].matmul(x[3])
     },

@@ -26,8 +26,10 @@ public protocol Backend: AnyObject {
 
     // MARK: arithmetic
     /// C[b] = alpha · op(A[b]) · op(B[b]) + beta · C[b] + bias, the bias (n elements) added to every
-    /// row of every batch item (a Linear layer in one launch). With beta == 0, C is not read.
-    func gemm(_ a: Tensor, _ b: Tensor, into c: Tensor, shape: GemmShape, alpha: Float, beta: Float, bias: Tensor?) throws
+    /// row of every batch item, then max(0, ·) when `relu` (a Linear layer and its activation in one
+    /// launch). With beta == 0, C is not read.
+    func gemm(_ a: Tensor, _ b: Tensor, into c: Tensor, shape: GemmShape, alpha: Float, beta: Float, bias: Tensor?,
+              relu: Bool) throws
     func unary(_ op: UnaryOp, _ x: Tensor, into y: Tensor) throws
     /// dx = dy · f'(x), from whichever of x or y = f(x) the derivative needs.
     func unaryBackward(_ op: UnaryOp, input x: Tensor, output y: Tensor, gradOutput dy: Tensor,
@@ -141,9 +143,9 @@ extension Backend {
                               dropout: nil, into: dq, dk: dk, dv: dv, dims: dims)
     }
 
-    /// GEMM without a bias.
+    /// GEMM without a bias or activation.
     public func gemm(_ a: Tensor, _ b: Tensor, into c: Tensor, shape: GemmShape, alpha: Float, beta: Float) throws {
-        try gemm(a, b, into: c, shape: shape, alpha: alpha, beta: beta, bias: nil)
+        try gemm(a, b, into: c, shape: shape, alpha: alpha, beta: beta, bias: nil, relu: false)
     }
 }
 

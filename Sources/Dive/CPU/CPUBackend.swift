@@ -90,18 +90,20 @@ public final class CPUBackend: Backend {
 
     // MARK: GEMM
 
-    public func gemm(_ a: Tensor, _ b: Tensor, into c: Tensor, shape s: GemmShape, alpha: Float, beta: Float, bias: Tensor?) throws {
+    public func gemm(_ a: Tensor, _ b: Tensor, into c: Tensor, shape s: GemmShape, alpha: Float, beta: Float, bias: Tensor?,
+                     relu: Bool) throws {
         if try isDouble(c, "gemm") {
             gemmLoop(a.cpuPointer(Double.self), b.cpuPointer(Double.self), c.cpuPointer(Double.self), s,
                      Double(alpha), Double(beta))
         } else {
             gemmLoop(a.cpuPointer(Float.self), b.cpuPointer(Float.self), c.cpuPointer(Float.self), s, alpha, beta)
         }
-        // The bias: the broadcasting add, in place over C's rows.
+        // The bias (the broadcasting add) and the activation, in place over C's rows.
+        let rows = Tensor(shape: [s.batch * s.m, s.n], dtype: c.dtype, storage: c.storage, backend: self)
         if let bias {
-            let rows = Tensor(shape: [s.batch * s.m, s.n], dtype: c.dtype, storage: c.storage, backend: self)
             try binary(.add, rows, bias, into: rows, plan: try BroadcastPlan.make(rows.shape, [s.n], op: "gemm"))
         }
+        if relu { try unary(.relu, rows, into: rows) }
     }
 
     private func gemmLoop<T: CPUFloat>(_ a: UnsafeMutablePointer<T>, _ b: UnsafeMutablePointer<T>,

@@ -69,23 +69,23 @@ final class GemmPlanner {
         return Self.isSmall(s) ? .small : .packed
     }
 
-    /// C[b] = alpha · op(A[b]) · op(B[b]) + beta · C[b] (+ bias). Call with the backend's lock held.
-    func run(_ a: Tensor, _ b: Tensor, _ c: Tensor, _ s: GemmShape, alpha: Float, beta: Float, bias: Tensor?) throws {
+    /// C[b] = alpha · op(A[b]) · op(B[b]) + beta · C[b] (+ bias, then ReLU). Call with the backend's lock held.
+    func run(_ a: Tensor, _ b: Tensor, _ c: Tensor, _ s: GemmShape, alpha: Float, beta: Float, bias: Tensor?, relu: Bool) throws {
         guard s.m > 0, s.n > 0, s.batch > 0 else { return }
         switch chosenVariant(s) {
-        case .small, .auto: try runSmall(a, b, c, s, alpha: alpha, beta: beta, bias: bias)
+        case .small, .auto: try runSmall(a, b, c, s, alpha: alpha, beta: beta, bias: bias, relu: relu)
         case .packed:
-            if s.k == 0 { return try runSmall(a, b, c, s, alpha: alpha, beta: beta, bias: bias) }
+            if s.k == 0 { return try runSmall(a, b, c, s, alpha: alpha, beta: beta, bias: bias, relu: relu) }
             if config == nil { try choose() }
-            try runPacked(a, b, c, s, config!, alpha: alpha, beta: beta, bias: bias)
+            try runPacked(a, b, c, s, config!, alpha: alpha, beta: beta, bias: bias, relu: relu)
         case .localTiles:
             let cls = Self.shapeClass(s)
             if localTiles[cls] == nil { try chooseLocalTiles(cls) }
-            try runLocalTiles(a, b, c, s, localTiles[cls]!, alpha: alpha, beta: beta, bias: bias)
+            try runLocalTiles(a, b, c, s, localTiles[cls]!, alpha: alpha, beta: beta, bias: bias, relu: relu)
         }
     }
 
-    private func runSmall(_ a: Tensor, _ b: Tensor, _ c: Tensor, _ s: GemmShape, alpha: Float, beta: Float, bias: Tensor?) throws {
+    private func runSmall(_ a: Tensor, _ b: Tensor, _ c: Tensor, _ s: GemmShape, alpha: Float, beta: Float, bias: Tensor?, relu: Bool) throws {
         if small == nil {
             let options = "-D SMR=\(Self.smallTile.m) -D SNR=\(Self.smallTile.n)"
             small = try backend.makeKernel("gemm_small", program: backend.programs.program("gemm", options: options))
@@ -97,12 +97,12 @@ final class GemmPlanner {
             try k.int(s.transA ? 1 : 0); try k.buffer(a); try k.int(0); try k.int(lda); try k.int(s.strideA)
             try k.int(s.transB ? 1 : 0); try k.buffer(b); try k.int(0); try k.int(ldb); try k.int(s.strideB)
             try k.buffer(c); try k.int(0); try k.int(s.n); try k.int(s.strideC)
-            try k.buffer(bias); try k.int(bias == nil ? 0 : 1)
+            try k.buffer(bias); try k.int((bias == nil ? 0 : 1) | (relu ? 2 : 0))
         }
     }
 
     private func runPacked(_ a: Tensor, _ b: Tensor, _ c: Tensor, _ s: GemmShape, _ cfg: GemmConfig,
-                           alpha: Float, beta: Float, bias: Tensor?) throws {
+                           alpha: Float, beta: Float, bias: Tensor?, relu: Bool) throws {
         let pm = (s.m + cfg.mr - 1) / cfg.mr, pn = (s.n + cfg.nr - 1) / cfg.nr
         let batchA = s.strideA == 0 ? 1 : s.batch, batchB = s.strideB == 0 ? 1 : s.batch
         let lda = s.transA ? s.m : s.k, ldb = s.transB ? s.k : s.n
@@ -124,12 +124,12 @@ final class GemmPlanner {
             try k.buffer(ap); try k.int(s.strideA == 0 ? 0 : pm * s.k * cfg.mr)
             try k.buffer(bp); try k.int(s.strideB == 0 ? 0 : pn * s.k * cfg.nr)
             try k.buffer(c); try k.int(0); try k.int(s.n); try k.int(s.strideC); try k.int(gm)
-            try k.buffer(bias); try k.int(bias == nil ? 0 : 1)
+            try k.buffer(bias); try k.int((bias == nil ? 0 : 1) | (relu ? 2 : 0))
         }
     }
 
     private func runLocalTiles(_ a: Tensor, _ b: Tensor, _ c: Tensor, _ s: GemmShape, _ entry: (LocalTileConfig, cl_kernel),
-                               alpha: Float, beta: Float, bias: Tensor?) throws {
+                               alpha: Float, beta: Float, bias: Tensor?, relu: Bool) throws {
         let (cfg, kernel) = entry
         let lda = s.transA ? s.m : s.k, ldb = s.transB ? s.k : s.n
         let local = cfg.local
@@ -139,7 +139,7 @@ final class GemmPlanner {
             try k.int(s.transA ? 1 : 0); try k.buffer(a); try k.int(lda); try k.int(s.strideA)
             try k.int(s.transB ? 1 : 0); try k.buffer(b); try k.int(ldb); try k.int(s.strideB)
             try k.buffer(c); try k.int(s.n); try k.int(s.strideC)
-            try k.buffer(bias); try k.int(bias == nil ? 0 : 1)
+            try k.buffer(bias); try k.int((bias == nil ? 0 : 1) | (relu ? 2 : 0))
         }
     }
 
@@ -191,7 +191,7 @@ final class GemmPlanner {
         var best: (GemmConfig, Double)?
         for candidate in Self.packedCandidates {
             guard (try? use(candidate)) != nil else { continue }   // a variant the compiler rejects is skipped
-            let median = try time { try runPacked(a, b, c, shape, candidate, alpha: 1, beta: 0, bias: nil) }
+            let median = try time { try runPacked(a, b, c, shape, candidate, alpha: 1, beta: 0, bias: nil, relu: false) }
             if best == nil || median < best!.1 { best = (candidate, median) }
         }
         guard let (chosen, _) = best else {
@@ -221,7 +221,7 @@ final class GemmPlanner {
         var best: (LocalTileConfig, cl_kernel, Double)?
         for candidate in fits {
             guard let kernel = try? localTileKernel(candidate) else { continue }
-            let median = try time { try runLocalTiles(a, b, c, shape, (candidate, kernel), alpha: 1, beta: 0, bias: nil) }
+            let median = try time { try runLocalTiles(a, b, c, shape, (candidate, kernel), alpha: 1, beta: 0, bias: nil, relu: false) }
             if best == nil || median < best!.2 { best = (candidate, kernel, median) }
         }
         guard let (chosen, kernel, _) = best else {
@@ -243,11 +243,11 @@ final class GemmPlanner {
 }
 
 extension OpenCLBackend {
-    public func gemm(_ a: Tensor, _ b: Tensor, into c: Tensor, shape: GemmShape, alpha: Float, beta: Float, bias: Tensor?) throws {
+    public func gemm(_ a: Tensor, _ b: Tensor, into c: Tensor, shape: GemmShape, alpha: Float, beta: Float, bias: Tensor?, relu: Bool) throws {
         try requireFloat32(a, b, c, op: "gemm")
         if let bias { try requireFloat32(bias, op: "gemm") }
         lock.lock(); defer { lock.unlock() }
-        try gemmPlan.run(a, b, c, shape, alpha: alpha, beta: beta, bias: bias)
+        try gemmPlan.run(a, b, c, shape, alpha: alpha, beta: beta, bias: bias, relu: relu)
     }
 
     /// Times the GEMM candidates of every shape class now and caches the choices (`dive tune`).

@@ -117,7 +117,7 @@ extension OpenCLBackend {
             // dropped out into a copy first, when training).
             lock.lock(); defer { lock.unlock() }
             try gemmPlan.run(q, k, weights, GemmShape(batch: d.batch, m: d.queries, n: d.keys, k: d.depth, transB: true),
-                             alpha: scale, beta: 0, bias: nil)
+                             alpha: scale, beta: 0, bias: nil, relu: false)
             try maskedSoftmax(weights, validLens: validLens, into: weights, rows: d.batch * d.queries, cols: d.keys)
             var p = weights
             if let dropout {
@@ -125,7 +125,7 @@ extension OpenCLBackend {
                 try self.dropout(weights, p: dropout.p, seed: dropout.seed, offset: dropout.offset, into: p)
             }
             try gemmPlan.run(p, v, out, GemmShape(batch: d.batch, m: d.queries, n: d.valueDepth, k: d.keys),
-                             alpha: 1, beta: 0, bias: nil)
+                             alpha: 1, beta: 0, bias: nil, relu: false)
             return
         }
         try launch(.at_fw, global: (d.queries, d.batch, 1)) { a in

@@ -1,20 +1,22 @@
 // Matrix products: `matmul` for matrices (the left one may carry leading axes, as a Linear layer's
 // input does) and `bmm` for batches of matrices, either operand optionally transposed, with an
-// optional bias added in the same launch. Backward: dA = dC · op(B)ᵀ, dB = op(A)ᵀ · dC, as GEMMs
+// optional bias and ReLU applied in the same launch. Backward: dA = dC · op(B)ᵀ, dB = op(A)ᵀ · dC, as GEMMs
 // with transposes, each added in place into a gradient gathered so far where autograd offers one;
 // dbias = Σ over rows of dC.
 
 extension Tensor {
     /// (m, k) · (k, n) → (m, n); with `transposeA` self is (k, m), with `transposeB` b is (n, k).
     /// Without `transposeA`, self may be (..., k): its leading axes are rows, (..., k) → (..., n).
-    /// `bias` (n) is added to every row (a Linear layer in one GEMM launch).
-    public func matmul(_ b: Tensor, transposeA: Bool = false, transposeB: Bool = false, bias: Tensor? = nil) throws -> Tensor {
+    /// `bias` (n) is added to every row, and then with `relu` max(0, ·) applied (a Linear layer and
+    /// its activation in one GEMM launch).
+    public func matmul(_ b: Tensor, transposeA: Bool = false, transposeB: Bool = false, bias: Tensor? = nil,
+                       relu: Bool = false) throws -> Tensor {
         guard rank == 2 || (rank > 2 && !transposeA), b.rank == 2 else {
             throw DiveError.shapeMismatch(op: "matmul", detail: "expects matrices (or (..., k) · (k, n)), got \(shape)\(transposeA ? "ᵀ" : "") and \(b.shape); use bmm for batches")
         }
         let rows = shape.dropLast().reduce(1, *)
         let out = try Tensor.bmm(self, as: [1, rows, shape[rank - 1]], b, as: [1] + b.shape, transposeA: transposeA,
-                                 transposeB: transposeB, bias: bias)
+                                 transposeB: transposeB, bias: bias, relu: relu)
         return try out.reshaped(transposeA ? [out.shape[1], out.shape[2]] : Array(shape.dropLast()) + [out.shape[2]])
     }
 
@@ -28,7 +30,7 @@ extension Tensor {
     /// the product is added into it in place (GEMM beta = 1) and `adding` itself is returned: how
     /// a backward adds into a gathered gradient.
     static func bmm(_ a: Tensor, as shapeA: [Int], _ b: Tensor, as shapeB: [Int], transposeA: Bool, transposeB: Bool,
-                    bias: Tensor? = nil, adding sum: Tensor? = nil) throws -> Tensor {
+                    bias: Tensor? = nil, relu: Bool = false, adding sum: Tensor? = nil) throws -> Tensor {
         try a.checkSameDevice([b] + (bias.map { [$0] } ?? []), op: "bmm")
         try a.checkFloat(op: "bmm")
         guard shapeA.count == 3, shapeB.count == 3, a.dtype == b.dtype else {
@@ -50,14 +52,20 @@ extension Tensor {
         let out = try sum.map { try $0.reshaped([batch, m, n]) } ?? a.emptyLike([batch, m, n])
         let shape = GemmShape(batch: batch, m: m, n: n, k: k, transA: transposeA, transB: transposeB,
                               strideA: shapeA[0] == 1 ? 0 : m * k, strideB: shapeB[0] == 1 ? 0 : k * n)
-        try a.backend.gemm(a3, b3, into: out, shape: shape, alpha: 1, beta: sum == nil ? 0 : 1, bias: bias)
+        try a.backend.gemm(a3, b3, into: out, shape: shape, alpha: 1, beta: sum == nil ? 0 : 1, bias: bias, relu: relu)
         if let sum { return sum }   // only backward passes add (autograd is off there)
         let inputs = [a, b] + (bias.map { [$0] } ?? [])
         if Autograd.shouldRecord(inputs) {
             let needA = a.requiresGrad, needB = b.requiresGrad, needBias = bias?.requiresGrad ?? false
-            let originalA = a.shape, originalB = b.shape
-            out.record(inputs: inputs, accumulatingBackward: { g, gathered in
+            let originalA = a.shape, originalB = b.shape, y = relu ? out.detached() : nil
+            out.record(inputs: inputs, accumulatingBackward: { dy, gathered in
                 var da: Tensor?, db: Tensor?
+                // Through the ReLU first: y > 0 exactly where its input was.
+                var g = dy
+                if relu {
+                    g = try dy.emptyLike()
+                    try dy.backend.unaryBackward(.relu, input: y!, output: y!, gradOutput: dy, into: g)
+                }
                 // A gradient gathered so far for an operand that is not shared across the batch
                 // takes this product in place (and is returned as it is).
                 let intoA = shapeA[0] == batch ? gathered[0] : nil
