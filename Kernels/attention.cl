@@ -1,16 +1,22 @@
 // Fused scaled dot-product attention with the book's valid-length mask, one work-item per
 // query row. With `heads` h, batch entry b of the B·h attentions is head b % h of item b / h, and
 // Q (B, Tq, h·D), K (B, Tk, h·D), V (B, Tk, h·Dv), out (B, Tq, h·Dv) hold the heads side by side
-// (the multi-head layout, so no split or merge copies; h = 1 is the plain (B, Tq, D) layout);
+// (the multi-head layout, so no split or merge copies; h = 1 is the plain (B, Tq, D) layout).
+// Q, K, V and their gradients start at element qo, ko, vo of their buffers with rows ldq, ldk,
+// ldv apart: h·D alone, more when projections are packed side by side (one buffer for all three);
 // P (B·h, Tq, Tk) are the softmax weights. Row (b, i) keeps keys j < lens[(b·Tq + i) / rep]; the
 // rest count as the logit -1e6.
 // With dp > 0 the weights multiplying V are dropped out: weight (row, j) is kept with the mask of
 // stream (seed, offset) at element row·Tk + j and scaled by 1/(1 - dp); P stays undropped.
 
 
-// Offset of row t of head b % h of item b / h in a (items, T, h·n) tensor.
+// Offset of row t of head b % h of item b / h in a (items, T, h·n) tensor, or in one whose rows
+// are `ld` apart (Q, K and V packed side by side: the caller adds the operand's column offset).
 inline size_t head_row(const int b, const int t, const int T, const int h, const int n) {
     return ((size_t)(b / h) * T + t) * h * n + (size_t)(b % h) * n;
+}
+inline size_t packed_row(const int b, const int t, const int T, const int h, const int n, const int ld) {
+    return ((size_t)(b / h) * T + t) * ld + (size_t)(b % h) * n;
 }
 
 // Dot product of two rows of n floats, 8 at a time.
@@ -28,13 +34,14 @@ __kernel void at_fw(__global const float* q, __global const float* k, __global c
                     __global const int* lens, __global float* out, __global float* p,
                     const int tq, const int tk, const int d, const int dv,
                     const float scale, const int rep, const int haslens,
-                    const float dp, const ulong seed, const ulong offset, const int h) {
+                    const float dp, const ulong seed, const ulong offset, const int h,
+                    const int qo, const int ldq, const int ko, const int ldk, const int vo, const int ldv) {
     const int i = get_global_id(0), b = get_global_id(1);
     const int row = b * tq + i;
-    const size_t ks = (size_t)h * d, vs = (size_t)h * dv;     // strides between a head's key and value rows
-    __global const float* qi = q + head_row(b, i, tq, h, d);
-    __global const float* kb = k + head_row(b, 0, tk, h, d);
-    __global const float* vb = v + head_row(b, 0, tk, h, dv);
+    const size_t ks = ldk, vs = ldv;     // strides between a head's key and value rows
+    __global const float* qi = q + qo + packed_row(b, i, tq, h, d, ldq);
+    __global const float* kb = k + ko + packed_row(b, 0, tk, h, d, ldk);
+    __global const float* vb = v + vo + packed_row(b, 0, tk, h, dv, ldv);
     __global float* pi = p + (size_t)row * tk;
     __global float* oi = out + head_row(b, i, tq, h, dv);
     const int valid = haslens ? clamp(lens[row / rep], 0, tk) : tk;
@@ -76,17 +83,18 @@ __kernel void at_bw_q(__global const float* k, __global const float* v, __global
                       __global const float* dout, __global const int* lens, __global float* ds, __global float* dq,
                       const int tq, const int tk, const int d, const int dv, const float scale,
                       const int rep, const int haslens, const float dp, const ulong seed, const ulong offset,
-                      const int h) {
+                      const int h, const int qo, const int ldq, const int ko, const int ldk,
+                      const int vo, const int ldv) {
     const int i = get_global_id(0), b = get_global_id(1);
     const int row = b * tq + i;
     const int valid = haslens ? clamp(lens[row / rep], 0, tk) : tk;
-    const size_t ks = (size_t)h * d, vs = (size_t)h * dv;
-    __global const float* kb = k + head_row(b, 0, tk, h, d);
-    __global const float* vb = v + head_row(b, 0, tk, h, dv);
+    const size_t ks = ldk, vs = ldv;
+    __global const float* kb = k + ko + packed_row(b, 0, tk, h, d, ldk);
+    __global const float* vb = v + vo + packed_row(b, 0, tk, h, dv, ldv);
     __global const float* pi = p + (size_t)row * tk;
     __global const float* gi = dout + head_row(b, i, tq, h, dv);
     __global float* si = ds + (size_t)row * tk;
-    __global float* qi = dq + head_row(b, i, tq, h, d);
+    __global float* qi = dq + qo + packed_row(b, i, tq, h, d, ldq);
     float dot = 0.0f;
     for (int j = 0; j < tk; j++) {
         __global const float* vj = vb + j * vs;
@@ -110,16 +118,17 @@ __kernel void at_bw_q(__global const float* k, __global const float* v, __global
 __kernel void at_bw_kv(__global const float* q, __global const float* p, __global const float* dout,
                        __global const float* ds, __global float* dk, __global float* dvout,
                        const int tq, const int tk, const int d, const int dv,
-                       const float dp, const ulong seed, const ulong offset, const int h) {
+                       const float dp, const ulong seed, const ulong offset, const int h,
+                       const int qo, const int ldq, const int ko, const int ldk, const int vo, const int ldv) {
     const int j = get_global_id(0), b = get_global_id(1);
-    __global float* kj = dk + head_row(b, j, tk, h, d);
-    __global float* vj = dvout + head_row(b, j, tk, h, dv);
+    __global float* kj = dk + ko + packed_row(b, j, tk, h, d, ldk);
+    __global float* vj = dvout + vo + packed_row(b, j, tk, h, dv, ldv);
     for (int c = 0; c < d; c++) kj[c] = 0.0f;
     for (int c = 0; c < dv; c++) vj[c] = 0.0f;
     for (int i = 0; i < tq; i++) {
         const size_t row = (size_t)b * tq + i;
         const float s = ds[row * tk + j], w = p[row * tk + j] * drop_factor(dp, seed, offset, row * tk + j);
-        __global const float* qi = q + head_row(b, i, tq, h, d);
+        __global const float* qi = q + qo + packed_row(b, i, tq, h, d, ldq);
         __global const float* gi = dout + head_row(b, i, tq, h, dv);
         for (int c = 0; c < d; c++) kj[c] += s * qi[c];
         for (int c = 0; c < dv; c++) vj[c] += w * gi[c];

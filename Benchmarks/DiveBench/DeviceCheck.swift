@@ -243,6 +243,23 @@ public enum DeviceCheck {
                 return [r.output, r.weights, q.grad!, k.grad!, v.grad!]
             }))
         }
+        for (items, heads, tq, tk, d, p) in [(2, 4, 10, 10, 8, Float(0.1)), (2, 2, 7, 129, 32, 0)] {
+            cases.append(("\(heads) heads, packed projections (\(items), \(tq), \(tk), \(d)) dropout \(p)", { b, double in
+                let lens = try Tensor((0..<items).map { Int32(tk - $0) }, on: b)
+                let q = try tensor([items, tq, heads * d], seed: 55, on: b, double: double, grad: true)
+                let kv = try tensor([items, tk, 2 * heads * d], seed: 56, on: b, double: double, grad: true)
+                let r = try Tensor.attention(query: q, packedKV: kv, validLens: lens, heads: heads, dropout: p, stream: RandomStream(seed: 57))
+                try probe(r.output, seed: 58, double: double).backward()
+                var results = [r.output, r.weights, q.grad!, kv.grad!]
+                if tq == tk {
+                    let qkv = try tensor([items, tq, 3 * heads * d], seed: 59, on: b, double: double, grad: true)
+                    let s = try Tensor.attention(packedQKV: qkv, validLens: lens, heads: heads, dropout: p, stream: RandomStream(seed: 60))
+                    try probe(s.output, seed: 61, double: double).backward()
+                    results += [s.output, s.weights, qkv.grad!]
+                }
+                return results
+            }))
+        }
         return Check(op: "attention", rtol: 1e-3, atol: 1e-5, cases: cases)
     }
 

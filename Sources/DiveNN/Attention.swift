@@ -16,9 +16,31 @@ public final class DotProductAttention: Module {
     /// q (B, Tq, d), k (B, Tk, d), v (B, Tk, dv); validLens Int32 (B) or (B, Tq) → (B, Tq, dv).
     /// With `heads` h, d and dv hold h heads side by side (see `Tensor.attention`).
     public func callAsFunction(_ q: Tensor, _ k: Tensor, _ v: Tensor, validLens: Tensor? = nil, heads: Int = 1) throws -> Tensor {
+        try run { p, stream in
+            try Tensor.attention(query: q, key: k, value: v, validLens: validLens.map { try flatLens($0) }, heads: heads,
+                                 dropout: p, stream: stream)
+        }
+    }
+
+    /// Self-attention over packed projections qkv (B, T, 3·d) (see `Tensor.attention(packedQKV:)`).
+    public func callAsFunction(packedQKV qkv: Tensor, validLens: Tensor? = nil, heads: Int = 1) throws -> Tensor {
+        try run { p, stream in
+            try Tensor.attention(packedQKV: qkv, validLens: validLens.map { try flatLens($0) }, heads: heads, dropout: p, stream: stream)
+        }
+    }
+
+    /// q (B, Tq, d) over packed keys and values kv (B, Tk, 2·d) (see `Tensor.attention(query:packedKV:)`).
+    public func callAsFunction(_ q: Tensor, packedKV kv: Tensor, validLens: Tensor? = nil, heads: Int = 1) throws -> Tensor {
+        try run { p, stream in
+            try Tensor.attention(query: q, packedKV: kv, validLens: validLens.map { try flatLens($0) }, heads: heads,
+                                 dropout: p, stream: stream)
+        }
+    }
+
+    /// Runs one attention call with this module's dropout (training only) and keeps its weights if asked.
+    private func run(_ attend: (Float, RandomStream?) throws -> AttentionResult) throws -> Tensor {
         let training = isTraining && dropout > 0
-        let r = try Tensor.attention(query: q, key: k, value: v, validLens: validLens.map { try flatLens($0) }, heads: heads,
-                                     dropout: training ? dropout : 0, stream: training ? randomStream : nil)
+        let r = try attend(training ? dropout : 0, training ? randomStream : nil)
         attentionWeights = keepsWeights ? r.weights : nil
         return r.output
     }
@@ -67,10 +89,15 @@ public final class AdditiveAttention: Module {
 /// Multi-head attention: W_q, W_k, W_v, W_o (bias off by default), heads batch-major as the book
 /// splits them ((B·heads, T, H/heads) weights), valid lengths repeated per head, scaled dot-product
 /// attention reading the heads in place.
+/// When queries, keys and values are one size and there is no bias, W_q, W_k and W_v are row blocks
+/// of one (3·H, size) matrix (the parameters keep their names and shapes): self-attention then
+/// projects Q, K and V in one GEMM, and attention to one memory projects K and V in one.
 public final class MultiHeadAttention: Module {
     public let numHeads: Int
     public let W_q: Linear, W_k: Linear, W_v: Linear, W_o: Linear
     public let attention: DotProductAttention
+    /// Whether W_q, W_k, W_v lie one after another in one matrix (packed projections).
+    public let packsProjections: Bool
 
     public init(keySize: Int, querySize: Int, valueSize: Int, numHiddens: Int, numHeads: Int, dropout: Float,
                 bias: Bool = false, on backend: Backend, rng: HostRNG) throws {
@@ -79,9 +106,20 @@ public final class MultiHeadAttention: Module {
         }
         self.numHeads = numHeads
         attention = DotProductAttention(dropout: dropout)
-        W_q = try Linear(querySize, numHiddens, bias: bias, on: backend, rng: rng)
-        W_k = try Linear(keySize, numHiddens, bias: bias, on: backend, rng: rng)
-        W_v = try Linear(valueSize, numHiddens, bias: bias, on: backend, rng: rng)
+        if querySize == keySize && keySize == valueSize && !bias {
+            // The same draws as three Linear layers made one after another.
+            let H = numHiddens
+            let stacked = try Initializer.pytorchUniform(fan: querySize).make([3 * H, querySize], on: backend, rng: rng)
+            W_q = try Linear(weight: stacked.slice(axis: 0, 0..<H))
+            W_k = try Linear(weight: stacked.slice(axis: 0, H..<(2 * H)))
+            W_v = try Linear(weight: stacked.slice(axis: 0, (2 * H)..<(3 * H)))
+        } else {
+            W_q = try Linear(querySize, numHiddens, bias: bias, on: backend, rng: rng)
+            W_k = try Linear(keySize, numHiddens, bias: bias, on: backend, rng: rng)
+            W_v = try Linear(valueSize, numHiddens, bias: bias, on: backend, rng: rng)
+        }
+        // Packed only where the blocks are views of one matrix (the device could start buffers there).
+        packsProjections = Tensor.joinWithoutCopy([W_q.weight, W_k.weight, W_v.weight])
         W_o = try Linear(numHiddens, numHiddens, bias: bias, on: backend, rng: rng)
         super.init()
         register("attention", attention)
@@ -106,6 +144,14 @@ public final class MultiHeadAttention: Module {
         }
         // The projections hold the heads side by side; attention reads them in place (the book's
         // transpose_qkv and transpose_output, without the copies).
+        if packsProjections && q === k && k === v {
+            let qkv = try q.matmul(Tensor.concat([W_q.weight, W_k.weight, W_v.weight], axis: 0), transposeB: true)  // (B, T, 3H)
+            return try W_o(attention(packedQKV: qkv, validLens: lens, heads: numHeads))
+        }
+        if packsProjections && k === v {
+            let kv = try k.matmul(Tensor.concat([W_k.weight, W_v.weight], axis: 0), transposeB: true)              // (B, Tk, 2H)
+            return try W_o(attention(W_q(q), packedKV: kv, validLens: lens, heads: numHeads))
+        }
         return try W_o(attention(W_q(q), W_k(k), W_v(v), validLens: lens, heads: numHeads))
     }
 }

@@ -18,6 +18,19 @@ public final class Linear: Module {
         if let b = self.bias { register("bias", b) }
     }
 
+    /// A layer over an existing weight (out, in) and bias (out), such as row blocks of one
+    /// matrix (multi-head attention's packed projections).
+    public init(weight: Tensor, bias: Tensor? = nil) throws {
+        guard weight.rank == 2, bias.map({ $0.shape == [weight.shape[0]] }) ?? true else {
+            throw DiveError.shapeMismatch(op: "Linear", detail: "weight \(weight.shape), bias \(bias?.shape ?? [])")
+        }
+        outFeatures = weight.shape[0]; inFeatures = weight.shape[1]
+        self.weight = weight; self.bias = bias
+        super.init()
+        register("weight", weight)
+        if let bias { register("bias", bias) }
+    }
+
     /// x (..., in) → (..., out); with `relu`, max(0, ·) of that in the same launch.
     public func callAsFunction(_ x: Tensor, relu: Bool = false) throws -> Tensor {
         guard x.shape.last == inFeatures else {

@@ -126,4 +126,49 @@ import Testing
         }
         report(device, "multi-head attention reading heads in place")
     }
+
+    /// Packed projections, Q K V side by side in (B, T, 3·h·D) or K V in (B, Tk, 2·h·D), equal the
+    /// same columns given apart: outputs, weights and the packed gradients, with dropout and
+    /// lengths, short and long sequences (the long path splits heads by strided copies).
+    @Test(arguments: allDevices)
+    func packedProjectionsMatchSeparateOnes(device: Device) throws {
+        let be = try backend(device)
+        for (b, h, t, d, p) in [(2, 4, 10, 8, Float(0.2)), (3, 1, 7, 5, 0), (2, 2, 129, 32, 0.1)] {
+            let w = h * d
+            let lens = try Tensor((0..<b).map { Int32(max(1, t - 2 * $0)) }, on: be)
+            func columns(_ x: Tensor, _ i: Int, of n: Int) throws -> Tensor {
+                try x.reshaped([b, t, n, w]).permuted([2, 0, 1, 3]).copy().reshaped([n, b * t * w])
+                    .slice(axis: 0, i..<(i + 1)).reshaped([b, t, w])
+            }
+            for packKV in [false, true] {
+                func run(_ packed: Bool) throws -> [[Double]] {
+                    var rng = TestRNG(71)
+                    let q = try tensor(rng.array(b * t * w), [b, t, w], on: be).requiringGrad()
+                    let all = try tensor(rng.array(b * t * 3 * w), [b, t, 3 * w], on: be).requiringGrad()   // (Q) K V
+                    let kv = try tensor(rng.array(b * t * 2 * w), [b, t, 2 * w], on: be).requiringGrad()
+                    let stream = RandomStream(seed: 3, offset: 10)
+                    let r: AttentionResult
+                    switch (packKV, packed) {
+                    case (false, true): r = try Tensor.attention(packedQKV: all, validLens: lens, heads: h, dropout: p, stream: stream)
+                    case (false, false):
+                        r = try Tensor.attention(query: columns(all, 0, of: 3), key: columns(all, 1, of: 3), value: columns(all, 2, of: 3),
+                                                 validLens: lens, heads: h, dropout: p, stream: stream)
+                    case (true, true): r = try Tensor.attention(query: q, packedKV: kv, validLens: lens, heads: h, dropout: p, stream: stream)
+                    case (true, false):
+                        r = try Tensor.attention(query: q, key: columns(kv, 0, of: 2), value: columns(kv, 1, of: 2),
+                                                 validLens: lens, heads: h, dropout: p, stream: stream)
+                    }
+                    try (r.output * tensor(rng.array(b * t * w), [b, t, w], on: be)).sum().backward()
+                    let grads = packKV ? [q.grad!, kv.grad!] : [all.grad!]
+                    return try ([r.output, r.weights] + grads).map { try $0.toDoubleArray() }
+                }
+                let packed = try run(true), apart = try run(false)
+                for i in packed.indices {
+                    let c = closeness(packed[i], apart[i], rtol: 1e-4, atol: 1e-5)
+                    #expect(c <= 1, "packed \(packKV ? "K V" : "Q K V") vs apart, result \(i) (\(b), \(h), \(t), \(d)) dropout \(p) on \(device): \(c)")
+                }
+            }
+        }
+        report(device, "attention over packed projections")
+    }
 }

@@ -55,6 +55,33 @@ import Testing
         report(device, "permute, slice, concat")
     }
 
+    /// Blocks of rows sliced at an aligned offset are views: the original sees writes into them, and
+    /// concatenating them back, in order, shares that storage too; values and gradients are exact.
+    @Test(arguments: allDevices)
+    func rowBlocksAreViews(device: Device) throws {
+        let b = try backend(device)
+        var rng = TestRNG(16)
+        let x = rng.array(3 * 32 * 32)
+        let t = try tensor(x, [96, 32], on: b)
+        let blocks = try (0..<3).map { try t.slice(axis: 0, ($0 * 32)..<($0 * 32 + 32)) }
+        for (i, block) in blocks.enumerated() {
+            try expectClose(block, Array(x[(i * 1024)..<(i * 1024 + 1024)]), rtol: 0, atol: 0, "block \(i)")
+        }
+        #expect(Tensor.joinWithoutCopy(blocks), "blocks of one tensor at 4 KiB offsets join without a copy on \(device)")
+        #expect(!Tensor.joinWithoutCopy([blocks[1], blocks[0]]), "blocks out of order need a copy")
+        try blocks[1].accumulate(try Tensor.ones([32, 32], on: b), scale: 2)
+        var expected = x
+        for j in 1024..<2048 { expected[j] += 2 }
+        try expectClose(t, expected, rtol: 1e-6, atol: 1e-6, "the original sees a write into its view")
+        try expectClose(try Tensor.concat(blocks, axis: 0), expected, rtol: 1e-6, atol: 1e-6, "concat of the views")
+        // Gradients through views: concat(blocks) · w sends each block its rows of the gradient.
+        let leaves = try (0..<3).map { try tensor(Array(expected[($0 * 1024)..<($0 * 1024 + 1024)]), [32, 32], on: b).requiringGrad() }
+        let w = rng.array(32)
+        try Tensor.concat(leaves, axis: 0).matmul(try tensor(w, [32, 1], on: b)).sum().backward()
+        for leaf in leaves { try expectClose(leaf.grad!, (0..<1024).map { w[$0 % 32] }, rtol: 1e-6, atol: 1e-6, "gradient of a block") }
+        report(device, "row blocks as views")
+    }
+
     @Test func counterRNGKnownAnswer() {
         // Stream 0's first number is SplitMix64's first output from state 0.
         #expect(CounterRNG.bits(seed: 0, counter: 0) == 0xE220_A839_7B1D_CDAF)

@@ -10,6 +10,10 @@ public protocol Backend: AnyObject {
 
     // MARK: memory
     func allocate(byteCount: Int) throws -> Buffer
+    /// `byteCount` bytes of `buffer`'s allocation from `byteOffset` (counted in that allocation)
+    /// as a buffer of their own, sharing the memory; nil where the device cannot address memory
+    /// starting there (OpenCL sub-buffers start at the device's base-address alignment).
+    func view(_ buffer: Buffer, byteOffset: Int, byteCount: Int) throws -> Buffer?
     func upload(_ bytes: UnsafeRawBufferPointer, to buffer: Buffer) throws
     /// Waits for queued work, then copies the buffer out.
     func download(_ buffer: Buffer, to bytes: UnsafeMutableRawBufferPointer) throws
@@ -181,10 +185,35 @@ public struct DropoutMask: Equatable, Sendable {
 public struct AttentionDims: Equatable, Sendable {
     public var batch, queries, keys, depth, valueDepth: Int
     public var heads: Int
+    /// Where Q, K and V (and their gradients) sit in their buffers: by default each on its own,
+    /// heads side by side; packed projections put them side by side in one.
+    public var query, key, value: AttentionColumns
     public init(batch: Int, queries: Int, keys: Int, depth: Int, valueDepth: Int, heads: Int = 1) {
         self.batch = batch; self.queries = queries; self.keys = keys
         self.depth = depth; self.valueDepth = valueDepth; self.heads = heads
+        query = AttentionColumns(offset: 0, stride: heads * depth)
+        key = query
+        value = AttentionColumns(offset: 0, stride: heads * valueDepth)
     }
+
+    /// Whether Q, K and V each fill their own buffer, heads side by side (no packing).
+    public var isUnpacked: Bool {
+        query == AttentionColumns(offset: 0, stride: heads * depth) && key == query
+            && value == AttentionColumns(offset: 0, stride: heads * valueDepth)
+    }
+
+    /// Element index of row t of head b % heads of item b / heads of an operand laid out as
+    /// `columns`, each head `width` wide.
+    public func row(_ b: Int, _ t: Int, steps: Int, width: Int, _ columns: AttentionColumns) -> Int {
+        columns.offset + ((b / heads) * steps + t) * columns.stride + (b % heads) * width
+    }
+}
+
+/// An attention operand's place in its buffer: the element offset of its first column and the
+/// elements between its rows (h·D alone; 3·h·D when Q, K and V are packed side by side).
+public struct AttentionColumns: Equatable, Sendable {
+    public var offset: Int, stride: Int
+    public init(offset: Int, stride: Int) { self.offset = offset; self.stride = stride }
 }
 
 public enum UnaryOp: Hashable, Sendable {

@@ -1,17 +1,30 @@
 // `Buffer`: a block of device memory owned by one backend. Tensors share buffers (a reshape is
 // free); when the last tensor holding a buffer dies, ARC returns it to its backend's pool.
+// A view is a buffer inside another allocation (a row block of a matrix); it keeps that
+// allocation alive and goes back to no pool itself.
 
 public class Buffer {
     /// Size in bytes as requested (the allocation may be larger).
     public let byteCount: Int
+    /// For a view, the allocation it lies in (never itself a view) and its first byte there;
+    /// nil and 0 for an allocation.
+    public let viewed: Buffer?
+    public let byteOffset: Int
 
-    init(byteCount: Int) { self.byteCount = byteCount }
+    init(byteCount: Int, viewing allocation: Buffer? = nil, at byteOffset: Int = 0) {
+        self.byteCount = byteCount
+        self.viewed = allocation
+        self.byteOffset = byteOffset
+    }
+
+    /// The allocation this buffer lies in (itself for an allocation).
+    public var allocation: Buffer { viewed ?? self }
 }
 
-/// Host memory for the CPU backend, 64-byte aligned.
+/// Host memory for the CPU backend, 64-byte aligned (a view: wherever it starts).
 final class CPUBuffer: Buffer {
     let pointer: UnsafeMutableRawPointer
-    private let pool: HostBufferPool
+    private let pool: HostBufferPool?
 
     init(pointer: UnsafeMutableRawPointer, byteCount: Int, pool: HostBufferPool) {
         self.pointer = pointer
@@ -19,5 +32,12 @@ final class CPUBuffer: Buffer {
         super.init(byteCount: byteCount)
     }
 
-    deinit { pool.recycle(pointer, byteCount: byteCount) }
+    /// `byteCount` bytes of `allocation` from `byteOffset` on.
+    init(viewing allocation: CPUBuffer, at byteOffset: Int, byteCount: Int) {
+        pointer = allocation.pointer + byteOffset
+        pool = nil
+        super.init(byteCount: byteCount, viewing: allocation, at: byteOffset)
+    }
+
+    deinit { pool?.recycle(pointer, byteCount: byteCount) }
 }

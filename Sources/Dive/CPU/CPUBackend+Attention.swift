@@ -24,14 +24,14 @@ extension CPUBackend {
         let block = d.queries * d.keys
         let dropped = dropout.map { _ in UnsafeMutablePointer<T>.allocate(capacity: max(1, block)) }
         defer { dropped?.deallocate() }
-        // Head b % h of item b / h: rows `h` heads apart (the leading dimensions below).
-        let h = d.heads, ldq = max(1, h * d.depth), ldv = max(1, h * d.valueDepth)
-        func at(_ b: Int, _ steps: Int, _ width: Int) -> Int { ((b / h) * steps * h + b % h) * width }
+        // Head b % h of item b / h: rows an operand's stride apart (the leading dimensions below).
+        let ldq = max(1, d.query.stride), ldk = max(1, d.key.stride), ldv = max(1, d.value.stride)
+        let ldo = max(1, d.heads * d.valueDepth), plainOut = AttentionColumns(offset: 0, stride: ldo)
         for b in 0..<d.batch {
             let p = pp + b * d.queries * d.keys
             T.blasGemm(transA: false, transB: true, m: d.queries, n: d.keys, k: d.depth, alpha: scale,
-                       a: qp + at(b, d.queries, d.depth), lda: ldq, b: kp + at(b, d.keys, d.depth),
-                       ldb: ldq, beta: 0, c: p, ldc: max(1, d.keys))
+                       a: qp + d.row(b, 0, steps: d.queries, width: d.depth, d.query), lda: ldq,
+                       b: kp + d.row(b, 0, steps: d.keys, width: d.depth, d.key), ldb: ldk, beta: 0, c: p, ldc: max(1, d.keys))
             for i in 0..<d.queries {
                 let row = p + i * d.keys
                 let valid = lens.map { Int($0[(b * d.queries + i) / repeatCount]) } ?? d.keys
@@ -51,8 +51,8 @@ extension CPUBackend {
                 dropoutLoop(p, dropped, block, dropout.p, dropout.seed, dropout.offset + UInt64(b * block))
             }
             T.blasGemm(transA: false, transB: false, m: d.queries, n: d.valueDepth, k: d.keys, alpha: 1,
-                       a: dropped ?? p, lda: max(1, d.keys), b: vp + at(b, d.keys, d.valueDepth), ldb: ldv,
-                       beta: 0, c: op + at(b, d.queries, d.valueDepth), ldc: ldv)
+                       a: dropped ?? p, lda: max(1, d.keys), b: vp + d.row(b, 0, steps: d.keys, width: d.valueDepth, d.value),
+                       ldb: ldv, beta: 0, c: op + d.row(b, 0, steps: d.queries, width: d.valueDepth, plainOut), ldc: ldo)
         }
     }
 
@@ -80,17 +80,20 @@ extension CPUBackend {
         let tq = d.queries, tk = d.keys
         let lens = validLens?.cpuPointer(Int32.self)
         let repeatCount = validLens.map { (d.batch * tq) / max($0.count, 1) } ?? 1
-        let h = d.heads, ldq = max(1, h * d.depth), ldv = max(1, h * d.valueDepth)
-        func at(_ b: Int, _ steps: Int, _ width: Int) -> Int { ((b / h) * steps * h + b % h) * width }
+        // dQ, dK, dV lie like Q, K, V; dO like the output.
+        let ldq = max(1, d.query.stride), ldk = max(1, d.key.stride), ldv = max(1, d.value.stride)
+        let ldo = max(1, d.heads * d.valueDepth), plainOut = AttentionColumns(offset: 0, stride: ldo)
         for b in 0..<d.batch {
-            let p = pp + b * tq * tk, g = gp + at(b, tq, d.valueDepth)
-            let qb = qp + at(b, tq, d.depth), kb = kp + at(b, tk, d.depth)
+            let p = pp + b * tq * tk, g = gp + d.row(b, 0, steps: tq, width: d.valueDepth, plainOut)
+            let qAt = d.row(b, 0, steps: tq, width: d.depth, d.query), kAt = d.row(b, 0, steps: tk, width: d.depth, d.key)
+            let vAt = d.row(b, 0, steps: tk, width: d.valueDepth, d.value)
+            let qb = qp + qAt, kb = kp + kAt
             let offset = dropout.map { $0.offset + UInt64(b * tq * tk) } ?? 0
             if let dropout, let dropped { dropoutLoop(p, dropped, tq * tk, dropout.p, dropout.seed, offset) }
             T.blasGemm(transA: true, transB: false, m: tk, n: d.valueDepth, k: tq, alpha: 1, a: dropped ?? p, lda: max(1, tk),
-                       b: g, ldb: ldv, beta: 0, c: dvp + at(b, tk, d.valueDepth), ldc: ldv)
-            T.blasGemm(transA: false, transB: true, m: tq, n: tk, k: d.valueDepth, alpha: 1, a: g, lda: ldv,
-                       b: vp + at(b, tk, d.valueDepth), ldb: ldv, beta: 0, c: ds, ldc: max(1, tk))
+                       b: g, ldb: ldo, beta: 0, c: dvp + vAt, ldc: ldv)
+            T.blasGemm(transA: false, transB: true, m: tq, n: tk, k: d.valueDepth, alpha: 1, a: g, lda: ldo,
+                       b: vp + vAt, ldb: ldv, beta: 0, c: ds, ldc: max(1, tk))
             if let dropout { dropoutLoop(ds, ds, tq * tk, dropout.p, dropout.seed, offset) }
             for i in 0..<tq {
                 let pr = p + i * tk, dr = ds + i * tk
@@ -100,9 +103,9 @@ extension CPUBackend {
                 for j in 0..<tk { dr[j] = j < valid ? scale * pr[j] * (dr[j] - dot) : 0 }
             }
             T.blasGemm(transA: false, transB: false, m: tq, n: d.depth, k: tk, alpha: 1, a: ds, lda: max(1, tk),
-                       b: kb, ldb: ldq, beta: 0, c: dqp + at(b, tq, d.depth), ldc: ldq)
+                       b: kb, ldb: ldk, beta: 0, c: dqp + qAt, ldc: ldq)
             T.blasGemm(transA: true, transB: false, m: tk, n: d.depth, k: tq, alpha: 1, a: ds, lda: max(1, tk),
-                       b: qb, ldb: ldq, beta: 0, c: dkp + at(b, tk, d.depth), ldc: ldq)
+                       b: qb, ldb: ldq, beta: 0, c: dkp + kAt, ldc: ldk)
         }
     }
 }

@@ -35,6 +35,12 @@ public final class CPUBackend: Backend {
 
     public func allocate(byteCount: Int) throws -> Buffer { pool.allocate(byteCount: byteCount) }
 
+    public func view(_ buffer: Buffer, byteOffset: Int, byteCount: Int) throws -> Buffer? {
+        let allocation = unsafeDowncast(buffer.allocation, to: CPUBuffer.self)
+        guard byteCount > 0, byteOffset >= 0, byteOffset + byteCount <= allocation.byteCount else { return nil }
+        return CPUBuffer(viewing: allocation, at: byteOffset, byteCount: byteCount)
+    }
+
     public func upload(_ bytes: UnsafeRawBufferPointer, to buffer: Buffer) throws {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         unsafeDowncast(buffer, to: CPUBuffer.self).pointer.copyMemory(from: base, byteCount: bytes.count)

@@ -91,20 +91,20 @@ extension OpenCLBackend {
                           into out: Tensor, weights: Tensor, dims d: AttentionDims) throws {
         try requireFloat32(q, k, v, op: "attention")
         let rep = validLens.map { (d.batch * d.queries) / max($0.count, 1) } ?? 1
-        if d.keys * d.depth >= 2048 && d.heads > 1 {
+        if d.keys * d.depth >= 2048 && (d.heads > 1 || !d.isUnpacked) {
             // Long sequences run on contiguous heads: split, attend, merge (four copies).
             let items = d.batch / d.heads
-            let split = { (t: Tensor, steps: Int, width: Int) throws -> Tensor in
+            let split = { (t: Tensor, steps: Int, width: Int, columns: AttentionColumns) throws -> Tensor in
                 let c = try Tensor.empty([d.batch, steps, width], on: self)
                 try self.copyStrided(t, into: c, layout: try StridedLayout.make(
-                    shape: [items, d.heads, steps, width], srcStrides: [steps * d.heads * width, width, d.heads * width, 1],
-                    dstStrides: [d.heads * steps * width, steps * width, width, 1]))
+                    shape: [items, d.heads, steps, width], srcStrides: [steps * columns.stride, width, columns.stride, 1],
+                    dstStrides: [d.heads * steps * width, steps * width, width, 1], srcOffset: columns.offset))
                 return c
             }
             let o = try Tensor.empty([d.batch, d.queries, d.valueDepth], on: self)
-            var plain = d
-            plain.heads = 1
-            try attention(q: try split(q, d.queries, d.depth), k: try split(k, d.keys, d.depth), v: try split(v, d.keys, d.valueDepth),
+            let plain = AttentionDims(batch: d.batch, queries: d.queries, keys: d.keys, depth: d.depth, valueDepth: d.valueDepth)
+            try attention(q: try split(q, d.queries, d.depth, d.query), k: try split(k, d.keys, d.depth, d.key),
+                          v: try split(v, d.keys, d.valueDepth, d.value),
                           validLens: validLens, scale: scale, dropout: dropout, into: o, weights: weights, dims: plain)
             try copyStrided(o, into: out, layout: try StridedLayout.make(
                 shape: [items, d.heads, d.queries, d.valueDepth],
@@ -132,7 +132,7 @@ extension OpenCLBackend {
             try a.buffer(q); try a.buffer(k); try a.buffer(v); try a.buffer(validLens); try a.buffer(out); try a.buffer(weights)
             try a.int(d.queries); try a.int(d.keys); try a.int(d.depth); try a.int(d.valueDepth)
             try a.float(scale); try a.int(rep); try a.int(validLens == nil ? 0 : 1)
-            try a.dropout(dropout); try a.int(d.heads)
+            try a.dropout(dropout); try a.int(d.heads); try a.columns(d)
         }
     }
 
@@ -147,12 +147,12 @@ extension OpenCLBackend {
             try a.buffer(ds); try a.buffer(dq)
             try a.int(d.queries); try a.int(d.keys); try a.int(d.depth); try a.int(d.valueDepth); try a.float(scale)
             try a.int(rep); try a.int(validLens == nil ? 0 : 1)
-            try a.dropout(dropout); try a.int(d.heads)
+            try a.dropout(dropout); try a.int(d.heads); try a.columns(d)
         }
         try launch(.at_bw_kv, global: (d.keys, d.batch, 1)) { a in
             try a.buffer(q); try a.buffer(weights); try a.buffer(dOut); try a.buffer(ds); try a.buffer(dk); try a.buffer(dv)
             try a.int(d.queries); try a.int(d.keys); try a.int(d.depth); try a.int(d.valueDepth)
-            try a.dropout(dropout); try a.int(d.heads)
+            try a.dropout(dropout); try a.int(d.heads); try a.columns(d)
         }
     }
 

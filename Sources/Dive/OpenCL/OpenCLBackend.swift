@@ -15,7 +15,16 @@ final class CLBuffer: Buffer {
         super.init(byteCount: byteCount)
     }
 
-    deinit { owner.recycle(mem, byteCount: byteCount) }
+    /// A sub-buffer `mem` of `allocation`.
+    init(subBuffer mem: cl_mem, of allocation: CLBuffer, at byteOffset: Int, byteCount: Int) {
+        self.mem = mem
+        self.owner = allocation.owner
+        super.init(byteCount: byteCount, viewing: allocation, at: byteOffset)
+    }
+
+    deinit {
+        if viewed == nil { owner.recycle(mem, byteCount: byteCount) } else { clReleaseMemObject(mem) }
+    }
 }
 
 /// Every kernel Dive launches by name; the case name is the kernel's function name.
@@ -119,6 +128,21 @@ public final class OpenCLBackend: Backend {
     public func allocate(byteCount: Int) throws -> Buffer {
         let mem = try free.take(byteCount: byteCount) ?? createBuffer(byteCount: byteCount)
         return CLBuffer(mem: mem, byteCount: byteCount, owner: self)
+    }
+
+    public func view(_ buffer: Buffer, byteOffset: Int, byteCount: Int) throws -> Buffer? {
+        let allocation = unsafeDowncast(buffer.allocation, to: CLBuffer.self)
+        guard byteCount > 0, byteOffset >= 0, byteOffset + byteCount <= allocation.byteCount,
+              byteOffset % info.baseAddressAlignment == 0 else { return nil }
+        var region = cl_buffer_region(origin: byteOffset, size: byteCount)
+        var status: cl_int = 0
+        let mem = clCreateSubBuffer(allocation.mem, cl_mem_flags(CL_MEM_READ_WRITE),
+                                    cl_buffer_create_type(CL_BUFFER_CREATE_TYPE_REGION), &region, &status)
+        guard status == CL_SUCCESS, let mem else {
+            try clCheck(status, "clCreateSubBuffer", "\(byteCount) bytes at \(byteOffset)")
+            return nil
+        }
+        return CLBuffer(subBuffer: mem, of: allocation, at: byteOffset, byteCount: byteCount)
     }
 
     func recycle(_ mem: cl_mem, byteCount: Int) {
@@ -271,6 +295,10 @@ struct KernelArgs {
     /// A fused op's dropout as (p, seed, offset); p = 0 when there is none.
     mutating func dropout(_ d: DropoutMask?) throws {
         try float(d?.p ?? 0); try ulong(d?.seed ?? 0); try ulong(d?.offset ?? 0)
+    }
+    /// Where attention's Q, K and V sit: (offset, row stride) of each, six ints.
+    mutating func columns(_ d: AttentionDims) throws {
+        for c in [d.query, d.key, d.value] { try int(c.offset); try int(c.stride) }
     }
     /// An OpenCL int4 (16 bytes).
     mutating func int4(_ v: [Int]) throws {

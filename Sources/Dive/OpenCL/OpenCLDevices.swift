@@ -19,6 +19,8 @@ public struct OpenCLDeviceInfo: @unchecked Sendable {
     public let maxAllocationBytes: Int
     public let localMemoryBytes: Int
     public let maxWorkGroupSize: Int
+    /// Where a sub-buffer may start: CL_DEVICE_MEM_BASE_ADDR_ALIGN, in bytes.
+    public let baseAddressAlignment: Int
     public let supportsFP16: Bool
     public let supportsFP64: Bool
     let id: cl_device_id
@@ -62,6 +64,7 @@ enum OpenCLDevices {
                     maxAllocationBytes: Int(deviceValue(device, CL_DEVICE_MAX_MEM_ALLOC_SIZE) as cl_ulong),
                     localMemoryBytes: Int(deviceValue(device, CL_DEVICE_LOCAL_MEM_SIZE) as cl_ulong),
                     maxWorkGroupSize: Int(deviceValue(device, CL_DEVICE_MAX_WORK_GROUP_SIZE) as Int),
+                    baseAddressAlignment: max(4, Int(deviceValue(device, CL_DEVICE_MEM_BASE_ADDR_ALIGN) as cl_uint) / 8),
                     supportsFP16: extensions.contains("cl_khr_fp16"),
                     supportsFP64: fp64 != 0 || extensions.contains("cl_khr_fp64"),
                     id: device))

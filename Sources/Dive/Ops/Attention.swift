@@ -22,8 +22,6 @@ extension Tensor {
     /// split), with no split or merge copies. validLens then count against B·h·Tq rows.
     public static func attention(query q: Tensor, key k: Tensor, value v: Tensor, validLens: Tensor? = nil,
                                  heads: Int = 1, dropout p: Float = 0, stream: RandomStream? = nil) throws -> AttentionResult {
-        try q.checkFloat(op: "attention")
-        try q.checkSameDevice([k, v] + (validLens.map { [$0] } ?? []), op: "attention")
         guard heads >= 1, q.rank == 3, k.rank == 3, v.rank == 3, q.shape[0] == k.shape[0], k.shape[0] == v.shape[0],
               q.shape[2] == k.shape[2], k.shape[1] == v.shape[1], q.dtype == k.dtype, k.dtype == v.dtype,
               q.shape[2] % heads == 0, v.shape[2] % heads == 0 else {
@@ -31,6 +29,49 @@ extension Tensor {
         }
         let dims = AttentionDims(batch: q.shape[0] * heads, queries: q.shape[1], keys: k.shape[1],
                                  depth: q.shape[2] / heads, valueDepth: v.shape[2] / heads, heads: heads)
+        return try attention([q, k, v], q: 0, k: 1, v: 2, dims: dims, validLens: validLens, dropout: p, stream: stream)
+    }
+
+    /// Self-attention on packed projections: qkv (B, T, 3·h·D) holds Q, K and V side by side (what
+    /// one product with [W_q; W_k; W_v] writes), read in place; its gradient comes back packed the
+    /// same way. Otherwise as `attention(query:key:value:)`.
+    public static func attention(packedQKV qkv: Tensor, validLens: Tensor? = nil, heads: Int = 1, dropout p: Float = 0,
+                                 stream: RandomStream? = nil) throws -> AttentionResult {
+        guard heads >= 1, qkv.rank == 3, qkv.shape[2] % (3 * heads) == 0 else {
+            throw DiveError.shapeMismatch(op: "attention", detail: "packed Q, K, V \(qkv.shape) for \(heads) heads")
+        }
+        let width = qkv.shape[2] / 3, depth = width / heads
+        var dims = AttentionDims(batch: qkv.shape[0] * heads, queries: qkv.shape[1], keys: qkv.shape[1],
+                                 depth: depth, valueDepth: depth, heads: heads)
+        dims.query = AttentionColumns(offset: 0, stride: 3 * width)
+        dims.key = AttentionColumns(offset: width, stride: 3 * width)
+        dims.value = AttentionColumns(offset: 2 * width, stride: 3 * width)
+        return try attention([qkv], q: 0, k: 0, v: 0, dims: dims, validLens: validLens, dropout: p, stream: stream)
+    }
+
+    /// Attention of `query` (B, Tq, h·D) over packed keys and values: kv (B, Tk, 2·h·D) holds K and
+    /// V side by side (one product with [W_k; W_v]), read in place; its gradient comes back packed.
+    public static func attention(query q: Tensor, packedKV kv: Tensor, validLens: Tensor? = nil, heads: Int = 1,
+                                 dropout p: Float = 0, stream: RandomStream? = nil) throws -> AttentionResult {
+        guard heads >= 1, q.rank == 3, kv.rank == 3, q.shape[0] == kv.shape[0], kv.shape[2] == 2 * q.shape[2],
+              q.shape[2] % heads == 0, q.dtype == kv.dtype else {
+            throw DiveError.shapeMismatch(op: "attention", detail: "query \(q.shape), packed K, V \(kv.shape), \(heads) heads")
+        }
+        let width = q.shape[2], depth = width / heads
+        var dims = AttentionDims(batch: q.shape[0] * heads, queries: q.shape[1], keys: kv.shape[1],
+                                 depth: depth, valueDepth: depth, heads: heads)
+        dims.key = AttentionColumns(offset: 0, stride: 2 * width)
+        dims.value = AttentionColumns(offset: width, stride: 2 * width)
+        return try attention([q, kv], q: 0, k: 1, v: 1, dims: dims, validLens: validLens, dropout: p, stream: stream)
+    }
+
+    /// The fused op over `inputs`, of which inputs[q], inputs[k], inputs[v] hold Q, K, V where
+    /// `dims` places them; each input's gradient has its layout.
+    private static func attention(_ inputs: [Tensor], q: Int, k: Int, v: Int, dims: AttentionDims, validLens: Tensor?,
+                                  dropout p: Float, stream: RandomStream?) throws -> AttentionResult {
+        let first = inputs[0]
+        try first.checkFloat(op: "attention")
+        try first.checkSameDevice(Array(inputs.dropFirst()) + (validLens.map { [$0] } ?? []), op: "attention")
         if let lens = validLens {
             try lens.checkInt(op: "attention")
             let rows = dims.batch * dims.queries
@@ -42,22 +83,24 @@ extension Tensor {
             throw DiveError.invalidArgument(op: "attention", detail: "dropout probability \(p) outside [0, 1]")
         }
         let scale = 1 / Float(Swift.max(dims.depth, 1)).squareRoot()
-        let out = try q.emptyLike([q.shape[0], dims.queries, heads * dims.valueDepth])
-        let weights = try q.emptyLike([dims.batch, dims.queries, dims.keys])
+        let items = dims.batch / dims.heads
+        let out = try first.emptyLike([items, dims.queries, dims.heads * dims.valueDepth])
+        let weights = try first.emptyLike([dims.batch, dims.queries, dims.keys])
         var mask: DropoutMask?
         if p > 0 {
             guard let stream else { throw DiveError.invalidArgument(op: "attention", detail: "dropout \(p) needs a random stream") }
             mask = DropoutMask(p: p, seed: stream.seed, offset: stream.take(weights.count))
         }
-        try q.backend.attention(q: q, k: k, v: v, validLens: validLens, scale: scale, dropout: mask, into: out,
-                                weights: weights, dims: dims)
-        if Autograd.shouldRecord([q, k, v]) {
-            let qd = q.detached(), kd = k.detached(), vd = v.detached()
-            out.record(inputs: [q, k, v]) { g in
-                let dq = try qd.emptyLike(), dk = try kd.emptyLike(), dv = try vd.emptyLike()
-                try g.backend.attentionBackward(q: qd, k: kd, v: vd, validLens: validLens, weights: weights, gradOutput: g, scale: scale,
-                                                dropout: mask, into: dq, dk: dk, dv: dv, dims: dims)
-                return [dq, dk, dv]
+        try first.backend.attention(q: inputs[q], k: inputs[k], v: inputs[v], validLens: validLens, scale: scale, dropout: mask,
+                                    into: out, weights: weights, dims: dims)
+        if Autograd.shouldRecord(inputs) {
+            let saved = inputs.map { $0.detached() }
+            out.record(inputs: inputs) { g in
+                let grads = try saved.map { try $0.emptyLike() }
+                try g.backend.attentionBackward(q: saved[q], k: saved[k], v: saved[v], validLens: validLens, weights: weights,
+                                                gradOutput: g, scale: scale, dropout: mask, into: grads[q], dk: grads[k], dv: grads[v],
+                                                dims: dims)
+                return grads
             }
         }
         return AttentionResult(output: out, weights: weights)

@@ -74,11 +74,16 @@ extension Tensor {
         let strides = contiguousStrides(shape)
         let layout = try StridedLayout.make(shape: outShape, srcStrides: strides, dstStrides: contiguousStrides(outShape),
                                             srcOffset: range.lowerBound * strides[a])
-        // A leading block (every axis before `a` of size 1, starting at 0) is a prefix of the
-        // storage: the slice shares it, like a reshape, instead of copying.
-        let isPrefix = range.lowerBound == 0 && shape[..<a].allSatisfy { $0 == 1 }
-        let out = isPrefix ? Tensor(shape: outShape, dtype: dtype, storage: storage, backend: backend) : try emptyLike(outShape)
-        if !isPrefix && out.count > 0 { try backend.copyStrided(self, into: out, layout: layout) }
+        // A block of whole rows (every axis before `a` of size 1) is contiguous: the slice shares
+        // the storage, like a reshape, when it starts at 0, and is a view of it where the device
+        // can start a buffer there; otherwise it is copied.
+        let out: Tensor
+        if shape[..<a].allSatisfy({ $0 == 1 }), let shared = try sharedBlock(from: range.lowerBound * strides[a], count: outShape.reduce(1, *)) {
+            out = Tensor(shape: outShape, dtype: dtype, storage: shared, backend: backend)
+        } else {
+            out = try emptyLike(outShape)
+            if out.count > 0 { try backend.copyStrided(self, into: out, layout: layout) }
+        }
         if Autograd.shouldRecord([self]) {
             let fullShape = shape
             out.record(inputs: [self]) { g in
@@ -116,16 +121,23 @@ extension Tensor {
         }
         var outShape = first.shape
         outShape[a] = parts.map { $0.shape[a] }.reduce(0, +)
-        let out = try first.emptyLike(outShape)
-        let outStrides = contiguousStrides(outShape)
-        var offset = 0
-        for p in parts {
-            if p.count > 0 {
-                let layout = try StridedLayout.make(shape: p.shape, srcStrides: contiguousStrides(p.shape),
-                                                    dstStrides: outStrides, dstOffset: offset * outStrides[a])
-                try first.backend.copyStrided(p, into: out, layout: layout)
+        let out: Tensor
+        if first.shape[..<a].allSatisfy({ $0 == 1 }), let joined = try adjacentStorage(parts) {
+            // Blocks of rows lying one after another in one allocation (views made by `slice`):
+            // the result is a view of them, no copy.
+            out = Tensor(shape: outShape, dtype: first.dtype, storage: joined, backend: first.backend)
+        } else {
+            out = try first.emptyLike(outShape)
+            let outStrides = contiguousStrides(outShape)
+            var offset = 0
+            for p in parts {
+                if p.count > 0 {
+                    let layout = try StridedLayout.make(shape: p.shape, srcStrides: contiguousStrides(p.shape),
+                                                        dstStrides: outStrides, dstOffset: offset * outStrides[a])
+                    try first.backend.copyStrided(p, into: out, layout: layout)
+                }
+                offset += p.shape[a]
             }
-            offset += p.shape[a]
         }
         if Autograd.shouldRecord(parts) {
             let sizes = parts.map { $0.shape[a] }
@@ -147,5 +159,35 @@ extension Tensor {
         if count > 0 { try backend.copyStrided(self, into: out, layout: layout) }
         if Autograd.shouldRecord([self]) { out.record(inputs: [self]) { g in [g] } }
         return out
+    }
+}
+
+extension Tensor {
+    /// `count` elements of this tensor's data from element `start` on, as a buffer sharing the
+    /// memory (the storage itself when `start` is 0), or nil where the device cannot view there.
+    func sharedBlock(from start: Int, count: Int) throws -> Buffer? {
+        if start == 0 { return storage }
+        return try backend.view(storage, byteOffset: storage.byteOffset + start * dtype.byteSize, byteCount: count * dtype.byteSize)
+    }
+
+    /// Whether `concat(parts, axis: 0)` is a view of their storage (no copy): blocks that `slice`
+    /// cut from one tensor, one after another.
+    public static func joinWithoutCopy(_ parts: [Tensor]) -> Bool {
+        guard let first = parts.first, parts.allSatisfy({ $0.rank == first.rank && $0.dtype == first.dtype }) else { return false }
+        return (try? adjacentStorage(parts)) != nil
+    }
+
+    /// One buffer for `parts` when their data lie one after another in one allocation, or nil.
+    static func adjacentStorage(_ parts: [Tensor]) throws -> Buffer? {
+        guard let first = parts.first, parts.allSatisfy({ $0.count > 0 }) else { return nil }
+        let allocation = first.storage.allocation
+        var next = first.storage.byteOffset
+        for p in parts {
+            guard p.storage.allocation === allocation, p.storage.byteOffset == next else { return nil }
+            next += p.count * p.dtype.byteSize
+        }
+        let bytes = next - first.storage.byteOffset
+        if first.storage.byteOffset == 0 && first.storage.viewed == nil { return allocation }
+        return try first.backend.view(allocation, byteOffset: first.storage.byteOffset, byteCount: bytes)
     }
 }

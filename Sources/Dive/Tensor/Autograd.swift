@@ -110,10 +110,10 @@ extension Tensor {
     }
 
     /// Whether `gradient` is held only here and shares its storage with no other tensor, so that
-    /// adding into it in place changes nothing else.
+    /// adding into it in place changes nothing else (views never qualify: others may overlap).
     static func exclusive(_ gradient: inout Tensor?) -> Bool {
         guard gradient != nil, isKnownUniquelyReferenced(&gradient!) else { return false }
-        return isKnownUniquelyReferenced(&gradient!.storage)
+        return gradient!.storage.viewed == nil && isKnownUniquelyReferenced(&gradient!.storage)
     }
 
     /// Clears `grad`.
