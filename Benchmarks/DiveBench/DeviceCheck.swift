@@ -264,12 +264,24 @@ public enum DeviceCheck {
     }
 
     static func embeddingCheck() -> Check {
-        let cases: [(String, Body)] = [(1, 1, 1), (7, 33, 5), (257, 28, 256)].map { count, vocab, dim in
+        var cases: [(String, Body)] = [(1, 1, 1), (7, 33, 5), (257, 28, 256)].map { count, vocab, dim in
             ("\(count) of \(vocab)x\(dim)", { b, double in
                 let table = try tensor([vocab, dim], seed: 25, on: b, double: double, grad: true)
                 let idx = try Tensor((0..<count).map { Int32(($0 * 5) % vocab) }, on: b)
                 let y = try Tensor.embedding(table, indices: idx)
                 try probe(y, seed: 26, double: double).backward()
+                return [y, table.grad!]
+            })
+        }
+        // The transformer's chain in the same launch: scaled rows, positions, dropout.
+        cases += [(3, 7, 28, 32), (16, 9, 201, 33)].map { batch, steps, vocab, dim in
+            ("(\(batch), \(steps)) of \(vocab)x\(dim), scaled, positions, dropout", { b, double in
+                let table = try tensor([vocab, dim], seed: 27, on: b, double: double, grad: true)
+                let positions = try tensor([steps, dim], seed: 28, on: b, double: double)
+                let idx = try Tensor((0..<(batch * steps)).map { Int32(($0 * 5) % vocab) }, shape: [batch, steps], on: b)
+                let y = try Tensor.embedding(table, indices: idx, scale: 5.6, positions: positions, dropout: 0.1,
+                                             stream: RandomStream(seed: 29))
+                try probe(y, seed: 30, double: double).backward()
                 return [y, table.grad!]
             })
         }

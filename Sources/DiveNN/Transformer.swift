@@ -31,17 +31,33 @@ public final class PositionalEncoding: Module {
 
     /// x (B, T, H) → (B, T, H), positions starting at `offset`.
     public func callAsFunction(_ x: Tensor, offset: Int = 0) throws -> Tensor {
-        let T = x.shape[1]
-        guard x.rank == 3, x.shape[2] == numHiddens, offset + T <= maxLen else {
-            throw DiveError.shapeMismatch(op: "PositionalEncoding", detail: "input \(x.shape) at offset \(offset) needs (B, ≤ \(maxLen - offset), \(numHiddens))")
+        guard x.rank == 3, x.shape[2] == numHiddens else {
+            throw DiveError.shapeMismatch(op: "PositionalEncoding", detail: "input \(x.shape) needs (B, T, \(numHiddens))")
+        }
+        return try dropout(x + positions(x.shape[1], offset: offset, on: x.backend))
+    }
+
+    /// `self(embedding(tokens) · scale, offset:)` in one launch: tokens (B, T) → (B, T, H).
+    public func callAsFunction(embedding: Embedding, _ tokens: Tensor, scale: Float, offset: Int = 0) throws -> Tensor {
+        guard tokens.rank == 2, embedding.weight.shape[1] == numHiddens else {
+            throw DiveError.shapeMismatch(op: "PositionalEncoding", detail: "tokens \(tokens.shape) need (B, T) and an embedding of \(numHiddens) columns")
+        }
+        let p = isTraining ? dropout.p : 0
+        return try Tensor.embedding(embedding.weight, indices: tokens, scale: scale,
+                                    positions: positions(tokens.shape[1], offset: offset, on: tokens.backend),
+                                    dropout: p, stream: p > 0 ? randomStream : nil)
+    }
+
+    /// P[offset ..< offset + T] as a (1, T, H) device tensor, uploaded once per shape.
+    private func positions(_ T: Int, offset: Int, on backend: Backend) throws -> Tensor {
+        guard offset >= 0, offset + T <= maxLen else {
+            throw DiveError.shapeMismatch(op: "PositionalEncoding", detail: "\(T) steps at offset \(offset) need at most \(maxLen)")
         }
         let key = offset * maxLen + T
-        let p: Tensor
-        if let cached = cache[key], cached.backend === x.backend { p = cached } else {
-            p = try Tensor(Array(table[(offset * numHiddens)..<((offset + T) * numHiddens)]), shape: [1, T, numHiddens], on: x.backend)
-            cache[key] = p
-        }
-        return try dropout(x + p)
+        if let cached = cache[key], cached.backend === backend { return cached }
+        let p = try Tensor(Array(table[(offset * numHiddens)..<((offset + T) * numHiddens)]), shape: [1, T, numHiddens], on: backend)
+        cache[key] = p
+        return p
     }
 }
 

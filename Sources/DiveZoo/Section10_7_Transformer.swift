@@ -51,7 +51,7 @@ public final class TransformerEncoder: Module {
 
     /// tokens (B, T), valid lengths Int32 (B) → (B, T, H).
     public func callAsFunction(_ tokens: Tensor, validLens: Tensor?) throws -> Tensor {
-        var x = try posEncoding(embedding(tokens) * scale)                   // (B, T, H)
+        var x = try posEncoding(embedding: embedding, tokens, scale: scale)                   // (B, T, H)
         for blk in blks.blocks { x = try blk(x, validLens: validLens) }
         return x
     }
@@ -80,7 +80,7 @@ public final class TransformerDecoder: Module {
 
     /// tokens (B, T) → logits (B, T, V); positions 0..<T (T = 1 at inference: always position 0).
     public func callAsFunction(_ tokens: Tensor, state: TransformerDecoderState, causal: Bool? = nil) throws -> Tensor {
-        var x = try posEncoding(embedding(tokens) * scale)                   // (B, T, H)
+        var x = try posEncoding(embedding: embedding, tokens, scale: scale)                   // (B, T, H)
         for blk in blks.blocks { x = try blk(x, state: state, causal: causal) }
         return try dense(x)
     }

@@ -16,12 +16,14 @@ import Testing
             idx[0] = -1   // out of range: a zero row forward, skipped backward
             let out = try poisoned([count, dim], on: b)
             let it = try Tensor(idx, on: b)
-            try b.embedding(table: try tensor(table, [vocab, dim], on: b), indices: it, into: out, count: count, dim: dim)
+            try b.embedding(table: try tensor(table, [vocab, dim], on: b), indices: it, scale: 1, positions: nil, dropout: nil,
+                            into: out, count: count, dim: dim)
             let expected = Ref.embedding(table: table, indices: idx, dim: dim)
             try expectClose(out, expected, rtol: 0, atol: 0, "embedding (\(vocab), \(dim)) × \(count)")
             let g = rng.array(count * dim)
             let dTable = try poisoned([vocab, dim], on: b)
-            try b.embeddingBackward(gradOutput: try tensor(g, [count, dim], on: b), indices: it, into: dTable, count: count, dim: dim)
+            try b.embeddingBackward(gradOutput: try tensor(g, [count, dim], on: b), indices: it, scale: 1, dropout: nil, into: dTable,
+                                    count: count, dim: dim)
             let expectedGrad = Ref.embeddingBackward(gradOutput: g, indices: idx, vocab: vocab, dim: dim)
             try expectClose(dTable, expectedGrad, rtol: 1e-5, atol: 1e-5, "embedding scatter-add (\(vocab), \(dim)) × \(count)")
         }
@@ -53,6 +55,34 @@ import Testing
         #expect(throws: DiveError.self) { try t.slice(axis: 1, 5..<9) }
         #expect(throws: DiveError.self) { try Tensor.concat([t, try t.slice(axis: 2, 0..<1)], axis: 1) }
         report(device, "permute, slice, concat")
+    }
+
+    /// The fused embedding chain equals its parts: gather, scale, add positions, dropout (the same
+    /// mask), forward and the table's gradient.
+    @Test(arguments: allDevices)
+    func fusedEmbeddingMatchesItsParts(device: Device) throws {
+        let b = try backend(device)
+        var rng = TestRNG(17)
+        let (V, B, T, D) = (11, 3, 5, 8)
+        let idx = try Tensor((0..<(B * T)).map { Int32(($0 * 7) % (V + 1)) }, shape: [B, T], on: b)   // V is out of range
+        let positions = try tensor(rng.array(T * D), [1, T, D], on: b)
+        let probe = try tensor(rng.array(B * T * D), [B, T, D], on: b)
+        var results: [[Double]] = []
+        for fused in [true, false] {
+            var same = TestRNG(5)
+            let table = try tensor(same.array(V * D), [V, D], on: b).requiringGrad()
+            let stream = RandomStream(seed: 4, offset: 3)
+            let y = fused ? try Tensor.embedding(table, indices: idx, scale: 2.5, positions: positions, dropout: 0.25, stream: stream)
+                          : try (Tensor.embedding(table, indices: idx) * 2.5 + positions).dropout(p: 0.25, stream: stream)
+            try (y * probe).sum().backward()
+            results.append(try y.toDoubleArray())
+            results.append(try table.grad!.toDoubleArray())
+        }
+        for (i, name) in ["output", "table gradient"].enumerated() {
+            let c = closeness(results[i], results[i + 2], rtol: 1e-5, atol: 1e-6)
+            #expect(c <= 1, "fused embedding vs its parts, \(name) on \(device): \(c)")
+        }
+        report(device, "fused embedding chain")
     }
 
     /// Blocks of rows sliced at an aligned offset are views: the original sees writes into them, and

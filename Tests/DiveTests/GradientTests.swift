@@ -67,6 +67,11 @@ let gradCases: [GradCase] = [
     GradCase(description: "embedding", shapes: [[6, 3]]) { x, b in
         try Tensor.embedding(x[0], indices: try Tensor([Int32(1), 4, 1, 0, 5], shape: [5], on: b))
     },
+    GradCase(description: "embedding scaled, positions, dropout", shapes: [[6, 3]]) { x, b in
+        let positions = try tensor([0.5, -1, 2, 0.25, 1.5, -0.75], [2, 3], on: b, double: x[0].dtype == .float64)
+        return try Tensor.embedding(x[0], indices: try Tensor([Int32(1), 4, 1, 0, 5, 7], shape: [3, 2], on: b), scale: 1.7,
+                                    positions: positions, dropout: 0.3, stream: RandomStream(seed: 9))
+    },
     GradCase(description: "dropout", shapes: [[20]]) { x, _ in try x[0].dropout(p: 0.4, stream: RandomStream(seed: 5)) },
     GradCase(description: "mse", shapes: [[4, 3], [4, 3]]) { x, _ in try x[0].mseLoss(x[1]) },
     GradCase(description: "copy broadcast", shapes: [[3, 1]]) { x, _ in try x[0].copy().broadcast(to: [3, 4]) },

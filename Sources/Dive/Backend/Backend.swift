@@ -79,11 +79,14 @@ public protocol Backend: AnyObject {
                            scale: Float, dropout: DropoutMask?, into dq: Tensor, dk: Tensor, dv: Tensor, dims: AttentionDims) throws
 
     // MARK: embeddings
-    /// out[n, :] = table[indices[n], :]; an index outside the table gives a zero row.
-    func embedding(table: Tensor, indices: Tensor, into out: Tensor, count: Int, dim: Int) throws
-    /// dTable = 0, then dTable[indices[n], :] += dOut[n, :].
-    func embeddingBackward(gradOutput dOut: Tensor, indices: Tensor, into dTable: Tensor,
-                           count: Int, dim: Int) throws
+    /// out[n, :] = (table[indices[n], :] · scale + positions[n % T, :]) · dropout's mask, with
+    /// positions (T, dim) optional (the transformer's scaled, position-encoded, dropped-out
+    /// embedding in one launch); an index outside the table reads a zero row.
+    func embedding(table: Tensor, indices: Tensor, scale: Float, positions: Tensor?, dropout: DropoutMask?,
+                   into out: Tensor, count: Int, dim: Int) throws
+    /// dTable = 0, then dTable[indices[n], :] += dOut[n, :] · dropout's mask · scale.
+    func embeddingBackward(gradOutput dOut: Tensor, indices: Tensor, scale: Float, dropout: DropoutMask?,
+                           into dTable: Tensor, count: Int, dim: Int) throws
 
     // MARK: randomness, optimisation
     /// y = x · mask / (1 - p), mask[i] = CounterRNG.uniform(seed, offset + i) >= p. The same seed

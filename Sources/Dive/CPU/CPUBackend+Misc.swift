@@ -2,7 +2,20 @@
 import RealModule
 
 extension CPUBackend {
-    public func embedding(table: Tensor, indices: Tensor, into out: Tensor, count: Int, dim: Int) throws {
+    public func embedding(table: Tensor, indices: Tensor, scale: Float, positions: Tensor?, dropout: DropoutMask?,
+                          into out: Tensor, count: Int, dim: Int) throws {
+        try gather(table: table, indices: indices, into: out, count: count, dim: dim)
+        // The rest of the chain, in place: scale, positions, dropout.
+        if scale != 1 { try unary(.mulScalar(scale), out, into: out) }
+        if let positions {
+            let steps = positions.count / max(dim, 1)
+            let rows = Tensor(shape: [count / max(steps, 1), steps, dim], dtype: out.dtype, storage: out.storage, backend: self)
+            try binary(.add, rows, positions, into: rows, plan: try BroadcastPlan.make(rows.shape, [1, steps, dim], op: "embedding"))
+        }
+        if let dropout { try self.dropout(out, p: dropout.p, seed: dropout.seed, offset: dropout.offset, into: out) }
+    }
+
+    private func gather(table: Tensor, indices: Tensor, into out: Tensor, count: Int, dim: Int) throws {
         let rowsInTable = table.count / max(dim, 1)
         let idx = indices.cpuPointer(Int32.self)
         let bytes = table.dtype.byteSize * dim
@@ -20,7 +33,18 @@ extension CPUBackend {
         }
     }
 
-    public func embeddingBackward(gradOutput dOut: Tensor, indices: Tensor, into dTable: Tensor, count: Int, dim: Int) throws {
+    public func embeddingBackward(gradOutput dOut: Tensor, indices: Tensor, scale: Float, dropout: DropoutMask?,
+                                  into dTable: Tensor, count: Int, dim: Int) throws {
+        var g = dOut
+        if dropout != nil || scale != 1 {
+            g = try dOut.emptyLike()
+            if let dropout { try self.dropout(dOut, p: dropout.p, seed: dropout.seed, offset: dropout.offset, into: g) }
+            try unary(.mulScalar(scale), dropout == nil ? dOut : g, into: g)
+        }
+        try scatterAdd(gradOutput: g, indices: indices, into: dTable, count: count, dim: dim)
+    }
+
+    private func scatterAdd(gradOutput dOut: Tensor, indices: Tensor, into dTable: Tensor, count: Int, dim: Int) throws {
         if try isDouble(dOut, "embeddingBackward") {
             scatterAdd(dOut.cpuPointer(Double.self), indices.cpuPointer(Int32.self), dTable.cpuPointer(Double.self),
                        count, dim, dTable.count / max(dim, 1))
