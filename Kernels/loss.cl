@@ -18,14 +18,16 @@ __kernel void ce_fw(__global const float* x, __global const int* t, __global con
 }
 
 // dx = g · w · (softmax(x) - (1-ε)·onehot(t) - ε/V).
+// Row r's loss has gradient g[r] · gscale, or g[0] · gscale when `gshared` (a scaled sum's).
 __kernel void ce_bw(__global const float* x, __global const int* t, __global const float* w,
-                    __global const float* g, __global float* dx, const int v, const float eps, const int hasw) {
+                    __global const float* g, __global float* dx, const int v, const float eps, const int hasw,
+                    const int gshared, const float gscale) {
     const int r = get_global_id(0);
     __global const float* xr = x + (size_t)r * v;
     __global float* dr = dx + (size_t)r * v;
     const int target = t[r];
     if (target < 0 || target >= v) { for (int j = 0; j < v; j++) dr[j] = NAN; return; }
-    const float scale = g[r] * (hasw ? w[r] : 1.0f);
+    const float scale = g[gshared ? 0 : r] * gscale * (hasw ? w[r] : 1.0f);
     float m = -INFINITY;
     for (int j = 0; j < v; j++) m = fmax(m, xr[j]);
     float sum = 0.0f;

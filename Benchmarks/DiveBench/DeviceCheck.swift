@@ -211,7 +211,12 @@ public enum DeviceCheck {
                 let w = try tensor([rows], seed: 18, on: b, double: double, 0, 1)
                 let l = try x.crossEntropy(targets: t, weights: w, labelSmoothing: eps)
                 try probe(l, seed: 19, double: double).backward()
-                return [l, x.grad!]
+                let dRows = x.grad!
+                x.zeroGrad()
+                // The scaled sum, whose backward shares one gradient across the rows.
+                let s = try x.crossEntropySum(targets: t, weights: w, labelSmoothing: eps, scale: 0.7)
+                try (s * 1.3).sum().backward()
+                return [l, dRows, s, x.grad!]
             })
         }
         return Check(op: "cross-entropy", rtol: 1e-4, atol: 1e-5, cases: cases)

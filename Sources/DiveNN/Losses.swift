@@ -41,8 +41,13 @@ public enum Loss {
     /// `reduction: .none` the (N) per-row losses.
     public static func crossEntropy(_ logits: Tensor, targets: Tensor, labelSmoothing: Float = 0,
                                     reduction: Reduction = .mean) throws -> Tensor {
-        let ce = try logits.crossEntropy(targets: targets, labelSmoothing: labelSmoothing)
-        return try reduction.apply(ce)
+        switch reduction {
+        case .none: return try logits.crossEntropy(targets: targets, labelSmoothing: labelSmoothing)
+        case .sum: return try logits.crossEntropySum(targets: targets, labelSmoothing: labelSmoothing)
+        case .mean:
+            return try logits.crossEntropySum(targets: targets, labelSmoothing: labelSmoothing,
+                                              scale: 1 / Float(Swift.max(targets.count, 1)))
+        }
     }
 
     /// PyTorch's `MSELoss()`: mean of (x - y)² (no ½); `.none` keeps every element, `.sum` sums.

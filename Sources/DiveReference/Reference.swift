@@ -241,6 +241,7 @@ public enum Ref {
         switch op {
         case .sum: return { $0.reduce(0, +) }
         case .mean: return { $0.reduce(0, +) / Double($0.count) }
+        case .scaledSum(let s): return { $0.reduce(0, +) * Double(s) }
         case .max: return { $0.max()! }
         case .argmax: return { v in Double(v.firstIndex(of: v.max()!)!) }
         }

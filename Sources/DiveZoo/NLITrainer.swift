@@ -76,7 +76,7 @@ public struct NLITrainer {
                 optimizer.lr = schedule.lr(at: hyper.resolvedSchedule == .noam ? step + 1 : step)
                 optimizer.zeroGrad()
                 let (logits, labels) = try Self.forward(model, batch)               // (B, 3), (B)
-                let total = try logits.crossEntropy(targets: labels, labelSmoothing: hyper.resolvedLabelSmoothing).sum()          // l.sum()
+                let total = try logits.crossEntropySum(targets: labels, labelSmoothing: hyper.resolvedLabelSmoothing)            // l.sum()
                 try total.backward()
                 let scale = try hyper.clip.flatMap { try GradientClipping.scale(params, maxNorm: $0) }
                 try optimizer.step(gradScale: scale)

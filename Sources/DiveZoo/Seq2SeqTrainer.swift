@@ -112,10 +112,10 @@ public struct Seq2SeqTrainer {
         let logits = try model.logits(source: Tensor(src, shape: shape, on: backend),
                                       sourceValidLens: Tensor(batch.srcValidLen, shape: [B], on: backend),
                                       decoderInput: Tensor(decIn, shape: shape, on: backend))   // (shape, V)
-        let ce = try logits.reshaped([T * B, model.tgtVocabSize]).crossEntropy(
+        // Σ over the batch of each sequence's masked loss / T.
+        return try logits.reshaped([T * B, model.tgtVocabSize]).crossEntropySum(
             targets: Tensor(tgt, shape: [T * B], on: backend), weights: Tensor(mask, shape: [T * B], on: backend),
-            labelSmoothing: labelSmoothing)                                              // (T·B)
-        return try ce.sum() / Float(T)
+            labelSmoothing: labelSmoothing, scale: 1 / Float(T))
     }
 
     /// Rebuilds a trained model (GRU, Bahdanau or Transformer, as the checkpoint says) and its vocabularies.

@@ -93,7 +93,7 @@ import Testing
         for (outer, length, inner) in [(1, 1, 1), (7, 33, 1), (1, 257, 1), (33, 7, 5), (3, 1, 7), (2, 257, 3), (1, 300, 257)] {
             let x = rng.array(outer * length * inner)
             let xt = try tensor(x, [x.count], on: b)
-            for op in [ReduceOp.sum, .mean, .max] {
+            for op in [ReduceOp.sum, .mean, .scaledSum(0.3), .max] {
                 let y = try poisoned([outer * inner], on: b)
                 try b.reduce(op, xt, into: y, outer: outer, length: length, inner: inner)
                 try expectClose(y, Ref.reduce(x, outer: outer, length: length, inner: inner, Ref.reduction(op)), rtol: 1e-5, atol: 1e-5, "\(op) (\(outer), \(length), \(inner))")

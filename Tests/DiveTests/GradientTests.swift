@@ -57,6 +57,10 @@ let gradCases: [GradCase] = [
         let w = try tensor([1, 0, 1, 0.5], [4], on: b, double: x[0].dtype == .float64)
         return try x[0].crossEntropy(targets: try Tensor([Int32(0), 5, 2, 3], on: b), weights: w, labelSmoothing: 0.1)
     },
+    GradCase(description: "cross-entropy summed and scaled", shapes: [[4, 6]]) { x, b in
+        let w = try tensor([1, 0, 1, 0.5], [4], on: b, double: x[0].dtype == .float64)
+        return try x[0].crossEntropySum(targets: try Tensor([Int32(0), 5, 2, 3], on: b), weights: w, labelSmoothing: 0.1, scale: 0.3)
+    },
     GradCase(description: "layernorm", shapes: [[3, 5], [5], [5]]) { x, _ in try x[0].layerNorm(gamma: x[1], beta: x[2]) },
     GradCase(description: "fused attention, lengths", shapes: [[2, 3, 4], [2, 5, 4], [2, 5, 3]]) { x, b in
         try Tensor.attention(query: x[0], key: x[1], value: x[2], validLens: try Tensor([Int32(3), 0], on: b)).output

@@ -75,7 +75,7 @@ import Testing
                     let g = rng.array(rows)
                     let dx = try poisoned([rows, classes], on: b)
                     try b.crossEntropyBackward(logits: xt, targets: tt, weights: wt, labelSmoothing: Float(eps),
-                                               gradLoss: try tensor(g, [rows], on: b), into: dx, rows: rows, classes: classes)
+                                               gradLoss: try tensor(g, [rows], on: b), gradScale: 1, into: dx, rows: rows, classes: classes)
                     let expected = Ref.crossEntropyBackward(x, targets: t, weights: w, eps: eps, classes: classes, gradLoss: g)
                     try expectClose(dx, expected, rtol: 1e-4, atol: 1e-6, "CE backward \(rows)x\(classes) ε=\(eps)")
                 }

@@ -55,8 +55,10 @@ public protocol Backend: AnyObject {
     /// (target distribution (1-ε)·onehot + ε/V), times an optional per-row weight (the padding mask).
     func crossEntropy(logits: Tensor, targets: Tensor, weights: Tensor?, labelSmoothing: Float,
                       into loss: Tensor, rows: Int, classes: Int) throws
+    /// Row r's loss has gradient gradLoss[r] · gradScale, or gradLoss[0] · gradScale for every row
+    /// when gradLoss has one element (the gradient of a scaled sum of the losses).
     func crossEntropyBackward(logits: Tensor, targets: Tensor, weights: Tensor?, labelSmoothing: Float,
-                              gradLoss: Tensor, into dLogits: Tensor, rows: Int, classes: Int) throws
+                              gradLoss: Tensor, gradScale: Float, into dLogits: Tensor, rows: Int, classes: Int) throws
     /// With `residual`, normalises z = x + dropout(residual) (the Transformer's AddNorm) and writes z
     /// to `sum` for the backward.
     func layerNorm(_ x: Tensor, residual: Tensor?, dropout: DropoutMask?, gamma: Tensor, beta: Tensor, eps: Float,
@@ -237,6 +239,17 @@ public enum BinaryOp: Hashable, Sendable { case add, sub, mul, div }
 
 public enum ReduceOp: Hashable, Sendable {
     case sum, mean, max
+    /// Σ · s (a loss summed and divided in one launch).
+    case scaledSum(Float)
+
+    /// What a sum over `length` elements is multiplied by.
+    public func scale(length: Int) -> Float {
+        switch self {
+        case .mean: return 1 / Float(Swift.max(length, 1))
+        case .scaledSum(let s): return s
+        default: return 1
+        }
+    }
     /// Index of the first maximum, as Int32.
     case argmax
 }

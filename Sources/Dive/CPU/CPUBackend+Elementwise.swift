@@ -171,7 +171,7 @@ extension CPUBackend {
             return
         }
         let out = y.cpuPointer(T.self)
-        let scale: T = op == .mean ? 1 / T(max(length, 1)) : 1
+        let scale = T(op.scale(length: length))
         // Work items are (output row, column block): fewer output rows than cores (a bias gradient
         // summed over every token is one row) split their columns instead.
         let blocks = outer >= Parallel.threadCount || inner < 256 ? 1 : Parallel.threadCount

@@ -125,27 +125,30 @@ extension CPUBackend {
     }
 
     public func crossEntropyBackward(logits: Tensor, targets: Tensor, weights: Tensor?, labelSmoothing: Float,
-                                     gradLoss: Tensor, into dLogits: Tensor, rows: Int, classes: Int) throws {
+                                     gradLoss: Tensor, gradScale: Float, into dLogits: Tensor, rows: Int, classes: Int) throws {
+        let gradStride = gradLoss.count == rows ? 1 : 0
         if try isDouble(logits, "crossEntropyBackward") {
             crossEntropyBackwardLoop(logits.cpuPointer(Double.self), targets.cpuPointer(Int32.self),
                                      weights?.cpuPointer(Double.self), Double(labelSmoothing),
-                                     gradLoss.cpuPointer(Double.self), dLogits.cpuPointer(Double.self), rows, classes)
+                                     gradLoss.cpuPointer(Double.self), gradStride, Double(gradScale),
+                                     dLogits.cpuPointer(Double.self), rows, classes)
         } else {
             crossEntropyBackwardRowsF32(logits.cpuPointer(Float.self), targets.cpuPointer(Int32.self),
                                         weights?.cpuPointer(Float.self), labelSmoothing,
-                                        gradLoss.cpuPointer(Float.self), dLogits.cpuPointer(Float.self), rows, classes)
+                                        gradLoss.cpuPointer(Float.self), gradStride, gradScale,
+                                        dLogits.cpuPointer(Float.self), rows, classes)
         }
     }
 
     /// `crossEntropyBackwardLoop` for Float32 with the SIMD row kernels.
     private func crossEntropyBackwardRowsF32(_ x: UnsafeMutablePointer<Float>, _ t: UnsafeMutablePointer<Int32>,
                                              _ w: UnsafeMutablePointer<Float>?, _ eps: Float, _ g: UnsafeMutablePointer<Float>,
-                                             _ dx: UnsafeMutablePointer<Float>, _ rows: Int, _ v: Int) {
+                                             _ gStride: Int, _ gScale: Float, _ dx: UnsafeMutablePointer<Float>, _ rows: Int, _ v: Int) {
         Parallel.forRanges(rows, costPerItem: 8 * v) { r in
             for row in r {
                 let xr = UnsafePointer(x + row * v), dr = dx + row * v
                 let target = Int(t[row])
-                let scale = g[row] * (w?[row] ?? 1)
+                let scale = g[row * gStride] * gScale * (w?[row] ?? 1)
                 guard target >= 0 && target < v else { dr.update(repeating: .nan, count: v); continue }
                 let (m, lo) = RowKernels.maxMin(xr, count: v)
                 let sum = RowKernels.expShiftedSum(xr, dr, count: v, shift: m,
@@ -160,12 +163,12 @@ extension CPUBackend {
     /// dlogits = g · w · (softmax(x) - (1-ε)·onehot(t) - ε/V).
     private func crossEntropyBackwardLoop<T: CPUFloat>(_ x: UnsafeMutablePointer<T>, _ t: UnsafeMutablePointer<Int32>,
                                                        _ w: UnsafeMutablePointer<T>?, _ eps: T, _ g: UnsafeMutablePointer<T>,
-                                                       _ dx: UnsafeMutablePointer<T>, _ rows: Int, _ v: Int) {
+                                                       _ gStride: Int, _ gScale: T, _ dx: UnsafeMutablePointer<T>, _ rows: Int, _ v: Int) {
         Parallel.forRanges(rows, costPerItem: 8 * v) { r in
             for row in r {
                 let xr = x + row * v, dr = dx + row * v
                 let target = Int(t[row])
-                let scale = g[row] * (w?[row] ?? 1)
+                let scale = g[row * gStride] * gScale * (w?[row] ?? 1)
                 guard target >= 0 && target < v else { dr.update(repeating: .nan, count: v); continue }
                 var m = -T.infinity
                 for j in 0..<v { m = Swift.max(m, xr[j]) }

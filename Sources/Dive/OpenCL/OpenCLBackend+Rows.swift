@@ -50,11 +50,12 @@ extension OpenCLBackend {
     }
 
     public func crossEntropyBackward(logits: Tensor, targets: Tensor, weights: Tensor?, labelSmoothing: Float,
-                                     gradLoss: Tensor, into dLogits: Tensor, rows: Int, classes: Int) throws {
+                                     gradLoss: Tensor, gradScale: Float, into dLogits: Tensor, rows: Int, classes: Int) throws {
         try requireFloat32(logits, op: "crossEntropyBackward")
         try launch(.ce_bw, global: (rows, 1, 1)) { a in
             try a.buffer(logits); try a.buffer(targets); try a.buffer(weights); try a.buffer(gradLoss); try a.buffer(dLogits)
             try a.int(classes); try a.float(labelSmoothing); try a.int(weights == nil ? 0 : 1)
+            try a.int(gradLoss.count == rows ? 0 : 1); try a.float(gradScale)
         }
     }
 

@@ -24,11 +24,31 @@ extension Tensor {
             loss.record(inputs: [self]) { g in
                 let dx = try x.emptyLike()
                 try x.backend.crossEntropyBackward(logits: x, targets: targets, weights: w, labelSmoothing: labelSmoothing,
-                                                   gradLoss: g, into: dx, rows: rows, classes: classes)
+                                                   gradLoss: g, gradScale: 1, into: dx, rows: rows, classes: classes)
                 return [dx]
             }
         }
         return loss
+    }
+
+    /// scale · Σ over rows of `crossEntropy(targets:weights:labelSmoothing:)`, one element: a
+    /// batch's loss (the mean with scale 1/N; the book's masked loss Σ / num_steps). Two launches
+    /// forward, and one backward, every row's gradient being the same scaled number.
+    public func crossEntropySum(targets: Tensor, weights: Tensor? = nil, labelSmoothing: Float = 0, scale: Float = 1) throws -> Tensor {
+        let rows = try Autograd.withoutGrad { try crossEntropy(targets: targets, weights: weights, labelSmoothing: labelSmoothing) }
+        let total = try emptyLike([1])
+        try backend.reduce(.scaledSum(scale), rows, into: total, outer: 1, length: rows.count, inner: 1)
+        if Autograd.shouldRecord([self]) {
+            let x = detached(), w = weights?.detached()
+            let (n, classes) = (shape[0], shape[1])
+            total.record(inputs: [self]) { g in
+                let dx = try x.emptyLike()
+                try x.backend.crossEntropyBackward(logits: x, targets: targets, weights: w, labelSmoothing: labelSmoothing,
+                                                   gradLoss: g, gradScale: scale, into: dx, rows: n, classes: classes)
+                return [dx]
+            }
+        }
+        return total
     }
 
     /// Mean squared error (mean over all elements), without the ½.

@@ -30,7 +30,7 @@ extension Tensor {
                 let gk = try g.reshaped(kept)
                 switch op {
                 case .sum: return [try gk.broadcast(to: inShape)]
-                case .mean: return [try (gk * (1 / Float(Swift.max(length, 1)))).broadcast(to: inShape)]
+                case .mean, .scaledSum: return [try (gk * op.scale(length: length)).broadcast(to: inShape)]
                 default:
                     // Gradient flows to the positions equal to the max (ties share it, as in PyTorch's amax).
                     let hit = try x.equalMask(y.reshaped(kept))
