@@ -4,8 +4,8 @@
 // (the multi-head layout, so no split or merge copies; h = 1 is the plain (B, Tq, D) layout).
 // Q, K, V and their gradients start at element qo, ko, vo of their buffers with rows ldq, ldk,
 // ldv apart: h·D alone, more when projections are packed side by side (one buffer for all three);
-// P (B·h, Tq, Tk) are the softmax weights. Row (b, i) keeps keys j < lens[(b·Tq + i) / rep]; the
-// rest count as the logit -1e6.
+// P (B·h, Tq, Tk) are the softmax weights. Row (b, i) keeps keys j < lens[((b / h)·Tq + i) / rep]
+// (lengths per item or per query, shared by the item's heads); the rest count as the logit -1e6.
 // With dp > 0 the weights multiplying V are dropped out: weight (row, j) is kept with the mask of
 // stream (seed, offset) at element row·Tk + j and scaled by 1/(1 - dp); P stays undropped.
 
@@ -44,7 +44,7 @@ __kernel void at_fw(__global const float* q, __global const float* k, __global c
     __global const float* vb = v + vo + packed_row(b, 0, tk, h, dv, ldv);
     __global float* pi = p + (size_t)row * tk;
     __global float* oi = out + head_row(b, i, tq, h, dv);
-    const int valid = haslens ? clamp(lens[row / rep], 0, tk) : tk;
+    const int valid = haslens ? clamp(lens[((b / h) * tq + i) / rep], 0, tk) : tk;
 
     // Scores of the valid keys and their maximum.
     float m = valid < tk ? MASKED_LOGIT : -INFINITY;
@@ -87,7 +87,7 @@ __kernel void at_bw_q(__global const float* k, __global const float* v, __global
                       const int vo, const int ldv) {
     const int i = get_global_id(0), b = get_global_id(1);
     const int row = b * tq + i;
-    const int valid = haslens ? clamp(lens[row / rep], 0, tk) : tk;
+    const int valid = haslens ? clamp(lens[((b / h) * tq + i) / rep], 0, tk) : tk;
     const size_t ks = ldk, vs = ldv;
     __global const float* kb = k + ko + packed_row(b, 0, tk, h, d, ldk);
     __global const float* vb = v + vo + packed_row(b, 0, tk, h, dv, ldv);

@@ -236,12 +236,13 @@ public enum DeviceCheck {
                 return [r.output, r.weights, q.grad!, k.grad!, v.grad!]
             }))
         }
-        for (items, heads, t, d, p) in [(2, 4, 10, 8, Float(0.1)), (2, 2, 129, 32, 0)] {
-            cases.append(("\(heads) heads in place (\(items), \(t), \(d)) dropout \(p)", { b, double in
+        for (items, heads, t, d, p, causal) in [(2, 4, 10, 8, Float(0.1), false), (2, 2, 129, 32, 0, false), (3, 4, 10, 8, 0.1, true),
+                                                (2, 2, 129, 32, 0, true)] {
+            cases.append(("\(heads) heads in place (\(items), \(t), \(d)) dropout \(p)\(causal ? ", causal lengths" : "")", { b, double in
                 let q = try tensor([items, t, heads * d], seed: 50, on: b, double: double, grad: true)
                 let k = try tensor([items, t, heads * d], seed: 51, on: b, double: double, grad: true)
                 let v = try tensor([items, t, heads * d], seed: 52, on: b, double: double, grad: true)
-                let lens = try Tensor((0..<items).map { Int32(t - $0) }, on: b)
+                let lens = try Tensor(causal ? (0..<(items * t)).map { Int32($0 % t + 1) } : (0..<items).map { Int32(t - $0) }, on: b)
                 let r = try Tensor.attention(query: q, key: k, value: v, validLens: lens, heads: heads, dropout: p,
                                              stream: RandomStream(seed: 53))
                 try probe(r.output, seed: 54, double: double).backward()

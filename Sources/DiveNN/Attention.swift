@@ -87,8 +87,8 @@ public final class AdditiveAttention: Module {
 }
 
 /// Multi-head attention: W_q, W_k, W_v, W_o (bias off by default), heads batch-major as the book
-/// splits them ((B·heads, T, H/heads) weights), valid lengths repeated per head, scaled dot-product
-/// attention reading the heads in place.
+/// splits them ((B·heads, T, H/heads) weights), valid lengths shared by the heads, scaled
+/// dot-product attention reading the heads in place.
 /// When queries, keys and values are one size and there is no bias, W_q, W_k and W_v are row blocks
 /// of one (3·H, size) matrix (the parameters keep their names and shapes): self-attention then
 /// projects Q, K and V in one GEMM, and attention to one memory projects K and V in one.
@@ -134,14 +134,9 @@ public final class MultiHeadAttention: Module {
 
     /// q (B, Tq, ·), k, v (B, Tk, ·); validLens Int32 (B) or (B, Tq) → (B, Tq, numHiddens).
     public func callAsFunction(_ q: Tensor, _ k: Tensor, _ v: Tensor, validLens: Tensor? = nil) throws -> Tensor {
-        let lens = try validLens.map { lens -> Tensor in
-            // repeat_interleave over heads. (B) needs no copy: a mask row r of the (B·h·Tq) score rows
-            // reads lens[r / (h·Tq)], which is already its batch item's. (B, Tq) → (B·h·Tq), one
-            // strided copy.
-            let B = lens.shape[0], per = lens.count / max(B, 1)
-            if per == 1 { return try lens.reshaped([B]) }
-            return try lens.reshaped([B, 1, per]).broadcast(to: [B, numHeads, per]).reshaped([B * numHeads * per])
-        }
+        // The book's repeat_interleave over heads needs no copy: the heads of an item share its
+        // lengths, (B) or (B, Tq), in the kernels.
+        let lens = validLens
         // The projections hold the heads side by side; attention reads them in place (the book's
         // transpose_qkv and transpose_output, without the copies).
         if packsProjections && q === k && k === v {

@@ -95,8 +95,13 @@ import Testing
     @Test(arguments: allDevices)
     func headsInPlaceMatchSplitHeads(device: Device) throws {
         let be = try backend(device)
-        for (b, h, t, d, p) in [(2, 4, 10, 8, Float(0.2)), (3, 2, 7, 5, 0), (2, 4, 129, 32, 0.1)] {
-            let lens = try Tensor((0..<b).map { Int32(max(1, t - 2 * $0)) }, on: be)
+        for (b, h, t, d, p, causal) in [(2, 4, 10, 8, Float(0.2), false), (3, 2, 7, 5, 0, true), (2, 4, 129, 32, 0.1, false),
+                                        (2, 2, 129, 32, 0, true)] {
+            // Lengths per item, or per query (causal, 1...t): heads share them in place; the split
+            // version gets them repeated per head, as the book's repeat_interleave does.
+            let perRow: [Int32] = causal ? (0..<(b * t)).map { Int32($0 % t + 1 - ($0 / t) % 2) } : (0..<b).map { Int32(max(1, t - 2 * $0)) }
+            let lens = try Tensor(perRow, on: be)
+            let repeated = try Tensor(causal ? (0..<b).flatMap { i in (0..<h).flatMap { _ in perRow[(i * t)..<(i * t + t)] } } : perRow, on: be)
             func run(_ inPlace: Bool) throws -> [[Double]] {
                 var rng = TestRNG(61)
                 let q = try tensor(rng.array(b * t * h * d), [b, t, h * d], on: be).requiringGrad()
@@ -111,7 +116,7 @@ import Testing
                     func split(_ x: Tensor) throws -> Tensor {
                         try x.reshaped([b, t, h, d]).permuted([0, 2, 1, 3]).reshaped([b * h, t, d])
                     }
-                    let r = try Tensor.attention(query: split(q), key: split(k), value: split(v), validLens: lens, dropout: p, stream: stream)
+                    let r = try Tensor.attention(query: split(q), key: split(k), value: split(v), validLens: repeated, dropout: p, stream: stream)
                     out = try r.output.reshaped([b, h, t, d]).permuted([0, 2, 1, 3]).reshaped([b, t, h * d])
                     weights = r.weights
                 }
@@ -121,7 +126,7 @@ import Testing
             let inPlace = try run(true), split = try run(false)
             for (i, name) in ["output", "weights", "dQ", "dK", "dV"].enumerated() {
                 let c = closeness(inPlace[i], split[i], rtol: 1e-4, atol: 1e-5)
-                #expect(c <= 1, "heads in place vs split \(name) (\(b), \(h), \(t), \(d)) dropout \(p) on \(device): \(c)")
+                #expect(c <= 1, "heads in place vs split \(name) (\(b), \(h), \(t), \(d)) dropout \(p)\(causal ? " causal" : "") on \(device): \(c)")
             }
         }
         report(device, "multi-head attention reading heads in place")

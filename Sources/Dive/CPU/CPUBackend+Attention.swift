@@ -19,7 +19,7 @@ extension CPUBackend {
         let op = out.cpuPointer(T.self), pp = weights.cpuPointer(T.self)
         let lens = validLens?.cpuPointer(Int32.self)
         let rows = d.batch * d.queries
-        let repeatCount = validLens.map { rows / max($0.count, 1) } ?? 1
+        let repeatCount = validLens.map { rows / d.heads / max($0.count, 1) } ?? 1   // lengths are shared by an item's heads
         let masked = T(maskedLogit)
         let block = d.queries * d.keys
         let dropped = dropout.map { _ in UnsafeMutablePointer<T>.allocate(capacity: max(1, block)) }
@@ -34,7 +34,7 @@ extension CPUBackend {
                        b: kp + d.row(b, 0, steps: d.keys, width: d.depth, d.key), ldb: ldk, beta: 0, c: p, ldc: max(1, d.keys))
             for i in 0..<d.queries {
                 let row = p + i * d.keys
-                let valid = lens.map { Int($0[(b * d.queries + i) / repeatCount]) } ?? d.keys
+                let valid = lens.map { Int($0[((b / d.heads) * d.queries + i) / repeatCount]) } ?? d.keys
                 if T.self == Float.self {
                     let f = UnsafeMutableRawPointer(row).assumingMemoryBound(to: Float.self)
                     RowKernels.softmax(f, f, n: d.keys, valid: valid)
@@ -79,7 +79,7 @@ extension CPUBackend {
         defer { ds.deallocate(); dropped?.deallocate() }
         let tq = d.queries, tk = d.keys
         let lens = validLens?.cpuPointer(Int32.self)
-        let repeatCount = validLens.map { (d.batch * tq) / max($0.count, 1) } ?? 1
+        let repeatCount = validLens.map { (d.batch / d.heads * tq) / max($0.count, 1) } ?? 1
         // dQ, dK, dV lie like Q, K, V; dO like the output.
         let ldq = max(1, d.query.stride), ldk = max(1, d.key.stride), ldv = max(1, d.value.stride)
         let ldo = max(1, d.heads * d.valueDepth), plainOut = AttentionColumns(offset: 0, stride: ldo)
@@ -99,7 +99,7 @@ extension CPUBackend {
                 let pr = p + i * tk, dr = ds + i * tk
                 var dot: T = 0
                 for j in 0..<tk { dot += pr[j] * dr[j] }
-                let valid = lens.map { min(max(Int($0[(b * tq + i) / repeatCount]), 0), tk) } ?? tk
+                let valid = lens.map { min(max(Int($0[((b / d.heads) * tq + i) / repeatCount]), 0), tk) } ?? tk
                 for j in 0..<tk { dr[j] = j < valid ? scale * pr[j] * (dr[j] - dot) : 0 }
             }
             T.blasGemm(transA: false, transB: false, m: tq, n: d.depth, k: tk, alpha: 1, a: ds, lda: max(1, tk),

@@ -91,7 +91,7 @@ extension OpenCLBackend {
     public func attention(q: Tensor, k: Tensor, v: Tensor, validLens: Tensor?, scale: Float, dropout: DropoutMask?,
                           into out: Tensor, weights: Tensor, dims d: AttentionDims) throws {
         try requireFloat32(q, k, v, op: "attention")
-        let rep = validLens.map { (d.batch * d.queries) / max($0.count, 1) } ?? 1
+        let rep = validLens.map { (d.batch / d.heads * d.queries) / max($0.count, 1) } ?? 1
         if d.keys * d.depth >= 2048 && (d.heads > 1 || !d.isUnpacked) {
             // Long sequences run on contiguous heads: split, attend, merge (four copies).
             let items = d.batch / d.heads
@@ -104,9 +104,16 @@ extension OpenCLBackend {
             }
             let o = try Tensor.empty([d.batch, d.queries, d.valueDepth], on: self)
             let plain = AttentionDims(batch: d.batch, queries: d.queries, keys: d.keys, depth: d.depth, valueDepth: d.valueDepth)
+            // Lengths per query, shared by the heads, repeated for the split heads' rows.
+            var lens = validLens
+            if let l = validLens, d.heads > 1, l.count == items * d.queries {
+                lens = try Tensor.empty([items, d.heads, d.queries], dtype: .int32, on: self)
+                try copyStrided(l, into: lens!, layout: try StridedLayout.make(
+                    shape: [items, d.heads, d.queries], srcStrides: [d.queries, 0, 1], dstStrides: [d.heads * d.queries, d.queries, 1]))
+            }
             try attention(q: try split(q, d.queries, d.depth, d.query), k: try split(k, d.keys, d.depth, d.key),
                           v: try split(v, d.keys, d.valueDepth, d.value),
-                          validLens: validLens, scale: scale, dropout: dropout, into: o, weights: weights, dims: plain)
+                          validLens: lens, scale: scale, dropout: dropout, into: o, weights: weights, dims: plain)
             try copyStrided(o, into: out, layout: try StridedLayout.make(
                 shape: [items, d.heads, d.queries, d.valueDepth],
                 srcStrides: [d.heads * d.queries * d.valueDepth, d.queries * d.valueDepth, d.valueDepth, 1],
@@ -142,7 +149,7 @@ extension OpenCLBackend {
                                   dims d: AttentionDims) throws {
         try requireFloat32(q, k, v, op: "attentionBackward")
         let ds = try Tensor.empty([d.batch, d.queries, d.keys], on: self)
-        let rep = validLens.map { (d.batch * d.queries) / max($0.count, 1) } ?? 1
+        let rep = validLens.map { (d.batch / d.heads * d.queries) / max($0.count, 1) } ?? 1
         try launch(.at_bw_q, global: (d.queries, d.batch, 1)) { a in
             try a.buffer(k); try a.buffer(v); try a.buffer(weights); try a.buffer(dOut); try a.buffer(validLens)
             try a.buffer(ds); try a.buffer(dq)

@@ -19,7 +19,8 @@ extension Tensor {
     /// With `heads` h > 1, Q (B, Tq, h·D), K (B, Tk, h·D), V (B, Tk, h·Dv) hold h heads side by side
     /// (as the projections of multi-head attention write them): the result is (B, Tq, h·Dv), the
     /// weights (B·h, Tq, Tk), batch entry b·h + i being head i of item b (the book's batch-major
-    /// split), with no split or merge copies. validLens then count against B·h·Tq rows.
+    /// split), with no split or merge copies. validLens still count against the B·Tq query rows of
+    /// the items: every head of an item shares its lengths (the book repeats them per head).
     public static func attention(query q: Tensor, key k: Tensor, value v: Tensor, validLens: Tensor? = nil,
                                  heads: Int = 1, dropout p: Float = 0, stream: RandomStream? = nil) throws -> AttentionResult {
         guard heads >= 1, q.rank == 3, k.rank == 3, v.rank == 3, q.shape[0] == k.shape[0], k.shape[0] == v.shape[0],
@@ -74,9 +75,9 @@ extension Tensor {
         try first.checkSameDevice(Array(inputs.dropFirst()) + (validLens.map { [$0] } ?? []), op: "attention")
         if let lens = validLens {
             try lens.checkInt(op: "attention")
-            let rows = dims.batch * dims.queries
+            let rows = dims.batch / dims.heads * dims.queries
             guard lens.count > 0 ? rows % lens.count == 0 : rows == 0 else {
-                throw DiveError.shapeMismatch(op: "attention", detail: "\(lens.count) valid lengths for batch \(dims.batch) × \(dims.queries) queries")
+                throw DiveError.shapeMismatch(op: "attention", detail: "\(lens.count) valid lengths for batch \(dims.batch / dims.heads) × \(dims.queries) queries")
             }
         }
         guard p >= 0 && p <= 1 else {
