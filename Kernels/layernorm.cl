@@ -1,6 +1,7 @@
-// Layer normalisation over rows of `cols`, biased variance (as PyTorch). The forward and the
-// input gradient run one work-item per row (global size: rows); the γ and β gradients run one
-// work-item per column (global size: cols), so no two work-items write the same element.
+// Layer normalisation over rows of `cols`, biased variance (as PyTorch). The forward runs one
+// work-item (or, _wg, one work-group) per row. The backward is one launch doing two independent
+// things: the input gradient, per row as the forward, then the γ and β gradients, one column per
+// work-item (columns dealt out over all work-items), so no two work-items write the same element.
 // With `hasres` the forward normalises z = x + dropout(res) (the Transformer's AddNorm in one
 // launch), writing z for the backward, and the input gradient also writes dres = dropout(dz).
 
@@ -39,10 +40,28 @@ __kernel void ln_fw(__global const float* x, __global const float* gamma, __glob
 }
 
 // dx = rstd · (dŷ - mean(dŷ) - x̂ · mean(dŷ · x̂)), dŷ = dy · γ.
-__kernel void ln_bw_x(__global const float* x, __global const float* dy, __global const float* gamma,
-                      __global const float* mean, __global const float* rstd, __global float* dx, const int cols,
-                      __global float* dres, const int hasres, const float dp, const ulong seed, const ulong offset) {
+// dγ_j = Σ_r dy_rj · x̂_rj and dβ_j = Σ_r dy_rj for column j.
+inline void column_sums(__global const float* x, __global const float* dy, __global const float* mean,
+                        __global const float* rstd, __global float* dgamma, __global float* dbeta,
+                        const int rows, const int cols, const int j) {
+    float g = 0.0f, b = 0.0f;
+    for (int r = 0; r < rows; r++) {
+        const size_t i = (size_t)r * cols + j;
+        g += dy[i] * (x[i] - mean[r]) * rstd[r];
+        b += dy[i];
+    }
+    dgamma[j] = g;
+    dbeta[j] = b;
+}
+
+// Global size rows: work-item r writes row r of dx (and dres), then columns r, r + rows, ... of
+// dγ and dβ.
+__kernel void ln_bw(__global const float* x, __global const float* dy, __global const float* gamma,
+                    __global const float* mean, __global const float* rstd, __global float* dx, const int cols,
+                    __global float* dres, const int hasres, const float dp, const ulong seed, const ulong offset,
+                    __global float* dgamma, __global float* dbeta, const int rows) {
     const int r = get_global_id(0);
+    for (int j = r; j < cols; j += rows) column_sums(x, dy, mean, rstd, dgamma, dbeta, rows, cols, j);
     __global const float* xr = x + (size_t)r * cols;
     __global const float* gr = dy + (size_t)r * cols;
     __global float* dr = dx + (size_t)r * cols;
@@ -63,23 +82,10 @@ __kernel void ln_bw_x(__global const float* x, __global const float* dy, __globa
 }
 
 // dγ[j] = Σ_r dy[r, j] · x̂[r, j],  dβ[j] = Σ_r dy[r, j].
-__kernel void ln_bw_gb(__global const float* x, __global const float* dy, __global const float* mean,
-                       __global const float* rstd, __global float* dgamma, __global float* dbeta,
-                       const int rows, const int cols) {
-    const int j = get_global_id(0);
-    float g = 0.0f, b = 0.0f;
-    for (int r = 0; r < rows; r++) {
-        const size_t i = (size_t)r * cols + j;
-        g += dy[i] * (x[i] - mean[r]) * rstd[r];
-        b += dy[i];
-    }
-    dgamma[j] = g;
-    dbeta[j] = b;
-}
 
 // GPU variants of the forward and the input gradient: one work-group per row (global rows·L,
 // local L, a power of two), items striding over the columns, tree sums in local memory
-// (`scratch`: L floats, common.cl). Same results as ln_fw / ln_bw_x.
+// (`scratch`: L floats, common.cl). Same results as ln_fw / ln_bw.
 
 __kernel void ln_fw_wg(__global const float* x, __global const float* gamma, __global const float* beta,
                        __global float* y, __global float* mean, __global float* rstd, const int cols,
@@ -99,11 +105,15 @@ __kernel void ln_fw_wg(__global const float* x, __global const float* gamma, __g
     if (lid == 0) { mean[r] = mu; rstd[r] = inv; }
 }
 
-__kernel void ln_bw_x_wg(__global const float* x, __global const float* dy, __global const float* gamma,
-                         __global const float* mean, __global const float* rstd, __global float* dx,
-                         const int cols, __global float* dres, const int hasres,
-                         const float dp, const ulong seed, const ulong offset, __local float* scratch) {
+// Work-group r (of L items) writes row r of dx (and dres); work-item g of all rows·L takes
+// columns g, g + rows·L, ... of dγ and dβ.
+__kernel void ln_bw_wg(__global const float* x, __global const float* dy, __global const float* gamma,
+                       __global const float* mean, __global const float* rstd, __global float* dx,
+                       const int cols, __global float* dres, const int hasres,
+                       const float dp, const ulong seed, const ulong offset,
+                       __global float* dgamma, __global float* dbeta, const int rows, __local float* scratch) {
     const int r = get_group_id(0), lid = get_local_id(0), L = get_local_size(0);
+    for (int j = get_global_id(0); j < cols; j += rows * L) column_sums(x, dy, mean, rstd, dgamma, dbeta, rows, cols, j);
     __global const float* xr = x + (size_t)r * cols;
     __global const float* gr = dy + (size_t)r * cols;
     __global float* dr = dx + (size_t)r * cols;

@@ -75,16 +75,18 @@ extension OpenCLBackend {
                                   dropout: DropoutMask?, into dx: Tensor, dResidual: Tensor?, dGamma: Tensor, dBeta: Tensor,
                                   rows: Int, cols: Int) throws {
         try requireFloat32(x, op: "layerNormBackward")
+        // One launch: each work-item's share of dx (its row), then of dγ and dβ (columns dealt out).
+        if rows == 0 {
+            try fill(dGamma, value: 0); try fill(dBeta, value: 0)
+            return
+        }
         let L = rowGroupSize(cols: cols)
-        try launch(L == nil ? .ln_bw_x : .ln_bw_x_wg, global: (rows * (L ?? 1), 1, 1), local: L.map { ($0, 1, 1) }) { a in
+        try launch(L == nil ? .ln_bw : .ln_bw_wg, global: (rows * (L ?? 1), 1, 1), local: L.map { ($0, 1, 1) }) { a in
             try a.buffer(x); try a.buffer(dy); try a.buffer(gamma); try a.buffer(mean); try a.buffer(rstd); try a.buffer(dx)
             try a.int(cols)
             try a.buffer(dResidual); try a.int(dResidual == nil ? 0 : 1); try a.dropout(dropout)
+            try a.buffer(dGamma); try a.buffer(dBeta); try a.int(rows)
             if let L { try a.local(floats: L) }
-        }
-        try launch(.ln_bw_gb, global: (cols, 1, 1)) { a in
-            try a.buffer(x); try a.buffer(dy); try a.buffer(mean); try a.buffer(rstd); try a.buffer(dGamma); try a.buffer(dBeta)
-            try a.int(rows); try a.int(cols)
         }
     }
 
