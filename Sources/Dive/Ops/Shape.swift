@@ -63,7 +63,9 @@ extension Tensor {
         return try permuted(order)
     }
 
-    /// Elements `range` along `axis`.
+    /// Elements `range` along `axis`. A block of whole rows (every axis before `axis` of size 1)
+    /// shares this tensor's storage where the device allows (a view: writing into it in place, as
+    /// an optimiser does, writes into this tensor); any other slice is a copy.
     public func slice(axis: Int, _ range: Range<Int>) throws -> Tensor {
         let a = axis < 0 ? axis + rank : axis
         guard a >= 0, a < rank, range.lowerBound >= 0, range.upperBound <= shape[a] else {
