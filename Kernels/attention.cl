@@ -10,12 +10,10 @@
 // stream (seed, offset) at element row·Tk + j and scaled by 1/(1 - dp); P stays undropped.
 
 
-// Offset of row t of head b % h of item b / h in a (items, T, h·n) tensor, or in one whose rows
-// are `ld` apart (Q, K and V packed side by side: the caller adds the operand's column offset).
-inline size_t head_row(const int b, const int t, const int T, const int h, const int n) {
-    return ((size_t)(b / h) * T + t) * h * n + (size_t)(b % h) * n;
-}
-inline size_t packed_row(const int b, const int t, const int T, const int h, const int n, const int ld) {
+// Offset of row t of head b % h of item b / h in a tensor of T rows per item, `ld` apart: h·n
+// for (items, T, h·n), more when Q, K and V are packed side by side (the caller then adds the
+// operand's column offset).
+inline size_t head_row(const int b, const int t, const int T, const int h, const int n, const int ld) {
     return ((size_t)(b / h) * T + t) * ld + (size_t)(b % h) * n;
 }
 
@@ -39,11 +37,11 @@ __kernel void at_fw(__global const float* q, __global const float* k, __global c
     const int i = get_global_id(0), b = get_global_id(1);
     const int row = b * tq + i;
     const size_t ks = ldk, vs = ldv;     // strides between a head's key and value rows
-    __global const float* qi = q + qo + packed_row(b, i, tq, h, d, ldq);
-    __global const float* kb = k + ko + packed_row(b, 0, tk, h, d, ldk);
-    __global const float* vb = v + vo + packed_row(b, 0, tk, h, dv, ldv);
+    __global const float* qi = q + qo + head_row(b, i, tq, h, d, ldq);
+    __global const float* kb = k + ko + head_row(b, 0, tk, h, d, ldk);
+    __global const float* vb = v + vo + head_row(b, 0, tk, h, dv, ldv);
     __global float* pi = p + (size_t)row * tk;
-    __global float* oi = out + head_row(b, i, tq, h, dv);
+    __global float* oi = out + head_row(b, i, tq, h, dv, h * dv);
     const int valid = haslens ? clamp(lens[((b / h) * tq + i) / rep], 0, tk) : tk;
 
     // Scores of the valid keys and their maximum.
@@ -89,12 +87,12 @@ __kernel void at_bw_q(__global const float* k, __global const float* v, __global
     const int row = b * tq + i;
     const int valid = haslens ? clamp(lens[((b / h) * tq + i) / rep], 0, tk) : tk;
     const size_t ks = ldk, vs = ldv;
-    __global const float* kb = k + ko + packed_row(b, 0, tk, h, d, ldk);
-    __global const float* vb = v + vo + packed_row(b, 0, tk, h, dv, ldv);
+    __global const float* kb = k + ko + head_row(b, 0, tk, h, d, ldk);
+    __global const float* vb = v + vo + head_row(b, 0, tk, h, dv, ldv);
     __global const float* pi = p + (size_t)row * tk;
-    __global const float* gi = dout + head_row(b, i, tq, h, dv);
+    __global const float* gi = dout + head_row(b, i, tq, h, dv, h * dv);
     __global float* si = ds + (size_t)row * tk;
-    __global float* qi = dq + qo + packed_row(b, i, tq, h, d, ldq);
+    __global float* qi = dq + qo + head_row(b, i, tq, h, d, ldq);
     float dot = 0.0f;
     for (int j = 0; j < tk; j++) {
         __global const float* vj = vb + j * vs;
@@ -121,15 +119,15 @@ __kernel void at_bw_kv(__global const float* q, __global const float* p, __globa
                        const float dp, const ulong seed, const ulong offset, const int h,
                        const int qo, const int ldq, const int ko, const int ldk, const int vo, const int ldv) {
     const int j = get_global_id(0), b = get_global_id(1);
-    __global float* kj = dk + ko + packed_row(b, j, tk, h, d, ldk);
-    __global float* vj = dvout + vo + packed_row(b, j, tk, h, dv, ldv);
+    __global float* kj = dk + ko + head_row(b, j, tk, h, d, ldk);
+    __global float* vj = dvout + vo + head_row(b, j, tk, h, dv, ldv);
     for (int c = 0; c < d; c++) kj[c] = 0.0f;
     for (int c = 0; c < dv; c++) vj[c] = 0.0f;
     for (int i = 0; i < tq; i++) {
         const size_t row = (size_t)b * tq + i;
         const float s = ds[row * tk + j], w = p[row * tk + j] * drop_factor(dp, seed, offset, row * tk + j);
-        __global const float* qi = q + qo + packed_row(b, i, tq, h, d, ldq);
-        __global const float* gi = dout + head_row(b, i, tq, h, dv);
+        __global const float* qi = q + qo + head_row(b, i, tq, h, d, ldq);
+        __global const float* gi = dout + head_row(b, i, tq, h, dv, h * dv);
         for (int c = 0; c < d; c++) kj[c] += s * qi[c];
         for (int c = 0; c < dv; c++) vj[c] += w * gi[c];
     }

@@ -16,31 +16,30 @@ public final class DotProductAttention: Module {
     /// q (B, Tq, d), k (B, Tk, d), v (B, Tk, dv); validLens Int32 (B) or (B, Tq) → (B, Tq, dv).
     /// With `heads` h, d and dv hold h heads side by side (see `Tensor.attention`).
     public func callAsFunction(_ q: Tensor, _ k: Tensor, _ v: Tensor, validLens: Tensor? = nil, heads: Int = 1) throws -> Tensor {
-        try run { p, stream in
-            try Tensor.attention(query: q, key: k, value: v, validLens: validLens.map { try flatLens($0) }, heads: heads,
-                                 dropout: p, stream: stream)
+        try run(validLens) { lens, p, stream in
+            try Tensor.attention(query: q, key: k, value: v, validLens: lens, heads: heads, dropout: p, stream: stream)
         }
     }
 
     /// Self-attention over packed projections qkv (B, T, 3·d) (see `Tensor.attention(packedQKV:)`).
     public func callAsFunction(packedQKV qkv: Tensor, validLens: Tensor? = nil, heads: Int = 1) throws -> Tensor {
-        try run { p, stream in
-            try Tensor.attention(packedQKV: qkv, validLens: validLens.map { try flatLens($0) }, heads: heads, dropout: p, stream: stream)
+        try run(validLens) { lens, p, stream in
+            try Tensor.attention(packedQKV: qkv, validLens: lens, heads: heads, dropout: p, stream: stream)
         }
     }
 
     /// q (B, Tq, d) over packed keys and values kv (B, Tk, 2·d) (see `Tensor.attention(query:packedKV:)`).
     public func callAsFunction(_ q: Tensor, packedKV kv: Tensor, validLens: Tensor? = nil, heads: Int = 1) throws -> Tensor {
-        try run { p, stream in
-            try Tensor.attention(query: q, packedKV: kv, validLens: validLens.map { try flatLens($0) }, heads: heads,
-                                 dropout: p, stream: stream)
+        try run(validLens) { lens, p, stream in
+            try Tensor.attention(query: q, packedKV: kv, validLens: lens, heads: heads, dropout: p, stream: stream)
         }
     }
 
-    /// Runs one attention call with this module's dropout (training only) and keeps its weights if asked.
-    private func run(_ attend: (Float, RandomStream?) throws -> AttentionResult) throws -> Tensor {
+    /// Runs one attention call with the lengths flattened and this module's dropout (training
+    /// only), and keeps its weights if asked.
+    private func run(_ validLens: Tensor?, _ attend: (Tensor?, Float, RandomStream?) throws -> AttentionResult) throws -> Tensor {
         let training = isTraining && dropout > 0
-        let r = try attend(training ? dropout : 0, training ? randomStream : nil)
+        let r = try attend(validLens.map { try flatLens($0) }, training ? dropout : 0, training ? randomStream : nil)
         attentionWeights = keepsWeights ? r.weights : nil
         return r.output
     }
@@ -136,17 +135,16 @@ public final class MultiHeadAttention: Module {
     public func callAsFunction(_ q: Tensor, _ k: Tensor, _ v: Tensor, validLens: Tensor? = nil) throws -> Tensor {
         // The book's repeat_interleave over heads needs no copy: the heads of an item share its
         // lengths, (B) or (B, Tq), in the kernels.
-        let lens = validLens
         // The projections hold the heads side by side; attention reads them in place (the book's
         // transpose_qkv and transpose_output, without the copies).
         if packsProjections && q === k && k === v {
             let qkv = try q.matmul(Tensor.concat([W_q.weight, W_k.weight, W_v.weight], axis: 0), transposeB: true)  // (B, T, 3H)
-            return try W_o(attention(packedQKV: qkv, validLens: lens, heads: numHeads))
+            return try W_o(attention(packedQKV: qkv, validLens: validLens, heads: numHeads))
         }
         if packsProjections && k === v {
             let kv = try k.matmul(Tensor.concat([W_k.weight, W_v.weight], axis: 0), transposeB: true)              // (B, Tk, 2H)
-            return try W_o(attention(W_q(q), packedKV: kv, validLens: lens, heads: numHeads))
+            return try W_o(attention(W_q(q), packedKV: kv, validLens: validLens, heads: numHeads))
         }
-        return try W_o(attention(W_q(q), W_k(k), W_v(v), validLens: lens, heads: numHeads))
+        return try W_o(attention(W_q(q), W_k(k), W_v(v), validLens: validLens, heads: numHeads))
     }
 }

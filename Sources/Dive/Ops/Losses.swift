@@ -19,15 +19,7 @@ extension Tensor {
         let loss = try emptyLike([rows])
         try backend.crossEntropy(logits: self, targets: targets, weights: weights, labelSmoothing: labelSmoothing,
                                  into: loss, rows: rows, classes: classes)
-        if Autograd.shouldRecord([self]) {
-            let x = detached(), w = weights?.detached()
-            loss.record(inputs: [self]) { g in
-                let dx = try x.emptyLike()
-                try x.backend.crossEntropyBackward(logits: x, targets: targets, weights: w, labelSmoothing: labelSmoothing,
-                                                   gradLoss: g, gradScale: 1, into: dx, rows: rows, classes: classes)
-                return [dx]
-            }
-        }
+        recordCrossEntropyBackward(on: loss, targets: targets, weights: weights, labelSmoothing: labelSmoothing, gradScale: 1)
         return loss
     }
 
@@ -38,17 +30,23 @@ extension Tensor {
         let rows = try Autograd.withoutGrad { try crossEntropy(targets: targets, weights: weights, labelSmoothing: labelSmoothing) }
         let total = try emptyLike([1])
         try backend.reduce(.scaledSum(scale), rows, into: total, outer: 1, length: rows.count, inner: 1)
-        if Autograd.shouldRecord([self]) {
-            let x = detached(), w = weights?.detached()
-            let (n, classes) = (shape[0], shape[1])
-            total.record(inputs: [self]) { g in
-                let dx = try x.emptyLike()
-                try x.backend.crossEntropyBackward(logits: x, targets: targets, weights: w, labelSmoothing: labelSmoothing,
-                                                   gradLoss: g, gradScale: scale, into: dx, rows: n, classes: classes)
-                return [dx]
-            }
-        }
+        recordCrossEntropyBackward(on: total, targets: targets, weights: weights, labelSmoothing: labelSmoothing, gradScale: scale)
         return total
+    }
+
+    /// The backward of both: these logits' gradient from `loss`'s, one per row or one shared by all
+    /// rows, times `gradScale`.
+    private func recordCrossEntropyBackward(on loss: Tensor, targets: Tensor, weights: Tensor?, labelSmoothing: Float,
+                                            gradScale: Float) {
+        guard Autograd.shouldRecord([self]) else { return }
+        let x = detached(), w = weights?.detached()
+        let (rows, classes) = (shape[0], shape[1])
+        loss.record(inputs: [self]) { g in
+            let dx = try x.emptyLike()
+            try x.backend.crossEntropyBackward(logits: x, targets: targets, weights: w, labelSmoothing: labelSmoothing,
+                                               gradLoss: g, gradScale: gradScale, into: dx, rows: rows, classes: classes)
+            return [dx]
+        }
     }
 
     /// Mean squared error (mean over all elements), without the ½.

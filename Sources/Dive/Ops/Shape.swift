@@ -176,20 +176,24 @@ extension Tensor {
     /// cut from one tensor, one after another.
     public static func joinWithoutCopy(_ parts: [Tensor]) -> Bool {
         guard let first = parts.first, parts.allSatisfy({ $0.rank == first.rank && $0.dtype == first.dtype }) else { return false }
-        return (try? adjacentStorage(parts)) != nil
+        return adjacentBytes(parts) != nil
+    }
+
+    /// The bytes `parts` cover when their data lie one after another in one allocation, or nil.
+    private static func adjacentBytes(_ parts: [Tensor]) -> Int? {
+        guard let first = parts.first, parts.allSatisfy({ $0.count > 0 }) else { return nil }
+        var next = first.storage.byteOffset
+        for p in parts {
+            guard p.storage.allocation === first.storage.allocation, p.storage.byteOffset == next else { return nil }
+            next += p.count * p.dtype.byteSize
+        }
+        return next - first.storage.byteOffset
     }
 
     /// One buffer for `parts` when their data lie one after another in one allocation, or nil.
     static func adjacentStorage(_ parts: [Tensor]) throws -> Buffer? {
-        guard let first = parts.first, parts.allSatisfy({ $0.count > 0 }) else { return nil }
-        let allocation = first.storage.allocation
-        var next = first.storage.byteOffset
-        for p in parts {
-            guard p.storage.allocation === allocation, p.storage.byteOffset == next else { return nil }
-            next += p.count * p.dtype.byteSize
-        }
-        let bytes = next - first.storage.byteOffset
-        if first.storage.byteOffset == 0 && first.storage.viewed == nil { return allocation }
-        return try first.backend.view(allocation, byteOffset: first.storage.byteOffset, byteCount: bytes)
+        guard let first = parts.first, let bytes = adjacentBytes(parts) else { return nil }
+        if first.storage.byteOffset == 0 && first.storage.viewed == nil { return first.storage }
+        return try first.backend.view(first.storage, byteOffset: first.storage.byteOffset, byteCount: bytes)
     }
 }
