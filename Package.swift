@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 // Dive: the sequence models of Dive into Deep Learning on OpenCL and OpenBLAS.
 import PackageDescription
 
@@ -23,7 +23,10 @@ let package = Package(
         .library(name: "DiveNN", targets: ["DiveNN"]),
         .library(name: "DiveZoo", targets: ["DiveZoo"]),
         .library(name: "DiveReference", targets: ["DiveReference"]),
+        .library(name: "DiveDistributed", targets: ["DiveDistributed"]),
     ],
+    // `swift build --traits MPI`: data-parallel training over MPI (OpenMPI's libopenmpi-dev).
+    traits: [.trait(name: "MPI", description: "Data-parallel training across processes over MPI (dive train --distributed).")],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
@@ -34,6 +37,8 @@ let package = Package(
                        providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers"])]),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev"])]),
 
         // The CPU's packed-operand GEMM for recurrent steps (AVX2/FMA with a portable fallback).
         .target(name: "CKernels", path: "Sources/CKernels"),
@@ -50,12 +55,15 @@ let package = Package(
                 plugins: ["EmbedKernels"]),
         .target(name: "DiveData", path: "Sources/DiveData"),
         .target(name: "DiveNN", dependencies: ["Dive"], path: "Sources/DiveNN"),
-        .target(name: "DiveZoo", dependencies: ["Dive", "DiveNN", "DiveData"], path: "Sources/DiveZoo"),
+        // The processes of a data-parallel run: MPI with the trait, one process without it.
+        .target(name: "DiveDistributed", dependencies: [.target(name: "CMPI", condition: .when(traits: ["MPI"]))],
+                path: "Sources/DiveDistributed"),
+        .target(name: "DiveZoo", dependencies: ["Dive", "DiveNN", "DiveData", "DiveDistributed"], path: "Sources/DiveZoo"),
         // The float64 reference of every primitive (plain loops), shared by the tests and `dive check`.
         .target(name: "DiveReference", dependencies: ["Dive"], path: "Sources/DiveReference"),
         .target(name: "DiveBench", dependencies: ["Dive", "DiveNN", "DiveReference", "CBLAS"], path: "Benchmarks/DiveBench"),
         .executableTarget(name: "dive",
-                          dependencies: ["Dive", "DiveData", "DiveNN", "DiveZoo", "DiveBench", "DiveReference",
+                          dependencies: ["Dive", "DiveData", "DiveNN", "DiveZoo", "DiveBench", "DiveReference", "DiveDistributed",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/dive"),
 

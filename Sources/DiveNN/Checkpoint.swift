@@ -19,6 +19,11 @@ public enum Checkpoint {
 
     /// Writes model, optimiser state and info atomically to `url`.
     public static func save(to url: URL, model: Module, optimizer: Optimizer? = nil, info: CheckpointInfo) throws {
+        try encode(model: model, optimizer: optimizer, info: info).write(to: url)
+    }
+
+    /// Model, optimiser state and info as a checkpoint in memory.
+    public static func encode(model: Module, optimizer: Optimizer? = nil, info: CheckpointInfo) throws -> SafeTensorsFile {
         var file = SafeTensorsFile()
         for (name, p) in model.namedParameters() {
             file.tensors[name] = SafeTensor(try p.toArray(), shape: p.shape)
@@ -32,7 +37,7 @@ public enum Checkpoint {
         }
         for (k, v) in info.extra { meta["extra." + k] = v }
         file.metadata = meta
-        try file.write(to: url)
+        return file
     }
 
     /// Loads `url` into `model` (and `optimizer`): every parameter must be present with its shape
@@ -40,8 +45,12 @@ public enum Checkpoint {
     /// names the tensor. Restores the dropout stream and returns the stored info.
     @discardableResult
     public static func load(from url: URL, into model: Module, optimizer: Optimizer? = nil) throws -> CheckpointInfo {
-        let file = try SafeTensorsFile.read(from: url)
-        let path = url.path
+        try load(SafeTensorsFile.read(from: url), path: url.path, into: model, optimizer: optimizer)
+    }
+
+    /// Loads a checkpoint already in memory (`path` names it in errors).
+    @discardableResult
+    public static func load(_ file: SafeTensorsFile, path: String, into model: Module, optimizer: Optimizer? = nil) throws -> CheckpointInfo {
         var assignments: [(Tensor, [Float])] = []
         func take(_ name: String, _ target: Tensor) throws {
             guard let t = file.tensors[name] else {

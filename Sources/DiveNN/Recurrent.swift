@@ -108,7 +108,7 @@ public class RecurrentLayer: Module {
             }
             var next = outs.count == 1 ? outs[0] : try Tensor.concat(outs, axis: 2)
             if layer < numLayers - 1 && isTraining && dropout > 0 {
-                next = try next.dropout(p: dropout, stream: randomStream)
+                next = try next.dropout(p: dropout, stream: randomStream, batchAxis: 1)      // (T, B, H)
             }
             input = .dense(next)
         }

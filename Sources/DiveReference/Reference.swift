@@ -213,9 +213,9 @@ public enum Ref {
         return out
     }
 
-    /// Dropout with the counter-based mask: x[i] / (1 - p) where CounterRNG.uniform(seed, offset + i) >= p, else 0.
-    public static func dropout(_ x: [Double], p: Float, seed: UInt64, offset: UInt64) -> [Double] {
-        x.indices.map { i in CounterRNG.uniform(seed: seed, counter: offset + UInt64(i)) >= p ? x[i] / (1 - Double(p)) : 0 }
+    /// Dropout with the counter-based mask: x[i] / (1 - p) where CounterRNG.uniform(seed, counter(i)) >= p, else 0.
+    public static func dropout(_ x: [Double], mask: DropoutMask) -> [Double] {
+        x.indices.map { i in CounterRNG.uniform(seed: mask.seed, counter: mask.counter(i)) >= mask.p ? x[i] / (1 - Double(mask.p)) : 0 }
     }
 
     /// PyTorch's Adam (or AdamW) on float64 arrays, the gradient multiplied by `scale` first.

@@ -46,6 +46,13 @@ enum LanguageModelBatches {
         }
     }
 
+    var batchesPerEpoch: Int {
+        switch self {
+        case let .book(l): return l.batchesPerEpoch
+        case let .windows(l): return l.batchesPerEpoch
+        }
+    }
+
     mutating func next() -> TokenBatch? {
         switch self {
         case var .book(l): defer { self = .book(l) }; return l.next()
@@ -53,10 +60,9 @@ enum LanguageModelBatches {
         }
     }
 
-    /// The loader for a preset, starting at `position` when resuming.
+    /// The loader for a preset, starting at `start` (a run's first position, or a checkpoint's).
     static func make(corpus: [Int32], preset: BookEdition, batchSize: Int, numSteps: Int, randomIter: Bool,
-                     seed: UInt64, position: LoaderPosition?) throws -> LanguageModelBatches {
-        let start = position ?? LoaderPosition(epoch: 0, batchIndex: 0, rng: DataRNG(seed: seed))
+                     position start: LoaderPosition) throws -> LanguageModelBatches {
         switch preset {
         case .zh, .paper:
             return .book(try SequenceDataLoader(corpus: corpus, batchSize: batchSize, numSteps: numSteps,

@@ -60,10 +60,12 @@ public struct LanguageModelRecipe: Recipe {
     /// Trains and returns the model with its history (what `run` reports).
     public func train(_ options: RunOptions, randomIter: Bool = false) throws -> LanguageModelRun {
         let (corpus, vocab) = try corpus(options)
-        let trainer = LanguageModelTrainer(recipe: name, config: config(options.preset, vocabSize: vocab.count),
-                                           hyper: options.resolve(defaults(options.preset)),
-                                           numSteps: numSteps(options.preset), randomIter: randomIter, options: options)
-        return try trainer.train(corpus: corpus, vocab: vocab)
+        let hyper = options.resolve(defaults(options.preset))
+        let task = try LanguageModelTask(recipe: name, config: config(options.preset, vocabSize: vocab.count), corpus: corpus,
+                                         vocab: vocab, preset: options.preset, hyper: hyper, numSteps: numSteps(options.preset),
+                                         randomIter: randomIter, on: try options.backend, seed: options.seed)
+        let history = try Trainer(task, hyper: hyper, options: options).run()
+        return LanguageModelRun(model: task.languageModel, vocab: vocab, history: history)
     }
 
     public func run(_ options: RunOptions) throws -> RecipeReport {

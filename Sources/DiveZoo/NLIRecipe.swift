@@ -105,8 +105,12 @@ public struct NLIRecipe: Recipe {
         let (train, test) = try datasets(folder: Self.snliFolder(options.dataDirectory))
         let (table, note) = try initialEmbedding(vocab: train.vocab, data: options.dataDirectory)
         let config = NLIConfig(vocabSize: train.vocab.count, embedSize: embedSize, hidden: hidden, numSteps: numSteps)
-        let trainer = NLITrainer(recipe: name, config: config, hyper: options.resolve(defaults(options.preset)), options: options)
-        return (try trainer.train(train: train, test: test, embedding: table), train, test, note)
+        let hyper = options.resolve(defaults(options.preset))
+        let task = try NLITask(recipe: name, config: config, train: train, test: test, embedding: table, hyper: hyper,
+                               on: try options.backend, seed: options.seed)
+        let history = try Trainer(task, hyper: hyper, options: options).run()
+        task.attention.eval()
+        return (NLIRun(model: task.attention, vocab: train.vocab, history: history), train, test, note)
     }
 
     public func run(_ options: RunOptions) throws -> RecipeReport {
@@ -118,21 +122,17 @@ public struct NLIRecipe: Recipe {
         let lines = [
             "read \(train.count) training examples, \(test.count) test examples; vocab \(run.vocab.count)",
             note,
-            String(format: "loss %.3f, train acc %.3f, test acc %.3f", last.loss, last.trainAccuracy, last.testAccuracy),
+            String(format: "loss %.3f, train acc %.3f, test acc %.3f", last.loss, last.trainAccuracy ?? .nan, last.testAccuracy ?? .nan),
             String(format: "%.1f examples/sec on %@", run.examplesPerSecond, options.device.description as NSString),
             "predict_snli(\(quoted(Self.example.premise)), \(quoted(Self.example.hypothesis))) = \(label.name)",
             "(book, zh 15.5: loss 0.497, train acc 0.805, test acc 0.824, 14163.6 examples/sec on 2 GPUs; contradiction)",
         ]
         let metrics: [String: Double] = [
-            "loss": last.loss, "train_acc": last.trainAccuracy, "test_acc": last.testAccuracy,
+            "loss": last.loss, "train_acc": last.trainAccuracy ?? .nan, "test_acc": last.testAccuracy ?? .nan,
             "examples_per_s": run.examplesPerSecond, "vocab": Double(run.vocab.count),
             "train_examples": Double(train.count), "test_examples": Double(test.count),
             "predict.example": Double(label.rawValue),
         ]
-        let history = run.epochs.map {
-            EpochRecord(epoch: $0.epoch, loss: $0.loss, perplexity: nil, tokensPerSecond: $0.examplesPerSecond,
-                        lr: Double(options.resolve(defaults(options.preset)).lr), seconds: $0.seconds)
-        }
-        return RecipeReport(lines: lines, metrics: metrics, history: history, curve: "loss")
+        return RecipeReport(lines: lines, metrics: metrics, history: run.history, curve: "loss")
     }
 }

@@ -2,6 +2,7 @@
 // model of the book with its hyperparameters and returns the book-style report.
 import Dive
 import DiveData
+import DiveDistributed
 import Foundation
 
 /// One runnable book section: `dive train <name>`.
@@ -96,6 +97,8 @@ public struct RunOptions: @unchecked Sendable {
     public var progress: ProgressDisplay?
     /// Set by a SIGINT handler: the trainer checkpoints and stops at the next step boundary.
     public var interrupt: InterruptFlag?
+    /// The processes of the run: one, or the ranks of `mpirun … --distributed`.
+    public var communicator: Communicator = SingleProcess()
 
     public init() {}
 

@@ -1,5 +1,5 @@
 // What the translation recipes (9.7 seq2seq, 10.4 Bahdanau, 10.7 Transformer) share: the
-// English–French data, training through `Seq2SeqTrainer`, and the book's report (loss and
+// English–French data, training through the `Trainer`, and the book's report (loss and
 // tokens/s of the last epoch, the four translations with BLEU, attention heatmaps with --plot).
 import Dive
 import DiveData
@@ -22,10 +22,13 @@ extension TranslationRecipe {
     public func train(_ options: RunOptions) throws -> Seq2SeqRun {
         let file = try options.dataDirectory.locate(.fraEng)
         let dataset = try Translation.loadDataset(file: file, numSteps: numSteps, numExamples: 600)
-        let trainer = Seq2SeqTrainer(recipe: name, config: modelConfig(options.preset, srcVocab: dataset.srcVocab.count,
-                                                                       tgtVocab: dataset.tgtVocab.count),
-                                     hyper: options.resolve(defaults(options.preset)), options: options)
-        return try trainer.train(dataset: dataset)
+        let hyper = options.resolve(defaults(options.preset))
+        let config = modelConfig(options.preset, srcVocab: dataset.srcVocab.count, tgtVocab: dataset.tgtVocab.count)
+        let task = try TranslationTask(recipe: name, config: config, dataset: dataset, hyper: hyper,
+                                       on: try options.backend, seed: options.seed)
+        let history = try Trainer(task, hyper: hyper, options: options).run()
+        task.encoderDecoder.eval()
+        return Seq2SeqRun(model: task.encoderDecoder, srcVocab: dataset.srcVocab, tgtVocab: dataset.tgtVocab, history: history)
     }
 
     public func run(_ options: RunOptions) throws -> RecipeReport {

@@ -16,7 +16,7 @@ struct PredictCommand: ParsableCommand {
     func run() throws {
         try reportingZooErrors {
             let backend = try Backends.backend(for: resolveDevice(device))
-            let (model, vocab, _) = try LanguageModelTrainer.load(checkpoint: URL(fileURLWithPath: checkpoint), on: backend)
+            let (model, vocab, _) = try LanguageModelTask.load(checkpoint: URL(fileURLWithPath: checkpoint), on: backend)
             print(try LanguageModelPrediction.predict(prefix.lowercased(), count: length, model: model, vocab: vocab, on: backend))
         }
     }

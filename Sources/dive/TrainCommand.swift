@@ -3,6 +3,7 @@
 import ArgumentParser
 import Dive
 import DiveData
+import DiveDistributed
 import DiveZoo
 import Foundation
 
@@ -32,12 +33,15 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("data-dir"), help: "Data directory (default: $DIVE_DATA, else ~/.cache/dive).") var dataDir: String?
     @Option(help: "Beam width for seq2seq translations (1: greedy).") var beam = 1
     @Option(name: .customLong("length-penalty"), help: "Beam-search length penalty α (the book's 9.8 uses 0.75).") var lengthPenalty = 0.0
+    @Flag(help: "Data-parallel training over MPI: run under `mpirun -np N`; each rank trains on its rows of every minibatch (needs a build with --traits MPI).") var distributed = false
     @Flag(help: "After training, print what a minibatch of the last epoch cost the device: kernel launches per op family, transfers, waits.") var trace = false
 
     func run() throws {
-        try reportingZooErrors {
+        let comm: Communicator = distributed ? try reportingZooErrors { try Distributed.world() } : SingleProcess()
+        try reportingZooErrors(across: comm) {
             let r = try RecipeRegistry.recipe(named: recipe)
             var o = RunOptions()
+            o.communicator = comm
             o.device = try resolveDevice(device)
             let allowed = r.presets.map(\.rawValue).joined(separator: ", ")
             guard let edition = BookEdition(rawValue: preset), r.presets.contains(edition) else {
@@ -68,20 +72,22 @@ struct TrainCommand: ParsableCommand {
             o.plot = plot.map { URL(fileURLWithPath: $0) }
             o.dataDirectory = DataDirectory(explicitPath: dataDir)
             o.beam = beam; o.lengthPenalty = lengthPenalty
-            o.progress = ProgressDisplay()
+            o.progress = comm.isRoot ? ProgressDisplay() : nil
             let flag = InterruptFlag()
             o.interrupt = flag
             InterruptHandler.install(flag)
             let h = o.resolve(r.defaults(edition))
-            if r.name != "numerics" && h.epochs > 0 {
+            let ranks = comm.size > 1 ? ", \(comm.size) ranks" : ""
+            if comm.isRoot && r.name != "numerics" && h.epochs > 0 {
                 var extras = ""
                 if let s = h.schedule, s != .constant { extras += ", schedule \(s.rawValue) (warmup \(h.resolvedWarmupSteps))" }
                 if let e = h.labelSmoothing, e > 0 { extras += ", label smoothing \(e)" }
                 if h.adamBeta2 != nil || h.adamEps != nil { extras += ", Adam β2 \(h.adamBeta2 ?? 0.999) ε \(h.adamEps ?? 1e-8)" }
-                print("\(r.name) (\(edition == .en ? r.enSection : r.section), \(edition.rawValue)): \(h.epochs) epochs, lr \(h.lr), batch \(h.batchSize), \(h.optimizer.rawValue), clip \(h.clip.map { "\($0)" } ?? "off")\(extras), device \(o.device)")
+                print("\(r.name) (\(edition == .en ? r.enSection : r.section), \(edition.rawValue)): \(h.epochs) epochs, lr \(h.lr), batch \(h.batchSize), \(h.optimizer.rawValue), clip \(h.clip.map { "\($0)" } ?? "off")\(extras), device \(o.device)\(ranks)")
             }
             fflush(stdout)
             let report = try r.run(o)
+            guard comm.isRoot else { return }
             for line in report.lines { print(line) }
             if trace { printTrace(report.history.last, device: o.device) }
             if let plot {

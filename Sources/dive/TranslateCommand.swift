@@ -22,7 +22,7 @@ struct TranslateCommand: ParsableCommand {
     func run() throws {
         try reportingZooErrors {
             let backend = try Backends.backend(for: resolveDevice(device))
-            let (model, src, tgt) = try Seq2SeqTrainer.load(checkpoint: URL(fileURLWithPath: checkpoint), on: backend)
+            let (model, src, tgt) = try TranslationTask.load(checkpoint: URL(fileURLWithPath: checkpoint), on: backend)
             let translator = try Translator(model: model, srcVocab: src, tgtVocab: tgt)
             // Attention first: a model without attention fails before anything is printed.
             if let attention {

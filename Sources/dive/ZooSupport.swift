@@ -3,26 +3,44 @@
 import ArgumentParser
 import Dive
 import DiveData
+import DiveDistributed
 import DiveNN
 import DiveZoo
 import Foundation
 
 /// Runs `body`, printing any of Dive's typed errors as one line on standard error (exit status 1).
-func reportingZooErrors(_ body: () throws -> Void) throws {
-    func fail(_ message: String) -> ExitCode {
-        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
-        return ExitCode(1)
+///
+/// In a data-parallel run an error that every rank meets at the same step (Ctrl-C, a non-finite
+/// epoch loss) is printed by rank 0 and ends every rank the same way; any other error on any rank
+/// aborts the whole run with its message, so no rank is left waiting.
+@discardableResult
+func reportingZooErrors<T>(across comm: Communicator = SingleProcess(), _ body: () throws -> T) throws -> T {
+    func message(_ error: Error) -> String? {
+        switch error {
+        case let e as ZooError: return e.description
+        case let e as DiveError: return e.description
+        case let e as DataError: return e.description
+        case let e as CheckpointError: return e.description
+        case let e as DistributedError: return e.description
+        default: return nil
+        }
     }
     do {
-        try body()
-    } catch let e as ZooError {
-        throw fail(e.description)
-    } catch let e as DiveError {
-        throw fail(e.description)
-    } catch let e as DataError {
-        throw fail(e.description)
-    } catch let e as CheckpointError {
-        throw fail(e.description)
+        return try body()
+    } catch {
+        let text = message(error) ?? "\(error)"
+        if comm.size > 1 {
+            let collective: Bool
+            switch error as? ZooError {
+            case .interrupted?, .nonFiniteLoss?: collective = true
+            default: collective = false
+            }
+            if !collective { comm.abort(text) }
+            if !comm.isRoot { throw ExitCode(1) }
+        }
+        guard message(error) != nil else { throw error }
+        FileHandle.standardError.write(Data("error: \(text)\n".utf8))
+        throw ExitCode(1)
     }
 }
 
@@ -34,19 +52,22 @@ func resolveDevice(_ text: String) throws -> Device {
     return backend.device
 }
 
-/// Ctrl-C raises the flag (the trainer checkpoints at the next step and stops); a second Ctrl-C exits at once.
+/// Ctrl-C (SIGINT) or SIGTERM (what schedulers and `mpirun` send) raises the flag: the trainer
+/// checkpoints at the next step and stops. A second signal exits at once.
 enum InterruptHandler {
-    nonisolated(unsafe) private static var source: DispatchSourceSignal?
+    nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
 
     static func install(_ flag: InterruptFlag) {
-        signal(SIGINT, SIG_IGN)
-        let s = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        s.setEventHandler {
-            if flag.isRaised { exit(130) }
-            FileHandle.standardError.write(Data("\ninterrupt: writing a checkpoint after this step (Ctrl-C again to quit now)\n".utf8))
-            flag.raise()
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            s.setEventHandler {
+                if flag.isRaised { exit(130) }
+                FileHandle.standardError.write(Data("\ninterrupt: writing a checkpoint after this step (interrupt again to quit now)\n".utf8))
+                flag.raise()
+            }
+            s.resume()
+            sources.append(s)
         }
-        s.resume()
-        source = s
     }
 }

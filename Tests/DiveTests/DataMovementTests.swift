@@ -125,10 +125,16 @@ import Testing
         for n in awkwardSizes + [10_000] {
             let x = rng.array(n, 0.5, 1.5)
             let y = try poisoned([n], on: b)
-            let p: Float = 0.3, seed: UInt64 = 1234, offset: UInt64 = 77
-            try b.dropout(try tensor(x, [n], on: b), p: p, seed: seed, offset: offset, into: y)
-            let expected = Ref.dropout(x, p: p, seed: seed, offset: offset)
-            try expectClose(y, expected, rtol: 1e-6, atol: 0, "dropout n=\(n)")
+            let mask = DropoutMask(p: 0.3, seed: 1234, offset: 77)
+            try b.dropout(try tensor(x, [n], on: b), mask: mask, into: y)
+            try expectClose(y, Ref.dropout(x, mask: mask), rtol: 1e-6, atol: 0, "dropout n=\(n)")
+            // A data-parallel process's rows of a time-major tensor: blocks of 3·n/7 counters, strided.
+            if n >= 7 {
+                let strided = DropoutMask(p: 0.3, seed: 1234, offset: 77, block: n / 7 * 3, stride: n)
+                let ys = try poisoned([n], on: b)
+                try b.dropout(try tensor(x, [n], on: b), mask: strided, into: ys)
+                try expectClose(ys, Ref.dropout(x, mask: strided), rtol: 1e-6, atol: 0, "strided dropout n=\(n)")
+            }
             if n == 10_000 {
                 let kept = try y.toArray().filter { $0 != 0 }.count
                 #expect(abs(Double(kept) / Double(n) - 0.7) < 0.02, "dropout keeps about 1 - p")

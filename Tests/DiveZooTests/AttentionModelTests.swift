@@ -101,7 +101,7 @@ import Testing
         for config in configs {
             let model = try config.build(on: cpu, rng: HostRNG(seed: 4))
             model.eval()
-            let ours = try Seq2SeqTrainer.loss(model, batch, bos: bos, labelSmoothing: Float(eps)).item()
+            let ours = try TranslationTask.loss(model, batch, bos: bos, labelSmoothing: Float(eps)).item()
             // Logits in the model's layout, then per token (1-ε)·NLL + ε·mean over classes of -log p, masked, Σ / T.
             var src = batch.src, dec = [Int32]()
             for b in 0..<B { dec += [bos] + batch.tgt[(b * T)..<(b * T + T - 1)] }
@@ -155,7 +155,7 @@ import Testing
             #expect(abs(pg - greedy.logProbability) < 1e-6 && abs(pb - beam.logProbability) < 1e-6)
             #expect(pb >= pg - 1e-9, "\(sentence): beam '\(beam.text)' \(pb) < greedy '\(greedy.text)' \(pg)")
         }
-        let (model, src, tgt) = try Seq2SeqTrainer.load(checkpoint: url, on: CPUBackend.shared)
+        let (model, src, tgt) = try TranslationTask.load(checkpoint: url, on: CPUBackend.shared)
         #expect(model is BahdanauSeq2Seq)
         let reloaded = try Translator(model: model, srcVocab: src, tgtVocab: tgt)
         #expect(try reloaded.beamSearch("i lost .", beam: 3) == translator.beamSearch("i lost .", beam: 3))
@@ -176,7 +176,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: url) }
         o.checkpoint = url
         let run = try TransformerRecipe().train(o)
-        let (model, src, tgt) = try Seq2SeqTrainer.load(checkpoint: url, on: CPUBackend.shared)
+        let (model, src, tgt) = try TranslationTask.load(checkpoint: url, on: CPUBackend.shared)
         #expect(model is TransformerSeq2Seq)
         let a = try Translator(model: run.model, srcVocab: run.srcVocab, tgtVocab: run.tgtVocab).greedy("i lost .")
         let (b, figures) = try Translator(model: model, srcVocab: src, tgtVocab: tgt).greedyWithAttention("i lost .")

@@ -6,7 +6,7 @@
 import DiveData
 import Foundation
 
-enum NLITask {
+enum NLITestData {
     static let subjects = ["man", "woman", "dog", "cat"]
     static let antonyms = [("happy", "sad"), ("tall", "short")]
     static let adjectives = antonyms.flatMap { [$0.0, $0.1] }

@@ -62,7 +62,7 @@ import Testing
     }
 
     @Test func learnsTheGeneratedTaskAndPredictsFromItsCheckpoint() throws {
-        let data = try NLITask.makeDataDirectory(train: 900, test: 300, unlabelled: 25)
+        let data = try NLITestData.makeDataDirectory(train: 900, test: 300, unlabelled: 25)
         defer { try? FileManager.default.removeItem(at: data) }
         let checkpoint = temporaryFile("nli.safetensors")
         defer { try? FileManager.default.removeItem(at: checkpoint) }
@@ -80,9 +80,9 @@ import Testing
         let predictor = try NLIPredictor(checkpoint: checkpoint, on: CPUBackend.shared)
         let folder = data.appendingPathComponent("snli_1.0")
         let test = SNLIDataset(try SNLI.read(directory: folder, split: .test), numSteps: 6, vocab: predictor.vocab)
-        #expect(try NLITrainer.accuracy(predictor.model, test, batchSize: 32) == testAccuracy)
+        #expect(try NLITask.accuracy(predictor.model, test, batchSize: 32) == testAccuracy)
         // ...and answers fresh pairs, unpadded, by the rule.
-        let fresh = NLITask.pairs(60, seed: 777)
+        let fresh = NLITestData.pairs(60, seed: 777)
         let correct = try fresh.filter { label, p, h in try predictor.predict(premise: p.text, hypothesis: h.text) == label }.count
         #expect(correct >= 54, "\(correct) of 60 fresh pairs")
         #expect(try predictor.predict(premise: "the dog is happy .", hypothesis: "a dog is happy .") == .entailment)
@@ -90,15 +90,15 @@ import Testing
 
     @Test func cpuAndOpenCLLossesAgree() throws {
         guard let device = openCLDevices.first else { return }
-        let data = try NLITask.makeDataDirectory(train: 256, test: 64)
+        let data = try NLITestData.makeDataDirectory(train: 256, test: 64)
         defer { try? FileManager.default.removeItem(at: data) }
         let cpu = try small.train(options(data, epochs: 2, batch: 64)).run
         let cl = try small.train(options(data, device: device, epochs: 2, batch: 64)).run
-        for (a, b) in zip(cpu.epochs, cl.epochs) {
+        for (a, b) in zip(cpu.history, cl.history) {
             #expect(abs(a.loss - b.loss) < 1e-3, "epoch \(a.epoch + 1): cpu \(a.loss), \(device) \(b.loss)")
             #expect(a.trainAccuracy == b.trainAccuracy && a.testAccuracy == b.testAccuracy)
         }
-        #expect(cpu.epochs.count == 2 && cl.epochs.count == 2)
+        #expect(cpu.history.count == 2 && cl.history.count == 2)
     }
 
     /// At the book's sizes (embed 100, hidden 200, 50 steps, dropout on): the first three Adam
@@ -106,7 +106,7 @@ import Testing
     /// plateau the runs can still drift apart, as float32 runs on two devices do.)
     @Test func bookSizedStepsAgreeAcrossDevices() throws {
         guard let device = openCLDevices.first else { return }
-        let data = try NLITask.makeDataDirectory(train: 96, test: 32)
+        let data = try NLITestData.makeDataDirectory(train: 96, test: 32)
         defer { try? FileManager.default.removeItem(at: data) }
         let (train, _) = try NLIRecipe().datasets(folder: data.appendingPathComponent("snli_1.0"))
         var losses: [[Double]] = [], grads: [[String: [Float]]] = []
@@ -117,7 +117,7 @@ import Testing
             var stepLosses: [Double] = [], first: [String: [Float]] = [:]
             for step in 0..<3 {
                 optimizer.zeroGrad()
-                let (logits, labels) = try NLITrainer.forward(model, train.batch(Array((step * 32)..<((step + 1) * 32))))
+                let (logits, labels) = try NLITask.forward(model, train.batch(Array((step * 32)..<((step + 1) * 32))))
                 let total = try logits.crossEntropy(targets: labels).sum()          // (1)
                 try total.backward()
                 stepLosses.append(try total.item())
@@ -135,7 +135,7 @@ import Testing
     }
 
     @Test func resumeContinuesToTheSameNumbers() throws {
-        let data = try NLITask.makeDataDirectory(train: 192, test: 48)
+        let data = try NLITestData.makeDataDirectory(train: 192, test: 48)
         defer { try? FileManager.default.removeItem(at: data) }
         let checkpoint = temporaryFile("nli-resume.safetensors")
         defer { try? FileManager.default.removeItem(at: checkpoint) }
@@ -147,8 +147,8 @@ import Testing
         second.checkpoint = checkpoint
         second.resume = true
         let resumed = try small.train(second).run
-        #expect(resumed.epochs.map(\.epoch) == [1, 2])
-        #expect(resumed.epochs.map(\.loss) == Array(straight.epochs.dropFirst().map(\.loss)))
+        #expect(resumed.history.map(\.epoch) == [1, 2])
+        #expect(resumed.history.map(\.loss) == Array(straight.history.dropFirst().map(\.loss)))
         // A checkpoint of other sizes is refused rather than half-loaded.
         let other = NLIRecipe(embedSize: 8, hidden: 32, numSteps: 6)
         #expect(throws: ZooError.self) { try other.train(second) }

@@ -23,7 +23,7 @@ import Testing
         model.eval()
         let batch = data.batch(Array(0..<8) + Array(300..<308))
         let bos = Int32(data.tgtVocab["<bos>"])
-        let ours = try Seq2SeqTrainer.loss(model, batch, bos: bos).item()
+        let ours = try TranslationTask.loss(model, batch, bos: bos).item()
         // Reference: batch-major decoder input, logits permuted to (B, T, V), Loss.maskedSoftmaxCE summed.
         let B = batch.batchSize, T = batch.numSteps
         var decIn = [Int32](), srcT = [Int32](repeating: 0, count: B * T), decT = [Int32](repeating: 0, count: B * T)
@@ -70,7 +70,7 @@ import Testing
             if pb > pg + 1e-6 { strictlyBetter += 1 }
         }
         // Checkpoint → translate gives the same output as the trained model.
-        let (model, src, tgt) = try Seq2SeqTrainer.load(checkpoint: url, on: CPUBackend.shared)
+        let (model, src, tgt) = try TranslationTask.load(checkpoint: url, on: CPUBackend.shared)
         let reloaded = try Translator(model: model, srcVocab: src, tgtVocab: tgt)
         #expect(try reloaded.beamSearch("i lost .", beam: 3) == translator.beamSearch("i lost .", beam: 3))
         print("beam 3 strictly more probable than greedy on \(strictlyBetter) of 8 sentences")

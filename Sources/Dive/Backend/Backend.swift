@@ -93,7 +93,7 @@ public protocol Backend: AnyObject {
     // MARK: randomness, optimisation
     /// y = x · mask / (1 - p), mask[i] = CounterRNG.uniform(seed, offset + i) >= p. The same seed
     /// and offset give the same mask on every device; applying it to dy is the backward.
-    func dropout(_ x: Tensor, p: Float, seed: UInt64, offset: UInt64, into y: Tensor) throws
+    func dropout(_ x: Tensor, mask: DropoutMask, into y: Tensor) throws
     /// One fused Adam or AdamW update of every `params[i]` in place from `grads[i]`, with its
     /// moments `m[i]` and `v[i]` (the arrays are parallel).
     func adamStep(params: [Tensor], grads: [Tensor], m: [Tensor], v: [Tensor], hyper: AdamHyper) throws
@@ -175,12 +175,20 @@ public struct GemmShape: Equatable, Sendable {
     }
 }
 
-/// Dropout inside a fused op: element i of its (B, Tq, Tk) weights is kept when
-/// CounterRNG.uniform(seed, offset + i) >= p and then scaled by 1 / (1 - p), the mask `dropout`
-/// draws for the same seed and offset on every device.
+/// A dropout mask: element i is kept when CounterRNG.uniform(seed, counter(i)) >= p and then scaled
+/// by 1 / (1 - p), the same mask on every device. counter(i) = offset + i, or, with `block` > 0
+/// (one process's rows of a data-parallel minibatch in a time-major tensor),
+/// offset + (i / block)·stride + i % block. Fused ops take contiguous masks (`block` 0) only.
 public struct DropoutMask: Equatable, Sendable {
     public var p: Float, seed: UInt64, offset: UInt64
-    public init(p: Float, seed: UInt64, offset: UInt64) { self.p = p; self.seed = seed; self.offset = offset }
+    public var block = 0, stride = 0
+    public init(p: Float, seed: UInt64, offset: UInt64, block: Int = 0, stride: Int = 0) {
+        self.p = p; self.seed = seed; self.offset = offset; self.block = block; self.stride = stride
+    }
+    /// The counter of element i.
+    @inlinable public func counter(_ i: Int) -> UInt64 {
+        block > 0 ? offset &+ UInt64(i / block) &* UInt64(stride) &+ UInt64(i % block) : offset &+ UInt64(i)
+    }
 }
 
 /// Sizes of one attention call: batch (including heads), queries, keys, query/key size, value size,

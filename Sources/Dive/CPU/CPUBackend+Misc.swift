@@ -12,7 +12,7 @@ extension CPUBackend {
             let rows = Tensor(shape: [count / max(steps, 1), steps, dim], dtype: out.dtype, storage: out.storage, backend: self)
             try binary(.add, rows, positions, into: rows, plan: try BroadcastPlan.make(rows.shape, [1, steps, dim], op: "embedding"))
         }
-        if let dropout { try self.dropout(out, p: dropout.p, seed: dropout.seed, offset: dropout.offset, into: out) }
+        if let dropout { try self.dropout(out, mask: dropout, into: out) }
     }
 
     private func gather(table: Tensor, indices: Tensor, into out: Tensor, count: Int, dim: Int) throws {
@@ -38,7 +38,7 @@ extension CPUBackend {
         var g = dOut
         if dropout != nil || scale != 1 {
             g = try dOut.emptyLike()
-            if let dropout { try self.dropout(dOut, p: dropout.p, seed: dropout.seed, offset: dropout.offset, into: g) }
+            if let dropout { try self.dropout(dOut, mask: dropout, into: g) }
             try unary(.mulScalar(scale), dropout == nil ? dOut : g, into: g)
         }
         try scatterAdd(gradOutput: g, indices: indices, into: dTable, count: count, dim: dim)
@@ -68,11 +68,17 @@ extension CPUBackend {
         }
     }
 
-    public func dropout(_ x: Tensor, p: Float, seed: UInt64, offset: UInt64, into y: Tensor) throws {
-        if try isDouble(x, "dropout") {
-            dropoutLoop(x.cpuPointer(Double.self), y.cpuPointer(Double.self), x.count, p, seed, offset)
-        } else {
-            dropoutLoop(x.cpuPointer(Float.self), y.cpuPointer(Float.self), x.count, p, seed, offset)
+    public func dropout(_ x: Tensor, mask: DropoutMask, into y: Tensor) throws {
+        // A strided mask is contiguous within each block: one contiguous loop per block.
+        let n = x.count, block = mask.block > 0 ? mask.block : max(n, 1)
+        let double = try isDouble(x, "dropout")
+        for start in stride(from: 0, to: n, by: block) {
+            let m = min(block, n - start), offset = mask.counter(start)
+            if double {
+                dropoutLoop(x.cpuPointer(Double.self) + start, y.cpuPointer(Double.self) + start, m, mask.p, mask.seed, offset)
+            } else {
+                dropoutLoop(x.cpuPointer(Float.self) + start, y.cpuPointer(Float.self) + start, m, mask.p, mask.seed, offset)
+            }
         }
     }
 

@@ -187,7 +187,7 @@ extension CPUBackend {
                           into y: Tensor, sum: Tensor?, mean: Tensor, rstd: Tensor, rows: Int, cols: Int) throws {
         if let residual, let sum {
             // z = x + dropout(residual), then the plain layer norm of z.
-            if let dropout { try self.dropout(residual, p: dropout.p, seed: dropout.seed, offset: dropout.offset, into: sum) }
+            if let dropout { try self.dropout(residual, mask: dropout, into: sum) }
             else { try copyStrided(residual, into: sum, layout: try StridedLayout.make(shape: [sum.count], srcStrides: [1], dstStrides: [1])) }
             try binary(.add, sum, x, into: sum, plan: try BroadcastPlan.make(sum.shape, x.shape, op: "layerNorm"))
             return try layerNorm(sum, residual: nil, dropout: nil, gamma: gamma, beta: beta, eps: eps, into: y, sum: nil,
@@ -229,7 +229,7 @@ extension CPUBackend {
         if let dResidual {
             try layerNormBackward(x, gradOutput: dy, gamma: gamma, mean: mean, rstd: rstd, dropout: nil, into: dx,
                                   dResidual: nil, dGamma: dGamma, dBeta: dBeta, rows: rows, cols: cols)
-            if let dropout { try self.dropout(dx, p: dropout.p, seed: dropout.seed, offset: dropout.offset, into: dResidual) }
+            if let dropout { try self.dropout(dx, mask: dropout, into: dResidual) }
             else { try copyStrided(dx, into: dResidual, layout: try StridedLayout.make(shape: [dx.count], srcStrides: [1], dstStrides: [1])) }
             return
         }

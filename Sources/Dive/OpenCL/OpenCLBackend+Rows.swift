@@ -132,7 +132,7 @@ extension OpenCLBackend {
             var p = weights
             if let dropout {
                 p = try Tensor.empty(weights.shape, on: self)
-                try self.dropout(weights, p: dropout.p, seed: dropout.seed, offset: dropout.offset, into: p)
+                try self.dropout(weights, mask: dropout, into: p)
             }
             try gemmPlan.run(p, v, out, GemmShape(batch: d.batch, m: d.queries, n: d.valueDepth, k: d.keys),
                              alpha: 1, beta: 0, bias: nil, relu: false)
@@ -186,10 +186,11 @@ extension OpenCLBackend {
         }
     }
 
-    public func dropout(_ x: Tensor, p: Float, seed: UInt64, offset: UInt64, into y: Tensor) throws {
+    public func dropout(_ x: Tensor, mask: DropoutMask, into y: Tensor) throws {
         try requireFloat32(x, op: "dropout")
         try launch(.dropout, global: (x.count, 1, 1)) { a in
-            try a.buffer(x); try a.buffer(y); try a.int(x.count); try a.float(p); try a.ulong(seed); try a.ulong(offset)
+            try a.buffer(x); try a.buffer(y); try a.int(x.count); try a.float(mask.p); try a.ulong(mask.seed); try a.ulong(mask.offset)
+            try a.int(mask.block); try a.int(mask.stride)
         }
     }
 }

@@ -294,6 +294,7 @@ struct KernelArgs {
     mutating func ulong(_ v: UInt64) throws { try set(v) }
     /// A fused op's dropout as (p, seed, offset); p = 0 when there is none.
     mutating func dropout(_ d: DropoutMask?) throws {
+        precondition(d.map { $0.block == 0 } ?? true, "fused dropout takes contiguous masks")
         try float(d?.p ?? 0); try ulong(d?.seed ?? 0); try ulong(d?.offset ?? 0)
     }
     /// Where attention's Q, K and V sit: (offset, row stride) of each, six ints.

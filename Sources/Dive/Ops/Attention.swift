@@ -90,7 +90,7 @@ extension Tensor {
         var mask: DropoutMask?
         if p > 0 {
             guard let stream else { throw DiveError.invalidArgument(op: "attention", detail: "dropout \(p) needs a random stream") }
-            mask = DropoutMask(p: p, seed: stream.seed, offset: stream.take(weights.count))
+            mask = try stream.mask(p: p, count: weights.count)
         }
         try first.backend.attention(q: inputs[q], k: inputs[k], v: inputs[v], validLens: validLens, scale: scale, dropout: mask,
                                     into: out, weights: weights, dims: dims)

@@ -30,7 +30,7 @@ extension Tensor {
         var mask: DropoutMask?
         if p > 0 {
             guard let stream else { throw DiveError.invalidArgument(op: "embedding", detail: "dropout \(p) needs a random stream") }
-            mask = DropoutMask(p: p, seed: stream.seed, offset: stream.take(out.count))
+            mask = try stream.mask(p: p, count: out.count)
         }
         try table.backend.embedding(table: table, indices: indices, scale: scale, positions: positions, dropout: mask,
                                     into: out, count: indices.count, dim: dim)

@@ -38,7 +38,7 @@ extension Tensor {
         var mask: DropoutMask?
         if p > 0 {
             guard let stream else { throw DiveError.invalidArgument(op: "addNorm", detail: "dropout \(p) needs a random stream") }
-            mask = DropoutMask(p: p, seed: stream.seed, offset: stream.take(y.count))
+            mask = try stream.mask(p: p, count: y.count)
         }
         let rows = x.count / Swift.max(cols, 1)
         let out = try x.emptyLike(), sum = try x.emptyLike()

@@ -1,6 +1,6 @@
-// What the trainers share: optimiser and schedule factories from the CLI's choices, the per-epoch
-// record, the metrics log (one JSON object per epoch), JSON helpers for checkpoints, and the start
-// or resumption of a shuffled-batch run.
+// What training shares: optimiser and schedule factories from the CLI's choices, the per-epoch
+// record, the metrics log (one JSON object per epoch), JSON helpers for checkpoints, and the loss
+// an epoch sums on the device.
 import Dive
 import DiveData
 import DiveNN
@@ -20,6 +20,20 @@ public struct EpochRecord: Codable, Equatable, Sendable {
     /// waits; `DeviceTrace.report(per: minibatches)` gives it per minibatch).
     public var minibatches = 0
     public var trace: DeviceTrace? = nil
+    /// What the epoch counted: tokens (LM, seq2seq) or examples (NLI).
+    public var count = 0
+    /// NLI: the running accuracy over the epoch's training rows (dropout on), and the test set's.
+    public var trainAccuracy: Double? = nil
+    public var testAccuracy: Double? = nil
+    /// Data-parallel runs: what the gradients' all-reduce cost over the epoch.
+    public var allReduce: AllReduceCost? = nil
+}
+
+/// The gradients' all-reduce over an epoch of a data-parallel run.
+public struct AllReduceCost: Codable, Equatable, Sendable {
+    public var seconds: Double
+    public var bytes: Int
+    public var calls: Int
 }
 
 enum Training {
@@ -68,47 +82,21 @@ enum Training {
     }
 
     static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
-
-    /// Where a shuffled-batch trainer starts: the first batch of a fresh loader seeded by the run, or,
-    /// with --resume and an existing checkpoint, the model, optimiser, loader position and step stored
-    /// there. `check` sees the checkpoint's metadata first and throws if it belongs to another model.
-    static func startOrResume(_ options: RunOptions, model: Module, optimizer: Optimizer,
-                              check: ([String: String], URL) throws -> Void = { _, _ in })
-        throws -> (position: LoaderPosition, step: Int) {
-        guard options.resume, let url = options.checkpoint, FileManager.default.fileExists(atPath: url.path) else {
-            return (LoaderPosition(epoch: 0, batchIndex: 0, rng: DataRNG(seed: options.seed)), 0)
-        }
-        try check(try SafeTensorsFile.read(from: url).metadata, url)
-        let info = try Checkpoint.load(from: url, into: model, optimizer: optimizer)
-        return (try decode(LoaderPosition.self, info.extra["position"], key: "position", path: url.path), info.step)
-    }
 }
 
 /// An epoch's loss summed on the device: each minibatch adds its weighted loss (one launch, no
 /// host read) and the host reads the sum once, at the epoch's end, which is when the book reports.
-/// A non-finite minibatch loss leaves the sum non-finite, so `total` throws then, before the epoch's
-/// checkpoint is written: the last good checkpoint stays intact.
+/// A non-finite minibatch loss leaves the sum non-finite, so the trainer stops then, before the
+/// epoch's checkpoint is written: the last good checkpoint stays intact.
 final class EpochLoss {
     private let sum: Tensor
-    private let firstStep: Int, epoch: Int
 
-    init(on backend: Backend, epoch: Int, firstStep: Int) throws {
-        sum = try Tensor.zeros([1], on: backend)
-        self.epoch = epoch
-        self.firstStep = firstStep
-    }
+    init(on backend: Backend) throws { sum = try Tensor.zeros([1], on: backend) }
 
     func add(_ loss: Tensor, weight: Float = 1) throws { try sum.accumulate(loss, scale: weight) }
 
-    /// The epoch's summed loss; `lastStep` is the step count after the epoch's last minibatch.
-    func total(lastStep: Int, lastCheckpoint: String?) throws -> Double {
-        let value = try sum.item()
-        guard value.isFinite else {
-            throw ZooError.nonFiniteLoss(steps: firstStep...max(firstStep, lastStep - 1), epoch: epoch, value: value,
-                                         lastCheckpoint: lastCheckpoint)
-        }
-        return value
-    }
+    /// The epoch's summed loss (a blocking read).
+    func read() throws -> Double { try sum.item() }
 }
 
 /// Appends one JSON line per epoch to a file (truncated when the run starts, kept on resume).

@@ -1,0 +1,11 @@
+// MPI for Swift: the header, and the handles and macros Swift cannot import (MPI_COMM_WORLD and
+// the predefined types and operations are macros over OpenMPI's global objects).
+#include <mpi.h>
+
+static inline MPI_Comm dive_mpi_comm_world(void) { return MPI_COMM_WORLD; }
+static inline MPI_Datatype dive_mpi_float(void) { return MPI_FLOAT; }
+static inline MPI_Datatype dive_mpi_double(void) { return MPI_DOUBLE; }
+static inline MPI_Datatype dive_mpi_byte(void) { return MPI_BYTE; }
+static inline MPI_Datatype dive_mpi_int64(void) { return MPI_INT64_T; }
+static inline MPI_Op dive_mpi_sum(void) { return MPI_SUM; }
+static inline void *dive_mpi_in_place(void) { return MPI_IN_PLACE; }

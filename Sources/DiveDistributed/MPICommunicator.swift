@@ -1,0 +1,72 @@
+// The communicator over MPI's world (OpenMPI), built with the package trait `MPI`. MPI is
+// initialised once per process and finalised at exit; errors abort the whole run (MPI's default
+// handler), so a failing rank never leaves the others waiting.
+#if MPI
+import CMPI
+import Foundation
+
+public final class MPICommunicator: Communicator {
+    public let rank: Int
+    public let size: Int
+    private let comm: MPI_Comm
+
+    nonisolated(unsafe) private static var shared: MPICommunicator?
+
+    /// MPI's world, initialised on first use.
+    public static func world() throws -> MPICommunicator {
+        if let shared { return shared }
+        var initialised: Int32 = 0
+        MPI_Initialized(&initialised)
+        if initialised == 0 {
+            guard MPI_Init(nil, nil) == MPI_SUCCESS else { throw DistributedError("MPI_Init failed") }
+            atexit { var finalised: Int32 = 0; MPI_Finalized(&finalised); if finalised == 0 { MPI_Finalize() } }
+        }
+        guard let comm = dive_mpi_comm_world() else { throw DistributedError("MPI has no world communicator") }
+        var rank: Int32 = 0, size: Int32 = 0
+        MPI_Comm_rank(comm, &rank)
+        MPI_Comm_size(comm, &size)
+        let world = MPICommunicator(comm: comm, rank: Int(rank), size: Int(size))
+        shared = world
+        return world
+    }
+
+    private init(comm: MPI_Comm, rank: Int, size: Int) {
+        self.comm = comm; self.rank = rank; self.size = size
+    }
+
+    public func allReduceSum(_ values: UnsafeMutableBufferPointer<Float>) throws {
+        try check(MPI_Allreduce(dive_mpi_in_place(), values.baseAddress, Int32(values.count), dive_mpi_float(),
+                                dive_mpi_sum(), comm), "MPI_Allreduce")
+    }
+
+    public func allReduceSum(_ values: UnsafeMutableBufferPointer<Double>) throws {
+        try check(MPI_Allreduce(dive_mpi_in_place(), values.baseAddress, Int32(values.count), dive_mpi_double(),
+                                dive_mpi_sum(), comm), "MPI_Allreduce")
+    }
+
+    public func broadcast(_ bytes: inout [UInt8]) throws {
+        var count = Int64(bytes.count)
+        try check(MPI_Bcast(&count, 1, dive_mpi_int64(), 0, comm), "MPI_Bcast")
+        if rank != 0 { bytes = [UInt8](repeating: 0, count: Int(count)) }
+        // MPI counts are Int32: send in chunks of at most 1 GiB.
+        var offset = 0
+        while offset < Int(count) {
+            let n = min(Int(count) - offset, 1 << 30)
+            try bytes.withUnsafeMutableBytes {
+                try check(MPI_Bcast($0.baseAddress! + offset, Int32(n), dive_mpi_byte(), 0, comm), "MPI_Bcast")
+            }
+            offset += n
+        }
+    }
+
+    public func abort(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("error (rank \(rank) of \(size)): \(message)\n".utf8))
+        MPI_Abort(comm, 1)
+        exit(1)
+    }
+
+    private func check(_ code: Int32, _ call: String) throws {
+        guard code == MPI_SUCCESS else { throw DistributedError("\(call) failed with MPI error \(code)") }
+    }
+}
+#endif

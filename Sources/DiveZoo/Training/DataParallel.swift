@@ -1,0 +1,83 @@
+// Data parallelism over a `Communicator`: the starting state broadcast from rank 0, one fused
+// all-reduce of every gradient per step, and the epoch's sums reduced. Dropout needs nothing here:
+// the model's stream draws each mask for the whole global minibatch and keeps this rank's rows
+// (`RandomStream.shard`). One process (`SingleProcess`, `mpirun -np 1`) changes nothing, bit for bit.
+import Dive
+import DiveData
+import DiveDistributed
+import DiveNN
+import Foundation
+
+final class DataParallel {
+    let comm: Communicator
+    /// Time and bytes spent in the gradients' all-reduce, for `dive bench models --distributed`.
+    private(set) var reduceSeconds = 0.0
+    private(set) var reduceBytes = 0
+    private(set) var reduceCalls = 0
+
+    init(_ comm: Communicator) { self.comm = comm }
+
+    /// Rank 0's model, optimiser state, dropout stream, step and data position on every rank: rank 0
+    /// encodes them as an in-memory checkpoint, every other rank loads it.
+    func broadcastStart(model: Module, optimizer: Optimizer, step: Int,
+                        position: LoaderPosition) throws -> (step: Int, position: LoaderPosition) {
+        guard comm.size > 1 else { return (step, position) }
+        var bytes: [UInt8] = []
+        if comm.isRoot {
+            let file = try Checkpoint.encode(model: model, optimizer: optimizer, info: CheckpointInfo(
+                step: step, extra: ["position": try Training.json(position)]))
+            bytes = [UInt8](try file.serialized())
+        }
+        try comm.broadcast(&bytes)
+        var result = (step, position)
+        if !comm.isRoot {
+            let source = "rank 0's starting state"
+            let file = try SafeTensorsFile.parse(Data(bytes), file: source)
+            let info = try Checkpoint.load(file, path: source, into: model, optimizer: optimizer)
+            result = (info.step, try Training.decode(LoaderPosition.self, info.extra["position"], key: "position", path: source))
+        }
+        return result
+    }
+
+    /// Sums every parameter's gradient over the ranks in one fused all-reduce. A parameter that has
+    /// no gradient on a rank counts as zero there, and it has one afterwards if any rank had one.
+    /// `flag` (a Ctrl-C on this rank) rides along: the result says whether any rank raised it.
+    func reduceGradients(_ params: [Tensor], flag: Bool) throws -> Bool {
+        let t0 = Training.now()
+        let sizes = params.map(\.count)
+        let total = sizes.reduce(0, +)
+        // (gradients..., one presence slot per parameter, the flag)
+        var buffer = [Float](repeating: 0, count: total + params.count + 1)
+        var offset = 0
+        for (i, p) in params.enumerated() {
+            if let g = p.grad {
+                let values = try g.toArray()
+                buffer.withUnsafeMutableBufferPointer { b in
+                    for j in 0..<values.count { b[offset + j] = values[j] }
+                }
+                buffer[total + i] = 1
+            }
+            offset += sizes[i]
+        }
+        buffer[total + params.count] = flag ? 1 : 0
+        try comm.allReduceSum(&buffer)
+        offset = 0
+        for (i, p) in params.enumerated() {
+            if buffer[total + i] > 0 {
+                p.grad = try Tensor(Array(buffer[offset..<(offset + sizes[i])]), shape: p.shape, on: p.backend)
+            }
+            offset += sizes[i]
+        }
+        reduceSeconds += Training.now() - t0
+        reduceBytes += buffer.count * MemoryLayout<Float>.size
+        reduceCalls += 1
+        return buffer[total + params.count] > 0
+    }
+
+    /// The epoch's sums over every rank (summed loss, correct predictions).
+    func reduceSums(_ values: [Double]) throws -> [Double] {
+        var v = values
+        if comm.size > 1 { try comm.allReduceSum(&v) }
+        return v
+    }
+}

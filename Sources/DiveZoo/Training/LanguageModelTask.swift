@@ -1,0 +1,106 @@
+// The book's `train_ch8` as a task: per minibatch the state is created (first batch, or every batch
+// for random iteration) or detached, and the mean cross-entropy over Y.T is the loss; the epoch
+// reports perplexity. Checkpoints carry the configuration and the vocabulary.
+import Dive
+import DiveData
+import DiveNN
+import Foundation
+
+/// The outcome of a language-model training run.
+public struct LanguageModelRun {
+    public var model: any LanguageModel
+    public var vocab: Vocab
+    public var history: [EpochRecord]
+    public var perplexity: Double { history.last?.perplexity ?? .nan }
+    public var tokensPerSecond: Double { history.last?.tokensPerSecond ?? 0 }
+}
+
+public final class LanguageModelTask: TrainingTask {
+    public let recipe: String
+    public let config: LanguageModelConfig
+    public let languageModel: any LanguageModel
+    public let vocab: Vocab
+    private let corpus: [Int32]
+    private let preset: BookEdition
+    private let batchSize: Int, numSteps: Int
+    private let randomIter: Bool
+    private let labelSmoothing: Float
+    private var data: LanguageModelBatches?
+    /// The hidden state carried between minibatches (this rank's rows).
+    private var state: RecurrentState?
+
+    public init(recipe: String, config: LanguageModelConfig, corpus: [Int32], vocab: Vocab, preset: BookEdition,
+                hyper: Hyperparameters, numSteps: Int, randomIter: Bool, on backend: Backend, seed: UInt64) throws {
+        self.recipe = recipe; self.config = config; self.corpus = corpus; self.vocab = vocab; self.preset = preset
+        self.batchSize = hyper.batchSize; self.numSteps = numSteps; self.randomIter = randomIter
+        self.labelSmoothing = hyper.resolvedLabelSmoothing
+        languageModel = try config.makeModel(on: backend, rng: HostRNG(seed: seed))
+    }
+
+    public var model: Module { languageModel }
+    public var width: Int { config.hidden }
+    public var unit: String { "tok/s" }
+
+    public func checkpointMetadata() throws -> [String: String] {
+        ["kind": "language-model", "config": try Training.json(config), "vocab": try Training.json(vocab)]
+    }
+
+    public func checkCompatible(_ meta: [String: String], path: String) throws {
+        let stored = try Training.decode(LanguageModelConfig.self, meta["extra.config"], key: "config", path: path)
+        guard meta["extra.kind"] == "language-model", stored == config else {
+            throw ZooError.badCheckpoint(path: path, detail: "it holds another model (\(stored)); start without --resume")
+        }
+    }
+
+    public func startData(at position: LoaderPosition) throws {
+        data = try LanguageModelBatches.make(corpus: corpus, preset: preset, batchSize: batchSize, numSteps: numSteps,
+                                             randomIter: randomIter, position: position)
+    }
+
+    public var position: LoaderPosition { data!.position }
+    public var batchesPerEpoch: Int { data!.batchesPerEpoch }
+    public func nextBatch() -> TokenBatch? { data!.next() }
+    public func count(_ batch: TokenBatch) -> Int { batch.batchSize * batch.numSteps }
+    public func beginEpoch() { state = nil }
+
+    public func loss(_ shard: TokenBatch, globalRows: Int) throws -> StepLoss {
+        let backend = try languageModel.backend.orThrow()
+        let B = shard.batchSize, T = shard.numSteps
+        if let s = state, data!.carriesState { state = s.detached() } else {
+            state = try languageModel.beginState(batchSize: B, on: backend)
+        }
+        let x = try Tensor(shard.xTimeMajor, shape: [T, B], on: backend)       // (T, B)
+        let y = try Tensor(shard.yTimeMajor, shape: [T * B], on: backend)      // (T·B)
+        let (logits, next) = try languageModel.forward(x, state: state!)       // (T·B, V)
+        state = next
+        // The mean over the global minibatch's T·B tokens, of which these rows hold T·B_shard.
+        let tokens = T * globalRows
+        let loss = try logits.crossEntropySum(targets: y, labelSmoothing: labelSmoothing, scale: 1 / Float(tokens))
+        return StepLoss(loss: loss, toSum: Float(tokens))
+    }
+
+    public func evaluate(_ record: inout EpochRecord) throws { record.perplexity = Foundation.exp(record.loss) }
+    public func metric(_ record: EpochRecord) -> String { String(format: "perplexity %.2f", record.perplexity ?? .nan) }
+
+    /// Rebuilds a trained model and its vocabulary from a checkpoint `dive train` wrote.
+    public static func load(checkpoint url: URL, on backend: Backend) throws -> (model: any LanguageModel, vocab: Vocab, recipe: String) {
+        let file = try SafeTensorsFile.read(from: url)
+        let meta = file.metadata
+        guard meta["extra.kind"] == "language-model" else {
+            throw ZooError.badCheckpoint(path: url.path, detail: "not a language-model checkpoint (kind '\(meta["extra.kind"] ?? "none")'); use `dive translate` for seq2seq")
+        }
+        let config = try Training.decode(LanguageModelConfig.self, meta["extra.config"], key: "config", path: url.path)
+        let vocab = try Training.decode(Vocab.self, meta["extra.vocab"], key: "vocab", path: url.path)
+        let model = try config.makeModel(on: backend, rng: HostRNG(seed: 0))
+        try Checkpoint.load(file, path: url.path, into: model)
+        return (model, vocab, meta["extra.recipe"] ?? "?")
+    }
+}
+
+extension Optional where Wrapped == Backend {
+    /// The model's device, or an error for a model without parameters.
+    func orThrow() throws -> Backend {
+        guard let self else { throw ZooError.invalidOption("the model has no parameters") }
+        return self
+    }
+}

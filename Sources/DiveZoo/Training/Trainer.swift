@@ -1,0 +1,122 @@
+// The training loop of every recipe, once: per minibatch zero-grad, forward and loss (the task's),
+// backward, the gradients summed over the ranks of a data-parallel run, clipping, the optimiser's
+// step and the schedule; per epoch the loss read once, the task's evaluation, the metrics log,
+// progress and a checkpoint; resumption from a checkpoint and a clean stop on Ctrl-C.
+// Under `--distributed` each rank trains on its rows of every global minibatch and rank 0 alone
+// writes checkpoints, logs and progress.
+import Dive
+import DiveData
+import DiveDistributed
+import DiveNN
+import Foundation
+
+public final class Trainer<Task: TrainingTask> {
+    public let task: Task
+    public let hyper: Hyperparameters
+    public let options: RunOptions
+
+    public init(_ task: Task, hyper: Hyperparameters, options: RunOptions) {
+        self.task = task; self.hyper = hyper; self.options = options
+    }
+
+    /// Trains for `hyper.epochs` (from the checkpoint's position with `options.resume`) and returns
+    /// the epochs trained by this call.
+    public func run() throws -> [EpochRecord] {
+        let backend = try options.backend
+        let parallel = DataParallel(options.communicator)
+        let comm = parallel.comm
+        let model = task.model
+        let params = model.parameters
+        let optimizer = try Training.makeOptimizer(hyper, params)
+
+        // Start, or resume on rank 0; then every rank takes rank 0's state.
+        var position = LoaderPosition(epoch: 0, batchIndex: 0, rng: DataRNG(seed: options.seed))
+        var step = 0
+        if comm.isRoot, options.resume, let url = options.checkpoint, FileManager.default.fileExists(atPath: url.path) {
+            let file = try SafeTensorsFile.read(from: url)
+            try task.checkCompatible(file.metadata, path: url.path)
+            let info = try Checkpoint.load(file, path: url.path, into: model, optimizer: optimizer)
+            position = try Training.decode(LoaderPosition.self, info.extra["position"], key: "position", path: url.path)
+            step = info.step
+        }
+        (step, position) = try parallel.broadcastStart(model: model, optimizer: optimizer, step: step, position: position)
+        defer { model.randomStream.shard = nil }
+        try task.startData(at: position)
+
+        let schedule = Training.makeSchedule(hyper.resolvedSchedule, lr: hyper.lr, warmup: hyper.resolvedWarmupSteps,
+                                             totalSteps: hyper.epochs * task.batchesPerEpoch, width: task.width)
+        let log = comm.isRoot ? try MetricsLog(options.metricsLog, append: options.resume) : nil
+        let progress = comm.isRoot ? options.progress : nil
+        progress?.unit = task.unit
+        var lastCheckpoint: String? = options.resume ? options.checkpoint?.path : nil
+        var history: [EpochRecord] = []
+
+        func save() throws {
+            guard let url = options.checkpoint else { return }
+            if comm.isRoot {
+                var extra = try task.checkpointMetadata()
+                extra["recipe"] = task.recipe
+                extra["position"] = try Training.json(task.position)
+                extra["hyper"] = try Training.json(hyper)
+                try Checkpoint.save(to: url, model: model, optimizer: optimizer, info: CheckpointInfo(step: step, extra: extra))
+            }
+            lastCheckpoint = url.path
+        }
+
+        for epoch in position.epoch..<max(hyper.epochs, position.epoch) {
+            task.beginEpoch()
+            let epochLoss = try EpochLoss(on: backend)
+            var count = 0, minibatches = 0, correct = 0, countsCorrect = false
+            let firstStep = step
+            let t0 = Training.now(), trace0 = backend.trace
+            let reduce0 = (parallel.reduceSeconds, parallel.reduceBytes, parallel.reduceCalls)
+            while let batch = task.nextBatch() {
+                let shard = comm.shard(rows: batch.batchSize)
+                if comm.size > 1 { model.randomStream.shard = RowShard(rows: shard, globalRows: batch.batchSize) }
+                optimizer.lr = schedule.lr(at: hyper.resolvedSchedule == .noam ? step + 1 : step)
+                optimizer.zeroGrad()
+                if !shard.isEmpty {
+                    let out = try task.loss(comm.size > 1 ? batch.rows(shard) : batch, globalRows: batch.batchSize)
+                    try out.loss.backward()
+                    try epochLoss.add(out.loss, weight: out.toSum)
+                    if let c = out.correct { correct += c; countsCorrect = true }
+                }
+                var interrupted = options.interrupt?.isRaised == true
+                if comm.size > 1 { interrupted = try parallel.reduceGradients(params, flag: interrupted) }
+                let scale = try hyper.clip.flatMap { try GradientClipping.scale(params, maxNorm: $0) }
+                try optimizer.step(gradScale: scale)
+                step += 1
+                minibatches += 1
+                count += task.count(batch)
+                progress?.update(epoch: epoch, of: hyper.epochs, loss: nil,
+                                 tokensPerSecond: Double(count) / max(Training.now() - t0, 1e-9))
+                if interrupted {
+                    try save()
+                    throw ZooError.interrupted(step: step, checkpoint: options.checkpoint?.path)
+                }
+            }
+            // The epoch's one host read: its summed loss (and correct rows), over every rank.
+            let sums = try parallel.reduceSums([try epochLoss.read(), Double(correct)])
+            guard sums[0].isFinite else {
+                throw ZooError.nonFiniteLoss(steps: firstStep...max(firstStep, step - 1), epoch: epoch, value: sums[0],
+                                             lastCheckpoint: lastCheckpoint)
+            }
+            let seconds = Training.now() - t0
+            var record = EpochRecord(epoch: epoch, loss: sums[0] / Double(max(count, 1)), perplexity: nil,
+                                     tokensPerSecond: Double(count) / max(seconds, 1e-9), lr: Double(optimizer.lr),
+                                     seconds: seconds, minibatches: minibatches, trace: backend.trace - trace0)
+            record.count = count
+            if countsCorrect || sums[1] > 0 { record.trainAccuracy = sums[1] / Double(max(count, 1)) }
+            if comm.size > 1 {
+                record.allReduce = AllReduceCost(seconds: parallel.reduceSeconds - reduce0.0, bytes: parallel.reduceBytes - reduce0.1,
+                                                 calls: parallel.reduceCalls - reduce0.2)
+            }
+            try task.evaluate(&record)
+            history.append(record)
+            try log?.write(record, recipe: task.recipe)
+            progress?.endEpoch(record, of: hyper.epochs, metric: task.metric(record))
+            if (epoch + 1) % max(options.checkpointEvery, 1) == 0 || epoch + 1 == hyper.epochs { try save() }
+        }
+        return history
+    }
+}

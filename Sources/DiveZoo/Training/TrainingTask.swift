@@ -1,0 +1,94 @@
+// What a recipe brings to the one `Trainer`: its model, its minibatches, its loss, its checkpoint
+// metadata and its per-epoch evaluation. The three tasks are the language model (8.5–9.4), the
+// encoder–decoder (9.7, 10.4, 10.7) and natural language inference (15.5).
+import Dive
+import DiveData
+import DiveNN
+
+/// A minibatch whose rows the ranks of a data-parallel run split between them.
+public protocol RowBatch {
+    var batchSize: Int { get }
+    /// Rows `range` as a batch of their own.
+    func rows(_ range: Range<Int>) -> Self
+}
+
+/// One rank's loss on its rows of a global minibatch.
+public struct StepLoss {
+    /// The scalar to back-propagate: the rows' losses summed, times the constant of the loss's
+    /// reduction over the whole global minibatch (1/(T·B) for the LM's mean, 1 for sums), so
+    /// the ranks' losses, and their gradients, add up to the global minibatch's.
+    public var loss: Tensor
+    /// Multiplies `loss` into the epoch's summed loss (T·B for the LM's mean, 1 for sums).
+    public var toSum: Float = 1
+    /// Rows predicted right (NLI's running train accuracy).
+    public var correct: Int? = nil
+}
+
+public protocol TrainingTask: AnyObject {
+    associatedtype Batch: RowBatch
+    /// The recipe's registry name, stored in checkpoints.
+    var recipe: String { get }
+    var model: Module { get }
+    /// The model's width, for the noam schedule.
+    var width: Int { get }
+    /// What `count` counts per second in progress lines: "tok/s" or "examples/s".
+    var unit: String { get }
+    /// The checkpoint's metadata besides model, optimiser, step, position and hyperparameters:
+    /// kind, configuration, vocabularies.
+    func checkpointMetadata() throws -> [String: String]
+    /// Throws when a checkpoint's metadata belongs to another model.
+    func checkCompatible(_ meta: [String: String], path: String) throws
+
+    /// Puts the data at `position` (the start of a run, or a checkpoint's position).
+    func startData(at position: LoaderPosition) throws
+    /// The position of the next minibatch.
+    var position: LoaderPosition { get }
+    var batchesPerEpoch: Int { get }
+    /// The next global minibatch of the epoch, or nil at its end.
+    func nextBatch() -> Batch?
+    /// What a global minibatch counts towards the epoch's rate and mean: tokens, or examples.
+    func count(_ batch: Batch) -> Int
+
+    /// Called before each epoch's first minibatch.
+    func beginEpoch()
+    /// The loss of `shard`, this rank's rows of a global minibatch of `globalRows` rows.
+    func loss(_ shard: Batch, globalRows: Int) throws -> StepLoss
+    /// What the book evaluates after each epoch (NLI's test accuracy), into `record`.
+    func evaluate(_ record: inout EpochRecord) throws
+    /// The epoch's figure for progress lines ("perplexity 9.87").
+    func metric(_ record: EpochRecord) -> String
+}
+
+extension TrainingTask {
+    public func beginEpoch() {}
+    public func evaluate(_ record: inout EpochRecord) throws {}
+    public func checkCompatible(_ meta: [String: String], path: String) throws {}
+}
+
+/// Rows `range` of a row-major (rows, width) array.
+func rows<T>(_ values: [T], _ range: Range<Int>, width: Int) -> [T] {
+    Array(values[(range.lowerBound * width)..<(range.upperBound * width)])
+}
+
+extension TokenBatch: RowBatch {
+    public func rows(_ range: Range<Int>) -> TokenBatch {
+        TokenBatch(x: DiveZoo.rows(x, range, width: numSteps), y: DiveZoo.rows(y, range, width: numSteps),
+                   batchSize: range.count, numSteps: numSteps)
+    }
+}
+
+extension TranslationBatch: RowBatch {
+    public func rows(_ range: Range<Int>) -> TranslationBatch {
+        TranslationBatch(src: DiveZoo.rows(src, range, width: numSteps), srcValidLen: Array(srcValidLen[range]),
+                         tgt: DiveZoo.rows(tgt, range, width: numSteps), tgtValidLen: Array(tgtValidLen[range]),
+                         batchSize: range.count, numSteps: numSteps)
+    }
+}
+
+extension SNLIBatch: RowBatch {
+    public func rows(_ range: Range<Int>) -> SNLIBatch {
+        SNLIBatch(premises: DiveZoo.rows(premises, range, width: numSteps),
+                  hypotheses: DiveZoo.rows(hypotheses, range, width: numSteps),
+                  labels: Array(labels[range]), batchSize: range.count, numSteps: numSteps)
+    }
+}

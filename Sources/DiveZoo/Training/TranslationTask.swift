@@ -1,0 +1,111 @@
+// The book's `train_seq2seq` as a task: Xavier init, teacher forcing with `<bos>` + Y[:, :-1], the
+// masked softmax cross-entropy (per sequence Σ valid CE / num_steps) summed over the batch; the
+// epoch reports Σ loss / Σ valid target tokens. One task for every `EncoderDecoder` (GRU,
+// Bahdanau, Transformer); the checkpoint names the model's kind and configuration.
+import Dive
+import DiveData
+import DiveNN
+import Foundation
+
+public struct Seq2SeqRun {
+    public var model: any EncoderDecoder
+    public var srcVocab: Vocab, tgtVocab: Vocab
+    public var history: [EpochRecord]
+    public var loss: Double { history.last?.loss ?? .nan }
+    public var tokensPerSecond: Double { history.last?.tokensPerSecond ?? 0 }
+}
+
+public final class TranslationTask: TrainingTask {
+    public let recipe: String
+    public let config: TranslationModelConfig
+    public let encoderDecoder: any EncoderDecoder
+    public let dataset: TranslationDataset
+    private let batchSize: Int
+    private let labelSmoothing: Float
+    private let bos: Int32
+    private var loader: DataLoader<TranslationDataset>?
+
+    public init(recipe: String, config: TranslationModelConfig, dataset: TranslationDataset, hyper: Hyperparameters,
+                on backend: Backend, seed: UInt64) throws {
+        self.recipe = recipe; self.config = config; self.dataset = dataset
+        batchSize = hyper.batchSize
+        labelSmoothing = hyper.resolvedLabelSmoothing
+        bos = Int32(dataset.tgtVocab["<bos>"])
+        let rng = HostRNG(seed: seed)
+        encoderDecoder = try config.build(on: backend, rng: rng)
+        try encoderDecoder.xavierInit(rng: rng)
+        encoderDecoder.useRandomStream(RandomStream(seed: seed))
+        encoderDecoder.train()
+    }
+
+    public var model: Module { encoderDecoder }
+    public var width: Int { config.width }
+    public var unit: String { "tok/s" }
+
+    public func checkpointMetadata() throws -> [String: String] {
+        ["kind": config.kind, "config": try config.json(),
+         "src_vocab": try Training.json(dataset.srcVocab), "tgt_vocab": try Training.json(dataset.tgtVocab)]
+    }
+
+    public func checkCompatible(_ meta: [String: String], path: String) throws {
+        let stored = try TranslationModelConfig.decode(kind: meta["extra.kind"], config: meta["extra.config"], path: path)
+        guard stored == config else {
+            throw ZooError.badCheckpoint(path: path, detail: "it holds another model (\(stored)); start without --resume")
+        }
+    }
+
+    public func startData(at position: LoaderPosition) throws {
+        loader = try DataLoader(dataset, batchSize: batchSize, shuffle: true, resumingFrom: position)
+    }
+
+    public var position: LoaderPosition { loader!.position }
+    public var batchesPerEpoch: Int { loader!.batchesPerEpoch }
+    public func nextBatch() -> TranslationBatch? { loader!.next() }
+    /// Valid target tokens.
+    public func count(_ batch: TranslationBatch) -> Int { batch.tgtValidLen.reduce(0) { $0 + Int($1) } }
+
+    public func loss(_ shard: TranslationBatch, globalRows: Int) throws -> StepLoss {
+        StepLoss(loss: try Self.loss(encoderDecoder, shard, bos: bos, labelSmoothing: labelSmoothing))
+    }
+
+    public func metric(_ record: EpochRecord) -> String { "" }
+
+    /// The book's `l.sum()` for one batch under teacher forcing: Σ over sequences of
+    /// (Σ valid-step CE / num_steps), computed as one masked cross-entropy in the model's layout.
+    public static func loss(_ model: any EncoderDecoder, _ batch: TranslationBatch, bos: Int32, labelSmoothing: Float = 0) throws -> Tensor {
+        let backend = try model.backend.orThrow()
+        let B = batch.batchSize, T = batch.numSteps
+        var decIn = [Int32](repeating: bos, count: B * T)                    // <bos> + Y[:, :-1], (B, T)
+        for b in 0..<B { for t in 1..<T { decIn[b * T + t] = batch.tgt[b * T + t - 1] } }
+        var mask = [Float](repeating: 0, count: B * T)                       // sequence mask, (B, T)
+        for b in 0..<B { for t in 0..<min(Int(batch.tgtValidLen[b]), T) { mask[b * T + t] = 1 } }
+        var src = batch.src, tgt = batch.tgt
+        let shape = model.timeMajor ? [T, B] : [B, T]
+        if model.timeMajor {                                                 // everything (T, B)
+            src = TokenBatch.transpose(src, rows: B, cols: T)
+            tgt = TokenBatch.transpose(tgt, rows: B, cols: T)
+            decIn = TokenBatch.transpose(decIn, rows: B, cols: T)
+            mask = (0..<(T * B)).map { mask[($0 % B) * T + $0 / B] }
+        }
+        let logits = try model.logits(source: Tensor(src, shape: shape, on: backend),
+                                      sourceValidLens: Tensor(batch.srcValidLen, shape: [B], on: backend),
+                                      decoderInput: Tensor(decIn, shape: shape, on: backend))   // (shape, V)
+        // Σ over the batch of each sequence's masked loss / T.
+        return try logits.reshaped([T * B, model.tgtVocabSize]).crossEntropySum(
+            targets: Tensor(tgt, shape: [T * B], on: backend), weights: Tensor(mask, shape: [T * B], on: backend),
+            labelSmoothing: labelSmoothing, scale: 1 / Float(T))
+    }
+
+    /// Rebuilds a trained model (GRU, Bahdanau or Transformer, as the checkpoint says) and its vocabularies.
+    public static func load(checkpoint url: URL, on backend: Backend) throws -> (model: any EncoderDecoder, srcVocab: Vocab, tgtVocab: Vocab) {
+        let file = try SafeTensorsFile.read(from: url)
+        let meta = file.metadata
+        let config = try TranslationModelConfig.decode(kind: meta["extra.kind"], config: meta["extra.config"], path: url.path)
+        let src = try Training.decode(Vocab.self, meta["extra.src_vocab"], key: "src_vocab", path: url.path)
+        let tgt = try Training.decode(Vocab.self, meta["extra.tgt_vocab"], key: "tgt_vocab", path: url.path)
+        let model = try config.build(on: backend, rng: HostRNG(seed: 0))
+        try Checkpoint.load(file, path: url.path, into: model)
+        model.eval()
+        return (model, src, tgt)
+    }
+}
