@@ -9,3 +9,4 @@ static inline MPI_Datatype dive_mpi_byte(void) { return MPI_BYTE; }
 static inline MPI_Datatype dive_mpi_int64(void) { return MPI_INT64_T; }
 static inline MPI_Op dive_mpi_sum(void) { return MPI_SUM; }
 static inline void *dive_mpi_in_place(void) { return MPI_IN_PLACE; }
+static inline MPI_Status *dive_mpi_status_ignore(void) { return MPI_STATUS_IGNORE; }

@@ -14,6 +14,9 @@ public protocol Communicator: AnyObject {
     func allReduceSum(_ values: UnsafeMutableBufferPointer<Double>) throws
     /// Rank 0's `bytes` on every rank (others pass anything; their array is replaced).
     func broadcast(_ bytes: inout [UInt8]) throws
+    /// Waits until every rank arrives, sleeping rather than spinning (so a rank that waits leaves
+    /// its core to one that works, as when rank 0 times a one-process baseline).
+    func barrier() throws
     /// Ends every rank of the run with `message` on standard error and a non-zero status.
     func abort(_ message: String) -> Never
 }
@@ -45,6 +48,7 @@ public final class SingleProcess: Communicator {
     public func allReduceSum(_ values: UnsafeMutableBufferPointer<Float>) throws {}
     public func allReduceSum(_ values: UnsafeMutableBufferPointer<Double>) throws {}
     public func broadcast(_ bytes: inout [UInt8]) throws {}
+    public func barrier() throws {}
     public func abort(_ message: String) -> Never {
         FileHandle.standardError.write(Data("error: \(message)\n".utf8))
         exit(1)

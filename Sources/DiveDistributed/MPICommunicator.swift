@@ -59,6 +59,16 @@ public final class MPICommunicator: Communicator {
         }
     }
 
+    public func barrier() throws {
+        var request: MPI_Request? = nil
+        try check(MPI_Ibarrier(comm, &request), "MPI_Ibarrier")
+        var done: Int32 = 0
+        while done == 0 {
+            try check(MPI_Test(&request, &done, dive_mpi_status_ignore()), "MPI_Test")
+            if done == 0 { usleep(2_000) }
+        }
+    }
+
     public func abort(_ message: String) -> Never {
         FileHandle.standardError.write(Data("error (rank \(rank) of \(size)): \(message)\n".utf8))
         MPI_Abort(comm, 1)

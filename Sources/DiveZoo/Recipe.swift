@@ -99,6 +99,9 @@ public struct RunOptions: @unchecked Sendable {
     public var interrupt: InterruptFlag?
     /// The processes of the run: one, or the ranks of `mpirun … --distributed`.
     public var communicator: Communicator = SingleProcess()
+    /// A folder where, after every step, each rank appends a digest of its parameters' bits to
+    /// `rank-<r>.txt` (to check that replicas stay identical; costs a read of every parameter).
+    public var parameterDigests: URL?
 
     public init() {}
 

@@ -5,6 +5,7 @@
 import ArgumentParser
 import Dive
 import DiveData
+import DiveDistributed
 import DiveZoo
 import Foundation
 
@@ -25,15 +26,24 @@ struct ModelsBench: ParsableCommand {
     @Option(name: .customLong("data-dir"), help: "Data directory (default: $DIVE_DATA, else ~/.cache/dive).") var dataDir: String?
     @Flag(help: "Print one JSON object per line.") var json = false
     @Flag(help: "Add what a minibatch of the last epoch cost the device (launches per op family, transfers, waits).") var trace = false
+    @Flag(help: "Under `mpirun -np N`: global tokens/s of data-parallel training, the all-reduce's milliseconds and bytes per step, and the scaling efficiency against one process with N times the threads (timed first, by rank 0, while the other ranks sleep).") var distributed = false
 
     func run() throws {
-        try reportingZooErrors {
+        let comm: Communicator = distributed ? try reportingZooErrors { try Distributed.world() } : SingleProcess()
+        try reportingZooErrors(across: comm) {
             let devices = try resolveDevices(device)
             let names = recipes.map { $0.split(separator: ",").map(String.init) } ?? Self.defaultRecipes
             for name in names {
                 let recipe = try RecipeRegistry.recipe(named: name)
                 for d in devices {
+                    // One process with every rank's threads, timed while the other ranks sleep.
+                    var baseline: Double?
+                    if distributed {
+                        if comm.isRoot { baseline = try oneProcessBaseline(name, device: d, threads: comm.size * CPUBackend.threadCount) }
+                        try comm.barrier()
+                    }
                     var o = RunOptions()
+                    o.communicator = comm
                     o.device = d
                     o.epochs = warmup + epochs
                     o.dataDirectory = DataDirectory(explicitPath: dataDir)
@@ -48,7 +58,18 @@ struct ModelsBench: ParsableCommand {
                     var fields: [(String, String)] = [("recipe", "\"\(name)\""), ("device", "\"\(d)\""),
                                                       ("tokens_per_s", String(format: "%.0f", median)),
                                                       ("spread", String(format: "%.3f", spread)), ("epochs", "\(rates.count)")]
-                    if d == .cpu, let torch = Self.pytorchCPU[name] {
+                    if distributed {
+                        let reduce = timed.compactMap(\.allReduce)
+                        let calls = max(reduce.reduce(0) { $0 + $1.calls }, 1)
+                        fields += [("ranks", "\(comm.size)"), ("threads_per_rank", "\(CPUBackend.threadCount)"),
+                                   ("allreduce_ms_per_step", String(format: "%.3f", reduce.reduce(0) { $0 + $1.seconds } * 1000 / Double(calls))),
+                                   ("allreduce_bytes_per_step", "\(reduce.reduce(0) { $0 + $1.bytes } / calls)")]
+                        if let baseline {
+                            fields += [("one_process_tokens_per_s", String(format: "%.0f", baseline)),
+                                       ("scaling_efficiency", String(format: "%.2f", median / baseline))]
+                        }
+                    }
+                    if !distributed, d == .cpu, let torch = Self.pytorchCPU[name] {
                         fields += [("pytorch_cpu_tokens_per_s", String(format: "%.0f", torch)),
                                    ("vs_pytorch", String(format: "%.2f", median / torch))]
                     }
@@ -66,6 +87,8 @@ struct ModelsBench: ParsableCommand {
                         : String(format: "%-15@ %-10@ %9.0f tokens/s ±%4.1f%%", name as NSString, d.description as NSString, median, spread * 100)
                           + (fields.first { $0.0 == "vs_pytorch" }.map { "   PyTorch CPU \(fields[5].1), ×\($0.1)" } ?? "")
                           + (fields.first { $0.0 == "launches_per_minibatch" }.map { "   \($0.1) launches/minibatch" } ?? "")
+                          + (distributed ? "   " + fields.suffix(from: 5).map { "\($0.0) \($0.1)" }.joined(separator: ", ") : "")
+                    guard comm.isRoot else { continue }
                     print(line)
                     fflush(stdout)
                 }
@@ -73,3 +96,32 @@ struct ModelsBench: ParsableCommand {
         }
     }
 }
+
+extension ModelsBench {
+    /// The median tokens/s of `recipe` in a child `dive bench models` of one process with `threads`
+    /// threads and this run's warm-up and timed epochs.
+    func oneProcessBaseline(_ recipe: String, device: Device, threads: Int) throws -> Double {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+        var args = ["bench", "models", "--recipes", recipe, "--device", device.description, "--warmup", "\(warmup)",
+                    "--epochs", "\(epochs)", "--json"]
+        if let dataDir { args += ["--data-dir", dataDir] }
+        p.arguments = args
+        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("OMPI_") && !$0.key.hasPrefix("PMIX_") }
+        env["DIVE_THREADS"] = "\(threads)"
+        p.environment = env
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        try p.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        guard p.terminationStatus == 0,
+              let line = output.split(separator: "\n").first(where: { $0.contains("tokens_per_s") }),
+              let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+              let rate = object["tokens_per_s"] as? Double else {
+            throw ZooError.invalidOption("the one-process baseline of \(recipe) failed: \(output)")
+        }
+        return rate
+    }
+}
+

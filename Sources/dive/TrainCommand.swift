@@ -34,6 +34,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Beam width for seq2seq translations (1: greedy).") var beam = 1
     @Option(name: .customLong("length-penalty"), help: "Beam-search length penalty α (the book's 9.8 uses 0.75).") var lengthPenalty = 0.0
     @Flag(help: "Data-parallel training over MPI: run under `mpirun -np N`; each rank trains on its rows of every minibatch (needs a build with --traits MPI).") var distributed = false
+    @Option(name: .customLong("parameter-digests"), help: ArgumentHelp("Folder for rank-<r>.txt: a digest of the parameters after every step (checks that data-parallel replicas stay identical).", visibility: .hidden)) var parameterDigests: String?
     @Flag(help: "After training, print what a minibatch of the last epoch cost the device: kernel launches per op family, transfers, waits.") var trace = false
 
     func run() throws {
@@ -42,6 +43,7 @@ struct TrainCommand: ParsableCommand {
             let r = try RecipeRegistry.recipe(named: recipe)
             var o = RunOptions()
             o.communicator = comm
+            o.parameterDigests = parameterDigests.map { URL(fileURLWithPath: $0) }
             o.device = try resolveDevice(device)
             let allowed = r.presets.map(\.rawValue).joined(separator: ", ")
             guard let edition = BookEdition(rawValue: preset), r.presets.contains(edition) else {
@@ -72,7 +74,7 @@ struct TrainCommand: ParsableCommand {
             o.plot = plot.map { URL(fileURLWithPath: $0) }
             o.dataDirectory = DataDirectory(explicitPath: dataDir)
             o.beam = beam; o.lengthPenalty = lengthPenalty
-            o.progress = comm.isRoot ? ProgressDisplay() : nil
+            o.progress = comm.isRoot ? ProgressDisplay(isTerminal: comm.size > 1 ? false : nil) : nil   // mpirun gives ranks a pty
             let flag = InterruptFlag()
             o.interrupt = flag
             InterruptHandler.install(flag)

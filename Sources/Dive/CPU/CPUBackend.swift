@@ -12,6 +12,8 @@ public final class CPUBackend: Backend {
 
     private init() { openblas_set_num_threads(1) }
 
+    /// Worker threads of the CPU's loops (the online cores, or `DIVE_THREADS`).
+    public static var threadCount: Int { Parallel.threadCount }
     public var displayName: String { "cpu (\(blasDescription), \(Parallel.threadCount) threads)" }
 
     /// OpenBLAS's build description, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Zen MAX_THREADS=64".

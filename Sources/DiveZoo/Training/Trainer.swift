@@ -29,6 +29,11 @@ public final class Trainer<Task: TrainingTask> {
         let params = model.parameters
         let optimizer = try Training.makeOptimizer(hyper, params)
 
+        if comm.isRoot, let folder = options.checkpoint?.deletingLastPathComponent() {
+            do { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) } catch {
+                throw ZooError.invalidOption("cannot create the checkpoint's folder \(folder.path): \(error.localizedDescription)")
+            }
+        }
         // Start, or resume on rank 0; then every rank takes rank 0's state.
         var position = LoaderPosition(epoch: 0, batchIndex: 0, rng: DataRNG(seed: options.seed))
         var step = 0
@@ -48,6 +53,7 @@ public final class Trainer<Task: TrainingTask> {
         let log = comm.isRoot ? try MetricsLog(options.metricsLog, append: options.resume) : nil
         let progress = comm.isRoot ? options.progress : nil
         progress?.unit = task.unit
+        let digests = try options.parameterDigests.map { try ParameterDigests(folder: $0, rank: comm.rank) }
         var lastCheckpoint: String? = options.resume ? options.checkpoint?.path : nil
         var history: [EpochRecord] = []
 
@@ -86,6 +92,7 @@ public final class Trainer<Task: TrainingTask> {
                 let scale = try hyper.clip.flatMap { try GradientClipping.scale(params, maxNorm: $0) }
                 try optimizer.step(gradScale: scale)
                 step += 1
+                try digests?.append(step: step, params)
                 minibatches += 1
                 count += task.count(batch)
                 progress?.update(epoch: epoch, of: hyper.epochs, loss: nil,
@@ -119,4 +126,31 @@ public final class Trainer<Task: TrainingTask> {
         }
         return history
     }
+}
+
+/// `--parameter-digests`: one line per step, "<step> <FNV-1a 64 of every parameter's float bits>".
+final class ParameterDigests {
+    private let handle: FileHandle
+
+    init(folder: URL, rank: Int) throws {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let url = folder.appendingPathComponent("rank-\(rank).txt")
+        guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
+            throw ZooError.invalidOption("cannot create \(url.path)")
+        }
+        handle = try FileHandle(forWritingTo: url)
+    }
+
+    func append(step: Int, _ params: [Tensor]) throws {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for p in params {
+            for x in try p.toArray() {
+                var bits = x.bitPattern
+                for _ in 0..<4 { h = (h ^ UInt64(bits & 0xff)) &* 0x100_0000_01b3; bits >>= 8 }
+            }
+        }
+        handle.write(Data("\(step) \(String(h, radix: 16))\n".utf8))
+    }
+
+    deinit { try? handle.close() }
 }
