@@ -65,20 +65,9 @@ public enum ScheduleKind: String, Codable, CaseIterable, Sendable { case constan
 public struct RunOptions: @unchecked Sendable {
     public var device: Device = .cpu
     public var preset: BookEdition = .zh
-    /// Overrides of the recipe's defaults (nil: the book's value).
-    public var epochs: Int?
-    public var lr: Float?
-    public var batchSize: Int?
-    public var optimizer: OptimizerKind?
-    public var clip: Float?
-    public var noClip = false
+    /// Changes to the recipe's hyperparameters for the preset, in order (`dive train`'s flags).
+    private var overrides: [(inout Hyperparameters) -> Void] = []
     public var seed: UInt64 = 0
-    /// Overrides of the schedule, warmup, label smoothing and Adam's β2 and ε (nil: the recipe's).
-    public var schedule: ScheduleKind?
-    public var warmupSteps: Int?
-    public var labelSmoothing: Float?
-    public var adamBeta2: Float?
-    public var adamEps: Float?
     /// Where checkpoints go (nil: no checkpoint file).
     public var checkpoint: URL?
     /// Epochs between checkpoints (the last epoch always writes one).
@@ -105,20 +94,15 @@ public struct RunOptions: @unchecked Sendable {
 
     public init() {}
 
-    /// The recipe's defaults with this run's overrides.
+    /// Sets one hyperparameter over the recipe's preset: `options.override(\.lr, 0.1)`.
+    public mutating func override<Value>(_ key: WritableKeyPath<Hyperparameters, Value>, _ value: Value) {
+        overrides.append { $0[keyPath: key] = value }
+    }
+
+    /// The hyperparameters of a run, resolved once: the recipe's preset, then the overrides.
     public func resolve(_ defaults: Hyperparameters) -> Hyperparameters {
         var h = defaults
-        if let epochs { h.epochs = epochs }
-        if let lr { h.lr = lr }
-        if let batchSize { h.batchSize = batchSize }
-        if let optimizer { h.optimizer = optimizer }
-        if let clip { h.clip = clip }
-        if noClip { h.clip = nil }
-        if let schedule { h.schedule = schedule }
-        if let warmupSteps { h.warmupSteps = warmupSteps }
-        if let labelSmoothing { h.labelSmoothing = labelSmoothing }
-        if let adamBeta2 { h.adamBeta2 = adamBeta2 }
-        if let adamEps { h.adamEps = adamEps }
+        for change in overrides { change(&h) }
         return h
     }
 

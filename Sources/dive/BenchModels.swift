@@ -45,7 +45,7 @@ struct ModelsBench: ParsableCommand {
                     var o = RunOptions()
                     o.communicator = comm
                     o.device = d
-                    o.epochs = warmup + epochs
+                    o.override(\.epochs, warmup + epochs)
                     o.dataDirectory = DataDirectory(explicitPath: dataDir)
                     let history: [EpochRecord]
                     if let lm = recipe as? LanguageModelRecipe { history = try lm.train(o).history }

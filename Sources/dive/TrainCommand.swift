@@ -50,23 +50,31 @@ struct TrainCommand: ParsableCommand {
                 throw ZooError.invalidOption("--preset for \(r.name) must be one of \(allowed), not '\(preset)'")
             }
             o.preset = edition
-            o.epochs = epochs; o.lr = lr; o.batchSize = batchSize; o.seed = seed
+            o.seed = seed
+            if let epochs { o.override(\.epochs, epochs) }
+            if let lr { o.override(\.lr, lr) }
+            if let batchSize { o.override(\.batchSize, batchSize) }
             if let optimizer {
                 guard let k = OptimizerKind(rawValue: optimizer) else { throw ZooError.invalidOption("--optimizer must be sgd, adam or adamw, not '\(optimizer)'") }
-                o.optimizer = k
+                o.override(\.optimizer, k)
             }
             if let schedule {
                 guard let s = ScheduleKind(rawValue: schedule) else { throw ZooError.invalidOption("--schedule must be constant, noam or cosine, not '\(schedule)'") }
-                o.schedule = s
+                o.override(\.schedule, s)
             }
-            if let warmupSteps, warmupSteps < 0 { throw ZooError.invalidOption("--warmup-steps must be at least 0 (got \(warmupSteps))") }
-            o.warmupSteps = warmupSteps
-            if let clip { if clip > 0 { o.clip = clip } else { o.noClip = true } }
-            if let labelSmoothing, !(labelSmoothing >= 0 && labelSmoothing < 1) {
-                throw ZooError.invalidOption("--label-smoothing must be in [0, 1) (got \(labelSmoothing))")
+            if let warmupSteps {
+                guard warmupSteps >= 0 else { throw ZooError.invalidOption("--warmup-steps must be at least 0 (got \(warmupSteps))") }
+                o.override(\.warmupSteps, warmupSteps)
             }
-            o.labelSmoothing = labelSmoothing
-            o.adamBeta2 = adamBeta2; o.adamEps = adamEps
+            if let clip { o.override(\.clip, clip > 0 ? clip : nil) }
+            if let labelSmoothing {
+                guard labelSmoothing >= 0 && labelSmoothing < 1 else {
+                    throw ZooError.invalidOption("--label-smoothing must be in [0, 1) (got \(labelSmoothing))")
+                }
+                o.override(\.labelSmoothing, labelSmoothing)
+            }
+            if let adamBeta2 { o.override(\.adamBeta2, adamBeta2) }
+            if let adamEps { o.override(\.adamEps, adamEps) }
             o.checkpoint = URL(fileURLWithPath: checkpoint ?? "\(r.name).safetensors")
             o.checkpointEvery = checkpointEvery
             o.resume = resume

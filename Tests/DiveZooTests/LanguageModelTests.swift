@@ -68,7 +68,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: url) }
         o.checkpoint = url
         _ = try recipe("gru").train(o)
-        o.epochs = 4
+        o.override(\.epochs, 4)
         o.resume = true
         let resumed = try recipe("gru").train(o)
         #expect(resumed.history.map(\.epoch) == [2, 3])
@@ -87,8 +87,8 @@ import Testing
         var bad = shortRun(epochs: 2)
         bad.checkpoint = url
         bad.resume = true
-        bad.lr = .infinity   // the first update makes the weights infinite, the next loss NaN
-        bad.noClip = true
+        bad.override(\.lr, .infinity)   // the first update makes the weights infinite, the next loss NaN
+        bad.override(\.clip, nil)
         do {
             _ = try recipe("rnn").train(bad)
             Issue.record("training with an infinite lr and no clipping should have stopped")

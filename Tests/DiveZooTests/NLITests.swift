@@ -21,8 +21,8 @@ import Testing
     func options(_ data: URL, device: Device = .cpu, epochs: Int, lr: Float? = 0.003, batch: Int = 32) -> RunOptions {
         var o = shortRun(device, epochs: epochs)
         o.dataDirectory = DataDirectory(url: data, allowsDownload: false)
-        o.lr = lr
-        o.batchSize = batch
+        if let lr { o.override(\.lr, lr) }
+        o.override(\.batchSize, batch)
         return o
     }
 

@@ -18,7 +18,7 @@ let testDataDirectory: DataDirectory = {
 func shortRun(_ device: Device = .cpu, epochs: Int, seed: UInt64 = 0) -> RunOptions {
     var o = RunOptions()
     o.device = device
-    o.epochs = epochs
+    o.override(\.epochs, epochs)
     o.seed = seed
     o.dataDirectory = testDataDirectory
     return o
