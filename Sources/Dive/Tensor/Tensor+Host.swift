@@ -30,6 +30,17 @@ extension Tensor {
         self.init(shape: shape, dtype: dtype, storage: buffer, backend: backend)
     }
 
+    /// A Float32 tensor holding a copy of `values` (host memory that is not an array: a slice of a
+    /// fused buffer).
+    public convenience init(copying values: UnsafeBufferPointer<Float>, shape: [Int], on backend: Backend) throws {
+        guard shape.reduce(1, *) == values.count else {
+            throw DiveError.shapeMismatch(op: "Tensor", detail: "\(values.count) values for shape \(shape)")
+        }
+        let buffer = try backend.allocate(byteCount: values.count * DType.float32.byteSize)
+        try backend.upload(UnsafeRawBufferPointer(values), to: buffer)
+        self.init(shape: shape, dtype: .float32, storage: buffer, backend: backend)
+    }
+
     /// A tensor filled with one value.
     public static func full(_ shape: [Int], _ value: Double, dtype: DType = .float32, on backend: Backend) throws -> Tensor {
         let t = try Tensor.empty(shape, dtype: dtype, on: backend)
@@ -52,6 +63,14 @@ extension Tensor {
         case .float64: return try download(Double.self).map { Float($0) }
         case .int32: return try download(Int32.self).map { Float($0) }
         }
+    }
+
+    /// Copies a Float32 tensor's contents into `destination`, which holds `count` values (waits for the device).
+    public func copy(into destination: UnsafeMutableBufferPointer<Float>) throws {
+        guard dtype == .float32, destination.count == count else {
+            throw DiveError.shapeMismatch(op: "copy(into:)", detail: "\(dtype) tensor of \(count) values into \(destination.count) floats")
+        }
+        try backend.download(storage, to: UnsafeMutableRawBufferPointer(destination))
     }
 
     /// The contents as Float64 (waits for the device).

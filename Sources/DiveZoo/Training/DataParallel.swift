@@ -48,25 +48,24 @@ final class DataParallel {
         let total = sizes.reduce(0, +)
         // (gradients..., one presence slot per parameter, the flag)
         var buffer = [Float](repeating: 0, count: total + params.count + 1)
-        var offset = 0
-        for (i, p) in params.enumerated() {
-            if let g = p.grad {
-                let values = try g.toArray()
-                buffer.withUnsafeMutableBufferPointer { b in
-                    for j in 0..<values.count { b[offset + j] = values[j] }
+        try buffer.withUnsafeMutableBufferPointer { b in
+            var offset = 0
+            for (i, p) in params.enumerated() {
+                if let g = p.grad {
+                    try g.copy(into: UnsafeMutableBufferPointer(rebasing: b[offset..<(offset + sizes[i])]))
+                    b[total + i] = 1
                 }
-                buffer[total + i] = 1
+                offset += sizes[i]
             }
-            offset += sizes[i]
-        }
-        buffer[total + params.count] = flag ? 1 : 0
-        try comm.allReduceSum(&buffer)
-        offset = 0
-        for (i, p) in params.enumerated() {
-            if buffer[total + i] > 0 {
-                p.grad = try Tensor(Array(buffer[offset..<(offset + sizes[i])]), shape: p.shape, on: p.backend)
+            b[total + params.count] = flag ? 1 : 0
+            try comm.allReduceSum(b)
+            offset = 0
+            for (i, p) in params.enumerated() {
+                if b[total + i] > 0 {
+                    p.grad = try Tensor(copying: UnsafeBufferPointer(rebasing: b[offset..<(offset + sizes[i])]), shape: p.shape, on: p.backend)
+                }
+                offset += sizes[i]
             }
-            offset += sizes[i]
         }
         reduceSeconds += Training.now() - t0
         reduceBytes += buffer.count * MemoryLayout<Float>.size
