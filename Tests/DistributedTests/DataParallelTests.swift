@@ -83,21 +83,25 @@ struct DataParallelTests {
     /// lstm (SGD, clipping) and seq2seq (Adam, clipping, dropout between GRU layers).
     static let runs: [(recipe: String, epochs: Int)] = [("lstm", 3), ("seq2seq", 5)]
 
+    /// Trains `args` under `ranks` (nil: plain) into `<dir>/<name>.safetensors`, with digests in `<dir>/<name>/`.
+    static func train(_ args: [String], ranks: Int?, in dir: URL, as name: String) throws -> (checkpoint: URL, digests: URL) {
+        let checkpoint = dir.appendingPathComponent(name + ".safetensors"), digests = dir.appendingPathComponent(name)
+        try run(ranks: ranks, args + (ranks == nil ? [] : ["--distributed"])
+                + ["--checkpoint", checkpoint.path, "--parameter-digests", digests.path])
+        return (checkpoint, digests)
+    }
+
     @Test(arguments: runs)
     func ranksStayBitIdenticalAndMatchOneProcess(recipe: String, epochs: Int) throws {
         let dir = try Self.folder()
         defer { try? FileManager.default.removeItem(at: dir) }
         let common = ["train", recipe, "--device", "cpu", "--epochs", "\(epochs)", "--seed", "0"]
-        let two = dir.appendingPathComponent("two"), plain = dir.appendingPathComponent("plain")
-        try Self.run(ranks: 2, common + ["--distributed", "--checkpoint", dir.appendingPathComponent("A.safetensors").path,
-                                         "--parameter-digests", two.path])
-        try Self.run(ranks: nil, common + ["--checkpoint", dir.appendingPathComponent("B.safetensors").path,
-                                           "--parameter-digests", plain.path])
-        let rank0 = try Self.digests(two, rank: 0), rank1 = try Self.digests(two, rank: 1)
-        let steps = try Self.digests(plain, rank: 0).count
+        let two = try Self.train(common, ranks: 2, in: dir, as: "two"), plain = try Self.train(common, ranks: nil, in: dir, as: "plain")
+        let rank0 = try Self.digests(two.digests, rank: 0), rank1 = try Self.digests(two.digests, rank: 1)
+        let steps = try Self.digests(plain.digests, rank: 0).count
         #expect(steps >= epochs && rank0.count == steps, "\(rank0.count) steps on rank 0, \(steps) in the plain run")
         #expect(rank0 == rank1, "ranks diverge first at \(zip(rank0, rank1).first { $0 != $1 }.map { "\($0) vs \($1)" } ?? "the end")")
-        for (name, d) in try Self.relativeDistances(dir.appendingPathComponent("A.safetensors"), dir.appendingPathComponent("B.safetensors")) {
+        for (name, d) in try Self.relativeDistances(two.checkpoint, plain.checkpoint) {
             #expect(d <= 1e-3, "\(recipe) \(name): relative L2 \(d) between 2 ranks and one process")
         }
     }
@@ -106,15 +110,10 @@ struct DataParallelTests {
         let dir = try Self.folder()
         defer { try? FileManager.default.removeItem(at: dir) }
         let common = ["train", "seq2seq", "--device", "cpu", "--epochs", "2", "--seed", "3"]
-        let one = dir.appendingPathComponent("one"), plain = dir.appendingPathComponent("plain")
-        try Self.run(ranks: 1, common + ["--distributed", "--checkpoint", dir.appendingPathComponent("A.safetensors").path,
-                                         "--parameter-digests", one.path])
-        try Self.run(ranks: nil, common + ["--checkpoint", dir.appendingPathComponent("B.safetensors").path,
-                                           "--parameter-digests", plain.path])
-        let a = try Self.digests(one, rank: 0), b = try Self.digests(plain, rank: 0)
+        let one = try Self.train(common, ranks: 1, in: dir, as: "one"), plain = try Self.train(common, ranks: nil, in: dir, as: "plain")
+        let a = try Self.digests(one.digests, rank: 0), b = try Self.digests(plain.digests, rank: 0)
         #expect(!a.isEmpty && a == b)
-        let x = try SafeTensorsFile.read(from: dir.appendingPathComponent("A.safetensors"))
-        let y = try SafeTensorsFile.read(from: dir.appendingPathComponent("B.safetensors"))
+        let x = try SafeTensorsFile.read(from: one.checkpoint), y = try SafeTensorsFile.read(from: plain.checkpoint)
         for (name, t) in y.tensors { #expect(x.tensors[name]?.data == t.data, "\(name) differs") }
     }
 
