@@ -30,6 +30,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
     ],
     targets: [
         // C libraries, found through pkg-config.
@@ -53,7 +55,8 @@ let package = Package(
                 path: "Sources/Dive",
                 swiftSettings: simdSettings,
                 plugins: ["EmbedKernels"]),
-        .target(name: "DiveData", path: "Sources/DiveData"),
+        .target(name: "DiveData", dependencies: [.product(name: "Crypto", package: "swift-crypto"), "ZIPFoundation"],
+                path: "Sources/DiveData"),
         .target(name: "DiveNN", dependencies: ["Dive"], path: "Sources/DiveNN"),
         // The processes of a data-parallel run: MPI with the trait, one process without it.
         .target(name: "DiveDistributed", dependencies: [.target(name: "CMPI", condition: .when(traits: ["MPI"]))],

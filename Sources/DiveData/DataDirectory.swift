@@ -67,7 +67,7 @@ public struct DataDirectory: Sendable {
 
         if fileManager.fileExists(atPath: download.path) {
             // Placed by the user (our own downloads are only renamed into place once verified).
-            let actual = try SHA1.hexDigest(ofFile: download)
+            let actual = try FileDigest.sha1(ofFile: download)
             guard actual == dataset.sha1 else {
                 throw DataError.checksumMismatch(
                     path: download.path, expected: dataset.sha1, actual: actual,

@@ -49,7 +49,7 @@ public enum Download {
             throw DataError.downloadFailed(url: source.absoluteString, reason: "cannot write to \(folder.path)",
                                            destination: destination.path)
         }
-        var hasher = SHA1()
+        var hasher = FileDigest()
         do {
             defer { try? output.close() }
             let sink: (Data) throws -> Void = { chunk in

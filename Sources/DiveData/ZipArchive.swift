@@ -1,42 +1,39 @@
-// ZipArchive.swift: reading and unpacking zip files (stored or deflated entries, CRC-32
-// checked; no Zip64, no encryption), which is all the book's downloads need.
+// The book's zip archives, read with ZIPFoundation: the entries, one entry's bytes, and unpacking
+// that never leaves a half-written folder (every entry is checked against its CRC-32 in a staging
+// folder first) and never writes outside the target (absolute paths, `..` and links are refused).
 import Foundation
+import ZIPFoundation
 
-/// A zip archive on disk.
 public struct ZipArchive {
-    /// One file or folder in the archive, from the central directory.
     public struct Entry: Sendable {
-        /// The path inside the archive, `/`-separated; folders end with `/`.
+        /// The path inside the archive ('/'-separated; folders end in '/').
         public var path: String
-        /// 0 = stored, 8 = deflated.
+        /// 0 stored, 8 deflated.
         public var method: Int
-        public var crc32: UInt32
-        public var compressedSize: Int
-        public var uncompressedSize: Int
-        var localHeaderOffset: Int
-
         public var isDirectory: Bool { path.hasSuffix("/") }
     }
 
     public let url: URL
     public let entries: [Entry]
-    private let data: Data
+    private let archive: Archive
 
-    /// Opens an archive and reads its table of contents.
+    /// Reads the archive's directory; a file that is not a zip is an error naming it.
     public init(url: URL) throws {
         self.url = url
-        do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
-            throw DataError.unreadable(path: url.path, reason: error.localizedDescription)
+        guard FileManager.default.isReadableFile(atPath: url.path) else {
+            throw DataError.unreadable(path: url.path, reason: "no such file, or not readable")
         }
-        entries = try Self.readCentralDirectory(data, path: url.path)
+        do { archive = try Archive(url: url, accessMode: .read) } catch {
+            throw DataError.archive(path: url.path, reason: "not a zip file (\(error))")
+        }
+        entries = archive.map { Entry(path: $0.path, method: $0.isCompressed ? 8 : 0) }
     }
 
-    /// The uncompressed bytes of an entry, checked against its size and CRC-32.
+    /// The uncompressed bytes of `entry`, checked against its CRC-32.
     public func contents(of entry: Entry) throws -> [UInt8] {
-        var result: [UInt8] = []
-        result.reserveCapacity(entry.uncompressedSize)
-        try stream(entry) { result.append(contentsOf: $0) }
-        return result
+        var bytes: [UInt8] = []
+        try stream(entry) { bytes += $0 }
+        return bytes
     }
 
     /// Unpacks every entry into `directory`, the way `unzip` would, except that macOS metadata
@@ -71,78 +68,20 @@ public struct ZipArchive {
         }
     }
 
-    // MARK: Implementation
-
-    /// Decompresses an entry chunk by chunk, then checks its size and CRC-32.
-    private func stream(_ entry: Entry, to sink: (ArraySlice<UInt8>) throws -> Void) throws {
-        let path = url.path
-        try data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
-            let header = entry.localHeaderOffset
-            guard header + 30 <= bytes.count, Self.uint32(bytes, header) == 0x0403_4B50 else {
-                throw DataError.archive(path: path, reason: "bad local header for \(entry.path)")
-            }
-            let start = header + 30 + Int(Self.uint16(bytes, header + 26)) + Int(Self.uint16(bytes, header + 28))
-            guard start + entry.compressedSize <= bytes.count else {
-                throw DataError.archive(path: path, reason: "\(entry.path) runs past the end of the file (truncated download?)")
-            }
-            let payload = UnsafeRawBufferPointer(rebasing: bytes[start..<start + entry.compressedSize])
-            var crc = CRC32()
-            var size = 0
-            func checkedSink(_ chunk: ArraySlice<UInt8>) throws {
-                crc.update(chunk)
-                size += chunk.count
-                try sink(chunk)
-            }
-            switch entry.method {
-            case 0: try checkedSink(ArraySlice(payload))
-            case 8:
-                do { try Inflate.decompress(payload, sink: checkedSink) } catch let error as InflateError {
-                    throw DataError.archive(path: path, reason: "\(entry.path): \(error.description)")
-                }
-            default:
-                throw DataError.archive(path: path, reason: "\(entry.path) uses compression method \(entry.method)")
-            }
-            guard size == entry.uncompressedSize, crc.value == entry.crc32 else {
-                throw DataError.archive(path: path, reason: "\(entry.path) is corrupt (size or CRC-32 mismatch)")
-            }
+    /// Passes the entry's bytes to `sink` chunk by chunk, then checks their CRC-32 against the archive's.
+    private func stream(_ entry: Entry, _ sink: ([UInt8]) throws -> Void) throws {
+        guard let e = archive[entry.path], e.type == .file else {
+            throw DataError.archive(path: url.path, reason: "\(entry.path) is not a file entry (links are not unpacked)")
         }
-    }
-
-    private static func readCentralDirectory(_ data: Data, path: String) throws -> [Entry] {
-        try data.withUnsafeBytes { bytes in
-            // The end-of-central-directory record is in the last 22 + 65535 bytes.
-            let minimum = 22
-            guard bytes.count >= minimum else { throw DataError.archive(path: path, reason: "not a zip file (too short)") }
-            var end = bytes.count - minimum
-            let lowest = max(0, bytes.count - minimum - 65_535)
-            while end >= lowest && uint32(bytes, end) != 0x0605_4B50 { end -= 1 }
-            guard end >= lowest else { throw DataError.archive(path: path, reason: "not a zip file (no end record)") }
-            let count = Int(uint16(bytes, end + 10))
-            let directorySize = Int(uint32(bytes, end + 12))
-            var offset = Int(uint32(bytes, end + 16))
-            if count == 0xFFFF || directorySize == 0xFFFF_FFFF || offset == 0xFFFF_FFFF {
-                throw DataError.archive(path: path, reason: "Zip64 archives are not supported")
+        do {
+            let crc = try archive.extract(e, skipCRC32: false) { try sink([UInt8]($0)) }
+            guard crc == e.checksum else {
+                throw DataError.archive(path: url.path, reason: "\(entry.path) is corrupt (CRC-32 mismatch)")
             }
-            var entries: [Entry] = []
-            for _ in 0..<count {
-                guard offset + 46 <= bytes.count, uint32(bytes, offset) == 0x0201_4B50 else {
-                    throw DataError.archive(path: path, reason: "corrupt central directory")
-                }
-                let flags = uint16(bytes, offset + 8)
-                let nameLength = Int(uint16(bytes, offset + 28))
-                let extraLength = Int(uint16(bytes, offset + 30)), commentLength = Int(uint16(bytes, offset + 32))
-                guard offset + 46 + nameLength <= bytes.count else {
-                    throw DataError.archive(path: path, reason: "corrupt central directory")
-                }
-                let name = String(decoding: bytes[offset + 46..<offset + 46 + nameLength], as: UTF8.self)
-                if flags & 1 != 0 { throw DataError.archive(path: path, reason: "\(name) is encrypted") }
-                entries.append(Entry(
-                    path: name, method: Int(uint16(bytes, offset + 10)), crc32: uint32(bytes, offset + 16),
-                    compressedSize: Int(uint32(bytes, offset + 20)), uncompressedSize: Int(uint32(bytes, offset + 24)),
-                    localHeaderOffset: Int(uint32(bytes, offset + 42))))
-                offset += 46 + nameLength + extraLength + commentLength
-            }
-            return entries
+        } catch let error as DataError {
+            throw error
+        } catch {
+            throw DataError.archive(path: url.path, reason: "\(entry.path) is corrupt (\(error))")
         }
     }
 
@@ -170,33 +109,5 @@ public struct ZipArchive {
                 try fileManager.moveItem(at: from, to: to)
             }
         }
-    }
-
-    private static func uint16(_ bytes: UnsafeRawBufferPointer, _ offset: Int) -> UInt16 {
-        UInt16(bytes[offset]) | UInt16(bytes[offset + 1]) << 8
-    }
-
-    private static func uint32(_ bytes: UnsafeRawBufferPointer, _ offset: Int) -> UInt32 {
-        UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16 | UInt32(bytes[offset + 3]) << 24
-    }
-}
-
-/// CRC-32 (the zip/PNG polynomial 0xEDB88320), table-driven.
-public struct CRC32: Sendable {
-    public private(set) var value: UInt32 = 0
-
-    public init() {}
-
-    private static let table: [UInt32] = (0..<256).map { n in
-        var c = UInt32(n)
-        for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-        return c
-    }
-
-    public mutating func update<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
-        var c = ~value
-        let table = Self.table
-        for byte in bytes { c = table[Int((c ^ UInt32(byte)) & 0xFF)] ^ (c >> 8) }
-        value = ~c
     }
 }

@@ -1,23 +1,11 @@
-// ZipTests.swift: the DEFLATE decoder on stored, fixed and dynamic blocks, corrupt input, and
-// zip archives (a small embedded fixture, and a large one made by the zip tool when present).
+// ZipTests.swift: zip archives through ZIPFoundation (a small embedded fixture with stored and
+// deflated entries, corrupt and truncated copies of it, and a large one made by the zip tool).
 import Foundation
 import Testing
 import DiveData
 
 /// Fixtures made once with Python's zlib/zipfile; the tests only decode them.
 enum ZipFixtures {
-    /// Raw DEFLATE, stored block: "stored block".
-    static let stored = Data(base64Encoded: "AQwA8/9zdG9yZWQgYmxvY2s=")!
-    /// Raw DEFLATE, fixed Huffman codes: "hello hello hello hello".
-    static let fixed = Data(base64Encoded: "y0jNyclXyEAnAQ==")!
-    /// Raw DEFLATE, dynamic Huffman codes, of `dynamicSource`.
-    static let dynamic = Data(base64Encoded:
-        "7c+7CUUhAAXBVrY1k+sHUVCw/pdtDw9OOtnQb3t71K8OXru9nDXnoshsmSMzZJZMlZkyn8yUqTJLZsgcmS1TZJ5Ml2kyV8blxuUh+eSTTz755JNPPvnk/yP/Aw==")!
-    static let dynamicSource: [UInt8] = (0..<3000).map { (i: Int) -> UInt8 in
-        let letter: Int = (i * i + 7 * i) % 23 + 97
-        return i % 11 != 0 ? UInt8(letter) : 32
-    }
-
     /// A zip with `fra-eng/` (folder entry), `fra-eng/fra.txt` (deflated, 100 pairs),
     /// `fra-eng/_about.txt` (stored, "about") and `__MACOSX/fra-eng/._fra.txt`.
     static let fraZip = Data(base64Encoded: """
@@ -35,22 +23,6 @@ enum ZipFixtures {
 }
 
 @Suite struct ZipTests {
-    @Test func inflatesStoredFixedAndDynamicBlocks() throws {
-        #expect(try Inflate.decompress([UInt8](ZipFixtures.stored)) == Array("stored block".utf8))
-        #expect(try Inflate.decompress([UInt8](ZipFixtures.fixed)) == Array("hello hello hello hello".utf8))
-        #expect(try Inflate.decompress([UInt8](ZipFixtures.dynamic)) == ZipFixtures.dynamicSource)
-    }
-
-    @Test func corruptStreamsAreErrorsNotCrashes() {
-        #expect(throws: InflateError.self) { try Inflate.decompress(Array([UInt8](ZipFixtures.dynamic).dropLast(20))) }
-        #expect(throws: InflateError.self) { try Inflate.decompress([0x07]) }               // block type 3
-        #expect(throws: InflateError.self) { try Inflate.decompress([0x01, 0x05, 0x00, 0x00, 0x00]) }   // bad stored length
-        #expect(throws: InflateError.self) { try Inflate.decompress([]) }
-        var flipped = [UInt8](ZipFixtures.dynamic)
-        for i in stride(from: 2, to: flipped.count, by: 7) { flipped[i] ^= 0x5A }
-        #expect(throws: (any Error).self) { try Inflate.decompress(flipped) }
-    }
-
     @Test func readsAndUnpacksAZip() throws {
         let folder = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -78,6 +50,11 @@ enum ZipFixtures {
         #expect(allFiles(under: folder) == ["fra-eng.zip"])
         let notZip = try write(Array("not a zip file at all, just text".utf8), to: "text.zip", in: folder)
         #expect(throws: DataError.self) { try ZipArchive(url: notZip) }
+        // A truncated download: an error that names the file, and nothing unpacked.
+        let truncated = try write(Array([UInt8](ZipFixtures.fraZip).prefix(150)), to: "short.zip", in: folder)
+        let short = dataError { try ZipArchive(url: truncated).unpack(into: folder) }
+        #expect(short?.description.contains(truncated.path) == true)
+        #expect(Set(allFiles(under: folder)) == ["fra-eng.zip", "text.zip", "short.zip"])
     }
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/zip") && TestData.hasTimeMachine,
