@@ -32,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
     ],
     targets: [
         // C libraries, found through pkg-config.
@@ -51,23 +52,23 @@ let package = Package(
                 dependencies: ["EmbedKernelsTool"], path: "Plugins/EmbedKernels"),
 
         .target(name: "Dive",
-                dependencies: ["COpenCL", "CBLAS", "CKernels", .product(name: "Numerics", package: "swift-numerics")],
+                dependencies: ["COpenCL", "CBLAS", "CKernels", .product(name: "Numerics", package: "swift-numerics"), .product(name: "Logging", package: "swift-log")],
                 path: "Sources/Dive",
                 swiftSettings: simdSettings,
                 plugins: ["EmbedKernels"]),
-        .target(name: "DiveData", dependencies: [.product(name: "Crypto", package: "swift-crypto"), "ZIPFoundation"],
+        .target(name: "DiveData", dependencies: [.product(name: "Crypto", package: "swift-crypto"), "ZIPFoundation", .product(name: "Logging", package: "swift-log")],
                 path: "Sources/DiveData"),
         .target(name: "DiveNN", dependencies: ["Dive"], path: "Sources/DiveNN"),
         // The processes of a data-parallel run: MPI with the trait, one process without it.
         .target(name: "DiveDistributed", dependencies: [.target(name: "CMPI", condition: .when(traits: ["MPI"]))],
                 path: "Sources/DiveDistributed"),
-        .target(name: "DiveZoo", dependencies: ["Dive", "DiveNN", "DiveData", "DiveDistributed"], path: "Sources/DiveZoo"),
+        .target(name: "DiveZoo", dependencies: ["Dive", "DiveNN", "DiveData", "DiveDistributed", .product(name: "Logging", package: "swift-log")], path: "Sources/DiveZoo"),
         // The float64 reference of every primitive (plain loops), shared by the tests and `dive check`.
         .target(name: "DiveReference", dependencies: ["Dive"], path: "Sources/DiveReference"),
         .target(name: "DiveBench", dependencies: ["Dive", "DiveNN", "DiveReference", "CBLAS"], path: "Benchmarks/DiveBench"),
         .executableTarget(name: "dive",
                           dependencies: ["Dive", "DiveData", "DiveNN", "DiveZoo", "DiveBench", "DiveReference", "DiveDistributed",
-                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")],
                           path: "Sources/dive"),
 
         .testTarget(name: "DiveTests", dependencies: ["Dive", "DiveReference", "CKernels"], path: "Tests/DiveTests"),

@@ -1,6 +1,7 @@
 // Download.swift: fetching a URL (http, https or file) into the data directory safely:
 // a temporary file next to the destination, SHA-1 check, then rename; nothing left on failure.
 import Foundation
+import Logging
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -49,6 +50,7 @@ public enum Download {
             throw DataError.downloadFailed(url: source.absoluteString, reason: "cannot write to \(folder.path)",
                                            destination: destination.path)
         }
+        Logger(label: "dive.data").info("downloading \(source.absoluteString) to \(destination.path)")
         var hasher = FileDigest()
         do {
             defer { try? output.close() }

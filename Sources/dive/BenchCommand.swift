@@ -24,6 +24,8 @@ struct KernelsBench: ParsableCommand {
     @Flag(help: "Only the smallest shapes (a quick check).")
     var quick = false
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() throws {
         try reportingErrors {
             let devices = try resolveDevices(device)
@@ -48,6 +50,8 @@ struct RecurrentBench: ParsableCommand {
 
     @Flag(help: "Print one JSON object per line.")
     var json = false
+
+    @OptionGroup var logging: LoggingOptions
 
     func run() throws {
         try reportingErrors {

@@ -28,6 +28,8 @@ struct ModelsBench: ParsableCommand {
     @Flag(help: "Add what a minibatch of the last epoch cost the device (launches per op family, transfers, waits).") var trace = false
     @Flag(help: "Under `mpirun -np N`: global tokens/s of data-parallel training, the all-reduce's milliseconds and bytes per step, and the scaling efficiency against one process with N times the threads (timed first, by rank 0, while the other ranks sleep).") var distributed = false
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() throws {
         let comm: Communicator = distributed ? try reportingZooErrors { try Distributed.world() } : SingleProcess()
         try reportingZooErrors(across: comm) {

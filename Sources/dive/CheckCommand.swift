@@ -13,6 +13,8 @@ struct CheckCommand: ParsableCommand {
     @Option(help: "Device (cpu, opencl, opencl:N, opencl:P.D, auto); default: every device.") var device: String?
     @Flag(help: "Print one JSON object per line.") var json = false
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() throws {
         var failed = 0, total = 0
         try reportingErrors {

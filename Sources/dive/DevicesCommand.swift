@@ -6,6 +6,8 @@ import Foundation
 struct DevicesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "devices", abstract: "List the devices Dive can run on.")
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() throws {
         try reportingErrors {
             let cpu = CPUBackend.shared

@@ -11,6 +11,11 @@ struct DiveCommand: ParsableCommand {
         abstract: "Train the sequence models of Dive into Deep Learning on OpenCL devices or the CPU.",
         subcommands: [DevicesCommand.self, ListCommand.self, TrainCommand.self, PredictCommand.self,
                       TranslateCommand.self, PredictNLICommand.self, BenchCommand.self, TuneCommand.self, CheckCommand.self])
+
+    static func main() {
+        CLILogging.bootstrap()
+        main(nil)
+    }
 }
 
 /// Runs `body`, printing a DiveError as one line on standard error and exiting with status 1.

@@ -5,6 +5,8 @@ import DiveZoo
 struct ListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List the recipes `dive train` runs.")
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() throws {
         print("recipe             zh     en     what")
         for r in RecipeRegistry.all { line(r) }

@@ -13,6 +13,8 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "Characters to generate.") var length = 50
     @Option(help: "cpu, opencl, ...") var device = "cpu"
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() throws {
         try reportingZooErrors {
             let backend = try Backends.backend(for: resolveDevice(device))

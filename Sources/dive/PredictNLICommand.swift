@@ -14,6 +14,8 @@ struct PredictNLICommand: ParsableCommand {
     @Argument(help: "The hypothesis, tokenised the same way.") var hypothesis: String
     @Option(help: "cpu, opencl, ...") var device = "cpu"
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() throws {
         try reportingZooErrors {
             let backend = try Backends.backend(for: resolveDevice(device))

@@ -24,7 +24,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("label-smoothing"), help: "Label smoothing ε (not in the book; default: the preset's).") var labelSmoothing: Float?
     @Option(name: .customLong("adam-beta2"), help: "Adam's β2 (default: the preset's, PyTorch's 0.999).") var adamBeta2: Float?
     @Option(name: .customLong("adam-eps"), help: "Adam's ε (default: the preset's, PyTorch's 1e-8).") var adamEps: Float?
-    @Option(help: "Checkpoint file (default: <recipe>.safetensors in the current directory).") var checkpoint: String?
+    @Option(help: "Checkpoint file (default: runs/<recipe>.safetensors; missing folders are created).") var checkpoint: String?
     @Option(name: .customLong("checkpoint-every"), help: "Epochs between checkpoints.") var checkpointEvery = 25
     @Flag(help: "Continue from the checkpoint.") var resume = false
     @Option(help: "Write one JSON object per epoch to this file.") var log: String?
@@ -36,6 +36,8 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Data-parallel training over MPI: run under `mpirun -np N`; each rank trains on its rows of every minibatch (needs a build with --traits MPI).") var distributed = false
     @Option(name: .customLong("parameter-digests"), help: ArgumentHelp("Folder for rank-<r>.txt: a digest of the parameters after every step (checks that data-parallel replicas stay identical).", visibility: .hidden)) var parameterDigests: String?
     @Flag(help: "After training, print what a minibatch of the last epoch cost the device: kernel launches per op family, transfers, waits.") var trace = false
+
+    @OptionGroup var logging: LoggingOptions
 
     func run() throws {
         let comm: Communicator = distributed ? try reportingZooErrors { try Distributed.world() } : SingleProcess()
@@ -75,7 +77,7 @@ struct TrainCommand: ParsableCommand {
             }
             if let adamBeta2 { o.override(\.adamBeta2, adamBeta2) }
             if let adamEps { o.override(\.adamEps, adamEps) }
-            o.checkpoint = URL(fileURLWithPath: checkpoint ?? "\(r.name).safetensors")
+            o.checkpoint = URL(fileURLWithPath: checkpoint ?? "runs/\(r.name).safetensors")
             o.checkpointEvery = checkpointEvery
             o.resume = resume
             o.metricsLog = log.map { URL(fileURLWithPath: $0) }

@@ -19,6 +19,8 @@ struct TranslateCommand: ParsableCommand {
     var attention: String?
     @Option(help: "cpu, opencl, ...") var device = "cpu"
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() throws {
         try reportingZooErrors {
             let backend = try Backends.backend(for: resolveDevice(device))

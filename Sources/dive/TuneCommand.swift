@@ -10,6 +10,8 @@ struct TuneCommand: ParsableCommand {
 
     @Option(help: "Device (opencl, opencl:N, opencl:P.D, auto); default: every OpenCL device.") var device: String?
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() throws {
         try reportingErrors {
             let devices = try resolveDevices(device).filter { $0 != .cpu }

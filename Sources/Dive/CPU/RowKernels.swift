@@ -177,24 +177,6 @@ enum RowKernels {
         while i < n { dx[i] = y[i] * (dy[i] - dot); i &+= 1 }
     }
 
-    /// log-softmax of one row of `n` logits: y[i] = (x[i] - max) - log(sum_j exp(x[j] - max)).
-    /// `y` may alias `x`.
-    static func logSoftmax(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, n: Int) {
-        guard n > 0 else { return }
-        let (m, lo) = maxMin(x, count: n)
-        let s = expShiftedSum(x, y, count: n, shift: m, checked: !expRangeIsSafe(max: m, min: lo), store: false)
-        let ls = Foundation.log(s)                          // once per row
-        var i = 0
-        while i &+ 16 <= n {
-            let a = (VectorMath.load(x + i) - m) - ls, b = (VectorMath.load(x + i + 8) - m) - ls
-            VectorMath.store(a, y + i)
-            VectorMath.store(b, y + i + 8)
-            i &+= 16
-        }
-        if i &+ 8 <= n { VectorMath.store((VectorMath.load(x + i) - m) - ls, y + i); i &+= 8 }
-        while i < n { y[i] = (x[i] - m) - ls; i &+= 1 }
-    }
-
     // MARK: - LayerNorm
 
     /// LayerNorm of one row: y = (x - mean) * rstd * gamma + beta with rstd = 1/sqrt(var + eps) and the

@@ -5,6 +5,7 @@
 // each candidate) and cached on disk beside the program binaries; `dive tune` does it ahead of time.
 import COpenCL
 import Foundation
+import Logging
 
 /// One tile configuration of gemm.cl's packed path: its compile-time defines, the tile rows per
 /// group (`gm`) and the work-group width of gemm_tile (`lx`).
@@ -198,6 +199,7 @@ final class GemmPlanner {
             throw DiveError.kernelBuild(program: "gemm.cl", device: backend.info.name, log: "no GEMM tile configuration compiled")
         }
         try use(chosen)
+        Log.opencl.info("GEMM tuned: packed \(chosen)")
         if let file = tuningFile("packed"), let data = try? JSONEncoder().encode(chosen) { try? AtomicFile.write(data, to: file) }
     }
 
@@ -228,6 +230,7 @@ final class GemmPlanner {
             throw DiveError.kernelBuild(program: "gemm.cl", device: backend.info.name, log: "no gemm_lt configuration compiled")
         }
         localTiles[cls] = (chosen, kernel)
+        Log.opencl.info("GEMM tuned: local tiles \(chosen) for \(cls.rawValue) products")
         if let file = tuningFile("lt-\(cls.rawValue)"), let data = try? JSONEncoder().encode(chosen) { try? AtomicFile.write(data, to: file) }
     }
 

@@ -3,6 +3,7 @@
 // in OpenCLBackend+*.swift; the kernels in Kernels/*.cl.
 import COpenCL
 import Foundation
+import Logging
 
 /// Device memory of the OpenCL backend; returns to the pool when the last tensor lets go.
 final class CLBuffer: Buffer {
@@ -249,7 +250,7 @@ public final class OpenCLBackend: Backend {
         }
         try clCheck(status, "clEnqueueNDRangeKernel(\(name()))", "global \(global)")
         trace.launches[family, default: 0] += 1
-        if traceEachLaunch { FileHandle.standardError.write("launch \(name())\n".data(using: .utf8)!) }
+        Log.opencl.trace("launch \(name())")
     }
 
     /// Throws unless the tensor is Float32 (the only float type of the OpenCL kernels).
@@ -306,5 +307,3 @@ struct KernelArgs {
         try set(SIMD4<Int32>(Int32(v[0]), Int32(v[1]), Int32(v[2]), Int32(v[3])))
     }
 }
-/// `DIVE_TRACE_LAUNCHES=1` prints every kernel launch to standard error (kernel development).
-let traceEachLaunch = ProcessInfo.processInfo.environment["DIVE_TRACE_LAUNCHES"] != nil

@@ -9,6 +9,9 @@ import DiveData
 import DiveDistributed
 import DiveNN
 import Foundation
+import Logging
+
+let trainingLog = Logger(label: "dive.train")
 
 public final class Trainer<Task: TrainingTask> {
     public let task: Task
@@ -43,10 +46,12 @@ public final class Trainer<Task: TrainingTask> {
             let info = try Checkpoint.load(file, path: url.path, into: model, optimizer: optimizer)
             position = try Training.decode(LoaderPosition.self, info.extra["position"], key: "position", path: url.path)
             step = info.step
+            trainingLog.info("resumed from \(url.path) at step \(step), epoch \(position.epoch + 1)")
         }
         (step, position) = try parallel.broadcastStart(model: model, optimizer: optimizer, step: step, position: position)
         defer { model.randomStream.shard = nil }
         try task.startData(at: position)
+        if comm.size > 1 { trainingLog.debug("rank \(comm.rank) of \(comm.size): \(params.count) parameters, one all-reduce per step") }
 
         let schedule = Training.makeSchedule(hyper.resolvedSchedule, lr: hyper.lr, warmup: hyper.resolvedWarmupSteps,
                                              totalSteps: hyper.epochs * task.batchesPerEpoch, width: task.width)
@@ -65,6 +70,7 @@ public final class Trainer<Task: TrainingTask> {
                 extra["position"] = try Training.json(task.position)
                 extra["hyper"] = try Training.json(hyper)
                 try Checkpoint.save(to: url, model: model, optimizer: optimizer, info: CheckpointInfo(step: step, extra: extra))
+                trainingLog.info("checkpoint \(url.path) at step \(step)")
             }
             lastCheckpoint = url.path
         }
@@ -119,6 +125,7 @@ public final class Trainer<Task: TrainingTask> {
                                                  calls: parallel.reduceCalls - reduce0.2)
             }
             try task.evaluate(&record)
+            trainingLog.debug("epoch \(epoch + 1): loss \(record.loss), \(record.tokensPerSecond) \(task.unit), \(minibatches) minibatches")
             history.append(record)
             try log?.write(record, recipe: task.recipe)
             progress?.endEpoch(record, of: hyper.epochs, metric: task.metric(record))
