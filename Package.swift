@@ -33,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
+        .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.0.0", traits: ["MallocInterposer"]),
     ],
     targets: [
         // C libraries, found through pkg-config.
@@ -66,6 +67,11 @@ let package = Package(
         // The float64 reference of every primitive (plain loops), shared by the tests and `dive check`.
         .target(name: "DiveReference", dependencies: ["Dive"], path: "Sources/DiveReference"),
         .target(name: "DiveBench", dependencies: ["Dive", "DiveNN", "DiveReference", "CBLAS"], path: "Benchmarks/DiveBench"),
+        // `swift package benchmark`: DiveBench's workloads under package-benchmark.
+        .executableTarget(name: "DiveBenchmarks",
+                          dependencies: ["Dive", "DiveNN", "DiveBench", .product(name: "Benchmark", package: "package-benchmark")],
+                          path: "Benchmarks/DiveBenchmarks",
+                          plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]),
         .executableTarget(name: "dive",
                           dependencies: ["Dive", "DiveData", "DiveNN", "DiveZoo", "DiveBench", "DiveReference", "DiveDistributed",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")],

@@ -84,11 +84,8 @@ public enum KernelBenchmarks {
     }
 
     static func gemm(_ b: Backend, _ s: GemmCase) throws -> BenchResult {
-        let a = try Tensor(random(s.m * s.k, seed: 1), shape: [s.m, s.k], on: b)
-        let x = try Tensor(random(s.k * s.n, seed: 2), shape: [s.k, s.n], on: b)
-        let c = try Tensor.empty([s.m, s.n], on: b)
-        let shape = GemmShape(m: s.m, n: s.n, k: s.k)
-        let samples = try Timing.measure(sync: b.synchronize) { try b.gemm(a, x, into: c, shape: shape, alpha: 1, beta: 0) }
+        let w = try Workloads.gemm(b, m: s.m, n: s.n, k: s.k)
+        let samples = try Timing.measure(sync: w.sync, w.body)
         return BenchResult(op: "gemm", device: b.device.description, shape: s.label, samplesMs: samples,
                            flops: 2 * Double(s.m) * Double(s.n) * Double(s.k))
     }
@@ -128,20 +125,15 @@ public enum KernelBenchmarks {
     }
 
     static func softmax(_ b: Backend, rows: Int, cols: Int) throws -> BenchResult {
-        let x = try Tensor(random(rows * cols, seed: 3), shape: [rows, cols], on: b)
-        let y = try Tensor.empty([rows, cols], on: b)
-        let samples = try Timing.measure(sync: b.synchronize) { try b.maskedSoftmax(x, validLens: nil, into: y, rows: rows, cols: cols) }
+        let w = try Workloads.softmax(b, rows: rows, cols: cols)
+        let samples = try Timing.measure(sync: w.sync, w.body)
         return BenchResult(op: "softmax", device: b.device.description, shape: "\(rows)x\(cols)", samplesMs: samples,
                            bytes: 2 * Double(rows * cols * 4))
     }
 
     static func layerNorm(_ b: Backend, rows: Int, cols: Int) throws -> BenchResult {
-        let x = try Tensor(random(rows * cols, seed: 4), shape: [rows, cols], on: b)
-        let gamma = try Tensor.ones([cols], on: b), beta = try Tensor.zeros([cols], on: b)
-        let y = try Tensor.empty([rows, cols], on: b), mean = try Tensor.empty([rows], on: b), rstd = try Tensor.empty([rows], on: b)
-        let samples = try Timing.measure(sync: b.synchronize) {
-            try b.layerNorm(x, gamma: gamma, beta: beta, eps: 1e-5, into: y, mean: mean, rstd: rstd, rows: rows, cols: cols)
-        }
+        let w = try Workloads.layerNorm(b, rows: rows, cols: cols)
+        let samples = try Timing.measure(sync: w.sync, w.body)
         return BenchResult(op: "layernorm", device: b.device.description, shape: "\(rows)x\(cols)", samplesMs: samples,
                            bytes: 2 * Double(rows * cols * 4))
     }

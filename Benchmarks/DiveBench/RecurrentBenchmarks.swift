@@ -13,26 +13,12 @@ public enum RecurrentBenchmarks {
         for device in devices {
             let b = try Backends.backend(for: device)
             for cell in [CellKind.gru, .lstm] {
-                let rng = HostRNG(seed: 1)
-                let rnn = try RecurrentLayer(cell, inputSize: vocab, hiddenSize: hidden, on: b, rng: rng)
-                let dense = try Linear(hidden, vocab, on: b, rng: rng)
-                let params = rnn.parameters + dense.parameters
-                let sgd = SGD(params, lr: 1)
-                let data = HostRNG(seed: 2)
-                let x = try Tensor((0..<(steps * batch)).map { _ in Int32(data.next() % UInt64(vocab)) }, shape: [steps, batch], on: b)
-                let y = try Tensor((0..<(steps * batch)).map { _ in Int32(data.next() % UInt64(vocab)) }, shape: [steps * batch], on: b)
-                func step() throws {
-                    sgd.zeroGrad()
-                    let (out, _) = try rnn(oneHot: x)
-                    let loss = try Loss.crossEntropy(dense(out.reshaped([steps * batch, hidden])), targets: y)
-                    try loss.backward()
-                    try sgd.step(gradScale: GradientClipping.scale(params, maxNorm: 1))
-                }
-                // The forward alone (gather and recurrence), to tell its share of the step.
-                func forward() throws { _ = try rnn(oneHot: x) }
-                for (phase, body) in [("forward", forward), ("train_step", step)] {
+                // The forward alone (gather and recurrence) tells its share of the step.
+                for (phase, forwardOnly) in [("forward", true), ("train_step", false)] {
+                    let w = try Workloads.languageModelStep(cell, b, batch: batch, steps: steps, hidden: hidden, vocab: vocab,
+                                                           forwardOnly: forwardOnly)
                     let samples = try Timing.measure(warmup: 2, minRuns: 5, maxRuns: 30, minSeconds: minSeconds,
-                                                     sync: { try b.synchronize() }, body)
+                                                     sync: w.sync, w.body)
                     var r = BenchResult(op: "\(phase)_\(cell == .gru ? "gru" : "lstm")", device: device.description,
                                         shape: "b\(batch) t\(steps) h\(hidden) v\(vocab)", samplesMs: samples, flops: nil, bytes: nil)
                     let tokens = Double(batch * steps) / (r.medianMs / 1000)
