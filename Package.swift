@@ -80,7 +80,7 @@ let package = Package(
         .testTarget(name: "DiveTests", dependencies: ["Dive", "DiveReference", "CKernels"], path: "Tests/DiveTests"),
         .testTarget(name: "DiveDataTests", dependencies: ["DiveData"], path: "Tests/DiveDataTests"),
         .testTarget(name: "DiveNNTests", dependencies: ["DiveNN", "Dive", "DiveBench", "DiveReference", "DiveNNResumeWorker"], path: "Tests/DiveNNTests"),
-        .testTarget(name: "DiveZooTests", dependencies: ["DiveZoo", "DiveNN", "Dive", "DiveData"], path: "Tests/DiveZooTests"),
+        .testTarget(name: "DiveZooTests", dependencies: ["DiveZoo", "DiveNN", "Dive", "DiveData", "DiveReference"], path: "Tests/DiveZooTests"),
         // `dive` under mpirun (runs when built with the MPI trait).
         .testTarget(name: "DistributedTests", dependencies: ["dive", "DiveNN", "DiveDistributed"], path: "Tests/DistributedTests"),
         // Test-only: a small training run that DiveNNTests kills with SIGKILL and resumes.

@@ -2,6 +2,7 @@
 // from their equations (masked softmax with -1e6, batch-major heads, post-norm), with gradients.
 import Dive
 import DiveNN
+import DiveReference
 import Foundation
 import Testing
 

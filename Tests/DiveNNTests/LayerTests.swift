@@ -2,6 +2,7 @@
 // parameter gradients against float64 references written from each layer's equations.
 import Dive
 import DiveNN
+import DiveReference
 import Foundation
 import Testing
 

@@ -2,6 +2,7 @@
 // step 1, at the warmup and far beyond, clipping exactly when the norm exceeds θ, and losses.
 import Dive
 import DiveNN
+import DiveReference
 import Foundation
 import Testing
 

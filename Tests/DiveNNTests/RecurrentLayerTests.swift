@@ -3,6 +3,7 @@
 // PyTorch's cell equations step by step.
 import Dive
 import DiveNN
+import DiveReference
 import Foundation
 import Testing
 

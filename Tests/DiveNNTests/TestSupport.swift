@@ -2,6 +2,7 @@
 // and closeness checks (the same conventions as Tests/DiveTests/TestSupport.swift).
 import Dive
 import DiveNN
+import DiveReference
 import Foundation
 import Testing
 
@@ -10,15 +11,7 @@ let cpu: Backend = CPUBackend.shared
 
 func backend(_ device: Device) throws -> Backend { try Backends.backend(for: device) }
 
-struct TestRNG {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 { state &+= 0x9E37_79B9_7F4A_7C15; return CounterRNG.mix(state) }
-    mutating func array(_ n: Int, _ lo: Double = -1, _ hi: Double = 1) -> [Double] {
-        (0..<n).map { _ in Double(Float(lo + (hi - lo) * Double(next() >> 11) * 0x1p-53)) }
-    }
-    mutating func ints(_ n: Int, below bound: Int) -> [Int32] { (0..<n).map { _ in Int32(next() % UInt64(max(bound, 1))) } }
-}
+typealias TestRNG = SeededRNG
 
 func f32(_ values: [Double], _ shape: [Int], on b: Backend) throws -> Tensor { try Tensor(values.map { Float($0) }, shape: shape, on: b) }
 func f64(_ values: [Double], _ shape: [Int]) throws -> Tensor { try Tensor(values, shape: shape, on: cpu) }
@@ -28,16 +21,6 @@ func float64Parameters(_ module: Module) throws -> [String: Tensor] {
     var out: [String: Tensor] = [:]
     for (name, p) in module.namedParameters() { out[name] = try f64(p.toDoubleArray(), p.shape).requiringGrad() }
     return out
-}
-
-func closeness(_ actual: [Double], _ expected: [Double], rtol: Double, atol: Double) -> Double {
-    guard actual.count == expected.count else { return .infinity }
-    var worst = 0.0
-    for (a, e) in zip(actual, expected) {
-        if a.isNaN || e.isNaN { return .infinity }
-        worst = max(worst, abs(a - e) / (atol + rtol * abs(e)))
-    }
-    return worst
 }
 
 func expectClose(_ actual: Tensor, _ expected: Tensor, rtol: Double = 1e-4, atol: Double = 1e-5,

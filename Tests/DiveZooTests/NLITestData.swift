@@ -4,6 +4,7 @@
 // or another subject (neutral). Determiners vary and carry no signal. Four subjects and two
 // antonym pairs keep it small enough to learn in seconds.
 import DiveData
+import DiveReference
 import Foundation
 
 enum NLITestData {
@@ -32,8 +33,8 @@ enum NLITestData {
 
     /// `count` pairs with balanced labels, drawn from a seeded generator.
     static func pairs(_ count: Int, seed: UInt64) -> [(SNLILabel, Sentence, Sentence)] {
-        var rng = SplitMix(seed)
-        func pick<T>(_ xs: [T]) -> T { xs[rng.below(xs.count)] }
+        var rng = SeededRNG(seed)
+        func pick<T>(_ xs: [T]) -> T { xs[Int(rng.next() % UInt64(xs.count))] }
         return (0..<count).map { i in
             let p = Sentence(determiner: pick(determiners), subject: pick(subjects), adjective: pick(adjectives))
             var h = Sentence(determiner: pick(determiners), subject: p.subject, adjective: p.adjective)
@@ -74,19 +75,4 @@ enum NLITestData {
         try write(pairs(test, seed: seed + 1000), to: folder.appendingPathComponent("snli_1.0_test.txt"))
         return root
     }
-}
-
-/// SplitMix64, for test data independent of the library's generators.
-struct SplitMix {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }
