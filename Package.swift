@@ -81,8 +81,8 @@ let package = Package(
         .testTarget(name: "DiveDataTests", dependencies: ["DiveData"], path: "Tests/DiveDataTests"),
         .testTarget(name: "DiveNNTests", dependencies: ["DiveNN", "Dive", "DiveBench", "DiveReference", "DiveNNResumeWorker"], path: "Tests/DiveNNTests"),
         .testTarget(name: "DiveZooTests", dependencies: ["DiveZoo", "DiveNN", "Dive", "DiveData", "DiveReference"], path: "Tests/DiveZooTests"),
-        // `dive` under mpirun (runs when built with the MPI trait).
-        .testTarget(name: "DistributedTests", dependencies: ["dive", "DiveNN", "DiveDistributed"], path: "Tests/DistributedTests"),
+        // End-to-end tests of the `dive` command: reliability, and data-parallel runs under mpirun (MPI trait).
+        .testTarget(name: "CLITests", dependencies: ["dive", "DiveNN", "DiveDistributed"], path: "Tests/CLITests"),
         // Test-only: a small training run that DiveNNTests kills with SIGKILL and resumes.
         .executableTarget(name: "DiveNNResumeWorker", dependencies: ["DiveNN", "Dive"], path: "Tests/DiveNNResumeWorker"),
     ],

@@ -14,6 +14,14 @@ public struct LoaderPosition: Codable, Equatable, Sendable {
     /// The generator's state at the start of the epoch.
     public var rng: DataRNG
 
+    /// Throws unless the epoch is ≥ 0 and the batch index within 0...batchesPerEpoch (a stored
+    /// position from an untrusted file).
+    public func check(batchesPerEpoch: Int) throws {
+        guard epoch >= 0, (0...max(batchesPerEpoch, 0)).contains(batchIndex) else {
+            throw DataError.invalidArgument("data position epoch \(epoch), batch \(batchIndex) is outside 0… epochs and 0…\(batchesPerEpoch) batches")
+        }
+    }
+
     public init(epoch: Int, batchIndex: Int, rng: DataRNG) {
         self.epoch = epoch
         self.batchIndex = batchIndex
@@ -51,6 +59,7 @@ public struct MinibatchSampler: Sendable {
         guard count >= 0, batchSize > 0 else {
             throw DataError.invalidArgument("a sampler needs count ≥ 0 and batchSize > 0 (got \(count), \(batchSize))")
         }
+        try position.check(batchesPerEpoch: dropLast ? count / batchSize : (count + batchSize - 1) / batchSize)
         self.count = count
         self.batchSize = batchSize
         self.shuffle = shuffle

@@ -86,7 +86,9 @@ public struct SequenceDataLoader: Sendable {
             throw DataError.invalidArgument(
                 "a corpus of \(corpus.count) tokens is too short for minibatches of \(batchSize) × \(numSteps)")
         }
+        try position.check(batchesPerEpoch: Int.max - 1)
         startEpoch()
+        try position.check(batchesPerEpoch: plan.batchCount)
     }
 
     /// The number of minibatches in the current epoch (it can vary by one with the offset).

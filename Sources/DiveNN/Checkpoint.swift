@@ -11,11 +11,16 @@ public struct CheckpointInfo: Equatable {
     public var step: Int
     /// Free-form entries (data position, epoch, ...), stored as `extra.<key>` metadata.
     public var extra: [String: String]
-    public init(step: Int, extra: [String: String] = [:]) { self.step = step; self.extra = extra }
+    /// State a training loop carries between steps besides the model (a language model's hidden
+    /// state mid-epoch), stored as `carried.<name>` tensors.
+    public var carried: [String: SafeTensor]
+    public init(step: Int, extra: [String: String] = [:], carried: [String: SafeTensor] = [:]) {
+        self.step = step; self.extra = extra; self.carried = carried
+    }
 }
 
 public enum Checkpoint {
-    static let optimizerPrefix = "optimizer."
+    static let optimizerPrefix = "optimizer.", carriedPrefix = "carried."
 
     /// Writes model, optimiser state and info atomically to `url`.
     public static func save(to url: URL, model: Module, optimizer: Optimizer? = nil, info: CheckpointInfo) throws {
@@ -36,6 +41,7 @@ public enum Checkpoint {
             meta["optimizer.lr"] = String(optimizer.lr.bitPattern)
         }
         for (k, v) in info.extra { meta["extra." + k] = v }
+        for (k, t) in info.carried { file.tensors[carriedPrefix + k] = t }
         file.metadata = meta
         return file
     }
@@ -51,6 +57,9 @@ public enum Checkpoint {
     /// Loads a checkpoint already in memory (`path` names it in errors).
     @discardableResult
     public static func load(_ file: SafeTensorsFile, path: String, into model: Module, optimizer: Optimizer? = nil) throws -> CheckpointInfo {
+        if let format = file.metadata["format"], format != "dive-checkpoint-1", format != "pt" {
+            throw CheckpointError(file: path, "unknown format '\(format)' (this Dive reads dive-checkpoint-1)")
+        }
         var assignments: [(Tensor, [Float])] = []
         func take(_ name: String, _ target: Tensor) throws {
             guard let t = file.tensors[name] else {
@@ -62,6 +71,9 @@ public enum Checkpoint {
             guard let values = t.floats else {
                 throw CheckpointError(file: path, "tensor '\(name)' has dtype \(t.dtype), the model expects F32")
             }
+            if let bad = values.firstIndex(where: { !$0.isFinite }) {
+                throw CheckpointError(file: path, "tensor '\(name)' holds \(values[bad]) at element \(bad); a model with non-finite weights cannot be used")
+            }
             assignments.append((target, values))
         }
         let params = model.namedParameters()
@@ -70,7 +82,9 @@ public enum Checkpoint {
         if let optimizer, file.tensors.keys.contains(where: { $0.hasPrefix(optimizerPrefix) }) || !optimizer.stateTensors.isEmpty {
             for (name, t) in optimizer.stateTensors { try take(optimizerPrefix + name, t); known.insert(optimizerPrefix + name) }
         }
-        if let unexpected = file.tensors.keys.sorted().first(where: { !known.contains($0) && !(optimizer == nil && $0.hasPrefix(optimizerPrefix)) }) {
+        if let unexpected = file.tensors.keys.sorted().first(where: {
+            !known.contains($0) && !$0.hasPrefix(carriedPrefix) && !(optimizer == nil && $0.hasPrefix(optimizerPrefix))
+        }) {
             throw CheckpointError(file: path, "unexpected tensor '\(unexpected)' that the model does not have")
         }
         let meta = file.metadata
@@ -94,6 +108,8 @@ public enum Checkpoint {
         }
         var extra: [String: String] = [:]
         for (k, v) in meta where k.hasPrefix("extra.") { extra[String(k.dropFirst(6))] = v }
-        return CheckpointInfo(step: step, extra: extra)
+        var carried: [String: SafeTensor] = [:]
+        for (k, t) in file.tensors where k.hasPrefix(carriedPrefix) { carried[String(k.dropFirst(carriedPrefix.count))] = t }
+        return CheckpointInfo(step: step, extra: extra, carried: carried)
     }
 }

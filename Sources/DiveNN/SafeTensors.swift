@@ -70,8 +70,8 @@ public struct SafeTensorsFile: Equatable {
     /// Writes atomically (temporary file, fsync, rename).
     public func write(to url: URL) throws {
         let bytes = try serialized()
-        do { try AtomicFile.write(bytes, to: url) } catch {
-            throw CheckpointError(file: url.path, "cannot write: \(error.localizedDescription); check the folder exists and is writable")
+        do { try AtomicFile.write(bytes, to: url) } catch let error as AtomicFileError {
+            throw CheckpointError(file: url.path, "cannot write: \(error.reason)")
         }
     }
 
@@ -118,8 +118,12 @@ public struct SafeTensorsFile: Equatable {
             guard begin >= 0, begin <= end, end <= dataLength else {
                 throw fail("truncated: tensor '\(name)' needs bytes \(begin)..<\(end) but the data section has \(dataLength)")
             }
-            let count = shape.reduce(1, *)
-            guard end - begin == count * size else {
+            // Checked: a hostile shape such as [2^62, 2^62] must be an error, not an overflow trap.
+            var count = 1, overflow = false
+            for d in shape where !overflow { (count, overflow) = count.multipliedReportingOverflow(by: d) }
+            let (bytesNeeded, tooBig) = count.multipliedReportingOverflow(by: size)
+            guard !overflow, !tooBig else { throw fail("tensor '\(name)' has a shape \(shape) too large to exist") }
+            guard end - begin == bytesNeeded else {
                 throw fail("tensor '\(name)' of shape \(shape) \(dtype) needs \(count * size) bytes, has \(end - begin)")
             }
             ranges.append((begin, end, name))

@@ -17,6 +17,7 @@ struct PredictCommand: ParsableCommand {
 
     func run() throws {
         try reportingZooErrors {
+            try require((0...maxGeneratedLength).contains(length), "--length must be in 0…\(maxGeneratedLength) (got \(length))")
             let backend = try Backends.backend(for: resolveDevice(device))
             let (model, vocab, _) = try LanguageModelTask.load(checkpoint: URL(fileURLWithPath: checkpoint), on: backend)
             print(try LanguageModelPrediction.predict(prefix.lowercased(), count: length, model: model, vocab: vocab, on: backend))

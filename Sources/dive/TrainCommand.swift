@@ -53,9 +53,17 @@ struct TrainCommand: ParsableCommand {
             }
             o.preset = edition
             o.seed = seed
-            if let epochs { o.override(\.epochs, epochs) }
-            if let lr { o.override(\.lr, lr) }
-            if let batchSize { o.override(\.batchSize, batchSize) }
+            if let epochs { try require(epochs >= 1, "--epochs must be at least 1 (got \(epochs))"); o.override(\.epochs, epochs) }
+            if let lr { try require(lr.isFinite && lr > 0, "--lr must be a positive number (got \(lr))"); o.override(\.lr, lr) }
+            if let batchSize {
+                try require((1...1_000_000).contains(batchSize), "--batch-size must be in 1…1000000 (got \(batchSize))")
+                o.override(\.batchSize, batchSize)
+            }
+            try require(checkpointEvery >= 1, "--checkpoint-every must be at least 1 (got \(checkpointEvery))")
+            try require((1...maxBeam).contains(beam), "--beam must be in 1…\(maxBeam) (got \(beam))")
+            try require(lengthPenalty.isFinite && lengthPenalty >= 0, "--length-penalty must be a number ≥ 0 (got \(lengthPenalty))")
+            if let adamBeta2 { try require(adamBeta2 > 0 && adamBeta2 < 1, "--adam-beta2 must be in (0, 1) (got \(adamBeta2))") }
+            if let adamEps { try require(adamEps.isFinite && adamEps > 0, "--adam-eps must be a positive number (got \(adamEps))") }
             if let optimizer {
                 guard let k = OptimizerKind(rawValue: optimizer) else { throw ZooError.invalidOption("--optimizer must be sgd, adam or adamw, not '\(optimizer)'") }
                 o.override(\.optimizer, k)
@@ -68,7 +76,10 @@ struct TrainCommand: ParsableCommand {
                 guard warmupSteps >= 0 else { throw ZooError.invalidOption("--warmup-steps must be at least 0 (got \(warmupSteps))") }
                 o.override(\.warmupSteps, warmupSteps)
             }
-            if let clip { o.override(\.clip, clip > 0 ? clip : nil) }
+            if let clip {
+                try require(clip.isFinite && clip >= 0, "--clip must be a number ≥ 0 (0 turns clipping off; got \(clip))")
+                o.override(\.clip, clip > 0 ? clip : nil)
+            }
             if let labelSmoothing {
                 guard labelSmoothing >= 0 && labelSmoothing < 1 else {
                     throw ZooError.invalidOption("--label-smoothing must be in [0, 1) (got \(labelSmoothing))")

@@ -23,6 +23,8 @@ struct TranslateCommand: ParsableCommand {
 
     func run() throws {
         try reportingZooErrors {
+            try require((1...maxBeam).contains(beam), "--beam must be in 1…\(maxBeam) (got \(beam))")
+            try require(lengthPenalty.isFinite && lengthPenalty >= 0, "--length-penalty must be a number ≥ 0 (got \(lengthPenalty))")
             let backend = try Backends.backend(for: resolveDevice(device))
             let (model, src, tgt) = try TranslationTask.load(checkpoint: URL(fileURLWithPath: checkpoint), on: backend)
             let translator = try Translator(model: model, srcVocab: src, tgtVocab: tgt)

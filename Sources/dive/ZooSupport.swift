@@ -44,6 +44,14 @@ func reportingZooErrors<T>(across comm: Communicator = SingleProcess(), _ body: 
     }
 }
 
+/// Throws `message` as a one-line option error unless `ok`: flags are checked before any work starts.
+func require(_ ok: Bool, _ message: @autoclosure () -> String) throws {
+    if !ok { throw ZooError.invalidOption(message()) }
+}
+
+/// The most hypotheses a beam search keeps, and the most tokens a generation writes.
+let maxBeam = 1000, maxGeneratedLength = 100_000
+
 /// Resolves `--device` for one run, saying what `auto` picked.
 func resolveDevice(_ text: String) throws -> Device {
     let device = try Device(parsing: text)
@@ -62,7 +70,9 @@ enum InterruptHandler {
             signal(sig, SIG_IGN)
             let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             s.setEventHandler {
-                if flag.isRaised { exit(130) }
+                // A second signal: leave at once, without running exit handlers while other threads
+                // are inside OpenBLAS (exit() there crashed about one run in three).
+                if flag.isRaised { _exit(130) }
                 FileHandle.standardError.write(Data("\ninterrupt: writing a checkpoint after this step (interrupt again to quit now)\n".utf8))
                 flag.raise()
             }

@@ -1,29 +1,65 @@
-// Writing a file so that readers see either the old or the new contents, never a mix:
-// temporary file in the same folder, fsync, rename.
+// Writing a file so that readers see either the old or the new contents, never a mix: a
+// temporary file in the same folder, fsync, rename. Only regular files are replaced: a symlink's
+// target is written (atomically, in the target's folder), and device nodes, FIFOs and folders are
+// refused. Errors name the path and the system's reason ("No space left on device").
 import Foundation
 
+public struct AtomicFileError: Error, CustomStringConvertible {
+    public let path: String, reason: String
+    public var description: String { "cannot write \(path): \(reason)" }
+}
+
 public enum AtomicFile {
+    /// Prefix of the temporary files; `removeStale(in:)` deletes those a killed process left.
+    static let temporaryPrefix = ".dive-tmp."
+
     public static func write(_ data: Data, to url: URL) throws {
-        let dir = url.deletingLastPathComponent()
-        let temp = dir.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
+        let target = try regularTarget(url)
+        let dir = target.deletingLastPathComponent()
+        let temp = dir.appendingPathComponent("\(temporaryPrefix)\(target.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max))")
         let fd = open(temp.path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-        guard fd >= 0 else {
-            throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: temp.path])
-        }
-        var failed = false
+        guard fd >= 0 else { throw AtomicFileError(path: url.path, reason: reason(errno)) }
+        var failure: Int32 = 0
         data.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
                 let n = Foundation.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n <= 0 { failed = true; return }
+                if n <= 0 { failure = n < 0 ? errno : ENOSPC; return }
                 offset += n
             }
         }
-        if fsync(fd) != 0 { failed = true }
+        if failure == 0, fsync(fd) != 0 { failure = errno }
         close(fd)
-        if failed || rename(temp.path, url.path) != 0 {
+        if failure == 0, rename(temp.path, target.path) != 0 { failure = errno }
+        if failure != 0 {
             unlink(temp.path)
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
+            throw AtomicFileError(path: url.path, reason: reason(failure) + "; the previous file, if any, is unchanged")
         }
     }
+
+    /// The file `url` names, following symlinks; an error if it exists and is not a regular file.
+    public static func regularTarget(_ url: URL) throws -> URL {
+        let target = url.resolvingSymlinksInPath()
+        var info = stat()
+        if lstat(target.path, &info) == 0 {
+            let type = info.st_mode & S_IFMT
+            guard type == S_IFREG else {
+                let what = type == S_IFDIR ? "a folder" : type == S_IFCHR || type == S_IFBLK ? "a device" : type == S_IFIFO ? "a FIFO" : "not a regular file"
+                throw AtomicFileError(path: url.path, reason: "it is \(what); give the path of a regular file")
+            }
+        }
+        return target
+    }
+
+    /// Deletes the temporary files in `folder` whose writer (the process id in their name) is gone.
+    public static func removeStale(in folder: URL) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return }
+        for name in names where name.hasPrefix(temporaryPrefix) {
+            let parts = name.split(separator: ".")
+            guard parts.count >= 3, let pid = Int32(parts[parts.count - 2]), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            try? FileManager.default.removeItem(at: folder.appendingPathComponent(name))
+        }
+    }
+
+    static func reason(_ code: Int32) -> String { String(cString: strerror(code)) }
 }

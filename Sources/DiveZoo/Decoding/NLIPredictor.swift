@@ -27,7 +27,7 @@ public struct NLIPredictor {
         guard meta["extra.kind"] == "nli" else {
             throw ZooError.badCheckpoint(path: url.path, detail: "not an nli checkpoint (kind '\(meta["extra.kind"] ?? "none")'); train one with `dive train nli`")
         }
-        let config = try Training.decode(NLIConfig.self, meta["extra.config"], key: "config", path: url.path)
+        let config = try Training.decodeConfig(NLIConfig.self, meta["extra.config"], path: url.path)
         let vocab = try Training.decode(Vocab.self, meta["extra.vocab"], key: "vocab", path: url.path)
         guard vocab.count == config.vocabSize else {
             throw ZooError.badCheckpoint(path: url.path, detail: "its vocabulary has \(vocab.count) tokens but its config says \(config.vocabSize)")

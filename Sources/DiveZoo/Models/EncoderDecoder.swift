@@ -107,9 +107,9 @@ public enum TranslationModelConfig: Equatable, Sendable {
     /// Reads `kind` and `config` back from checkpoint metadata.
     public static func decode(kind: String?, config: String?, path: String) throws -> TranslationModelConfig {
         switch kind {
-        case "seq2seq": return .seq2seq(try Training.decode(Seq2SeqConfig.self, config, key: "config", path: path))
-        case "bahdanau": return .bahdanau(try Training.decode(Seq2SeqConfig.self, config, key: "config", path: path))
-        case "transformer": return .transformer(try Training.decode(TransformerConfig.self, config, key: "config", path: path))
+        case "seq2seq": return .seq2seq(try Training.decodeConfig(Seq2SeqConfig.self, config, path: path))
+        case "bahdanau": return .bahdanau(try Training.decodeConfig(Seq2SeqConfig.self, config, path: path))
+        case "transformer": return .transformer(try Training.decodeConfig(TransformerConfig.self, config, path: path))
         default:
             throw ZooError.badCheckpoint(path: path, detail: "not a translation checkpoint (kind '\(kind ?? "none")'); "
                                          + "`dive translate` reads seq2seq, bahdanau and transformer checkpoints, `dive predict` language models")

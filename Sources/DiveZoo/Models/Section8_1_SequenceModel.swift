@@ -52,7 +52,7 @@ public struct SequenceModelRecipe: Recipe {
         let net = try MLP(on: backend, rng: rng)
         let optimizer = try Training.makeOptimizer(hyper.optimizer, net.parameters, lr: hyper.lr)
         var loader = try DataLoader(trainSet, batchSize: hyper.batchSize, shuffle: true, seed: options.seed)
-        let log = try MetricsLog(options.metricsLog, append: false)
+        let log = try MetricsLog(options.metricsLog, keepEpochs: nil)
         var losses: [Double] = []
         let allX = try Tensor(trainSet.features, shape: [trainSet.count, Self.tau], on: backend)
         let allY = try Tensor(trainSet.labels, shape: [trainSet.count, 1], on: backend)

@@ -19,24 +19,26 @@ final class DataParallel {
 
     /// Rank 0's model, optimiser state, dropout stream, step and data position on every rank: rank 0
     /// encodes them as an in-memory checkpoint, every other rank loads it.
-    func broadcastStart(model: Module, optimizer: Optimizer, step: Int,
-                        position: LoaderPosition) throws -> (step: Int, position: LoaderPosition) {
-        guard comm.size > 1 else { return (step, position) }
+    func broadcastStart(model: Module, optimizer: Optimizer, step: Int, position: LoaderPosition,
+                        partial: PartialEpoch?) throws -> (step: Int, position: LoaderPosition, partial: PartialEpoch?) {
+        guard comm.size > 1 else { return (step, position, partial) }
         var bytes: [UInt8] = []
         if comm.isRoot {
-            let file = try Checkpoint.encode(model: model, optimizer: optimizer, info: CheckpointInfo(
-                step: step, extra: ["position": try Training.json(position)]))
+            var extra = ["position": try Training.json(position)]
+            if let partial { extra["epoch_partial"] = try Training.json(partial) }
+            let file = try Checkpoint.encode(model: model, optimizer: optimizer, info: CheckpointInfo(step: step, extra: extra))
             bytes = [UInt8](try file.serialized())
         }
         try comm.broadcast(&bytes)
-        var result = (step, position)
-        if !comm.isRoot {
-            let source = "rank 0's starting state"
-            let file = try SafeTensorsFile.parse(Data(bytes), file: source)
-            let info = try Checkpoint.load(file, path: source, into: model, optimizer: optimizer)
-            result = (info.step, try Training.decode(LoaderPosition.self, info.extra["position"], key: "position", path: source))
-        }
-        return result
+        guard !comm.isRoot else { return (step, position, partial) }
+        let source = "rank 0's starting state"
+        let file = try SafeTensorsFile.parse(Data(bytes), file: source)
+        let info = try Checkpoint.load(file, path: source, into: model, optimizer: optimizer)
+        // Rank 0 alone carries the interrupted epoch's summed loss and correct rows into the reduction.
+        var theirs = try info.extra["epoch_partial"].map { try Training.decode(PartialEpoch.self, $0, key: "epoch_partial", path: source) }
+        theirs?.lossSum = 0
+        theirs?.correct = 0
+        return (info.step, try Training.decode(LoaderPosition.self, info.extra["position"], key: "position", path: source), theirs)
     }
 
     /// Sums every parameter's gradient over the ranks in one fused all-reduce. A parameter that has

@@ -46,9 +46,9 @@ public final class LanguageModelTask: TrainingTask {
     }
 
     public func checkCompatible(_ meta: [String: String], path: String) throws {
-        let stored = try Training.decode(LanguageModelConfig.self, meta["extra.config"], key: "config", path: path)
+        let stored = try Training.decodeConfig(LanguageModelConfig.self, meta["extra.config"], path: path)
         guard meta["extra.kind"] == "language-model", stored == config else {
-            throw ZooError.badCheckpoint(path: path, detail: "it holds another model (\(stored)); start without --resume")
+            throw ZooError.badCheckpoint(path: path, detail: "it holds another model (\(meta["extra.kind"] == "language-model" ? Training.differences(config, stored) : "kind \(meta["extra.kind"] ?? "none")")); it was left as it is: start without --resume, or pass another --checkpoint")
         }
     }
 
@@ -62,6 +62,24 @@ public final class LanguageModelTask: TrainingTask {
     public func nextBatch() -> TokenBatch? { data!.next() }
     public func count(_ batch: TokenBatch) -> Int { batch.batchSize * batch.numSteps }
     public func beginEpoch() { state = nil }
+
+    /// The hidden state (and LSTM memory) when it carries over to the next minibatch.
+    public func carriedState() throws -> [String: SafeTensor] {
+        guard let state, data?.carriesState == true else { return [:] }
+        var out = ["h": SafeTensor(try state.h.toArray(), shape: state.h.shape)]
+        if let c = state.c { out["c"] = SafeTensor(try c.toArray(), shape: c.shape) }
+        return out
+    }
+
+    public func restore(carriedState: [String: SafeTensor]) throws {
+        guard let h = carriedState["h"], let hv = h.floats else { state = nil; return }
+        let backend = try languageModel.backend.orThrow()
+        let c = try carriedState["c"].map { t -> Tensor in
+            guard let v = t.floats else { throw ZooError.invalidOption("carried state 'c' is not F32") }
+            return try Tensor(v, shape: t.shape, on: backend)
+        }
+        state = RecurrentState(h: try Tensor(hv, shape: h.shape, on: backend), c: c)
+    }
 
     public func loss(_ shard: TokenBatch, globalRows: Int) throws -> StepLoss {
         let backend = try languageModel.backend.orThrow()
@@ -89,7 +107,7 @@ public final class LanguageModelTask: TrainingTask {
         guard meta["extra.kind"] == "language-model" else {
             throw ZooError.badCheckpoint(path: url.path, detail: "not a language-model checkpoint (kind '\(meta["extra.kind"] ?? "none")'); use `dive translate` for seq2seq")
         }
-        let config = try Training.decode(LanguageModelConfig.self, meta["extra.config"], key: "config", path: url.path)
+        let config = try Training.decodeConfig(LanguageModelConfig.self, meta["extra.config"], path: url.path)
         let vocab = try Training.decode(Vocab.self, meta["extra.vocab"], key: "vocab", path: url.path)
         let model = try config.makeModel(on: backend, rng: HostRNG(seed: 0))
         try Checkpoint.load(file, path: url.path, into: model)

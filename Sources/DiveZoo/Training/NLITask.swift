@@ -48,9 +48,10 @@ public final class NLITask: TrainingTask {
     }
 
     public func checkCompatible(_ meta: [String: String], path: String) throws {
-        let stored = try Training.decode(NLIConfig.self, meta["extra.config"], key: "config", path: path)
+        let stored = try Training.decodeConfig(NLIConfig.self, meta["extra.config"], path: path)
         guard stored == config, meta["extra.vocab"] == (try Training.json(train.vocab)) else {
-            throw ZooError.badCheckpoint(path: path, detail: "it was trained with other sizes or another vocabulary (\(stored)); start without --resume")
+            let detail = stored == config ? "another vocabulary" : Training.differences(config, stored)
+            throw ZooError.badCheckpoint(path: path, detail: "it holds another model (\(detail)); it was left as it is: start without --resume, or pass another --checkpoint")
         }
     }
 

@@ -32,53 +32,89 @@ public final class Trainer<Task: TrainingTask> {
         let params = model.parameters
         let optimizer = try Training.makeOptimizer(hyper, params)
 
-        if comm.isRoot, let folder = options.checkpoint?.deletingLastPathComponent() {
+        if comm.isRoot, let url = options.checkpoint {
+            let folder = url.deletingLastPathComponent()
             do { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) } catch {
                 throw ZooError.invalidOption("cannot create the checkpoint's folder \(folder.path): \(error.localizedDescription)")
+            }
+            do { _ = try AtomicFile.regularTarget(url) } catch let error as AtomicFileError {
+                throw ZooError.invalidOption("--checkpoint \(url.path): \(error.reason)")
+            }
+            guard access(folder.path, W_OK) == 0 else {
+                throw ZooError.invalidOption("--checkpoint \(url.path): the folder \(folder.path) is not writable")
             }
         }
         // Start, or resume on rank 0; then every rank takes rank 0's state.
         var position = LoaderPosition(epoch: 0, batchIndex: 0, rng: DataRNG(seed: options.seed))
-        var step = 0
-        if comm.isRoot, options.resume, let url = options.checkpoint, FileManager.default.fileExists(atPath: url.path) {
+        var step = 0, resumed = false
+        var partial: PartialEpoch?, carried: [String: SafeTensor] = [:]
+        if comm.isRoot, let folder = options.checkpoint?.deletingLastPathComponent() { AtomicFile.removeStale(in: folder) }
+        if comm.isRoot, options.resume, let url = options.checkpoint {
+            guard FileManager.default.fileExists(atPath: url.path) else {
+                throw ZooError.invalidOption("--resume: there is no checkpoint at \(url.path); train without --resume to start anew")
+            }
+            resumed = true
             let file = try SafeTensorsFile.read(from: url)
             try task.checkCompatible(file.metadata, path: url.path)
             let info = try Checkpoint.load(file, path: url.path, into: model, optimizer: optimizer)
             position = try Training.decode(LoaderPosition.self, info.extra["position"], key: "position", path: url.path)
             step = info.step
+            if position.batchIndex > 0 {          // a checkpoint taken mid-epoch (Ctrl-C, SIGTERM)
+                partial = try info.extra["epoch_partial"].map { try Training.decode(PartialEpoch.self, $0, key: "epoch_partial", path: url.path) }
+                carried = info.carried
+            }
+            guard position.epoch < hyper.epochs || position.batchIndex > 0 else {
+                throw ZooError.invalidOption("\(url.path) has already trained \(position.epoch) epochs; pass a larger --epochs to continue it")
+            }
             trainingLog.info("resumed from \(url.path) at step \(step), epoch \(position.epoch + 1)")
         }
-        (step, position) = try parallel.broadcastStart(model: model, optimizer: optimizer, step: step, position: position)
+        (step, position, partial) = try parallel.broadcastStart(model: model, optimizer: optimizer, step: step, position: position,
+                                                                partial: partial)
         defer { model.randomStream.shard = nil }
-        try task.startData(at: position)
+        do { try task.startData(at: position) } catch let error as DataError where resumed {
+            throw ZooError.badCheckpoint(path: options.checkpoint?.path ?? "", detail: error.description)
+        }
+        // The carried state holds this process's rows; a data-parallel run starts the epoch's state anew.
+        let restored = comm.size == 1 && !carried.isEmpty
+        if restored { try task.restore(carriedState: carried) }
         if comm.size > 1 { trainingLog.debug("rank \(comm.rank) of \(comm.size): \(params.count) parameters, one all-reduce per step") }
 
         let schedule = Training.makeSchedule(hyper.resolvedSchedule, lr: hyper.lr, warmup: hyper.resolvedWarmupSteps,
                                              totalSteps: hyper.epochs * task.batchesPerEpoch, width: task.width)
-        let log = comm.isRoot ? try MetricsLog(options.metricsLog, append: options.resume) : nil
+        let log = comm.isRoot ? try MetricsLog(options.metricsLog, keepEpochs: resumed ? position.epoch : nil) : nil
         let progress = comm.isRoot ? options.progress : nil
         progress?.unit = task.unit
         let digests = try options.parameterDigests.map { try ParameterDigests(folder: $0, rank: comm.rank) }
         var lastCheckpoint: String? = options.resume ? options.checkpoint?.path : nil
         var history: [EpochRecord] = []
 
-        func save() throws {
+        /// Writes the checkpoint (rank 0); `partial`: the figures so far of an epoch stopped mid-way.
+        func save(partial: PartialEpoch? = nil) throws {
             guard let url = options.checkpoint else { return }
             if comm.isRoot {
                 var extra = try task.checkpointMetadata()
                 extra["recipe"] = task.recipe
                 extra["position"] = try Training.json(task.position)
                 extra["hyper"] = try Training.json(hyper)
-                try Checkpoint.save(to: url, model: model, optimizer: optimizer, info: CheckpointInfo(step: step, extra: extra))
+                var carried: [String: SafeTensor] = [:]
+                if let partial {
+                    extra["epoch_partial"] = try Training.json(partial)
+                    if comm.size == 1 { carried = try task.carriedState() }
+                }
+                try Checkpoint.save(to: url, model: model, optimizer: optimizer,
+                                    info: CheckpointInfo(step: step, extra: extra, carried: carried))
                 trainingLog.info("checkpoint \(url.path) at step \(step)")
             }
             lastCheckpoint = url.path
         }
 
         for epoch in position.epoch..<max(hyper.epochs, position.epoch) {
-            task.beginEpoch()
-            let epochLoss = try EpochLoss(on: backend)
-            var count = 0, minibatches = 0, correct = 0, countsCorrect = false
+            // An epoch resumed mid-way continues its figures and the task's carried state.
+            let resumedHere = epoch == position.epoch && position.batchIndex > 0 ? partial : nil
+            if !(epoch == position.epoch && restored) { task.beginEpoch() }
+            let epochLoss = try EpochLoss(on: backend, start: resumedHere?.lossSum ?? 0)
+            var count = resumedHere?.count ?? 0, minibatches = resumedHere?.minibatches ?? 0
+            var correct = resumedHere?.correct ?? 0, countsCorrect = (resumedHere?.correct ?? 0) > 0
             let firstStep = step
             let t0 = Training.now(), trace0 = backend.trace
             let reduce0 = (parallel.reduceSeconds, parallel.reduceBytes, parallel.reduceCalls)
@@ -104,7 +140,8 @@ public final class Trainer<Task: TrainingTask> {
                 progress?.update(epoch: epoch, of: hyper.epochs, loss: nil,
                                  tokensPerSecond: Double(count) / max(Training.now() - t0, 1e-9))
                 if interrupted {
-                    try save()
+                    let sums = try parallel.reduceSums([try epochLoss.read(), Double(correct)])
+                    try save(partial: PartialEpoch(lossSum: sums[0], count: count, correct: Int(sums[1]), minibatches: minibatches))
                     throw ZooError.interrupted(step: step, checkpoint: options.checkpoint?.path)
                 }
             }

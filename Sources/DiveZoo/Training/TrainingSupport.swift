@@ -29,6 +29,15 @@ public struct EpochRecord: Codable, Equatable, Sendable {
     public var allReduce: AllReduceCost? = nil
 }
 
+/// An epoch's running figures, stored in a checkpoint taken mid-epoch so that its resumption
+/// reports the epoch as the uninterrupted run does.
+struct PartialEpoch: Codable {
+    var lossSum: Double
+    var count: Int
+    var correct: Int
+    var minibatches: Int
+}
+
 /// The gradients' all-reduce over an epoch of a data-parallel run.
 public struct AllReduceCost: Codable, Equatable, Sendable {
     public var seconds: Double
@@ -81,6 +90,18 @@ enum Training {
         }
     }
 
+    /// "hidden 256 here, 32 in the file; layers …": the fields where two configurations differ.
+    static func differences<T: Encodable>(_ expected: T, _ stored: T) -> String {
+        func fields(_ value: T) -> [String: String] {
+            guard let data = try? JSONEncoder().encode(value),
+                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
+            return object.mapValues { "\($0)" }
+        }
+        let a = fields(expected), b = fields(stored)
+        return a.keys.sorted().filter { a[$0] != b[$0] }.map { "\($0) \(a[$0]!) here, \(b[$0] ?? "none") in the file" }
+            .joined(separator: "; ")
+    }
+
     static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 }
 
@@ -91,7 +112,10 @@ enum Training {
 final class EpochLoss {
     private let sum: Tensor
 
-    init(on backend: Backend) throws { sum = try Tensor.zeros([1], on: backend) }
+    /// `start`: the sum so far of an epoch resumed mid-way (a Float32 value read back exactly).
+    init(on backend: Backend, start: Double = 0) throws {
+        sum = start == 0 ? try Tensor.zeros([1], on: backend) : try Tensor([Float(start)], on: backend)
+    }
 
     func add(_ loss: Tensor, weight: Float = 1) throws { try sum.accumulate(loss, scale: weight) }
 
@@ -99,20 +123,36 @@ final class EpochLoss {
     func read() throws -> Double { try sum.item() }
 }
 
-/// Appends one JSON line per epoch to a file (truncated when the run starts, kept on resume).
+/// Appends one JSON line per epoch to a file: a new run starts it empty; a resumed run keeps the
+/// lines of the epochs its checkpoint had finished and drops any later ones (written by a run
+/// that was killed before its next checkpoint), so every epoch appears once.
 final class MetricsLog {
     private let handle: FileHandle?
+    private let path: String
 
-    init(_ url: URL?, append: Bool) throws {
+    /// `keepEpochs`: on resume, the epochs the checkpoint finished (nil: start empty).
+    init(_ url: URL?, keepEpochs: Int?) throws {
+        path = url?.path ?? ""
         guard let url else { handle = nil; return }
-        let fm = FileManager.default
-        if !append || !fm.fileExists(atPath: url.path) {
-            guard fm.createFile(atPath: url.path, contents: nil) else {
-                throw ZooError.invalidOption("cannot create the metrics log \(url.path)")
+        let target: URL
+        do { target = try AtomicFile.regularTarget(url) } catch let error as AtomicFileError {
+            throw ZooError.invalidOption("--log \(url.path): \(error.reason)")
+        }
+        var kept = Data()
+        if let keepEpochs, let old = try? String(contentsOf: target, encoding: .utf8) {
+            for line in old.split(separator: "\n") {
+                guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                      let epoch = object["epoch"] as? Int, epoch <= keepEpochs else { continue }
+                kept.append(Data((line + "\n").utf8))
             }
         }
-        handle = try FileHandle(forWritingTo: url)
-        handle?.seekToEndOfFile()
+        do { try AtomicFile.write(kept, to: target) } catch let error as AtomicFileError {
+            throw ZooError.invalidOption("--log \(url.path): \(error.reason)")
+        }
+        do { handle = try FileHandle(forWritingTo: target) } catch {
+            throw ZooError.invalidOption("--log \(url.path): \(error.localizedDescription)")
+        }
+        _ = try? handle?.seekToEnd()
     }
 
     func write(_ record: EpochRecord, recipe: String) throws {
@@ -121,7 +161,9 @@ final class MetricsLog {
                       "\"loss\": \(jsonNumber(record.loss))", "\"tokens_per_s\": \(jsonNumber(record.tokensPerSecond))",
                       "\"lr\": \(jsonNumber(record.lr))", "\"seconds\": \(jsonNumber(record.seconds))"]
         if let p = record.perplexity { fields.insert("\"perplexity\": \(jsonNumber(p))", at: 3) }
-        handle.write(Data(("{" + fields.joined(separator: ", ") + "}\n").utf8))
+        do { try handle.write(contentsOf: Data(("{" + fields.joined(separator: ", ") + "}\n").utf8)) } catch {
+            throw ZooError.invalidOption("cannot write the metrics log \(path): \(error.localizedDescription)")
+        }
     }
 
     private func jsonNumber(_ x: Double) -> String { x.isFinite ? String(format: "%.6g", x) : "null" }

@@ -51,6 +51,10 @@ public protocol TrainingTask: AnyObject {
 
     /// Called before each epoch's first minibatch.
     func beginEpoch()
+    /// What the task carries from one minibatch to the next (a language model's hidden state),
+    /// for a checkpoint taken mid-epoch, and its restoration on resume.
+    func carriedState() throws -> [String: SafeTensor]
+    func restore(carriedState: [String: SafeTensor]) throws
     /// The loss of `shard`, this rank's rows of a global minibatch of `globalRows` rows.
     func loss(_ shard: Batch, globalRows: Int) throws -> StepLoss
     /// What the book evaluates after each epoch (NLI's test accuracy), into `record`.
@@ -61,6 +65,8 @@ public protocol TrainingTask: AnyObject {
 
 extension TrainingTask {
     public func beginEpoch() {}
+    public func carriedState() throws -> [String: SafeTensor] { [:] }
+    public func restore(carriedState: [String: SafeTensor]) throws {}
     public func evaluate(_ record: inout EpochRecord) throws {}
     public func checkCompatible(_ meta: [String: String], path: String) throws {}
 }

@@ -50,7 +50,13 @@ public final class TranslationTask: TrainingTask {
     public func checkCompatible(_ meta: [String: String], path: String) throws {
         let stored = try TranslationModelConfig.decode(kind: meta["extra.kind"], config: meta["extra.config"], path: path)
         guard stored == config else {
-            throw ZooError.badCheckpoint(path: path, detail: "it holds another model (\(stored)); start without --resume")
+            let detail: String
+            switch (config, stored) {
+            case let (.seq2seq(a), .seq2seq(b)), let (.bahdanau(a), .bahdanau(b)): detail = Training.differences(a, b)
+            case let (.transformer(a), .transformer(b)): detail = Training.differences(a, b)
+            default: detail = "kind \(config.kind) here, \(stored.kind) in the file"
+            }
+            throw ZooError.badCheckpoint(path: path, detail: "it holds another model (\(detail)); it was left as it is: start without --resume, or pass another --checkpoint")
         }
     }
 

@@ -11,57 +11,10 @@ import Testing
 
 @Suite("DataParallel", .serialized, .enabled(if: Distributed.isAvailable, "built without the MPI trait"))
 struct DataParallelTests {
-    /// `dive`, built beside this test binary.
-    static let dive: String? = {
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = dir.appendingPathComponent("dive").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        return nil
-    }()
-
-    static let dataDirectory = ProcessInfo.processInfo.environment["DIVE_DATA"]
-        ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../shared/data").standardized.path
-
-    /// `mpirun -np <ranks>` (root and 2-core machines allowed, one thread per rank) or, with `ranks` nil, plain `dive`.
-    static func command(ranks: Int?, _ args: [String]) throws -> Process {
-        let dive = try #require(Self.dive, "dive not found beside \(CommandLine.arguments[0]); run swift build --build-tests")
-        let p = Process()
-        var env = ProcessInfo.processInfo.environment
-        env["DIVE_DATA"] = dataDirectory
-        env["DIVE_THREADS"] = "1"
-        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
-        env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-        p.environment = env
-        if let ranks {
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = ["mpirun", "-np", "\(ranks)", "--oversubscribe", "--bind-to", "none", dive] + args
-        } else {
-            p.executableURL = URL(fileURLWithPath: dive)
-            p.arguments = args
-        }
-        return p
-    }
-
     @discardableResult
-    static func run(ranks: Int?, _ args: [String]) throws -> String {
-        let p = try command(ranks: ranks, args)
-        let pipe = Pipe()
-        p.standardOutput = pipe; p.standardError = pipe
-        try p.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "\(p.arguments!.joined(separator: " ")) failed:\n\(output)")
-        return output
-    }
+    static func run(ranks: Int?, _ args: [String]) throws -> String { try CLI.succeed(ranks: ranks, args) }
 
-    static func folder() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("dive-mpi-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
+    static func folder() throws -> URL { try CLI.folder() }
 
     static func digests(_ folder: URL, rank: Int) throws -> [String] {
         try String(contentsOf: folder.appendingPathComponent("rank-\(rank).txt"), encoding: .utf8).split(separator: "\n").map(String.init)
@@ -123,7 +76,7 @@ struct DataParallelTests {
         let checkpoint = dir.appendingPathComponent("run.safetensors")
         let args = ["train", "seq2seq", "--device", "cpu", "--epochs", "400", "--checkpoint-every", "1", "--seed", "0",
                     "--checkpoint", checkpoint.path]
-        let job = try Self.command(ranks: 2, args + ["--distributed"])
+        let job = try CLI.process(ranks: 2, args + ["--distributed"])
         let pipe = Pipe()
         job.standardOutput = pipe; job.standardError = pipe
         try job.run()

@@ -1,0 +1,71 @@
+// Running the release `dive` from the tests: the binary built beside this test binary, the
+// book's data, one thread, and OpenMPI allowed as root.
+import Foundation
+import Testing
+
+enum CLI {
+    static let dive: String? = {
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("dive").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return nil
+    }()
+
+    static let dataDirectory = ProcessInfo.processInfo.environment["DIVE_DATA"]
+        ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../shared/data").standardized.path
+
+    /// `dive args`, or with `ranks` `mpirun -np ranks … dive args` (2-core and root friendly).
+    static func process(ranks: Int? = nil, _ args: [String]) throws -> Process {
+        let dive = try #require(Self.dive, "dive not found beside \(CommandLine.arguments[0]); run swift build --build-tests")
+        let p = Process()
+        var env = ProcessInfo.processInfo.environment
+        env["DIVE_DATA"] = dataDirectory
+        env["DIVE_THREADS"] = "1"
+        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        p.environment = env
+        if let ranks {
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = ["mpirun", "-np", "\(ranks)", "--oversubscribe", "--bind-to", "none", dive] + args
+        } else {
+            p.executableURL = URL(fileURLWithPath: dive)
+            p.arguments = args
+        }
+        return p
+    }
+
+    struct Result {
+        var status: Int32
+        var reason: Process.TerminationReason
+        var output: String
+        var exitedNormally: Bool { reason == .exit }
+    }
+
+    /// Runs to the end and returns how it ended and what it printed (standard output and error).
+    static func run(ranks: Int? = nil, _ args: [String]) throws -> Result {
+        let p = try process(ranks: ranks, args)
+        let pipe = Pipe()
+        p.standardOutput = pipe; p.standardError = pipe
+        try p.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, reason: p.terminationReason, output: output)
+    }
+
+    /// Runs and expects success.
+    @discardableResult
+    static func succeed(ranks: Int? = nil, _ args: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+        let r = try run(ranks: ranks, args)
+        #expect(r.exitedNormally && r.status == 0, "dive \(args.joined(separator: " ")) failed:\n\(r.output)", sourceLocation: sourceLocation)
+        return r.output
+    }
+
+    static func folder() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("dive-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}
