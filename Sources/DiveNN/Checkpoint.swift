@@ -69,7 +69,7 @@ public enum Checkpoint {
                 throw CheckpointError(file: path, "tensor '\(name)' has shape \(t.shape), the model expects \(target.shape)")
             }
             guard let values = t.floats else {
-                throw CheckpointError(file: path, "tensor '\(name)' has dtype \(t.dtype), the model expects F32")
+                throw CheckpointError(file: path, "tensor '\(name)' has dtype \(t.dtype), the model expects floats (F32, F16, BF16 or F64)")
             }
             if let bad = values.firstIndex(where: { !$0.isFinite }) {
                 throw CheckpointError(file: path, "tensor '\(name)' holds \(values[bad]) at element \(bad); a model with non-finite weights cannot be used")

@@ -28,10 +28,30 @@ public struct SafeTensor: Equatable {
         self.init(dtype: "I32", shape: shape, data: values.withUnsafeBytes { Data($0) })
     }
 
-    /// The values of an F32 tensor (nil for another dtype).
+    /// The values as Float32: F32 as stored, F16, BF16 and F64 (PyTorch's other float types)
+    /// converted; nil for integer dtypes.
     public var floats: [Float]? {
-        guard dtype == "F32" else { return nil }
-        return data.withUnsafeBytes { raw in Array(raw.bindMemory(to: Float.self)) }
+        data.withUnsafeBytes { raw -> [Float]? in
+            switch dtype {
+            case "F32": return Array(raw.bindMemory(to: Float.self))
+            case "F64": return raw.bindMemory(to: Double.self).map { Float($0) }
+            case "BF16": return raw.bindMemory(to: UInt16.self).map { Float(bitPattern: UInt32(UInt16(littleEndian: $0)) << 16) }
+            case "F16": return raw.bindMemory(to: UInt16.self).map { Self.half(UInt16(littleEndian: $0)) }
+            default: return nil
+            }
+        }
+    }
+
+    /// IEEE binary16 to Float (subnormals, infinities and NaN included), without Float16 (which
+    /// not every platform's Swift has).
+    static func half(_ h: UInt16) -> Float {
+        let sign: Float = h & 0x8000 != 0 ? -1 : 1
+        let exponent = Int(h >> 10) & 0x1F, mantissa = Float(h & 0x3FF)
+        switch exponent {
+        case 0: return sign * mantissa * 0x1p-24
+        case 31: return mantissa == 0 ? sign * .infinity : .nan
+        default: return sign * (1 + mantissa / 1024) * Float(sign: .plus, exponent: exponent - 15, significand: 1)
+        }
     }
 
     static let elementSizes: [String: Int] = ["F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2,

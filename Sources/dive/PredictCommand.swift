@@ -2,6 +2,7 @@
 // (the book's `predict_ch8`).
 import ArgumentParser
 import Dive
+import DiveData
 import DiveZoo
 import Foundation
 
@@ -12,6 +13,8 @@ struct PredictCommand: ParsableCommand {
     @Argument(help: "The text to continue.") var prefix: String
     @Option(help: "Characters to generate.") var length = 50
     @Option(help: "cpu, opencl, ...") var device = "cpu"
+    @Option(help: "Read CHECKPOINT as a PyTorch state_dict of the book's RNNModel for this recipe (rnn, gru, lstm, deep-lstm, bi-lstm): the vocabulary is rebuilt from the recipe's data.") var recipe: String?
+    @Option(name: .customLong("data-dir"), help: "Data directory for --recipe (default: $DIVE_DATA, else ~/.cache/dive).") var dataDir: String?
 
     @OptionGroup var logging: LoggingOptions
 
@@ -19,7 +22,14 @@ struct PredictCommand: ParsableCommand {
         try reportingZooErrors {
             try require((0...maxGeneratedLength).contains(length), "--length must be in 0…\(maxGeneratedLength) (got \(length))")
             let backend = try Backends.backend(for: resolveDevice(device))
-            let (model, vocab, _) = try LanguageModelTask.load(checkpoint: URL(fileURLWithPath: checkpoint), on: backend)
+            let lm = try recipe.map { name -> LanguageModelRecipe in
+                guard let r = try RecipeRegistry.recipe(named: name) as? LanguageModelRecipe else {
+                    throw ZooError.invalidOption("--recipe \(name) is not a language model (rnn, gru, lstm, deep-lstm, bi-lstm)")
+                }
+                return r
+            }
+            let (model, vocab, _) = try LanguageModelTask.load(checkpoint: URL(fileURLWithPath: checkpoint), on: backend, recipe: lm,
+                                                               data: DataDirectory(explicitPath: dataDir))
             print(try LanguageModelPrediction.predict(prefix.lowercased(), count: length, model: model, vocab: vocab, on: backend))
         }
     }

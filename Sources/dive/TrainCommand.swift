@@ -27,6 +27,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Checkpoint file (default: runs/<recipe>.safetensors; missing folders are created).") var checkpoint: String?
     @Option(name: .customLong("checkpoint-every"), help: "Epochs between checkpoints.") var checkpointEvery = 25
     @Flag(help: "Continue from the checkpoint.") var resume = false
+    @Option(name: .customLong("init-from"), help: "Start from these weights (a Dive checkpoint, or a PyTorch state_dict in the book's module layout saved with safetensors) instead of the initialisation; fine-tunes with a fresh optimiser.") var initFrom: String?
     @Option(help: "Write one JSON object per epoch to this file.") var log: String?
     @Option(help: "Write the training curve to this SVG file, and the book's other figures (attention heatmaps, ...) beside it as <name>-<figure>.svg.") var plot: String?
     @Option(help: "zh (Chinese 2.0 edition, default), en (English v1.0 settings) or paper (transformer: the paper's training).") var preset = "zh"
@@ -91,6 +92,7 @@ struct TrainCommand: ParsableCommand {
             o.checkpoint = URL(fileURLWithPath: checkpoint ?? "runs/\(r.name).safetensors")
             o.checkpointEvery = checkpointEvery
             o.resume = resume
+            o.initFrom = initFrom.map { URL(fileURLWithPath: $0) }
             o.metricsLog = log.map { URL(fileURLWithPath: $0) }
             o.plot = plot.map { URL(fileURLWithPath: $0) }
             o.dataDirectory = DataDirectory(explicitPath: dataDir)

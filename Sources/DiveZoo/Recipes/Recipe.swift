@@ -73,6 +73,9 @@ public struct RunOptions: @unchecked Sendable {
     /// Epochs between checkpoints (the last epoch always writes one).
     public var checkpointEvery: Int = 25
     public var resume = false
+    /// Weights to start from instead of the initialisation (a Dive checkpoint, or a PyTorch
+    /// state_dict in the book's layout); the optimiser starts fresh.
+    public var initFrom: URL?
     /// One JSON object per epoch.
     public var metricsLog: URL?
     /// The training curve as SVG.

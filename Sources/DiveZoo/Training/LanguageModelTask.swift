@@ -100,10 +100,26 @@ public final class LanguageModelTask: TrainingTask {
     public func evaluate(_ record: inout EpochRecord) throws { record.perplexity = Foundation.exp(record.loss) }
     public func metric(_ record: EpochRecord) -> String { String(format: "perplexity %.2f", record.perplexity ?? .nan) }
 
-    /// Rebuilds a trained model and its vocabulary from a checkpoint `dive train` wrote.
-    public static func load(checkpoint url: URL, on backend: Backend) throws -> (model: any LanguageModel, vocab: Vocab, recipe: String) {
+    /// Rebuilds a trained model and its vocabulary from a checkpoint `dive train` wrote, or, with
+    /// `recipe`, from a PyTorch `state_dict` in the book's `RNNModel` layout saved by
+    /// `safetensors.torch.save_file` (no Dive metadata): the configuration is read from the
+    /// shapes and the vocabulary rebuilt the book's way from the recipe's data.
+    public static func load(checkpoint url: URL, on backend: Backend, recipe: LanguageModelRecipe? = nil,
+                            data: DataDirectory = DataDirectory()) throws -> (model: any LanguageModel, vocab: Vocab, recipe: String) {
         let file = try SafeTensorsFile.read(from: url)
         let meta = file.metadata
+        if meta["extra.kind"] == nil {
+            guard let recipe else {
+                throw ZooError.badCheckpoint(path: url.path, detail: "it has no Dive metadata; to read it as a PyTorch state_dict of the book's RNNModel, pass --recipe (rnn, gru, lstm, deep-lstm, bi-lstm)")
+            }
+            var options = RunOptions()
+            options.dataDirectory = data
+            let vocab = try recipe.corpus(options).vocab
+            let config = try plainConfig(file, kind: recipe.kind, vocab: vocab.count, path: url.path)
+            let model = try config.makeModel(on: backend, rng: HostRNG(seed: 0))
+            try Checkpoint.load(file, path: url.path, into: model)
+            return (model, vocab, recipe.name)
+        }
         guard meta["extra.kind"] == "language-model" else {
             throw ZooError.badCheckpoint(path: url.path, detail: "not a language-model checkpoint (kind '\(meta["extra.kind"] ?? "none")'); use `dive translate` for seq2seq")
         }
@@ -112,6 +128,23 @@ public final class LanguageModelTask: TrainingTask {
         let model = try config.makeModel(on: backend, rng: HostRNG(seed: 0))
         try Checkpoint.load(file, path: url.path, into: model)
         return (model, vocab, meta["extra.recipe"] ?? "?")
+    }
+}
+
+extension LanguageModelTask {
+    /// The configuration of a PyTorch `RNNModel` state_dict, from its tensors' names and shapes.
+    static func plainConfig(_ file: SafeTensorsFile, kind: LanguageModelConfig.Kind, vocab: Int, path: String) throws -> LanguageModelConfig {
+        guard let hh = file.tensors["rnn.weight_hh_l0"], hh.shape.count == 2, let linear = file.tensors["linear.weight"], linear.shape.count == 2 else {
+            throw ZooError.badCheckpoint(path: path, detail: "not the book's RNNModel: it needs rnn.weight_hh_l0 and linear.weight")
+        }
+        let layers = (0...).prefix { file.tensors["rnn.weight_ih_l\($0)"] != nil }.count
+        let config = LanguageModelConfig(kind: kind, vocabSize: linear.shape[0], hidden: hh.shape[1], layers: layers,
+                                         bidirectional: file.tensors["rnn.weight_ih_l0_reverse"] != nil)
+        try ModelLimits.check(config, path: path)
+        guard config.vocabSize == vocab else {
+            throw ZooError.badCheckpoint(path: path, detail: "its output layer has \(config.vocabSize) tokens; the book's vocabulary for this recipe has \(vocab)")
+        }
+        return config
     }
 }
 

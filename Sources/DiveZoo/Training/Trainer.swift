@@ -44,6 +44,11 @@ public final class Trainer<Task: TrainingTask> {
                 throw ZooError.invalidOption("--checkpoint \(url.path): the folder \(folder.path) is not writable")
             }
         }
+        if comm.isRoot, let url = options.initFrom {
+            guard !options.resume else { throw ZooError.invalidOption("--init-from and --resume exclude each other: resuming restores the weights") }
+            try Checkpoint.load(SafeTensorsFile.read(from: url), path: url.path, into: model)
+            trainingLog.info("initialised from \(url.path)")
+        }
         // Start, or resume on rank 0; then every rank takes rank 0's state.
         var position = LoaderPosition(epoch: 0, batchIndex: 0, rng: DataRNG(seed: options.seed))
         var step = 0, resumed = false
