@@ -113,14 +113,6 @@ public struct TokenEmbedding: Sendable {
         vectors(for: vocab.idxToToken)
     }
 
-    /// Loads `glove.6B.50d` or `glove.6B.100d` from a data directory, downloading and unpacking
-    /// it if missing. Stanford's own `glove.6B.<d>d.txt`, placed in the directory, also works.
-    public static func load(_ dataset: RemoteDataset = .glove6B100d, dataDirectory: DataDirectory,
-                            invalidUTF8: InvalidUTF8Handling = .decodeAsWindows1252,
-                            progress: DownloadProgressHandler? = nil) throws -> TokenEmbedding {
-        try TokenEmbedding(contentsOf: dataDirectory.locate(dataset, progress: progress), invalidUTF8: invalidUTF8)
-    }
-
     // MARK: Parsing helpers
 
     /// Python's `rstrip()` for ASCII whitespace.

@@ -172,16 +172,6 @@ public enum SNLI {
                 try DataLoader(test, batchSize: batchSize, shuffle: false), train.vocab)
     }
 
-    /// `loadData` on `snli_1.0/` in a data directory, downloading and unpacking it if missing.
-    public static func loadData(batchSize: Int, numSteps: Int = 50, dataDirectory: DataDirectory, seed: UInt64 = 0,
-                                progress: DownloadProgressHandler? = nil)
-        throws -> (train: DataLoader<SNLIDataset>, test: DataLoader<SNLIDataset>, vocab: Vocab)
-    {
-        let trainFile = try dataDirectory.locate(.snli, progress: progress)
-        return try loadData(batchSize: batchSize, numSteps: numSteps,
-                            directory: trainFile.deletingLastPathComponent(), seed: seed)
-    }
-
     // MARK: Implementation
 
     private static func readTabSeparated(_ file: TextFile) throws -> SNLIExamples {

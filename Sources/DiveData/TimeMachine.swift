@@ -104,16 +104,6 @@ public enum TimeMachine {
         return (loader, vocab)
     }
 
-    /// `loadData` on `timemachine.txt` in a data directory, downloading it if it is missing.
-    public static func loadData(
-        batchSize: Int, numSteps: Int, useRandomIter: Bool = false, maxTokens: Int? = 10_000,
-        dataDirectory: DataDirectory, seed: UInt64 = 0, progress: DownloadProgressHandler? = nil
-    ) throws -> (loader: SequenceDataLoader, vocab: Vocab) {
-        let file = try dataDirectory.locate(.timeMachine, progress: progress)
-        return try loadData(batchSize: batchSize, numSteps: numSteps, useRandomIter: useRandomIter,
-                            maxTokens: maxTokens, file: file, seed: seed)
-    }
-
     /// The lower-case letter for an ASCII letter byte, nil for anything else.
     private static func asciiLetterLowercased(_ byte: UInt8) -> UInt8? {
         switch byte {

@@ -150,16 +150,6 @@ public enum Translation {
         return (loader, dataset.srcVocab, dataset.tgtVocab)
     }
 
-    /// `loadData` on `fra-eng/fra.txt` in a data directory, downloading and unpacking it if missing.
-    public static func loadData(batchSize: Int, numSteps: Int, numExamples: Int? = 600,
-                                dataDirectory: DataDirectory, seed: UInt64 = 0,
-                                progress: DownloadProgressHandler? = nil)
-        throws -> (loader: DataLoader<TranslationDataset>, srcVocab: Vocab, tgtVocab: Vocab)
-    {
-        let file = try dataDirectory.locate(.fraEng, progress: progress)
-        return try loadData(batchSize: batchSize, numSteps: numSteps, numExamples: numExamples, file: file, seed: seed)
-    }
-
     // MARK: Implementation
 
     /// Splits a file into (source, target) token lists, preprocessing each line on the way if asked.
