@@ -30,7 +30,13 @@ struct PredictCommand: ParsableCommand {
             }
             let (model, vocab, _) = try LanguageModelTask.load(checkpoint: URL(fileURLWithPath: checkpoint), on: backend, recipe: lm,
                                                                data: DataDirectory(explicitPath: dataDir))
-            print(try LanguageModelPrediction.predict(prefix.lowercased(), count: length, model: model, vocab: vocab, on: backend))
+            // The text streams out as it is generated; Ctrl-C ends it where it is.
+            let flag = InterruptFlag()
+            InterruptHandler.install(flag, quiet: true)
+            _ = try LanguageModelPrediction.predict(prefix.lowercased(), count: length, model: model, vocab: vocab, on: backend,
+                                                    emit: { print($0, terminator: ""); fflush(stdout) }, stop: { flag.isRaised })
+            print("")
+            if flag.isRaised { throw ExitCode(130) }
         }
     }
 }

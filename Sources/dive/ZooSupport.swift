@@ -65,7 +65,8 @@ func resolveDevice(_ text: String) throws -> Device {
 enum InterruptHandler {
     nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
 
-    static func install(_ flag: InterruptFlag) {
+    /// `quiet`: no message on the first signal (generation just stops).
+    static func install(_ flag: InterruptFlag, quiet: Bool = false) {
         for sig in [SIGINT, SIGTERM] {
             signal(sig, SIG_IGN)
             let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
@@ -73,7 +74,7 @@ enum InterruptHandler {
                 // A second signal: leave at once, without running exit handlers while other threads
                 // are inside OpenBLAS (exit() there crashed about one run in three).
                 if flag.isRaised { _exit(130) }
-                FileHandle.standardError.write(Data("\ninterrupt: writing a checkpoint after this step (interrupt again to quit now)\n".utf8))
+                if !quiet { FileHandle.standardError.write(Data("\ninterrupt: writing a checkpoint after this step (interrupt again to quit now)\n".utf8)) }
                 flag.raise()
             }
             s.resume()

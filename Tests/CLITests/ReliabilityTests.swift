@@ -124,6 +124,10 @@ import Testing
         #expect(r.exitedNormally && r.status == 1 && r.output.contains("No space left on device") && r.output.contains(ckpt.path), "\(r.output)")
         #expect(try Data(contentsOf: ckpt) == before, "the previous checkpoint changed")
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["filler", "rnn.safetensors"])
+        // The metrics log on the full disk: named, and no trap.
+        let log = try CLI.run(["train", "rnn", "--epochs", "2", "--checkpoint", dir.appendingPathComponent("../x.safetensors").standardized.path,
+                               "--log", dir.appendingPathComponent("log.jsonl").path])
+        #expect(log.exitedNormally && log.status == 1 && log.output.contains("log.jsonl") && log.output.contains("No space left on device"), "\(log.output)")
     }
 
     /// Interrupts a run `times` times at random moments (SIGINT, SIGTERM or SIGKILL in turn),
@@ -165,6 +169,25 @@ import Testing
         for (name, t) in a.tensors where !name.hasPrefix("carried.") { #expect(b.tensors[name]?.data == t.data, "\(args[1]): \(name) differs") }
         #expect(figures(log) == figures(try String(contentsOf: straightLog, encoding: .utf8)), "\(args[1]): the logs differ")
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).allSatisfy { !$0.hasPrefix(".dive-tmp") })
+    }
+
+    @Test func longGenerationStreamsAndStopsOnCtrlC() throws {
+        let dir = try CLI.folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ckpt = dir.appendingPathComponent("rnn.safetensors")
+        try CLI.succeed(["train", "rnn", "--epochs", "1", "--checkpoint", ckpt.path])
+        let p = try CLI.process(["predict", ckpt.path, "time traveller", "--length", "100000"])
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        try p.run()
+        var seen = Data()
+        while seen.count < 200 { let chunk = pipe.fileHandleForReading.availableData; if chunk.isEmpty { break }; seen += chunk }
+        #expect(seen.count >= 200, "nothing streamed before the end")
+        kill(p.processIdentifier, SIGINT)
+        seen += pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        #expect(p.terminationReason == .exit && p.terminationStatus == 130, "\(p.terminationReason) \(p.terminationStatus)")
+        #expect(seen.count < 100_000, "Ctrl-C did not stop the generation (\(seen.count) bytes)")
     }
 
     @Test func aSecondSignalExitsAtOnceWithoutACrash() throws {

@@ -43,8 +43,10 @@ public struct LanguageModelConfig: Codable, Equatable, Sendable {
 public enum LanguageModelPrediction {
     /// The book's `predict_ch8(prefix, n, net, vocab)`: batch 1, warm up on the prefix, then `n`
     /// greedy (argmax) characters. Returns prefix + continuation.
+    /// `emit` receives the text as it grows (the prefix, then each token); `stop` ends the
+    /// generation early when it returns true (Ctrl-C).
     public static func predict(_ prefix: String, count n: Int, model: any LanguageModel, vocab: Vocab,
-                               on backend: Backend) throws -> String {
+                               on backend: Backend, emit: ((String) -> Void)? = nil, stop: (() -> Bool)? = nil) throws -> String {
         let chars = prefix.map { String($0) }
         guard !chars.isEmpty else { throw ZooError.invalidOption("predict: the prefix is empty") }
         return try Autograd.withoutGrad {
@@ -60,9 +62,12 @@ public enum LanguageModelPrediction {
                 _ = try step(outputs.last!)
                 outputs.append(vocab[c])
             }
+            emit?(outputs.map { vocab.token(at: $0) }.joined())
             for _ in 0..<n {
+                if stop?() == true { break }
                 let logits = try step(outputs.last!)
                 outputs.append(Int(try logits.argmax(axis: 1).toInt32Array()[0]))
+                emit?(vocab.token(at: outputs.last!))
             }
             return outputs.map { vocab.token(at: $0) }.joined()
         }

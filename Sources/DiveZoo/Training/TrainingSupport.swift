@@ -161,8 +161,15 @@ final class MetricsLog {
                       "\"loss\": \(jsonNumber(record.loss))", "\"tokens_per_s\": \(jsonNumber(record.tokensPerSecond))",
                       "\"lr\": \(jsonNumber(record.lr))", "\"seconds\": \(jsonNumber(record.seconds))"]
         if let p = record.perplexity { fields.insert("\"perplexity\": \(jsonNumber(p))", at: 3) }
-        do { try handle.write(contentsOf: Data(("{" + fields.joined(separator: ", ") + "}\n").utf8)) } catch {
-            throw ZooError.invalidOption("cannot write the metrics log \(path): \(error.localizedDescription)")
+        // POSIX write, so that a full disk is reported in the system's words ("No space left on device").
+        let bytes = Array(("{" + fields.joined(separator: ", ") + "}\n").utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { Foundation.write(handle.fileDescriptor, $0.baseAddress, $0.count) }
+            guard n > 0 else {
+                throw ZooError.invalidOption("cannot write the metrics log \(path): \(String(cString: strerror(n < 0 ? errno : ENOSPC)))")
+            }
+            offset += n
         }
     }
 
