@@ -3,6 +3,7 @@
 // log-probability of the output, and with --attention draws the attention weights of the translation.
 import ArgumentParser
 import Dive
+import DiveData
 import DiveZoo
 import Foundation
 
@@ -18,6 +19,8 @@ struct TranslateCommand: ParsableCommand {
     @Option(help: "Draw the attention weights of the (greedy) translation to this SVG file; the Transformer's figures go to <name>-<figure>.svg.")
     var attention: String?
     @Option(help: "cpu, opencl, ...") var device = "cpu"
+    @Option(help: "Read CHECKPOINT as a PyTorch state_dict of the book's EncoderDecoder for this recipe (seq2seq, bahdanau, transformer): the vocabularies are rebuilt from the recipe's data.") var recipe: String?
+    @Option(name: .customLong("data-dir"), help: "Data directory for --recipe (default: $DIVE_DATA, else ~/.cache/dive).") var dataDir: String?
 
     @OptionGroup var logging: LoggingOptions
 
@@ -26,7 +29,14 @@ struct TranslateCommand: ParsableCommand {
             try require((1...maxBeam).contains(beam), "--beam must be in 1…\(maxBeam) (got \(beam))")
             try require(lengthPenalty.isFinite && lengthPenalty >= 0, "--length-penalty must be a number ≥ 0 (got \(lengthPenalty))")
             let backend = try Backends.backend(for: resolveDevice(device))
-            let (model, src, tgt) = try TranslationTask.load(checkpoint: URL(fileURLWithPath: checkpoint), on: backend)
+            let translation = try recipe.map { name -> any TranslationRecipe in
+                guard let r = try RecipeRegistry.recipe(named: name) as? any TranslationRecipe else {
+                    throw ZooError.invalidOption("--recipe \(name) is not a translation model (seq2seq, bahdanau, transformer)")
+                }
+                return r
+            }
+            let (model, src, tgt) = try TranslationTask.load(checkpoint: URL(fileURLWithPath: checkpoint), on: backend, recipe: translation,
+                                                             data: DataDirectory(explicitPath: dataDir))
             let translator = try Translator(model: model, srcVocab: src, tgtVocab: tgt)
             // Attention first: a model without attention fails before anything is printed.
             if let attention {

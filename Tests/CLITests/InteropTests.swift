@@ -1,8 +1,8 @@
-// PyTorch weights in and out for the book's LSTM language model: a Dive checkpoint loads into the
-// book's PyTorch `RNNModel` with strict=True, and a plain PyTorch state_dict (F32, F16 or BF16,
-// saved with safetensors.torch.save_file) loads into Dive with `--recipe`; both sides give the same
-// logits (≤ 1e-4) and the same greedy `predict_ch8` text, and `--init-from` fine-tunes from it.
-// Runs where python3 has torch and safetensors (CI installs them).
+// PyTorch weights in and out for the book's LSTM language model and Transformer: a Dive checkpoint
+// loads into the book's PyTorch modules with strict=True, and a plain PyTorch state_dict (F32, F16
+// or BF16, saved with safetensors.torch.save_file) loads into Dive with `--recipe`; both sides give
+// the same logits (≤ 1e-4) and the same greedy text (`predict_ch8`, `predict_seq2seq`), and
+// `--init-from` fine-tunes from it. Runs where python3 has torch and safetensors (CI installs them).
 import Dive
 import DiveData
 import DiveNN
@@ -23,23 +23,28 @@ let pythonHasTorch: Bool = {
 
 @Suite("Interop", .serialized, .enabled(if: pythonHasTorch, "python3 lacks torch or safetensors"))
 struct InteropTests {
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Interop/book_lm.py").path
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Interop")
 
-    struct TorchResult: Decodable { var logits: [Double]; var predict: String }
-
-    /// Runs book_lm.py and reads what it wrote.
-    func torch(_ mode: String, _ file: URL, vocab: URL, in dir: URL) throws -> TorchResult {
-        let result = dir.appendingPathComponent("\(mode).json")
+    /// Runs a script of Interop/ (the argument RESULT becomes its result file) and decodes the JSON it wrote.
+    func python<R: Decodable>(_ script: String, _ args: [String], resultIn dir: URL, _ type: R.Type) throws -> R {
+        let result = dir.appendingPathComponent("\(args[0]).json")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", Self.script, mode, file.path, vocab.path, result.path, "lstm", "256"]
+        p.arguments = ["python3", Self.folder.appendingPathComponent(script).path] + args.map { $0 == "RESULT" ? result.path : $0 }
         let pipe = Pipe()
         p.standardOutput = pipe; p.standardError = pipe
         try p.run()
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
-        try #require(p.terminationStatus == 0, "book_lm.py \(mode) failed:\n\(output)")
-        return try JSONDecoder().decode(TorchResult.self, from: Data(contentsOf: result))
+        try #require(p.terminationStatus == 0, "\(script) \(args[0]) failed:\n\(output)")
+        return try JSONDecoder().decode(R.self, from: Data(contentsOf: result))
+    }
+
+    struct TorchResult: Decodable { var logits: [Double]; var predict: String }
+
+    /// Runs book_lm.py (the LSTM RNNModel, hidden 256).
+    func torch(_ mode: String, _ file: URL, vocab: URL, in dir: URL) throws -> TorchResult {
+        try python("book_lm.py", [mode, file.path, vocab.path, "RESULT", "lstm", "256"], resultIn: dir, TorchResult.self)
     }
 
     /// Dive's logits for book_lm.py's batch: tokens (i·7 mod V) as (2, 5), fed time-major.
@@ -58,6 +63,10 @@ struct InteropTests {
 
     func predicted(_ output: String) -> String { output.split(separator: "\n").first.map(String.init) ?? "" }
 
+    func writeTokens(_ vocab: Vocab, to url: URL) throws {
+        try JSONEncoder().encode((0..<vocab.count).map { vocab.token(at: $0) }).write(to: url)
+    }
+
     @Test func lstmLanguageModelRoundTrips() throws {
         let dir = try CLI.folder()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -67,7 +76,7 @@ struct InteropTests {
         try CLI.succeed(["train", "lstm", "--epochs", "3", "--checkpoint", diveFile.path])
         let (trained, vocab, _) = try LanguageModelTask.load(checkpoint: diveFile, on: CPUBackend.shared)
         let vocabFile = dir.appendingPathComponent("vocab.json")
-        try JSONEncoder().encode((0..<vocab.count).map { vocab.token(at: $0) }).write(to: vocabFile)
+        try writeTokens(vocab, to: vocabFile)
         let imported = try torch("import", diveFile, vocab: vocabFile, in: dir)
         expectSame(try diveLogits(trained), imported.logits, "Dive checkpoint in PyTorch")
         #expect(predicted(try CLI.succeed(["predict", diveFile.path, "time traveller", "--length", "20"])) == imported.predict)
@@ -93,5 +102,87 @@ struct InteropTests {
         let after = try SafeTensorsFile.read(from: tuned).tensors["linear.weight"]!.floats!
         let moved = zip(start, after).map { abs($0 - $1) }.max() ?? 0
         #expect(moved > 0 && moved < 1, "fine-tuning moved linear.weight by \(moved)")
+    }
+
+    struct TranslationResult: Decodable { var logits: [Double]; var translations: [String] }
+
+    static let sentences = ["go .", "i lost .", "he's calm .", "i'm home ."]
+
+    /// Dive's logits for book_transformer.py's batch: source (i·7 mod V_src) and decoder input
+    /// (i·5 mod V_tgt) as (2, steps), source valid lengths 4 and steps.
+    func diveLogits(_ model: any EncoderDecoder) throws -> [Double] {
+        let b = CPUBackend.shared, T = model.numSteps, c = model.modelConfig
+        let src = (0..<(2 * T)).map { Int32($0 * 7 % c.srcVocabSize) }, dec = (0..<(2 * T)).map { Int32($0 * 5 % c.tgtVocabSize) }
+        return try model.logits(source: Tensor(src, shape: [2, T], on: b), sourceValidLens: Tensor([4, Int32(T)], shape: [2], on: b),
+                                decoderInput: Tensor(dec, shape: [2, T], on: b)).toDoubleArray()
+    }
+
+    /// `dive translate` of the book's four sentences (greedy).
+    func diveTranslations(_ file: URL, _ extra: [String] = []) throws -> [String] {
+        try Self.sentences.map { sentence in
+            // Standard output's line; "log P = …" goes to standard error, in the same pipe here.
+            let lines = try CLI.succeed(["translate", file.path, sentence] + extra).split(separator: "\n")
+            return lines.first { !$0.hasPrefix("log P") }.map(String.init) ?? ""
+        }
+    }
+
+    @Test func transformerRoundTrips() throws {
+        let dir = try CLI.folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = DataDirectory(explicitPath: CLI.dataDirectory)
+        // Dive → PyTorch, after enough training that the translations are words.
+        let diveFile = dir.appendingPathComponent("dive.safetensors")
+        try CLI.succeed(["train", "transformer", "--epochs", "30", "--checkpoint", diveFile.path])
+        let (trained, src, tgt) = try TranslationTask.load(checkpoint: diveFile, on: CPUBackend.shared)
+        guard case let .transformer(c) = trained.modelConfig else { Issue.record("not a Transformer"); return }
+        let srcFile = dir.appendingPathComponent("src.json"), tgtFile = dir.appendingPathComponent("tgt.json")
+        try writeTokens(src, to: srcFile); try writeTokens(tgt, to: tgtFile)
+        func run(_ mode: String, _ file: URL) throws -> TranslationResult {
+            try python("book_transformer.py", [mode, file.path, srcFile.path, tgtFile.path, "RESULT",
+                                               "\(c.numHiddens)", "\(c.ffnHiddens)", "\(c.numHeads)", "\(c.numLayers)", "\(c.numSteps)"],
+                       resultIn: dir, TranslationResult.self)
+        }
+        let imported = try run("import", diveFile)
+        expectSame(try diveLogits(trained), imported.logits, "Dive checkpoint in PyTorch")
+        #expect(try diveTranslations(diveFile) == imported.translations)
+        #expect(imported.translations.contains { !$0.isEmpty }, "a trained Transformer translates something: \(imported.translations)")
+
+        // PyTorch → Dive, in each float type PyTorch users save.
+        let recipe = try #require(try RecipeRegistry.recipe(named: "transformer") as? any TranslationRecipe)
+        for mode in ["export", "export-f16", "export-bf16"] {
+            let torchFile = dir.appendingPathComponent("\(mode).safetensors")
+            let exported = try run(mode, torchFile)
+            let (model, plainSrc, plainTgt) = try TranslationTask.load(checkpoint: torchFile, on: CPUBackend.shared, recipe: recipe, data: data)
+            #expect(plainSrc.count == src.count && plainTgt.count == tgt.count)
+            expectSame(try diveLogits(model), exported.logits, "PyTorch \(mode) in Dive")
+            let texts = try diveTranslations(torchFile, ["--recipe", "transformer"])
+            #expect(texts == exported.translations, "\(mode): Dive \(texts) vs PyTorch \(exported.translations)")
+        }
+        // Without --recipe a plain state_dict is a clear error; --init-from fine-tunes from it.
+        let plain = dir.appendingPathComponent("export.safetensors")
+        let r = try CLI.run(["translate", plain.path, "go ."])
+        #expect(r.exitedNormally && r.status == 1 && r.output.contains("--recipe"))
+        let tuned = dir.appendingPathComponent("tuned.safetensors")
+        try CLI.succeed(["train", "transformer", "--epochs", "1", "--init-from", plain.path, "--checkpoint", tuned.path])
+        let start = try SafeTensorsFile.read(from: plain).tensors["decoder.dense.weight"]!.floats!
+        let after = try SafeTensorsFile.read(from: tuned).tensors["decoder.dense.weight"]!.floats!
+        let moved = zip(start, after).map { abs($0 - $1) }.max() ?? 0
+        #expect(moved > 0 && moved < 1, "fine-tuning moved decoder.dense.weight by \(moved)")
+    }
+
+    /// The GRU models' plain state_dicts (what PyTorch's `state_dict()` of the book's
+    /// `EncoderDecoder` holds: the weights, no metadata) read with `--recipe` translate as the
+    /// checkpoint they came from.
+    @Test(arguments: ["seq2seq", "bahdanau"])
+    func recurrentTranslatorsReadPlainWeights(_ name: String) throws {
+        let dir = try CLI.folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let diveFile = dir.appendingPathComponent("dive.safetensors"), plain = dir.appendingPathComponent("plain.safetensors")
+        try CLI.succeed(["train", name, "--epochs", "20", "--checkpoint", diveFile.path])
+        let full = try SafeTensorsFile.read(from: diveFile)
+        try SafeTensorsFile(tensors: full.tensors.filter { $0.key.hasPrefix("encoder.") || $0.key.hasPrefix("decoder.") }).write(to: plain)
+        #expect(try diveTranslations(plain, ["--recipe", name]) == diveTranslations(diveFile))
+        let r = try CLI.run(["translate", plain.path, "go .", "--recipe", name == "seq2seq" ? "bahdanau" : "seq2seq"])
+        #expect(r.exitedNormally && r.status == 1, "another recipe's layout is a one-line error: \(r.output)")
     }
 }

@@ -72,6 +72,13 @@ public enum TranslationModelConfig: Equatable, Sendable {
         }
     }
 
+    public var srcVocabSize: Int {
+        switch self {
+        case let .seq2seq(c), let .bahdanau(c): return c.srcVocabSize
+        case let .transformer(c): return c.srcVocabSize
+        }
+    }
+
     public var tgtVocabSize: Int {
         switch self {
         case let .seq2seq(c), let .bahdanau(c): return c.tgtVocabSize

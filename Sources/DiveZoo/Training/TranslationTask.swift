@@ -102,10 +102,27 @@ public final class TranslationTask: TrainingTask {
             labelSmoothing: labelSmoothing, scale: 1 / Float(T))
     }
 
-    /// Rebuilds a trained model (GRU, Bahdanau or Transformer, as the checkpoint says) and its vocabularies.
-    public static func load(checkpoint url: URL, on backend: Backend) throws -> (model: any EncoderDecoder, srcVocab: Vocab, tgtVocab: Vocab) {
+    /// Rebuilds a trained model (GRU, Bahdanau or Transformer, as the checkpoint says) and its
+    /// vocabularies; or, with `recipe`, reads a PyTorch `state_dict` of the book's `EncoderDecoder`
+    /// saved by `safetensors.torch.save_file` (no Dive metadata): the sizes come from the shapes,
+    /// what shapes cannot tell (heads, dropout, steps) from the recipe, and the vocabularies are
+    /// rebuilt the book's way from the recipe's data.
+    public static func load(checkpoint url: URL, on backend: Backend, recipe: (any TranslationRecipe)? = nil,
+                            data: DataDirectory = DataDirectory()) throws -> (model: any EncoderDecoder, srcVocab: Vocab, tgtVocab: Vocab) {
         let file = try SafeTensorsFile.read(from: url)
         let meta = file.metadata
+        if meta["extra.kind"] == nil {
+            guard let recipe else {
+                throw ZooError.badCheckpoint(path: url.path, detail: "it has no Dive metadata; to read it as a PyTorch state_dict of the book's EncoderDecoder, pass --recipe (seq2seq, bahdanau, transformer)")
+            }
+            let dataset = try Translation.loadDataset(file: data.locate(.fraEng), numSteps: recipe.numSteps, numExamples: 600)
+            let config = try plainConfig(file, recipe.modelConfig(.zh, srcVocab: dataset.srcVocab.count, tgtVocab: dataset.tgtVocab.count),
+                                         path: url.path)
+            let model = try config.build(on: backend, rng: HostRNG(seed: 0))
+            try Checkpoint.load(file, path: url.path, into: model)
+            model.eval()
+            return (model, dataset.srcVocab, dataset.tgtVocab)
+        }
         let config = try TranslationModelConfig.decode(kind: meta["extra.kind"], config: meta["extra.config"], path: url.path)
         let src = try Training.decode(Vocab.self, meta["extra.src_vocab"], key: "src_vocab", path: url.path)
         let tgt = try Training.decode(Vocab.self, meta["extra.tgt_vocab"], key: "tgt_vocab", path: url.path)
@@ -113,5 +130,44 @@ public final class TranslationTask: TrainingTask {
         try Checkpoint.load(file, path: url.path, into: model)
         model.eval()
         return (model, src, tgt)
+    }
+}
+
+extension TranslationTask {
+    /// The configuration of a PyTorch state_dict of the book's `EncoderDecoder`: the recipe's
+    /// model with the widths, layer count and vocabulary sizes its tensors have.
+    static func plainConfig(_ file: SafeTensorsFile, _ recipeConfig: TranslationModelConfig, path: String) throws -> TranslationModelConfig {
+        func shape(_ name: String) throws -> [Int] {
+            guard let t = file.tensors[name], t.shape.count == 2 else {
+                throw ZooError.badCheckpoint(path: path, detail: "not the book's \(recipeConfig.kind) EncoderDecoder: it has no 2-D \(name)")
+            }
+            return t.shape
+        }
+        func count(_ name: (Int) -> String) -> Int { (0...).prefix { file.tensors[name($0)] != nil }.count }
+        let srcVocab = try shape("encoder.embedding.weight")[0], tgtVocab = try shape("decoder.dense.weight")[0]
+        let config: TranslationModelConfig
+        switch recipeConfig {
+        case var .seq2seq(c), var .bahdanau(c):
+            c.srcVocabSize = srcVocab; c.tgtVocabSize = tgtVocab
+            c.embedSize = try shape("encoder.embedding.weight")[1]
+            c.hidden = try shape("encoder.rnn.weight_hh_l0")[1]
+            c.layers = count { "encoder.rnn.weight_ih_l\($0)" }
+            try ModelLimits.check(c, path: path)
+            if case .seq2seq = recipeConfig { config = .seq2seq(c) } else { config = .bahdanau(c) }
+        case var .transformer(c):
+            c.srcVocabSize = srcVocab; c.tgtVocabSize = tgtVocab
+            c.numHiddens = try shape("encoder.embedding.weight")[1]
+            c.ffnHiddens = try shape("encoder.blks.block0.ffn.dense1.weight")[0]
+            c.numLayers = count { "encoder.blks.block\($0).attention.W_q.weight" }
+            try ModelLimits.check(c, path: path)
+            guard c.numHiddens % c.numHeads == 0 else {
+                throw ZooError.badCheckpoint(path: path, detail: "its width \(c.numHiddens) does not split into the recipe's \(c.numHeads) heads")
+            }
+            config = .transformer(c)
+        }
+        guard srcVocab == recipeConfig.srcVocabSize, tgtVocab == recipeConfig.tgtVocabSize else {
+            throw ZooError.badCheckpoint(path: path, detail: "its vocabularies have \(srcVocab) and \(tgtVocab) tokens; the book's for this recipe have \(recipeConfig.srcVocabSize) and \(recipeConfig.tgtVocabSize)")
+        }
+        return config
     }
 }
