@@ -2,17 +2,6 @@
 // Dive: the sequence models of Dive into Deep Learning on OpenCL and OpenBLAS.
 import PackageDescription
 
-// The CPU backend's SIMD math is written for 8-wide vectors with fused multiply-add. Swift's
-// default x86-64 target is SSE2 without FMA, which runs it at about half speed, so the core is
-// built for x86-64-v3 (AVX2 + FMA: every x86 server and desktop CPU since 2015). ARM64 has FMA.
-#if arch(x86_64)
-let simdSettings: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v3"]), .define("DIVE_FMA")]
-#elseif arch(arm64)
-let simdSettings: [SwiftSetting] = [.define("DIVE_FMA")]
-#else
-let simdSettings: [SwiftSetting] = []
-#endif
-
 let package = Package(
     name: "Dive",
     platforms: [.macOS(.v13)],
@@ -44,8 +33,8 @@ let package = Package(
         .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
                        providers: [.apt(["libopenmpi-dev"])]),
 
-        // The CPU's packed-operand GEMM for recurrent steps (AVX2/FMA with a portable fallback).
-        .target(name: "CKernels", path: "Sources/CKernels"),
+        // The CPU's vector kernels and packed-operand GEMM, AVX2+FMA or baseline chosen at run time.
+        .target(name: "CKernels", path: "Sources/CKernels", exclude: ["kernels.inc"]),
 
         // Kernels/*.cl become a generated Swift source at build time.
         .executableTarget(name: "EmbedKernelsTool", path: "Sources/EmbedKernelsTool"),
@@ -55,7 +44,6 @@ let package = Package(
         .target(name: "Dive",
                 dependencies: ["COpenCL", "CBLAS", "CKernels", .product(name: "Numerics", package: "swift-numerics"), .product(name: "Logging", package: "swift-log")],
                 path: "Sources/Dive",
-                swiftSettings: simdSettings,
                 plugins: ["EmbedKernels"]),
         .target(name: "DiveData", dependencies: [.product(name: "Crypto", package: "swift-crypto"), "ZIPFoundation", .product(name: "Logging", package: "swift-log")],
                 path: "Sources/DiveData"),

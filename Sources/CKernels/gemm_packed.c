@@ -105,9 +105,9 @@ VECTOR_TARGET static void gemm_vectorised(long m, long n, long k, const float *a
     }
 }
 
-int dive_gemm_packed_is_vectorised(void) {
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
+/// The AVX2 tiles run where kernels.inc runs its AVX2+FMA path (cpu_dispatch.c chose it).
+extern const DiveCPUKernels dive_kernels_avx2;
+int dive_gemm_packed_is_vectorised(void) { return dive_cpu_kernels() == &dive_kernels_avx2; }
 #else
 int dive_gemm_packed_is_vectorised(void) { return 0; }
 #endif

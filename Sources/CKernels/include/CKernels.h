@@ -1,6 +1,7 @@
-// Small C kernels the CPU backend calls where Swift cannot reach the hardware's speed: a GEMM
-// against a B operand packed once and reused many times (the recurrent weights W_hh, multiplied
-// by the state at every time step of a sequence), and the LSTM cell that runs after it.
+// The CPU backend's C kernels, where the instructions are chosen at run time by the CPU's
+// features: a GEMM against a B operand packed once and reused many times (the recurrent weights
+// W_hh, multiplied by the state at every time step of a sequence), and the vector kernels of
+// kernels.inc (transcendental buffers, softmax and LayerNorm rows, recurrent cells).
 #ifndef DIVE_CKERNELS_H
 #define DIVE_CKERNELS_H
 
@@ -22,16 +23,65 @@ void dive_gemm_packed(long m, long n, long k, const float *a, long lda, const fl
 /// 1 when this CPU runs the AVX2/FMA kernel, 0 when the portable loop runs instead.
 int dive_gemm_packed_is_vectorised(void);
 
-/// One LSTM step (gates i, f, g, o) for `rows` batch rows of H units. gi, gh, saved: (rows, 4H);
-/// bias: (4H); cPrev, cNext, h, hCopy: (rows, H). pre = gi + gh + bias; c' = f c + i g; h = o tanh c'.
-/// Writes cNext, h (and hCopy unless NULL) and saved = (i, f, g, o).
-void dive_lstm_cell_forward(long rows, long H, const float *gi, const float *gh, const float *bias, const float *cPrev,
-                            float *cNext, float *h, float *hCopy, float *saved);
+/// The logit the book's masked softmax gives masked-out positions.
+#define DIVE_MASKED_LOGIT -1e6f
 
-/// The step's backward: from saved (i, f, g, o), cPrev, cNext, the output's gradient dOut and the
-/// recurrent gradient dh (rows, H), writes the pre-activation gradients dG (rows, 4H) (and dG2
-/// unless NULL) and replaces dc (rows, H), the gradient of c', with that of c.
-void dive_lstm_cell_backward(long rows, long H, const float *saved, const float *cPrev, const float *cNext,
-                             const float *dOut, const float *dh, float *dc, float *dG, float *dG2);
+/// The CPU backend's vector kernels (kernels.inc), one table per CPU path. Buffers and rows may be
+/// updated in place (y = x) unless said otherwise; rows never allocate.
+typedef struct {
+    /// y[i] = e^x[i], log x[i], tanh x[i], 1/(1 + e^-x[i]) for i < n (≤ 1, 1, 2.5, 3 ulp; IEEE
+    /// special values as the C library's).
+    void (*exp)(const float *x, float *y, long n);
+    void (*log)(const float *x, float *y, long n);
+    void (*tanh)(const float *x, float *y, long n);
+    void (*sigmoid)(const float *x, float *y, long n);
+    /// Σ x[i]² (blocks of 4096 added in double).
+    float (*sum_of_squares)(const float *x, long n);
+
+    /// Σ exp(x[i] - max) over a row, with the row's maximum (NaN skipped) in *max; each term also
+    /// goes to y unless y is NULL. The cross-entropy's log-sum-exp is *max + log(Σ).
+    float (*exp_sum_row)(const float *x, float *y, long n, float *max);
+    /// The book's masked softmax of a row of n logits: index ≥ valid (clamped to 0…n) counts as
+    /// DIVE_MASKED_LOGIT, so valid = 0 gives a uniform row.
+    void (*softmax_row)(const float *x, float *y, long n, long valid);
+    /// dx = y·(dy - Σ dy·y); dx may be dy or y.
+    void (*softmax_backward_row)(const float *y, const float *dy, float *dx, long n);
+    /// y = (x - mean)·rstd·γ + β, rstd = 1/√(biased variance + eps); writes mean and rstd.
+    void (*layer_norm_row)(const float *x, const float *gamma, const float *beta, float *y, long n, float eps,
+                           float *mean, float *rstd);
+    /// dx = rstd·(g - mean g - x̂·mean(g·x̂)) with g = dy·γ; ACCUMULATES dγ += dy·x̂, dβ += dy.
+    void (*layer_norm_backward_row)(const float *x, const float *dy, const float *gamma, float mean, float rstd,
+                                    float *dx, float *dgamma, float *dbeta, long n);
+
+    /// Recurrent steps over `rows` batch rows of H units, PyTorch's gates and equations. gi, gh:
+    /// (rows, G·H) input and hidden projections; bias (G·H); h_copy, dG2, dG3: optional copies.
+    /// tanh RNN: h = tanh(gi + gh + b); backward dG = (dOut + dh)(1 - h²).
+    void (*rnn_tanh_forward)(long rows, long H, const float *gi, const float *gh, const float *bias, float *h, float *h_copy);
+    void (*rnn_tanh_backward)(long rows, long H, const float *h, const float *dOut, const float *dh,
+                              float *dG, float *dG2, float *dG3);
+    /// GRU (r, z, n): saved (rows, 4H) = (r, z, n, W_hn h + b_hn). Backward: dGi and dGh differ in
+    /// the n gate (dGh gets dn·r); dh (rows, H) is replaced by the gradient of h_prev's direct path.
+    void (*gru_forward)(long rows, long H, const float *gi, const float *gh, const float *bias, const float *hPrev,
+                        float *h, float *h_copy, float *saved);
+    void (*gru_backward)(long rows, long H, const float *saved, const float *hPrev, const float *dOut, float *dh,
+                         float *dGi, float *dGh, float *dGh2);
+    /// LSTM (i, f, g, o): c' = f c + i g, h = o tanh c'; saved (rows, 4H) = (i, f, g, o). Backward:
+    /// dG (rows, 4H) from dOut + dh, and dc (rows, H), the gradient of c', becomes that of c.
+    void (*lstm_forward)(long rows, long H, const float *gi, const float *gh, const float *bias, const float *cPrev,
+                         float *cNext, float *h, float *h_copy, float *saved);
+    void (*lstm_backward)(long rows, long H, const float *saved, const float *cPrev, const float *cNext,
+                          const float *dOut, const float *dh, float *dc, float *dG, float *dG2);
+} DiveCPUKernels;
+
+/// The kernels of the best path this CPU runs: AVX2+FMA on x86-64 CPUs that have them, else the
+/// architecture's baseline (SSE2 on x86-64, NEON on arm64). DIVE_CPU_PATH=baseline forces the latter.
+const DiveCPUKernels *dive_cpu_kernels(void);
+
+/// The path dive_cpu_kernels chose: "avx2+fma" or "baseline".
+const char *dive_cpu_path(void);
+
+/// A path's kernels by name ("avx2+fma", "baseline"), or NULL where this CPU cannot run them
+/// (tests run every path the machine has).
+const DiveCPUKernels *dive_cpu_kernels_named(const char *name);
 
 #endif

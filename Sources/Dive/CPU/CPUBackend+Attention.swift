@@ -37,7 +37,7 @@ extension CPUBackend {
                 let valid = lens.map { Int($0[((b / d.heads) * d.queries + i) / repeatCount]) } ?? d.keys
                 if T.self == Float.self {
                     let f = UnsafeMutableRawPointer(row).assumingMemoryBound(to: Float.self)
-                    RowKernels.softmax(f, f, n: d.keys, valid: valid)
+                    CPUKernels.table.softmax_row(f, f, d.keys, valid)
                     continue
                 }
                 var m = -T.infinity

@@ -7,13 +7,20 @@ extension CPUBackend {
             unaryLoop(op, x.cpuPointer(Double.self), y.cpuPointer(Double.self), x.count)
         } else {
             let xp = x.cpuPointer(Float.self), yp = y.cpuPointer(Float.self)
-            // Transcendentals go through the SIMD math library.
+            // Transcendentals go through the vector kernels.
+            let k = CPUKernels.table
+            let kernel: (@convention(c) (UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int) -> Void)?
             switch op {
-            case .exp: Parallel.forRanges(x.count, costPerItem: 16) { r in VectorMath.exp(xp + r.lowerBound, yp + r.lowerBound, count: r.count) }
-            case .log: Parallel.forRanges(x.count, costPerItem: 16) { r in VectorMath.log(xp + r.lowerBound, yp + r.lowerBound, count: r.count) }
-            case .tanh: Parallel.forRanges(x.count, costPerItem: 16) { r in VectorMath.tanh(xp + r.lowerBound, yp + r.lowerBound, count: r.count) }
-            case .sigmoid: Parallel.forRanges(x.count, costPerItem: 16) { r in VectorMath.sigmoid(xp + r.lowerBound, yp + r.lowerBound, count: r.count) }
-            default: unaryLoop(op, xp, yp, x.count)
+            case .exp: kernel = k.exp
+            case .log: kernel = k.log
+            case .tanh: kernel = k.tanh
+            case .sigmoid: kernel = k.sigmoid
+            default: kernel = nil
+            }
+            if let kernel {
+                Parallel.forRanges(x.count, costPerItem: 16) { r in kernel(xp + r.lowerBound, yp + r.lowerBound, r.count) }
+            } else {
+                unaryLoop(op, xp, yp, x.count)
             }
         }
     }

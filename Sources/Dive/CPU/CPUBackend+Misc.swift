@@ -138,7 +138,7 @@ extension CPUBackend {
                 let p = t.cpuPointer(Double.self)
                 for i in 0..<t.count { total += p[i] * p[i] }
             } else {
-                total += Double(VectorMath.sumOfSquares(t.cpuPointer(Float.self), count: t.count))
+                total += Double(CPUKernels.table.sum_of_squares(t.cpuPointer(Float.self), t.count))
             }
         }
         let norm = total.squareRoot()

@@ -1,11 +1,8 @@
 // CPU row ops: the book's masked softmax, cross-entropy with label smoothing, layernorm; each
-// forward with its backward. Float32 rows go through the SIMD `RowKernels`; Float64 through the
+// forward with its backward. Float32 rows go through CKernels' row kernels; Float64 through the
 // generic loops below, which are also the readable definitions.
 import Foundation
 import RealModule
-
-/// The logit the book gives masked positions.
-let maskedLogit = -1e6
 
 extension CPUBackend {
     // MARK: masked softmax
@@ -22,7 +19,7 @@ extension CPUBackend {
         } else {
             let xp = x.cpuPointer(Float.self), yp = y.cpuPointer(Float.self)
             Parallel.forRanges(rows, costPerItem: 8 * cols) { r in
-                for row in r { RowKernels.softmax(xp + row * cols, yp + row * cols, n: cols, valid: valid(row)) }
+                for row in r { CPUKernels.table.softmax_row(xp + row * cols, yp + row * cols, cols, valid(row)) }
             }
         }
     }
@@ -57,7 +54,7 @@ extension CPUBackend {
             let yp = y.cpuPointer(Float.self), gp = dy.cpuPointer(Float.self), dp = dx.cpuPointer(Float.self)
             Parallel.forRanges(rows, costPerItem: 4 * cols) { r in
                 for row in r {
-                    RowKernels.softmaxBackward(y: yp + row * cols, dy: gp + row * cols, dx: dp + row * cols, n: cols)
+                    CPUKernels.table.softmax_backward_row(yp + row * cols, gp + row * cols, dp + row * cols, cols)
                     (dp + row * cols + valid(row)).update(repeating: 0, count: cols - valid(row))
                 }
             }
@@ -77,7 +74,7 @@ extension CPUBackend {
         }
     }
 
-    /// `crossEntropyLoop` for Float32 with the SIMD row kernels (max/min, exp and sum in vectors).
+    /// `crossEntropyLoop` for Float32 with the row kernels (max, exp and sum in vectors).
     private func crossEntropyRowsF32(_ x: UnsafeMutablePointer<Float>, _ t: UnsafeMutablePointer<Int32>,
                                      _ w: UnsafeMutablePointer<Float>?, _ eps: Float, _ loss: UnsafeMutablePointer<Float>,
                                      _ rows: Int, _ v: Int) {
@@ -86,9 +83,8 @@ extension CPUBackend {
                 let xr = UnsafePointer(x + row * v)
                 let target = Int(t[row])
                 guard target >= 0 && target < v else { loss[row] = .nan; continue }
-                let (m, lo) = RowKernels.maxMin(xr, count: v)
-                let sum = RowKernels.expShiftedSum(xr, loss + row, count: v, shift: m,
-                                                   checked: !RowKernels.expRangeIsSafe(max: m, min: lo), store: false)
+                var m: Float = 0
+                let sum = CPUKernels.table.exp_sum_row(xr, nil, v, &m)
                 let lse = m + Foundation.log(sum)
                 let nll = lse - xr[target]
                 var smooth: Float = 0
@@ -140,7 +136,7 @@ extension CPUBackend {
         }
     }
 
-    /// `crossEntropyBackwardLoop` for Float32 with the SIMD row kernels.
+    /// `crossEntropyBackwardLoop` for Float32 with the row kernels.
     private func crossEntropyBackwardRowsF32(_ x: UnsafeMutablePointer<Float>, _ t: UnsafeMutablePointer<Int32>,
                                              _ w: UnsafeMutablePointer<Float>?, _ eps: Float, _ g: UnsafeMutablePointer<Float>,
                                              _ gStride: Int, _ gScale: Float, _ dx: UnsafeMutablePointer<Float>, _ rows: Int, _ v: Int) {
@@ -150,9 +146,8 @@ extension CPUBackend {
                 let target = Int(t[row])
                 let scale = g[row * gStride] * gScale * (w?[row] ?? 1)
                 guard target >= 0 && target < v else { dr.update(repeating: .nan, count: v); continue }
-                let (m, lo) = RowKernels.maxMin(xr, count: v)
-                let sum = RowKernels.expShiftedSum(xr, dr, count: v, shift: m,
-                                                   checked: !RowKernels.expRangeIsSafe(max: m, min: lo), store: true)
+                var m: Float = 0
+                let sum = CPUKernels.table.exp_sum_row(xr, dr, v, &m)
                 let a = scale / sum, b = scale * eps / Float(v)
                 for j in 0..<v { dr[j] = dr[j] * a - b }
                 dr[target] -= scale * (1 - eps)
@@ -216,8 +211,7 @@ extension CPUBackend {
             let mp = mean.cpuPointer(Float.self), rp = rstd.cpuPointer(Float.self)
             Parallel.forRanges(rows, costPerItem: 6 * cols) { r in
                 for row in r {
-                    let stats = RowKernels.layerNorm(xp + row * cols, gamma: gp, beta: bp, yp + row * cols, n: cols, eps: eps)
-                    mp[row] = stats.mean; rp[row] = stats.rstd
+                    CPUKernels.table.layer_norm_row(xp + row * cols, gp, bp, yp + row * cols, cols, eps, mp + row, rp + row)
                 }
             }
         }
@@ -247,7 +241,7 @@ extension CPUBackend {
             }
         } else {
             layerNormBackwardLoop(x, dy, gamma, mean, rstd, dx, dGamma, dBeta, rows, cols, Float.self) { x, dy, g, m, r, dx, dg, db, n in
-                RowKernels.layerNormBackward(x: x, dy: dy, gamma: g, mean: m, rstd: r, dx: dx, dgamma: dg, dbeta: db, n: n)
+                CPUKernels.table.layer_norm_backward_row(x, dy, g, m, r, dx, dg, db, n)
             }
         }
     }

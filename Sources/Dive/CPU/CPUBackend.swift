@@ -22,6 +22,9 @@ public final class CPUBackend: Backend {
         return String(cString: config).trimmingCharacters(in: .whitespaces)
     }
 
+    /// The path of the vector kernels this CPU runs: "avx2+fma" or "baseline" (`DIVE_CPU_PATH=baseline` forces it).
+    public var kernelPath: String { CPUKernels.path }
+
     /// Threads OpenBLAS would use on its own (its start-up setting); Dive runs it on one thread
     /// per call and splits large products across its own workers (see `gemmLoop`).
     public var blasThreads: Int { Self.maxBlasThreads }

@@ -1,5 +1,9 @@
 // The book's masked softmax over the last axis (masked logits count as -1e6), with valid
 // lengths of shape (B,) repeated over the rows of each batch item, or one per row.
+import CKernels
+
+/// The logit the book gives masked positions (the CPU's row kernels use the same constant).
+let maskedLogit = Double(DIVE_MASKED_LOGIT)
 
 extension Tensor {
     /// Softmax over the last axis. `validLens` (Int32) holds one length per row, or one per
