@@ -24,6 +24,7 @@ public struct FileDigest {
 
     /// The SHA-1 of a file, read in 1 MiB chunks.
     public static func sha1(ofFile url: URL) throws -> String {
+        try requireRegularFile(url)
         let handle: FileHandle
         do { handle = try FileHandle(forReadingFrom: url) } catch {
             throw DataError.unreadable(path: url.path, reason: error.localizedDescription)

@@ -22,6 +22,7 @@ struct TextFile {
         guard FileManager.default.fileExists(atPath: path) else {
             throw DataError.fileNotFound(path: path, hint: "Check the data directory (--data-dir or DIVE_DATA).")
         }
+        try requireRegularFile(url)
         // Read in chunks into one array: a big file (SNLI's train split is ~470 MB) is held once.
         var bytes: [UInt8] = []
         do {
@@ -100,4 +101,15 @@ func isValidUTF8<Bytes: Collection>(_ bytes: Bytes) -> Bool where Bytes.Element 
         }
     }
     return true
+}
+
+/// A data file must be a regular file: reading a FIFO or a device would block or never end.
+func requireRegularFile(_ url: URL) throws {
+    var info = stat()
+    guard stat(url.path, &info) == 0 else { return }            // missing: the reader says so
+    let type = info.st_mode & S_IFMT
+    guard type == S_IFREG else {
+        let what = type == S_IFDIR ? "a folder" : type == S_IFIFO ? "a FIFO" : type == S_IFCHR || type == S_IFBLK ? "a device" : "not a regular file"
+        throw DataError.unreadable(path: url.path, reason: "it is \(what); data files must be regular files")
+    }
 }

@@ -17,38 +17,28 @@ public enum BookEdition: String, Codable, Sendable {
 public enum TimeMachine {
     /// The cleaning of `read_time_machine` for one line:
     /// `re.sub('[^A-Za-z]+', ' ', line).strip().lower()`.
-    public static func cleanLine(_ line: String) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(line.utf8.count)
-        var pendingSpace = false
-        for byte in line.utf8 {
-            if let letter = asciiLetterLowercased(byte) {
-                // A space only between letters: leading and trailing runs vanish (the `strip`).
-                if pendingSpace && !out.isEmpty { out.append(UInt8(ascii: " ")) }
-                pendingSpace = false
-                out.append(letter)
-            } else {
-                pendingSpace = true   // any other byte, including every byte of a non-ASCII character
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    public static func cleanLine(_ line: String) -> String { lettersAndSpaces(line, strip: true) }
 
     /// The en v1.0 `_preprocess`: the whole text as one string,
     /// `re.sub('[^A-Za-z]+', ' ', text).lower()`, with newlines counted as non-letters and no strip.
-    public static func cleanWholeText(_ text: String) -> String {
+    public static func cleanWholeText(_ text: String) -> String { lettersAndSpaces(text, strip: false) }
+
+    /// The letters of `text` lowercased, each run of other bytes (including every byte of a
+    /// non-ASCII character) as one space; `strip` drops the leading and trailing runs.
+    static func lettersAndSpaces(_ text: String, strip: Bool) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count)
         var inRun = false
         for byte in text.utf8 {
             if let letter = asciiLetterLowercased(byte) {
-                out.append(letter)
+                if inRun && !(strip && out.isEmpty) { out.append(UInt8(ascii: " ")) }
                 inRun = false
-            } else if !inRun {
-                out.append(UInt8(ascii: " "))
+                out.append(letter)
+            } else {
                 inRun = true
             }
         }
+        if inRun && !strip { out.append(UInt8(ascii: " ")) }
         return String(decoding: out, as: UTF8.self)
     }
 

@@ -6,7 +6,7 @@ public enum ZooError: Error, CustomStringConvertible, Equatable {
     /// The loss became NaN or infinite; names the step and the last checkpoint written.
     case nonFiniteLoss(steps: ClosedRange<Int>, epoch: Int, value: Double, lastCheckpoint: String?)
     /// Training stopped by Ctrl-C after writing a checkpoint.
-    case interrupted(step: Int, checkpoint: String?)
+    case interrupted(step: Int, checkpoint: String?, signal: Int32 = SIGINT)
     case badCheckpoint(path: String, detail: String)
     case invalidOption(String)
 
@@ -19,7 +19,7 @@ public enum ZooError: Error, CustomStringConvertible, Equatable {
             return "the loss became \(value) \(when) (epoch \(epoch + 1)); training stopped. "
                 + (last.map { "Last good checkpoint: \($0) (resume with --resume and a smaller --lr or a --clip)" }
                    ?? "No checkpoint was written yet: pass --checkpoint PATH to keep one")
-        case let .interrupted(step, checkpoint):
+        case let .interrupted(step, checkpoint, _):
             return "interrupted at step \(step); " + (checkpoint.map { "checkpoint written to \($0); continue with --resume" }
                                                      ?? "no checkpoint path, nothing saved")
         case let .badCheckpoint(path, detail):

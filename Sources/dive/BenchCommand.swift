@@ -10,16 +10,24 @@ struct BenchCommand: ParsableCommand {
                                                     subcommands: [KernelsBench.self, RecurrentBench.self, ModelsBench.self])
 }
 
-struct KernelsBench: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "kernels",
-        abstract: "Time GEMM, softmax, layernorm and attention on each device (median and spread of repeated runs).")
-
+/// The options every `dive bench` subcommand takes: which devices, and how to print the results.
+struct BenchOptions: ParsableArguments {
     @Option(help: "Device to benchmark (cpu, opencl, opencl:N, opencl:P.D, auto); default: every device.")
     var device: String?
 
     @Flag(help: "Print one JSON object per line.")
     var json = false
+
+    func devices() throws -> [Device] { try resolveDevices(device) }
+    func line(_ result: BenchResult) -> String { json ? result.jsonLine : result.textLine }
+}
+
+struct KernelsBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kernels",
+        abstract: "Time GEMM, softmax, layernorm and attention on each device (median and spread of repeated runs).")
+
+    @OptionGroup var output: BenchOptions
 
     @Flag(help: "Only the smallest shapes (a quick check).")
     var quick = false
@@ -28,14 +36,13 @@ struct KernelsBench: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let devices = try resolveDevices(device)
             var results: [BenchResult] = []
-            try KernelBenchmarks.run(devices: devices, quick: quick) { result in
+            try KernelBenchmarks.run(devices: try output.devices(), quick: quick) { result in
                 results.append(result)
-                print(json ? result.jsonLine : result.textLine)
+                print(output.line(result))
                 fflush(stdout)
             }
-            if !json { print(KernelBenchmarks.summary(results)) }
+            if !output.json { print(KernelBenchmarks.summary(results)) }
         }
     }
 }
@@ -45,18 +52,14 @@ struct RecurrentBench: ParsableCommand {
         commandName: "recurrent",
         abstract: "Time one GRU and one LSTM language-model training step (batch 32, 35 steps, hidden 256, vocabulary 28) per device.")
 
-    @Option(help: "Device to benchmark (cpu, opencl, opencl:N, opencl:P.D, auto); default: every device.")
-    var device: String?
-
-    @Flag(help: "Print one JSON object per line.")
-    var json = false
+    @OptionGroup var output: BenchOptions
 
     @OptionGroup var logging: LoggingOptions
 
     func run() throws {
         try reportingErrors {
-            for result in try RecurrentBenchmarks.run(devices: try resolveDevices(device)) {
-                print(json ? result.jsonLine : result.textLine)
+            for result in try RecurrentBenchmarks.run(devices: try output.devices()) {
+                print(output.line(result))
             }
         }
     }

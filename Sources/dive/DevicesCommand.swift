@@ -12,6 +12,7 @@ struct DevicesCommand: ParsableCommand {
         try reportingErrors {
             let cpu = CPUBackend.shared
             print("cpu          CPU backend: \(cpu.blasDescription); vector kernels \(cpu.kernelPath); \(ProcessInfo.processInfo.activeProcessorCount) cores, GEMMs split across them with one OpenBLAS thread each")
+            for line in DeviceRegistry.cudaLines() { print(line) }
             let devices = DeviceRegistry.openCLDevices
             if devices.isEmpty { print("(no OpenCL platform found: install an OpenCL driver, e.g. pocl-opencl-icd)") }
             for d in devices {

@@ -15,8 +15,9 @@ struct ListCommand: ParsableCommand {
     }
 
     private func line(_ r: any Recipe) {
-        print(r.name.padding(toLength: 19, withPad: " ", startingAt: 0)
-              + r.section.padding(toLength: 7, withPad: " ", startingAt: 0)
-              + r.enSection.padding(toLength: 7, withPad: " ", startingAt: 0) + r.summary)
+        let l = r.listing
+        print(l.name.padding(toLength: 19, withPad: " ", startingAt: 0)
+              + l.section.padding(toLength: 7, withPad: " ", startingAt: 0)
+              + l.enSection.padding(toLength: 7, withPad: " ", startingAt: 0) + l.summary)
     }
 }

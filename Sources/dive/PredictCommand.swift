@@ -12,24 +12,16 @@ struct PredictCommand: ParsableCommand {
     @Argument(help: "A checkpoint written by `dive train` for rnn, gru, lstm, ...") var checkpoint: String
     @Argument(help: "The text to continue.") var prefix: String
     @Option(help: "Characters to generate.") var length = 50
-    @Option(help: "cpu, opencl, ...") var device = "cpu"
-    @Option(help: "Read CHECKPOINT as a PyTorch state_dict of the book's RNNModel for this recipe (rnn, gru, lstm, deep-lstm, bi-lstm): the vocabulary is rebuilt from the recipe's data.") var recipe: String?
-    @Option(name: .customLong("data-dir"), help: "Data directory for --recipe (default: $DIVE_DATA, else ~/.cache/dive).") var dataDir: String?
+    @OptionGroup var loading: CheckpointOptions<LanguageModelStateDicts>
 
     @OptionGroup var logging: LoggingOptions
 
     func run() throws {
         try reportingZooErrors {
             try require((0...maxGeneratedLength).contains(length), "--length must be in 0…\(maxGeneratedLength) (got \(length))")
-            let backend = try Backends.backend(for: resolveDevice(device))
-            let lm = try recipe.map { name -> LanguageModelRecipe in
-                guard let r = try RecipeRegistry.recipe(named: name) as? LanguageModelRecipe else {
-                    throw ZooError.invalidOption("--recipe \(name) is not a language model (rnn, gru, lstm, deep-lstm, bi-lstm)")
-                }
-                return r
-            }
-            let (model, vocab, _) = try LanguageModelTask.load(checkpoint: URL(fileURLWithPath: checkpoint), on: backend, recipe: lm,
-                                                               data: DataDirectory(explicitPath: dataDir))
+            let backend = try loading.backend()
+            let (model, vocab, _) = try LanguageModelTask.load(checkpoint: URL(fileURLWithPath: checkpoint), on: backend,
+                                                               recipe: loading.plainRecipe(), data: loading.dataDirectory)
             // The text streams out as it is generated; Ctrl-C ends it where it is.
             let flag = InterruptFlag()
             InterruptHandler.install(flag, quiet: true)

@@ -54,7 +54,7 @@ struct TrainCommand: ParsableCommand {
             }
             o.preset = edition
             o.seed = seed
-            if let epochs { try require(epochs >= 1, "--epochs must be at least 1 (got \(epochs))"); o.override(\.epochs, epochs) }
+            if let epochs { try require((1...1_000_000).contains(epochs), "--epochs must be in 1…1000000 (got \(epochs))"); o.override(\.epochs, epochs) }
             if let lr { try require(lr.isFinite && lr > 0, "--lr must be a positive number (got \(lr))"); o.override(\.lr, lr) }
             if let batchSize {
                 try require((1...1_000_000).contains(batchSize), "--batch-size must be in 1…1000000 (got \(batchSize))")
@@ -95,6 +95,7 @@ struct TrainCommand: ParsableCommand {
             o.initFrom = initFrom.map { URL(fileURLWithPath: $0) }
             o.metricsLog = log.map { URL(fileURLWithPath: $0) }
             o.plot = plot.map { URL(fileURLWithPath: $0) }
+            if comm.isRoot, let url = o.plot { try FigureFile.prepare(url, flag: "--plot") }
             o.dataDirectory = DataDirectory(explicitPath: dataDir)
             o.beam = beam; o.lengthPenalty = lengthPenalty
             o.progress = comm.isRoot ? ProgressDisplay(isTerminal: comm.size > 1 ? false : nil) : nil   // mpirun gives ranks a pty
@@ -108,7 +109,7 @@ struct TrainCommand: ParsableCommand {
                 if let s = h.schedule, s != .constant { extras += ", schedule \(s.rawValue) (warmup \(h.resolvedWarmupSteps))" }
                 if let e = h.labelSmoothing, e > 0 { extras += ", label smoothing \(e)" }
                 if h.adamBeta2 != nil || h.adamEps != nil { extras += ", Adam β2 \(h.adamBeta2 ?? 0.999) ε \(h.adamEps ?? 1e-8)" }
-                print("\(r.name) (\(edition == .en ? r.enSection : r.section), \(edition.rawValue)): \(h.epochs) epochs, lr \(h.lr), batch \(h.batchSize), \(h.optimizer.rawValue), clip \(h.clip.map { "\($0)" } ?? "off")\(extras), device \(o.device)\(ranks)")
+                print("\(r.name) (\(edition == .en ? r.listing.enSection : r.listing.section), \(edition.rawValue)): \(h.epochs) epochs, lr \(h.lr), batch \(h.batchSize), \(h.optimizer.rawValue), clip \(h.clip.map { "\($0)" } ?? "off")\(extras), device \(o.device)\(ranks)")
             }
             fflush(stdout)
             let report = try r.run(o)
@@ -120,9 +121,7 @@ struct TrainCommand: ParsableCommand {
                 if !report.history.isEmpty { try SVGPlot.write(report, recipe: r.name, to: url); print("wrote \(url.path)") }
                 for (name, svg) in report.figures {
                     let figure = url.deletingPathExtension().path + "-\(name).svg"
-                    do { try svg.write(toFile: figure, atomically: true, encoding: .utf8) } catch {
-                        throw ZooError.invalidOption("cannot write the figure \(figure): \(error.localizedDescription)")
-                    }
+                    try FigureFile.write(svg, to: URL(fileURLWithPath: figure))
                     print("wrote \(figure)")
                 }
             }

@@ -18,9 +18,7 @@ struct TranslateCommand: ParsableCommand {
     @Option(help: "A reference translation: also print BLEU (k = 2).") var reference: String?
     @Option(help: "Draw the attention weights of the (greedy) translation to this SVG file; the Transformer's figures go to <name>-<figure>.svg.")
     var attention: String?
-    @Option(help: "cpu, opencl, ...") var device = "cpu"
-    @Option(help: "Read CHECKPOINT as a PyTorch state_dict of the book's EncoderDecoder for this recipe (seq2seq, bahdanau, transformer): the vocabularies are rebuilt from the recipe's data.") var recipe: String?
-    @Option(name: .customLong("data-dir"), help: "Data directory for --recipe (default: $DIVE_DATA, else ~/.cache/dive).") var dataDir: String?
+    @OptionGroup var loading: CheckpointOptions<TranslationStateDicts>
 
     @OptionGroup var logging: LoggingOptions
 
@@ -28,15 +26,10 @@ struct TranslateCommand: ParsableCommand {
         try reportingZooErrors {
             try require((1...maxBeam).contains(beam), "--beam must be in 1…\(maxBeam) (got \(beam))")
             try require(lengthPenalty.isFinite && lengthPenalty >= 0, "--length-penalty must be a number ≥ 0 (got \(lengthPenalty))")
-            let backend = try Backends.backend(for: resolveDevice(device))
-            let translation = try recipe.map { name -> any TranslationRecipe in
-                guard let r = try RecipeRegistry.recipe(named: name) as? any TranslationRecipe else {
-                    throw ZooError.invalidOption("--recipe \(name) is not a translation model (seq2seq, bahdanau, transformer)")
-                }
-                return r
-            }
-            let (model, src, tgt) = try TranslationTask.load(checkpoint: URL(fileURLWithPath: checkpoint), on: backend, recipe: translation,
-                                                             data: DataDirectory(explicitPath: dataDir))
+            if let attention { try FigureFile.prepare(URL(fileURLWithPath: attention), flag: "--attention") }
+            let backend = try loading.backend()
+            let (model, src, tgt) = try TranslationTask.load(checkpoint: URL(fileURLWithPath: checkpoint), on: backend,
+                                                             recipe: loading.plainRecipe(), data: loading.dataDirectory)
             let translator = try Translator(model: model, srcVocab: src, tgtVocab: tgt)
             // Attention first: a model without attention fails before anything is printed.
             if let attention {
@@ -44,9 +37,7 @@ struct TranslateCommand: ParsableCommand {
                 let url = URL(fileURLWithPath: attention)
                 for figure in figures {
                     let path = figures.count == 1 ? url.path : url.deletingPathExtension().path + "-\(figure.name).svg"
-                    do { try figure.svg.write(toFile: path, atomically: true, encoding: .utf8) } catch {
-                        throw ZooError.invalidOption("cannot write \(path): \(error.localizedDescription)")
-                    }
+                    try FigureFile.write(figure.svg, to: URL(fileURLWithPath: path))
                     FileHandle.standardError.write(Data("wrote \(path)\n".utf8))
                 }
             }

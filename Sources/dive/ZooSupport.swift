@@ -40,6 +40,8 @@ func reportingZooErrors<T>(across comm: Communicator = SingleProcess(), _ body: 
         }
         guard message(error) != nil else { throw error }
         FileHandle.standardError.write(Data("error: \(text)\n".utf8))
+        // A run stopped by a signal exits as shells expect of one: 128 + the signal (130, 143).
+        if case let .interrupted(_, _, signal)? = error as? ZooError { throw ExitCode(128 + signal) }
         throw ExitCode(1)
     }
 }
@@ -75,7 +77,7 @@ enum InterruptHandler {
                 // are inside OpenBLAS (exit() there crashed about one run in three).
                 if flag.isRaised { _exit(130) }
                 if !quiet { FileHandle.standardError.write(Data("\ninterrupt: writing a checkpoint after this step (interrupt again to quit now)\n".utf8)) }
-                flag.raise()
+                flag.raise(sig)
             }
             s.resume()
             sources.append(s)

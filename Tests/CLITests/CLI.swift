@@ -1,18 +1,11 @@
 // Running the release `dive` from the tests: the binary built beside this test binary, the
 // book's data, one thread, and OpenMPI allowed as root.
+import DiveReference
 import Foundation
 import Testing
 
 enum CLI {
-    static let dive: String? = {
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = dir.appendingPathComponent("dive").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        return nil
-    }()
+    static let dive = executableBesideTests("dive")
 
     static let dataDirectory = ProcessInfo.processInfo.environment["DIVE_DATA"]
         ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../shared/data").standardized.path

@@ -61,6 +61,32 @@ struct InteropTests {
         #expect(dive.count == torch.count && worst <= 1e-4, "\(what): logits differ by \(worst)", sourceLocation: sourceLocation)
     }
 
+    /// Without --recipe, `command` (predict, translate) rejects the plain state_dict `export.safetensors`
+    /// in `dir` with a clear error; `train <recipe> --init-from` fine-tunes from it: one epoch moves
+    /// `weight`, but not far.
+    func expectPlainStateDictNeedsRecipe(_ command: String, _ input: String, recipe: String, weight: String, in dir: URL,
+                                         sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let plain = dir.appendingPathComponent("export.safetensors")
+        let r = try CLI.run([command, plain.path, input])
+        #expect(r.exitedNormally && r.status == 1 && r.output.contains("--recipe"), sourceLocation: sourceLocation)
+        let tuned = dir.appendingPathComponent("tuned.safetensors")
+        try CLI.succeed(["train", recipe, "--epochs", "1", "--init-from", plain.path, "--checkpoint", tuned.path])
+        let start = try SafeTensorsFile.read(from: plain).tensors[weight]!.floats!
+        let after = try SafeTensorsFile.read(from: tuned).tensors[weight]!.floats!
+        let moved = zip(start, after).map { abs($0 - $1) }.max() ?? 0
+        #expect(moved > 0 && moved < 1, "fine-tuning moved \(weight) by \(moved)", sourceLocation: sourceLocation)
+    }
+
+    /// The book's data, for reading plain state_dicts with a recipe.
+    static let data = DataDirectory(explicitPath: CLI.dataDirectory)
+
+    /// `dive train recipe --epochs epochs` into `dir/dive.safetensors`; returns that checkpoint.
+    func trainedCheckpoint(_ recipe: String, epochs: Int, in dir: URL) throws -> URL {
+        let file = dir.appendingPathComponent("dive.safetensors")
+        try CLI.succeed(["train", recipe, "--epochs", "\(epochs)", "--checkpoint", file.path])
+        return file
+    }
+
     func predicted(_ output: String) -> String { output.split(separator: "\n").first.map(String.init) ?? "" }
 
     func writeTokens(_ vocab: Vocab, to url: URL) throws {
@@ -70,10 +96,8 @@ struct InteropTests {
     @Test func lstmLanguageModelRoundTrips() throws {
         let dir = try CLI.folder()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let data = DataDirectory(explicitPath: CLI.dataDirectory)
         // Dive → PyTorch.
-        let diveFile = dir.appendingPathComponent("dive.safetensors")
-        try CLI.succeed(["train", "lstm", "--epochs", "3", "--checkpoint", diveFile.path])
+        let diveFile = try trainedCheckpoint("lstm", epochs: 3, in: dir)
         let (trained, vocab, _) = try LanguageModelTask.load(checkpoint: diveFile, on: CPUBackend.shared)
         let vocabFile = dir.appendingPathComponent("vocab.json")
         try writeTokens(vocab, to: vocabFile)
@@ -86,22 +110,13 @@ struct InteropTests {
         for mode in ["export", "export-f16", "export-bf16"] {
             let torchFile = dir.appendingPathComponent("\(mode).safetensors")
             let exported = try torch(mode, torchFile, vocab: vocabFile, in: dir)
-            let (model, plainVocab, _) = try LanguageModelTask.load(checkpoint: torchFile, on: CPUBackend.shared, recipe: recipe, data: data)
+            let (model, plainVocab, _) = try LanguageModelTask.load(checkpoint: torchFile, on: CPUBackend.shared, recipe: recipe, data: Self.data)
             #expect(plainVocab.count == vocab.count)
             expectSame(try diveLogits(model), exported.logits, "PyTorch \(mode) in Dive")
             let text = predicted(try CLI.succeed(["predict", torchFile.path, "time traveller", "--length", "20", "--recipe", "lstm"]))
             #expect(text == exported.predict, "\(mode): Dive \(text) vs PyTorch \(exported.predict)")
         }
-        // Without --recipe a plain state_dict is a clear error; --init-from fine-tunes from it.
-        let plain = dir.appendingPathComponent("export.safetensors")
-        let r = try CLI.run(["predict", plain.path, "time"])
-        #expect(r.exitedNormally && r.status == 1 && r.output.contains("--recipe"))
-        let tuned = dir.appendingPathComponent("tuned.safetensors")
-        try CLI.succeed(["train", "lstm", "--epochs", "1", "--init-from", plain.path, "--checkpoint", tuned.path])
-        let start = try SafeTensorsFile.read(from: plain).tensors["linear.weight"]!.floats!
-        let after = try SafeTensorsFile.read(from: tuned).tensors["linear.weight"]!.floats!
-        let moved = zip(start, after).map { abs($0 - $1) }.max() ?? 0
-        #expect(moved > 0 && moved < 1, "fine-tuning moved linear.weight by \(moved)")
+        try expectPlainStateDictNeedsRecipe("predict", "time", recipe: "lstm", weight: "linear.weight", in: dir)
     }
 
     struct TranslationResult: Decodable { var logits: [Double]; var translations: [String] }
@@ -129,10 +144,8 @@ struct InteropTests {
     @Test func transformerRoundTrips() throws {
         let dir = try CLI.folder()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let data = DataDirectory(explicitPath: CLI.dataDirectory)
         // Dive → PyTorch, after enough training that the translations are words.
-        let diveFile = dir.appendingPathComponent("dive.safetensors")
-        try CLI.succeed(["train", "transformer", "--epochs", "30", "--checkpoint", diveFile.path])
+        let diveFile = try trainedCheckpoint("transformer", epochs: 30, in: dir)
         let (trained, src, tgt) = try TranslationTask.load(checkpoint: diveFile, on: CPUBackend.shared)
         guard case let .transformer(c) = trained.modelConfig else { Issue.record("not a Transformer"); return }
         let srcFile = dir.appendingPathComponent("src.json"), tgtFile = dir.appendingPathComponent("tgt.json")
@@ -152,22 +165,13 @@ struct InteropTests {
         for mode in ["export", "export-f16", "export-bf16"] {
             let torchFile = dir.appendingPathComponent("\(mode).safetensors")
             let exported = try run(mode, torchFile)
-            let (model, plainSrc, plainTgt) = try TranslationTask.load(checkpoint: torchFile, on: CPUBackend.shared, recipe: recipe, data: data)
+            let (model, plainSrc, plainTgt) = try TranslationTask.load(checkpoint: torchFile, on: CPUBackend.shared, recipe: recipe, data: Self.data)
             #expect(plainSrc.count == src.count && plainTgt.count == tgt.count)
             expectSame(try diveLogits(model), exported.logits, "PyTorch \(mode) in Dive")
             let texts = try diveTranslations(torchFile, ["--recipe", "transformer"])
             #expect(texts == exported.translations, "\(mode): Dive \(texts) vs PyTorch \(exported.translations)")
         }
-        // Without --recipe a plain state_dict is a clear error; --init-from fine-tunes from it.
-        let plain = dir.appendingPathComponent("export.safetensors")
-        let r = try CLI.run(["translate", plain.path, "go ."])
-        #expect(r.exitedNormally && r.status == 1 && r.output.contains("--recipe"))
-        let tuned = dir.appendingPathComponent("tuned.safetensors")
-        try CLI.succeed(["train", "transformer", "--epochs", "1", "--init-from", plain.path, "--checkpoint", tuned.path])
-        let start = try SafeTensorsFile.read(from: plain).tensors["decoder.dense.weight"]!.floats!
-        let after = try SafeTensorsFile.read(from: tuned).tensors["decoder.dense.weight"]!.floats!
-        let moved = zip(start, after).map { abs($0 - $1) }.max() ?? 0
-        #expect(moved > 0 && moved < 1, "fine-tuning moved decoder.dense.weight by \(moved)")
+        try expectPlainStateDictNeedsRecipe("translate", "go .", recipe: "transformer", weight: "decoder.dense.weight", in: dir)
     }
 
     /// The GRU models' plain state_dicts (what PyTorch's `state_dict()` of the book's
@@ -177,8 +181,7 @@ struct InteropTests {
     func recurrentTranslatorsReadPlainWeights(_ name: String) throws {
         let dir = try CLI.folder()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let diveFile = dir.appendingPathComponent("dive.safetensors"), plain = dir.appendingPathComponent("plain.safetensors")
-        try CLI.succeed(["train", name, "--epochs", "20", "--checkpoint", diveFile.path])
+        let diveFile = try trainedCheckpoint(name, epochs: 20, in: dir), plain = dir.appendingPathComponent("plain.safetensors")
         let full = try SafeTensorsFile.read(from: diveFile)
         try SafeTensorsFile(tensors: full.tensors.filter { $0.key.hasPrefix("encoder.") || $0.key.hasPrefix("decoder.") }).write(to: plain)
         #expect(try diveTranslations(plain, ["--recipe", name]) == diveTranslations(diveFile))

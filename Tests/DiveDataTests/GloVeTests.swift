@@ -47,22 +47,18 @@ import DiveData
         defer { try? FileManager.default.removeItem(at: folder) }
         let lines = Array(try byteLines(TestData.glove).prefix(20))
 
-        var short = lines
-        short[6] = Array(short[6].split(separator: UInt8(ascii: " ")).dropLast().joined(separator: [UInt8(ascii: " ")]))
-        let shortFile = try write(joinLines(short), to: "short.txt", in: folder)
+        let shortFile = try writeCopy(of: lines, changing: 6, to: "short.txt", in: folder) { line in
+            line = Array(line.split(separator: UInt8(ascii: " ")).dropLast().joined(separator: [UInt8(ascii: " ")]))
+        }
         let shortError = dataError { _ = try TokenEmbedding(contentsOf: shortFile) }
         #expect(shortError == .wrongFieldCount(path: shortFile.path, line: 7, expected: 51, found: 50,
                                                separator: "single spaces (a token and 50 numbers)"))
         #expect(shortError?.description.contains("\(shortFile.path):7") == true)
 
-        var notNumber = lines
-        notNumber[9] += Array("x".utf8)
-        let numberFile = try write(joinLines(notNumber), to: "number.txt", in: folder)
+        let numberFile = try writeCopy(of: lines, changing: 9, to: "number.txt", in: folder) { $0 += Array("x".utf8) }
         #expect(dataError { _ = try TokenEmbedding(contentsOf: numberFile) }?.description.contains("\(numberFile.path):10") == true)
 
-        var badToken = lines
-        badToken[3][0] = 0xFF
-        let tokenFile = try write(joinLines(badToken), to: "token.txt", in: folder)
+        let tokenFile = try writeCopy(of: lines, changing: 3, to: "token.txt", in: folder) { $0[0] = 0xFF }
         #expect(dataError { _ = try TokenEmbedding(contentsOf: tokenFile, invalidUTF8: .reject) }
                 == .invalidUTF8(path: tokenFile.path, line: 4))
 

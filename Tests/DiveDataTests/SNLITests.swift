@@ -30,9 +30,9 @@ struct SNLITests {
     @Test func dropsExamplesWithoutAGoldLabel() throws {
         let folder = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
-        var lines = try byteLines(Self.devText)
-        lines[1] = Array("-".utf8) + lines[1].drop { $0 != UInt8(ascii: "\t") }
-        let file = try write(joinLines(lines), to: "snli_1.0_dev.txt", in: folder)
+        let file = try writeCopy(of: byteLines(Self.devText), changing: 1, to: "snli_1.0_dev.txt", in: folder) { line in
+            line = Array("-".utf8) + line.drop { $0 != UInt8(ascii: "\t") }
+        }
         let examples = try SNLI.read(file: file)
         #expect(examples.count == 9)
         #expect(examples.labels[0] == .entailment)
@@ -71,26 +71,24 @@ struct SNLITests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let lines = try byteLines(Self.devText)
 
-        var missingTab = lines
-        missingTab[3] = Array(missingTab[3].split(separator: UInt8(ascii: "\t"), omittingEmptySubsequences: false)
-            .dropLast().joined(separator: [UInt8(ascii: "\t")]))
-        let tabFile = try write(joinLines(missingTab), to: "tab.txt", in: folder)
+        let tabFile = try writeCopy(of: lines, changing: 3, to: "tab.txt", in: folder) { line in
+            line = Array(line.split(separator: UInt8(ascii: "\t"), omittingEmptySubsequences: false)
+                .dropLast().joined(separator: [UInt8(ascii: "\t")]))
+        }
         let tabError = dataError { _ = try SNLI.read(file: tabFile) }
         #expect(tabError == .wrongFieldCount(path: tabFile.path, line: 4, expected: 14, found: 13, separator: "tabs"))
         #expect(tabError?.description.contains("\(tabFile.path):4") == true)
 
-        var badBytes = lines
-        badBytes[5].insert(0xC3, at: 20)   // a lead byte without its continuation
-        badBytes[5].insert(0x28, at: 21)
-        let utf8File = try write(joinLines(badBytes), to: "utf8.txt", in: folder)
+        let utf8File = try writeCopy(of: lines, changing: 5, to: "utf8.txt", in: folder) { line in
+            line.insert(contentsOf: [0xC3, 0x28], at: 20)   // a lead byte without its continuation
+        }
         #expect(dataError { _ = try SNLI.read(file: utf8File) } == .invalidUTF8(path: utf8File.path, line: 6))
 
-        let badHeader = try write(joinLines([Array("label\tpremise\thypothesis".utf8)] + lines.dropFirst()), to: "header.txt", in: folder)
+        let badHeader = try writeCopy(of: lines, changing: 0, to: "header.txt", in: folder) { $0 = Array("label\tpremise\thypothesis".utf8) }
         #expect(dataError { _ = try SNLI.read(file: badHeader) }?.description.contains("\(badHeader.path):1") == true)
 
-        var jsonLines = try byteLines(TestData.url("snli_1.0_sample/snli_1.0_dev.jsonl"))
-        jsonLines[2] = Array(jsonLines[2].prefix(40))
-        let jsonFile = try write(joinLines(jsonLines), to: "bad.jsonl", in: folder)
+        let jsonLines = try byteLines(TestData.url("snli_1.0_sample/snli_1.0_dev.jsonl"))
+        let jsonFile = try writeCopy(of: jsonLines, changing: 2, to: "bad.jsonl", in: folder) { $0 = Array($0.prefix(40)) }
         let jsonError = dataError { _ = try SNLI.read(file: jsonFile) }
         #expect(jsonError == .malformedLine(path: jsonFile.path, line: 3, reason: "not a JSON object"))
 

@@ -1,5 +1,5 @@
 // TestSupport.swift: where the tests find the book's data (DIVE_DATA, else ../shared/data next
-// to the package) and small helpers for temporary folders.
+// to the package) and small helpers for temporary folders and broken copies of data files.
 import Foundation
 import Testing
 import DiveData
@@ -57,6 +57,15 @@ func byteLines(_ url: URL) throws -> [[UInt8]] {
 
 func joinLines(_ lines: [[UInt8]]) -> [UInt8] {
     Array(lines.map { $0 + [UInt8(ascii: "\n")] }.joined())
+}
+
+/// Writes `lines` to `name` in `folder` with line `index` (0-based) changed by `change`, and
+/// returns the file's URL: a copy of a data file broken in one place.
+func writeCopy(of lines: [[UInt8]], changing index: Int, to name: String, in folder: URL,
+               _ change: (inout [UInt8]) -> Void) throws -> URL {
+    var copy = lines
+    change(&copy[index])
+    return try write(joinLines(copy), to: name, in: folder)
 }
 
 /// The thrown `DataError`, or nil if `body` did not throw one.

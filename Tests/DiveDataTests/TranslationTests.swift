@@ -123,17 +123,14 @@ import DiveData
     func malformedCopiesNameTheFileAndLine() throws {
         let folder = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
-        var lines = Array(try byteLines(TestData.fra).prefix(50))
+        let lines = Array(try byteLines(TestData.fra).prefix(50))
 
-        var extraTab = lines
-        extraTab[6] += Array("\textra".utf8)
-        let tabFile = try write(joinLines(extraTab), to: "tab.txt", in: folder)
+        let tabFile = try writeCopy(of: lines, changing: 6, to: "tab.txt", in: folder) { $0 += Array("\textra".utf8) }
         let tabError = dataError { _ = try Translation.readTokens(file: tabFile) }
         #expect(tabError == .wrongFieldCount(path: tabFile.path, line: 7, expected: 2, found: 3, separator: "a tab"))
         #expect(tabError?.description.contains("\(tabFile.path):7") == true)
 
-        lines[11] = [0x47, 0x6F, 0xFF, 0x09, 0x56, 0x61]
-        let utf8File = try write(joinLines(lines), to: "utf8.txt", in: folder)
+        let utf8File = try writeCopy(of: lines, changing: 11, to: "utf8.txt", in: folder) { $0 = [0x47, 0x6F, 0xFF, 0x09, 0x56, 0x61] }
         let utf8Error = dataError { _ = try Translation.readTokens(file: utf8File) }
         #expect(utf8Error == .invalidUTF8(path: utf8File.path, line: 12))
         #expect(utf8Error?.description.contains("\(utf8File.path):12") == true)

@@ -69,24 +69,34 @@ func expectLayerMatchesReference(_ layer: RecurrentLayer, output out: Tensor, st
     try expectGradients(layer, ref, what)
 }
 
+/// Calls `body` with each cell kind as one layer and as two bidirectional layers (hidden 6) over
+/// `inputSize` inputs, initialised from `seed`, and the layer's name for messages.
+func forEachLayer(inputSize: Int, seed: UInt64, on b: Backend, _ body: (RecurrentLayer, String) throws -> Void) throws {
+    for cell in [CellKind.rnnTanh, .gru, .lstm] {
+        for (layers, bidi) in [(1, false), (2, true)] {
+            let layer = try RecurrentLayer(cell, inputSize: inputSize, hiddenSize: 6, numLayers: layers, bidirectional: bidi,
+                                           on: b, rng: HostRNG(seed: seed))
+            try body(layer, "\(cell) layers \(layers) bidirectional \(bidi)")
+        }
+    }
+}
+
+/// The shape of the layer's state h (and c) for `batch` rows: (layers · directions, batch, hidden).
+func stateShape(_ layer: RecurrentLayer, batch: Int) -> [Int] { [layer.numLayers * layer.directions, batch, layer.hiddenSize] }
+
 @Suite("DiveNNRecurrentLayers", .serialized) struct RecurrentLayerTests {
     @Test(arguments: allDevices)
     func layersMatchFloat64(device: Device) throws {
         let b = try backend(device)
-        for cell in [CellKind.rnnTanh, .gru, .lstm] {
-            for (layers, bidi) in [(1, false), (2, true)] {
-                let T = 4, B = 3, I = 5, H = 6, dirs = bidi ? 2 : 1
-                let layer = try RecurrentLayer(cell, inputSize: I, hiddenSize: H, numLayers: layers, bidirectional: bidi,
-                                               on: b, rng: HostRNG(seed: 11))
-                var data = TestRNG(12)
-                let xv = data.array(T * B * I), hv = data.array(layers * dirs * B * H), cv = data.array(layers * dirs * B * H)
-                let sShape = [layers * dirs, B, H]
-                let state = RecurrentState(h: try f32(hv, sShape, on: b), c: cell == .lstm ? try f32(cv, sShape, on: b) : nil)
-                let (out, final) = try layer(f32(xv, [T, B, I], on: b), state)
-                try expectLayerMatchesReference(layer, output: out, state: final, x: f64(xv, [T, B, I]), h0: f64(hv, sShape),
-                                                c0: cell == .lstm ? try f64(cv, sShape) : nil,
-                                                "\(cell) layers \(layers) bidirectional \(bidi)")
-            }
+        let T = 4, B = 3, I = 5
+        try forEachLayer(inputSize: I, seed: 11, on: b) { layer, name in
+            let lstm = layer.cell == .lstm, sShape = stateShape(layer, batch: B)
+            var data = TestRNG(12)
+            let xv = data.array(T * B * I), hv = data.array(sShape.reduce(1, *)), cv = data.array(sShape.reduce(1, *))
+            let state = RecurrentState(h: try f32(hv, sShape, on: b), c: lstm ? try f32(cv, sShape, on: b) : nil)
+            let (out, final) = try layer(f32(xv, [T, B, I], on: b), state)
+            try expectLayerMatchesReference(layer, output: out, state: final, x: f64(xv, [T, B, I]), h0: f64(hv, sShape),
+                                            c0: lstm ? try f64(cv, sShape) : nil, name)
         }
         report(device, "RNN, GRU, LSTM layers (2 layers, bidirectional, initial state) and gradients")
     }
@@ -96,19 +106,14 @@ func expectLayerMatchesReference(_ layer: RecurrentLayer, output out: Tensor, st
     @Test(arguments: allDevices)
     func tokensReadAsOneHotMatchFloat64(device: Device) throws {
         let b = try backend(device)
-        for cell in [CellKind.rnnTanh, .gru, .lstm] {
-            for (layers, bidi) in [(1, false), (2, true)] {
-                let T = 4, B = 3, V = 7, H = 6, dirs = bidi ? 2 : 1
-                let layer = try RecurrentLayer(cell, inputSize: V, hiddenSize: H, numLayers: layers, bidirectional: bidi,
-                                               on: b, rng: HostRNG(seed: 21))
-                let tokens = (0..<(T * B)).map { Int32(($0 * 5 + $0 / 4) % V) }   // every class, some twice in a step
-                let (out, final) = try layer(oneHot: Tensor(tokens, shape: [T, B], on: b))
-                let oneHot = tokens.flatMap { t in (0..<V).map { $0 == Int(t) ? 1.0 : 0.0 } }
-                let zeros = [Double](repeating: 0, count: layers * dirs * B * H), sShape = [layers * dirs, B, H]
-                try expectLayerMatchesReference(layer, output: out, state: final, x: f64(oneHot, [T, B, V]), h0: f64(zeros, sShape),
-                                                c0: cell == .lstm ? try f64(zeros, sShape) : nil,
-                                                "\(cell) on tokens, layers \(layers) bidirectional \(bidi)")
-            }
+        let T = 4, B = 3, V = 7
+        let tokens = (0..<(T * B)).map { Int32(($0 * 5 + $0 / 4) % V) }   // every class, some twice in a step
+        let oneHot = tokens.flatMap { t in (0..<V).map { $0 == Int(t) ? 1.0 : 0.0 } }
+        try forEachLayer(inputSize: V, seed: 21, on: b) { layer, name in
+            let (out, final) = try layer(oneHot: Tensor(tokens, shape: [T, B], on: b))
+            let sShape = stateShape(layer, batch: B), zeros = [Double](repeating: 0, count: sShape.reduce(1, *))
+            try expectLayerMatchesReference(layer, output: out, state: final, x: f64(oneHot, [T, B, V]), h0: f64(zeros, sShape),
+                                            c0: layer.cell == .lstm ? try f64(zeros, sShape) : nil, "\(name), on tokens")
         }
         report(device, "RNN, GRU, LSTM layers on tokens read as one-hot (gather of W_ih) and gradients")
     }

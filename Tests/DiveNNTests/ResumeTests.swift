@@ -2,23 +2,13 @@
 // with the same parameters, bit for bit on `cpu`, as the run left alone (DiveNNResumeWorker).
 import Dive
 import DiveNN
+import DiveReference
 import Foundation
 import Testing
 
 @Suite("DiveNNResume", .serialized) struct ResumeTests {
-    /// The worker executable, built beside this test binary.
-    static func workerPath() -> String? {
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = dir.appendingPathComponent("DiveNNResumeWorker").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        return nil
-    }
-
     @Test func killedAndResumedRunMatchesUninterruptedRun() throws {
-        let worker = try #require(Self.workerPath(), "DiveNNResumeWorker not found beside \(CommandLine.arguments[0]); run swift build --build-tests")
+        let worker = try #require(executableBesideTests("DiveNNResumeWorker"), "DiveNNResumeWorker not found beside \(CommandLine.arguments[0]); run swift build --build-tests")
         let steps = 24
         let straight = try temporaryDirectory(), resumed = try temporaryDirectory()
         let full = try run(worker, [straight.path, String(steps)])

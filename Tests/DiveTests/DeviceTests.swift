@@ -9,7 +9,9 @@ import Testing
         #expect(try Device(parsing: "opencl") == .opencl(platform: nil, index: 0))
         #expect(try Device(parsing: "opencl:3") == .opencl(platform: nil, index: 3))
         #expect(try Device(parsing: "opencl:1.2") == .opencl(platform: 1, index: 2))
-        for bad in ["gpu", "opencl:", "opencl:x", "opencl:-1", "opencl:1.2.3", "cuda:0"] {
+        #expect(try Device(parsing: "cuda") == .cuda(index: 0))
+        #expect(try Device(parsing: "CUDA:2") == .cuda(index: 2))
+        for bad in ["gpu", "opencl:", "opencl:x", "opencl:-1", "opencl:1.2.3", "cuda:", "cuda:x", "cuda:-1", "cuda:0.1"] {
             #expect(throws: DiveError.self) { try Device(parsing: bad) }
         }
     }

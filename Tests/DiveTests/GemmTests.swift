@@ -7,29 +7,19 @@ import Testing
 @Suite("GEMM") struct GemmTests {
     @Test(arguments: gemmTargets)
     func awkwardShapesAllTransposes(_ target: DeviceVariant<GemmVariant>) throws {
-        try KernelVariants.$gemm.withValue(target.variant) {
-            let device = target.device
-            let b = try backend(device)
-            var rng = TestRNG(1)
+        let sizes = [(1, 1, 1), (7, 33, 1), (33, 7, 257), (257, 33, 7), (1, 257, 33), (33, 33, 33), (64, 48, 40), (5, 3, 0)]
+        try target.check(KernelVariants.$gemm, "gemm, \(sizes.count * 4) shapes", seed: 1) { b, rng in
             var cases = 0
-            for (m, n, k) in [(1, 1, 1), (7, 33, 1), (33, 7, 257), (257, 33, 7), (1, 257, 33), (33, 33, 33), (64, 48, 40), (5, 3, 0)] {
+            for (m, n, k) in sizes {
                 for transA in [false, true] {
                     for transB in [false, true] {
-                        let batch = 2
-                        let a = rng.array(batch * m * k), bv = rng.array(batch * k * n), c0 = rng.array(batch * m * n)
                         let (alpha, beta) = cases % 2 == 0 ? (1.0, 0.0) : (0.5, -1.5)
-                        let shape = GemmShape(batch: batch, m: m, n: n, k: k, transA: transA, transB: transB)
-                        let at = try tensor(a, [batch * m * k], on: b), bt = try tensor(bv, [batch * k * n], on: b)
-                        let ct = beta == 0 ? try poisoned([batch * m * n], on: b) : try tensor(c0, [batch * m * n], on: b)
-                        try b.gemm(at, bt, into: ct, shape: shape, alpha: Float(alpha), beta: Float(beta))
-                        let expected = Ref.gemm(a, bv, c0, batch: batch, m: m, n: n, k: k, transA: transA, transB: transB,
-                                                strideA: m * k, strideB: k * n, alpha: alpha, beta: beta)
-                        try expectClose(ct, expected, rtol: 1e-4, atol: 1e-4, "gemm \(m)x\(n)x\(k) tA=\(transA) tB=\(transB) α=\(alpha) β=\(beta)")
+                        try expectGemm(GemmShape(batch: 2, m: m, n: n, k: k, transA: transA, transB: transB),
+                                       alpha: alpha, beta: beta, atol: 1e-4, on: b, rng: &rng)
                         cases += 1
                     }
                 }
             }
-            report(device, "gemm, \(cases) shapes (\(target.variant))")
         }
     }
 
@@ -37,28 +27,16 @@ import Testing
     /// of columns (n > m) or of batch items, one OpenBLAS call per core.
     @Test(arguments: gemmTargets)
     func productsLargeEnoughToSplit(_ target: DeviceVariant<GemmVariant>) throws {
-        try KernelVariants.$gemm.withValue(target.variant) {
-            let device = target.device
-            let b = try backend(device)
-            var rng = TestRNG(3)
-            var cases = 0
-            for (batch, m, n, k) in [(1, 301, 37, 101), (1, 37, 301, 101), (3, 101, 67, 61)] {
+        let sizes = [(1, 301, 37, 101), (1, 37, 301, 101), (3, 101, 67, 61)]
+        try target.check(KernelVariants.$gemm, "gemm split across cores, \(sizes.count * 4) shapes", seed: 3) { b, rng in
+            for (batch, m, n, k) in sizes {
                 for transA in [false, true] {
                     for transB in [false, true] {
-                        let a = rng.array(batch * m * k), bv = rng.array(batch * k * n), c0 = rng.array(batch * m * n)
-                        let beta = transA ? 1.0 : 0.0
-                        let shape = GemmShape(batch: batch, m: m, n: n, k: k, transA: transA, transB: transB)
-                        let ct = beta == 0 ? try poisoned([batch * m * n], on: b) : try tensor(c0, [batch * m * n], on: b)
-                        try b.gemm(try tensor(a, [a.count], on: b), try tensor(bv, [bv.count], on: b), into: ct, shape: shape,
-                                   alpha: 0.5, beta: Float(beta))
-                        let expected = Ref.gemm(a, bv, c0, batch: batch, m: m, n: n, k: k, transA: transA, transB: transB,
-                                                strideA: m * k, strideB: k * n, alpha: 0.5, beta: beta)
-                        try expectClose(ct, expected, rtol: 1e-4, atol: 1e-3, "gemm \(batch)×\(m)x\(n)x\(k) tA=\(transA) tB=\(transB)")
-                        cases += 1
+                        try expectGemm(GemmShape(batch: batch, m: m, n: n, k: k, transA: transA, transB: transB),
+                                       alpha: 0.5, beta: transA ? 1 : 0, on: b, rng: &rng)
                     }
                 }
             }
-            report(device, "gemm split across cores, \(cases) shapes (\(target.variant))")
         }
     }
 
@@ -66,36 +44,21 @@ import Testing
     /// 28-character vocabulary, and its input gradient), β 0 and 1, on every device.
     @Test(arguments: gemmTargets)
     func narrowProducts(_ target: DeviceVariant<GemmVariant>) throws {
-        try KernelVariants.$gemm.withValue(target.variant) {
-            let device = target.device
-            let b = try backend(device)
-            var rng = TestRNG(4)
-            var cases = 0
-            for (m, n, k) in [(1120, 28, 256), (1120, 256, 28), (301, 64, 65), (64, 1, 1), (67, 17, 300), (65, 300, 7)] {
+        let sizes = [(1120, 28, 256), (1120, 256, 28), (301, 64, 65), (64, 1, 1), (67, 17, 300), (65, 300, 7)]
+        try target.check(KernelVariants.$gemm, "gemm with a narrow operand, \(sizes.count * 4) shapes", seed: 4) { b, rng in
+            for (m, n, k) in sizes {
                 for transB in [false, true] {
                     for beta in [0.0, 1.0] {
-                        let a = rng.array(m * k), bv = rng.array(k * n), c0 = rng.array(m * n)
-                        let shape = GemmShape(m: m, n: n, k: k, transB: transB)
-                        let ct = beta == 0 ? try poisoned([m * n], on: b) : try tensor(c0, [m * n], on: b)
-                        try b.gemm(try tensor(a, [a.count], on: b), try tensor(bv, [bv.count], on: b), into: ct, shape: shape,
-                                   alpha: 1, beta: Float(beta))
-                        let expected = Ref.gemm(a, bv, c0, batch: 1, m: m, n: n, k: k, transA: false, transB: transB,
-                                                strideA: m * k, strideB: k * n, alpha: 1, beta: beta)
-                        try expectClose(ct, expected, rtol: 1e-4, atol: 1e-3, "gemm \(m)x\(n)x\(k) tB=\(transB) β=\(beta)")
-                        cases += 1
+                        try expectGemm(GemmShape(m: m, n: n, k: k, transB: transB), beta: beta, on: b, rng: &rng)
                     }
                 }
             }
-            report(device, "gemm with a narrow operand, \(cases) shapes (\(target.variant))")
         }
     }
 
     @Test(arguments: gemmTargets)
     func sharedOperandAndLargeSquare(_ target: DeviceVariant<GemmVariant>) throws {
-        try KernelVariants.$gemm.withValue(target.variant) {
-            let device = target.device
-            let b = try backend(device)
-            var rng = TestRNG(2)
+        try target.check(KernelVariants.$gemm, "gemm shared operand and 300³", seed: 2) { b, rng in
             // B shared across a batch of 3 (stride 0).
             let (m, n, k, batch) = (9, 17, 13, 3)
             let a = rng.array(batch * m * k), bv = rng.array(k * n)
@@ -112,7 +75,6 @@ import Testing
                        shape: GemmShape(m: s, n: s, k: s), alpha: 1, beta: 0)
             try expectClose(out, Ref.gemm(x, y, nil, batch: 1, m: s, n: s, k: s, transA: false, transB: false,
                                           strideA: 0, strideB: 0, alpha: 1, beta: 0), rtol: 1e-4, atol: 1e-3, "gemm 300³")
-            report(device, "gemm shared operand and 300³ (\(target.variant))")
         }
     }
 
@@ -120,26 +82,32 @@ import Testing
     /// the bias, then max(0, ·) when asked, with β 0 and 1, shapes past every tile size.
     @Test(arguments: gemmTargets)
     func biasIsAddedToEveryRow(_ target: DeviceVariant<GemmVariant>) throws {
-        try KernelVariants.$gemm.withValue(target.variant) {
-            let device = target.device
-            let b = try backend(device)
-            var rng = TestRNG(9)
-            var cases = 0
-            for (batch, m, n, k) in [(1, 1, 1, 1), (2, 7, 33, 5), (1, 257, 33, 65), (3, 33, 257, 7), (1, 1120, 28, 256)] {
-                for (transB, beta, relu) in [(false, 0.0, false), (true, 0.0, false), (true, 1.0, false), (false, 0.0, true), (true, 1.0, true)] {
-                    let a = rng.array(batch * m * k), bv = rng.array(batch * k * n), c0 = rng.array(batch * m * n), bias = rng.array(n)
-                    let ct = beta == 0 ? try poisoned([batch * m * n], on: b) : try tensor(c0, [batch * m * n], on: b)
-                    try b.gemm(try tensor(a, [a.count], on: b), try tensor(bv, [bv.count], on: b), into: ct,
-                               shape: GemmShape(batch: batch, m: m, n: n, k: k, transB: transB), alpha: 1, beta: Float(beta),
-                               bias: try tensor(bias, [n], on: b), relu: relu)
-                    let product = Ref.gemm(a, bv, c0, batch: batch, m: m, n: n, k: k, transA: false, transB: transB,
-                                           strideA: m * k, strideB: k * n, alpha: 1, beta: beta)
-                    let expected = product.indices.map { relu ? Swift.max(0, product[$0] + bias[$0 % n]) : product[$0] + bias[$0 % n] }
-                    try expectClose(ct, expected, rtol: 1e-4, atol: 1e-3, "gemm+bias\(relu ? "+relu" : "") \(batch)×\(m)x\(n)x\(k) tB=\(transB) β=\(beta)")
-                    cases += 1
+        let sizes = [(1, 1, 1, 1), (2, 7, 33, 5), (1, 257, 33, 65), (3, 33, 257, 7), (1, 1120, 28, 256)]
+        let epilogues = [(false, 0.0, false), (true, 0.0, false), (true, 1.0, false), (false, 0.0, true), (true, 1.0, true)]
+        try target.check(KernelVariants.$gemm, "gemm with bias (and ReLU), \(sizes.count * epilogues.count) shapes", seed: 9) { b, rng in
+            for (batch, m, n, k) in sizes {
+                for (transB, beta, relu) in epilogues {
+                    try expectGemm(GemmShape(batch: batch, m: m, n: n, k: k, transB: transB), beta: beta, bias: true, relu: relu,
+                                   on: b, rng: &rng)
                 }
             }
-            report(device, "gemm with bias (and ReLU), \(cases) shapes (\(target.variant))")
         }
+    }
+
+    /// One product against the float64 reference: random A, B and C (C poisoned when β is 0, so
+    /// every element must be written), then a random bias on every row and max(0, ·) when asked.
+    private func expectGemm(_ s: GemmShape, alpha: Double = 1, beta: Double, bias withBias: Bool = false, relu: Bool = false,
+                            atol: Double = 1e-3, on b: Backend, rng: inout TestRNG) throws {
+        let (sizeA, sizeB, sizeC) = (s.batch * s.m * s.k, s.batch * s.k * s.n, s.batch * s.m * s.n)
+        let a = rng.array(sizeA), bv = rng.array(sizeB), c0 = rng.array(sizeC), bias = withBias ? rng.array(s.n) : nil
+        let c = beta == 0 ? try poisoned([sizeC], on: b) : try tensor(c0, [sizeC], on: b)
+        try b.gemm(try tensor(a, [sizeA], on: b), try tensor(bv, [sizeB], on: b), into: c, shape: s, alpha: Float(alpha),
+                   beta: Float(beta), bias: try bias.map { try tensor($0, [s.n], on: b) }, relu: relu)
+        let product = Ref.gemm(a, bv, c0, batch: s.batch, m: s.m, n: s.n, k: s.k, transA: s.transA, transB: s.transB,
+                               strideA: s.strideA, strideB: s.strideB, alpha: alpha, beta: beta)
+        let expected = bias.map { bias in product.indices.map { relu ? Swift.max(0, product[$0] + bias[$0 % s.n]) : product[$0] + bias[$0 % s.n] } }
+        let epilogue = bias == nil ? "" : relu ? "+bias+relu" : "+bias"
+        try expectClose(c, expected ?? product, rtol: 1e-4, atol: atol,
+                        "gemm\(epilogue) \(s.batch)×\(s.m)x\(s.n)x\(s.k) tA=\(s.transA) tB=\(s.transB) α=\(alpha) β=\(beta)")
     }
 }

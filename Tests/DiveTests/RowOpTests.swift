@@ -8,10 +8,7 @@ import Testing
 @Suite("Row ops") struct RowOpTests {
     @Test(arguments: rowTargets)
     func maskedSoftmaxForward(_ target: DeviceVariant<RowVariant>) throws {
-        try KernelVariants.$rows.withValue(target.variant) {
-            let device = target.device
-            let b = try backend(device)
-            var rng = TestRNG(7)
+        try target.check(KernelVariants.$rows, "masked softmax", seed: 7) { b, rng in
             for cols in awkwardSizes {
                 for rows in [1, 7, 33] {
                     let x = rng.array(rows * cols, -5, 5)
@@ -33,16 +30,12 @@ import Testing
             try b.maskedSoftmax(try tensor(x, [2, 4], on: b), validLens: try Tensor([Int32(3), 0], on: b), into: y, rows: 2, cols: 4)
             try expectClose(y, Ref.softmax(x, rows: 2, cols: 4, lens: [3, 0]), rtol: 1e-5, atol: 1e-7, "softmax with ±1e4 and length 0")
             #expect(try y.toArray().suffix(4) == [0.25, 0.25, 0.25, 0.25])
-            report(device, "masked softmax (\(target.variant))")
         }
     }
 
     @Test(arguments: rowTargets)
     func softmaxBackward(_ target: DeviceVariant<RowVariant>) throws {
-        try KernelVariants.$rows.withValue(target.variant) {
-            let device = target.device
-            let b = try backend(device)
-            var rng = TestRNG(8)
+        try target.check(KernelVariants.$rows, "softmax backward", seed: 8) { b, rng in
             for (rows, cols) in [(1, 1), (7, 33), (33, 257), (1, 7)] {
                 let y = Ref.softmax(rng.array(rows * cols, -3, 3), rows: rows, cols: cols, lens: nil)
                 let g = rng.array(rows * cols)
@@ -53,52 +46,47 @@ import Testing
                 let expected = Ref.softmaxBackward(y: y, dy: g, rows: rows, cols: cols, lens: lens)
                 try expectClose(dx, expected, rtol: 1e-4, atol: 1e-6, "softmax backward \(rows)x\(cols)")
             }
-            report(device, "softmax backward (\(target.variant))")
         }
     }
 
     @Test(arguments: allDevices)
     func crossEntropyForwardBackward(device: Device) throws {
-        let b = try backend(device)
-        var rng = TestRNG(9)
-        for classes in awkwardSizes {
-            for rows in [1, 7, 33] {
-                for eps in [0.0, 0.1] {
-                    let x = rng.array(rows * classes, -4, 4)
-                    let t = rng.ints(rows, below: classes)
-                    let w = (0..<rows).map { Double($0 % 3 == 2 ? 0 : 1) }
-                    let xt = try tensor(x, [rows, classes], on: b), tt = try Tensor(t, on: b), wt = try tensor(w, [rows], on: b)
-                    let loss = try poisoned([rows], on: b)
-                    try b.crossEntropy(logits: xt, targets: tt, weights: wt, labelSmoothing: Float(eps), into: loss, rows: rows, classes: classes)
-                    try expectClose(loss, Ref.crossEntropy(x, targets: t, weights: w, eps: eps, classes: classes),
-                                    rtol: 1e-5, atol: 1e-5, "CE \(rows)x\(classes) ε=\(eps)")
-                    let g = rng.array(rows)
-                    let dx = try poisoned([rows, classes], on: b)
-                    try b.crossEntropyBackward(logits: xt, targets: tt, weights: wt, labelSmoothing: Float(eps),
-                                               gradLoss: try tensor(g, [rows], on: b), gradScale: 1, into: dx, rows: rows, classes: classes)
-                    let expected = Ref.crossEntropyBackward(x, targets: t, weights: w, eps: eps, classes: classes, gradLoss: g)
-                    try expectClose(dx, expected, rtol: 1e-4, atol: 1e-6, "CE backward \(rows)x\(classes) ε=\(eps)")
+        try check(device, "cross-entropy", seed: 9) { b, rng in
+            for classes in awkwardSizes {
+                for rows in [1, 7, 33] {
+                    for eps in [0.0, 0.1] {
+                        let x = rng.array(rows * classes, -4, 4)
+                        let t = rng.ints(rows, below: classes)
+                        let w = (0..<rows).map { Double($0 % 3 == 2 ? 0 : 1) }
+                        let xt = try tensor(x, [rows, classes], on: b), tt = try Tensor(t, on: b), wt = try tensor(w, [rows], on: b)
+                        let loss = try poisoned([rows], on: b)
+                        try b.crossEntropy(logits: xt, targets: tt, weights: wt, labelSmoothing: Float(eps), into: loss, rows: rows, classes: classes)
+                        try expectClose(loss, Ref.crossEntropy(x, targets: t, weights: w, eps: eps, classes: classes),
+                                        rtol: 1e-5, atol: 1e-5, "CE \(rows)x\(classes) ε=\(eps)")
+                        let g = rng.array(rows)
+                        let dx = try poisoned([rows, classes], on: b)
+                        try b.crossEntropyBackward(logits: xt, targets: tt, weights: wt, labelSmoothing: Float(eps),
+                                                   gradLoss: try tensor(g, [rows], on: b), gradScale: 1, into: dx, rows: rows, classes: classes)
+                        let expected = Ref.crossEntropyBackward(x, targets: t, weights: w, eps: eps, classes: classes, gradLoss: g)
+                        try expectClose(dx, expected, rtol: 1e-4, atol: 1e-6, "CE backward \(rows)x\(classes) ε=\(eps)")
+                    }
                 }
             }
+            // Logits of ±1e4 stay finite; a target out of range gives NaN rather than a wrong number.
+            let big: [Double] = [1e4, -1e4, 0, -1e4, 1e4, 5]
+            let loss = try poisoned([2], on: b)
+            try b.crossEntropy(logits: try tensor(big, [2, 3], on: b), targets: try Tensor([Int32(1), 0], on: b), weights: nil,
+                               labelSmoothing: 0, into: loss, rows: 2, classes: 3)
+            try expectClose(loss, Ref.crossEntropy(big, targets: [1, 0], weights: nil, eps: 0, classes: 3), rtol: 1e-5, atol: 1e-3, "CE at ±1e4")
+            try b.crossEntropy(logits: try tensor(big, [2, 3], on: b), targets: try Tensor([Int32(3), 0], on: b), weights: nil,
+                               labelSmoothing: 0, into: loss, rows: 2, classes: 3)
+            #expect(try loss.toArray()[0].isNaN)
         }
-        // Logits of ±1e4 stay finite; a target out of range gives NaN rather than a wrong number.
-        let big: [Double] = [1e4, -1e4, 0, -1e4, 1e4, 5]
-        let loss = try poisoned([2], on: b)
-        try b.crossEntropy(logits: try tensor(big, [2, 3], on: b), targets: try Tensor([Int32(1), 0], on: b), weights: nil,
-                           labelSmoothing: 0, into: loss, rows: 2, classes: 3)
-        try expectClose(loss, Ref.crossEntropy(big, targets: [1, 0], weights: nil, eps: 0, classes: 3), rtol: 1e-5, atol: 1e-3, "CE at ±1e4")
-        try b.crossEntropy(logits: try tensor(big, [2, 3], on: b), targets: try Tensor([Int32(3), 0], on: b), weights: nil,
-                           labelSmoothing: 0, into: loss, rows: 2, classes: 3)
-        #expect(try loss.toArray()[0].isNaN)
-        report(device, "cross-entropy")
     }
 
     @Test(arguments: rowTargets)
     func layerNormForwardBackward(_ target: DeviceVariant<RowVariant>) throws {
-        try KernelVariants.$rows.withValue(target.variant) {
-            let device = target.device
-            let b = try backend(device)
-            var rng = TestRNG(10)
+        try target.check(KernelVariants.$rows, "layernorm", seed: 10) { b, rng in
             for cols in awkwardSizes {
                 for rows in [1, 7, 33] {
                     let x = rng.array(rows * cols, -3, 3), gamma = rng.array(cols, 0.5, 1.5), beta = rng.array(cols)
@@ -126,7 +114,6 @@ import Testing
                             eps: 1e-5, into: y, mean: mean, rstd: rstd, rows: 2, cols: cols)
             try expectClose(y, Ref.layerNorm(x, gamma: gamma, beta: beta, rows: 2, cols: cols, eps: 1e-5),
                             rtol: 1e-3, atol: 2e-3, "layernorm of rows near 1000")
-            report(device, "layernorm (\(target.variant))")
         }
     }
 
@@ -134,9 +121,7 @@ import Testing
     /// gradient, with and without dropout, on every device and row variant.
     @Test(arguments: rowTargets)
     func addNormMatchesComposed(_ target: DeviceVariant<RowVariant>) throws {
-        try KernelVariants.$rows.withValue(target.variant) {
-            let device = target.device
-            let b = try backend(device)
+        try target.check(KernelVariants.$rows, "AddNorm fused equals composed") { b in
             for (rows, cols, p) in [(1, 1, Float(0)), (7, 33, 0.3), (64, 257, 0.1), (640, 32, 0.5)] {
                 func run(_ fused: Bool) throws -> [[Double]] {
                     var rng = TestRNG(41)
@@ -153,10 +138,9 @@ import Testing
                 let fused = try run(true), composed = try run(false)
                 for (i, name) in ["output", "dx", "dy", "dγ", "dβ"].enumerated() {
                     let c = closeness(fused[i], composed[i], rtol: 1e-4, atol: 1e-5)
-                    #expect(c <= 1, "addNorm \(name) \(rows)x\(cols) dropout \(p) on \(device) (\(target.variant)): \(c)")
+                    #expect(c <= 1, "addNorm \(name) \(rows)x\(cols) dropout \(p) on \(target.device) (\(target.variant)): \(c)")
                 }
             }
-            report(device, "AddNorm fused equals composed (\(target.variant))")
         }
     }
 }

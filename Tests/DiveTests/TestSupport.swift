@@ -47,3 +47,31 @@ func expectClose(_ actual: Tensor, _ expected: [Double], rtol: Double = 1e-4, at
 func report(_ device: Device, _ what: String) {
     print("[\(device)] \(what): ok")
 }
+
+/// Runs a kernel test on `device`'s backend, then reports `what` it covered.
+func check(_ device: Device, _ what: String, _ body: (Backend) throws -> Void) throws {
+    try body(try backend(device))
+    report(device, what)
+}
+
+/// Runs a kernel test on `device`'s backend with inputs from a generator seeded `seed`, then
+/// reports `what` it covered.
+func check(_ device: Device, _ what: String, seed: UInt64, _ body: (Backend, inout TestRNG) throws -> Void) throws {
+    var rng = TestRNG(seed)
+    try check(device, what) { try body($0, &rng) }
+}
+
+extension DeviceVariant {
+    /// Runs a kernel test with this variant forced through `kernel` (one of `KernelVariants`'
+    /// task-locals) on the device's backend, then reports `what` it covered and the variant.
+    func check(_ kernel: TaskLocal<V>, _ what: String, _ body: (Backend) throws -> Void) throws {
+        try kernel.withValue(variant) { try body(try backend(device)) }
+        report(device, "\(what) (\(variant))")
+    }
+
+    /// The same with inputs from a generator seeded `seed`.
+    func check(_ kernel: TaskLocal<V>, _ what: String, seed: UInt64, _ body: (Backend, inout TestRNG) throws -> Void) throws {
+        var rng = TestRNG(seed)
+        try check(kernel, what) { try body($0, &rng) }
+    }
+}

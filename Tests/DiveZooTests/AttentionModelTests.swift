@@ -15,24 +15,13 @@ import Testing
         try Translation.loadDataset(file: testDataDirectory.locate(.fraEng), numSteps: 10, numExamples: 600)
     }
 
-    @Test func bahdanauCPUAndOpenCLAgree() throws {
+    @Test(arguments: [BahdanauRecipe(), TransformerRecipe()] as [any TranslationRecipe])
+    func cpuAndOpenCLAgree(_ recipe: any TranslationRecipe) throws {
         guard let device = openCLDevices.first else { return }
-        let cpu = try BahdanauRecipe().train(shortRun(.cpu, epochs: 2))
-        let cl = try BahdanauRecipe().train(shortRun(device, epochs: 2))
+        let cpu = try recipe.train(shortRun(.cpu, epochs: 2))
+        let cl = try recipe.train(shortRun(device, epochs: 2))
         #expect(cpu.history.count == 2 && cl.history.count == 2)
-        for (a, b) in zip(cpu.history, cl.history) {
-            #expect(abs(a.loss - b.loss) < 1e-3, "epoch \(a.epoch + 1): cpu \(a.loss), \(device) \(b.loss)")
-        }
-    }
-
-    @Test func transformerCPUAndOpenCLAgree() throws {
-        guard let device = openCLDevices.first else { return }
-        let cpu = try TransformerRecipe().train(shortRun(.cpu, epochs: 2))
-        let cl = try TransformerRecipe().train(shortRun(device, epochs: 2))
-        #expect(cpu.history.count == 2 && cl.history.count == 2)
-        for (a, b) in zip(cpu.history, cl.history) {
-            #expect(abs(a.loss - b.loss) < 1e-3, "epoch \(a.epoch + 1): cpu \(a.loss), \(device) \(b.loss)")
-        }
+        expectSameLosses(cpu.history, cl.history, on: device, "\(recipe.name) ")
     }
 
     @Test func transformerCacheEqualsUncachedRecomputation() throws {
@@ -142,51 +131,47 @@ import Testing
     }
 
     @Test func bahdanauBeamCheckpointAndAttention() throws {
-        var o = shortRun(epochs: 12)
-        let url = temporaryFile("bahdanau.safetensors")
-        defer { try? FileManager.default.removeItem(at: url) }
-        o.checkpoint = url
-        let run = try BahdanauRecipe().train(o)
-        let translator = try Translator(model: run.model, srcVocab: run.srcVocab, tgtVocab: run.tgtVocab)
-        for sentence in ["go .", "i lost .", "he's calm .", "i'm home .", "we won .", "be nice ."] {
-            let greedy = try translator.greedy(sentence), beam = try translator.beamSearch(sentence, beam: 3)
-            let pg = try translator.logProbability(sentence, tokens: greedy.tokens, endedWithEOS: greedy.endedWithEOS)
-            let pb = try translator.logProbability(sentence, tokens: beam.tokens, endedWithEOS: beam.endedWithEOS)
-            #expect(abs(pg - greedy.logProbability) < 1e-6 && abs(pb - beam.logProbability) < 1e-6)
-            #expect(pb >= pg - 1e-9, "\(sentence): beam '\(beam.text)' \(pb) < greedy '\(greedy.text)' \(pg)")
+        try withCheckpointedRun(epochs: 12, "bahdanau.safetensors") { o, url in
+            let run = try BahdanauRecipe().train(o)
+            let translator = try Translator(model: run.model, srcVocab: run.srcVocab, tgtVocab: run.tgtVocab)
+            for sentence in ["go .", "i lost .", "he's calm .", "i'm home .", "we won .", "be nice ."] {
+                let greedy = try translator.greedy(sentence), beam = try translator.beamSearch(sentence, beam: 3)
+                let pg = try translator.logProbability(sentence, tokens: greedy.tokens, endedWithEOS: greedy.endedWithEOS)
+                let pb = try translator.logProbability(sentence, tokens: beam.tokens, endedWithEOS: beam.endedWithEOS)
+                #expect(abs(pg - greedy.logProbability) < 1e-6 && abs(pb - beam.logProbability) < 1e-6)
+                #expect(pb >= pg - 1e-9, "\(sentence): beam '\(beam.text)' \(pb) < greedy '\(greedy.text)' \(pg)")
+            }
+            let (model, src, tgt) = try TranslationTask.load(checkpoint: url, on: CPUBackend.shared)
+            #expect(model is BahdanauSeq2Seq)
+            let reloaded = try Translator(model: model, srcVocab: src, tgtVocab: tgt)
+            #expect(try reloaded.beamSearch("i lost .", beam: 3) == translator.beamSearch("i lost .", beam: 3))
+            // One panel: a row per output token (and <eos>), a column per source position; each row sums to 1.
+            let (out, figures) = try reloaded.greedyWithAttention("i'm home .")
+            let rows = out.tokens.count + (out.endedWithEOS ? 1 : 0)
+            #expect(figures.map(\.name) == ["attention"] && figures[0].panels[0].values.count == rows)
+            for row in figures[0].panels[0].values { #expect(abs(row.reduce(0, +) - 1) < 1e-4) }
+            #expect(HeatmapCellCounter.count(figures[0].svg) == rows * 10)
+            // The GRU model has no attention: a clear error.
+            let gru = try Seq2Seq(Seq2SeqRecipe().config(.zh, srcVocab: src.count, tgtVocab: tgt.count), on: CPUBackend.shared, rng: HostRNG(seed: 0))
+            #expect(throws: ZooError.self) { try Translator(model: gru, srcVocab: src, tgtVocab: tgt).greedyWithAttention("go .") }
         }
-        let (model, src, tgt) = try TranslationTask.load(checkpoint: url, on: CPUBackend.shared)
-        #expect(model is BahdanauSeq2Seq)
-        let reloaded = try Translator(model: model, srcVocab: src, tgtVocab: tgt)
-        #expect(try reloaded.beamSearch("i lost .", beam: 3) == translator.beamSearch("i lost .", beam: 3))
-        // One panel: a row per output token (and <eos>), a column per source position; each row sums to 1.
-        let (out, figures) = try reloaded.greedyWithAttention("i'm home .")
-        let rows = out.tokens.count + (out.endedWithEOS ? 1 : 0)
-        #expect(figures.map(\.name) == ["attention"] && figures[0].panels[0].values.count == rows)
-        for row in figures[0].panels[0].values { #expect(abs(row.reduce(0, +) - 1) < 1e-4) }
-        #expect(HeatmapCellCounter.count(figures[0].svg) == rows * 10)
-        // The GRU model has no attention: a clear error.
-        let gru = try Seq2Seq(Seq2SeqRecipe().config(.zh, srcVocab: src.count, tgtVocab: tgt.count), on: CPUBackend.shared, rng: HostRNG(seed: 0))
-        #expect(throws: ZooError.self) { try Translator(model: gru, srcVocab: src, tgtVocab: tgt).greedyWithAttention("go .") }
     }
 
     @Test func transformerCheckpointRebuildsWithAttentionFigures() throws {
-        var o = shortRun(epochs: 2)
-        let url = temporaryFile("transformer.safetensors")
-        defer { try? FileManager.default.removeItem(at: url) }
-        o.checkpoint = url
-        let run = try TransformerRecipe().train(o)
-        let (model, src, tgt) = try TranslationTask.load(checkpoint: url, on: CPUBackend.shared)
-        #expect(model is TransformerSeq2Seq)
-        let a = try Translator(model: run.model, srcVocab: run.srcVocab, tgtVocab: run.tgtVocab).greedy("i lost .")
-        let (b, figures) = try Translator(model: model, srcVocab: src, tgtVocab: tgt).greedyWithAttention("i lost .")
-        #expect(a == b)
-        let steps = b.tokens.count + (b.endedWithEOS ? 1 : 0)
-        // The book's shapes: encoder (2 blocks × 4 heads, 10 × 10), decoder self and cross (2 × 4, steps × 10).
-        #expect(figures.map(\.name) == ["encoder", "decoder-self", "decoder-cross"])
-        #expect(figures.map(\.panels.count) == [8, 8, 8])
-        #expect(HeatmapCellCounter.count(figures[0].svg) == 8 * 100)
-        #expect(HeatmapCellCounter.count(figures[1].svg) == 8 * steps * 10)
-        #expect(HeatmapCellCounter.count(figures[2].svg) == 8 * steps * 10)
+        try withCheckpointedRun(epochs: 2, "transformer.safetensors") { o, url in
+            let run = try TransformerRecipe().train(o)
+            let (model, src, tgt) = try TranslationTask.load(checkpoint: url, on: CPUBackend.shared)
+            #expect(model is TransformerSeq2Seq)
+            let a = try Translator(model: run.model, srcVocab: run.srcVocab, tgtVocab: run.tgtVocab).greedy("i lost .")
+            let (b, figures) = try Translator(model: model, srcVocab: src, tgtVocab: tgt).greedyWithAttention("i lost .")
+            #expect(a == b)
+            let steps = b.tokens.count + (b.endedWithEOS ? 1 : 0)
+            // The book's shapes: encoder (2 blocks × 4 heads, 10 × 10), decoder self and cross (2 × 4, steps × 10).
+            #expect(figures.map(\.name) == ["encoder", "decoder-self", "decoder-cross"])
+            #expect(figures.map(\.panels.count) == [8, 8, 8])
+            #expect(HeatmapCellCounter.count(figures[0].svg) == 8 * 100)
+            #expect(HeatmapCellCounter.count(figures[1].svg) == 8 * steps * 10)
+            #expect(HeatmapCellCounter.count(figures[2].svg) == 8 * steps * 10)
+        }
     }
 }

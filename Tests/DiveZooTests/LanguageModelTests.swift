@@ -41,39 +41,34 @@ import Testing
         let epochs = 3
         let cpu = try recipe(name).train(shortRun(.cpu, epochs: epochs))
         let cl = try recipe(name).train(shortRun(device, epochs: epochs))
-        for (a, b) in zip(cpu.history, cl.history) {
-            #expect(abs(a.loss - b.loss) < 1e-3, "\(name) epoch \(a.epoch + 1): cpu \(a.loss), \(device) \(b.loss)")
-        }
+        expectSameLosses(cpu.history, cl.history, on: device, "\(name) ")
     }
 
     @Test func checkpointReloadsForPrediction() throws {
-        var o = shortRun(epochs: 3)
-        let url = temporaryFile("lstm.safetensors")
-        defer { try? FileManager.default.removeItem(at: url) }
-        o.checkpoint = url
-        let run = try recipe("lstm").train(o)
-        let cpu = CPUBackend.shared
-        let direct = try LanguageModelPrediction.predict("time traveller", count: 20, model: run.model, vocab: run.vocab, on: cpu)
-        let (model, vocab, name) = try LanguageModelTask.load(checkpoint: url, on: cpu)
-        #expect(name == "lstm")
-        #expect(vocab == run.vocab)
-        #expect(try LanguageModelPrediction.predict("time traveller", count: 20, model: model, vocab: vocab, on: cpu) == direct)
-        #expect(direct.hasPrefix("time traveller") && direct.count == 34)
+        try withCheckpointedRun(epochs: 3, "lstm.safetensors") { o, url in
+            let run = try recipe("lstm").train(o)
+            let cpu = CPUBackend.shared
+            let direct = try LanguageModelPrediction.predict("time traveller", count: 20, model: run.model, vocab: run.vocab, on: cpu)
+            let (model, vocab, name) = try LanguageModelTask.load(checkpoint: url, on: cpu)
+            #expect(name == "lstm")
+            #expect(vocab == run.vocab)
+            #expect(try LanguageModelPrediction.predict("time traveller", count: 20, model: model, vocab: vocab, on: cpu) == direct)
+            #expect(direct.hasPrefix("time traveller") && direct.count == 34)
+        }
     }
 
     @Test func resumeContinuesToTheSameNumbers() throws {
         let straight = try recipe("gru").train(shortRun(epochs: 4))
-        var o = shortRun(epochs: 2)
-        let url = temporaryFile("gru.safetensors")
-        defer { try? FileManager.default.removeItem(at: url) }
-        o.checkpoint = url
-        _ = try recipe("gru").train(o)
-        o.override(\.epochs, 4)
-        o.resume = true
-        let resumed = try recipe("gru").train(o)
-        #expect(resumed.history.map(\.epoch) == [2, 3])
-        for (a, b) in zip(straight.history.suffix(2), resumed.history) {
-            #expect(abs(a.loss - b.loss) < 1e-5, "epoch \(a.epoch + 1): straight \(a.loss), resumed \(b.loss)")
+        try withCheckpointedRun(epochs: 2, "gru.safetensors") { o, url in
+            var o = o
+            _ = try recipe("gru").train(o)
+            o.override(\.epochs, 4)
+            o.resume = true
+            let resumed = try recipe("gru").train(o)
+            #expect(resumed.history.map(\.epoch) == [2, 3])
+            for (a, b) in zip(straight.history.suffix(2), resumed.history) {
+                #expect(abs(a.loss - b.loss) < 1e-5, "epoch \(a.epoch + 1): straight \(a.loss), resumed \(b.loss)")
+            }
         }
     }
 
@@ -102,14 +97,13 @@ import Testing
     }
 
     @Test func interruptWritesACheckpoint() throws {
-        var o = shortRun(epochs: 5)
-        let url = temporaryFile("rnn.safetensors")
-        defer { try? FileManager.default.removeItem(at: url) }
-        o.checkpoint = url
-        let flag = InterruptFlag()
-        flag.raise()
-        o.interrupt = flag
-        #expect(throws: ZooError.interrupted(step: 1, checkpoint: url.path)) { try recipe("rnn").train(o) }
-        #expect(FileManager.default.fileExists(atPath: url.path))
+        try withCheckpointedRun(epochs: 5, "rnn.safetensors") { o, url in
+            var o = o
+            let flag = InterruptFlag()
+            flag.raise()
+            o.interrupt = flag
+            #expect(throws: ZooError.interrupted(step: 1, checkpoint: url.path)) { try recipe("rnn").train(o) }
+            #expect(FileManager.default.fileExists(atPath: url.path))
+        }
     }
 }

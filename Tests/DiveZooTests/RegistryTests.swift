@@ -14,7 +14,7 @@ import Testing
         let wide = TransformerRecipe.wide.modelConfig(.zh, srcVocab: 184, tgtVocab: 201)
         #expect(wide == .transformer(TransformerConfig(srcVocabSize: 184, tgtVocabSize: 201, numHiddens: 256, ffnHiddens: 1024,
                                                        numHeads: 8, numLayers: 2, dropout: 0.1, numSteps: 32)))
-        for (name, section) in expected { #expect(try RecipeRegistry.recipe(named: name).section == section) }
+        for (name, section) in expected { #expect(try RecipeRegistry.recipe(named: name).listing.section == section) }
         #expect(throws: ZooError.self) { try RecipeRegistry.recipe(named: "transformer-xl") }
     }
 

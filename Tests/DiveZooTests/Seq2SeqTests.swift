@@ -46,33 +46,29 @@ import Testing
         guard let device = openCLDevices.first else { return }
         let cpu = try recipe.train(shortRun(.cpu, epochs: 3))
         let cl = try recipe.train(shortRun(device, epochs: 3))
-        for (a, b) in zip(cpu.history, cl.history) {
-            #expect(abs(a.loss - b.loss) < 1e-3, "epoch \(a.epoch + 1): cpu \(a.loss), \(device) \(b.loss)")
-        }
+        expectSameLosses(cpu.history, cl.history, on: device)
     }
 
     @Test func beamIsAtLeastAsProbableAsGreedy() throws {
-        var o = shortRun(epochs: 15)
-        let url = temporaryFile("seq2seq.safetensors")
-        defer { try? FileManager.default.removeItem(at: url) }
-        o.checkpoint = url
-        let run = try recipe.train(o)
-        let translator = try Translator(model: run.model, srcVocab: run.srcVocab, tgtVocab: run.tgtVocab)
-        var strictlyBetter = 0
-        for sentence in ["go .", "i lost .", "he's calm .", "i'm home .", "we won .", "i'm sad .", "be nice .", "they ran ."] {
-            let greedy = try translator.greedy(sentence)
-            let beam = try translator.beamSearch(sentence, beam: 3)
-            // Independent check of both scores by step-by-step teacher forcing.
-            let pg = try translator.logProbability(sentence, tokens: greedy.tokens, endedWithEOS: greedy.endedWithEOS)
-            let pb = try translator.logProbability(sentence, tokens: beam.tokens, endedWithEOS: beam.endedWithEOS)
-            #expect(abs(pg - greedy.logProbability) < 1e-6 && abs(pb - beam.logProbability) < 1e-6)
-            #expect(pb >= pg - 1e-9, "\(sentence): beam '\(beam.text)' log P \(pb) < greedy '\(greedy.text)' \(pg)")
-            if pb > pg + 1e-6 { strictlyBetter += 1 }
+        try withCheckpointedRun(epochs: 15, "seq2seq.safetensors") { o, url in
+            let run = try recipe.train(o)
+            let translator = try Translator(model: run.model, srcVocab: run.srcVocab, tgtVocab: run.tgtVocab)
+            var strictlyBetter = 0
+            for sentence in ["go .", "i lost .", "he's calm .", "i'm home .", "we won .", "i'm sad .", "be nice .", "they ran ."] {
+                let greedy = try translator.greedy(sentence)
+                let beam = try translator.beamSearch(sentence, beam: 3)
+                // Independent check of both scores by step-by-step teacher forcing.
+                let pg = try translator.logProbability(sentence, tokens: greedy.tokens, endedWithEOS: greedy.endedWithEOS)
+                let pb = try translator.logProbability(sentence, tokens: beam.tokens, endedWithEOS: beam.endedWithEOS)
+                #expect(abs(pg - greedy.logProbability) < 1e-6 && abs(pb - beam.logProbability) < 1e-6)
+                #expect(pb >= pg - 1e-9, "\(sentence): beam '\(beam.text)' log P \(pb) < greedy '\(greedy.text)' \(pg)")
+                if pb > pg + 1e-6 { strictlyBetter += 1 }
+            }
+            // Checkpoint → translate gives the same output as the trained model.
+            let (model, src, tgt) = try TranslationTask.load(checkpoint: url, on: CPUBackend.shared)
+            let reloaded = try Translator(model: model, srcVocab: src, tgtVocab: tgt)
+            #expect(try reloaded.beamSearch("i lost .", beam: 3) == translator.beamSearch("i lost .", beam: 3))
+            print("beam 3 strictly more probable than greedy on \(strictlyBetter) of 8 sentences")
         }
-        // Checkpoint → translate gives the same output as the trained model.
-        let (model, src, tgt) = try TranslationTask.load(checkpoint: url, on: CPUBackend.shared)
-        let reloaded = try Translator(model: model, srcVocab: src, tgtVocab: tgt)
-        #expect(try reloaded.beamSearch("i lost .", beam: 3) == translator.beamSearch("i lost .", beam: 3))
-        print("beam 3 strictly more probable than greedy on \(strictlyBetter) of 8 sentences")
     }
 }

@@ -23,6 +23,17 @@ public enum Backends {
                 throw DiveError.unknownDevice(requested: device.description, available: DeviceRegistry.availableNames())
             }
             return try openCLBackend(info)
+        case let .cuda(index):
+            switch CUDADriver.status {
+            case let .unavailable(reason):
+                throw DiveError.deviceUnavailable(device: device.description, reason: reason)
+            case let .available(_, devices):
+                guard devices.contains(where: { $0.index == index }) else {
+                    throw DiveError.unknownDevice(requested: device.description, available: DeviceRegistry.availableNames())
+                }
+                throw DiveError.deviceUnavailable(device: device.description, reason: "Dive has no CUDA backend yet; "
+                    + "run this GPU through OpenCL (--device opencl:N with NVIDIA's OpenCL driver; `dive devices` lists them)")
+            }
         }
     }
 
@@ -43,6 +54,21 @@ public enum DeviceRegistry {
     /// "cpu", then "opencl:0 (name)" for each OpenCL device.
     public static func availableNames() -> [String] {
         ["cpu"] + OpenCLDevices.all.map { "opencl:\($0.globalIndex) (\($0.name))" }
+    }
+
+    /// What `dive devices` says about CUDA: each device of NVIDIA's driver, or why there are none.
+    public static func cudaLines() -> [String] {
+        switch CUDADriver.status {
+        case let .unavailable(reason):
+            return ["cuda: \(reason)"]
+        case let .available(version, devices):
+            let driver = "driver API \(version / 1000).\(version % 1000 / 10)"
+            if devices.isEmpty { return ["cuda: \(driver), no devices"] }
+            return devices.map {
+                "cuda:\($0.index)       \($0.name), \(formatBytes($0.memoryBytes)), compute capability "
+                    + "\($0.computeCapability.major).\($0.computeCapability.minor), \(driver); no CUDA backend yet (use its OpenCL device)"
+            }
+        }
     }
 
     /// Every device a test or benchmark should cover: the CPU and each OpenCL device.

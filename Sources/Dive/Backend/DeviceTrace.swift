@@ -9,7 +9,7 @@ public struct DeviceTrace: Codable, Equatable, Sendable {
         public init() {}
     }
 
-    /// Kernel launches per op family ("gemm", "recurrent", "elementwise", ...).
+    /// Kernel launches per op family ("matmul", "recurrent", "elementwise", ...: the Kernels/*.cl file).
     public var launches: [String: Int] = [:]
     public var uploads = Transfers(), downloads = Transfers()
     /// Waits for every queued operation (clFinish).

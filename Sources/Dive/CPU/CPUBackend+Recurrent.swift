@@ -1,6 +1,7 @@
-// CPU fused recurrent cells (tanh RNN, GRU, LSTM): one loop over (batch, hidden) per time step,
-// forward and backward, in Float64 (gradient checks; Float32 runs the SIMD version in
-// CPUBackend+RecurrentSIMD.swift), plus the plain SGD step over a list of parameters.
+// CPU recurrent cells (Ops/Recurrent.swift; tanh RNN, GRU, LSTM): one step forward and backward,
+// in Float64 through the generic loops here (gradient checks; the readable definition) and in
+// Float32 through CKernels' cells (CPUBackend+RecurrentCells.swift). Whole sequences:
+// CPUBackend+RecurrentSequence.swift.
 import RealModule
 
 extension CPUBackend {
@@ -21,22 +22,6 @@ extension CPUBackend {
         } else {
             cellBackwardFloat(cell, saved, hPrev, cells, out, dOut, dh, dc, dGi, dGh, dgh, step)
         }
-    }
-
-    public func sgdStep(params: [Tensor], grads: [Tensor], lr: Float, gradScale: Tensor?) throws {
-        for (param, grad) in zip(params, grads) {
-            if try isDouble(param, "sgdStep") {
-                sgdLoop(param, grad, lr, gradScale, Double.self)
-            } else {
-                sgdLoop(param, grad, lr, gradScale, Float.self)
-            }
-        }
-    }
-
-    private func sgdLoop<T: CPUFloat>(_ param: Tensor, _ grad: Tensor, _ lr: Float, _ gradScale: Tensor?, _: T.Type) {
-        let p = param.cpuPointer(T.self), g = grad.cpuPointer(T.self)
-        let step = T(lr) * (gradScale.map { $0.cpuPointer(T.self)[0] } ?? 1)
-        Parallel.forRanges(param.count, costPerItem: 4) { r in for i in r { p[i] -= step * g[i] } }
     }
 
     @inline(__always) private static func sigmoid<T: CPUFloat>(_ x: T) -> T { 1 / (1 + T.exp(-x)) }

@@ -37,6 +37,22 @@ public enum AtomicFile {
         }
     }
 
+    /// Makes `url` ready to be written before any work starts: its folder is created if missing,
+    /// and it must be (or become) a regular file in a writable folder. Returns the file to write
+    /// (a symlink's target).
+    @discardableResult
+    public static func prepare(_ url: URL) throws -> URL {
+        let target = try regularTarget(url)
+        let folder = target.deletingLastPathComponent()
+        do { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) } catch {
+            throw AtomicFileError(path: url.path, reason: "cannot create its folder \(folder.path) (\((error as NSError).localizedDescription))")
+        }
+        guard access(folder.path, W_OK) == 0 else {
+            throw AtomicFileError(path: url.path, reason: "its folder \(folder.path) is not writable (\(reason(errno)))")
+        }
+        return target
+    }
+
     /// The file `url` names, following symlinks; an error if it exists and is not a regular file.
     public static func regularTarget(_ url: URL) throws -> URL {
         let target = url.resolvingSymlinksInPath()

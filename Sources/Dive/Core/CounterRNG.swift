@@ -1,6 +1,6 @@
 // A counter-based random number generator: the n-th number of stream `seed` is a hash of
 // (seed, n), so any device computes any element's number independently and all devices agree.
-// The hash is SplitMix64's finaliser; the OpenCL kernels (Kernels/random.cl) use the same steps.
+// The hash is SplitMix64's finaliser; the OpenCL kernels (Kernels/dropout.cl) use the same steps.
 
 public enum CounterRNG {
     /// SplitMix64's output mixing function.

@@ -1,11 +1,14 @@
 // `Device`: which backend a tensor lives on, as written on the command line:
 // `cpu`, `opencl` (the first OpenCL device), `opencl:N` (the N-th, counting across platforms),
-// `opencl:P.D` (device D of platform P) and `auto` (an OpenCL GPU if there is one, else the CPU).
+// `opencl:P.D` (device D of platform P), `cuda`/`cuda:N` (NVIDIA's driver) and `auto` (an OpenCL
+// GPU if there is one, else the CPU).
 
 public enum Device: Hashable, Sendable, CustomStringConvertible {
     case cpu
     /// `platform == nil`: `index` counts devices across all platforms in order.
     case opencl(platform: Int?, index: Int)
+    /// The N-th device of NVIDIA's driver.
+    case cuda(index: Int)
     case auto
 
     /// Parses a device string; throws `DiveError.unknownDevice` for anything malformed.
@@ -15,9 +18,13 @@ public enum Device: Hashable, Sendable, CustomStringConvertible {
         case "cpu": self = .cpu; return
         case "auto": self = .auto; return
         case "opencl", "cl": self = .opencl(platform: nil, index: 0); return
+        case "cuda": self = .cuda(index: 0); return
         default: break
         }
         let parts = lower.split(separator: ":", omittingEmptySubsequences: false)
+        if parts.count == 2, parts[0] == "cuda", let index = Int(parts[1]), index >= 0 {
+            self = .cuda(index: index); return
+        }
         guard parts.count == 2, parts[0] == "opencl" || parts[0] == "cl" else {
             throw DiveError.unknownDevice(requested: text, available: DeviceRegistry.availableNames())
         }
@@ -38,6 +45,7 @@ public enum Device: Hashable, Sendable, CustomStringConvertible {
         case .auto: return "auto"
         case let .opencl(nil, index): return "opencl:\(index)"
         case let .opencl(platform?, index): return "opencl:\(platform).\(index)"
+        case let .cuda(index): return "cuda:\(index)"
         }
     }
 }

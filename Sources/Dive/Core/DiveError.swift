@@ -8,6 +8,8 @@ public enum DiveError: Error, CustomStringConvertible, Equatable {
     case shapeMismatch(op: String, detail: String)
     /// A device string that does not parse or names a device that is not there.
     case unknownDevice(requested: String, available: [String])
+    /// A device this machine or this build cannot run, and why.
+    case deviceUnavailable(device: String, reason: String)
     /// Tensors of one operation live on different devices.
     case deviceMismatch(op: String, detail: String)
     /// An element type the operation or the device does not support.
@@ -29,6 +31,8 @@ public enum DiveError: Error, CustomStringConvertible, Equatable {
             return "\(op): shape mismatch: \(detail)"
         case let .unknownDevice(requested, available):
             return "no device '\(requested)'; available: \(available.joined(separator: ", "))"
+        case let .deviceUnavailable(device, reason):
+            return "\(device): \(reason)"
         case let .deviceMismatch(op, detail):
             return "\(op): tensors on different devices: \(detail); move them with `to(_:)` first"
         case let .unsupportedDType(op, dtype, device):

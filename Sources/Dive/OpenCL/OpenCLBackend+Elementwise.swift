@@ -1,25 +1,7 @@
-// OpenCL data movement, elementwise ops and reductions: argument plumbing for Kernels/copy.cl,
-// elementwise.cl and reduce.cl.
+// OpenCL elementwise ops (Ops/Elementwise.swift): unary ops, their derivatives and broadcasting
+// binary ops, argument plumbing for Kernels/elementwise.cl.
 
 extension OpenCLBackend {
-    public func fill(_ y: Tensor, value: Double) throws {
-        if y.dtype == .int32 {
-            try launch(.fill_i, global: (y.count, 1, 1)) { a in try a.buffer(y); try a.int(Int(value)); try a.int(y.count) }
-        } else {
-            try requireFloat32(y, op: "fill")
-            try launch(.fill_f, global: (y.count, 1, 1)) { a in try a.buffer(y); try a.float(Float(value)); try a.int(y.count) }
-        }
-    }
-
-    public func copyStrided(_ x: Tensor, into y: Tensor, layout l: StridedLayout) throws {
-        guard x.dtype.byteSize == 4 else { throw DiveError.unsupportedDType(op: "copy", dtype: x.dtype, device: displayName) }
-        try launch(.copy4, global: (l.shape[3], l.shape[2], l.shape[0] * l.shape[1])) { a in
-            try a.buffer(x); try a.buffer(y)
-            try a.int4(l.shape); try a.int4(l.srcStrides); try a.int4(l.dstStrides)
-            try a.int(l.srcOffset); try a.int(l.dstOffset)
-        }
-    }
-
     private func kernel(for op: UnaryOp) -> Kernel {
         switch op {
         case .neg: return .u_neg
@@ -88,16 +70,6 @@ extension OpenCLBackend {
             try launch(id, global: ((plan.count + 7) / 8, 1, 1)) { k in
                 try k.buffer(a); try k.buffer(b); try k.buffer(c); try k.int(plan.count); try k.int(mode)
             }
-        }
-    }
-
-    public func reduce(_ op: ReduceOp, _ x: Tensor, into y: Tensor, outer: Int, length: Int, inner: Int) throws {
-        try requireFloat32(x, op: "reduce")
-        let id: Kernel
-        switch op { case .sum, .mean, .scaledSum: id = .r_sum; case .max: id = .r_max; case .argmax: id = .r_argmax }
-        let scale = op.scale(length: length)
-        try launch(id, global: (inner, outer, 1)) { a in
-            try a.buffer(x); try a.buffer(y); try a.int(length); try a.int(inner); try a.float(scale)
         }
     }
 }

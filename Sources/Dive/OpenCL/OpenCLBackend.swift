@@ -44,15 +44,15 @@ enum Kernel: Int, CaseIterable {
     /// The Kernels/*.cl file that defines it.
     var file: String {
         switch self {
-        case .fill_f, .fill_i, .copy4: return "copy"
-        case .r_sum, .r_max, .r_argmax: return "reduce"
+        case .fill_f, .fill_i, .copy4: return "shape"
+        case .r_sum, .r_max, .r_argmax: return "reductions"
         case .sm_fw, .sm_bw, .sm_fw_wg, .sm_bw_wg: return "softmax"
-        case .ce_fw, .ce_bw: return "loss"
+        case .ce_fw, .ce_bw: return "losses"
         case .ln_fw, .ln_bw, .ln_fw_wg, .ln_bw_wg: return "layernorm"
         case .at_fw, .at_bw_q, .at_bw_kv: return "attention"
         case .emb_fw, .emb_bw: return "embedding"
-        case .dropout: return "random"
-        case .sgd_n, .adam_n, .sumsq_n, .norm_final: return "optim"
+        case .dropout: return "dropout"
+        case .sgd_n, .adam_n, .sumsq_n, .norm_final: return "optimisation"
         case .cell_fw, .cell_bw: return "recurrent"
         case .fma_peak, .fma_peak_w, .copy_bw: return "roofline"
         default: return "elementwise"
@@ -76,7 +76,7 @@ public final class OpenCLBackend: Backend {
     lazy var gemmPlan = GemmPlanner(backend: self)
     /// Launches, transfers and waits so far (updated under `lock`).
     public private(set) var trace = DeviceTrace()
-    /// The fused recurrence kernels per rows-per-group (OpenCLBackend+Sequence.swift).
+    /// The fused recurrence kernels per rows-per-group (OpenCLBackend+RecurrentSequence.swift).
     var sequenceKernelCache: [Int: (fw: cl_kernel, bw: cl_kernel)] = [:]
     /// Host copies of non-blocking uploads, freed once their write has completed.
     private var staged: [(event: cl_event, bytes: UnsafeMutableRawPointer)] = []

@@ -92,12 +92,7 @@ public enum SVGHeatmap {
     /// Writes `document(...)` to `url`, with a clear error when the file cannot be written.
     public static func write(_ panels: [HeatmapPanel], to url: URL, columns: Int = 4, xLabel: String = "Keys",
                              yLabel: String = "Queries", title: String = "") throws {
-        let svg = document(panels, columns: columns, xLabel: xLabel, yLabel: yLabel, title: title)
-        do {
-            try svg.write(to: url, atomically: true, encoding: .utf8)
-        } catch {
-            throw ZooError.invalidOption("cannot write the heatmap \(url.path): \(error.localizedDescription)")
-        }
+        try FigureFile.write(document(panels, columns: columns, xLabel: xLabel, yLabel: yLabel, title: title), to: url)
     }
 
     /// matplotlib's "Reds" in spirit: white at the minimum, dark red at the maximum.

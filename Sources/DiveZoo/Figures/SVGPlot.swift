@@ -79,11 +79,7 @@ public enum SVGPlot {
     /// Writes the curve of a report's history to `url`.
     public static func write(_ report: RecipeReport, recipe: String, to url: URL) throws {
         let values = report.history.map { report.curve == "perplexity" ? ($0.perplexity ?? $0.loss) : $0.loss }
-        do {
-            try curve(values, title: "dive train \(recipe)", label: report.curve).write(to: url, atomically: true, encoding: .utf8)
-        } catch {
-            throw ZooError.invalidOption("cannot write the plot \(url.path): \(error.localizedDescription)")
-        }
+        try FigureFile.write(curve(values, title: "dive train \(recipe)", label: report.curve), to: url)
     }
 
     private static func f(_ x: Double) -> String { String(format: "%.1f", x) }

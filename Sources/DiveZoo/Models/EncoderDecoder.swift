@@ -50,6 +50,23 @@ public struct AttentionMatrix {
     public var matrix: [[Float]]
 }
 
+/// The sizes every translation model's configuration has.
+public protocol TranslationSizes: Sendable {
+    var srcVocabSize: Int { get }
+    var tgtVocabSize: Int { get }
+    var numSteps: Int { get }
+    /// The model width (d_model of the noam schedule).
+    var width: Int { get }
+}
+
+extension Seq2SeqConfig: TranslationSizes {
+    public var width: Int { hidden }
+}
+
+extension TransformerConfig: TranslationSizes {
+    public var width: Int { numHiddens }
+}
+
 /// Which model and its sizes: what a checkpoint stores (`extra.kind`, `extra.config`).
 public enum TranslationModelConfig: Equatable, Sendable {
     case seq2seq(Seq2SeqConfig)
@@ -65,34 +82,18 @@ public enum TranslationModelConfig: Equatable, Sendable {
         }
     }
 
-    public var numSteps: Int {
+    /// The sizes of whichever model it is.
+    public var sizes: any TranslationSizes {
         switch self {
-        case let .seq2seq(c), let .bahdanau(c): return c.numSteps
-        case let .transformer(c): return c.numSteps
+        case let .seq2seq(c), let .bahdanau(c): return c
+        case let .transformer(c): return c
         }
     }
 
-    public var srcVocabSize: Int {
-        switch self {
-        case let .seq2seq(c), let .bahdanau(c): return c.srcVocabSize
-        case let .transformer(c): return c.srcVocabSize
-        }
-    }
-
-    public var tgtVocabSize: Int {
-        switch self {
-        case let .seq2seq(c), let .bahdanau(c): return c.tgtVocabSize
-        case let .transformer(c): return c.tgtVocabSize
-        }
-    }
-
-    /// The model width (d_model of the noam schedule).
-    public var width: Int {
-        switch self {
-        case let .seq2seq(c), let .bahdanau(c): return c.hidden
-        case let .transformer(c): return c.numHiddens
-        }
-    }
+    public var numSteps: Int { sizes.numSteps }
+    public var srcVocabSize: Int { sizes.srcVocabSize }
+    public var tgtVocabSize: Int { sizes.tgtVocabSize }
+    public var width: Int { sizes.width }
 
     /// A fresh model with PyTorch's default initialisation.
     public func build(on backend: Backend, rng: HostRNG) throws -> any EncoderDecoder {

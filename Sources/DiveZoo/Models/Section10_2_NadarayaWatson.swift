@@ -9,10 +9,8 @@ import DiveNN
 import Foundation
 
 public struct NadarayaWatsonRecipe: Recipe {
-    public let name = "nadaraya-watson"
-    public let section = "10.2"
-    public let enSection = "11.2"
-    public let summary = "Nadaraya-Watson kernel regression: nonparametric and with a learned kernel width"
+    public let listing = RecipeListing(name: "nadaraya-watson", section: "10.2", enSection: "11.2",
+                                       summary: "Nadaraya-Watson kernel regression: nonparametric and with a learned kernel width")
 
     public init() {}
 

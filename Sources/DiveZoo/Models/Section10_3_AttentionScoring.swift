@@ -8,17 +8,11 @@ import DiveData
 import DiveNN
 import Foundation
 
-public struct AttentionScoringRecipe: Recipe {
-    public let name = "attention-scoring"
-    public let section = "10.3"
-    public let enSection = "11.3"
-    public let summary = "masked softmax, additive and scaled dot-product attention on the book's toy inputs"
+public struct AttentionScoringRecipe: Demonstration {
+    public let listing = RecipeListing(name: "attention-scoring", section: "10.3", enSection: "11.3",
+                                       summary: "masked softmax, additive and scaled dot-product attention on the book's toy inputs")
 
     public init() {}
-
-    public func defaults(_ preset: BookEdition) -> Hyperparameters {
-        .untrained(batchSize: 2)
-    }
 
     /// The book's inputs: values arange(40) as (2, 10, 4) (both batch items alike), keys ones (2, 10, 2), lengths [2, 6].
     public static func toyInputs(on backend: Backend) throws -> (keys: Tensor, values: Tensor, validLens: Tensor) {

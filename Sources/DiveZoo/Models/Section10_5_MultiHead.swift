@@ -6,11 +6,9 @@ import DiveData
 import DiveNN
 import Foundation
 
-public struct MultiHeadRecipe: Recipe {
-    public let name = "multihead"
-    public let section = "10.5"
-    public let enSection = "11.5"
-    public let summary = "multi-head attention on the book's toy input: output shape (2, 4, 100)"
+public struct MultiHeadRecipe: Demonstration {
+    public let listing = RecipeListing(name: "multihead", section: "10.5", enSection: "11.5",
+                                       summary: "multi-head attention on the book's toy input: output shape (2, 4, 100)")
 
     public init() {}
 
@@ -21,10 +19,6 @@ public struct MultiHeadRecipe: Recipe {
                                                dropout: 0.5, on: backend, rng: rng)
         attention.eval()
         return attention
-    }
-
-    public func defaults(_ preset: BookEdition) -> Hyperparameters {
-        .untrained(batchSize: 2)
     }
 
     public func run(_ options: RunOptions) throws -> RecipeReport {

@@ -7,17 +7,11 @@ import DiveData
 import DiveNN
 import Foundation
 
-public struct SelfAttentionRecipe: Recipe {
-    public let name = "self-attention"
-    public let section = "10.6"
-    public let enSection = "11.6"
-    public let summary = "self-attention shape and the sinusoidal positional encoding (PositionalEncoding(32, 0))"
+public struct SelfAttentionRecipe: Demonstration {
+    public let listing = RecipeListing(name: "self-attention", section: "10.6", enSection: "11.6",
+                                       summary: "self-attention shape and the sinusoidal positional encoding (PositionalEncoding(32, 0))")
 
     public init() {}
-
-    public func defaults(_ preset: BookEdition) -> Hyperparameters {
-        .untrained(batchSize: 2)
-    }
 
     public func run(_ options: RunOptions) throws -> RecipeReport {
         let backend = try options.backend

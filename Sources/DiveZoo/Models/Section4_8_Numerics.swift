@@ -5,17 +5,12 @@ import DiveData
 import DiveNN
 import Foundation
 
-public struct NumericsRecipe: Recipe {
-    public let name = "numerics"
-    public let section = "4.8"
-    public let enSection = "5.4"
-    public let summary = "vanishing and exploding gradients, Xavier initialisation"
+public struct NumericsRecipe: Demonstration {
+    public let listing = RecipeListing(name: "numerics", section: "4.8", enSection: "5.4",
+                                       summary: "vanishing and exploding gradients, Xavier initialisation")
+    public let toyBatch = 0
 
     public init() {}
-
-    public func defaults(_ preset: BookEdition) -> Hyperparameters {
-        .untrained(batchSize: 0)
-    }
 
     public func run(_ options: RunOptions) throws -> RecipeReport {
         let backend = try options.backend

@@ -8,10 +8,8 @@ import DiveNN
 import Foundation
 
 public struct SequenceModelRecipe: Recipe {
-    public let name = "seq-model"
-    public let section = "8.1"
-    public let enSection = "9.1"
-    public let summary = "MLP on a noisy sine: 1-step and k-step-ahead prediction"
+    public let listing = RecipeListing(name: "seq-model", section: "8.1", enSection: "9.1",
+                                       summary: "MLP on a noisy sine: 1-step and k-step-ahead prediction")
     public static let tau = 4, count = 1000, trainCount = 600
 
     public init() {}

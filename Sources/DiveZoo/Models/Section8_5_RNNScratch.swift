@@ -23,20 +23,16 @@ public final class RNNScratch: Module, LanguageModel {
     }
 
     public func forward(_ tokens: Tensor, state: RecurrentState) throws -> (logits: Tensor, state: RecurrentState) {
-        var h = state.h                                                           // (B, H)
-        var hs: [Tensor] = []
-        for x in try Scratch.steps(tokens) {
-            h = try (Scratch.inputProduct(wXH, x) + h.matmul(wHH) + bH).tanh()
-            hs.append(h)
+        try Scratch.unroll(tokens, from: state.h, wHQ: wHQ, bQ: bQ) { x, h in
+            try (Scratch.inputProduct(wXH, x) + h.matmul(wHH) + bH).tanh()
         }
-        return (try Scratch.output(hs, wHQ: wHQ, bQ: bQ), RecurrentState(h: h))
     }
 }
 
 extension LanguageModelRecipe {
     /// 8.5: hidden 512, lr 1, 500 epochs, sequential partitioning (book: ppl 1.0; random iteration 1.5).
     public static let rnnScratch = LanguageModelRecipe(
-        name: "rnn-scratch", section: "8.5", enSection: "9.5", summary: "RNN language model from scratch (hidden 512)",
+        RecipeListing(name: "rnn-scratch", section: "8.5", enSection: "9.5", summary: "RNN language model from scratch (hidden 512)"),
         kind: .rnnScratch, hidden: 512, lr: 1, bookResult: "perplexity 1.0, 67212.6 tokens/sec on cuda:0 (random iteration: 1.5)",
         en: .init(kind: .rnnScratch, hidden: 32, lr: 1, epochs: 100))
 }

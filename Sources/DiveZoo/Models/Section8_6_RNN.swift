@@ -35,7 +35,7 @@ public final class RNNLanguageModel: Module, LanguageModel {
 extension LanguageModelRecipe {
     /// 8.6: `nn.RNN(28, 256)`, lr 1, 500 epochs (book: ppl 1.3).
     public static let rnn = LanguageModelRecipe(
-        name: "rnn", section: "8.6", enSection: "9.6", summary: "RNN language model, concise (nn.RNN, hidden 256)",
+        RecipeListing(name: "rnn", section: "8.6", enSection: "9.6", summary: "RNN language model, concise (nn.RNN, hidden 256)"),
         kind: .rnn, hidden: 256, lr: 1, bookResult: "perplexity 1.3, 404413.8 tokens/sec on cuda:0",
         en: .init(kind: .rnn, hidden: 32, lr: 1, epochs: 100))
 }

@@ -26,29 +26,25 @@ public final class GRUScratch: Module, LanguageModel {
     }
 
     public func forward(_ tokens: Tensor, state: RecurrentState) throws -> (logits: Tensor, state: RecurrentState) {
-        var h = state.h                                                                    // (B, H)
-        var hs: [Tensor] = []
-        for x in try Scratch.steps(tokens) {
+        try Scratch.unroll(tokens, from: state.h, wHQ: wHQ, bQ: bQ) { x, h in
             let z = try (Scratch.inputProduct(wXZ, x) + h.matmul(wHZ) + bZ).sigmoid()
             let r = try (Scratch.inputProduct(wXR, x) + h.matmul(wHR) + bR).sigmoid()
             let candidate = try (Scratch.inputProduct(wXH, x) + (r * h).matmul(wHH) + bH).tanh()
-            h = try z * h + (1 - z) * candidate
-            hs.append(h)
+            return try z * h + (1 - z) * candidate
         }
-        return (try Scratch.output(hs, wHQ: wHQ, bQ: bQ), RecurrentState(h: h))
     }
 }
 
 extension LanguageModelRecipe {
     /// 9.1 from scratch: hidden 256, lr 1, 500 epochs (book: ppl 1.1).
     public static let gruScratch = LanguageModelRecipe(
-        name: "gru-scratch", section: "9.1", enSection: "10.2", summary: "GRU language model from scratch (hidden 256)",
+        RecipeListing(name: "gru-scratch", section: "9.1", enSection: "10.2", summary: "GRU language model from scratch (hidden 256)"),
         kind: .gruScratch, hidden: 256, lr: 1, bookResult: "perplexity 1.1, 19911.5 tokens/sec on cuda:0",
         en: .init(kind: .gruScratch, hidden: 32, lr: 4, epochs: 50))
 
     /// 9.1 concise: `nn.GRU(28, 256)`, lr 1, 500 epochs (book: ppl 1.0).
     public static let gru = LanguageModelRecipe(
-        name: "gru", section: "9.1", enSection: "10.2", summary: "GRU language model, concise (nn.GRU, hidden 256)",
+        RecipeListing(name: "gru", section: "9.1", enSection: "10.2", summary: "GRU language model, concise (nn.GRU, hidden 256)"),
         kind: .gru, hidden: 256, lr: 1, bookResult: "perplexity 1.0, 109423.8 tokens/sec on cuda:0",
         en: .init(kind: .gru, hidden: 32, lr: 4, epochs: 50))
 }

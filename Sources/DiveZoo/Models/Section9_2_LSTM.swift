@@ -31,31 +31,28 @@ public final class LSTMScratch: Module, LanguageModel {
 
     public func forward(_ tokens: Tensor, state: RecurrentState) throws -> (logits: Tensor, state: RecurrentState) {
         guard var c = state.c else { throw ZooError.invalidOption("LSTM state needs a memory cell c") }
-        var h = state.h                                                                     // (B, H)
-        var hs: [Tensor] = []
-        for x in try Scratch.steps(tokens) {
+        let (logits, last) = try Scratch.unroll(tokens, from: state.h, wHQ: wHQ, bQ: bQ) { x, h in
             let i = try (Scratch.inputProduct(wXI, x) + h.matmul(wHI) + bI).sigmoid()
             let f = try (Scratch.inputProduct(wXF, x) + h.matmul(wHF) + bF).sigmoid()
             let o = try (Scratch.inputProduct(wXO, x) + h.matmul(wHO) + bO).sigmoid()
             let candidate = try (Scratch.inputProduct(wXC, x) + h.matmul(wHC) + bC).tanh()
             c = try f * c + i * candidate
-            h = try o * c.tanh()
-            hs.append(h)
+            return try o * c.tanh()
         }
-        return (try Scratch.output(hs, wHQ: wHQ, bQ: bQ), RecurrentState(h: h, c: c))
+        return (logits, RecurrentState(h: last.h, c: c))
     }
 }
 
 extension LanguageModelRecipe {
     /// 9.2 from scratch: hidden 256, lr 1, 500 epochs (book: ppl 1.3).
     public static let lstmScratch = LanguageModelRecipe(
-        name: "lstm-scratch", section: "9.2", enSection: "10.1", summary: "LSTM language model from scratch (hidden 256)",
+        RecipeListing(name: "lstm-scratch", section: "9.2", enSection: "10.1", summary: "LSTM language model from scratch (hidden 256)"),
         kind: .lstmScratch, hidden: 256, lr: 1, bookResult: "perplexity 1.3, 17736.0 tokens/sec on cuda:0",
         en: .init(kind: .lstmScratch, hidden: 32, lr: 4, epochs: 50))
 
     /// 9.2 concise: `nn.LSTM(28, 256)`, lr 1, 500 epochs (book: ppl 1.1).
     public static let lstm = LanguageModelRecipe(
-        name: "lstm", section: "9.2", enSection: "10.1", summary: "LSTM language model, concise (nn.LSTM, hidden 256)",
+        RecipeListing(name: "lstm", section: "9.2", enSection: "10.1", summary: "LSTM language model, concise (nn.LSTM, hidden 256)"),
         kind: .lstm, hidden: 256, lr: 1, bookResult: "perplexity 1.1, 234815.0 tokens/sec on cuda:0",
         en: .init(kind: .lstm, hidden: 32, lr: 4, epochs: 50))
 }

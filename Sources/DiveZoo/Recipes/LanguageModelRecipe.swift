@@ -17,7 +17,7 @@ public struct LanguageModelRecipe: Recipe {
         public var epochs: Int
     }
 
-    public let name: String, section: String, enSection: String, summary: String
+    public let listing: RecipeListing
     public let kind: LanguageModelConfig.Kind
     public let hidden: Int
     public var layers = 1
@@ -27,9 +27,9 @@ public struct LanguageModelRecipe: Recipe {
     public let bookResult: String
     public let en: EnSettings
 
-    init(name: String, section: String, enSection: String, summary: String, kind: LanguageModelConfig.Kind,
+    init(_ listing: RecipeListing, kind: LanguageModelConfig.Kind,
          hidden: Int, layers: Int = 1, bidirectional: Bool = false, lr: Float, bookResult: String, en: EnSettings) {
-        self.name = name; self.section = section; self.enSection = enSection; self.summary = summary
+        self.listing = listing
         self.kind = kind; self.hidden = hidden; self.layers = layers; self.bidirectional = bidirectional
         self.lr = lr; self.bookResult = bookResult; self.en = en
     }
@@ -78,7 +78,7 @@ public struct LanguageModelRecipe: Recipe {
         }
         let line = String(format: "perplexity %.1f, %.1f tokens/sec on %@", run.perplexity, run.tokensPerSecond,
                           options.device.description as NSString)
-        return RecipeReport(lines: [line] + predictions + ["(book, zh \(section): \(bookResult))"],
+        return RecipeReport(lines: [line] + predictions + ["(book, zh \(listing.section): \(bookResult))"],
                             metrics: ["perplexity": run.perplexity, "tokens_per_s": run.tokensPerSecond,
                                       "loss": run.history.last?.loss ?? .nan],
                             history: run.history, curve: "perplexity")

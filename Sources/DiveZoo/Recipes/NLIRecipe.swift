@@ -6,10 +6,8 @@ import DiveData
 import Foundation
 
 public struct NLIRecipe: Recipe {
-    public let name = "nli"
-    public let section = "15.5"
-    public let enSection = "16.5"
-    public let summary = "decomposable attention on SNLI with GloVe 100d embeddings (natural language inference)"
+    public let listing = RecipeListing(name: "nli", section: "15.5", enSection: "16.5",
+                                       summary: "decomposable attention on SNLI with GloVe 100d embeddings (natural language inference)")
     /// Model sizes; the book's by default (tests shrink them).
     public var embedSize = 100, hidden = 200, numSteps = 50
     /// The book's example: `predict_snli(['he','is','good','.'], ['he','is','bad','.'])`.

@@ -7,14 +7,8 @@ import Foundation
 
 /// One runnable book section: `dive train <name>`.
 public protocol Recipe: Sendable {
-    /// The registry name (`rnn`, `seq2seq`, ...).
-    var name: String { get }
-    /// The section in the zh 2.0 edition, e.g. "8.6".
-    var section: String { get }
-    /// The section in the en v1.0 edition, e.g. "9.6".
-    var enSection: String { get }
-    /// One line for `dive list`.
-    var summary: String { get }
+    /// Its name, book sections and summary (`dive list`).
+    var listing: RecipeListing { get }
     /// The book's settings for a preset (defaults for the CLI options).
     func defaults(_ preset: BookEdition) -> Hyperparameters
     /// Trains (or demonstrates) with `options` and returns what the book prints.
@@ -25,6 +19,39 @@ public protocol Recipe: Sendable {
 
 extension Recipe {
     public var presets: [BookEdition] { [.zh, .en] }
+    /// The registry name: `dive train <name>`.
+    public var name: String { listing.name }
+}
+
+/// What `dive list` shows of a recipe.
+public struct RecipeListing: Sendable {
+    /// The registry name (`rnn`, `seq2seq`, ...).
+    public let name: String
+    /// The section in the zh 2.0 edition, e.g. "8.6".
+    public let section: String
+    /// The section in the en v1.0 edition, e.g. "9.6".
+    public let enSection: String
+    /// One line for `dive list`.
+    public let summary: String
+
+    public init(name: String, section: String, enSection: String, summary: String) {
+        self.name = name; self.section = section; self.enSection = enSection; self.summary = summary
+    }
+}
+
+/// A recipe that trains nothing (4.8, 10.3, 10.5, 10.6): it runs the book's toy computation, and
+/// its settings are zero epochs and the batch of the toy inputs.
+public protocol Demonstration: Recipe {
+    /// The batch of the book's toy inputs (2 unless the demonstration says otherwise).
+    var toyBatch: Int { get }
+}
+
+extension Demonstration {
+    public var toyBatch: Int { 2 }
+
+    public func defaults(_ preset: BookEdition) -> Hyperparameters {
+        Hyperparameters(epochs: 0, lr: 0, batchSize: toyBatch, optimizer: .sgd, clip: nil)
+    }
 }
 
 /// The tunable settings of a recipe; the CLI overrides them one by one.
@@ -48,11 +75,6 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
         self.adamBeta2 = adamBeta2; self.adamEps = adamEps
     }
     /// The schedule, warmup and smoothing in force (the book's: constant, 0, 0).
-    /// The settings of a demonstration that trains nothing (the 4.8 and 10.3–10.6 recipes).
-    public static func untrained(batchSize: Int) -> Hyperparameters {
-        Hyperparameters(epochs: 0, lr: 0, batchSize: batchSize, optimizer: .sgd, clip: nil)
-    }
-
     public var resolvedSchedule: ScheduleKind { schedule ?? .constant }
     public var resolvedWarmupSteps: Int { warmupSteps ?? 0 }
     public var resolvedLabelSmoothing: Float { labelSmoothing ?? 0 }
@@ -132,10 +154,13 @@ public struct RecipeReport: Sendable {
 /// A flag a signal handler sets and the training loops poll.
 public final class InterruptFlag: @unchecked Sendable {
     private let lock = NSLock()
-    private var raised = false
+    private var raised: Int32?
     public init() {}
-    public func raise() { lock.lock(); raised = true; lock.unlock() }
-    public var isRaised: Bool { lock.lock(); defer { lock.unlock() }; return raised }
+    /// Raised by `signal` (SIGINT unless said otherwise).
+    public func raise(_ signal: Int32 = SIGINT) { lock.lock(); raised = signal; lock.unlock() }
+    public var isRaised: Bool { signal != nil }
+    /// The signal that raised it.
+    public var signal: Int32? { lock.lock(); defer { lock.unlock() }; return raised }
 }
 
 /// The recipes by name, in book order.

@@ -6,10 +6,8 @@ import DiveData
 import Foundation
 
 public struct Seq2SeqRecipe: TranslationRecipe {
-    public let name = "seq2seq"
-    public let section = "9.7"
-    public let enSection = "10.7"
-    public let summary = "GRU encoder-decoder, English to French (BLEU, greedy or beam search)"
+    public let listing = RecipeListing(name: "seq2seq", section: "9.7", enSection: "10.7",
+                                       summary: "GRU encoder-decoder, English to French (BLEU, greedy or beam search)")
     public static let examples = [("go .", "va !"), ("i lost .", "j'ai perdu ."), ("he's calm .", "il est calme ."),
                                   ("i'm home .", "je suis chez moi .")]
     public let bookResult = "(book, zh 9.7: loss 0.019, 12745.1 tokens/sec on cuda:0; BLEU 1.000, 1.000, 0.658, 0.447)"

@@ -7,24 +7,22 @@ import DiveData
 import Foundation
 
 public struct TransformerRecipe: TranslationRecipe {
-    public let name: String
-    public let section: String
-    public let enSection: String
-    public let summary: String
+    public let listing: RecipeListing
     public let numSteps: Int
     let width: Int, heads: Int, ffn: Int
     public let bookResult: String
 
     /// The book's Transformer.
     public init() {
-        name = "transformer"; section = "10.7"; enSection = "11.7"; summary = "Transformer encoder-decoder, English to French (--preset paper: the paper's training)"
+        listing = RecipeListing(name: "transformer", section: "10.7", enSection: "11.7",
+                                summary: "Transformer encoder-decoder, English to French (--preset paper: the paper's training)")
         numSteps = 10; width = 32; heads = 4; ffn = 64
         bookResult = "(book, zh 10.7: loss 0.030, 5202.9 tokens/sec on cuda:0; BLEU 1.000, 1.000, 1.000, 1.000)"
     }
 
     private init(name: String, summary: String, numSteps: Int, width: Int, heads: Int, ffn: Int) {
-        self.name = name; self.summary = summary; self.numSteps = numSteps
-        section = "—"; enSection = "—"
+        listing = RecipeListing(name: name, section: "—", enSection: "—", summary: summary)
+        self.numSteps = numSteps
         self.width = width; self.heads = heads; self.ffn = ffn
         bookResult = "(not in the book: a wider Transformer for benchmarks)"
     }

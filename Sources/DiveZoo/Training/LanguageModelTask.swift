@@ -7,12 +7,11 @@ import DiveNN
 import Foundation
 
 /// The outcome of a language-model training run.
-public struct LanguageModelRun {
+public struct LanguageModelRun: TrainingRun {
     public var model: any LanguageModel
     public var vocab: Vocab
     public var history: [EpochRecord]
     public var perplexity: Double { history.last?.perplexity ?? .nan }
-    public var tokensPerSecond: Double { history.last?.tokensPerSecond ?? 0 }
 }
 
 public final class LanguageModelTask: TrainingTask {
@@ -39,7 +38,6 @@ public final class LanguageModelTask: TrainingTask {
 
     public var model: Module { languageModel }
     public var width: Int { config.hidden }
-    public var unit: String { "tok/s" }
 
     public func checkpointMetadata() throws -> [String: String] {
         ["kind": "language-model", "config": try Training.json(config), "vocab": try Training.json(vocab)]
@@ -48,7 +46,8 @@ public final class LanguageModelTask: TrainingTask {
     public func checkCompatible(_ meta: [String: String], path: String) throws {
         let stored = try Training.decodeConfig(LanguageModelConfig.self, meta["extra.config"], path: path)
         guard meta["extra.kind"] == "language-model", stored == config else {
-            throw ZooError.badCheckpoint(path: path, detail: "it holds another model (\(meta["extra.kind"] == "language-model" ? Training.differences(config, stored) : "kind \(meta["extra.kind"] ?? "none")")); it was left as it is: start without --resume, or pass another --checkpoint")
+            throw Training.anotherModel(path: path, meta["extra.kind"] == "language-model" ? Training.differences(config, stored)
+                                                                                        : "kind \(meta["extra.kind"] ?? "none")")
         }
     }
 

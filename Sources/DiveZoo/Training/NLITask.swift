@@ -6,7 +6,7 @@ import DiveData
 import DiveNN
 import Foundation
 
-public struct NLIRun {
+public struct NLIRun: TrainingRun {
     public var model: DecomposableAttention
     public var vocab: Vocab
     /// Per epoch: loss, trainAccuracy, testAccuracy, examples/s (`tokensPerSecond`).
@@ -15,22 +15,21 @@ public struct NLIRun {
     public var examplesPerSecond: Double {
         Double(history.reduce(0) { $0 + $1.count }) / max(history.reduce(0) { $0 + $1.seconds }, 1e-9)
     }
-    public var last: EpochRecord? { history.last }
 }
 
-public final class NLITask: TrainingTask {
+public final class NLITask: DatasetTask {
     public let recipe: String
     public let config: NLIConfig
     public let attention: DecomposableAttention
-    public let train: SNLIDataset, test: SNLIDataset
-    private let batchSize: Int
+    public let trainingSet: SNLIDataset, testSet: SNLIDataset
+    public let batchSize: Int
     private let labelSmoothing: Float
-    private var loader: DataLoader<SNLIDataset>?
+    public var loader: DataLoader<SNLIDataset>?
 
     /// A fresh model (embedding rows from `embedding` when given, `vocab × embed` values).
     public init(recipe: String, config: NLIConfig, train: SNLIDataset, test: SNLIDataset, embedding: [Float]?,
                 hyper: Hyperparameters, on backend: Backend, seed: UInt64) throws {
-        self.recipe = recipe; self.config = config; self.train = train; self.test = test
+        self.recipe = recipe; self.config = config; trainingSet = train; testSet = test
         batchSize = hyper.batchSize
         labelSmoothing = hyper.resolvedLabelSmoothing
         attention = try DecomposableAttention(config, on: backend, rng: HostRNG(seed: seed))
@@ -44,24 +43,17 @@ public final class NLITask: TrainingTask {
     public var unit: String { "examples/s" }
 
     public func checkpointMetadata() throws -> [String: String] {
-        ["kind": "nli", "config": try Training.json(config), "vocab": try Training.json(train.vocab)]
+        ["kind": "nli", "config": try Training.json(config), "vocab": try Training.json(trainingSet.vocab)]
     }
 
     public func checkCompatible(_ meta: [String: String], path: String) throws {
         let stored = try Training.decodeConfig(NLIConfig.self, meta["extra.config"], path: path)
-        guard stored == config, meta["extra.vocab"] == (try Training.json(train.vocab)) else {
+        guard stored == config, meta["extra.vocab"] == (try Training.json(trainingSet.vocab)) else {
             let detail = stored == config ? "another vocabulary" : Training.differences(config, stored)
-            throw ZooError.badCheckpoint(path: path, detail: "it holds another model (\(detail)); it was left as it is: start without --resume, or pass another --checkpoint")
+            throw Training.anotherModel(path: path, detail)
         }
     }
 
-    public func startData(at position: LoaderPosition) throws {
-        loader = try DataLoader(train, batchSize: batchSize, shuffle: true, resumingFrom: position)
-    }
-
-    public var position: LoaderPosition { loader!.position }
-    public var batchesPerEpoch: Int { loader!.batchesPerEpoch }
-    public func nextBatch() -> SNLIBatch? { loader!.next() }
     public func count(_ batch: SNLIBatch) -> Int { batch.batchSize }
 
     public func loss(_ shard: SNLIBatch, globalRows: Int) throws -> StepLoss {
@@ -71,7 +63,7 @@ public final class NLITask: TrainingTask {
     }
 
     public func evaluate(_ record: inout EpochRecord) throws {
-        record.testAccuracy = try Self.accuracy(attention, test, batchSize: batchSize)
+        record.testAccuracy = try Self.accuracy(attention, testSet, batchSize: batchSize)
     }
 
     public func metric(_ record: EpochRecord) -> String {

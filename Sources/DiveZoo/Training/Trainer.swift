@@ -33,15 +33,8 @@ public final class Trainer<Task: TrainingTask> {
         let optimizer = try Training.makeOptimizer(hyper, params)
 
         if comm.isRoot, let url = options.checkpoint {
-            let folder = url.deletingLastPathComponent()
-            do { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) } catch {
-                throw ZooError.invalidOption("cannot create the checkpoint's folder \(folder.path): \(error.localizedDescription)")
-            }
-            do { _ = try AtomicFile.regularTarget(url) } catch let error as AtomicFileError {
+            do { try AtomicFile.prepare(url) } catch let error as AtomicFileError {
                 throw ZooError.invalidOption("--checkpoint \(url.path): \(error.reason)")
-            }
-            guard access(folder.path, W_OK) == 0 else {
-                throw ZooError.invalidOption("--checkpoint \(url.path): the folder \(folder.path) is not writable")
             }
         }
         if comm.isRoot, let url = options.initFrom {
@@ -147,7 +140,7 @@ public final class Trainer<Task: TrainingTask> {
                 if interrupted {
                     let sums = try parallel.reduceSums([try epochLoss.read(), Double(correct)])
                     try save(partial: PartialEpoch(lossSum: sums[0], count: count, correct: Int(sums[1]), minibatches: minibatches))
-                    throw ZooError.interrupted(step: step, checkpoint: options.checkpoint?.path)
+                    throw ZooError.interrupted(step: step, checkpoint: options.checkpoint?.path, signal: options.interrupt?.signal ?? SIGINT)
                 }
             }
             // The epoch's one host read: its summed loss (and correct rows), over every rank.

@@ -1,10 +1,24 @@
 // What training shares: optimiser and schedule factories from the CLI's choices, the per-epoch
-// record, the metrics log (one JSON object per epoch), JSON helpers for checkpoints, and the loss
+// record and a run's history of them, the metrics log (one JSON object per epoch), JSON helpers for checkpoints, and the loss
 // an epoch sums on the device.
 import Dive
 import DiveData
 import DiveNN
 import Foundation
+
+/// What a recipe's training returns besides its model: the record of every epoch.
+public protocol TrainingRun {
+    var history: [EpochRecord] { get }
+}
+
+extension TrainingRun {
+    /// The last epoch's record.
+    public var last: EpochRecord? { history.last }
+    /// The last epoch's loss.
+    public var loss: Double { history.last?.loss ?? .nan }
+    /// The last epoch's rate (tokens, or NLI's examples, per second).
+    public var tokensPerSecond: Double { history.last?.tokensPerSecond ?? 0 }
+}
 
 /// One epoch's figures, as the book reports them for the last epoch.
 public struct EpochRecord: Codable, Equatable, Sendable {
@@ -90,6 +104,11 @@ enum Training {
         }
     }
 
+    /// The error for resuming from a checkpoint of another model; `detail` says how it differs.
+    static func anotherModel(path: String, _ detail: String) -> ZooError {
+        .badCheckpoint(path: path, detail: "it holds another model (\(detail)); it was left as it is: start without --resume, or pass another --checkpoint")
+    }
+
     /// "hidden 256 here, 32 in the file; layers …": the fields where two configurations differ.
     static func differences<T: Encodable>(_ expected: T, _ stored: T) -> String {
         func fields(_ value: T) -> [String: String] {
@@ -135,7 +154,7 @@ final class MetricsLog {
         path = url?.path ?? ""
         guard let url else { handle = nil; return }
         let target: URL
-        do { target = try AtomicFile.regularTarget(url) } catch let error as AtomicFileError {
+        do { target = try AtomicFile.prepare(url) } catch let error as AtomicFileError {
             throw ZooError.invalidOption("--log \(url.path): \(error.reason)")
         }
         var kept = Data()

@@ -31,7 +31,7 @@ public protocol TrainingTask: AnyObject {
     var model: Module { get }
     /// The model's width, for the noam schedule.
     var width: Int { get }
-    /// What `count` counts per second in progress lines: "tok/s" or "examples/s".
+    /// What `count` counts per second in progress lines: "tok/s" (the default) or "examples/s".
     var unit: String { get }
     /// The checkpoint's metadata besides model, optimiser, step, position and hyperparameters:
     /// kind, configuration, vocabularies.
@@ -59,16 +59,38 @@ public protocol TrainingTask: AnyObject {
     func loss(_ shard: Batch, globalRows: Int) throws -> StepLoss
     /// What the book evaluates after each epoch (NLI's test accuracy), into `record`.
     func evaluate(_ record: inout EpochRecord) throws
-    /// The epoch's figure for progress lines ("perplexity 9.87").
+    /// The epoch's figure for progress lines ("perplexity 9.87"; none by default).
     func metric(_ record: EpochRecord) -> String
 }
 
 extension TrainingTask {
+    public var unit: String { "tok/s" }
+    public func metric(_ record: EpochRecord) -> String { "" }
     public func beginEpoch() {}
     public func carriedState() throws -> [String: SafeTensor] { [:] }
     public func restore(carriedState: [String: SafeTensor]) throws {}
     public func evaluate(_ record: inout EpochRecord) throws {}
     public func checkCompatible(_ meta: [String: String], path: String) throws {}
+}
+
+/// A task whose minibatches are a `DataLoader`'s shuffled batches of one dataset (translation, NLI).
+public protocol DatasetTask: TrainingTask where Batch == Dataset.Batch {
+    associatedtype Dataset: MinibatchDataset
+    /// The examples trained on.
+    var trainingSet: Dataset { get }
+    var batchSize: Int { get }
+    /// The epoch's loader: nil until `startData`.
+    var loader: DataLoader<Dataset>? { get set }
+}
+
+extension DatasetTask {
+    public func startData(at position: LoaderPosition) throws {
+        loader = try DataLoader(trainingSet, batchSize: batchSize, shuffle: true, resumingFrom: position)
+    }
+
+    public var position: LoaderPosition { loader!.position }
+    public var batchesPerEpoch: Int { loader!.batchesPerEpoch }
+    public func nextBatch() -> Batch? { loader!.next() }
 }
 
 /// Rows `range` of a row-major (rows, width) array.

@@ -7,27 +7,25 @@ import DiveData
 import DiveNN
 import Foundation
 
-public struct Seq2SeqRun {
+public struct Seq2SeqRun: TrainingRun {
     public var model: any EncoderDecoder
     public var srcVocab: Vocab, tgtVocab: Vocab
     public var history: [EpochRecord]
-    public var loss: Double { history.last?.loss ?? .nan }
-    public var tokensPerSecond: Double { history.last?.tokensPerSecond ?? 0 }
 }
 
-public final class TranslationTask: TrainingTask {
+public final class TranslationTask: DatasetTask {
     public let recipe: String
     public let config: TranslationModelConfig
     public let encoderDecoder: any EncoderDecoder
-    public let dataset: TranslationDataset
-    private let batchSize: Int
+    public let trainingSet: TranslationDataset
+    public let batchSize: Int
     private let labelSmoothing: Float
     private let bos: Int32
-    private var loader: DataLoader<TranslationDataset>?
+    public var loader: DataLoader<TranslationDataset>?
 
     public init(recipe: String, config: TranslationModelConfig, dataset: TranslationDataset, hyper: Hyperparameters,
                 on backend: Backend, seed: UInt64) throws {
-        self.recipe = recipe; self.config = config; self.dataset = dataset
+        self.recipe = recipe; self.config = config; trainingSet = dataset
         batchSize = hyper.batchSize
         labelSmoothing = hyper.resolvedLabelSmoothing
         bos = Int32(dataset.tgtVocab["<bos>"])
@@ -40,11 +38,10 @@ public final class TranslationTask: TrainingTask {
 
     public var model: Module { encoderDecoder }
     public var width: Int { config.width }
-    public var unit: String { "tok/s" }
 
     public func checkpointMetadata() throws -> [String: String] {
         ["kind": config.kind, "config": try config.json(),
-         "src_vocab": try Training.json(dataset.srcVocab), "tgt_vocab": try Training.json(dataset.tgtVocab)]
+         "src_vocab": try Training.json(trainingSet.srcVocab), "tgt_vocab": try Training.json(trainingSet.tgtVocab)]
     }
 
     public func checkCompatible(_ meta: [String: String], path: String) throws {
@@ -56,25 +53,16 @@ public final class TranslationTask: TrainingTask {
             case let (.transformer(a), .transformer(b)): detail = Training.differences(a, b)
             default: detail = "kind \(config.kind) here, \(stored.kind) in the file"
             }
-            throw ZooError.badCheckpoint(path: path, detail: "it holds another model (\(detail)); it was left as it is: start without --resume, or pass another --checkpoint")
+            throw Training.anotherModel(path: path, detail)
         }
     }
 
-    public func startData(at position: LoaderPosition) throws {
-        loader = try DataLoader(dataset, batchSize: batchSize, shuffle: true, resumingFrom: position)
-    }
-
-    public var position: LoaderPosition { loader!.position }
-    public var batchesPerEpoch: Int { loader!.batchesPerEpoch }
-    public func nextBatch() -> TranslationBatch? { loader!.next() }
     /// Valid target tokens.
     public func count(_ batch: TranslationBatch) -> Int { batch.tgtValidLen.reduce(0) { $0 + Int($1) } }
 
     public func loss(_ shard: TranslationBatch, globalRows: Int) throws -> StepLoss {
         StepLoss(loss: try Self.loss(encoderDecoder, shard, bos: bos, labelSmoothing: labelSmoothing))
     }
-
-    public func metric(_ record: EpochRecord) -> String { "" }
 
     /// The book's `l.sum()` for one batch under teacher forcing: Σ over sequences of
     /// (Σ valid-step CE / num_steps), computed as one masked cross-entropy in the model's layout.

@@ -1,4 +1,4 @@
-// gemm.cl: batched single-precision matrix multiply (GEMM) for Dive.
+// matmul.cl: batched single-precision matrix multiply (GEMM) for Dive.
 //
 //     C[b] = alpha * op(A[b]) * op(B[b]) + beta * C[b]        for b in 0 ..< batch
 //

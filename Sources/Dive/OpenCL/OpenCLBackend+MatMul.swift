@@ -1,4 +1,4 @@
-// GEMM on OpenCL (Kernels/gemm.cl), one variant per device type. CPU-type devices (PoCL): small
+// Matrix products on OpenCL (Ops/MatMul.swift): GEMM from Kernels/matmul.cl, one variant per device type. CPU-type devices (PoCL): small
 // products run `gemm_small` in one launch, larger ones pack A and B into panels (one launch) and
 // run the register-tiled `gemm_tile`. GPUs run `gemm_lt` (local-memory tiles, register blocking,
 // one launch). Tile shapes are timed on first use per device and shape class (a short timing of
@@ -7,7 +7,7 @@ import COpenCL
 import Foundation
 import Logging
 
-/// One tile configuration of gemm.cl's packed path: its compile-time defines, the tile rows per
+/// One tile configuration of matmul.cl's packed path: its compile-time defines, the tile rows per
 /// group (`gm`) and the work-group width of gemm_tile (`lx`).
 struct GemmConfig: Codable, Equatable, CustomStringConvertible {
     var mr: Int, nr: Int, vw: Int, gm: Int, lx: Int
@@ -89,11 +89,11 @@ final class GemmPlanner {
     private func runSmall(_ a: Tensor, _ b: Tensor, _ c: Tensor, _ s: GemmShape, alpha: Float, beta: Float, bias: Tensor?, relu: Bool) throws {
         if small == nil {
             let options = "-D SMR=\(Self.smallTile.m) -D SNR=\(Self.smallTile.n)"
-            small = try backend.makeKernel("gemm_small", program: backend.programs.program("gemm", options: options))
+            small = try backend.makeKernel("gemm_small", program: backend.programs.program("matmul", options: options))
         }
         let lda = s.transA ? s.m : s.k, ldb = s.transB ? s.k : s.n
         let global = ((s.m + Self.smallTile.m - 1) / Self.smallTile.m, (s.n + Self.smallTile.n - 1) / Self.smallTile.n, s.batch)
-        try backend.launchLocked(small!, name: "gemm_small", family: "gemm", global: global, local: nil) { k in
+        try backend.launchLocked(small!, name: "gemm_small", family: "matmul", global: global, local: nil) { k in
             try k.int(s.m); try k.int(s.n); try k.int(s.k); try k.float(alpha); try k.float(beta)
             try k.int(s.transA ? 1 : 0); try k.buffer(a); try k.int(0); try k.int(lda); try k.int(s.strideA)
             try k.int(s.transB ? 1 : 0); try k.buffer(b); try k.int(0); try k.int(ldb); try k.int(s.strideB)
@@ -111,7 +111,7 @@ final class GemmPlanner {
         // Scratch panels come from the pool and go back when these tensors die.
         let ap = try Tensor.empty([batchA * pm * s.k * cfg.mr], on: backend)
         let bp = try Tensor.empty([batchB * pn * s.k * cfg.nr], on: backend)
-        try backend.launchLocked(pack!, name: "gemm_pack", family: "gemm", global: (kChunks, max(pm, pn), batchA + batchB),
+        try backend.launchLocked(pack!, name: "gemm_pack", family: "matmul", global: (kChunks, max(pm, pn), batchA + batchB),
                                  local: nil) { k in
             try k.int(s.m); try k.int(s.n); try k.int(s.k); try k.int(batchA)
             try k.int(s.transA ? 1 : 0); try k.buffer(a); try k.int(0); try k.int(lda); try k.int(s.strideA)
@@ -120,7 +120,7 @@ final class GemmPlanner {
         }
         let gm = min(cfg.gm, pm), groups = (pm + gm - 1) / gm
         let width = (gm * pn + cfg.lx - 1) / cfg.lx * cfg.lx
-        try backend.launchLocked(tile!, name: "gemm_tile", family: "gemm", global: (width, groups, s.batch), local: (cfg.lx, 1, 1)) { k in
+        try backend.launchLocked(tile!, name: "gemm_tile", family: "matmul", global: (width, groups, s.batch), local: (cfg.lx, 1, 1)) { k in
             try k.int(s.m); try k.int(s.n); try k.int(s.k); try k.float(alpha); try k.float(beta)
             try k.buffer(ap); try k.int(s.strideA == 0 ? 0 : pm * s.k * cfg.mr)
             try k.buffer(bp); try k.int(s.strideB == 0 ? 0 : pn * s.k * cfg.nr)
@@ -135,7 +135,7 @@ final class GemmPlanner {
         let lda = s.transA ? s.m : s.k, ldb = s.transB ? s.k : s.n
         let local = cfg.local
         let global = ((s.n + cfg.tsn - 1) / cfg.tsn * local.0, (s.m + cfg.tsm - 1) / cfg.tsm * local.1, s.batch)
-        try backend.launchLocked(kernel, name: "gemm_lt", family: "gemm", global: global, local: local) { k in
+        try backend.launchLocked(kernel, name: "gemm_lt", family: "matmul", global: global, local: local) { k in
             try k.int(s.m); try k.int(s.n); try k.int(s.k); try k.float(alpha); try k.float(beta)
             try k.int(s.transA ? 1 : 0); try k.buffer(a); try k.int(lda); try k.int(s.strideA)
             try k.int(s.transB ? 1 : 0); try k.buffer(b); try k.int(ldb); try k.int(s.strideB)
@@ -145,14 +145,14 @@ final class GemmPlanner {
     }
 
     private func use(_ cfg: GemmConfig) throws {
-        let program = try backend.programs.program("gemm", options: cfg.options)
+        let program = try backend.programs.program("matmul", options: cfg.options)
         pack = try backend.makeKernel("gemm_pack", program: program)
         tile = try backend.makeKernel("gemm_tile", program: program)
         config = cfg
     }
 
     private func localTileKernel(_ cfg: LocalTileConfig) throws -> cl_kernel {
-        try backend.makeKernel("gemm_lt", program: backend.programs.program("gemm", options: cfg.options))
+        try backend.makeKernel("gemm_lt", program: backend.programs.program("matmul", options: cfg.options))
     }
 
     // MARK: tuning
@@ -160,7 +160,7 @@ final class GemmPlanner {
     /// Where this device's tuned configuration of `what` is kept.
     private func tuningFile(_ what: String) -> URL? {
         let info = backend.info
-        guard let source = try? ProgramCache.source(named: "gemm") else { return nil }
+        guard let source = try? ProgramCache.source(named: "matmul") else { return nil }
         return ProgramCache.cacheDirectory?.appendingPathComponent(String(
             format: "gemm-tuning-%@-%016llx.json", what, ProgramCache.fnv1a([info.platformVersion, info.name, info.driverVersion, source])))
     }
@@ -196,7 +196,7 @@ final class GemmPlanner {
             if best == nil || median < best!.1 { best = (candidate, median) }
         }
         guard let (chosen, _) = best else {
-            throw DiveError.kernelBuild(program: "gemm.cl", device: backend.info.name, log: "no GEMM tile configuration compiled")
+            throw DiveError.kernelBuild(program: "matmul.cl", device: backend.info.name, log: "no GEMM tile configuration compiled")
         }
         try use(chosen)
         Log.opencl.info("GEMM tuned: packed \(chosen)")
@@ -227,7 +227,7 @@ final class GemmPlanner {
             if best == nil || median < best!.2 { best = (candidate, kernel, median) }
         }
         guard let (chosen, kernel, _) = best else {
-            throw DiveError.kernelBuild(program: "gemm.cl", device: backend.info.name, log: "no gemm_lt configuration compiled")
+            throw DiveError.kernelBuild(program: "matmul.cl", device: backend.info.name, log: "no gemm_lt configuration compiled")
         }
         localTiles[cls] = (chosen, kernel)
         Log.opencl.info("GEMM tuned: local tiles \(chosen) for \(cls.rawValue) products")

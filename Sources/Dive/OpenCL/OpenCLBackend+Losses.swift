@@ -1,0 +1,23 @@
+// OpenCL cross-entropy (Ops/Losses.swift) forward and backward: argument plumbing for Kernels/losses.cl.
+import Foundation
+
+extension OpenCLBackend {
+    public func crossEntropy(logits: Tensor, targets: Tensor, weights: Tensor?, labelSmoothing: Float,
+                             into loss: Tensor, rows: Int, classes: Int) throws {
+        try requireFloat32(logits, op: "crossEntropy")
+        try launch(.ce_fw, global: (rows, 1, 1)) { a in
+            try a.buffer(logits); try a.buffer(targets); try a.buffer(weights); try a.buffer(loss)
+            try a.int(classes); try a.float(labelSmoothing); try a.int(weights == nil ? 0 : 1)
+        }
+    }
+
+    public func crossEntropyBackward(logits: Tensor, targets: Tensor, weights: Tensor?, labelSmoothing: Float,
+                                     gradLoss: Tensor, gradScale: Float, into dLogits: Tensor, rows: Int, classes: Int) throws {
+        try requireFloat32(logits, op: "crossEntropyBackward")
+        try launch(.ce_bw, global: (rows, 1, 1)) { a in
+            try a.buffer(logits); try a.buffer(targets); try a.buffer(weights); try a.buffer(gradLoss); try a.buffer(dLogits)
+            try a.int(classes); try a.float(labelSmoothing); try a.int(weights == nil ? 0 : 1)
+            try a.int(gradLoss.count == rows ? 0 : 1); try a.float(gradScale)
+        }
+    }
+}
