@@ -107,10 +107,7 @@ public final class LanguageModelTask: TrainingTask {
                             data: DataDirectory = DataDirectory()) throws -> (model: any LanguageModel, vocab: Vocab, recipe: String) {
         let file = try SafeTensorsFile.read(from: url)
         let meta = file.metadata
-        if meta["extra.kind"] == nil {
-            guard let recipe else {
-                throw ZooError.badCheckpoint(path: url.path, detail: "it has no Dive metadata; to read it as a PyTorch state_dict of the book's RNNModel, pass --recipe (rnn, gru, lstm, deep-lstm, bi-lstm)")
-            }
+        if let recipe = try Training.plainRecipe(file, recipe, path: url.path, layout: "RNNModel", names: "rnn, gru, lstm, deep-lstm, bi-lstm") {
             var options = RunOptions()
             options.dataDirectory = data
             let vocab = try recipe.corpus(options).vocab

@@ -60,6 +60,16 @@ public struct AllReduceCost: Codable, Equatable, Sendable {
 }
 
 enum Training {
+    /// The recipe to read `file` with when it is a plain PyTorch state_dict (no Dive metadata): an
+    /// error without one; nil for Dive's own checkpoints.
+    static func plainRecipe<R>(_ file: SafeTensorsFile, _ recipe: R?, path: String, layout: String, names: String) throws -> R? {
+        guard file.metadata["extra.kind"] == nil else { return nil }
+        guard let recipe else {
+            throw ZooError.badCheckpoint(path: path, detail: "it has no Dive metadata; to read it as a PyTorch state_dict of the book's \(layout), pass --recipe (\(names))")
+        }
+        return recipe
+    }
+
     static func makeOptimizer(_ kind: OptimizerKind, _ params: [Tensor], lr: Float) throws -> Optimizer {
         try makeOptimizer(Hyperparameters(epochs: 0, lr: lr, batchSize: 1, optimizer: kind), params)
     }

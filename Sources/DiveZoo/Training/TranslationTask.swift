@@ -99,10 +99,7 @@ public final class TranslationTask: DatasetTask {
                             data: DataDirectory = DataDirectory()) throws -> (model: any EncoderDecoder, srcVocab: Vocab, tgtVocab: Vocab) {
         let file = try SafeTensorsFile.read(from: url)
         let meta = file.metadata
-        if meta["extra.kind"] == nil {
-            guard let recipe else {
-                throw ZooError.badCheckpoint(path: url.path, detail: "it has no Dive metadata; to read it as a PyTorch state_dict of the book's EncoderDecoder, pass --recipe (seq2seq, bahdanau, transformer)")
-            }
+        if let recipe = try Training.plainRecipe(file, recipe, path: url.path, layout: "EncoderDecoder", names: "seq2seq, bahdanau, transformer") {
             let dataset = try Translation.loadDataset(file: data.locate(.fraEng), numSteps: recipe.numSteps, numExamples: 600)
             let config = try plainConfig(file, recipe.modelConfig(.zh, srcVocab: dataset.srcVocab.count, tgtVocab: dataset.tgtVocab.count),
                                          path: url.path)
