@@ -41,8 +41,6 @@ INLINE f8 select(i8 m, f8 a, f8 b) { return floats((m & bits(a)) | (~m & bits(b)
 INLINE int all(i8 m) { return __builtin_reduce_and(m) != 0; }
 INLINE f8 vabs(f8 v) { return floats(bits(v) & 0x7FFFFFFF); }
 INLINE f8 neg_abs(f8 v) { return floats(bits(v) | (int)0x80000000); }
-INLINE f8 vmax(f8 a, f8 b) { return select(a > b, a, b); }   // b where either is NaN
-INLINE f8 vmin(f8 a, f8 b) { return select(a < b, a, b); }
 
 INLINE f8 load(const float *p) { f8 v; memcpy(&v, p, sizeof v); return v; }
 INLINE void store(f8 v, float *p) { memcpy(p, &v, sizeof v); }

@@ -70,7 +70,7 @@ typedef struct {
     void (*lstm_forward)(long rows, long H, const float *gi, const float *gh, const float *bias, const float *cPrev,
                          float *cNext, float *h, float *h_copy, float *saved);
     void (*lstm_backward)(long rows, long H, const float *saved, const float *cPrev, const float *cNext,
-                          const float *dOut, const float *dh, float *dc, float *dG, float *dG2);
+                          const float *dOut, const float *dh, float *dc, float *dG, float *dG2, float *dG3);
 } DiveCPUKernels;
 
 /// The kernels of the best path this CPU runs: AVX2+FMA on x86-64 CPUs that have them, else the

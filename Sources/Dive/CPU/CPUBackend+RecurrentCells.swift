@@ -52,9 +52,7 @@ extension CPUBackend {
             switch cell {
             case .rnnTanh: k.rnn_tanh_backward(n, H, out + e, dOut + e, dh + e, dGi + g, separate, copy)
             case .gru: k.gru_backward(n, H, saved + r * S * H, hPrev + e, dOut + e, dh + e, dGi + g, separate, copy)
-            case .lstm:
-                k.lstm_backward(n, H, saved + r * S * H, cPrev! + e, cNext! + e, dOut + e, dh + e, dc! + e, dGi + g, separate)
-                if let copy { copy.update(from: dGi + g, count: n * G * H) }
+            case .lstm: k.lstm_backward(n, H, saved + r * S * H, cPrev! + e, cNext! + e, dOut + e, dh + e, dc! + e, dGi + g, separate, copy)
             }
         }
     }
