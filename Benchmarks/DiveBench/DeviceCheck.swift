@@ -43,10 +43,10 @@ public enum DeviceCheck {
     /// each op's name as it starts and `emit` with each result.
     public static func run(device: Device, progress: (String) -> Void = { _ in }, emit: (CheckResult) -> Void) throws {
         let backend = try Backends.backend(for: device)
-        let isOpenCL = backend is OpenCLBackend
+        let runsKernels = backend is KernelBackend
         for check in checks() {
             progress(check.op)
-            for variant in variants(of: check.op, openCL: isOpenCL) {
+            for variant in variants(of: check.op, openCL: runsKernels) {
                 emit(run(check, variant: variant, on: backend))
             }
         }

@@ -18,14 +18,14 @@ public enum KernelBenchmarks {
         for device in devices {
             let b = try Backends.backend(for: device)
             var fmaPeak: BenchResult?, copyPeak: BenchResult?
-            if let cl = b as? OpenCLBackend {
+            if let cl = b as? KernelBackend {
                 fmaPeak = try fmaLoop(cl)
                 copyPeak = try deviceCopy(cl, bytes: quick ? 64 << 20 : 256 << 20)
                 emit(fmaPeak!); emit(copyPeak!)
             }
             func judged(_ r: BenchResult) -> BenchResult {
                 let compute = r.op == "gemm" || r.op == "attention"
-                let roofline = b is OpenCLBackend ? (compute ? fmaPeak : copyPeak)
+                let roofline = b is KernelBackend ? (compute ? fmaPeak : copyPeak)
                     : hostRooflines.first { compute ? ($0.op == "gemm" && $0.shape == r.shape) : ($0.op == "copy" && $0.bytes == r.bytes) }
                 guard let roof = roofline, let fraction = compute ? ratio(r.gflops, roof.gflops) : ratio(r.gbps, roof.gbps) else { return r }
                 var judged = r
@@ -48,22 +48,22 @@ public enum KernelBenchmarks {
     /// `fma_peak` (float4 chains) and `fma_peak_w` (float16) over compute units × 2048 work-items
     /// of 64k fused multiply-adds each: the arithmetic roofline is the faster of the two
     /// (FLOP/s = 2 · fused multiply-adds / time).
-    static func fmaLoop(_ b: OpenCLBackend) throws -> BenchResult {
-        let items = max(b.info.computeUnits, 1) * 2048
+    static func fmaLoop(_ b: KernelBackend) throws -> BenchResult {
+        let items = max(b.limits.computeUnits, 1) * 2048
         let out = try Tensor.empty([items], on: b)
         let runs = try [false, true].map { wide -> BenchResult in
-            let iterations = 65536 / OpenCLBackend.fmaPerIteration(wide: wide)
+            let iterations = 65536 / KernelBackend.fmaPerIteration(wide: wide)
             var fmas = 0.0
             let samples = try Timing.measure(sync: b.synchronize) { fmas = try b.launchFMAPeak(into: out, iterations: iterations, wide: wide) }
             return BenchResult(op: "fma_peak", device: b.device.description, shape: "\(items) items x \(iterations) iters",
                                samplesMs: samples, flops: 2 * fmas,
-                               extra: ["compute_units": "\(b.info.computeUnits)", "vector": wide ? "\"float16\"" : "\"float4\""])
+                               extra: ["compute_units": "\(b.limits.computeUnits)", "vector": wide ? "\"float16\"" : "\"float4\""])
         }
         return runs.max { ($0.gflops ?? 0) < ($1.gflops ?? 0) }!
     }
 
     /// `copy_bw` of `bytes` into another buffer as float4s: the bandwidth roofline (read + write).
-    static func deviceCopy(_ b: OpenCLBackend, bytes: Int) throws -> BenchResult {
+    static func deviceCopy(_ b: KernelBackend, bytes: Int) throws -> BenchResult {
         let x = try Tensor.zeros([bytes / 4], on: b), y = try Tensor.empty([bytes / 4], on: b)
         let samples = try Timing.measure(sync: b.synchronize) { try b.launchCopy(x, into: y) }
         return BenchResult(op: "copy", device: b.device.description, shape: "\(bytes >> 20) MiB", samplesMs: samples,

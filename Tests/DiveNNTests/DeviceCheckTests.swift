@@ -1,6 +1,7 @@
 // `dive check`'s suite: every kernel variant of every device present passes against the CPU's
-// float64 results, and the comparison flags a wrong value.
-import Dive
+// float64 results, and the comparison flags a wrong value. Every launch on a kernel device is also
+// checked against the kernel's parameters in the PTX, which is what CUDA launches read.
+@testable import Dive
 @testable import DiveBench
 import DiveReference
 import Testing
@@ -9,7 +10,7 @@ import Testing
     @Test(arguments: DeviceRegistry.allDevices())
     func everyVariantPasses(device: Device) throws {
         var results: [CheckResult] = []
-        try DeviceCheck.run(device: device) { results.append($0) }
+        try PTXLibrary.$checkingEveryLaunch.withValue(true) { try DeviceCheck.run(device: device) { results.append($0) } }
         #expect(results.count >= 10)
         for r in results { #expect(r.passed, "\(r.textLine)") }
         if device != .cpu {

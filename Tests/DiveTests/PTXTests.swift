@@ -3,6 +3,10 @@
 // kernel the OpenCL backend launches from that file, and no call to a function it does not
 // define, i.e. every OpenCL built-in was resolved from libclc), and where clang-15 and libclc are
 // installed (CI installs them) regenerating it gives the committed bytes, so it is never stale.
+// Every compile-time variant the GEMM tuner and the recurrences can ask a CUDA device for has its
+// module; the parameter lists read from the PTX are what CUDA launches are checked against (the
+// OpenCL launches of `dive check` are checked the same way in DeviceCheckTests), and the check
+// refuses a wrong argument list. CUDA launch shapes give kernels the work-items OpenCL would.
 @testable import Dive
 import Foundation
 import Testing
@@ -56,10 +60,72 @@ import Testing
         try p.run()
         p.waitUntilExit()
         try #require(p.terminationStatus == 0, "Kernels/PTX/generate failed")
-        for name in Self.programs {
-            let fresh = try Data(contentsOf: out.appendingPathComponent("\(name).ptx"))
-            let committed = try Data(contentsOf: Self.kernels.appendingPathComponent("PTX/\(name).ptx"))
-            #expect(fresh == committed, "Kernels/PTX/\(name).ptx is stale: run bash Kernels/PTX/generate and commit it")
+        let generated = try FileManager.default.contentsOfDirectory(atPath: out.path).sorted()
+        let committedFiles = try FileManager.default.contentsOfDirectory(atPath: Self.kernels.appendingPathComponent("PTX").path)
+            .filter { $0.hasSuffix(".ptx") }.sorted()
+        #expect(generated == committedFiles, "generated and committed PTX files differ: run bash Kernels/PTX/generate")
+        #expect(generated.count == Self.programs.count + EmbeddedVariants.lines.count)
+        for name in generated {
+            let fresh = try Data(contentsOf: out.appendingPathComponent(name))
+            let committed = try? Data(contentsOf: Self.kernels.appendingPathComponent("PTX/\(name)"))
+            #expect(fresh == committed, "Kernels/PTX/\(name) is stale: run bash Kernels/PTX/generate and commit it")
         }
+    }
+
+    /// Kernels/PTX/variants, without comments.
+    enum EmbeddedVariants {
+        static let lines = ((try? String(contentsOf: PTXTests.kernels.appendingPathComponent("PTX/variants"), encoding: .utf8)) ?? "")
+            .split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.isEmpty }
+    }
+
+    @Test func everyVariantACUDADeviceCanAskForIsEmbedded() throws {
+        var wanted: [(program: String, options: String, kernels: [String])] = [("matmul", GemmPlanner.smallOptions, ["gemm_small"])]
+        wanted += GemmPlanner.packedCandidates.map { ("matmul", $0.options, ["gemm_pack", "gemm_tile"]) }
+        wanted += GemmPlanner.ShapeClass.allCases.flatMap(GemmPlanner.localTileCandidates).map { ("matmul", $0.options, ["gemm_lt"]) }
+        for rows in [1, 2, 4, 8, 16, 32] {
+            let options = SequenceLaunch(vectors: false, rows: rows, localSize: 1).options
+            wanted.append(("recurrent", options, ["rnn_seq_fw", "rnn_seq_bw", "rnn_seq_fw_v8", "rnn_seq_bw_v8"]))
+        }
+        wanted += Self.programs.map { ($0, "", []) }
+        for w in wanted {
+            let ptx = try PTXLibrary.module(program: w.program, options: w.options)
+            let entries = PTXLibrary.entries(of: ptx)
+            for k in w.kernels { #expect(entries[k] != nil, "\(PTXLibrary.moduleName(program: w.program, options: w.options)) lacks \(k)") }
+        }
+        #expect(PTXLibrary.moduleName(program: "matmul", options: "-D TSM=64 -D TSN=32") == "matmul@TSM=64,TSN=32")
+        #expect(throws: DiveError.self) { try PTXLibrary.module(program: "recurrent", options: "-D ROWS=3") }
+    }
+
+    @Test func parameterListsAreReadAndEnforced() throws {
+        let sig = PTXLibrary.signatures
+        for k in Kernel.allCases { #expect(sig["\(k)"] != nil, "no PTX parameters for \(k)") }
+        // axpy(x, y, n, alpha): two addresses, an int and a float.
+        #expect(sig["axpy"] == [.init(bytes: 8, isFloat: false), .init(bytes: 8, isFloat: false),
+                                .init(bytes: 4, isFloat: false), .init(bytes: 4, isFloat: true)])
+        #expect(sig["sm_fw_wg"]?.count == 7)
+        // The 16-byte int4 of the broadcast kernels.
+        #expect(sig.values.contains { $0.contains(.init(bytes: 16, isFloat: false)) })
+        // Variants of one kernel agree on their parameters.
+        for text in EmbeddedKernels.ptx.values {
+            for (name, params) in PTXLibrary.entries(of: text) { #expect(sig[name] == params, "\(name) differs between modules") }
+        }
+        try PTXLibrary.check(kernel: "axpy", args: [.buffer(nil), .buffer(nil), .int32(3), .float(1)])
+        #expect(throws: DiveError.self) { try PTXLibrary.check(kernel: "axpy", args: [.buffer(nil), .buffer(nil), .int32(3), .int32(1)]) }
+        #expect(throws: DiveError.self) { try PTXLibrary.check(kernel: "axpy", args: [.buffer(nil), .buffer(nil), .int32(3)]) }
+        #expect(throws: DiveError.self) { try PTXLibrary.check(kernel: "no_such_kernel", args: []) }
+        #expect(PTXLibrary.entries(of: CUDARuntime.probePTX)["dynamic_shared_base"] == [.init(bytes: 8, isFloat: false), .init(bytes: 8, isFloat: false)])
+    }
+
+    @Test func cudaLaunchShapesKeepOpenCLsWorkItems() throws {
+        let given = try CUDARuntime.launchShape(global: (512, 4, 1), local: (256, 1, 1), maxBlock: 1024)
+        #expect(given.grid == (2, 4, 1) && given.block == (256, 1, 1))
+        let picked = try CUDARuntime.launchShape(global: (1000, 3, 2), local: nil, maxBlock: 1024)
+        #expect(picked.block == (250, 1, 1) && picked.grid == (4, 3, 2))
+        let prime = try CUDARuntime.launchShape(global: (997, 1, 1), local: nil, maxBlock: 1024)
+        #expect(prime.block == (1, 1, 1) && prime.grid == (997, 1, 1))
+        #expect(try CUDARuntime.launchShape(global: (7, 1, 1), local: nil, maxBlock: 1024).block == (7, 1, 1))
+        #expect(throws: DiveError.self) { try CUDARuntime.launchShape(global: (300, 1, 1), local: (256, 1, 1), maxBlock: 1024) }
+        #expect(throws: DiveError.self) { try CUDARuntime.launchShape(global: (1, 70000, 1), local: nil, maxBlock: 1024) }
+        #expect(throws: DiveError.self) { try CUDARuntime.launchShape(global: (2048, 1, 1), local: (2048, 1, 1), maxBlock: 1024) }
     }
 }

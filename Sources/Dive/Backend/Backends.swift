@@ -3,16 +3,19 @@ import Foundation
 
 public enum Backends {
     private static let lock = NSLock()
-    nonisolated(unsafe) private static var openCL: [Int: OpenCLBackend] = [:]
+    nonisolated(unsafe) private static var created: [Device: KernelBackend] = [:]
 
-    /// The backend for a device; `.auto` picks an OpenCL GPU if there is one, else the CPU.
+    /// The backend for a device; `.auto` picks the first CUDA device, else an OpenCL GPU, else the CPU.
     public static func backend(for device: Device) throws -> Backend {
         switch device {
         case .cpu:
             return CPUBackend.shared
         case .auto:
+            if let gpu = CUDADriver.devices.first {
+                return try kernelBackend(.cuda(index: gpu.index)) { try CUDARuntime(info: gpu) }
+            }
             if let gpu = OpenCLDevices.all.first(where: \.isGPU) {
-                return try openCLBackend(gpu)
+                return try kernelBackend(.opencl(platform: nil, index: gpu.globalIndex)) { try OpenCLRuntime(info: gpu) }
             }
             return CPUBackend.shared
         case let .opencl(platform, index):
@@ -22,26 +25,26 @@ public enum Backends {
             guard let info = match else {
                 throw DiveError.unknownDevice(requested: device.description, available: DeviceRegistry.availableNames())
             }
-            return try openCLBackend(info)
+            return try kernelBackend(.opencl(platform: nil, index: info.globalIndex)) { try OpenCLRuntime(info: info) }
         case let .cuda(index):
             switch CUDADriver.status {
             case let .unavailable(reason):
                 throw DiveError.deviceUnavailable(device: device.description, reason: reason)
             case let .available(_, devices):
-                guard devices.contains(where: { $0.index == index }) else {
+                guard let info = devices.first(where: { $0.index == index }) else {
                     throw DiveError.unknownDevice(requested: device.description, available: DeviceRegistry.availableNames())
                 }
-                throw DiveError.deviceUnavailable(device: device.description, reason: "Dive has no CUDA backend yet; "
-                    + "run this GPU through OpenCL (--device opencl:N with NVIDIA's OpenCL driver; `dive devices` lists them)")
+                return try kernelBackend(device) { try CUDARuntime(info: info) }
             }
         }
     }
 
-    private static func openCLBackend(_ info: OpenCLDeviceInfo) throws -> OpenCLBackend {
+    /// The one backend of `device` in this process, its runtime made on first use.
+    private static func kernelBackend(_ device: Device, _ makeRuntime: () throws -> KernelRuntime) throws -> KernelBackend {
         lock.lock(); defer { lock.unlock() }
-        if let existing = openCL[info.globalIndex] { return existing }
-        let backend = try OpenCLBackend(info: info)
-        openCL[info.globalIndex] = backend
+        if let existing = created[device] { return existing }
+        let backend = KernelBackend(runtime: try makeRuntime())
+        created[device] = backend
         return backend
     }
 }
@@ -51,9 +54,10 @@ public enum DeviceRegistry {
     /// OpenCL devices in `opencl:N` order.
     public static var openCLDevices: [OpenCLDeviceInfo] { OpenCLDevices.all }
 
-    /// "cpu", then "opencl:0 (name)" for each OpenCL device.
+    /// "cpu", then "opencl:0 (name)" for each OpenCL device and "cuda:0 (name)" for each CUDA device.
     public static func availableNames() -> [String] {
         ["cpu"] + OpenCLDevices.all.map { "opencl:\($0.globalIndex) (\($0.name))" }
+            + CUDADriver.devices.map { "cuda:\($0.index) (\($0.name))" }
     }
 
     /// What `dive devices` says about CUDA: each device of NVIDIA's driver, or why there are none.
@@ -66,13 +70,13 @@ public enum DeviceRegistry {
             if devices.isEmpty { return ["cuda: \(driver), no devices"] }
             return devices.map {
                 "cuda:\($0.index)       \($0.name), \(formatBytes($0.memoryBytes)), compute capability "
-                    + "\($0.computeCapability.major).\($0.computeCapability.minor), \(driver); no CUDA backend yet (use its OpenCL device)"
+                    + "\($0.computeCapability.major).\($0.computeCapability.minor), \(driver)"
             }
         }
     }
 
-    /// Every device a test or benchmark should cover: the CPU and each OpenCL device.
+    /// Every device a test or benchmark should cover: the CPU, each OpenCL device and each CUDA device.
     public static func allDevices() -> [Device] {
-        [.cpu] + OpenCLDevices.all.map { .opencl(platform: nil, index: $0.globalIndex) }
+        [.cpu] + OpenCLDevices.all.map { .opencl(platform: nil, index: $0.globalIndex) } + CUDADriver.devices.map { .cuda(index: $0.index) }
     }
 }

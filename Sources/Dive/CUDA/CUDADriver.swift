@@ -1,7 +1,7 @@
 // NVIDIA's driver API, loaded at run time: libcuda.so.1 is opened with dlopen, so the same binary
 // runs where there is no NVIDIA driver, and `dive devices` then says why there is no CUDA device.
-// Only what device discovery needs is looked up here (cuInit, the device count, names, memory,
-// compute capability and the driver's version).
+// `probe` finds the devices (cuInit, names, memory, compute capability, the driver's version);
+// `API` holds the entry points CUDARuntime calls, looked up once.
 import Foundation
 
 /// The NVIDIA driver as this process finds it.
@@ -29,6 +29,12 @@ public enum CUDADriver {
         return []
     }
 
+    /// The driver API version (12040 for 12.4), 0 where there is no driver.
+    public static var driverVersion: Int {
+        if case let .available(version, _) = status { return version }
+        return 0
+    }
+
     // CUresult cuInit(unsigned), cuDeviceGetCount(int*), cuDeviceGet(CUdevice*, int),
     // cuDeviceGetName(char*, int, CUdevice), cuDeviceTotalMem_v2(size_t*, CUdevice),
     // cuDeviceGetAttribute(int*, CUdevice_attribute, CUdevice), cuDriverGetVersion(int*).
@@ -40,8 +46,11 @@ public enum CUDADriver {
     private typealias Attribute = @convention(c) (UnsafeMutablePointer<Int32>, Int32, Int32) -> Int32
     private static let computeCapabilityMajor: Int32 = 75, computeCapabilityMinor: Int32 = 76
 
+    /// libcuda.so.1, opened once; nil where there is no NVIDIA driver.
+    private static let library: UnsafeMutableRawPointer? = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL)
+
     private static func probe() -> Status {
-        guard let lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL) else {
+        guard let lib = library else {
             return .unavailable(reason: "no NVIDIA driver (libcuda.so.1 not found)")
         }
         func symbol<T>(_ name: String, _ type: T.Type) -> T? { dlsym(lib, name).map { unsafeBitCast($0, to: type) } }
@@ -68,4 +77,100 @@ public enum CUDADriver {
         }
         return .available(driverVersion: Int(version), devices: devices)
     }
+
+    // MARK: the runtime's entry points
+
+    typealias Result = Int32
+    typealias Pointer = UnsafeMutableRawPointer
+    /// The driver API functions CUDARuntime calls, with their C signatures (cuda.h, API version 2+).
+    struct API {
+        // cuDevicePrimaryCtxRetain(CUcontext*, CUdevice), cuCtxSetCurrent(CUcontext)
+        let primaryContextRetain: @convention(c) (UnsafeMutablePointer<OpaquePointer?>, Int32) -> Result
+        let setCurrent: @convention(c) (OpaquePointer?) -> Result
+        // cuDeviceGetAttribute(int*, CUdevice_attribute, CUdevice)
+        let attribute: @convention(c) (UnsafeMutablePointer<Int32>, Int32, Int32) -> Result
+        // cuStreamCreate(CUstream*, unsigned flags), cuStreamSynchronize(CUstream)
+        let streamCreate: @convention(c) (UnsafeMutablePointer<OpaquePointer?>, UInt32) -> Result
+        let streamSynchronize: @convention(c) (OpaquePointer?) -> Result
+        // cuMemAlloc_v2(CUdeviceptr*, size_t), cuMemFree_v2(CUdeviceptr)
+        let memAlloc: @convention(c) (UnsafeMutablePointer<UInt64>, Int) -> Result
+        let memFree: @convention(c) (UInt64) -> Result
+        // cuMemHostAlloc(void**, size_t, unsigned flags), cuMemFreeHost(void*)
+        let hostAlloc: @convention(c) (UnsafeMutablePointer<Pointer?>, Int, UInt32) -> Result
+        let hostFree: @convention(c) (Pointer?) -> Result
+        // cuMemcpyHtoDAsync_v2(CUdeviceptr, const void*, size_t, CUstream),
+        // cuMemcpyDtoHAsync_v2(void*, CUdeviceptr, size_t, CUstream)
+        let copyToDevice: @convention(c) (UInt64, UnsafeRawPointer?, Int, OpaquePointer?) -> Result
+        let copyToHost: @convention(c) (Pointer?, UInt64, Int, OpaquePointer?) -> Result
+        // cuEventCreate(CUevent*, unsigned flags), cuEventRecord(CUevent, CUstream),
+        // cuEventQuery(CUevent), cuEventDestroy_v2(CUevent)
+        let eventCreate: @convention(c) (UnsafeMutablePointer<OpaquePointer?>, UInt32) -> Result
+        let eventRecord: @convention(c) (OpaquePointer?, OpaquePointer?) -> Result
+        let eventQuery: @convention(c) (OpaquePointer?) -> Result
+        let eventDestroy: @convention(c) (OpaquePointer?) -> Result
+        // cuModuleLoadDataEx(CUmodule*, const void* image, unsigned n, CUjit_option*, void** values),
+        // cuModuleGetFunction(CUfunction*, CUmodule, const char*)
+        let moduleLoad: @convention(c) (UnsafeMutablePointer<OpaquePointer?>, UnsafeRawPointer?, UInt32,
+                                        UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Pointer?>?) -> Result
+        let moduleFunction: @convention(c) (UnsafeMutablePointer<OpaquePointer?>, OpaquePointer?, UnsafePointer<CChar>?) -> Result
+        // cuFuncGetAttribute(int*, CUfunction_attribute, CUfunction), cuFuncSetAttribute(CUfunction, attribute, int)
+        let functionAttribute: @convention(c) (UnsafeMutablePointer<Int32>, Int32, OpaquePointer?) -> Result
+        let setFunctionAttribute: @convention(c) (OpaquePointer?, Int32, Int32) -> Result
+        // cuLaunchKernel(CUfunction, grid x y z, block x y z, unsigned sharedBytes, CUstream, void** params, void** extra)
+        let launch: @convention(c) (OpaquePointer?, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, OpaquePointer?,
+                                    UnsafeMutablePointer<Pointer?>?, UnsafeMutablePointer<Pointer?>?) -> Result
+        // cuGetErrorName(CUresult, const char**)
+        let errorName: @convention(c) (Result, UnsafeMutablePointer<UnsafePointer<CChar>?>) -> Result
+
+        /// "CUDA_ERROR_OUT_OF_MEMORY" for 2.
+        func name(_ code: Result) -> String {
+            var text: UnsafePointer<CChar>?
+            guard errorName(code, &text) == 0, let text else { return "CUresult \(code)" }
+            return String(cString: text)
+        }
+
+        /// Throws `DiveError.cuda` unless `code` is CUDA_SUCCESS.
+        func check(_ code: Result, _ call: String, _ detail: @autoclosure () -> String = "") throws {
+            guard code != 0 else { return }
+            throw DiveError.cuda(call: call, code: code, name: name(code), detail: detail())
+        }
+    }
+
+    /// The entry points, or why they cannot be had.
+    static let api: Swift.Result<API, DiveError> = {
+        guard let lib = library else { return .failure(.deviceUnavailable(device: "cuda", reason: "no NVIDIA driver (libcuda.so.1 not found)")) }
+        var missing: [String] = []
+        func symbol<T>(_ name: String) -> T {
+            guard let address = dlsym(lib, name) else {
+                missing.append(name)
+                return unsafeBitCast(UnsafeMutableRawPointer(bitPattern: 1)!, to: T.self)   // never called: `missing` fails the load
+            }
+            return unsafeBitCast(address, to: T.self)
+        }
+        let api = API(primaryContextRetain: symbol("cuDevicePrimaryCtxRetain"),
+                      setCurrent: symbol("cuCtxSetCurrent"),
+                      attribute: symbol("cuDeviceGetAttribute"),
+                      streamCreate: symbol("cuStreamCreate"),
+                      streamSynchronize: symbol("cuStreamSynchronize"),
+                      memAlloc: symbol("cuMemAlloc_v2"),
+                      memFree: symbol("cuMemFree_v2"),
+                      hostAlloc: symbol("cuMemHostAlloc"),
+                      hostFree: symbol("cuMemFreeHost"),
+                      copyToDevice: symbol("cuMemcpyHtoDAsync_v2"),
+                      copyToHost: symbol("cuMemcpyDtoHAsync_v2"),
+                      eventCreate: symbol("cuEventCreate"),
+                      eventRecord: symbol("cuEventRecord"),
+                      eventQuery: symbol("cuEventQuery"),
+                      eventDestroy: symbol("cuEventDestroy_v2"),
+                      moduleLoad: symbol("cuModuleLoadDataEx"),
+                      moduleFunction: symbol("cuModuleGetFunction"),
+                      functionAttribute: symbol("cuFuncGetAttribute"),
+                      setFunctionAttribute: symbol("cuFuncSetAttribute"),
+                      launch: symbol("cuLaunchKernel"),
+                      errorName: symbol("cuGetErrorName"))
+        guard missing.isEmpty else {
+            return .failure(.deviceUnavailable(device: "cuda", reason: "libcuda.so.1 lacks \(missing.joined(separator: ", "))"))
+        }
+        return .success(api)
+    }()
 }

@@ -18,6 +18,8 @@ public enum DiveError: Error, CustomStringConvertible, Equatable {
     case invalidArgument(op: String, detail: String)
     /// An OpenCL call returned an error code.
     case openCL(call: String, code: Int32, detail: String)
+    /// A call of NVIDIA's driver API returned an error; `name` is the driver's name for `code`.
+    case cuda(call: String, code: Int32, name: String, detail: String)
     /// An OpenCL program failed to compile; carries the compiler's log.
     case kernelBuild(program: String, device: String, log: String)
     /// The device refused an allocation.
@@ -42,8 +44,10 @@ public enum DiveError: Error, CustomStringConvertible, Equatable {
         case let .openCL(call, code, detail):
             return "OpenCL \(call) failed with \(OpenCLErrorName.name(code)) (\(code))"
                 + (detail.isEmpty ? "" : ": \(detail)")
+        case let .cuda(call, code, name, detail):
+            return "CUDA \(call) failed with \(name) (\(code))" + (detail.isEmpty ? "" : ": \(detail)")
         case let .kernelBuild(program, device, log):
-            return "OpenCL program '\(program)' failed to build on \(device):\n\(log)"
+            return "kernel program '\(program)' failed to build on \(device):\n\(log)"
         case let .outOfMemory(device, requested, deviceBytes):
             return "out of memory on \(device): asked for \(formatBytes(requested)), "
                 + "the device has \(formatBytes(deviceBytes)) in all; use a smaller batch or model"

@@ -2,7 +2,7 @@
 // for Kernels/embedding.cl.
 import Foundation
 
-extension OpenCLBackend {
+extension KernelBackend {
     public func embedding(table: Tensor, indices: Tensor, scale: Float, positions: Tensor?, dropout: DropoutMask?,
                           into out: Tensor, count: Int, dim: Int) throws {
         try requireFloat32(table, op: "embedding")

@@ -2,7 +2,7 @@
 // Kernels/attention.cl.
 import Foundation
 
-extension OpenCLBackend {
+extension KernelBackend {
     public func attention(q: Tensor, k: Tensor, v: Tensor, validLens: Tensor?, scale: Float, dropout: DropoutMask?,
                           into out: Tensor, weights: Tensor, dims d: AttentionDims) throws {
         try requireFloat32(q, k, v, op: "attention")

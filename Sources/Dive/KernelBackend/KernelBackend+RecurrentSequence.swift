@@ -1,19 +1,22 @@
-// OpenCL whole-sequence recurrences: one launch per direction forward (plus one to transpose
+// Whole-sequence recurrences: one launch per direction forward (plus one to transpose
 // W_hh) and one backward, from Kernels/recurrent.cl. GPUs run rnn_seq_fw / rnn_seq_bw (a
 // work-group carries a few batch rows through every step); CPU-type devices run the _v8 kernels
 // (one work-item per block of rows, float8 vectors). The step-by-step path (a GEMM and a cell
 // launch per step) remains for states too wide for local memory.
-import COpenCL
 
 /// How one recurrence launches: the kernel family, batch rows per work-group and work-items per group.
 struct SequenceLaunch: Equatable {
     var vectors: Bool
     var rows: Int, localSize: Int
+    /// The program's compile-time constant.
+    var options: String { "-D ROWS=\(rows)" }
+    /// The kernels' names: forward, then backward.
+    var names: (fw: String, bw: String) { vectors ? ("rnn_seq_fw_v8", "rnn_seq_bw_v8") : ("rnn_seq_fw", "rnn_seq_bw") }
     /// Local memory per group: the rows' state (H; the group kernels only) and gates (G·H).
     func localFloats(hidden: Int, gates: Int) -> (state: Int, gates: Int) { (vectors ? 0 : rows * hidden, rows * gates * hidden) }
 }
 
-extension OpenCLBackend {
+extension KernelBackend {
     /// The launch shape of `path` for a recurrence on this device, or nil when it cannot run it
     /// (not even one row fits in local memory, or `vectors` with H not a multiple of 8). A GPU gives
     /// each group a few rows: each group streams all of W_hh per step, so more rows per group means
@@ -24,15 +27,16 @@ extension OpenCLBackend {
         case .byStep: return nil
         case .groups: vectors = false
         case .vectors: vectors = true
-        case .auto: vectors = !info.isGPU && hidden % 8 == 0
+        case .auto: vectors = !limits.isGPU && hidden % 8 == 0
         }
         if vectors && hidden % 8 != 0 { return nil }
-        var rows = vectors ? min(32, (batch + info.computeUnits - 1) / info.computeUnits) : (info.isGPU ? 4 : min(16, (batch + 1) / 2))
+        var rows = vectors ? min(32, (batch + limits.computeUnits - 1) / limits.computeUnits) : (limits.isGPU ? 4 : min(16, (batch + 1) / 2))
         rows = max(1, min(rows, batch))
-        let budget = info.localMemoryBytes - 1024
+        while rows & (rows - 1) != 0 { rows &= rows - 1 }      // a power of two: CUDA's PTX has ROWS = 1, 2, 4 … 32
+        let budget = limits.localMemoryBytes - 1024
         while rows > 0 && (vectors ? gates : gates + 1) * rows * hidden * 4 > budget { rows /= 2 }
         guard rows > 0 else { return nil }
-        return SequenceLaunch(vectors: vectors, rows: rows, localSize: vectors ? 1 : min(info.isGPU ? 256 : 64, info.maxWorkGroupSize))
+        return SequenceLaunch(vectors: vectors, rows: rows, localSize: vectors ? 1 : min(limits.isGPU ? 256 : 64, limits.maxWorkGroupSize))
     }
 
     private func fusedLaunch(_ q: RecurrentSequence) throws -> SequenceLaunch? {
@@ -46,12 +50,11 @@ extension OpenCLBackend {
     }
 
     /// The fused kernels for a launch shape (one program per rows-per-group).
-    private func sequenceKernels(_ shape: SequenceLaunch) throws -> (fw: cl_kernel, bw: cl_kernel) {
+    private func sequenceKernels(_ shape: SequenceLaunch) throws -> (fw: KernelFunction, bw: KernelFunction) {
         let key = shape.rows * 2 + (shape.vectors ? 1 : 0)
         if let k = sequenceKernelCache[key] { return k }
-        let program = try programs.program("recurrent", options: "-D ROWS=\(shape.rows)")
-        let suffix = shape.vectors ? "_v8" : ""
-        let k = (fw: try makeKernel("rnn_seq_fw" + suffix, program: program), bw: try makeKernel("rnn_seq_bw" + suffix, program: program))
+        let k = (fw: try runtime.function(shape.names.fw, program: "recurrent", options: shape.options),
+                 bw: try runtime.function(shape.names.bw, program: "recurrent", options: shape.options))
         sequenceKernelCache[key] = k
         return k
     }
@@ -66,7 +69,7 @@ extension OpenCLBackend {
         let groups = (q.batch + shape.rows - 1) / shape.rows
         lock.lock(); defer { lock.unlock() }
         let k = try sequenceKernels(shape).fw
-        try launchLocked(k, name: "rnn_seq_fw", family: "recurrent", global: (groups * shape.localSize, 1, 1),
+        try launchLocked(k, name: shape.names.fw, family: "recurrent", global: (groups * shape.localSize, 1, 1),
                          local: (shape.localSize, 1, 1)) { a in
             try a.buffer(q.gi); try a.buffer(wT); try a.buffer(q.bHH); try a.buffer(q.h0); try a.buffer(q.cells)
             try a.buffer(q.out); try a.buffer(q.saved)
@@ -87,7 +90,7 @@ extension OpenCLBackend {
         let groups = (q.batch + shape.rows - 1) / shape.rows
         lock.lock(); defer { lock.unlock() }
         let k = try sequenceKernels(shape).bw
-        try launchLocked(k, name: "rnn_seq_bw", family: "recurrent", global: (groups * shape.localSize, 1, 1),
+        try launchLocked(k, name: shape.names.bw, family: "recurrent", global: (groups * shape.localSize, 1, 1),
                          local: (shape.localSize, 1, 1)) { a in
             try a.buffer(q.saved); try a.buffer(q.h0); try a.buffer(q.cells); try a.buffer(q.out); try a.buffer(gradOut)
             try a.buffer(dh); try a.buffer(dc); try a.buffer(dGi); try a.buffer(dGh); try a.buffer(q.wHH)

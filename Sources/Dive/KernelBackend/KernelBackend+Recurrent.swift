@@ -1,7 +1,7 @@
 // OpenCL fused recurrent cells, one step at a time: argument plumbing for Kernels/recurrent.cl's
 // cell_fw and cell_bw. One work-item per (hidden unit, batch row).
 
-extension OpenCLBackend {
+extension KernelBackend {
     public func cellForward(_ cell: CellKind, gi: Tensor, gh: Tensor, bias: Tensor, hPrev: Tensor, cells: Tensor?,
                             into out: Tensor, hNext: Tensor, saved: Tensor, step s: CellStep) throws {
         try requireFloat32(gi, gh, bias, hPrev, out, op: "cellForward")

@@ -1,9 +1,8 @@
-// Matrix products on OpenCL (Ops/MatMul.swift): GEMM from Kernels/matmul.cl, one variant per device type. CPU-type devices (PoCL): small
+// Matrix products on OpenCL and CUDA devices (Ops/MatMul.swift): GEMM from Kernels/matmul.cl, one variant per device type. CPU-type devices (PoCL): small
 // products run `gemm_small` in one launch, larger ones pack A and B into panels (one launch) and
 // run the register-tiled `gemm_tile`. GPUs run `gemm_lt` (local-memory tiles, register blocking,
 // one launch). Tile shapes are timed on first use per device and shape class (a short timing of
 // each candidate) and cached on disk beside the program binaries; `dive tune` does it ahead of time.
-import COpenCL
 import Foundation
 import Logging
 
@@ -24,13 +23,14 @@ struct LocalTileConfig: Codable, Equatable, CustomStringConvertible {
 }
 
 final class GemmPlanner {
-    unowned let backend: OpenCLBackend
+    unowned let backend: KernelBackend
     private(set) var config: GemmConfig?
-    private var pack: cl_kernel?, tile: cl_kernel?, small: cl_kernel?
+    private var pack: KernelFunction?, tile: KernelFunction?, small: KernelFunction?
     /// gemm_lt per shape class, tuned on first use.
-    private var localTiles: [ShapeClass: (LocalTileConfig, cl_kernel)] = [:]
+    private var localTiles: [ShapeClass: (LocalTileConfig, KernelFunction)] = [:]
 
     static let smallTile = (m: 6, n: 16)
+    static let smallOptions = "-D SMR=\(smallTile.m) -D SNR=\(smallTile.n)"
 
     /// Shape classes of gemm_lt tuning: products too small to fill a GPU with big tiles, and the rest.
     enum ShapeClass: String, CaseIterable { case small, large }
@@ -61,12 +61,12 @@ final class GemmPlanner {
         }
     }
 
-    init(backend: OpenCLBackend) { self.backend = backend }
+    init(backend: KernelBackend) { self.backend = backend }
 
     /// The kernel `auto` runs for a product on this device.
     func chosenVariant(_ s: GemmShape) -> GemmVariant {
         if KernelVariants.gemm != .auto { return KernelVariants.gemm }
-        if backend.info.isGPU { return .localTiles }
+        if backend.limits.isGPU { return .localTiles }
         return Self.isSmall(s) ? .small : .packed
     }
 
@@ -88,8 +88,7 @@ final class GemmPlanner {
 
     private func runSmall(_ a: Tensor, _ b: Tensor, _ c: Tensor, _ s: GemmShape, alpha: Float, beta: Float, bias: Tensor?, relu: Bool) throws {
         if small == nil {
-            let options = "-D SMR=\(Self.smallTile.m) -D SNR=\(Self.smallTile.n)"
-            small = try backend.makeKernel("gemm_small", program: backend.programs.program("matmul", options: options))
+            small = try backend.runtime.function("gemm_small", program: "matmul", options: Self.smallOptions)
         }
         let lda = s.transA ? s.m : s.k, ldb = s.transB ? s.k : s.n
         let global = ((s.m + Self.smallTile.m - 1) / Self.smallTile.m, (s.n + Self.smallTile.n - 1) / Self.smallTile.n, s.batch)
@@ -129,7 +128,7 @@ final class GemmPlanner {
         }
     }
 
-    private func runLocalTiles(_ a: Tensor, _ b: Tensor, _ c: Tensor, _ s: GemmShape, _ entry: (LocalTileConfig, cl_kernel),
+    private func runLocalTiles(_ a: Tensor, _ b: Tensor, _ c: Tensor, _ s: GemmShape, _ entry: (LocalTileConfig, KernelFunction),
                                alpha: Float, beta: Float, bias: Tensor?, relu: Bool) throws {
         let (cfg, kernel) = entry
         let lda = s.transA ? s.m : s.k, ldb = s.transB ? s.k : s.n
@@ -145,33 +144,31 @@ final class GemmPlanner {
     }
 
     private func use(_ cfg: GemmConfig) throws {
-        let program = try backend.programs.program("matmul", options: cfg.options)
-        pack = try backend.makeKernel("gemm_pack", program: program)
-        tile = try backend.makeKernel("gemm_tile", program: program)
+        pack = try backend.runtime.function("gemm_pack", program: "matmul", options: cfg.options)
+        tile = try backend.runtime.function("gemm_tile", program: "matmul", options: cfg.options)
         config = cfg
     }
 
-    private func localTileKernel(_ cfg: LocalTileConfig) throws -> cl_kernel {
-        try backend.makeKernel("gemm_lt", program: backend.programs.program("matmul", options: cfg.options))
+    private func localTileKernel(_ cfg: LocalTileConfig) throws -> KernelFunction {
+        try backend.runtime.function("gemm_lt", program: "matmul", options: cfg.options)
     }
 
     // MARK: tuning
 
     /// Where this device's tuned configuration of `what` is kept.
     private func tuningFile(_ what: String) -> URL? {
-        let info = backend.info
         guard let source = try? ProgramCache.source(named: "matmul") else { return nil }
         return ProgramCache.cacheDirectory?.appendingPathComponent(String(
-            format: "gemm-tuning-%@-%016llx.json", what, ProgramCache.fnv1a([info.platformVersion, info.name, info.driverVersion, source])))
+            format: "gemm-tuning-%@-%016llx.json", what, ProgramCache.fnv1a(backend.runtime.tuningIdentity + [source])))
     }
 
-    /// Median of three timed runs after one warm-up (clFinish around each).
+    /// Median of three timed runs after one warm-up (the queue drained around each).
     private func time(_ body: () throws -> Void) throws -> Double {
         var times: [Double] = []
         for run in 0..<4 {
             let start = DispatchTime.now().uptimeNanoseconds
             try body()
-            try clCheck(clFinish(backend.queue), "clFinish")
+            try backend.runtime.finish()
             if run > 0 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start)) }
         }
         return times.sorted()[times.count / 2]
@@ -196,7 +193,7 @@ final class GemmPlanner {
             if best == nil || median < best!.1 { best = (candidate, median) }
         }
         guard let (chosen, _) = best else {
-            throw DiveError.kernelBuild(program: "matmul.cl", device: backend.info.name, log: "no GEMM tile configuration compiled")
+            throw DiveError.kernelBuild(program: "matmul.cl", device: backend.limits.name, log: "no GEMM tile configuration compiled")
         }
         try use(chosen)
         Log.opencl.info("GEMM tuned: packed \(chosen)")
@@ -209,7 +206,7 @@ final class GemmPlanner {
     private func chooseLocalTiles(_ cls: ShapeClass) throws {
         let fits = Self.localTileCandidates(cls).filter {
             let (x, y, _) = $0.local
-            return x * y <= backend.info.maxWorkGroupSize && ($0.tsk * ($0.tsm + $0.tsn + 2) * 4) <= backend.info.localMemoryBytes
+            return x * y <= backend.limits.maxWorkGroupSize && ($0.tsk * ($0.tsm + $0.tsn + 2) * 4) <= backend.limits.localMemoryBytes
         }
         if let file = tuningFile("lt-\(cls.rawValue)"), let data = try? Data(contentsOf: file),
            let cached = try? JSONDecoder().decode(LocalTileConfig.self, from: data), fits.contains(cached) {
@@ -220,14 +217,14 @@ final class GemmPlanner {
         let a = try Tensor.full([m, k], 0.5, on: backend), b = try Tensor.full([k, n], 0.25, on: backend)
         let c = try Tensor.empty([m, n], on: backend)
         let shape = GemmShape(m: m, n: n, k: k)
-        var best: (LocalTileConfig, cl_kernel, Double)?
+        var best: (LocalTileConfig, KernelFunction, Double)?
         for candidate in fits {
             guard let kernel = try? localTileKernel(candidate) else { continue }
             let median = try time { try runLocalTiles(a, b, c, shape, (candidate, kernel), alpha: 1, beta: 0, bias: nil, relu: false) }
             if best == nil || median < best!.2 { best = (candidate, kernel, median) }
         }
         guard let (chosen, kernel, _) = best else {
-            throw DiveError.kernelBuild(program: "matmul.cl", device: backend.info.name, log: "no gemm_lt configuration compiled")
+            throw DiveError.kernelBuild(program: "matmul.cl", device: backend.limits.name, log: "no gemm_lt configuration compiled")
         }
         localTiles[cls] = (chosen, kernel)
         Log.opencl.info("GEMM tuned: local tiles \(chosen) for \(cls.rawValue) products")
@@ -236,7 +233,7 @@ final class GemmPlanner {
 
     /// Tunes every shape class of this device's variant now (`dive tune`); returns what was chosen.
     func tuneAll() throws -> [String: String] {
-        if backend.info.isGPU {
+        if backend.limits.isGPU {
             for cls in ShapeClass.allCases where localTiles[cls] == nil { try chooseLocalTiles(cls) }
             return Dictionary(uniqueKeysWithValues: localTiles.map { ($0.key.rawValue, $0.value.0.description) })
         }
@@ -245,7 +242,7 @@ final class GemmPlanner {
     }
 }
 
-extension OpenCLBackend {
+extension KernelBackend {
     public func gemm(_ a: Tensor, _ b: Tensor, into c: Tensor, shape: GemmShape, alpha: Float, beta: Float, bias: Tensor?, relu: Bool) throws {
         try requireFloat32(a, b, c, op: "gemm")
         if let bias { try requireFloat32(bias, op: "gemm") }

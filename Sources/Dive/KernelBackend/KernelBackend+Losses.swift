@@ -1,7 +1,7 @@
 // OpenCL cross-entropy (Ops/Losses.swift) forward and backward: argument plumbing for Kernels/losses.cl.
 import Foundation
 
-extension OpenCLBackend {
+extension KernelBackend {
     public func crossEntropy(logits: Tensor, targets: Tensor, weights: Tensor?, labelSmoothing: Float,
                              into loss: Tensor, rows: Int, classes: Int) throws {
         try requireFloat32(logits, op: "crossEntropy")

@@ -1,7 +1,7 @@
 // Launches of Kernels/roofline.cl for `dive bench kernels`: the device's FMA peak and its
 // global-memory copy bandwidth, timed by the caller.
 
-extension OpenCLBackend {
+extension KernelBackend {
     /// Scalar fused multiply-adds per work-item and iteration of `fma_peak` (8 float4 chains) and
     /// of its wide form `fma_peak_w` (8 float16 chains).
     public static func fmaPerIteration(wide: Bool) -> Int { wide ? 128 : 32 }

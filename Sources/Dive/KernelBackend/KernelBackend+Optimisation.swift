@@ -3,7 +3,7 @@
 // clipping two (partial sums, then the norm or clipping scale in one work-group).
 import Foundation
 
-extension OpenCLBackend {
+extension KernelBackend {
     /// Tensors per launch of the optimiser kernels (the kernels' SLOT_PTR width).
     static let slots = 16
 
@@ -18,7 +18,7 @@ extension OpenCLBackend {
             let largest = (start..<end).map { table[0][$0].count }.max() ?? 0
             try launch(id, global: (max(width(largest), 1), end - start, 1)) { a in
                 for column in table {
-                    for i in start..<start + Self.slots { if i < end { try a.buffer(column[i]) } else { try a.mem(dummy) } }
+                    for i in start..<start + Self.slots { if i < end { try a.buffer(column[i]) } else { try a.buffer(nil) } }
                 }
                 for i in start..<start + Self.slots { try a.int(i < end ? table[0][i].count : 0) }
                 try rest(&a, chunk)
@@ -58,7 +58,7 @@ extension OpenCLBackend {
             try a.buffer(partials); try a.int(chunk * Self.slots)
         }
         var local = 1
-        while local * 2 <= min(256, info.maxWorkGroupSize) { local *= 2 }     // the tree needs a power of two
+        while local * 2 <= min(256, limits.maxWorkGroupSize) { local *= 2 }     // the tree needs a power of two
         try launch(.norm_final, global: (local, 1, 1), local: (local, 1, 1)) { a in
             try a.buffer(partials); try a.buffer(out); try a.int(tensors.count * width); try a.float(maxNorm ?? 0)
             try a.local(floats: local)

@@ -2,7 +2,7 @@
 // plumbing for Kernels/shape.cl.
 import Foundation
 
-extension OpenCLBackend {
+extension KernelBackend {
     public func fill(_ y: Tensor, value: Double) throws {
         if y.dtype == .int32 {
             try launch(.fill_i, global: (y.count, 1, 1)) { a in try a.buffer(y); try a.int(Int(value)); try a.int(y.count) }

@@ -1,7 +1,7 @@
 // OpenCL reductions (Ops/Reductions.swift): argument plumbing for Kernels/reductions.cl.
 import Foundation
 
-extension OpenCLBackend {
+extension KernelBackend {
     public func reduce(_ op: ReduceOp, _ x: Tensor, into y: Tensor, outer: Int, length: Int, inner: Int) throws {
         try requireFloat32(x, op: "reduce")
         let id: Kernel

@@ -2,7 +2,7 @@
 // argument plumbing for Kernels/layernorm.cl.
 import Foundation
 
-extension OpenCLBackend {
+extension KernelBackend {
     public func layerNorm(_ x: Tensor, residual: Tensor?, dropout: DropoutMask?, gamma: Tensor, beta: Tensor, eps: Float,
                           into y: Tensor, sum: Tensor?, mean: Tensor, rstd: Tensor, rows: Int, cols: Int) throws {
         try requireFloat32(x, gamma, beta, op: "layerNorm")

@@ -1,7 +1,7 @@
 // OpenCL elementwise ops (Ops/Elementwise.swift): unary ops, their derivatives and broadcasting
 // binary ops, argument plumbing for Kernels/elementwise.cl.
 
-extension OpenCLBackend {
+extension KernelBackend {
     private func kernel(for op: UnaryOp) -> Kernel {
         switch op {
         case .neg: return .u_neg

@@ -2,18 +2,18 @@
 // Kernels/softmax.cl (a work-group per row where the row is wide enough, else a work-item).
 import Foundation
 
-extension OpenCLBackend {
+extension KernelBackend {
     /// Work-items per row for the per-group row kernels (a power of two from 32 to 256, about four
     /// columns each, so a short row does not pay for a deep reduction tree), or nil for the per-item
     /// kernels: GPUs take groups unless a test forces the choice.
     func rowGroupSize(cols: Int) -> Int? {
         switch KernelVariants.rows {
         case .perItem: return nil
-        case .auto where !info.isGPU: return nil
+        case .auto where !limits.isGPU: return nil
         default:
             var L = 32
-            while L * 4 < cols && L < min(256, info.maxWorkGroupSize) { L *= 2 }
-            return min(L, info.maxWorkGroupSize)
+            while L * 4 < cols && L < min(256, limits.maxWorkGroupSize) { L *= 2 }
+            return min(L, limits.maxWorkGroupSize)
         }
     }
 

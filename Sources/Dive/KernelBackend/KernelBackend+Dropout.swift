@@ -1,7 +1,7 @@
 // OpenCL dropout (Ops/Dropout.swift): argument plumbing for Kernels/dropout.cl.
 import Foundation
 
-extension OpenCLBackend {
+extension KernelBackend {
     public func dropout(_ x: Tensor, mask: DropoutMask, into y: Tensor) throws {
         try requireFloat32(x, op: "dropout")
         try launch(.dropout, global: (x.count, 1, 1)) { a in

@@ -1,0 +1,324 @@
+// The CUDA runtime of a KernelBackend, on NVIDIA's driver API alone (CUDADriver): the device's
+// primary context and one non-blocking stream; device memory from cuMemAlloc kept in a caching
+// pool; uploads staged in pinned host memory and copied asynchronously; kernels from the embedded
+// PTX of Kernels/*.cl (PTXLibrary), JIT-compiled by the driver once per module. OpenCL's __local
+// arguments become slices of the launch's dynamic shared memory: the PTX takes them as shared-space
+// addresses, so the runtime measures where dynamic shared memory starts once (a probe kernel) and
+// passes that address plus each slice's offset.
+import Foundation
+import Logging
+
+/// Device memory of a CUDA device; returns to the pool when the last tensor lets go. A view is
+/// the same allocation at an offset.
+final class CUDABuffer: Buffer {
+    let address: UInt64
+    unowned let owner: CUDARuntime
+
+    init(address: UInt64, byteCount: Int, owner: CUDARuntime) {
+        self.address = address
+        self.owner = owner
+        super.init(byteCount: byteCount)
+    }
+
+    init(viewing allocation: CUDABuffer, at byteOffset: Int, byteCount: Int) {
+        self.address = allocation.address + UInt64(byteOffset)
+        self.owner = allocation.owner
+        super.init(byteCount: byteCount, viewing: allocation, at: byteOffset)
+    }
+
+    deinit { if viewed == nil { owner.recycle(address, byteCount: byteCount) } }
+}
+
+final class CUDARuntime: KernelRuntime {
+    let info: CUDADriver.DeviceInfo
+    let device: Device
+    let limits: KernelDeviceLimits
+    private let api: CUDADriver.API
+    private let context: OpaquePointer?
+    private let stream: OpaquePointer?
+    private let free: FreeList<UInt64>
+    /// Pinned host blocks for uploads, by size, and the uploads still in flight.
+    private let pinned = FreeList<UnsafeMutableRawPointer>(capBytes: 256 << 20)
+    private var staged: [(event: OpaquePointer?, bytes: UnsafeMutableRawPointer, count: Int)] = []
+    private var modules: [String: OpaquePointer] = [:]
+    /// Each loaded function's PTX parameters and static shared memory.
+    private var functions: [KernelFunction: (params: [PTXLibrary.Param], staticShared: Int, dynamicLimit: Int)] = [:]
+    /// The shared-space address where a launch's dynamic shared memory starts.
+    private var dynamicSharedBase: UInt64 = 0
+    /// A 4-byte allocation bound where a kernel takes an optional buffer that is absent.
+    private var dummy: UInt64 = 0
+    /// Argument values of the launch being queued, and pointers to them (cuLaunchKernel copies both).
+    private let argumentBytes = UnsafeMutableRawPointer.allocate(byteCount: 64 * 16, alignment: 16)
+    private var argumentPointers = [UnsafeMutableRawPointer?](repeating: nil, count: 64)
+
+    var displayName: String { "\(device) (\(info.name))" }
+    var tuningIdentity: [String] {
+        ["cuda", info.name, "sm_\(info.computeCapability.major)\(info.computeCapability.minor)", "\(CUDADriver.driverVersion)"]
+    }
+
+    // CUdevice_attribute and CUfunction_attribute values (cuda.h).
+    private static let maxThreadsPerBlock: Int32 = 1, maxSharedPerBlock: Int32 = 8, multiprocessors: Int32 = 16
+    private static let maxSharedPerBlockOptIn: Int32 = 97
+    private static let functionStaticShared: Int32 = 1, functionMaxDynamicShared: Int32 = 8
+    private static let notReady: Int32 = 600, outOfMemory: Int32 = 2
+
+    init(info: CUDADriver.DeviceInfo) throws {
+        let api = try CUDADriver.api.get()
+        self.api = api
+        self.info = info
+        self.device = .cuda(index: info.index)
+        var context: OpaquePointer?
+        try api.check(api.primaryContextRetain(&context, Int32(info.index)), "cuDevicePrimaryCtxRetain", info.name)
+        try api.check(api.setCurrent(context), "cuCtxSetCurrent")
+        self.context = context
+        var stream: OpaquePointer?
+        try api.check(api.streamCreate(&stream, 1), "cuStreamCreate")     // CU_STREAM_NON_BLOCKING
+        self.stream = stream
+        func attribute(_ a: Int32) -> Int {
+            var v: Int32 = 0
+            return api.attribute(&v, a, Int32(info.index)) == 0 ? Int(v) : 0
+        }
+        limits = KernelDeviceLimits(name: info.name, isGPU: true, computeUnits: max(attribute(Self.multiprocessors), 1),
+                                    globalMemoryBytes: info.memoryBytes, localMemoryBytes: max(attribute(Self.maxSharedPerBlock), 16 << 10),
+                                    maxWorkGroupSize: max(attribute(Self.maxThreadsPerBlock), 64))
+        free = FreeList(capBytes: min(info.memoryBytes / 2, 8 << 30))
+        dummy = try createAllocation(byteCount: 4)
+        dynamicSharedBase = try probeDynamicSharedBase()
+        Log.opencl.info("\(info.name): dynamic shared memory starts at shared address \(dynamicSharedBase)")
+    }
+
+    // MARK: memory
+
+    private func createAllocation(byteCount: Int) throws -> UInt64 {
+        var address: UInt64 = 0
+        var status = api.memAlloc(&address, max(byteCount, 4))
+        if status == Self.outOfMemory {
+            for a in free.drain() { _ = api.memFree(a) }    // give the pool back and try once more
+            status = api.memAlloc(&address, max(byteCount, 4))
+        }
+        if status == Self.outOfMemory {
+            throw DiveError.outOfMemory(device: displayName, requestedBytes: byteCount, deviceBytes: info.memoryBytes)
+        }
+        try api.check(status, "cuMemAlloc", "\(byteCount) bytes")
+        return address
+    }
+
+    func allocate(byteCount: Int) throws -> Buffer {
+        _ = api.setCurrent(context)
+        let address = try free.take(byteCount: byteCount) ?? createAllocation(byteCount: byteCount)
+        return CUDABuffer(address: address, byteCount: byteCount, owner: self)
+    }
+
+    /// Any 256-byte-aligned offset: the kernels' vector loads assume at least their vector's alignment.
+    func view(_ buffer: Buffer, byteOffset: Int, byteCount: Int) throws -> Buffer? {
+        let allocation = unsafeDowncast(buffer.allocation, to: CUDABuffer.self)
+        guard byteCount > 0, byteOffset >= 0, byteOffset + byteCount <= allocation.byteCount, byteOffset % 256 == 0 else { return nil }
+        return CUDABuffer(viewing: allocation, at: byteOffset, byteCount: byteCount)
+    }
+
+    func recycle(_ address: UInt64, byteCount: Int) {
+        if !free.put(address, byteCount: byteCount) {
+            _ = api.setCurrent(context)
+            _ = api.memFree(address)
+        }
+    }
+
+    private func address(_ buffer: Buffer) -> UInt64 { unsafeDowncast(buffer, to: CUDABuffer.self).address }
+
+    /// Copies the bytes into a pinned block and queues the copy from there; the block goes back to
+    /// its pool once an event behind the copy has passed.
+    func upload(_ bytes: UnsafeRawBufferPointer, to buffer: Buffer) throws {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        _ = api.setCurrent(context)
+        releaseCompletedUploads()
+        var block = pinned.take(byteCount: bytes.count)
+        if block == nil { try api.check(api.hostAlloc(&block, bytes.count, 0), "cuMemHostAlloc", "\(bytes.count) bytes") }
+        guard let block else { throw DiveError.outOfMemory(device: "pinned host memory", requestedBytes: bytes.count, deviceBytes: 0) }
+        block.copyMemory(from: base, byteCount: bytes.count)
+        var event: OpaquePointer?
+        do {
+            try api.check(api.copyToDevice(address(buffer), block, bytes.count, stream), "cuMemcpyHtoDAsync", "\(bytes.count) bytes")
+            try api.check(api.eventCreate(&event, 2), "cuEventCreate")      // CU_EVENT_DISABLE_TIMING
+            try api.check(api.eventRecord(event, stream), "cuEventRecord")
+        } catch {
+            try? finish()
+            if !pinned.put(block, byteCount: bytes.count) { _ = api.hostFree(block) }
+            throw error
+        }
+        staged.append((event, block, bytes.count))
+    }
+
+    func download(_ buffer: Buffer, to bytes: UnsafeMutableRawBufferPointer) throws {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        _ = api.setCurrent(context)
+        try api.check(api.copyToHost(base, address(buffer), bytes.count, stream), "cuMemcpyDtoHAsync", "\(bytes.count) bytes")
+        try finish()
+    }
+
+    /// Returns the pinned blocks of completed uploads to their pool (in stream order: stops at
+    /// the first still pending).
+    private func releaseCompletedUploads() {
+        var done = 0
+        for (event, block, count) in staged {
+            guard api.eventQuery(event) != Self.notReady else { break }
+            _ = api.eventDestroy(event)
+            if !pinned.put(block, byteCount: count) { _ = api.hostFree(block) }
+            done += 1
+        }
+        if done > 0 { staged.removeFirst(done) }
+    }
+
+    func finish() throws {
+        _ = api.setCurrent(context)
+        try api.check(api.streamSynchronize(stream), "cuStreamSynchronize")
+        releaseCompletedUploads()
+    }
+
+    // MARK: kernels
+
+    private func loadModule(_ name: String, ptx: String) throws -> OpaquePointer {
+        if let module = modules[name] { return module }
+        _ = api.setCurrent(context)
+        var module: OpaquePointer?
+        var log = [CChar](repeating: 0, count: 16 << 10)
+        // CU_JIT_ERROR_LOG_BUFFER (5) and its size (6); option values are passed in pointer-sized slots.
+        var options: [Int32] = [5, 6]
+        let status = log.withUnsafeMutableBytes { logBytes -> Int32 in
+            var values: [UnsafeMutableRawPointer?] = [logBytes.baseAddress, UnsafeMutableRawPointer(bitPattern: logBytes.count)]
+            return ptx.withCString { text in api.moduleLoad(&module, text, 2, &options, &values) }
+        }
+        guard status == 0, let module else {
+            throw DiveError.kernelBuild(program: "Kernels/PTX/\(name).ptx", device: info.name,
+                                        log: "\(api.name(status)): " + String(cString: log))
+        }
+        modules[name] = module
+        return module
+    }
+
+    func function(_ name: String, program: String, options: String) throws -> KernelFunction {
+        let moduleName = PTXLibrary.moduleName(program: program, options: options)
+        let ptx = try PTXLibrary.module(program: program, options: options)
+        return try function(name, module: loadModule(moduleName, ptx: ptx), ptx: ptx)
+    }
+
+    private func function(_ name: String, module: OpaquePointer, ptx: String) throws -> KernelFunction {
+        var f: OpaquePointer?
+        try api.check(api.moduleFunction(&f, module, name), "cuModuleGetFunction", name)
+        guard let f, let params = PTXLibrary.entries(of: ptx)[name] else {
+            throw DiveError.invalidArgument(op: "CUDA", detail: "kernel \(name) has no entry in its PTX")
+        }
+        var staticShared: Int32 = 0
+        try api.check(api.functionAttribute(&staticShared, Self.functionStaticShared, f), "cuFuncGetAttribute", name)
+        functions[f] = (params, Int(staticShared), 48 << 10)
+        return f
+    }
+
+    /// Where dynamic shared memory starts in the shared window, read back from a kernel that stores
+    /// the address of its `extern .shared` array (no static shared memory, like every kernel that
+    /// takes __local arguments).
+    private func probeDynamicSharedBase() throws -> UInt64 {
+        let f = try function("dynamic_shared_base", module: loadModule("dynamic_shared_base", ptx: Self.probePTX), ptx: Self.probePTX)
+        let out = try allocate(byteCount: 8)
+        try enqueue(f, name: "dynamic_shared_base", global: (1, 1, 1), local: (1, 1, 1), args: [.buffer(out), .local(bytes: 16)],
+                    probing: true)
+        var base: UInt64 = 0
+        try withUnsafeMutableBytes(of: &base) { try download(out, to: $0) }
+        return base
+    }
+
+    static let probePTX = """
+        .version 4.1
+        .target sm_52
+        .address_size 64
+        .extern .shared .align 16 .b8 dive_dynamic_shared[];
+        .visible .entry dynamic_shared_base(
+            .param .u64 dynamic_shared_base_param_0,
+            .param .u64 dynamic_shared_base_param_1
+        )
+        {
+            .reg .b64 %rd<4>;
+            ld.param.u64 %rd1, [dynamic_shared_base_param_0];
+            cvta.to.global.u64 %rd2, %rd1;
+            mov.u64 %rd3, dive_dynamic_shared;
+            st.global.u64 [%rd2], %rd3;
+            ret;
+        }
+        """
+
+    func enqueue(_ function: KernelFunction, name: String, global: (Int, Int, Int), local: (Int, Int, Int)?,
+                 args: [KernelArg]) throws {
+        try enqueue(function, name: name, global: global, local: local, args: args, probing: false)
+    }
+
+    private func enqueue(_ function: KernelFunction, name: String, global: (Int, Int, Int), local: (Int, Int, Int)?,
+                         args: [KernelArg], probing: Bool) throws {
+        guard let loaded = functions[function] else { throw DiveError.invalidArgument(op: name, detail: "not a function of \(displayName)") }
+        try PTXLibrary.check(kernel: name, args: args, params: loaded.params)
+        guard args.count <= argumentPointers.count else { throw DiveError.invalidArgument(op: name, detail: "more than 64 arguments") }
+        let shape = try Self.launchShape(global: global, local: local, maxBlock: limits.maxWorkGroupSize)
+        // Each argument in a 16-byte slot; __local arrays are consecutive 16-byte-aligned slices of
+        // the dynamic shared memory, passed as shared-space addresses.
+        var shared = 0
+        for (i, arg) in args.enumerated() {
+            let slot = argumentBytes + i * 16
+            argumentPointers[i] = slot
+            switch arg {
+            case let .buffer(b): slot.storeBytes(of: b.map(address) ?? dummy, as: UInt64.self)
+            case let .int32(v): slot.storeBytes(of: v, as: Int32.self)
+            case let .float(v): slot.storeBytes(of: v, as: Float.self)
+            case let .uint64(v): slot.storeBytes(of: v, as: UInt64.self)
+            case let .int4(v): slot.storeBytes(of: v, as: SIMD4<Int32>.self)
+            case let .local(bytes):
+                slot.storeBytes(of: (probing ? 0 : dynamicSharedBase) + UInt64(shared), as: UInt64.self)
+                shared += (bytes + 15) / 16 * 16
+            }
+        }
+        if shared > 0 && loaded.staticShared > 0 {
+            throw DiveError.invalidArgument(op: name, detail: "takes __local arguments and has \(loaded.staticShared) bytes of static "
+                + "shared memory; its dynamic shared memory would not start where the probe measured")
+        }
+        if shared > loaded.dynamicLimit { try allowDynamicShared(shared, function: function, name: name) }
+        _ = api.setCurrent(context)
+        let status = argumentPointers.withUnsafeMutableBufferPointer { pointers in
+            api.launch(function, UInt32(shape.grid.0), UInt32(shape.grid.1), UInt32(shape.grid.2),
+                       UInt32(shape.block.0), UInt32(shape.block.1), UInt32(shape.block.2), UInt32(shared), stream,
+                       pointers.baseAddress, nil)
+        }
+        try api.check(status, "cuLaunchKernel(\(name))", "grid \(shape.grid), block \(shape.block), \(shared) bytes shared")
+    }
+
+    /// Raises a function's dynamic shared memory limit past the default 48 KiB, where the device allows.
+    private func allowDynamicShared(_ bytes: Int, function: KernelFunction, name: String) throws {
+        var optIn: Int32 = 0
+        _ = api.attribute(&optIn, Self.maxSharedPerBlockOptIn, Int32(info.index))
+        guard bytes <= Int(optIn) else {
+            throw DiveError.invalidArgument(op: name, detail: "needs \(bytes) bytes of shared memory; \(info.name) allows \(optIn)")
+        }
+        try api.check(api.setFunctionAttribute(function, Self.functionMaxDynamicShared, Int32(bytes)), "cuFuncSetAttribute", name)
+        functions[function]?.dynamicLimit = bytes
+    }
+
+    /// CUDA's grid and block for an OpenCL range: `local` as given (the ops make `global` a multiple
+    /// of it), else blocks along x of the largest divisor of global.x up to 256 work-items, so the
+    /// kernels see exactly the work-items they would under OpenCL.
+    static func launchShape(global: (Int, Int, Int), local: (Int, Int, Int)?, maxBlock: Int)
+        throws -> (grid: (Int, Int, Int), block: (Int, Int, Int)) {
+        let block: (Int, Int, Int)
+        if let local {
+            block = local
+        } else {
+            var x = min(global.0, 256, maxBlock)
+            while global.0 % x != 0 { x -= 1 }
+            block = (x, 1, 1)
+        }
+        guard block.0 > 0, block.1 > 0, block.2 > 0, global.0 % block.0 == 0, global.1 % block.1 == 0, global.2 % block.2 == 0,
+              block.0 * block.1 * block.2 <= maxBlock else {
+            throw DiveError.invalidArgument(op: "CUDA launch", detail: "work-groups \(block) do not divide the range \(global)")
+        }
+        let grid = (global.0 / block.0, global.1 / block.1, global.2 / block.2)
+        guard grid.0 < 1 << 31, grid.1 <= 65535, grid.2 <= 65535 else {
+            throw DiveError.invalidArgument(op: "CUDA launch", detail: "grid \(grid) exceeds CUDA's limits")
+        }
+        return (grid, block)
+    }
+}

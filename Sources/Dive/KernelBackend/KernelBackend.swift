@@ -1,0 +1,216 @@
+// The backend of every device that runs Kernels/*.cl: OpenCL devices (built from source) and
+// CUDA devices (the same sources as PTX). The ops in KernelBackend+<Family>.swift pick a kernel
+// and its launch shape and set its arguments once, for both; a `KernelRuntime` (OpenCLRuntime,
+// CUDARuntime) owns the device's memory, programs and queue, and turns a launch into its API's
+// calls. Launches, transfers and waits are counted here, so `--trace` means the same on both.
+import Foundation
+import Logging
+
+/// Every kernel Dive launches by name; the case name is the kernel's function name.
+enum Kernel: Int, CaseIterable {
+    case fill_f, fill_i, copy4
+    case axpy
+    case u_neg, u_exp, u_log, u_tanh, u_sigmoid, u_relu, u_sqrt, u_adds, u_muls, u_rsubs, u_rdivs, u_pows
+    case d_exp, d_log, d_tanh, d_sigmoid, d_relu, d_sqrt, d_pows
+    case b_add, b_sub, b_mul, b_div, g_add, g_sub, g_mul, g_div
+    case r_sum, r_max, r_argmax
+    case sm_fw, sm_bw, sm_fw_wg, sm_bw_wg, ce_fw, ce_bw, ln_fw, ln_bw, ln_fw_wg, ln_bw_wg
+    case at_fw, at_bw_q, at_bw_kv, emb_fw, emb_bw, dropout, sgd_n, adam_n, sumsq_n, norm_final
+    case cell_fw, cell_bw
+    case fma_peak, fma_peak_w, copy_bw
+
+    /// The Kernels/*.cl file that defines it (its op family).
+    var file: String {
+        switch self {
+        case .fill_f, .fill_i, .copy4: return "shape"
+        case .r_sum, .r_max, .r_argmax: return "reductions"
+        case .sm_fw, .sm_bw, .sm_fw_wg, .sm_bw_wg: return "softmax"
+        case .ce_fw, .ce_bw: return "losses"
+        case .ln_fw, .ln_bw, .ln_fw_wg, .ln_bw_wg: return "layernorm"
+        case .at_fw, .at_bw_q, .at_bw_kv: return "attention"
+        case .emb_fw, .emb_bw: return "embedding"
+        case .dropout: return "dropout"
+        case .sgd_n, .adam_n, .sumsq_n, .norm_final: return "optimisation"
+        case .cell_fw, .cell_bw: return "recurrent"
+        case .fma_peak, .fma_peak_w, .copy_bw: return "roofline"
+        default: return "elementwise"
+        }
+    }
+}
+
+/// A compiled kernel of a runtime (a cl_kernel or a CUfunction).
+typealias KernelFunction = OpaquePointer
+
+/// What the ops ask of a device to size their launches.
+public struct KernelDeviceLimits: Sendable {
+    public var name: String
+    public var isGPU: Bool
+    public var computeUnits: Int
+    public var globalMemoryBytes: Int
+    /// Local (OpenCL) or shared (CUDA) memory one work-group may use.
+    public var localMemoryBytes: Int
+    public var maxWorkGroupSize: Int
+}
+
+/// One kernel argument, in the order the kernel declares them.
+enum KernelArg {
+    /// A tensor's buffer; nil binds the runtime's 4-byte dummy (an optional input that is absent).
+    case buffer(Buffer?)
+    case int32(Int32)
+    case float(Float)
+    case uint64(UInt64)
+    case int4(SIMD4<Int32>)
+    /// A __local float array of this many bytes, allocated by the launch.
+    case local(bytes: Int)
+}
+
+/// A device API that runs Kernels/*.cl: memory, compiled kernels and an in-order queue. Called with
+/// the backend's lock held.
+protocol KernelRuntime: AnyObject {
+    var device: Device { get }
+    var displayName: String { get }
+    var limits: KernelDeviceLimits { get }
+    /// What identifies the device and driver in cached tuning choices.
+    var tuningIdentity: [String] { get }
+    func allocate(byteCount: Int) throws -> Buffer
+    /// A buffer inside `buffer`'s allocation, or nil where the runtime cannot make one there.
+    func view(_ buffer: Buffer, byteOffset: Int, byteCount: Int) throws -> Buffer?
+    /// Queues the copy without making the host wait.
+    func upload(_ bytes: UnsafeRawBufferPointer, to buffer: Buffer) throws
+    /// Waits for the queue, then copies out.
+    func download(_ buffer: Buffer, to bytes: UnsafeMutableRawBufferPointer) throws
+    /// Waits until everything queued has run.
+    func finish() throws
+    /// Kernel `name` of program `program` (Kernels/<program>.cl) built with `options` ("-D ROWS=4").
+    func function(_ name: String, program: String, options: String) throws -> KernelFunction
+    /// Queues `function` over `global` work-items in groups of `local` (nil: the runtime picks).
+    func enqueue(_ function: KernelFunction, name: String, global: (Int, Int, Int), local: (Int, Int, Int)?,
+                 args: [KernelArg]) throws
+}
+
+public final class KernelBackend: Backend {
+    let runtime: KernelRuntime
+    public var device: Device { runtime.device }
+    public var displayName: String { runtime.displayName }
+    public var limits: KernelDeviceLimits { runtime.limits }
+    /// Serialises launches, transfers and the caches below (recursive: ops call ops).
+    let lock = NSRecursiveLock()
+    /// Launches, transfers and waits so far (updated under `lock`).
+    public private(set) var trace = DeviceTrace()
+    /// The tuned GEMM for this device, chosen on first use.
+    lazy var gemmPlan = GemmPlanner(backend: self)
+    /// The fused recurrence kernels per rows-per-group (KernelBackend+RecurrentSequence.swift).
+    var sequenceKernelCache: [Int: (fw: KernelFunction, bw: KernelFunction)] = [:]
+    private var functions: [KernelFunction?]
+
+    init(runtime: KernelRuntime) {
+        self.runtime = runtime
+        self.functions = Array(repeating: nil, count: Kernel.allCases.count)
+    }
+
+    /// Whether this backend runs on NVIDIA's driver API rather than OpenCL.
+    public var isCUDA: Bool { if case .cuda = device { return true } else { return false } }
+
+    // MARK: memory
+
+    public func allocate(byteCount: Int) throws -> Buffer {
+        lock.lock(); defer { lock.unlock() }
+        return try runtime.allocate(byteCount: byteCount)
+    }
+
+    public func view(_ buffer: Buffer, byteOffset: Int, byteCount: Int) throws -> Buffer? {
+        lock.lock(); defer { lock.unlock() }
+        return try runtime.view(buffer, byteOffset: byteOffset, byteCount: byteCount)
+    }
+
+    public func upload(_ bytes: UnsafeRawBufferPointer, to buffer: Buffer) throws {
+        guard bytes.count > 0 else { return }
+        lock.lock(); defer { lock.unlock() }
+        try runtime.upload(bytes, to: buffer)
+        trace.uploads.count += 1
+        trace.uploads.bytes += bytes.count
+    }
+
+    public func download(_ buffer: Buffer, to bytes: UnsafeMutableRawBufferPointer) throws {
+        guard bytes.count > 0 else { return }
+        lock.lock(); defer { lock.unlock() }
+        try runtime.download(buffer, to: bytes)
+        trace.downloads.count += 1
+        trace.downloads.blocking += 1
+        trace.downloads.bytes += bytes.count
+    }
+
+    public func synchronize() throws {
+        lock.lock(); defer { lock.unlock() }
+        try runtime.finish()
+        trace.waits += 1
+    }
+
+    // MARK: kernels
+
+    /// The cached function of a kernel, built on first use.
+    func function(_ id: Kernel) throws -> KernelFunction {
+        if let f = functions[id.rawValue] { return f }
+        let f = try runtime.function(String(describing: id), program: id.file, options: "")
+        functions[id.rawValue] = f
+        return f
+    }
+
+    /// Sets the arguments through `setArgs` and queues kernel `id` over `global` work-items
+    /// (trailing 1s are dropped), without waiting. Empty ranges launch nothing.
+    func launch(_ id: Kernel, global: (Int, Int, Int), local: (Int, Int, Int)? = nil,
+                _ setArgs: (inout KernelArgs) throws -> Void) throws {
+        lock.lock(); defer { lock.unlock() }
+        try launchLocked(try function(id), name: String(describing: id), family: id.file, global: global, local: local, setArgs)
+    }
+
+    /// `family` names the op family the launch is counted under in `trace`.
+    func launchLocked(_ function: KernelFunction, name: String, family: String, global: (Int, Int, Int),
+                      local: (Int, Int, Int)?, _ setArgs: (inout KernelArgs) throws -> Void) throws {
+        guard global.0 > 0, global.1 > 0, global.2 > 0 else { return }
+        var args = KernelArgs()
+        try setArgs(&args)
+        if PTXLibrary.checkingEveryLaunch { try PTXLibrary.check(kernel: name, args: args.values) }
+        try runtime.enqueue(function, name: name, global: global, local: local, args: args.values)
+        trace.launches[family, default: 0] += 1
+        Log.opencl.trace("launch \(name)")
+    }
+
+    /// Throws unless the tensor is Float32 (the only float type of the kernels).
+    func requireFloat32(_ tensors: Tensor..., op: String) throws { try requireFloat32(tensors, op: op) }
+
+    func requireFloat32(_ tensors: [Tensor], op: String) throws {
+        for t in tensors where t.dtype != .float32 {
+            throw DiveError.unsupportedDType(op: op, dtype: t.dtype, device: displayName)
+        }
+    }
+}
+
+/// A kernel's arguments, in order.
+struct KernelArgs {
+    private(set) var values: [KernelArg] = []
+
+    init() { values.reserveCapacity(24) }
+
+    mutating func buffer(_ t: Tensor) throws { values.append(.buffer(t.storage)) }
+    /// The tensor's buffer, or the dummy buffer when absent.
+    mutating func buffer(_ t: Tensor?) throws { values.append(.buffer(t?.storage)) }
+    mutating func int(_ v: Int) throws { values.append(.int32(Int32(truncatingIfNeeded: v))) }
+    /// A __local float array of `floats` elements, allocated by the launch.
+    mutating func local(floats: Int) throws { values.append(.local(bytes: max(floats, 1) * 4)) }
+    mutating func float(_ v: Float) throws { values.append(.float(v)) }
+    mutating func ulong(_ v: UInt64) throws { values.append(.uint64(v)) }
+    /// A fused op's dropout as (p, seed, offset); p = 0 when there is none.
+    mutating func dropout(_ d: DropoutMask?) throws {
+        precondition(d.map { $0.block == 0 } ?? true, "fused dropout takes contiguous masks")
+        try float(d?.p ?? 0); try ulong(d?.seed ?? 0); try ulong(d?.offset ?? 0)
+    }
+    /// Where attention's Q, K and V sit: (offset, row stride) of each, six ints.
+    mutating func columns(_ d: AttentionDims) throws {
+        for c in [d.query, d.key, d.value] { try int(c.offset); try int(c.stride) }
+    }
+    /// An OpenCL int4 (16 bytes).
+    mutating func int4(_ v: [Int]) throws {
+        values.append(.int4(SIMD4<Int32>(Int32(v[0]), Int32(v[1]), Int32(v[2]), Int32(v[3]))))
+    }
+}
