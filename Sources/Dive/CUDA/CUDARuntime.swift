@@ -48,8 +48,10 @@ final class CUDARuntime: KernelRuntime {
     /// A 4-byte allocation bound where a kernel takes an optional buffer that is absent.
     private var dummy: UInt64 = 0
     /// Argument values of the launch being queued, and pointers to them (cuLaunchKernel copies both).
-    private let argumentBytes = UnsafeMutableRawPointer.allocate(byteCount: 64 * 16, alignment: 16)
-    private var argumentPointers = [UnsafeMutableRawPointer?](repeating: nil, count: 64)
+    /// (The optimiser kernels take the most: 16 parameter slots of 4 tables, 16 counts and 9 scalars.)
+    private static let maxArguments = 128
+    private let argumentBytes = UnsafeMutableRawPointer.allocate(byteCount: maxArguments * 16, alignment: 16)
+    private var argumentPointers = [UnsafeMutableRawPointer?](repeating: nil, count: maxArguments)
 
     var displayName: String { "\(device) (\(info.name))" }
     var tuningIdentity: [String] {
@@ -254,7 +256,7 @@ final class CUDARuntime: KernelRuntime {
                          args: [KernelArg], probing: Bool) throws {
         guard let loaded = functions[function] else { throw DiveError.invalidArgument(op: name, detail: "not a function of \(displayName)") }
         try PTXLibrary.check(kernel: name, args: args, params: loaded.params)
-        guard args.count <= argumentPointers.count else { throw DiveError.invalidArgument(op: name, detail: "more than 64 arguments") }
+        guard args.count <= argumentPointers.count else { throw DiveError.invalidArgument(op: name, detail: "more than \(Self.maxArguments) arguments") }
         let shape = try Self.launchShape(global: global, local: local, maxBlock: limits.maxWorkGroupSize)
         // Each argument in a 16-byte slot; __local arrays are consecutive 16-byte-aligned slices of
         // the dynamic shared memory, passed as shared-space addresses.

@@ -1,0 +1,89 @@
+// Dive's CUDA path end to end on a machine without an NVIDIA GPU: StandInCUDA/libcuda.c, built
+// here, answers the driver API calls on the OpenCL device (PoCL), so the CUDA runtime's host side
+// (discovery, memory, pinned uploads, module loading, kernel parameters, launch shapes, __local
+// arrays as dynamic shared memory) runs for real. `dive check --device cuda:0` passes every variant,
+// and training through cuda:0 reaches opencl:0's losses with the same transfers and no more launches
+// (a CUDA device counts as a GPU, so it runs the GPU-shaped variants: one GEMM launch, not two).
+// What it cannot test is the PTX itself on a GPU: that needs the device bundle on one.
+import Foundation
+import Testing
+
+enum StandInCUDA {
+    static let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("StandInCUDA/libcuda.c")
+    static let kernels = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Kernels").standardized
+    static let compiler = ["/usr/bin/cc", "/usr/bin/clang-15", "/usr/bin/clang"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    static let openCLPresent = FileManager.default.fileExists(atPath: "/usr/include/CL/cl.h")
+
+    /// The folder holding the built libcuda.so.1 (built once per test process).
+    static let library: Result<URL, Error> = Result {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dive-stand-in-cuda-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: compiler!)
+        p.arguments = ["-shared", "-fPIC", "-O1", "-o", dir.appendingPathComponent("libcuda.so.1").path, source.path, "-lOpenCL"]
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw CocoaError(.executableLoad) }
+        return dir
+    }
+
+    /// `dive args` with the stand-in driver on its library path.
+    static func run(_ args: [String]) throws -> CLI.Result {
+        let p = try CLI.process(args)
+        var env = p.environment ?? [:]
+        env["LD_LIBRARY_PATH"] = try library.get().path + (env["LD_LIBRARY_PATH"].map { ":" + $0 } ?? "")
+        env["STAND_IN_CUDA_KERNELS"] = kernels.path
+        p.environment = env
+        let pipe = Pipe()
+        p.standardOutput = pipe; p.standardError = pipe
+        try p.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        return CLI.Result(status: p.terminationStatus, reason: p.terminationReason, output: output)
+    }
+}
+
+@Suite("StandInCUDA", .serialized, .enabled(if: StandInCUDA.compiler != nil && StandInCUDA.openCLPresent, "no C compiler or OpenCL headers"))
+struct StandInCUDATests {
+    @Test func devicesListsItAndAutoPrefersIt() throws {
+        let devices = try StandInCUDA.run(["devices"])
+        #expect(devices.output.contains("cuda:0       Stand-in CUDA device on OpenCL"), "\(devices.output)")
+        let auto = try StandInCUDA.run(["train", "rnn", "--device", "auto", "--epochs", "1"])
+        #expect(auto.status == 0 && auto.output.contains("auto: using cuda:0"), "\(auto.output)")
+    }
+
+    @Test func checkPassesEveryVariant() throws {
+        let r = try StandInCUDA.run(["check", "--device", "cuda:0"])
+        #expect(r.exitedNormally && r.status == 0, "\(r.output)")
+        let results = r.output.split(separator: "\n").filter { $0.hasPrefix("cuda:0") }
+        #expect(results.count >= 18 && results.allSatisfy { $0.contains("PASS") }, "\(r.output)")
+    }
+
+    /// The per-epoch losses and the trace of `dive train recipe --device device`.
+    func train(_ recipe: String, on device: String, epochs: Int, in dir: URL) throws -> (losses: [Double], trace: [String]) {
+        let log = dir.appendingPathComponent("\(recipe)-\(device).jsonl")
+        let r = try StandInCUDA.run(["train", recipe, "--device", device, "--epochs", "\(epochs)", "--trace", "--log", log.path])
+        try #require(r.exitedNormally && r.status == 0, "\(recipe) on \(device):\n\(r.output)")
+        let losses = try String(contentsOf: log, encoding: .utf8).split(separator: "\n").map {
+            let record = try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            return try #require(record?["loss"] as? Double)
+        }
+        let trace = r.output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { $0.hasPrefix("launches per minibatch") || $0.hasPrefix("uploads per") || $0.hasPrefix("blocking reads") }
+        return (losses, trace)
+    }
+
+    @Test(arguments: [("lstm", 2), ("transformer", 2)])
+    func trainingMatchesOpenCL(recipe: String, epochs: Int) throws {
+        let dir = try CLI.folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cuda = try train(recipe, on: "cuda:0", epochs: epochs, in: dir), opencl = try train(recipe, on: "opencl:0", epochs: epochs, in: dir)
+        #expect(cuda.losses.count == epochs && opencl.losses.count == epochs)
+        for (a, b) in zip(cuda.losses, opencl.losses) { #expect(abs(a - b) <= 1e-3 * max(1, abs(b)), "\(recipe): cuda:0 \(a), opencl:0 \(b)") }
+        try #require(cuda.trace.count == 3 && opencl.trace.count == 3, "cuda:0 \(cuda.trace)\nopencl:0 \(opencl.trace)")
+        #expect(cuda.trace[1...] == opencl.trace[1...], "transfers differ: cuda:0 \(cuda.trace)\nopencl:0 \(opencl.trace)")
+        func launches(_ line: String) -> Double? { line.split(separator: " ").dropFirst(3).first.flatMap { Double($0) } }
+        let c = try #require(launches(cuda.trace[0])), o = try #require(launches(opencl.trace[0]))
+        #expect(c <= o && c <= (recipe == "lstm" ? 40 : 150), "launches per minibatch: cuda:0 \(c), opencl:0 \(o)")
+    }
+}
