@@ -19,7 +19,8 @@ struct ModelsBench: ParsableCommand {
     static let defaultRecipes = ["rnn-scratch", "rnn", "gru-scratch", "gru", "lstm-scratch", "lstm", "deep-lstm", "bi-lstm", "seq2seq",
                                  "bahdanau", "transformer", "transformer-256"]
 
-    @Option(help: "Device (cpu, opencl, ...); default: every device.") var device: String?
+    @Option(help: "Device (cpu, opencl, cuda, ...); default: every device.") var device: String?
+    @Option(help: "On CUDA devices, queue each training step as one CUDA graph (on) or launch by launch (off).") var graphs = OnOff.on
     @Option(help: "Comma-separated recipes (default: every trainable recipe).") var recipes: String?
     @Option(help: "Warm-up epochs (not timed).") var warmup = 2
     @Option(help: "Timed epochs.") var epochs = 6
@@ -33,6 +34,7 @@ struct ModelsBench: ParsableCommand {
     func run() throws {
         let comm: Communicator = distributed ? try reportingZooErrors { try Distributed.world() } : SingleProcess()
         try reportingZooErrors(across: comm) {
+            KernelBackend.stepGraphs = graphs == .on
             let devices = try resolveDevices(device)
             let names = recipes.map { $0.split(separator: ",").map(String.init) } ?? Self.defaultRecipes
             for name in names {
@@ -83,7 +85,7 @@ struct ModelsBench: ParsableCommand {
                                    ("launches_by_family", "{" + families.joined(separator: ", ") + "}"),
                                    ("uploads_per_minibatch", String(format: "%.1f", Double(t.uploads.count) / n)),
                                    ("blocking_reads_per_epoch", "\(t.downloads.blocking)"),
-                                   ("waits_per_epoch", "\(t.waits)")]
+                                   ("waits_per_epoch", "\(t.waits)"), ("graphs_per_minibatch", String(format: "%.1f", Double(t.graphs) / n))]
                     }
                     let line = json ? "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
                         : String(format: "%-15@ %-10@ %9.0f tokens/s ±%4.1f%%", name as NSString, d.description as NSString, median, spread * 100)

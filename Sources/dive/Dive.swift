@@ -38,3 +38,6 @@ func resolveDevices(_ text: String?) throws -> [Device] {
     }
     return [backend.device]
 }
+
+/// A switch option: `--graphs on|off`.
+enum OnOff: String, ExpressibleByArgument, CaseIterable { case on, off }

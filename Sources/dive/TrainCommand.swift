@@ -12,7 +12,7 @@ struct TrainCommand: ParsableCommand {
         commandName: "train", abstract: "Train a recipe of the book (see `dive list`) and print the book's report.")
 
     @Argument(help: "The recipe (`dive list` shows them).") var recipe: String
-    @Option(help: "cpu, opencl, opencl:N, opencl:P.D or auto.") var device = "cpu"
+    @Option(help: "cpu, opencl, opencl:N, opencl:P.D, cuda, cuda:N or auto.") var device = "cpu"
     @Option(help: "Epochs (default: the book's).") var epochs: Int?
     @Option(help: "Learning rate (default: the book's).") var lr: Float?
     @Option(name: .customLong("batch-size"), help: "Minibatch size (default: the book's).") var batchSize: Int?
@@ -37,6 +37,7 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Data-parallel training over MPI: run under `mpirun -np N`; each rank trains on its rows of every minibatch (needs a build with --traits MPI).") var distributed = false
     @Option(name: .customLong("parameter-digests"), help: ArgumentHelp("Folder for rank-<r>.txt: a digest of the parameters after every step (checks that data-parallel replicas stay identical).", visibility: .hidden)) var parameterDigests: String?
     @Flag(help: "After training, print what a minibatch of the last epoch cost the device: kernel launches per op family, transfers, waits.") var trace = false
+    @Option(help: "On CUDA devices, queue each training step as one CUDA graph (on) or launch by launch (off).") var graphs = OnOff.on
 
     @OptionGroup var logging: LoggingOptions
 
@@ -47,6 +48,7 @@ struct TrainCommand: ParsableCommand {
             var o = RunOptions()
             o.communicator = comm
             o.parameterDigests = parameterDigests.map { URL(fileURLWithPath: $0) }
+            KernelBackend.stepGraphs = graphs == .on
             o.device = try resolveDevice(device)
             let allowed = r.presets.map(\.rawValue).joined(separator: ", ")
             guard let edition = BookEdition(rawValue: preset), r.presets.contains(edition) else {

@@ -4,6 +4,9 @@
 // arrays as dynamic shared memory) runs for real. `dive check --device cuda:0` passes every variant,
 // and training through cuda:0 reaches opencl:0's losses with the same transfers and no more launches
 // (a CUDA device counts as a GPU, so it runs the GPU-shaped variants: one GEMM launch, not two).
+// With graphs on (the default), each step goes out as one graph, and the losses equal those of
+// the same steps launched one by one: a replay that kept a stale argument (the learning rate,
+// Adam's step, a dropout seed, a temporary's address) would show here.
 // What it cannot test is the PTX itself on a GPU: that needs the device bundle on one.
 import Foundation
 import Testing
@@ -60,16 +63,17 @@ struct StandInCUDATests {
     }
 
     /// The per-epoch losses and the trace of `dive train recipe --device device`.
-    func train(_ recipe: String, on device: String, epochs: Int, in dir: URL) throws -> (losses: [Double], trace: [String]) {
-        let log = dir.appendingPathComponent("\(recipe)-\(device).jsonl")
-        let r = try StandInCUDA.run(["train", recipe, "--device", device, "--epochs", "\(epochs)", "--trace", "--log", log.path])
+    func train(_ recipe: String, on device: String, epochs: Int, graphs: Bool = true, in dir: URL) throws -> (losses: [Double], trace: [String]) {
+        let log = dir.appendingPathComponent("\(recipe)-\(device)-\(graphs).jsonl")
+        let r = try StandInCUDA.run(["train", recipe, "--device", device, "--epochs", "\(epochs)", "--trace", "--log", log.path,
+                                     "--graphs", graphs ? "on" : "off"])
         try #require(r.exitedNormally && r.status == 0, "\(recipe) on \(device):\n\(r.output)")
         let losses = try String(contentsOf: log, encoding: .utf8).split(separator: "\n").map {
             let record = try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
             return try #require(record?["loss"] as? Double)
         }
         let trace = r.output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { $0.hasPrefix("launches per minibatch") || $0.hasPrefix("uploads per") || $0.hasPrefix("blocking reads") }
+            .filter { ["launches per minibatch", "uploads per", "blocking reads", "graphs per"].contains(where: $0.hasPrefix) }
         return (losses, trace)
     }
 
@@ -80,10 +84,21 @@ struct StandInCUDATests {
         let cuda = try train(recipe, on: "cuda:0", epochs: epochs, in: dir), opencl = try train(recipe, on: "opencl:0", epochs: epochs, in: dir)
         #expect(cuda.losses.count == epochs && opencl.losses.count == epochs)
         for (a, b) in zip(cuda.losses, opencl.losses) { #expect(abs(a - b) <= 1e-3 * max(1, abs(b)), "\(recipe): cuda:0 \(a), opencl:0 \(b)") }
-        try #require(cuda.trace.count == 3 && opencl.trace.count == 3, "cuda:0 \(cuda.trace)\nopencl:0 \(opencl.trace)")
-        #expect(cuda.trace[1...] == opencl.trace[1...], "transfers differ: cuda:0 \(cuda.trace)\nopencl:0 \(opencl.trace)")
+        try #require(cuda.trace.count == 4 && opencl.trace.count == 3, "cuda:0 \(cuda.trace)\nopencl:0 \(opencl.trace)")
+        #expect(cuda.trace.filter { !$0.hasPrefix("graphs") }.dropFirst() == opencl.trace.dropFirst(),
+                "transfers differ: cuda:0 \(cuda.trace)\nopencl:0 \(opencl.trace)")
         func launches(_ line: String) -> Double? { line.split(separator: " ").dropFirst(3).first.flatMap { Double($0) } }
         let c = try #require(launches(cuda.trace[0])), o = try #require(launches(opencl.trace[0]))
         #expect(c <= o && c <= (recipe == "lstm" ? 40 : 150), "launches per minibatch: cuda:0 \(c), opencl:0 \(o)")
+    }
+
+    @Test(arguments: ["lstm", "transformer"])
+    func graphsReplayExactlyWhatLaunchesRun(recipe: String) throws {
+        let dir = try CLI.folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let on = try train(recipe, on: "cuda:0", epochs: 3, graphs: true, in: dir), off = try train(recipe, on: "cuda:0", epochs: 3, graphs: false, in: dir)
+        #expect(on.losses.count == 3 && on.losses == off.losses, "\(recipe): graphs on \(on.losses), off \(off.losses)")
+        #expect(on.trace.contains { $0.hasPrefix("graphs per minibatch: 1 ") }, "\(on.trace)")
+        #expect(!off.trace.contains { $0.hasPrefix("graphs per") } && on.trace[0] == off.trace[0], "on \(on.trace)\noff \(off.trace)")
     }
 }

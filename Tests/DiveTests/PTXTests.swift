@@ -116,6 +116,15 @@ import Testing
         #expect(PTXLibrary.entries(of: CUDARuntime.probePTX)["dynamic_shared_base"] == [.init(bytes: 8, isFloat: false), .init(bytes: 8, isFloat: false)])
     }
 
+    /// KernelNodeParams is passed to the driver as CUDA_KERNEL_NODE_PARAMS: a function, seven
+    /// unsigned ints, then two pointers at 8-byte alignment.
+    @Test func graphNodeParametersHaveTheCLayout() {
+        #expect(MemoryLayout<CUDADriver.KernelNodeParams>.size == 56)
+        #expect(MemoryLayout<CUDADriver.KernelNodeParams>.offset(of: \.sharedBytes) == 32)
+        #expect(MemoryLayout<CUDADriver.KernelNodeParams>.offset(of: \.params) == 40)
+        #expect(MemoryLayout<CUDADriver.KernelNodeParams>.offset(of: \.extra) == 48)
+    }
+
     @Test func cudaLaunchShapesKeepOpenCLsWorkItems() throws {
         let given = try CUDARuntime.launchShape(global: (512, 4, 1), local: (256, 1, 1), maxBlock: 1024)
         #expect(given.grid == (2, 4, 1) && given.block == (256, 1, 1))

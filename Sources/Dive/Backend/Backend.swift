@@ -19,6 +19,9 @@ public protocol Backend: AnyObject {
     func download(_ buffer: Buffer, to bytes: UnsafeMutableRawBufferPointer) throws
     /// Returns when every queued operation has finished.
     func synchronize() throws
+    /// Runs one training step (forward, backward, optimiser); a backend may queue the step's work
+    /// as one unit (CUDA graphs). The default runs it as it comes.
+    func runStep(_ body: () throws -> Void) throws
     /// What this device's work has cost so far (launches, transfers, waits); the CPU launches nothing.
     var trace: DeviceTrace { get }
 
@@ -277,4 +280,8 @@ public struct AdamHyper {
         self.weightDecay = weightDecay; self.decoupled = decoupled; self.step = step
         self.gradScale = gradScale
     }
+}
+
+extension Backend {
+    public func runStep(_ body: () throws -> Void) throws { try body() }
 }

@@ -12,8 +12,10 @@ public struct DeviceTrace: Codable, Equatable, Sendable {
     /// Kernel launches per op family ("matmul", "recurrent", "elementwise", ...: the Kernels/*.cl file).
     public var launches: [String: Int] = [:]
     public var uploads = Transfers(), downloads = Transfers()
-    /// Waits for every queued operation (clFinish).
+    /// Waits for every queued operation (clFinish, cuStreamSynchronize).
     public var waits = 0
+    /// Training steps queued as one CUDA graph (their kernels are counted in `launches` too).
+    public var graphs = 0
 
     public init() {}
 
@@ -26,6 +28,7 @@ public struct DeviceTrace: Codable, Equatable, Sendable {
         d.uploads = a.uploads - b.uploads
         d.downloads = a.downloads - b.downloads
         d.waits = a.waits - b.waits
+        d.graphs = a.graphs - b.graphs
         return d
     }
 
@@ -37,7 +40,7 @@ public struct DeviceTrace: Codable, Equatable, Sendable {
         return ["launches per \(unit): \(f(totalLaunches)) (" + families.map { "\($0.key) \(f($0.value))" }.joined(separator: ", ") + ")",
                 "uploads per \(unit): \(f(uploads.count)) (\(f(uploads.bytes)) bytes, \(f(uploads.blocking)) blocking)",
                 "downloads per \(unit): \(f(downloads.count)) (\(f(downloads.bytes)) bytes, \(f(downloads.blocking)) blocking)",
-                "waits per \(unit): \(f(waits))"]
+                "waits per \(unit): \(f(waits))"] + (graphs > 0 ? ["graphs per \(unit): \(f(graphs)) (the kernels above, queued as one graph)"] : [])
     }
 }
 

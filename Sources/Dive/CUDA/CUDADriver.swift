@@ -136,6 +136,52 @@ public enum CUDADriver {
         }
     }
 
+    /// CUDA_KERNEL_NODE_PARAMS (the first version, which every driver since CUDA 10 exports): 56
+    /// bytes, the parameter array at byte 40 (PTXTests checks the layout).
+    struct KernelNodeParams {
+        var function: OpaquePointer?
+        var gridX: UInt32, gridY: UInt32, gridZ: UInt32
+        var blockX: UInt32, blockY: UInt32, blockZ: UInt32
+        var sharedBytes: UInt32
+        var params: UnsafeMutablePointer<Pointer?>?
+        var extra: UnsafeMutablePointer<Pointer?>? = nil
+    }
+
+    /// The CUDA graph entry points: a step's kernels as one graph, launched at once.
+    struct GraphAPI {
+        // cuGraphCreate(CUgraph*, unsigned flags), cuGraphDestroy(CUgraph)
+        let create: @convention(c) (UnsafeMutablePointer<OpaquePointer?>, UInt32) -> Result
+        let destroy: @convention(c) (OpaquePointer?) -> Result
+        // cuGraphAddKernelNode(CUgraphNode*, CUgraph, const CUgraphNode* dependencies, size_t n, const CUDA_KERNEL_NODE_PARAMS*)
+        // (The parameters are passed as raw pointers to KernelNodeParams, whose layout matches the C struct.)
+        let addKernelNode: @convention(c) (UnsafeMutablePointer<OpaquePointer?>, OpaquePointer?, UnsafePointer<OpaquePointer?>?, Int,
+                                           UnsafeRawPointer) -> Result
+        // cuGraphInstantiateWithFlags(CUgraphExec*, CUgraph, unsigned long long flags), cuGraphExecDestroy(CUgraphExec)
+        let instantiate: @convention(c) (UnsafeMutablePointer<OpaquePointer?>, OpaquePointer?, UInt64) -> Result
+        let destroyExec: @convention(c) (OpaquePointer?) -> Result
+        // cuGraphExecKernelNodeSetParams(CUgraphExec, CUgraphNode, const CUDA_KERNEL_NODE_PARAMS*)
+        let setKernelNodeParams: @convention(c) (OpaquePointer?, OpaquePointer?, UnsafeRawPointer) -> Result
+        // cuGraphLaunch(CUgraphExec, CUstream)
+        let launch: @convention(c) (OpaquePointer?, OpaquePointer?) -> Result
+    }
+
+    /// The graph entry points, or nil where the driver lacks them (steps then run launch by launch).
+    static let graphAPI: GraphAPI? = {
+        guard let lib = library else { return nil }
+        var missing = false
+        func symbol<T>(_ name: String) -> T {
+            guard let address = dlsym(lib, name) else {
+                missing = true
+                return unsafeBitCast(UnsafeMutableRawPointer(bitPattern: 1)!, to: T.self)   // never called
+            }
+            return unsafeBitCast(address, to: T.self)
+        }
+        let api = GraphAPI(create: symbol("cuGraphCreate"), destroy: symbol("cuGraphDestroy"), addKernelNode: symbol("cuGraphAddKernelNode"),
+                           instantiate: symbol("cuGraphInstantiateWithFlags"), destroyExec: symbol("cuGraphExecDestroy"),
+                           setKernelNodeParams: symbol("cuGraphExecKernelNodeSetParams"), launch: symbol("cuGraphLaunch"))
+        return missing ? nil : api
+    }()
+
     /// The entry points, or why they cannot be had.
     static let api: Swift.Result<API, DiveError> = {
         guard let lib = library else { return .failure(.deviceUnavailable(device: "cuda", reason: "no NVIDIA driver (libcuda.so.1 not found)")) }

@@ -4,7 +4,8 @@
 // PTX of Kernels/*.cl (PTXLibrary), JIT-compiled by the driver once per module. OpenCL's __local
 // arguments become slices of the launch's dynamic shared memory: the PTX takes them as shared-space
 // addresses, so the runtime measures where dynamic shared memory starts once (a probe kernel) and
-// passes that address plus each slice's offset.
+// passes that address plus each slice's offset. While a training step runs with graphs on, its
+// launches are recorded and go to the GPU as one CUDA graph at its end (CUDAGraphs.swift).
 import Foundation
 import Logging
 
@@ -47,11 +48,19 @@ final class CUDARuntime: KernelRuntime {
     private var dynamicSharedBase: UInt64 = 0
     /// A 4-byte allocation bound where a kernel takes an optional buffer that is absent.
     private var dummy: UInt64 = 0
-    /// Argument values of the launch being queued, and pointers to them (cuLaunchKernel copies both).
-    /// (The optimiser kernels take the most: 16 parameter slots of 4 tables, 16 counts and 9 scalars.)
+    /// Argument values of the launch being packed, 16 bytes each. (The optimiser kernels take the
+    /// most: 16 parameter slots of 4 tables, 16 counts and 9 scalars.)
     private static let maxArguments = 128
     private let argumentBytes = UnsafeMutableRawPointer.allocate(byteCount: maxArguments * 16, alignment: 16)
-    private var argumentPointers = [UnsafeMutableRawPointer?](repeating: nil, count: maxArguments)
+
+    /// The step being recorded for a graph (nil: launches go straight to the stream), the
+    /// allocations its launches use (an upload into one issues them first), and allocations
+    /// released meanwhile that the pool had no room for (freed once the launches are queued).
+    private var recording: [RecordedLaunch]?
+    private var usedAllocations: Set<UInt64> = []
+    private var pendingFrees: [UInt64] = []
+    /// The step graphs, where the driver has the graph API.
+    private lazy var graphs: StepGraphs? = CUDADriver.graphAPI.map { [api] in StepGraphs(api: $0) { try api.check($0, $1) } }
 
     var displayName: String { "\(device) (\(info.name))" }
     var tuningIdentity: [String] {
@@ -118,11 +127,13 @@ final class CUDARuntime: KernelRuntime {
         return CUDABuffer(viewing: allocation, at: byteOffset, byteCount: byteCount)
     }
 
+    /// Back to the pool (reused in stream order, which recorded launches keep), else freed, but
+    /// not while recorded launches may still use it.
     func recycle(_ address: UInt64, byteCount: Int) {
-        if !free.put(address, byteCount: byteCount) {
-            _ = api.setCurrent(context)
-            _ = api.memFree(address)
-        }
+        guard !free.put(address, byteCount: byteCount) else { return }
+        if recording != nil { pendingFrees.append(address); return }
+        _ = api.setCurrent(context)
+        _ = api.memFree(address)
     }
 
     private func address(_ buffer: Buffer) -> UInt64 { unsafeDowncast(buffer, to: CUDABuffer.self).address }
@@ -132,6 +143,9 @@ final class CUDARuntime: KernelRuntime {
     func upload(_ bytes: UnsafeRawBufferPointer, to buffer: Buffer) throws {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         _ = api.setCurrent(context)
+        // An upload is not part of a step's graph: it goes ahead of it on the stream, which is
+        // safe unless a launch recorded earlier in this step uses the same memory.
+        if recording != nil && usedAllocations.contains(address(buffer.allocation)) { try issueRecorded() }
         releaseCompletedUploads()
         var block = pinned.take(byteCount: bytes.count)
         if block == nil { try api.check(api.hostAlloc(&block, bytes.count, 0), "cuMemHostAlloc", "\(bytes.count) bytes") }
@@ -153,6 +167,7 @@ final class CUDARuntime: KernelRuntime {
     func download(_ buffer: Buffer, to bytes: UnsafeMutableRawBufferPointer) throws {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         _ = api.setCurrent(context)
+        try issueRecorded()
         try api.check(api.copyToHost(base, address(buffer), bytes.count, stream), "cuMemcpyDtoHAsync", "\(bytes.count) bytes")
         try finish()
     }
@@ -172,6 +187,7 @@ final class CUDARuntime: KernelRuntime {
 
     func finish() throws {
         _ = api.setCurrent(context)
+        try issueRecorded()
         try api.check(api.streamSynchronize(stream), "cuStreamSynchronize")
         releaseCompletedUploads()
     }
@@ -256,14 +272,14 @@ final class CUDARuntime: KernelRuntime {
                          args: [KernelArg], probing: Bool) throws {
         guard let loaded = functions[function] else { throw DiveError.invalidArgument(op: name, detail: "not a function of \(displayName)") }
         try PTXLibrary.check(kernel: name, args: args, params: loaded.params)
-        guard args.count <= argumentPointers.count else { throw DiveError.invalidArgument(op: name, detail: "more than \(Self.maxArguments) arguments") }
+        guard args.count <= Self.maxArguments else { throw DiveError.invalidArgument(op: name, detail: "more than \(Self.maxArguments) arguments") }
         let shape = try Self.launchShape(global: global, local: local, maxBlock: limits.maxWorkGroupSize)
         // Each argument in a 16-byte slot; __local arrays are consecutive 16-byte-aligned slices of
         // the dynamic shared memory, passed as shared-space addresses.
         var shared = 0
         for (i, arg) in args.enumerated() {
             let slot = argumentBytes + i * 16
-            argumentPointers[i] = slot
+            slot.initializeMemory(as: UInt8.self, repeating: 0, count: 16)     // equal arguments, equal bytes
             switch arg {
             case let .buffer(b): slot.storeBytes(of: b.map(address) ?? dummy, as: UInt64.self)
             case let .int32(v): slot.storeBytes(of: v, as: Int32.self)
@@ -280,14 +296,70 @@ final class CUDARuntime: KernelRuntime {
                 + "shared memory; its dynamic shared memory would not start where the probe measured")
         }
         if shared > loaded.dynamicLimit { try allowDynamicShared(shared, function: function, name: name) }
-        _ = api.setCurrent(context)
-        let status = argumentPointers.withUnsafeMutableBufferPointer { pointers in
-            api.launch(function, UInt32(shape.grid.0), UInt32(shape.grid.1), UInt32(shape.grid.2),
-                       UInt32(shape.block.0), UInt32(shape.block.1), UInt32(shape.block.2), UInt32(shared), stream,
-                       pointers.baseAddress, nil)
+        let launch = RecordedLaunch(function: function, grid: shape.grid, block: shape.block, sharedBytes: shared,
+                                    arguments: Array(UnsafeRawBufferPointer(start: argumentBytes, count: args.count * 16)))
+        if recording != nil {
+            recording!.append(launch)
+            for case let .buffer(b?) in args { usedAllocations.insert(address(b.allocation)) }
+            return
         }
-        try api.check(status, "cuLaunchKernel(\(name))", "grid \(shape.grid), block \(shape.block), \(shared) bytes shared")
+        try issue(launch)
     }
+
+    private func issue(_ l: RecordedLaunch) throws {
+        _ = api.setCurrent(context)
+        let status = l.withParams { params in
+            api.launch(l.function, UInt32(l.grid.0), UInt32(l.grid.1), UInt32(l.grid.2), UInt32(l.block.0), UInt32(l.block.1),
+                       UInt32(l.block.2), UInt32(l.sharedBytes), stream, params, nil)
+        }
+        try api.check(status, "cuLaunchKernel", "grid \(l.grid), block \(l.block), \(l.sharedBytes) bytes shared")
+    }
+
+    /// Issues the launches recorded so far one by one (before the host waits or an upload reuses
+    /// their memory); the step goes on recording.
+    private func issueRecorded() throws {
+        guard let launches = recording, !launches.isEmpty else { return }
+        recording = []
+        for l in launches { try issue(l) }
+        releaseUsed()
+    }
+
+    /// Forgets the allocations of launches now queued, and frees those released meanwhile.
+    private func releaseUsed() {
+        usedAllocations.removeAll(keepingCapacity: true)
+        for a in pendingFrees { _ = api.memFree(a) }
+        pendingFrees.removeAll()
+    }
+
+    // MARK: steps as graphs
+
+    var recordsSteps: Bool { graphs != nil }
+
+    func beginStep() {
+        if graphs != nil && recording == nil { recording = [] }
+    }
+
+    /// Queues the recorded step as one graph; returns whether there was one.
+    func endStep() throws -> Bool {
+        guard let launches = recording, let graphs else { return false }
+        recording = nil
+        defer { releaseUsed() }
+        guard !launches.isEmpty else { return false }
+        _ = api.setCurrent(context)
+        try graphs.launch(launches, on: stream)
+        return true
+    }
+
+    /// Issues what the step recorded one launch at a time (the step failed part-way).
+    func abandonStep() {
+        guard recording != nil else { return }
+        try? issueRecorded()
+        recording = nil
+        releaseUsed()
+    }
+
+    /// Graphs built and graph nodes updated so far.
+    var graphCounts: (built: Int, updatedNodes: Int) { (graphs?.built ?? 0, graphs?.updatedNodes ?? 0) }
 
     /// Raises a function's dynamic shared memory limit past the default 48 KiB, where the device allows.
     private func allowDynamicShared(_ bytes: Int, function: KernelFunction, name: String) throws {

@@ -81,6 +81,13 @@ protocol KernelRuntime: AnyObject {
     func download(_ buffer: Buffer, to bytes: UnsafeMutableRawBufferPointer) throws
     /// Waits until everything queued has run.
     func finish() throws
+    /// Whether the runtime can record a training step and queue it as one graph (CUDA).
+    var recordsSteps: Bool { get }
+    /// Starts recording launches; `endStep` queues them as one graph and says whether it did,
+    /// `abandonStep` issues them one by one (the step failed).
+    func beginStep()
+    func endStep() throws -> Bool
+    func abandonStep()
     /// Kernel `name` of program `program` (Kernels/<program>.cl) built with `options` ("-D ROWS=4").
     func function(_ name: String, program: String, options: String) throws -> KernelFunction
     /// Queues `function` over `global` work-items in groups of `local` (nil: the runtime picks).
@@ -88,7 +95,17 @@ protocol KernelRuntime: AnyObject {
                  args: [KernelArg]) throws
 }
 
+extension KernelRuntime {
+    var recordsSteps: Bool { false }
+    func beginStep() {}
+    func endStep() throws -> Bool { false }
+    func abandonStep() {}
+}
+
 public final class KernelBackend: Backend {
+    /// Whether training steps go to a device that can take them as graphs (CUDA) as one graph
+    /// launch each (`--graphs on|off`; on by default).
+    nonisolated(unsafe) public static var stepGraphs = true
     let runtime: KernelRuntime
     public var device: Device { runtime.device }
     public var displayName: String { runtime.displayName }
@@ -144,6 +161,21 @@ public final class KernelBackend: Backend {
         lock.lock(); defer { lock.unlock() }
         try runtime.finish()
         trace.waits += 1
+    }
+
+    /// Runs one training step; on a CUDA device with step graphs on, its launches are recorded and
+    /// queued as one graph at the end.
+    public func runStep(_ body: () throws -> Void) throws {
+        guard Self.stepGraphs, runtime.recordsSteps else { return try body() }
+        lock.lock(); runtime.beginStep(); lock.unlock()
+        do {
+            try body()
+        } catch {
+            lock.lock(); runtime.abandonStep(); lock.unlock()
+            throw error
+        }
+        lock.lock(); defer { lock.unlock() }
+        if try runtime.endStep() { trace.graphs += 1 }
     }
 
     // MARK: kernels

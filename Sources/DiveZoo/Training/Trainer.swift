@@ -120,17 +120,22 @@ public final class Trainer<Task: TrainingTask> {
                 let shard = comm.shard(rows: batch.batchSize)
                 if comm.size > 1 { model.randomStream.shard = RowShard(rows: shard, globalRows: batch.batchSize) }
                 optimizer.lr = schedule.lr(at: hyper.resolvedSchedule == .noam ? step + 1 : step)
-                optimizer.zeroGrad()
-                if !shard.isEmpty {
-                    let out = try task.loss(comm.size > 1 ? batch.rows(shard) : batch, globalRows: batch.batchSize)
-                    try out.loss.backward()
-                    try epochLoss.add(out.loss, weight: out.toSum)
-                    if let c = out.correct { correct += c; countsCorrect = true }
-                }
                 var interrupted = options.interrupt?.isRaised == true
-                if comm.size > 1 { interrupted = try parallel.reduceGradients(params, flag: interrupted) }
-                let scale = try hyper.clip.flatMap { try GradientClipping.scale(params, maxNorm: $0) }
-                try optimizer.step(gradScale: scale)
+                // One process: the step may go to the device as one graph (CUDA). Data-parallel
+                // steps read their gradients back mid-step, so they run as they come.
+                func runStep(_ body: () throws -> Void) throws { if comm.size > 1 { try body() } else { try backend.runStep(body) } }
+                try runStep {
+                    optimizer.zeroGrad()
+                    if !shard.isEmpty {
+                        let out = try task.loss(comm.size > 1 ? batch.rows(shard) : batch, globalRows: batch.batchSize)
+                        try out.loss.backward()
+                        try epochLoss.add(out.loss, weight: out.toSum)
+                        if let c = out.correct { correct += c; countsCorrect = true }
+                    }
+                    if comm.size > 1 { interrupted = try parallel.reduceGradients(params, flag: interrupted) }
+                    let scale = try hyper.clip.flatMap { try GradientClipping.scale(params, maxNorm: $0) }
+                    try optimizer.step(gradScale: scale)
+                }
                 step += 1
                 try digests?.append(step: step, params)
                 minibatches += 1

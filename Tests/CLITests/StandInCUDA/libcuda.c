@@ -2,7 +2,8 @@
 // API entry points CUDARuntime calls, carried out on the first OpenCL device (PoCL in CI). It
 // exercises everything of Dive's CUDA path that runs on the host: device discovery, memory and
 // views as addresses, pinned staging, events, module loading by PTX text, the kernelParams array,
-// launch shapes, and __local arguments as shared-space addresses. It cannot run PTX, so a module
+// launch shapes, __local arguments as shared-space addresses, and graphs of kernel nodes (each node
+// keeps its own copy of its arguments, replayed as launches). It cannot run PTX, so a module
 // is recognised by its text among Kernels/PTX/*.ptx ($STAND_IN_CUDA_KERNELS) and the same kernel
 // is built from Kernels/<program>.cl with the file's -D options. A real GPU is still the only test
 // of the PTX itself.
@@ -326,4 +327,83 @@ CUresult cuLaunchKernel(void *function, unsigned gx, unsigned gy, unsigned gz, u
     }
     for (int i = 0; i < viewCount; i++) clReleaseMemObject(views[i]);
     return result;
+}
+
+// MARK: graphs
+
+/// CUDA_KERNEL_NODE_PARAMS, first version.
+typedef struct {
+    void *function;
+    unsigned gridX, gridY, gridZ, blockX, blockY, blockZ, sharedBytes;
+    void **params;
+    void **extra;
+} KernelNodeParams;
+
+/// A kernel node: its launch, with its own copy of the argument values.
+typedef struct {
+    KernelNodeParams launch;
+    unsigned char values[MAX_PARAMS][16];
+    void *pointers[MAX_PARAMS];
+} Node;
+
+typedef struct { Node **nodes; int count, capacity; } Graph;
+
+static void setNode(Node *n, const KernelNodeParams *p) {
+    Entry *e = ((Function *)p->function)->entry;
+    n->launch = *p;
+    for (int i = 0; i < e->count; i++) {
+        memcpy(n->values[i], p->params[i], e->bytes[i]);
+        n->pointers[i] = n->values[i];
+    }
+    n->launch.params = n->pointers;
+}
+
+CUresult cuGraphCreate(void **graph, unsigned flags) { (void)flags; *graph = calloc(1, sizeof(Graph)); return OK; }
+CUresult cuGraphDestroy(void *graph) { (void)graph; return OK; }   // nodes live on in the instantiated copy
+
+CUresult cuGraphAddKernelNode(void **node, void *graph, void **dependencies, size_t count, const KernelNodeParams *p) {
+    Graph *g = graph;
+    // A chain: each node depends on the one added before it.
+    if (count != (g->count ? 1u : 0u) || (count && dependencies[0] != g->nodes[g->count - 1])) return INVALID_VALUE;
+    if (g->count == g->capacity) {
+        g->capacity = g->capacity ? 2 * g->capacity : 64;
+        g->nodes = realloc(g->nodes, g->capacity * sizeof(Node *));
+    }
+    Node *n = calloc(1, sizeof(Node));
+    setNode(n, p);
+    g->nodes[g->count++] = n;
+    *node = n;
+    return OK;
+}
+
+CUresult cuGraphInstantiateWithFlags(void **exec, void *graph, unsigned long long flags) {
+    (void)flags;
+    Graph *copy = calloc(1, sizeof(Graph)), *g = graph;
+    *copy = *g;                             // the executable graph owns the nodes (tests do not free them)
+    *exec = copy;
+    return OK;
+}
+
+CUresult cuGraphExecDestroy(void *exec) { (void)exec; return OK; }
+
+CUresult cuGraphExecKernelNodeSetParams(void *exec, void *node, const KernelNodeParams *p) {
+    Graph *g = exec;
+    for (int i = 0; i < g->count; i++) {
+        if (g->nodes[i] != node) continue;
+        if (g->nodes[i]->launch.function != p->function) return INVALID_VALUE;
+        setNode(g->nodes[i], p);
+        return OK;
+    }
+    return INVALID_VALUE;
+}
+
+CUresult cuGraphLaunch(void *exec, void *stream) {
+    Graph *g = exec;
+    for (int i = 0; i < g->count; i++) {
+        KernelNodeParams *l = &g->nodes[i]->launch;
+        CUresult r = cuLaunchKernel(l->function, l->gridX, l->gridY, l->gridZ, l->blockX, l->blockY, l->blockZ, l->sharedBytes,
+                                    stream, l->params, NULL);
+        if (r != OK) return r;
+    }
+    return OK;
 }

@@ -1,0 +1,119 @@
+// CUDA graphs for training steps. While a step runs, CUDARuntime records its kernel launches
+// instead of issuing them; at the end the step goes to the GPU as one graph launch. Graphs are
+// kept per topology (the sequence of kernels with their grids, blocks and shared memory), so a
+// step of a new shape, such as the last partial batch, gets its own graph. Arguments may change
+// from step to step (learning rate, Adam's bias correction, dropout seeds, temporaries' addresses):
+// each replay first updates the nodes whose argument bytes differ, so a replay runs exactly the
+// launches the step asked for.
+import Foundation
+
+/// A launch held back while a step is recorded: its function, shape and argument bytes (16 per
+/// argument, as cuLaunchKernel reads them).
+struct RecordedLaunch {
+    var function: KernelFunction
+    var grid: (Int, Int, Int), block: (Int, Int, Int)
+    var sharedBytes: Int
+    var arguments: [UInt8]
+
+    var topology: [Int] {
+        [Int(bitPattern: UnsafeRawPointer(function)), grid.0, grid.1, grid.2, block.0, block.1, block.2, sharedBytes, arguments.count]
+    }
+
+    /// Calls `body` with the kernelParams array of this launch's arguments.
+    func withParams<R>(_ body: (UnsafeMutablePointer<UnsafeMutableRawPointer?>) throws -> R) rethrows -> R {
+        var copy = arguments
+        return try copy.withUnsafeMutableBytes { bytes in
+            var pointers = (0..<arguments.count / 16).map { bytes.baseAddress! + $0 * 16 as UnsafeMutableRawPointer? }
+            return try pointers.withUnsafeMutableBufferPointer { try body($0.baseAddress!) }
+        }
+    }
+
+    func nodeParams(_ params: UnsafeMutablePointer<UnsafeMutableRawPointer?>) -> CUDADriver.KernelNodeParams {
+        CUDADriver.KernelNodeParams(function: function, gridX: UInt32(grid.0), gridY: UInt32(grid.1), gridZ: UInt32(grid.2),
+                                    blockX: UInt32(block.0), blockY: UInt32(block.1), blockZ: UInt32(block.2),
+                                    sharedBytes: UInt32(sharedBytes), params: params)
+    }
+}
+
+/// The instantiated graphs of one stream's steps, by topology (at most `capacity`, least recently
+/// used dropped first).
+final class StepGraphs {
+    private struct Graph {
+        var graph: OpaquePointer?, exec: OpaquePointer?
+        var nodes: [OpaquePointer?]
+        var arguments: [[UInt8]]
+        var lastUse: Int
+    }
+
+    static let capacity = 8
+    private let api: CUDADriver.GraphAPI
+    private let check: (Int32, String) throws -> Void
+    private var graphs: [[Int]: Graph] = [:]
+    private var uses = 0
+    /// Graphs built and nodes updated so far (for tests and logs).
+    private(set) var built = 0, updatedNodes = 0
+
+    init(api: CUDADriver.GraphAPI, check: @escaping (Int32, String) throws -> Void) {
+        self.api = api
+        self.check = check
+    }
+
+    deinit {
+        for g in graphs.values { _ = api.destroyExec(g.exec); _ = api.destroy(g.graph) }
+    }
+
+    /// Launches `launches` on `stream` as one graph: the cached graph of their topology with
+    /// changed arguments updated, or a new one.
+    func launch(_ launches: [RecordedLaunch], on stream: OpaquePointer?) throws {
+        let topology = launches.flatMap(\.topology)
+        uses += 1
+        if var g = graphs[topology] {
+            for (i, l) in launches.enumerated() where l.arguments != g.arguments[i] {
+                try l.withParams { p in
+                    var params = l.nodeParams(p)
+                    try check(withUnsafePointer(to: &params) { api.setKernelNodeParams(g.exec, g.nodes[i], $0) }, "cuGraphExecKernelNodeSetParams")
+                }
+                g.arguments[i] = l.arguments
+                updatedNodes += 1
+            }
+            g.lastUse = uses
+            graphs[topology] = g
+            try check(api.launch(g.exec, stream), "cuGraphLaunch")
+            return
+        }
+        let g = try build(launches)
+        if graphs.count >= Self.capacity, let oldest = graphs.min(by: { $0.value.lastUse < $1.value.lastUse }) {
+            _ = api.destroyExec(oldest.value.exec); _ = api.destroy(oldest.value.graph)
+            graphs[oldest.key] = nil
+        }
+        graphs[topology] = g
+        try check(api.launch(g.exec, stream), "cuGraphLaunch")
+    }
+
+    /// A graph of the launches, each depending on the one before (the order the stream would run them).
+    private func build(_ launches: [RecordedLaunch]) throws -> Graph {
+        var graph: OpaquePointer?
+        try check(api.create(&graph, 0), "cuGraphCreate")
+        var nodes: [OpaquePointer?] = []
+        nodes.reserveCapacity(launches.count)
+        do {
+            for l in launches {
+                var node: OpaquePointer?
+                var previous = nodes.last ?? nil
+                try l.withParams { p in
+                    var params = l.nodeParams(p)
+                    let status = withUnsafePointer(to: &params) { api.addKernelNode(&node, graph, &previous, nodes.isEmpty ? 0 : 1, $0) }
+                    try check(status, "cuGraphAddKernelNode")
+                }
+                nodes.append(node)
+            }
+            var exec: OpaquePointer?
+            try check(api.instantiate(&exec, graph, 0), "cuGraphInstantiateWithFlags")
+            built += 1
+            return Graph(graph: graph, exec: exec, nodes: nodes, arguments: launches.map(\.arguments), lastUse: uses)
+        } catch {
+            _ = api.destroy(graph)
+            throw error
+        }
+    }
+}
