@@ -59,6 +59,8 @@ final class CUDARuntime: KernelRuntime {
     private var recording: [RecordedLaunch]?
     private var usedAllocations: Set<UInt64> = []
     private var pendingFrees: [UInt64] = []
+    /// Guards `pendingFrees`: a buffer's last release may come from any thread.
+    private let pendingLock = NSLock()
     /// The step graphs, where the driver has the graph API.
     private lazy var graphs: StepGraphs? = CUDADriver.graphAPI.map { [api] in StepGraphs(api: $0) { try api.check($0, $1) } }
 
@@ -131,7 +133,7 @@ final class CUDARuntime: KernelRuntime {
     /// not while recorded launches may still use it.
     func recycle(_ address: UInt64, byteCount: Int) {
         guard !free.put(address, byteCount: byteCount) else { return }
-        if recording != nil { pendingFrees.append(address); return }
+        if recording != nil { pendingLock.withLock { pendingFrees.append(address) }; return }
         _ = api.setCurrent(context)
         _ = api.memFree(address)
     }
@@ -327,8 +329,8 @@ final class CUDARuntime: KernelRuntime {
     /// Forgets the allocations of launches now queued, and frees those released meanwhile.
     private func releaseUsed() {
         usedAllocations.removeAll(keepingCapacity: true)
-        for a in pendingFrees { _ = api.memFree(a) }
-        pendingFrees.removeAll()
+        let frees = pendingLock.withLock { () -> [UInt64] in defer { pendingFrees.removeAll() }; return pendingFrees }
+        for a in frees { _ = api.memFree(a) }
     }
 
     // MARK: steps as graphs

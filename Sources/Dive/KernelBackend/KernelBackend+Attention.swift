@@ -1,4 +1,4 @@
-// OpenCL fused attention (Ops/Attention.swift) forward and backward: argument plumbing for
+// Kernel-device (OpenCL, CUDA) fused attention (Ops/Attention.swift) forward and backward: argument plumbing for
 // Kernels/attention.cl.
 import Foundation
 

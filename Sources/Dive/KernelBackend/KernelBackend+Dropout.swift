@@ -1,4 +1,4 @@
-// OpenCL dropout (Ops/Dropout.swift): argument plumbing for Kernels/dropout.cl.
+// Kernel-device (OpenCL, CUDA) dropout (Ops/Dropout.swift): argument plumbing for Kernels/dropout.cl.
 import Foundation
 
 extension KernelBackend {

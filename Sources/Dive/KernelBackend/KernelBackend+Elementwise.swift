@@ -1,4 +1,4 @@
-// OpenCL elementwise ops (Ops/Elementwise.swift): unary ops, their derivatives and broadcasting
+// Kernel-device (OpenCL, CUDA) elementwise ops (Ops/Elementwise.swift): unary ops, their derivatives and broadcasting
 // binary ops, argument plumbing for Kernels/elementwise.cl.
 
 extension KernelBackend {

@@ -1,4 +1,4 @@
-// OpenCL embedding lookup (Ops/Embedding.swift) and its scatter-add backward: argument plumbing
+// Kernel-device (OpenCL, CUDA) embedding lookup (Ops/Embedding.swift) and its scatter-add backward: argument plumbing
 // for Kernels/embedding.cl.
 import Foundation
 

@@ -1,4 +1,4 @@
-// OpenCL LayerNorm (Ops/LayerNorm.swift), with the fused residual and dropout, and its backward:
+// Kernel-device (OpenCL, CUDA) LayerNorm (Ops/LayerNorm.swift), with the fused residual and dropout, and its backward:
 // argument plumbing for Kernels/layernorm.cl.
 import Foundation
 

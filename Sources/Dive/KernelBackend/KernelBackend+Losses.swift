@@ -1,4 +1,4 @@
-// OpenCL cross-entropy (Ops/Losses.swift) forward and backward: argument plumbing for Kernels/losses.cl.
+// Kernel-device (OpenCL, CUDA) cross-entropy (Ops/Losses.swift) forward and backward: argument plumbing for Kernels/losses.cl.
 import Foundation
 
 extension KernelBackend {

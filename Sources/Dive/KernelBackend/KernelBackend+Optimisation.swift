@@ -1,4 +1,4 @@
-// OpenCL optimiser steps and the global norm over tables of parameters: Kernels/optimisation.cl takes
+// Kernel-device (OpenCL, CUDA) optimiser steps and the global norm over tables of parameters: Kernels/optimisation.cl takes
 // up to `slots` tensors per launch, so a model's whole update is ⌈parameters / 16⌉ launches and
 // clipping two (partial sums, then the norm or clipping scale in one work-group).
 import Foundation

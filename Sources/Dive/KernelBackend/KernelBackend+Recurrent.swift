@@ -1,4 +1,4 @@
-// OpenCL fused recurrent cells, one step at a time: argument plumbing for Kernels/recurrent.cl's
+// Kernel-device (OpenCL, CUDA) fused recurrent cells, one step at a time: argument plumbing for Kernels/recurrent.cl's
 // cell_fw and cell_bw. One work-item per (hidden unit, batch row).
 
 extension KernelBackend {

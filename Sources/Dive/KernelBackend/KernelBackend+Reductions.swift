@@ -1,4 +1,4 @@
-// OpenCL reductions (Ops/Reductions.swift): argument plumbing for Kernels/reductions.cl.
+// Kernel-device (OpenCL, CUDA) reductions (Ops/Reductions.swift): argument plumbing for Kernels/reductions.cl.
 import Foundation
 
 extension KernelBackend {

@@ -1,4 +1,4 @@
-// OpenCL data movement for the shape ops (Ops/Shape.swift): fills and the strided copy, argument
+// Kernel-device (OpenCL, CUDA) data movement for the shape ops (Ops/Shape.swift): fills and the strided copy, argument
 // plumbing for Kernels/shape.cl.
 import Foundation
 

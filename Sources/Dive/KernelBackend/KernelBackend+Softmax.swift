@@ -1,4 +1,4 @@
-// OpenCL masked softmax (Ops/Softmax.swift) and its backward: argument plumbing for
+// Kernel-device (OpenCL, CUDA) masked softmax (Ops/Softmax.swift) and its backward: argument plumbing for
 // Kernels/softmax.cl (a work-group per row where the row is wide enough, else a work-item).
 import Foundation
 
