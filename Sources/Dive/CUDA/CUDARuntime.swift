@@ -106,7 +106,9 @@ final class CUDARuntime: KernelRuntime {
         var address: UInt64 = 0
         var status = api.memAlloc(&address, max(byteCount, 4))
         if status == Self.outOfMemory {
-            for a in free.drain() { _ = api.memFree(a) }    // give the pool back and try once more
+            // Give the pool back and try once more, once nothing queued can still use it.
+            try finish()
+            for a in free.drain() { _ = api.memFree(a) }
             status = api.memAlloc(&address, max(byteCount, 4))
         }
         if status == Self.outOfMemory {
@@ -135,6 +137,7 @@ final class CUDARuntime: KernelRuntime {
         guard !free.put(address, byteCount: byteCount) else { return }
         if recording != nil { pendingLock.withLock { pendingFrees.append(address) }; return }
         _ = api.setCurrent(context)
+        _ = api.streamSynchronize(stream)       // queued kernels may still use it
         _ = api.memFree(address)
     }
 
@@ -330,6 +333,7 @@ final class CUDARuntime: KernelRuntime {
     private func releaseUsed() {
         usedAllocations.removeAll(keepingCapacity: true)
         let frees = pendingLock.withLock { () -> [UInt64] in defer { pendingFrees.removeAll() }; return pendingFrees }
+        if !frees.isEmpty { _ = api.streamSynchronize(stream) }
         for a in frees { _ = api.memFree(a) }
     }
 
