@@ -38,8 +38,8 @@ open class Module {
         return all
     }
 
-    /// Every parameter, in `namedParameters` order.
-    public var parameters: [Tensor] { namedParameters().map(\.tensor) }
+    /// Every parameter, in `namedParameters` order (without making the names: steps ask for these).
+    public var parameters: [Tensor] { ownParameters.map(\.tensor) + ownChildren.flatMap(\.module.parameters) }
 
     /// The direct children with their names.
     public var children: [(name: String, module: Module)] { ownChildren }
@@ -72,5 +72,7 @@ open class Module {
     public func zeroGrad() { for p in parameters { p.zeroGrad() } }
 
     /// The backend the parameters live on (nil for a module without parameters).
-    public var backend: Backend? { parameters.first?.backend }
+    public var backend: Backend? {
+        ownParameters.first?.tensor.backend ?? ownChildren.lazy.compactMap(\.module.backend).first
+    }
 }

@@ -85,7 +85,9 @@ struct ModelsBench: ParsableCommand {
                                    ("launches_by_family", "{" + families.joined(separator: ", ") + "}"),
                                    ("uploads_per_minibatch", String(format: "%.1f", Double(t.uploads.count) / n)),
                                    ("blocking_reads_per_epoch", "\(t.downloads.blocking)"),
-                                   ("waits_per_epoch", "\(t.waits)"), ("graphs_per_minibatch", String(format: "%.1f", Double(t.graphs) / n))]
+                                   ("waits_per_epoch", "\(t.waits)"), ("graphs_per_minibatch", String(format: "%.1f", Double(t.graphs) / n)),
+                                   ("graph_builds_per_epoch", "\(t.graphBuilds)"),
+                                   ("graph_nodes_updated_per_minibatch", String(format: "%.1f", Double(t.graphNodeUpdates) / n))]
                     }
                     let line = json ? "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
                         : String(format: "%-15@ %-10@ %9.0f tokens/s ±%4.1f%%", name as NSString, d.description as NSString, median, spread * 100)

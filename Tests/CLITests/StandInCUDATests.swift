@@ -99,6 +99,12 @@ struct StandInCUDATests {
         let on = try train(recipe, on: "cuda:0", epochs: 3, graphs: true, in: dir), off = try train(recipe, on: "cuda:0", epochs: 3, graphs: false, in: dir)
         #expect(on.losses.count == 3 && on.losses == off.losses, "\(recipe): graphs on \(on.losses), off \(off.losses)")
         #expect(on.trace.contains { $0.hasPrefix("graphs per minibatch: 1 ") }, "\(on.trace)")
+        // The last epoch's steps reuse their graphs: none built, and the LSTM's (plain SGD, no dropout)
+        // need no node updated; the Transformer's only those with per-step values (dropout seeds,
+        // Adam's step), fewer than half its launches.
+        let graphs = try #require(on.trace.first { $0.hasPrefix("graphs per") })
+        let updated = try #require(graphs.components(separatedBy: " built, ").last?.split(separator: " ").first.flatMap { Double($0) })
+        #expect(graphs.contains("; 0 built,") && (recipe == "lstm" ? updated == 0 : updated < 69), "\(graphs)")
         #expect(!off.trace.contains { $0.hasPrefix("graphs per") } && on.trace[0] == off.trace[0], "on \(on.trace)\noff \(off.trace)")
     }
 }

@@ -2,14 +2,21 @@
 // every step. Shapes repeat exactly from step to step, so buckets are exact byte counts.
 import Foundation
 
-/// A free list keyed by byte count, with a cap on the bytes it keeps. Thread-safe.
+/// A free list keyed by byte count, with a cap on the bytes it keeps. Thread-safe. Without an
+/// order, the handle put back last is taken first; with one, the least handle, so which handle a
+/// request gets depends on what is free, not on the order it was freed in (CUDA: a step that
+/// repeats gets the same addresses, and its graph's arguments stay the same).
 final class FreeList<Handle> {
     private var lists: [Int: [Handle]] = [:]
     private var keptBytes = 0
     private let capBytes: Int
+    private let order: ((Handle, Handle) -> Bool)?
     private let lock = NSLock()
 
-    init(capBytes: Int) { self.capBytes = capBytes }
+    init(capBytes: Int, order: ((Handle, Handle) -> Bool)? = nil) {
+        self.capBytes = capBytes
+        self.order = order
+    }
 
     /// A pooled handle of exactly `byteCount` bytes, if one is free.
     func take(byteCount: Int) -> Handle? {
@@ -24,7 +31,13 @@ final class FreeList<Handle> {
     func put(_ handle: Handle, byteCount: Int) -> Bool {
         lock.lock(); defer { lock.unlock() }
         guard keptBytes + byteCount <= capBytes else { return false }
-        lists[byteCount, default: []].append(handle)
+        if let order {      // kept from greatest to least, so popLast takes the least
+            var lo = 0, hi = lists[byteCount]?.count ?? 0
+            while lo < hi { let mid = (lo + hi) / 2; if order(handle, lists[byteCount]![mid]) { lo = mid + 1 } else { hi = mid } }
+            lists[byteCount, default: []].insert(handle, at: lo)
+        } else {
+            lists[byteCount, default: []].append(handle)
+        }
         keptBytes += byteCount
         return true
     }

@@ -1,6 +1,7 @@
 // `DeviceTrace`: what a device's work cost, as its backend counts it: kernel launches per op
 // family (the Kernels/*.cl file), host↔device transfers (count, bytes, how many blocked the host)
-// and waits for the queue to drain. Take two snapshots and subtract to cost a step or an epoch.
+// waits for the queue to drain, and on CUDA the graphs steps went out as. Take two snapshots and
+// subtract to cost a step or an epoch.
 
 public struct DeviceTrace: Codable, Equatable, Sendable {
     /// Host↔device copies in one direction.
@@ -16,6 +17,9 @@ public struct DeviceTrace: Codable, Equatable, Sendable {
     public var waits = 0
     /// Training steps queued as one CUDA graph (their kernels are counted in `launches` too).
     public var graphs = 0
+    /// Of those, graphs built (a new topology); and nodes whose arguments changed since their
+    /// graph's last replay, each updated before it (cuGraphExecKernelNodeSetParams).
+    public var graphBuilds = 0, graphNodeUpdates = 0
 
     public init() {}
 
@@ -29,6 +33,8 @@ public struct DeviceTrace: Codable, Equatable, Sendable {
         d.downloads = a.downloads - b.downloads
         d.waits = a.waits - b.waits
         d.graphs = a.graphs - b.graphs
+        d.graphBuilds = a.graphBuilds - b.graphBuilds
+        d.graphNodeUpdates = a.graphNodeUpdates - b.graphNodeUpdates
         return d
     }
 
@@ -40,7 +46,9 @@ public struct DeviceTrace: Codable, Equatable, Sendable {
         return ["launches per \(unit): \(f(totalLaunches)) (" + families.map { "\($0.key) \(f($0.value))" }.joined(separator: ", ") + ")",
                 "uploads per \(unit): \(f(uploads.count)) (\(f(uploads.bytes)) bytes, \(f(uploads.blocking)) blocking)",
                 "downloads per \(unit): \(f(downloads.count)) (\(f(downloads.bytes)) bytes, \(f(downloads.blocking)) blocking)",
-                "waits per \(unit): \(f(waits))"] + (graphs > 0 ? ["graphs per \(unit): \(f(graphs)) (the kernels above, queued as one graph)"] : [])
+                "waits per \(unit): \(f(waits))"] 
+            + (graphs > 0 ? ["graphs per \(unit): \(f(graphs)) (the kernels above, queued as one graph; "
+                             + "\(f(graphBuilds)) built, \(f(graphNodeUpdates)) nodes updated)"] : [])
     }
 }
 

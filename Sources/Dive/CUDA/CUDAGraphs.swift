@@ -4,7 +4,9 @@
 // step of a new shape, such as the last partial batch, gets its own graph. Arguments may change
 // from step to step (learning rate, Adam's bias correction, dropout seeds, temporaries' addresses):
 // each replay first updates the nodes whose argument bytes differ, so a replay runs exactly the
-// launches the step asked for.
+// launches the step asked for. Few differ: the memory pool hands a repeated step the same
+// addresses, and a topology keeps a graph for each of the two sets that carried state alternates
+// between.
 import Foundation
 
 /// A launch held back while a step is recorded: its function, shape and argument bytes (16 per
@@ -35,23 +37,36 @@ struct RecordedLaunch {
     }
 }
 
-/// The instantiated graphs of one stream's steps, by topology (at most `capacity`, least recently
-/// used dropped first).
+/// What queuing one step as a graph cost: whether its graph had to be built, and how many nodes'
+/// arguments were updated first.
+struct GraphReplay {
+    var built: Bool
+    var updatedNodes: Int
+}
+
+/// The instantiated graphs of one stream's steps, by topology (at most `capacity` topologies, least
+/// recently used dropped first). A topology keeps up to `instances` graphs, and a replay takes the
+/// one whose arguments differ least: state carried from step to step (an RNN's hidden state, the
+/// parameters' gradients) lives in buffers that take turns, so steps alternate between two sets
+/// of addresses, and one graph per set leaves only the per-step values to update.
 final class StepGraphs {
     private struct Graph {
         var graph: OpaquePointer?, exec: OpaquePointer?
         var nodes: [OpaquePointer?]
         var arguments: [[UInt8]]
         var lastUse: Int
+
+        /// How many of `launches` have other arguments than this graph's nodes.
+        func changes(_ launches: [RecordedLaunch]) -> Int {
+            zip(launches, arguments).reduce(0) { $0 + ($1.0.arguments == $1.1 ? 0 : 1) }
+        }
     }
 
-    static let capacity = 8
+    static let capacity = 8, instances = 2
     private let api: CUDADriver.GraphAPI
     private let check: (Int32, String) throws -> Void
-    private var graphs: [[Int]: Graph] = [:]
+    private var graphs: [[Int]: [Graph]] = [:]
     private var uses = 0
-    /// Graphs built and nodes updated so far (for tests and logs).
-    private(set) var built = 0, updatedNodes = 0
 
     init(api: CUDADriver.GraphAPI, check: @escaping (Int32, String) throws -> Void) {
         self.api = api
@@ -59,35 +74,40 @@ final class StepGraphs {
     }
 
     deinit {
-        for g in graphs.values { _ = api.destroyExec(g.exec); _ = api.destroy(g.graph) }
+        for g in graphs.values.joined() { _ = api.destroyExec(g.exec); _ = api.destroy(g.graph) }
     }
 
-    /// Launches `launches` on `stream` as one graph: the cached graph of their topology with
-    /// changed arguments updated, or a new one.
-    func launch(_ launches: [RecordedLaunch], on stream: OpaquePointer?) throws {
+    /// Launches `launches` on `stream` as one graph: the cached graph of their topology that needs
+    /// the fewest updates, with those made, or a new one.
+    func launch(_ launches: [RecordedLaunch], on stream: OpaquePointer?) throws -> GraphReplay {
         let topology = launches.flatMap(\.topology)
         uses += 1
-        if var g = graphs[topology] {
+        var kept = graphs[topology] ?? []
+        let costs = kept.map { $0.changes(launches) }
+        if let best = costs.indices.min(by: { costs[$0] < costs[$1] }), costs[best] == 0 || kept.count >= Self.instances {
+            var g = kept[best]
             for (i, l) in launches.enumerated() where l.arguments != g.arguments[i] {
                 try l.withParams { p in
                     var params = l.nodeParams(p)
                     try check(withUnsafePointer(to: &params) { api.setKernelNodeParams(g.exec, g.nodes[i], $0) }, "cuGraphExecKernelNodeSetParams")
                 }
                 g.arguments[i] = l.arguments
-                updatedNodes += 1
             }
             g.lastUse = uses
-            graphs[topology] = g
+            kept[best] = g
+            graphs[topology] = kept
             try check(api.launch(g.exec, stream), "cuGraphLaunch")
-            return
+            return GraphReplay(built: false, updatedNodes: costs[best])
         }
         let g = try build(launches)
-        if graphs.count >= Self.capacity, let oldest = graphs.min(by: { $0.value.lastUse < $1.value.lastUse }) {
-            _ = api.destroyExec(oldest.value.exec); _ = api.destroy(oldest.value.graph)
+        if kept.isEmpty && graphs.count >= Self.capacity,
+           let oldest = graphs.min(by: { $0.value.map(\.lastUse).max()! < $1.value.map(\.lastUse).max()! }) {
+            for old in oldest.value { _ = api.destroyExec(old.exec); _ = api.destroy(old.graph) }
             graphs[oldest.key] = nil
         }
-        graphs[topology] = g
+        graphs[topology] = kept + [g]
         try check(api.launch(g.exec, stream), "cuGraphLaunch")
+        return GraphReplay(built: true, updatedNodes: 0)
     }
 
     /// A graph of the launches, each depending on the one before (the order the stream would run them).
@@ -109,7 +129,6 @@ final class StepGraphs {
             }
             var exec: OpaquePointer?
             try check(api.instantiate(&exec, graph, 0), "cuGraphInstantiateWithFlags")
-            built += 1
             return Graph(graph: graph, exec: exec, nodes: nodes, arguments: launches.map(\.arguments), lastUse: uses)
         } catch {
             _ = api.destroy(graph)

@@ -42,6 +42,8 @@ final class CUDARuntime: KernelRuntime {
     private let pinned = FreeList<UnsafeMutableRawPointer>(capBytes: 256 << 20)
     private var staged: [(event: OpaquePointer?, bytes: UnsafeMutableRawPointer, count: Int)] = []
     private var modules: [String: OpaquePointer] = [:]
+    /// Each loaded module's kernel entries and their PTX parameters.
+    private var entries: [OpaquePointer: [String: [PTXLibrary.Param]]] = [:]
     /// Each loaded function's PTX parameters and static shared memory.
     private var functions: [KernelFunction: (params: [PTXLibrary.Param], staticShared: Int, dynamicLimit: Int)] = [:]
     /// The shared-space address where a launch's dynamic shared memory starts.
@@ -94,10 +96,10 @@ final class CUDARuntime: KernelRuntime {
         limits = KernelDeviceLimits(name: info.name, isGPU: true, computeUnits: max(attribute(Self.multiprocessors), 1),
                                     globalMemoryBytes: info.memoryBytes, localMemoryBytes: max(attribute(Self.maxSharedPerBlock), 16 << 10),
                                     maxWorkGroupSize: max(attribute(Self.maxThreadsPerBlock), 64))
-        free = FreeList(capBytes: min(info.memoryBytes / 2, 8 << 30))
+        free = FreeList(capBytes: min(info.memoryBytes / 2, 8 << 30), order: <)
         dummy = try createAllocation(byteCount: 4)
         dynamicSharedBase = try probeDynamicSharedBase()
-        Log.opencl.info("\(info.name): dynamic shared memory starts at shared address \(dynamicSharedBase)")
+        Log.device.info("\(info.name): dynamic shared memory starts at shared address \(dynamicSharedBase)")
     }
 
     // MARK: memory
@@ -227,7 +229,8 @@ final class CUDARuntime: KernelRuntime {
     private func function(_ name: String, module: OpaquePointer, ptx: String) throws -> KernelFunction {
         var f: OpaquePointer?
         try api.check(api.moduleFunction(&f, module, name), "cuModuleGetFunction", name)
-        guard let f, let params = PTXLibrary.entries(of: ptx)[name] else {
+        if entries[module] == nil { entries[module] = PTXLibrary.entries(of: ptx) }   // each module's text parsed once
+        guard let f, let params = entries[module]?[name] else {
             throw DiveError.invalidArgument(op: "CUDA", detail: "kernel \(name) has no entry in its PTX")
         }
         var staticShared: Int32 = 0
@@ -345,15 +348,14 @@ final class CUDARuntime: KernelRuntime {
         if graphs != nil && recording == nil { recording = [] }
     }
 
-    /// Queues the recorded step as one graph; returns whether there was one.
-    func endStep() throws -> Bool {
-        guard let launches = recording, let graphs else { return false }
+    /// Queues the recorded step as one graph; returns what that cost (nil: nothing was recorded).
+    func endStep() throws -> GraphReplay? {
+        guard let launches = recording, let graphs else { return nil }
         recording = nil
         defer { releaseUsed() }
-        guard !launches.isEmpty else { return false }
+        guard !launches.isEmpty else { return nil }
         _ = api.setCurrent(context)
-        try graphs.launch(launches, on: stream)
-        return true
+        return try graphs.launch(launches, on: stream)
     }
 
     /// Issues what the step recorded one launch at a time (the step failed part-way).
@@ -363,9 +365,6 @@ final class CUDARuntime: KernelRuntime {
         recording = nil
         releaseUsed()
     }
-
-    /// Graphs built and graph nodes updated so far.
-    var graphCounts: (built: Int, updatedNodes: Int) { (graphs?.built ?? 0, graphs?.updatedNodes ?? 0) }
 
     /// Raises a function's dynamic shared memory limit past the default 48 KiB, where the device allows.
     private func allowDynamicShared(_ bytes: Int, function: KernelFunction, name: String) throws {

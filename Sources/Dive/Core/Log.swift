@@ -1,9 +1,10 @@
 // Diagnostics through swift-log: the library logs, the application (the `dive` CLI, or a program
-// using Dive) decides where they go and from which level. Labels name the layer: "dive.opencl",
-// "dive.cpu", "dive.data", "dive.train".
+// using Dive) decides where they go and from which level. Labels name the layer: "dive.device",
+// "dive.train".
 import Logging
 
 public enum Log {
-    /// Devices, program builds and the binary cache, GEMM tuning; every kernel launch at `trace`.
-    public static let opencl = Logger(label: "dive.opencl")
+    /// Kernel devices (OpenCL and CUDA): program builds and the binary cache, the CUDA probe, GEMM
+    /// tuning; every kernel launch at `trace`.
+    public static let device = Logger(label: "dive.device")
 }

@@ -196,7 +196,7 @@ final class GemmPlanner {
             throw DiveError.kernelBuild(program: "matmul.cl", device: backend.limits.name, log: "no GEMM tile configuration compiled")
         }
         try use(chosen)
-        Log.opencl.info("GEMM tuned: packed \(chosen)")
+        Log.device.info("GEMM tuned: packed \(chosen)")
         if let file = tuningFile("packed"), let data = try? JSONEncoder().encode(chosen) { try? AtomicFile.write(data, to: file) }
     }
 
@@ -227,7 +227,7 @@ final class GemmPlanner {
             throw DiveError.kernelBuild(program: "matmul.cl", device: backend.limits.name, log: "no gemm_lt configuration compiled")
         }
         localTiles[cls] = (chosen, kernel)
-        Log.opencl.info("GEMM tuned: local tiles \(chosen) for \(cls.rawValue) products")
+        Log.device.info("GEMM tuned: local tiles \(chosen) for \(cls.rawValue) products")
         if let file = tuningFile("lt-\(cls.rawValue)"), let data = try? JSONEncoder().encode(chosen) { try? AtomicFile.write(data, to: file) }
     }
 

@@ -19,6 +19,10 @@ enum Kernel: Int, CaseIterable {
     case cell_fw, cell_bw
     case fma_peak, fma_peak_w, copy_bw
 
+    /// Its name in Kernels/*.cl (made once: a launch asks for it every time).
+    var name: String { Self.names[rawValue] }
+    private static let names = allCases.map { String(describing: $0) }
+
     /// The Kernels/*.cl file that defines it (its op family).
     var file: String {
         switch self {
@@ -83,10 +87,10 @@ protocol KernelRuntime: AnyObject {
     func finish() throws
     /// Whether the runtime can record a training step and queue it as one graph (CUDA).
     var recordsSteps: Bool { get }
-    /// Starts recording launches; `endStep` queues them as one graph and says whether it did,
-    /// `abandonStep` issues them one by one (the step failed).
+    /// Starts recording launches; `endStep` queues them as one graph and says what that cost (nil:
+    /// no graph), `abandonStep` issues them one by one (the step failed).
     func beginStep()
-    func endStep() throws -> Bool
+    func endStep() throws -> GraphReplay?
     func abandonStep()
     /// Kernel `name` of program `program` (Kernels/<program>.cl) built with `options` ("-D ROWS=4").
     func function(_ name: String, program: String, options: String) throws -> KernelFunction
@@ -98,7 +102,7 @@ protocol KernelRuntime: AnyObject {
 extension KernelRuntime {
     var recordsSteps: Bool { false }
     func beginStep() {}
-    func endStep() throws -> Bool { false }
+    func endStep() throws -> GraphReplay? { nil }
     func abandonStep() {}
 }
 
@@ -175,7 +179,11 @@ public final class KernelBackend: Backend {
             throw error
         }
         lock.lock(); defer { lock.unlock() }
-        if try runtime.endStep() { trace.graphs += 1 }
+        if let replay = try runtime.endStep() {
+            trace.graphs += 1
+            trace.graphBuilds += replay.built ? 1 : 0
+            trace.graphNodeUpdates += replay.updatedNodes
+        }
     }
 
     // MARK: kernels
@@ -183,7 +191,7 @@ public final class KernelBackend: Backend {
     /// The cached function of a kernel, built on first use.
     func function(_ id: Kernel) throws -> KernelFunction {
         if let f = functions[id.rawValue] { return f }
-        let f = try runtime.function(String(describing: id), program: id.file, options: "")
+        let f = try runtime.function(id.name, program: id.file, options: "")
         functions[id.rawValue] = f
         return f
     }
@@ -193,7 +201,7 @@ public final class KernelBackend: Backend {
     func launch(_ id: Kernel, global: (Int, Int, Int), local: (Int, Int, Int)? = nil,
                 _ setArgs: (inout KernelArgs) throws -> Void) throws {
         lock.lock(); defer { lock.unlock() }
-        try launchLocked(try function(id), name: String(describing: id), family: id.file, global: global, local: local, setArgs)
+        try launchLocked(try function(id), name: id.name, family: id.file, global: global, local: local, setArgs)
     }
 
     /// `family` names the op family the launch is counted under in `trace`.
@@ -205,7 +213,7 @@ public final class KernelBackend: Backend {
         if PTXLibrary.checkingEveryLaunch { try PTXLibrary.check(kernel: name, args: args.values) }
         try runtime.enqueue(function, name: name, global: global, local: local, args: args.values)
         trace.launches[family, default: 0] += 1
-        Log.opencl.trace("launch \(name)")
+        Log.device.trace("launch \(name)")
     }
 
     /// Throws unless the tensor is Float32 (the only float type of the kernels).

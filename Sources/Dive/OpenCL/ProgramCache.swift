@@ -46,11 +46,11 @@ final class ProgramCache {
         let cacheFile = Self.cacheDirectory?.appendingPathComponent(
             String(format: "%016llx.bin", Self.fnv1a([info.platformVersion, info.name, info.driverVersion, fullOptions, source])))
         if let file = cacheFile, let program = try? loadBinary(file, options: fullOptions) {
-            Log.opencl.debug("\(name).cl for \(info.name): cached binary \(file.path)")
+            Log.device.debug("\(name).cl for \(info.name): cached binary \(file.path)")
             programs[key] = program
             return program
         }
-        Log.opencl.info("building \(name).cl for \(info.name) (\(fullOptions))")
+        Log.device.info("building \(name).cl for \(info.name) (\(fullOptions))")
         let program = try buildFromSource(name: name, source: source, options: fullOptions)
         if let file = cacheFile { saveBinary(program, to: file) }
         programs[key] = program
