@@ -86,6 +86,7 @@ struct ModelsBench: ParsableCommand {
                                    ("uploads_per_minibatch", String(format: "%.1f", Double(t.uploads.count) / n)),
                                    ("blocking_reads_per_epoch", "\(t.downloads.blocking)"),
                                    ("waits_per_epoch", "\(t.waits)"), ("graphs_per_minibatch", String(format: "%.1f", Double(t.graphs) / n)),
+                                   ("graph_nodes_per_minibatch", String(format: "%.1f", Double(t.graphNodes) / n)),
                                    ("graph_builds_per_epoch", "\(t.graphBuilds)"),
                                    ("graph_nodes_updated_per_minibatch", String(format: "%.1f", Double(t.graphNodeUpdates) / n))]
                     }

@@ -17,9 +17,10 @@ public struct DeviceTrace: Codable, Equatable, Sendable {
     public var waits = 0
     /// Training steps queued as one CUDA graph (their kernels are counted in `launches` too).
     public var graphs = 0
-    /// Of those, graphs built (a new topology); and nodes whose arguments changed since their
-    /// graph's last replay, each updated before it (cuGraphExecKernelNodeSetParams).
-    public var graphBuilds = 0, graphNodeUpdates = 0
+    /// The kernels those graphs ran (the rest of `launches` went one by one: before a wait, or an
+    /// upload into memory the step's kernels had used); graphs built (a new topology); and nodes
+    /// whose arguments changed since their graph's last replay, each updated before it.
+    public var graphNodes = 0, graphBuilds = 0, graphNodeUpdates = 0
 
     public init() {}
 
@@ -33,6 +34,7 @@ public struct DeviceTrace: Codable, Equatable, Sendable {
         d.downloads = a.downloads - b.downloads
         d.waits = a.waits - b.waits
         d.graphs = a.graphs - b.graphs
+        d.graphNodes = a.graphNodes - b.graphNodes
         d.graphBuilds = a.graphBuilds - b.graphBuilds
         d.graphNodeUpdates = a.graphNodeUpdates - b.graphNodeUpdates
         return d
@@ -47,7 +49,7 @@ public struct DeviceTrace: Codable, Equatable, Sendable {
                 "uploads per \(unit): \(f(uploads.count)) (\(f(uploads.bytes)) bytes, \(f(uploads.blocking)) blocking)",
                 "downloads per \(unit): \(f(downloads.count)) (\(f(downloads.bytes)) bytes, \(f(downloads.blocking)) blocking)",
                 "waits per \(unit): \(f(waits))"] 
-            + (graphs > 0 ? ["graphs per \(unit): \(f(graphs)) (the kernels above, queued as one graph; "
+            + (graphs > 0 ? ["graphs per \(unit): \(f(graphs)) (\(f(graphNodes)) of the kernels above, queued as one graph; "
                              + "\(f(graphBuilds)) built, \(f(graphNodeUpdates)) nodes updated)"] : [])
     }
 }

@@ -40,6 +40,7 @@ struct RecordedLaunch {
 /// What queuing one step as a graph cost: whether its graph had to be built, and how many nodes'
 /// arguments were updated first.
 struct GraphReplay {
+    var nodes: Int
     var built: Bool
     var updatedNodes: Int
 }
@@ -58,7 +59,7 @@ final class StepGraphs {
 
         /// How many of `launches` have other arguments than this graph's nodes.
         func changes(_ launches: [RecordedLaunch]) -> Int {
-            zip(launches, arguments).reduce(0) { $0 + ($1.0.arguments == $1.1 ? 0 : 1) }
+            zip(launches, arguments).reduce(0) { $0 + (sameBytes($1.0.arguments, $1.1) ? 0 : 1) }
         }
     }
 
@@ -86,7 +87,7 @@ final class StepGraphs {
         let costs = kept.map { $0.changes(launches) }
         if let best = costs.indices.min(by: { costs[$0] < costs[$1] }), costs[best] == 0 || kept.count >= Self.instances {
             var g = kept[best]
-            for (i, l) in launches.enumerated() where l.arguments != g.arguments[i] {
+            for (i, l) in launches.enumerated() where !sameBytes(l.arguments, g.arguments[i]) {
                 try l.withParams { p in
                     var params = l.nodeParams(p)
                     try check(withUnsafePointer(to: &params) { api.setKernelNodeParams(g.exec, g.nodes[i], $0) }, "cuGraphExecKernelNodeSetParams")
@@ -97,7 +98,7 @@ final class StepGraphs {
             kept[best] = g
             graphs[topology] = kept
             try check(api.launch(g.exec, stream), "cuGraphLaunch")
-            return GraphReplay(built: false, updatedNodes: costs[best])
+            return GraphReplay(nodes: launches.count, built: false, updatedNodes: costs[best])
         }
         let g = try build(launches)
         if kept.isEmpty && graphs.count >= Self.capacity,
@@ -107,7 +108,7 @@ final class StepGraphs {
         }
         graphs[topology] = kept + [g]
         try check(api.launch(g.exec, stream), "cuGraphLaunch")
-        return GraphReplay(built: true, updatedNodes: 0)
+        return GraphReplay(nodes: launches.count, built: true, updatedNodes: 0)
     }
 
     /// A graph of the launches, each depending on the one before (the order the stream would run them).
@@ -135,4 +136,9 @@ final class StepGraphs {
             throw error
         }
     }
+}
+
+/// Whether two argument blocks are equal, compared as memory (Array's == goes byte by byte).
+private func sameBytes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    a.count == b.count && (a.isEmpty || a.withUnsafeBytes { x in b.withUnsafeBytes { y in memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 } })
 }

@@ -181,6 +181,7 @@ public final class KernelBackend: Backend {
         lock.lock(); defer { lock.unlock() }
         if let replay = try runtime.endStep() {
             trace.graphs += 1
+            trace.graphNodes += replay.nodes
             trace.graphBuilds += replay.built ? 1 : 0
             trace.graphNodeUpdates += replay.updatedNodes
         }
