@@ -100,7 +100,7 @@ struct StandInCUDATests {
         #expect(on.losses.count == 3 && on.losses == off.losses, "\(recipe): graphs on \(on.losses), off \(off.losses)")
         #expect(on.trace.contains { $0.hasPrefix("graphs per minibatch: 1 ") }, "\(on.trace)")
         // The last epoch's steps reuse their graphs: none built, and the LSTM's (plain SGD, no dropout)
-        // need no node updated; the Transformer's only those with per-step values (dropout seeds,
+        // need no node updated; the Transformer's only those with per-step values (dropout offsets,
         // Adam's step), fewer than half its launches.
         let graphs = try #require(on.trace.first { $0.hasPrefix("graphs per") })
         let updated = try #require(graphs.components(separatedBy: " built, ").last?.split(separator: " ").first.flatMap { Double($0) })

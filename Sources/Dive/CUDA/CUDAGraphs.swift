@@ -2,7 +2,7 @@
 // instead of issuing them; at the end the step goes to the GPU as one graph launch. Graphs are
 // kept per topology (the sequence of kernels with their grids, blocks and shared memory), so a
 // step of a new shape, such as the last partial batch, gets its own graph. Arguments may change
-// from step to step (learning rate, Adam's bias correction, dropout seeds, temporaries' addresses):
+// from step to step (learning rate, Adam's bias correction, dropout offsets, temporaries' addresses):
 // each replay first updates the nodes whose argument bytes differ, so a replay runs exactly the
 // launches the step asked for. Few differ: the memory pool hands a repeated step the same
 // addresses, and a topology keeps a graph for each of the two sets that carried state alternates
