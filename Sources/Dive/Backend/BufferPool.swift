@@ -21,8 +21,7 @@ final class FreeList<Handle> {
     /// A pooled handle of exactly `byteCount` bytes, if one is free.
     func take(byteCount: Int) -> Handle? {
         lock.lock(); defer { lock.unlock() }
-        guard var list = lists[byteCount], let handle = list.popLast() else { return nil }
-        lists[byteCount] = list
+        guard let handle = lists[byteCount]?.popLast() else { return nil }      // in place, no copy of the list
         keptBytes -= byteCount
         return handle
     }
@@ -31,10 +30,8 @@ final class FreeList<Handle> {
     func put(_ handle: Handle, byteCount: Int) -> Bool {
         lock.lock(); defer { lock.unlock() }
         guard keptBytes + byteCount <= capBytes else { return false }
-        if let order {      // kept from greatest to least, so popLast takes the least
-            var lo = 0, hi = lists[byteCount]?.count ?? 0
-            while lo < hi { let mid = (lo + hi) / 2; if order(handle, lists[byteCount]![mid]) { lo = mid + 1 } else { hi = mid } }
-            lists[byteCount, default: []].insert(handle, at: lo)
+        if let order {
+            lists[byteCount, default: []].insertKeepingDescending(handle, by: order)
         } else {
             lists[byteCount, default: []].append(handle)
         }
@@ -49,6 +46,19 @@ final class FreeList<Handle> {
         lists = [:]
         keptBytes = 0
         return all
+    }
+}
+
+extension Array {
+    /// Inserts `element` into an array sorted from greatest to least by `less`, keeping it so
+    /// (binary search; popLast then takes the least).
+    fileprivate mutating func insertKeepingDescending(_ element: Element, by less: (Element, Element) -> Bool) {
+        var lo = 0, hi = count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if less(element, self[mid]) { lo = mid + 1 } else { hi = mid }
+        }
+        insert(element, at: lo)
     }
 }
 

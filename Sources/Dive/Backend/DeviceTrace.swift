@@ -48,7 +48,7 @@ public struct DeviceTrace: Codable, Equatable, Sendable {
         return ["launches per \(unit): \(f(totalLaunches)) (" + families.map { "\($0.key) \(f($0.value))" }.joined(separator: ", ") + ")",
                 "uploads per \(unit): \(f(uploads.count)) (\(f(uploads.bytes)) bytes, \(f(uploads.blocking)) blocking)",
                 "downloads per \(unit): \(f(downloads.count)) (\(f(downloads.bytes)) bytes, \(f(downloads.blocking)) blocking)",
-                "waits per \(unit): \(f(waits))"] 
+                "waits per \(unit): \(f(waits))"]
             + (graphs > 0 ? ["graphs per \(unit): \(f(graphs)) (\(f(graphNodes)) of the kernels above, queued as one graph; "
                              + "\(f(graphBuilds)) built, \(f(graphNodeUpdates)) nodes updated)"] : [])
     }

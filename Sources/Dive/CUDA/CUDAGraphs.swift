@@ -57,9 +57,9 @@ final class StepGraphs {
         var arguments: [[UInt8]]
         var lastUse: Int
 
-        /// How many of `launches` have other arguments than this graph's nodes.
-        func changes(_ launches: [RecordedLaunch]) -> Int {
-            zip(launches, arguments).reduce(0) { $0 + (sameBytes($1.0.arguments, $1.1) ? 0 : 1) }
+        /// The nodes whose arguments differ from those of `launches`.
+        func changedNodes(_ launches: [RecordedLaunch]) -> [Int] {
+            launches.indices.filter { !sameBytes(launches[$0].arguments, arguments[$0]) }
         }
     }
 
@@ -84,10 +84,12 @@ final class StepGraphs {
         let topology = launches.flatMap(\.topology)
         uses += 1
         var kept = graphs[topology] ?? []
-        let costs = kept.map { $0.changes(launches) }
-        if let best = costs.indices.min(by: { costs[$0] < costs[$1] }), costs[best] == 0 || kept.count >= Self.instances {
+        let changed = kept.map { $0.changedNodes(launches) }
+        if let best = changed.indices.min(by: { changed[$0].count < changed[$1].count }),
+           changed[best].isEmpty || kept.count >= Self.instances {
             var g = kept[best]
-            for (i, l) in launches.enumerated() where !sameBytes(l.arguments, g.arguments[i]) {
+            for i in changed[best] {
+                let l = launches[i]
                 try l.withParams { p in
                     var params = l.nodeParams(p)
                     try check(withUnsafePointer(to: &params) { api.setKernelNodeParams(g.exec, g.nodes[i], $0) }, "cuGraphExecKernelNodeSetParams")
@@ -98,7 +100,7 @@ final class StepGraphs {
             kept[best] = g
             graphs[topology] = kept
             try check(api.launch(g.exec, stream), "cuGraphLaunch")
-            return GraphReplay(nodes: launches.count, built: false, updatedNodes: costs[best])
+            return GraphReplay(nodes: launches.count, built: false, updatedNodes: changed[best].count)
         }
         let g = try build(launches)
         if kept.isEmpty && graphs.count >= Self.capacity,
