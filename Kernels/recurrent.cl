@@ -1,7 +1,66 @@
-// Fused recurrent cells (tanh RNN, GRU r,z,n, LSTM i,f,g,o): one work-item per (hidden unit j,
-// batch row b), global size (H, B). Offsets are in elements; see CellStep in Ops/Recurrent.swift.
+// Recurrent cells (tanh RNN, GRU r,z,n, LSTM i,f,g,o) and whole-sequence recurrences. The cell of
+// one (batch row, hidden unit) is written once, as cell_unit_fw / cell_unit_bw, and every scalar
+// kernel here runs it: cell_fw / cell_bw (one step, one work-item per unit and row), rnn_seq_*
+// (a work-group carries a few rows through every step) and rnn_split_* (work-groups own hidden
+// units, across the whole device). The _v8 kernels are its float8 form for CPU devices. Offsets
+// are in elements; see CellStep and RecurrentSequence in Backend/Recurrence.swift.
 
 inline float sigm(float x) { return 1.0f / (1.0f + exp(-x)); }
+
+// The G gates of unit j in a row of G blocks of `stride` floats, 0 past the cell's G gates, as a
+// float4 (a macro: rows live in __global or __local memory).
+#define GATES(row, G, stride, j) ((float4)((row)[j], (G) > 1 ? (row)[(stride) + (j)] : 0.0f, \
+                                           (G) > 2 ? (row)[2 * (stride) + (j)] : 0.0f, (G) > 3 ? (row)[3 * (stride) + (j)] : 0.0f))
+
+// Writes the G gates v of unit j into such a row.
+#define PUT_GATES(row, v, G, stride, j) do { (row)[j] = (v).s0; if ((G) > 1) (row)[(stride) + (j)] = (v).s1; \
+    if ((G) > 2) (row)[2 * (stride) + (j)] = (v).s2; if ((G) > 3) (row)[3 * (stride) + (j)] = (v).s3; } while (0)
+
+// The forward cell of one unit: x the gate inputs, y the hidden side h W_hhᵀ + b_hh, hp h_{t-1}
+// (GRU), cp c_{t-1} (LSTM). Returns h_t; *c is c_t (LSTM), *sv the gates saved for the backward
+// (GRU r, z, n, W_hn h + b_hn; LSTM i, f, g, o).
+inline float cell_unit_fw(const int kind, const float4 x, const float4 y, const float hp, const float cp,
+                          float* c, float4* sv) {
+    if (kind == 0) return tanh(x.s0 + y.s0);
+    if (kind == 1) {
+        const float r = sigm(x.s0 + y.s0), z = sigm(x.s1 + y.s1), n = tanh(x.s2 + r * y.s2);
+        *sv = (float4)(r, z, n, y.s2);
+        return (1.0f - z) * n + z * hp;
+    }
+    const float i = sigm(x.s0 + y.s0), f = sigm(x.s1 + y.s1), g = tanh(x.s2 + y.s2), o = sigm(x.s3 + y.s3);
+    *sv = (float4)(i, f, g, o);
+    *c = f * cp + i * g;
+    return o * tanh(*c);
+}
+
+// The backward cell of one unit from dht (dout + dh): sv the saved gates, h = h_t (tanh RNN), hp
+// h_{t-1} (GRU), c c_t and cp c_{t-1} (LSTM), *dc dc_t in and dc_{t-1}'s direct part f·dc out.
+// Returns the gate gradients of the inputs; *dy is that of the hidden side (GRU: n's is dn·r),
+// *direct the part of dh_{t-1} that skips W_hh (GRU: z·dht, else 0).
+inline float4 cell_unit_bw(const int kind, const float dht, const float4 sv, const float h, const float hp,
+                           const float c, const float cp, float* dc, float4* dy, float* direct) {
+    *direct = 0.0f;
+    if (kind == 0) {
+        const float d = dht * (1.0f - h * h);
+        *dy = (float4)(d, 0.0f, 0.0f, 0.0f);
+        return *dy;
+    }
+    if (kind == 1) {
+        const float r = sv.s0, z = sv.s1, n = sv.s2, hn = sv.s3;
+        const float dn = dht * (1.0f - z) * (1.0f - n * n);
+        const float dz = dht * (hp - n) * z * (1.0f - z);
+        const float dr = dn * hn * r * (1.0f - r);
+        *dy = (float4)(dr, dz, dn * r, 0.0f);
+        *direct = dht * z;
+        return (float4)(dr, dz, dn, 0.0f);
+    }
+    const float i = sv.s0, f = sv.s1, g = sv.s2, o = sv.s3;
+    const float tc = tanh(c);
+    const float dct = *dc + dht * o * (1.0f - tc * tc);
+    *dc = dct * f;
+    *dy = (float4)(dct * g * i * (1.0f - i), dct * cp * f * (1.0f - f), dct * i * (1.0f - g * g), dht * tc * o * (1.0f - o));
+    return *dy;
+}
 
 // Forward of one step: pre-activations gi[t] + gh + bias; writes out[t], hnext, saved[t], c'.
 __kernel void cell_fw(__global const float* gi, __global const float* gh, __global const float* bias,
@@ -12,29 +71,13 @@ __kernel void cell_fw(__global const float* gi, __global const float* gh, __glob
     if (j >= H || b >= B) return;
     const int G = kind == 0 ? 1 : (kind == 1 ? 3 : 4);
     const int e = b * H + j;
-    __global const float* x = gi + (t * B + b) * G * H;
-    __global const float* y = gh + b * G * H;
-    __global float* sv = saved + (t * B + b) * 4 * H;
-    float h;
-    if (kind == 0) {
-        h = tanh(x[j] + y[j] + bias[j]);
-    } else if (kind == 1) {
-        const float r = sigm(x[j] + y[j] + bias[j]);
-        const float z = sigm(x[H + j] + y[H + j] + bias[H + j]);
-        const float hn = y[2 * H + j] + bias[2 * H + j];
-        const float n = tanh(x[2 * H + j] + r * hn);
-        h = (1.0f - z) * n + z * hprev[poff + e];
-        sv[j] = r; sv[H + j] = z; sv[2 * H + j] = n; sv[3 * H + j] = hn;
-    } else {
-        const float i = sigm(x[j] + y[j] + bias[j]);
-        const float f = sigm(x[H + j] + y[H + j] + bias[H + j]);
-        const float g = tanh(x[2 * H + j] + y[2 * H + j] + bias[2 * H + j]);
-        const float o = sigm(x[3 * H + j] + y[3 * H + j] + bias[3 * H + j]);
-        const float c = f * cells[slot * B * H + e] + i * g;
-        cells[(slot + 1) * B * H + e] = c;
-        h = o * tanh(c);
-        sv[j] = i; sv[H + j] = f; sv[2 * H + j] = g; sv[3 * H + j] = o;
-    }
+    float c = 0.0f;
+    float4 sv = 0.0f;
+    const float h = cell_unit_fw(kind, GATES(gi + (t * B + b) * G * H, G, H, j),
+                                 GATES(gh + b * G * H, G, H, j) + GATES(bias, G, H, j),
+                                 kind == 1 ? hprev[poff + e] : 0.0f, kind == 2 ? cells[slot * B * H + e] : 0.0f, &c, &sv);
+    if (kind == 2) cells[(slot + 1) * B * H + e] = c;
+    if (kind != 0) PUT_GATES(saved + (t * B + b) * 4 * H, sv, 4, H, j);
     out[t * B * H + e] = h;
     hnext[e] = h;
 }
@@ -49,37 +92,17 @@ __kernel void cell_bw(__global const float* saved, __global const float* hprev, 
     if (j >= H || b >= B) return;
     const int G = kind == 0 ? 1 : (kind == 1 ? 3 : 4);
     const int e = b * H + j;
-    __global const float* sv = saved + (t * B + b) * 4 * H;
-    __global float* xi = dgi + (t * B + b) * G * H;
-    __global float* hi = dghs + (t * B + b) * G * H;
-    __global float* gi = dgh + b * G * H;
-    const float dht = dout[t * B * H + e] + dh[e];
-    if (kind == 0) {
-        const float h = out[t * B * H + e];
-        const float d = dht * (1.0f - h * h);
-        xi[j] = d; hi[j] = d; gi[j] = d;
-    } else if (kind == 1) {
-        const float r = sv[j], z = sv[H + j], n = sv[2 * H + j], hn = sv[3 * H + j];
-        const float dn = dht * (1.0f - z) * (1.0f - n * n);
-        const float dz = dht * (hprev[poff + e] - n) * z * (1.0f - z);
-        const float dr = dn * hn * r * (1.0f - r);
-        xi[j] = dr; xi[H + j] = dz; xi[2 * H + j] = dn;
-        hi[j] = dr; hi[H + j] = dz; hi[2 * H + j] = dn * r;
-        gi[j] = dr; gi[H + j] = dz; gi[2 * H + j] = dn * r;
-        dh[e] = dht * z;
-    } else {
-        const float i = sv[j], f = sv[H + j], g = sv[2 * H + j], o = sv[3 * H + j];
-        const float tc = tanh(cells[(slot + 1) * B * H + e]);
-        const float dct = dc[e] + dht * o * (1.0f - tc * tc);
-        const float di = dct * g * i * (1.0f - i);
-        const float df = dct * cells[slot * B * H + e] * f * (1.0f - f);
-        const float dg = dct * i * (1.0f - g * g);
-        const float d_o = dht * tc * o * (1.0f - o);
-        xi[j] = di; xi[H + j] = df; xi[2 * H + j] = dg; xi[3 * H + j] = d_o;
-        hi[j] = di; hi[H + j] = df; hi[2 * H + j] = dg; hi[3 * H + j] = d_o;
-        gi[j] = di; gi[H + j] = df; gi[2 * H + j] = dg; gi[3 * H + j] = d_o;
-        dc[e] = dct * f;
-    }
+    float dcv = kind == 2 ? dc[e] : 0.0f, direct;
+    float4 dy;
+    const float4 dx = cell_unit_bw(kind, dout[t * B * H + e] + dh[e], kind == 0 ? (float4)(0.0f) : GATES(saved + (t * B + b) * 4 * H, 4, H, j),
+                                   kind == 0 ? out[t * B * H + e] : 0.0f, kind == 1 ? hprev[poff + e] : 0.0f,
+                                   kind == 2 ? cells[(slot + 1) * B * H + e] : 0.0f, kind == 2 ? cells[slot * B * H + e] : 0.0f,
+                                   &dcv, &dy, &direct);
+    PUT_GATES(dgi + (t * B + b) * G * H, dx, G, H, j);
+    PUT_GATES(dghs + (t * B + b) * G * H, dy, G, H, j);
+    PUT_GATES(dgh + b * G * H, dy, G, H, j);
+    if (kind == 1) dh[e] = direct;
+    if (kind == 2) dc[e] = dcv;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -126,29 +149,12 @@ __kernel void rnn_seq_fw(__global const float* gi, __global const float* wt, __g
         // The cell, one (row, unit) per item; each item reads and then overwrites its own hs entry.
         for (int e = lid; e < nr * H; e += L) {
             const int r = e / H, j = e - r * H, b = b0 + r, o = b * H + j;
-            __global const float* x = gi + (t * B + b) * GH;
-            __local const float* y = gs + r * GH;
-            __global float* sv = saved + (t * B + b) * 4 * H;
-            float h;
-            if (kind == 0) {
-                h = tanh(x[j] + y[j] + bias[j]);
-            } else if (kind == 1) {
-                const float rg = sigm(x[j] + y[j] + bias[j]);
-                const float z = sigm(x[H + j] + y[H + j] + bias[H + j]);
-                const float hn = y[2 * H + j] + bias[2 * H + j];
-                const float n = tanh(x[2 * H + j] + rg * hn);
-                h = (1.0f - z) * n + z * hs[e];
-                sv[j] = rg; sv[H + j] = z; sv[2 * H + j] = n; sv[3 * H + j] = hn;
-            } else {
-                const float i = sigm(x[j] + y[j] + bias[j]);
-                const float f = sigm(x[H + j] + y[H + j] + bias[H + j]);
-                const float g = tanh(x[2 * H + j] + y[2 * H + j] + bias[2 * H + j]);
-                const float og = sigm(x[3 * H + j] + y[3 * H + j] + bias[3 * H + j]);
-                const float c = f * cells[s * B * H + o] + i * g;
-                cells[(s + 1) * B * H + o] = c;
-                h = og * tanh(c);
-                sv[j] = i; sv[H + j] = f; sv[2 * H + j] = g; sv[3 * H + j] = og;
-            }
+            float c = 0.0f;
+            float4 sv = 0.0f;
+            const float h = cell_unit_fw(kind, GATES(gi + (t * B + b) * GH, G, H, j), GATES(gs + r * GH, G, H, j) + GATES(bias, G, H, j),
+                                         hs[e], kind == 2 ? cells[s * B * H + o] : 0.0f, &c, &sv);
+            if (kind == 2) cells[(s + 1) * B * H + o] = c;
+            if (kind != 0) PUT_GATES(saved + (t * B + b) * 4 * H, sv, 4, H, j);
             out[t * B * H + o] = h;
             hs[e] = h;
         }
@@ -172,43 +178,22 @@ __kernel void rnn_seq_bw(__global const float* saved, __global const float* h0, 
     for (int s = T - 1; s >= 0; s--) {
         const int t = reverse ? T - 1 - s : s;
         const int tp = reverse ? T - s : s - 1;           // time of the previous step's output
-        // The cell backward: gate gradients into gs (and dgi, dghs); GRU keeps z·dh' in hs.
+        // The cell backward: gate gradients into gs (and dgi, dghs); hs keeps the direct part of dh.
         for (int e = lid; e < nr * H; e += L) {
             const int r = e / H, j = e - r * H, b = b0 + r, o = b * H + j;
-            __global const float* sv = saved + (t * B + b) * 4 * H;
-            __global float* xi = dgi + (t * B + b) * GH;
-            __global float* hi = dghs + (t * B + b) * GH;
-            __local float* gg = gs + r * GH;
-            const float dht = dout[t * B * H + o] + hs[e];
-            if (kind == 0) {
-                const float h = out[t * B * H + o];
-                const float d = dht * (1.0f - h * h);
-                xi[j] = d; hi[j] = d; gg[j] = d;
-                hs[e] = 0.0f;
-            } else if (kind == 1) {
-                const float rg = sv[j], z = sv[H + j], n = sv[2 * H + j], hn = sv[3 * H + j];
-                const float hp = s == 0 ? h0[o] : out[tp * B * H + o];
-                const float dn = dht * (1.0f - z) * (1.0f - n * n);
-                const float dz = dht * (hp - n) * z * (1.0f - z);
-                const float dr = dn * hn * rg * (1.0f - rg);
-                xi[j] = dr; xi[H + j] = dz; xi[2 * H + j] = dn;
-                hi[j] = dr; hi[H + j] = dz; hi[2 * H + j] = dn * rg;
-                gg[j] = dr; gg[H + j] = dz; gg[2 * H + j] = dn * rg;
-                hs[e] = dht * z;
-            } else {
-                const float i = sv[j], f = sv[H + j], g = sv[2 * H + j], og = sv[3 * H + j];
-                const float tc = tanh(cells[(s + 1) * B * H + o]);
-                const float dct = dc[o] + dht * og * (1.0f - tc * tc);
-                const float di = dct * g * i * (1.0f - i);
-                const float df = dct * cells[s * B * H + o] * f * (1.0f - f);
-                const float dg = dct * i * (1.0f - g * g);
-                const float dog = dht * tc * og * (1.0f - og);
-                xi[j] = di; xi[H + j] = df; xi[2 * H + j] = dg; xi[3 * H + j] = dog;
-                hi[j] = di; hi[H + j] = df; hi[2 * H + j] = dg; hi[3 * H + j] = dog;
-                gg[j] = di; gg[H + j] = df; gg[2 * H + j] = dg; gg[3 * H + j] = dog;
-                dc[o] = dct * f;
-                hs[e] = 0.0f;
-            }
+            float dcv = kind == 2 ? dc[o] : 0.0f, direct;
+            float4 dy;
+            const float4 dx = cell_unit_bw(kind, dout[t * B * H + o] + hs[e],
+                                           kind == 0 ? (float4)(0.0f) : GATES(saved + (t * B + b) * 4 * H, 4, H, j),
+                                           kind == 0 ? out[t * B * H + o] : 0.0f,
+                                           kind == 1 ? (s == 0 ? h0[o] : out[tp * B * H + o]) : 0.0f,
+                                           kind == 2 ? cells[(s + 1) * B * H + o] : 0.0f, kind == 2 ? cells[s * B * H + o] : 0.0f,
+                                           &dcv, &dy, &direct);
+            PUT_GATES(dgi + (t * B + b) * GH, dx, G, H, j);
+            PUT_GATES(dghs + (t * B + b) * GH, dy, G, H, j);
+            PUT_GATES(gs + r * GH, dy, G, H, j);
+            if (kind == 2) dc[o] = dcv;
+            hs[e] = direct;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
         // hs[r] += gs[r] W_hh: the gradient of h_{t-1}, one hidden unit k per item.
@@ -227,6 +212,151 @@ __kernel void rnn_seq_bw(__global const float* saved, __global const float* h0, 
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     for (int e = lid; e < nr * H; e += L) dh[b0 * H + e] = hs[e];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Recurrences split by hidden unit across the whole device (GPUs). Work-group g owns the hidden
+// units j0 = g·U … j0 + U - 1 (U = `units`) for every batch row, and keeps the W_hh entries of
+// those units in local memory for the whole launch (G·U·H floats in ws). A step needs the whole
+// previous state, so steps meet at a device-wide barrier: a launch runs `count` steps from step
+// `first`. The per-step form launches once per step (count 1, any number of groups, no barrier
+// reached); the persistent form runs every step in one launch and needs every work-group resident
+// at once (a cooperative launch on CUDA, at most one group per compute unit on OpenCL). Both run
+// this code, so they give the same numbers. part holds max(L, B·G·U) floats of products.
+
+// The fence the device-wide barrier needs. libclc makes OpenCL's mem_fence a CTA-level fence on
+// NVPTX, so the PTX asks for membar.gl itself (PTXTests checks that it is there).
+#ifdef __NVPTX__
+#define DEVICE_FENCE() __nvvm_membar_gl()
+#else
+#define DEVICE_FENCE() mem_fence(CLK_GLOBAL_MEM_FENCE)
+#endif
+
+// Waits until every work-group of the launch has arrived. sync[0] counts arrivals and is back at 0
+// after each barrier; sync[1] counts the barriers passed. Both start at 0 once, for every launch.
+inline void grid_sync(volatile __global int* sync, const int groups) {
+    barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
+    if (get_local_id(0) == 0) {
+        DEVICE_FENCE();                                   // this group's writes before its arrival
+        const int passed = atomic_add(&sync[1], 0);
+        DEVICE_FENCE();
+        if (atomic_inc(&sync[0]) == groups - 1) {         // the last to arrive opens the barrier
+            atomic_xchg(&sync[0], 0);
+            DEVICE_FENCE();
+            atomic_inc(&sync[1]);
+        } else {
+            while (atomic_add(&sync[1], 0) == passed) {}
+        }
+        DEVICE_FENCE();                                   // the others' writes before this group's reads
+    }
+    barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
+}
+
+// part[o] = Σ_k a[b·K + k] · ws[k·N + c] for the B·N outputs o = b·N + c. With fewer outputs than
+// work-items, P = L / (B·N) items share an output, each taking every P-th term, and the P partial
+// sums are added in part. Ends with a barrier.
+inline void split_products(__global const float* a, __local const float* ws, __local float* part,
+                           const int B, const int K, const int N) {
+    const int lid = get_local_id(0), L = get_local_size(0), M = B * N, P = max(1, L / M);
+    for (int i = lid; i < max(M, P * M); i += L) {
+        const int o = i % M, p = i / M, b = o / N, c = o - b * N;
+        __global const float* row = a + b * K;
+        float acc = 0.0f;
+        for (int k = p; k < K; k += P) acc = fma(row[k], ws[k * N + c], acc);
+        part[i] = acc;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (P > 1) {
+        for (int o = lid; o < M; o += L) {
+            float sum = part[o];
+            for (int p = 1; p < P; p++) sum += part[p * M + o];
+            part[o] = sum;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+}
+
+// Forward over steps first … first + count - 1. w is W_hh (G·H, H). Same outputs as rnn_seq_fw.
+__kernel void rnn_split_fw(__global const float* gi, __global const float* w, __global const float* bias,
+                           __global const float* h0, __global float* cells, __global float* out,
+                           __global float* saved, volatile __global int* sync, const int kind, const int T,
+                           const int B, const int H, const int reverse, const int units, const int first,
+                           const int count, __local float* ws, __local float* part) {
+    const int lid = get_local_id(0), L = get_local_size(0), groups = get_num_groups(0);
+    const int G = kind == 0 ? 1 : (kind == 1 ? 3 : 4), GH = G * H, U = units, GU = G * U;
+    const int j0 = get_group_id(0) * U;
+    // ws[k·GU + g·U + u] = W_hh[g·H + j0 + u][k]: the group's gate rows, transposed (0 past H).
+    for (int e = lid; e < GU * H; e += L) {
+        const int c = e / H, k = e - c * H, g = c / U, j = j0 + c - g * U;
+        ws[k * GU + c] = j < H ? w[(g * H + j) * H + k] : 0.0f;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int i = 0; i < count; i++) {
+        const int s = first + i, t = reverse ? T - 1 - s : s, tp = reverse ? T - s : s - 1;
+        if (i > 0) grid_sync(sync, groups);
+        __global const float* hp = s == 0 ? h0 : out + tp * B * H;
+        split_products(hp, ws, part, B, H, GU);                      // (B, G·U): h_{t-1} W_hhᵀ
+        for (int e = lid; e < B * U; e += L) {
+            const int b = e / U, u = e - b * U, j = j0 + u, o = b * H + j;
+            if (j >= H) continue;
+            float c = 0.0f;
+            float4 sv = 0.0f;
+            const float h = cell_unit_fw(kind, GATES(gi + (t * B + b) * GH, G, H, j), GATES(part + b * GU, G, U, u) + GATES(bias, G, H, j),
+                                         kind == 1 ? hp[o] : 0.0f, kind == 2 ? cells[s * B * H + o] : 0.0f, &c, &sv);
+            if (kind == 2) cells[(s + 1) * B * H + o] = c;
+            if (kind != 0) PUT_GATES(saved + (t * B + b) * 4 * H, sv, 4, H, j);
+            out[t * B * H + o] = h;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);                                 // part is the next step's
+    }
+}
+
+// Backward over steps first, first - 1 … first - count + 1, then (finish = 1) the gradient of h0.
+// Group g owns the units k0 = g·U …: ws[j·U + u] = W_hh[j][k0 + u]. dh (B, H) holds the direct
+// part of each unit's state gradient between steps (GRU: z·dh', else 0), and leaves as dh0; dc
+// as rnn_seq_bw. Same outputs as rnn_seq_bw.
+__kernel void rnn_split_bw(__global const float* saved, __global const float* h0, __global const float* cells,
+                           __global const float* out, __global const float* dout, __global float* dh,
+                           __global float* dc, __global float* dgi, __global float* dghs, __global const float* w,
+                           volatile __global int* sync, const int kind, const int T, const int B, const int H,
+                           const int reverse, const int units, const int first, const int count, const int finish,
+                           __local float* ws, __local float* part) {
+    const int lid = get_local_id(0), L = get_local_size(0), groups = get_num_groups(0);
+    const int G = kind == 0 ? 1 : (kind == 1 ? 3 : 4), GH = G * H, U = units;
+    const int k0 = get_group_id(0) * U;
+    for (int e = lid; e < GH * U; e += L) {
+        const int j = e / U, u = e - j * U;
+        ws[e] = k0 + u < H ? w[j * H + k0 + u] : 0.0f;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int i = 0; i < count + finish; i++) {
+        const int s = first - i, t = reverse ? T - 1 - s : s, tp = reverse ? T - s : s - 1;
+        // (B, U): dghs[t_{s+1}] W_hh, the part of dh_s through W_hh, once step s + 1 has run.
+        const int through = s < T - 1;
+        if (through) {
+            if (i > 0) grid_sync(sync, groups);
+            split_products(dghs + (reverse ? T - 2 - s : s + 1) * B * GH, ws, part, B, GH, U);
+        }
+        for (int e = lid; e < B * U; e += L) {
+            const int b = e / U, u = e - b * U, j = k0 + u, o = b * H + j;
+            if (j >= H) continue;
+            const float dhs = dh[o] + (through ? part[e] : 0.0f);
+            if (i == count) { dh[o] = dhs; continue; }               // finish: dh0
+            float dcv = kind == 2 ? dc[o] : 0.0f, direct;
+            float4 dy;
+            const float4 dx = cell_unit_bw(kind, dout[t * B * H + o] + dhs,
+                                           kind == 0 ? (float4)(0.0f) : GATES(saved + (t * B + b) * 4 * H, 4, H, j),
+                                           kind == 0 ? out[t * B * H + o] : 0.0f,
+                                           kind == 1 ? (s == 0 ? h0[o] : out[tp * B * H + o]) : 0.0f,
+                                           kind == 2 ? cells[(s + 1) * B * H + o] : 0.0f, kind == 2 ? cells[s * B * H + o] : 0.0f,
+                                           &dcv, &dy, &direct);
+            PUT_GATES(dgi + (t * B + b) * GH, dx, G, H, j);
+            PUT_GATES(dghs + (t * B + b) * GH, dy, G, H, j);
+            if (kind == 2) dc[o] = dcv;
+            dh[o] = direct;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

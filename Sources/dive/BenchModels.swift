@@ -83,6 +83,8 @@ struct ModelsBench: ParsableCommand {
                         fields += [("minibatches_per_epoch", "\(last.minibatches)"),
                                    ("launches_per_minibatch", String(format: "%.1f", Double(t.totalLaunches) / n)),
                                    ("launches_by_family", "{" + families.joined(separator: ", ") + "}"),
+                                   ("work_groups_per_launch", "{" + t.workGroupsPerLaunch.sorted { $0.key < $1.key }
+                                        .map { "\"\($0.key)\": " + String(format: "%.1f", $0.value) }.joined(separator: ", ") + "}"),
                                    ("uploads_per_minibatch", String(format: "%.1f", Double(t.uploads.count) / n)),
                                    ("blocking_reads_per_epoch", "\(t.downloads.blocking)"),
                                    ("waits_per_epoch", "\(t.waits)"), ("graphs_per_minibatch", String(format: "%.1f", Double(t.graphs) / n)),

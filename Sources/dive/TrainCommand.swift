@@ -137,6 +137,7 @@ func printTrace(_ record: EpochRecord?, device: Device) {
         print("trace: this recipe's trainer records no device trace"); return
     }
     print("trace (\(device), epoch \(record.epoch + 1), \(record.minibatches) minibatches):")
-    for line in t.report(per: record.minibatches) { print("  " + line) }
+    let units = (try? Backends.backend(for: device)).map { ($0 as? KernelBackend)?.limits.computeUnits ?? ProcessInfo.processInfo.activeProcessorCount }
+    for line in t.report(per: record.minibatches, computeUnits: units) { print("  " + line) }
     print("  blocking reads per epoch: \(t.downloads.blocking)")
 }

@@ -21,8 +21,8 @@ func variants<V: Sendable>(_ all: [V], cpu: V) -> [DeviceVariant<V>] {
 
 /// GEMM: gemm_small, the packed path and gemm_lt on every OpenCL device.
 let gemmTargets = variants(GemmVariant.allCases.filter { $0 != .auto }, cpu: .auto)
-/// Recurrences: both whole-sequence kernels and the step-by-step path on every OpenCL device.
-let recurrentTargets = variants([RecurrentPath.groups, .vectors, .byStep], cpu: .auto)
+/// Recurrences: every whole-sequence kernel and the step-by-step path on every OpenCL device.
+let recurrentTargets = variants([RecurrentPath.groups, .vectors, .split, .persistent, .byStep], cpu: .auto)
 /// Softmax and layernorm: one work-item per row and one work-group per row on every OpenCL device.
 let rowTargets = variants([RowVariant.perItem, .perGroup], cpu: .auto)
 

@@ -43,6 +43,7 @@ public enum Backends {
     private static func kernelBackend(_ device: Device, _ makeRuntime: () throws -> KernelRuntime) throws -> KernelBackend {
         lock.lock(); defer { lock.unlock() }
         if let existing = created[device] { return existing }
+        try KernelVariants.checkEnvironment()
         let backend = KernelBackend(runtime: try makeRuntime())
         created[device] = backend
         return backend

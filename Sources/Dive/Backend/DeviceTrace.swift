@@ -12,6 +12,9 @@ public struct DeviceTrace: Codable, Equatable, Sendable {
 
     /// Kernel launches per op family ("matmul", "recurrent", "elementwise", ...: the Kernels/*.cl file).
     public var launches: [String: Int] = [:]
+    /// The work-groups (CUDA: blocks) those launches ran, per op family: over `launches`, how much
+    /// of the device one launch can keep busy.
+    public var workGroups: [String: Int] = [:]
     public var uploads = Transfers(), downloads = Transfers()
     /// Waits for every queued operation (clFinish, cuStreamSynchronize).
     public var waits = 0
@@ -30,6 +33,7 @@ public struct DeviceTrace: Codable, Equatable, Sendable {
     public static func - (a: DeviceTrace, b: DeviceTrace) -> DeviceTrace {
         var d = DeviceTrace()
         for (family, n) in a.launches where n - (b.launches[family] ?? 0) != 0 { d.launches[family] = n - (b.launches[family] ?? 0) }
+        for (family, n) in a.workGroups where n - (b.workGroups[family] ?? 0) != 0 { d.workGroups[family] = n - (b.workGroups[family] ?? 0) }
         d.uploads = a.uploads - b.uploads
         d.downloads = a.downloads - b.downloads
         d.waits = a.waits - b.waits
@@ -40,8 +44,14 @@ public struct DeviceTrace: Codable, Equatable, Sendable {
         return d
     }
 
-    /// One line per figure, divided by `per` (minibatches): launches by family, largest first.
-    public func report(per: Int, unit: String = "minibatch") -> [String] {
+    /// Work-groups per launch of each op family.
+    public var workGroupsPerLaunch: [String: Double] {
+        launches.reduce(into: [:]) { r, e in if e.value > 0 { r[e.key] = Double(workGroups[e.key] ?? 0) / Double(e.value) } }
+    }
+
+    /// One line per figure, divided by `per` (minibatches): launches by family, largest first; then
+    /// each family's work-groups per launch beside the device's `computeUnits`, where given.
+    public func report(per: Int, unit: String = "minibatch", computeUnits: Int? = nil) -> [String] {
         let n = Double(max(per, 1))
         func f(_ x: Int) -> String { String(format: x % max(per, 1) == 0 ? "%.0f" : "%.1f", Double(x) / n) }
         let families = launches.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
@@ -49,6 +59,10 @@ public struct DeviceTrace: Codable, Equatable, Sendable {
                 "uploads per \(unit): \(f(uploads.count)) (\(f(uploads.bytes)) bytes, \(f(uploads.blocking)) blocking)",
                 "downloads per \(unit): \(f(downloads.count)) (\(f(downloads.bytes)) bytes, \(f(downloads.blocking)) blocking)",
                 "waits per \(unit): \(f(waits))"]
+            + (computeUnits.map { cu in
+                ["work-groups per launch (the device has \(cu) compute units): "
+                 + families.map { "\($0.key) " + String(format: "%.0f", workGroupsPerLaunch[$0.key] ?? 0) }.joined(separator: ", ")]
+            } ?? [])
             + (graphs > 0 ? ["graphs per \(unit): \(f(graphs)) (\(f(graphNodes)) of the kernels above, queued as one graph; "
                              + "\(f(graphBuilds)) built, \(f(graphNodeUpdates)) nodes updated)"] : [])
     }

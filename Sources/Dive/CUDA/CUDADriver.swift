@@ -182,6 +182,29 @@ public enum CUDADriver {
         return missing ? nil : api
     }()
 
+    /// Launches whose blocks wait for each other (the persistent recurrences): all blocks resident.
+    struct CooperativeAPI {
+        // cuOccupancyMaxActiveBlocksPerMultiprocessor(int* blocks, CUfunction, int blockSize, size_t dynamicSharedBytes)
+        let occupancy: @convention(c) (UnsafeMutablePointer<Int32>, OpaquePointer?, Int32, Int) -> Result
+        // cuLaunchCooperativeKernel(CUfunction, grid x y z, block x y z, unsigned sharedBytes, CUstream, void** params)
+        let launch: @convention(c) (OpaquePointer?, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, OpaquePointer?,
+                                    UnsafeMutablePointer<Pointer?>?) -> Result
+        // cuGraphKernelNodeSetAttribute(CUgraphNode, CUkernelNodeAttrID, const CUkernelNodeAttrValue*): a graph's
+        // cooperative kernel node (CUDA 12); nil where the driver lacks it.
+        let setNodeAttribute: (@convention(c) (OpaquePointer?, Int32, UnsafeRawPointer) -> Result)?
+    }
+
+    /// The cooperative entry points, or nil where the driver lacks them.
+    static let cooperativeAPI: CooperativeAPI? = {
+        guard let lib = library, let occupancy = dlsym(lib, "cuOccupancyMaxActiveBlocksPerMultiprocessor"),
+              let launch = dlsym(lib, "cuLaunchCooperativeKernel") else { return nil }
+        typealias SetAttribute = @convention(c) (OpaquePointer?, Int32, UnsafeRawPointer) -> Result
+        return CooperativeAPI(occupancy: unsafeBitCast(occupancy, to: (@convention(c) (UnsafeMutablePointer<Int32>, OpaquePointer?, Int32, Int) -> Result).self),
+                              launch: unsafeBitCast(launch, to: (@convention(c) (OpaquePointer?, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32,
+                                                                                 OpaquePointer?, UnsafeMutablePointer<Pointer?>?) -> Result).self),
+                              setNodeAttribute: dlsym(lib, "cuGraphKernelNodeSetAttribute").map { unsafeBitCast($0, to: SetAttribute.self) })
+    }()
+
     /// The entry points, or why they cannot be had.
     static let api: Swift.Result<API, DiveError> = {
         guard let lib = library else { return .failure(.deviceUnavailable(device: "cuda", reason: "no NVIDIA driver (libcuda.so.1 not found)")) }

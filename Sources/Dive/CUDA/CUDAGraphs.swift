@@ -16,9 +16,12 @@ struct RecordedLaunch {
     var grid: (Int, Int, Int), block: (Int, Int, Int)
     var sharedBytes: Int
     var arguments: [UInt8]
+    /// Whether its blocks wait for each other (a cooperative launch, a cooperative node in a graph).
+    var cooperative = false
 
     var topology: [Int] {
-        [Int(bitPattern: UnsafeRawPointer(function)), grid.0, grid.1, grid.2, block.0, block.1, block.2, sharedBytes, arguments.count]
+        [Int(bitPattern: UnsafeRawPointer(function)), grid.0, grid.1, grid.2, block.0, block.1, block.2, sharedBytes, arguments.count,
+         cooperative ? 1 : 0]
     }
 
     /// Calls `body` with the kernelParams array of this launch's arguments.
@@ -127,6 +130,12 @@ final class StepGraphs {
                     var params = l.nodeParams(p)
                     let status = withUnsafePointer(to: &params) { api.addKernelNode(&node, graph, &previous, nodes.isEmpty ? 0 : 1, $0) }
                     try check(status, "cuGraphAddKernelNode")
+                }
+                if l.cooperative, let setAttribute = CUDADriver.cooperativeAPI?.setNodeAttribute {
+                    // CU_KERNEL_NODE_ATTRIBUTE_COOPERATIVE (2); the value is a 64-byte union whose `int cooperative` comes first.
+                    var value = [Int32](repeating: 0, count: 16)
+                    value[0] = 1
+                    try check(value.withUnsafeBytes { setAttribute(node, 2, $0.baseAddress!) }, "cuGraphKernelNodeSetAttribute")
                 }
                 nodes.append(node)
             }

@@ -66,6 +66,9 @@ final class CUDARuntime: KernelRuntime {
     /// The step graphs, where the driver has the graph API.
     private lazy var graphs: StepGraphs? = CUDADriver.graphAPI.map { [api] in StepGraphs(api: $0) { try api.check($0, $1) } }
 
+    /// Whether the device takes cooperative launches (CU_DEVICE_ATTRIBUTE_COOPERATIVE_LAUNCH).
+    private var cooperativeLaunches = false
+
     var displayName: String { "\(device) (\(info.name))" }
     var tuningIdentity: [String] {
         ["cuda", info.name, "sm_\(info.computeCapability.major)\(info.computeCapability.minor)", "\(CUDADriver.driverVersion)"]
@@ -73,7 +76,7 @@ final class CUDARuntime: KernelRuntime {
 
     // CUdevice_attribute and CUfunction_attribute values (cuda.h).
     private static let maxThreadsPerBlock: Int32 = 1, maxSharedPerBlock: Int32 = 8, multiprocessors: Int32 = 16
-    private static let maxSharedPerBlockOptIn: Int32 = 97
+    private static let maxSharedPerBlockOptIn: Int32 = 97, cooperativeLaunch: Int32 = 95
     private static let functionStaticShared: Int32 = 1, functionMaxDynamicShared: Int32 = 8
     private static let notReady: Int32 = 600, outOfMemory: Int32 = 2
 
@@ -97,6 +100,7 @@ final class CUDARuntime: KernelRuntime {
                                     globalMemoryBytes: info.memoryBytes, localMemoryBytes: max(attribute(Self.maxSharedPerBlock), 16 << 10),
                                     maxWorkGroupSize: max(attribute(Self.maxThreadsPerBlock), 64))
         free = FreeList(capBytes: min(info.memoryBytes / 2, 8 << 30), order: <)
+        cooperativeLaunches = attribute(Self.cooperativeLaunch) != 0
         dummy = try createAllocation(byteCount: 4)
         dynamicSharedBase = try probeDynamicSharedBase()
         Log.device.info("\(info.name): dynamic shared memory starts at shared address \(dynamicSharedBase)")
@@ -276,8 +280,27 @@ final class CUDARuntime: KernelRuntime {
         try enqueue(function, name: name, global: global, local: local, args: args, probing: false)
     }
 
+    /// Blocks of `function` resident at once: the occupancy calculator's blocks per
+    /// multiprocessor times the multiprocessors, where the device takes cooperative launches.
+    func residentGroups(_ function: KernelFunction, localSize: Int, localBytes: Int) throws -> Int {
+        guard let cooperative = CUDADriver.cooperativeAPI, cooperativeLaunches, localSize <= limits.maxWorkGroupSize else { return 0 }
+        _ = api.setCurrent(context)
+        if let loaded = functions[function], localBytes > loaded.dynamicLimit {
+            guard (try? allowDynamicShared(localBytes, function: function, name: "occupancy")) != nil else { return 0 }
+        }
+        var perMultiprocessor: Int32 = 0
+        try api.check(cooperative.occupancy(&perMultiprocessor, function, Int32(localSize), localBytes), "cuOccupancyMaxActiveBlocksPerMultiprocessor")
+        return Int(perMultiprocessor) * limits.computeUnits
+    }
+
+    /// A cooperative launch (cuLaunchCooperativeKernel; in a step's graph, a cooperative kernel node).
+    func enqueueResident(_ function: KernelFunction, name: String, groups: Int, localSize: Int, args: [KernelArg]) throws {
+        try enqueue(function, name: name, global: (groups * localSize, 1, 1), local: (localSize, 1, 1), args: args, probing: false,
+                    cooperative: true)
+    }
+
     private func enqueue(_ function: KernelFunction, name: String, global: (Int, Int, Int), local: (Int, Int, Int)?,
-                         args: [KernelArg], probing: Bool) throws {
+                         args: [KernelArg], probing: Bool, cooperative: Bool = false) throws {
         guard let loaded = functions[function] else { throw DiveError.invalidArgument(op: name, detail: "not a function of \(displayName)") }
         try PTXLibrary.check(kernel: name, args: args, params: loaded.params)
         guard args.count <= Self.maxArguments else { throw DiveError.invalidArgument(op: name, detail: "more than \(Self.maxArguments) arguments") }
@@ -305,8 +328,12 @@ final class CUDARuntime: KernelRuntime {
         }
         if shared > loaded.dynamicLimit { try allowDynamicShared(shared, function: function, name: name) }
         let launch = RecordedLaunch(function: function, grid: shape.grid, block: shape.block, sharedBytes: shared,
-                                    arguments: Array(UnsafeRawBufferPointer(start: argumentBytes, count: args.count * 16)))
-        if recording != nil {
+                                    arguments: Array(UnsafeRawBufferPointer(start: argumentBytes, count: args.count * 16)),
+                                    cooperative: cooperative)
+        // A driver without cooperative graph nodes takes such a launch outside the step's graph.
+        let outsideGraph = cooperative && CUDADriver.cooperativeAPI?.setNodeAttribute == nil
+        if outsideGraph { try issueRecorded() }
+        if recording != nil && !outsideGraph {
             recording!.append(launch)
             for case let .buffer(b?) in args { usedAllocations.insert(address(b.allocation)) }
             return
@@ -316,6 +343,14 @@ final class CUDARuntime: KernelRuntime {
 
     private func issue(_ l: RecordedLaunch) throws {
         _ = api.setCurrent(context)
+        if l.cooperative {
+            guard let cooperative = CUDADriver.cooperativeAPI else { throw DiveError.invalidArgument(op: "CUDA", detail: "the driver has no cooperative launches") }
+            let status = l.withParams { params in
+                cooperative.launch(l.function, UInt32(l.grid.0), UInt32(l.grid.1), UInt32(l.grid.2), UInt32(l.block.0), UInt32(l.block.1),
+                                   UInt32(l.block.2), UInt32(l.sharedBytes), stream, params)
+            }
+            return try api.check(status, "cuLaunchCooperativeKernel", "grid \(l.grid), block \(l.block), \(l.sharedBytes) bytes shared")
+        }
         let status = l.withParams { params in
             api.launch(l.function, UInt32(l.grid.0), UInt32(l.grid.1), UInt32(l.grid.2), UInt32(l.block.0), UInt32(l.block.1),
                        UInt32(l.block.2), UInt32(l.sharedBytes), stream, params, nil)

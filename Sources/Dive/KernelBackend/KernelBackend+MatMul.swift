@@ -156,23 +156,8 @@ final class GemmPlanner {
     // MARK: tuning
 
     /// Where this device's tuned configuration of `what` is kept.
-    private func tuningFile(_ what: String) -> URL? {
-        guard let source = try? ProgramCache.source(named: "matmul") else { return nil }
-        return ProgramCache.cacheDirectory?.appendingPathComponent(String(
-            format: "gemm-tuning-%@-%016llx.json", what, ProgramCache.fnv1a(backend.runtime.tuningIdentity + [source])))
-    }
-
-    /// Median of three timed runs after one warm-up (the queue drained around each).
-    private func time(_ body: () throws -> Void) throws -> Double {
-        var times: [Double] = []
-        for run in 0..<4 {
-            let start = DispatchTime.now().uptimeNanoseconds
-            try body()
-            try backend.runtime.finish()
-            if run > 0 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start)) }
-        }
-        return times.sorted()[times.count / 2]
-    }
+    private func tuningFile(_ what: String) -> URL? { backend.tuningFile(program: "matmul", "gemm-tuning-" + what) }
+    private func time(_ body: () throws -> Void) throws -> Double { try backend.medianTime(body) }
 
     /// Loads the cached choice of the packed path, or times every candidate on a 512³ product and
     /// caches the fastest.

@@ -1,8 +1,13 @@
-// Whole-sequence recurrences: one launch per direction forward (plus one to transpose
-// W_hh) and one backward, from Kernels/recurrent.cl. GPUs run rnn_seq_fw / rnn_seq_bw (a
-// work-group carries a few batch rows through every step); CPU-type devices run the _v8 kernels
-// (one work-item per block of rows, float8 vectors). The step-by-step path (a GEMM and a cell
+// Whole-sequence recurrences from Kernels/recurrent.cl, in three shapes. `groups` (rnn_seq_fw /
+// rnn_seq_bw): a work-group carries a few batch rows through every step, one launch per direction
+// and pass (plus one to transpose W_hh). `vectors` (the _v8 kernels, CPU-type devices): one
+// work-item per block of rows, float8 vectors. `split` and `persistent` (rnn_split_fw /
+// rnn_split_bw): work-groups own hidden units for every row, so a step spreads over the whole
+// device; one launch per step, or every step in one launch of resident work-groups meeting at a
+// device-wide barrier. `auto` takes the vector kernels on CPU-type devices and, on GPUs, the
+// fastest of the others for the shape (RecurrentPlanner). The step-by-step path (a GEMM and a cell
 // launch per step) remains for states too wide for local memory.
+import Foundation
 
 /// How one recurrence launches: the kernel family, batch rows per work-group and work-items per group.
 struct SequenceLaunch: Equatable {
@@ -24,7 +29,7 @@ extension KernelBackend {
     func sequenceLaunch(_ path: RecurrentPath, batch: Int, hidden: Int, gates: Int) -> SequenceLaunch? {
         let vectors: Bool
         switch path {
-        case .byStep: return nil
+        case .byStep, .split, .persistent: return nil
         case .groups: vectors = false
         case .vectors: vectors = true
         case .auto: vectors = !limits.isGPU && hidden % 8 == 0
@@ -39,14 +44,60 @@ extension KernelBackend {
         return SequenceLaunch(vectors: vectors, rows: rows, localSize: vectors ? 1 : min(limits.isGPU ? 256 : 64, limits.maxWorkGroupSize))
     }
 
-    private func fusedLaunch(_ q: RecurrentSequence) throws -> SequenceLaunch? {
+    /// The launch shape of the split kernels for a recurrence, or nil where they cannot run it (the
+    /// W_hh slice of one unit does not fit in local memory; `persistent`: the groups it needs are not
+    /// all resident at once). Per step, a group per compute unit at least (U = H / compute units);
+    /// persistent, the fewest units per group whose groups the device holds at once.
+    func splitLaunch(persistent: Bool, batch: Int, hidden: Int, gates: Int) throws -> SplitLaunch? {
+        let localSize = min(limits.isGPU ? 256 : 64, limits.maxWorkGroupSize)
+        func shape(_ units: Int) -> SplitLaunch {
+            SplitLaunch(units: units, groups: (hidden + units - 1) / units, localSize: localSize, persistent: persistent)
+        }
+        func fits(_ s: SplitLaunch) -> Bool { s.localBytes(batch: batch, hidden: hidden, gates: gates) <= limits.localMemoryBytes - 1024 }
+        guard persistent else {
+            var s = shape(max(1, hidden / max(limits.computeUnits, 1)))
+            while !fits(s) && s.units > 1 { s = shape(s.units / 2) }
+            return fits(s) ? s : nil
+        }
+        let kernels = (try function(.rnn_split_fw), try function(.rnn_split_bw))
+        func resident(_ s: SplitLaunch) throws -> Int {
+            let bytes = s.localBytes(batch: batch, hidden: hidden, gates: gates)
+            return min(try runtime.residentGroups(kernels.0, localSize: localSize, localBytes: bytes),
+                       try runtime.residentGroups(kernels.1, localSize: localSize, localBytes: bytes))
+        }
+        var s = shape(1)
+        for _ in 0..<8 {                       // more units per group: more local memory, fewer groups resident
+            guard fits(s) else { return nil }
+            let most = try resident(s)
+            guard most > 0 else { return nil }
+            if s.groups <= most { return s }
+            let units = (hidden + most - 1) / most
+            s = shape(units > s.units ? units : s.units + 1)
+        }
+        return nil
+    }
+
+    /// How `path` runs a recurrence of this shape on this device (nil: it cannot); `auto` as the
+    /// device's planner chose.
+    func recurrentLaunch(_ path: RecurrentPath, cell: CellKind, steps: Int, batch: Int, hidden: Int) throws -> RecurrentLaunch? {
+        let G = cell.gates
+        switch path {
+        case .byStep: return .byStep
+        case .groups, .vectors: return sequenceLaunch(path, batch: batch, hidden: hidden, gates: G).map { .rows($0) }
+        case .split, .persistent: return try splitLaunch(persistent: path == .persistent, batch: batch, hidden: hidden, gates: G).map { .split($0) }
+        case .auto:
+            if !limits.isGPU { return sequenceLaunch(.auto, batch: batch, hidden: hidden, gates: G).map { .rows($0) } ?? .byStep }
+            return try recurrentPlan.launch(cell: cell, steps: steps, batch: batch, hidden: hidden)
+        }
+    }
+
+    private func plannedLaunch(_ q: RecurrentSequence) throws -> RecurrentLaunch {
         try requireFloat32(q.gi, q.wHH, q.bHH, q.h0, q.out, op: "recurrentSequence")
         let path = KernelVariants.recurrent
-        let shape = sequenceLaunch(path, batch: q.batch, hidden: q.hidden, gates: q.cell.gates)
-        if shape == nil && path != .auto && path != .byStep {
-            throw DiveError.invalidArgument(op: "recurrentSequence", detail: "the \(path) kernels cannot run hidden size \(q.hidden) on \(displayName)")
+        guard let launch = try recurrentLaunch(path, cell: q.cell, steps: q.steps, batch: q.batch, hidden: q.hidden) else {
+            throw DiveError.invalidArgument(op: "recurrentSequence", detail: "the \(path) kernels cannot run batch \(q.batch), hidden size \(q.hidden) on \(displayName)")
         }
-        return shape
+        return launch
     }
 
     /// The fused kernels for a launch shape (one program per rows-per-group).
@@ -60,9 +111,30 @@ extension KernelBackend {
     }
 
     public func recurrentForward(_ q: RecurrentSequence) throws {
-        guard let shape = try fusedLaunch(q) else { return try recurrentForwardByStep(q) }
-        let G = q.cell.gates, H = q.hidden
+        let launch = try plannedLaunch(q)
         guard q.steps > 0, q.batch > 0 else { return }
+        switch launch {
+        case .byStep: try recurrentForwardByStep(q)
+        case let .rows(shape): try rowsForward(q, shape)
+        case let .split(shape): try splitForward(q, shape)
+        }
+    }
+
+    public func recurrentBackward(_ q: RecurrentSequence, gradOut: Tensor, dh: Tensor, dc: Tensor?,
+                                  dGi: Tensor, dGh: Tensor) throws {
+        let launch = try plannedLaunch(q)
+        if case .byStep = launch { return try recurrentBackwardByStep(q, gradOut: gradOut, dh: dh, dc: dc, dGi: dGi, dGh: dGh) }
+        try requireFloat32(gradOut, dh, dGi, dGh, op: "recurrentSequence backward")
+        guard q.steps > 0, q.batch > 0 else { return }
+        switch launch {
+        case .byStep: break
+        case let .rows(shape): try rowsBackward(q, shape, gradOut: gradOut, dh: dh, dc: dc, dGi: dGi, dGh: dGh)
+        case let .split(shape): try splitBackward(q, shape, gradOut: gradOut, dh: dh, dc: dc, dGi: dGi, dGh: dGh)
+        }
+    }
+
+    private func rowsForward(_ q: RecurrentSequence, _ shape: SequenceLaunch) throws {
+        let G = q.cell.gates, H = q.hidden
         let wT = try Tensor.empty([H, G * H], on: self)                                   // (H, G·H)
         try copyStrided(q.wHH, into: wT, layout: try StridedLayout.make(shape: [H, G * H], srcStrides: [1, H], dstStrides: [G * H, 1]))
         let local = shape.localFloats(hidden: H, gates: G)
@@ -79,13 +151,8 @@ extension KernelBackend {
         }
     }
 
-    public func recurrentBackward(_ q: RecurrentSequence, gradOut: Tensor, dh: Tensor, dc: Tensor?,
-                                  dGi: Tensor, dGh: Tensor) throws {
-        guard let shape = try fusedLaunch(q) else {
-            return try recurrentBackwardByStep(q, gradOut: gradOut, dh: dh, dc: dc, dGi: dGi, dGh: dGh)
-        }
-        try requireFloat32(gradOut, dh, dGi, dGh, op: "recurrentSequence backward")
-        guard q.steps > 0, q.batch > 0 else { return }
+    private func rowsBackward(_ q: RecurrentSequence, _ shape: SequenceLaunch, gradOut: Tensor, dh: Tensor, dc: Tensor?,
+                              dGi: Tensor, dGh: Tensor) throws {
         let local = shape.localFloats(hidden: q.hidden, gates: q.cell.gates)
         let groups = (q.batch + shape.rows - 1) / shape.rows
         lock.lock(); defer { lock.unlock() }
@@ -99,4 +166,69 @@ extension KernelBackend {
             try a.local(floats: local.gates)
         }
     }
+
+    /// rnn_split_fw over every step: once per step, or once for all (persistent).
+    private func splitForward(_ q: RecurrentSequence, _ shape: SplitLaunch) throws {
+        lock.lock(); defer { lock.unlock() }
+        let k = try function(.rnn_split_fw), sync = try gridSync.get()
+        let local = shape.localFloats(batch: q.batch, hidden: q.hidden, gates: q.cell.gates)
+        func run(first: Int, count: Int) throws {
+            try launchLocked(k, name: "rnn_split_fw", family: "recurrent", global: (shape.groups * shape.localSize, 1, 1),
+                             local: (shape.localSize, 1, 1), resident: shape.persistent) { a in
+                try a.buffer(q.gi); try a.buffer(q.wHH); try a.buffer(q.bHH); try a.buffer(q.h0); try a.buffer(q.cells)
+                try a.buffer(q.out); try a.buffer(q.saved); try a.buffer(sync)
+                try a.int(q.cell.rawValue); try a.int(q.steps); try a.int(q.batch); try a.int(q.hidden); try a.int(q.reverse ? 1 : 0)
+                try a.int(shape.units); try a.int(first); try a.int(count)
+                try a.local(floats: local.weights); try a.local(floats: local.products)
+            }
+        }
+        if shape.persistent { try run(first: 0, count: q.steps) } else { for s in 0..<q.steps { try run(first: s, count: 1) } }
+    }
+
+    /// rnn_split_bw over every step in reverse, then h0's gradient: once per step and once more, or
+    /// once for all (persistent).
+    private func splitBackward(_ q: RecurrentSequence, _ shape: SplitLaunch, gradOut: Tensor, dh: Tensor, dc: Tensor?,
+                               dGi: Tensor, dGh: Tensor) throws {
+        lock.lock(); defer { lock.unlock() }
+        let k = try function(.rnn_split_bw), sync = try gridSync.get()
+        let local = shape.localFloats(batch: q.batch, hidden: q.hidden, gates: q.cell.gates)
+        func run(first: Int, count: Int, finish: Bool) throws {
+            try launchLocked(k, name: "rnn_split_bw", family: "recurrent", global: (shape.groups * shape.localSize, 1, 1),
+                             local: (shape.localSize, 1, 1), resident: shape.persistent) { a in
+                try a.buffer(q.saved); try a.buffer(q.h0); try a.buffer(q.cells); try a.buffer(q.out); try a.buffer(gradOut)
+                try a.buffer(dh); try a.buffer(dc); try a.buffer(dGi); try a.buffer(dGh); try a.buffer(q.wHH); try a.buffer(sync)
+                try a.int(q.cell.rawValue); try a.int(q.steps); try a.int(q.batch); try a.int(q.hidden); try a.int(q.reverse ? 1 : 0)
+                try a.int(shape.units); try a.int(first); try a.int(count); try a.int(finish ? 1 : 0)
+                try a.local(floats: local.weights); try a.local(floats: local.products)
+            }
+        }
+        if shape.persistent {
+            try run(first: q.steps - 1, count: q.steps, finish: true)
+        } else {
+            for s in (0..<q.steps).reversed() { try run(first: s, count: 1, finish: false) }
+            try run(first: -1, count: 0, finish: true)
+        }
+    }
+}
+
+/// How the split kernels launch: hidden units per work-group, work-groups, work-items per group,
+/// and whether every step runs in one launch (persistent).
+struct SplitLaunch: Equatable, Codable {
+    var units, groups, localSize: Int
+    var persistent: Bool
+    /// Local memory per group: the group's W_hh entries (G·U·H) and its products (max(L, B·G·U)).
+    func localFloats(batch: Int, hidden: Int, gates: Int) -> (weights: Int, products: Int) {
+        (gates * units * hidden, max(localSize, batch * gates * units))
+    }
+    func localBytes(batch: Int, hidden: Int, gates: Int) -> Int {
+        let f = localFloats(batch: batch, hidden: hidden, gates: gates)
+        return 4 * (f.weights + f.products) + 32
+    }
+}
+
+/// How a recurrence runs on a kernel device.
+enum RecurrentLaunch: Equatable {
+    case byStep
+    case rows(SequenceLaunch)
+    case split(SplitLaunch)
 }

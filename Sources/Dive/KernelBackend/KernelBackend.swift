@@ -16,7 +16,7 @@ enum Kernel: Int, CaseIterable {
     case r_sum, r_max, r_argmax
     case sm_fw, sm_bw, sm_fw_wg, sm_bw_wg, ce_fw, ce_bw, ln_fw, ln_bw, ln_fw_wg, ln_bw_wg
     case at_fw, at_bw_q, at_bw_kv, emb_fw, emb_bw, dropout, sgd_n, adam_n, sumsq_n, norm_final
-    case cell_fw, cell_bw
+    case cell_fw, cell_bw, rnn_split_fw, rnn_split_bw
     case fma_peak, fma_peak_w, copy_bw
 
     /// Its name in Kernels/*.cl (made once: a launch asks for it every time).
@@ -35,7 +35,7 @@ enum Kernel: Int, CaseIterable {
         case .emb_fw, .emb_bw: return "embedding"
         case .dropout: return "dropout"
         case .sgd_n, .adam_n, .sumsq_n, .norm_final: return "optimisation"
-        case .cell_fw, .cell_bw: return "recurrent"
+        case .cell_fw, .cell_bw, .rnn_split_fw, .rnn_split_bw: return "recurrent"
         case .fma_peak, .fma_peak_w, .copy_bw: return "roofline"
         default: return "elementwise"
         }
@@ -97,6 +97,11 @@ protocol KernelRuntime: AnyObject {
     /// Queues `function` over `global` work-items in groups of `local` (nil: the runtime picks).
     func enqueue(_ function: KernelFunction, name: String, global: (Int, Int, Int), local: (Int, Int, Int)?,
                  args: [KernelArg]) throws
+    /// The most work-groups of `function` (`localSize` work-items, `localBytes` of local memory)
+    /// the device runs at once, so that a launch of that many may wait for each other (0: none).
+    func residentGroups(_ function: KernelFunction, localSize: Int, localBytes: Int) throws -> Int
+    /// Queues a launch of at most `residentGroups` work-groups that wait for each other.
+    func enqueueResident(_ function: KernelFunction, name: String, groups: Int, localSize: Int, args: [KernelArg]) throws
 }
 
 extension KernelRuntime {
@@ -122,6 +127,10 @@ public final class KernelBackend: Backend {
     lazy var gemmPlan = GemmPlanner(backend: self)
     /// The fused recurrence kernels per rows-per-group (KernelBackend+RecurrentSequence.swift).
     var sequenceKernelCache: [Int: (fw: KernelFunction, bw: KernelFunction)] = [:]
+    /// The recurrence each shape runs under `auto` on a GPU, timed on first use.
+    lazy var recurrentPlan = RecurrentPlanner(backend: self)
+    /// The device-wide barrier's two counters (Kernels/recurrent.cl, grid_sync), zeroed once.
+    lazy var gridSync: Result<Tensor, Error> = Result { try Tensor.zeros([2], dtype: .int32, on: self) }
     private var functions: [KernelFunction?]
 
     init(runtime: KernelRuntime) {
@@ -205,16 +214,32 @@ public final class KernelBackend: Backend {
         try launchLocked(try function(id), name: id.name, family: id.file, global: global, local: local, setArgs)
     }
 
-    /// `family` names the op family the launch is counted under in `trace`.
+    /// `family` names the op family the launch is counted under in `trace`. With `resident`, the
+    /// launch's work-groups wait for each other (`enqueueResident`): `global` is groups × `local`.
     func launchLocked(_ function: KernelFunction, name: String, family: String, global: (Int, Int, Int),
-                      local: (Int, Int, Int)?, _ setArgs: (inout KernelArgs) throws -> Void) throws {
+                      local: (Int, Int, Int)?, resident: Bool = false, _ setArgs: (inout KernelArgs) throws -> Void) throws {
         guard global.0 > 0, global.1 > 0, global.2 > 0 else { return }
         var args = KernelArgs()
         try setArgs(&args)
         if PTXLibrary.checkingEveryLaunch { try PTXLibrary.check(kernel: name, args: args.values) }
-        try runtime.enqueue(function, name: name, global: global, local: local, args: args.values)
+        let groups = Self.workGroups(global: global, local: local, maxWorkGroupSize: limits.maxWorkGroupSize)
+        if resident, let local {
+            try runtime.enqueueResident(function, name: name, groups: global.0 / local.0, localSize: local.0, args: args.values)
+        } else {
+            try runtime.enqueue(function, name: name, global: global, local: local, args: args.values)
+        }
         trace.launches[family, default: 0] += 1
+        trace.workGroups[family, default: 0] += groups
         Log.device.trace("launch \(name)")
+    }
+
+    /// The work-groups of a launch: of `local` as given, else as CUDARuntime shapes it (OpenCL's
+    /// driver picks its own then; the ops give `local` wherever the count matters).
+    static func workGroups(global: (Int, Int, Int), local: (Int, Int, Int)?, maxWorkGroupSize: Int) -> Int {
+        var block = local ?? (min(global.0, 256, maxWorkGroupSize), 1, 1)
+        if local == nil { while block.0 > 1 && global.0 % block.0 != 0 { block.0 -= 1 } }
+        func up(_ a: Int, _ b: Int) -> Int { (a + max(b, 1) - 1) / max(b, 1) }
+        return up(global.0, block.0) * up(global.1, block.1) * up(global.2, block.2)
     }
 
     /// Throws unless the tensor is Float32 (the only float type of the kernels).

@@ -1,6 +1,7 @@
 // The kernel variants an OpenCL device can run for one op, and the task-local switch that forces
 // one: `auto` picks per device type (CPU-shaped kernels on PoCL, GPU-shaped ones on GPUs); tests
 // and `dive check` run every variant on every device against the same float64 reference.
+import Foundation
 
 /// GEMM: `small` (gemm_small, one launch, operands read in place), `packed` (gemm_pack +
 /// gemm_tile, register tiles over contiguous panels: CPU-type devices), `localTiles` (gemm_lt,
@@ -8,11 +9,15 @@
 public enum GemmVariant: String, CaseIterable, Sendable { case auto, small, packed, localTiles }
 
 /// Recurrences: `groups` (one launch per direction and pass, a work-group carrying a few rows
-/// through every step with barriers between GEMM and cell: GPUs), `vectors` (one launch, one
-/// work-item carrying its rows with float8 vectors, no barriers: CPU-type devices, H a multiple
-/// of 8) or `byStep` (a GEMM and a cell launch per step). `auto` picks per device type and falls
-/// back to `byStep` when a group's state does not fit in local memory.
-public enum RecurrentPath: String, CaseIterable, Sendable { case auto, groups, vectors, byStep }
+/// through every step with barriers between GEMM and cell: GPUs where the batch fills the device),
+/// `vectors` (one launch, one work-item carrying its rows with float8 vectors, no barriers:
+/// CPU-type devices, H a multiple of 8), `split` (work-groups own hidden units for every row, one
+/// launch per step across the whole device), `persistent` (the same kernels, every step in one
+/// launch with a device-wide barrier between steps: a cooperative launch on CUDA, one work-group
+/// per compute unit on OpenCL) or `byStep` (a GEMM and a cell launch per step). `auto` picks per
+/// device: the `vectors` kernels on CPU-type devices, on GPUs the fastest of `groups`, `split` and
+/// `persistent` timed on first use (RecurrentPlanner), and `byStep` where none fits local memory.
+public enum RecurrentPath: String, CaseIterable, Sendable { case auto, groups, vectors, split, persistent, byStep }
 
 /// Row ops (softmax, layernorm forward and input gradient): `perItem`, one work-item per row with
 /// vector loads (CPU-type devices), or `perGroup`, one work-group per row with tree reductions in
@@ -20,9 +25,44 @@ public enum RecurrentPath: String, CaseIterable, Sendable { case auto, groups, v
 public enum RowVariant: String, CaseIterable, Sendable { case auto, perItem, perGroup }
 
 /// Forces kernel variants for the code run inside `withValue` (task-local, so concurrent tests
-/// never see each other's choice).
+/// never see each other's choice). Outside one, `DIVE_VARIANTS` sets them for the whole process,
+/// for comparing candidates from the command line: `DIVE_VARIANTS=recurrent=split,rows=perGroup`.
 public enum KernelVariants {
-    @TaskLocal public static var gemm = GemmVariant.auto
-    @TaskLocal public static var recurrent = RecurrentPath.auto
-    @TaskLocal public static var rows = RowVariant.auto
+    @TaskLocal public static var gemm = environment.gemm
+    @TaskLocal public static var recurrent = environment.recurrent
+    @TaskLocal public static var rows = environment.rows
+
+    /// `DIVE_VARIANTS` read once: each `family=variant` it names, and what it could not read.
+    static let environment = parse(ProcessInfo.processInfo.environment["DIVE_VARIANTS"] ?? "")
+
+    struct Forced {
+        var gemm = GemmVariant.auto, recurrent = RecurrentPath.auto, rows = RowVariant.auto
+        var error: String?
+    }
+
+    static func parse(_ text: String) -> Forced {
+        var f = Forced()
+        for item in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !item.isEmpty {
+            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+            let value = parts.count == 2 ? parts[1] : ""
+            switch parts[0] {
+            case "gemm" where GemmVariant(rawValue: value) != nil: f.gemm = GemmVariant(rawValue: value)!
+            case "recurrent" where RecurrentPath(rawValue: value) != nil: f.recurrent = RecurrentPath(rawValue: value)!
+            case "rows" where RowVariant(rawValue: value) != nil: f.rows = RowVariant(rawValue: value)!
+            default:
+                f.error = "DIVE_VARIANTS: cannot read '\(item)'; give family=variant with gemm (\(names(GemmVariant.self))), "
+                    + "recurrent (\(names(RecurrentPath.self))) or rows (\(names(RowVariant.self)))"
+            }
+        }
+        return f
+    }
+
+    private static func names<V: CaseIterable & RawRepresentable>(_: V.Type) -> String where V.RawValue == String {
+        V.allCases.map(\.rawValue).joined(separator: "|")
+    }
+
+    /// Throws where `DIVE_VARIANTS` names a family or variant that does not exist.
+    public static func checkEnvironment() throws {
+        if let error = environment.error { throw DiveError.invalidArgument(op: "DIVE_VARIANTS", detail: error) }
+    }
 }

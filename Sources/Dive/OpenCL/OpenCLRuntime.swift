@@ -187,6 +187,28 @@ final class OpenCLRuntime: KernelRuntime {
         try clCheck(status, "clEnqueueNDRangeKernel(\(name))", "global \(global)")
     }
 
+    /// One work-group per compute unit: OpenCL promises no more resident at once, and a GPU holds
+    /// at least one group of every kernel that fits its local memory on each compute unit.
+    func residentGroups(_ function: KernelFunction, localSize: Int, localBytes: Int) throws -> Int {
+        localBytes <= limits.localMemoryBytes ? limits.computeUnits : 0
+    }
+
+    /// Work-groups that wait for each other hold a compute unit each until the last arrives. On a
+    /// GPU the launch has the device; a CPU-type device (PoCL) runs work-groups on threads that other
+    /// queues of this process share, so there such a launch runs alone and is waited for.
+    func enqueueResident(_ function: KernelFunction, name: String, groups: Int, localSize: Int, args: [KernelArg]) throws {
+        guard groups <= limits.computeUnits else {
+            throw DiveError.invalidArgument(op: name, detail: "\(groups) work-groups that wait for each other on \(limits.computeUnits) compute units")
+        }
+        guard !limits.isGPU else { return try enqueue(function, name: name, global: (groups * localSize, 1, 1), local: (localSize, 1, 1), args: args) }
+        Self.residentLock.lock(); defer { Self.residentLock.unlock() }
+        try enqueue(function, name: name, global: (groups * localSize, 1, 1), local: (localSize, 1, 1), args: args)
+        try finish()
+    }
+
+    /// Held while a CPU-type device runs a launch whose work-groups wait for each other.
+    static let residentLock = NSLock()
+
     private func set(_ k: cl_kernel, _ index: cl_uint, _ arg: KernelArg) throws {
         func value<T>(_ v: T) throws {
             var v = v
