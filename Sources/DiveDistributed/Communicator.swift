@@ -9,6 +9,8 @@ public protocol Communicator: AnyObject {
     var rank: Int { get }
     /// Processes in the run.
     var size: Int { get }
+    /// This process's index among the run's processes on its node (which GPU it takes).
+    var localRank: Int { get }
     /// Replaces `values` on every rank by their sum over ranks (the same bits on every rank).
     func allReduceSum(_ values: UnsafeMutableBufferPointer<Float>) throws
     func allReduceSum(_ values: UnsafeMutableBufferPointer<Double>) throws
@@ -45,6 +47,7 @@ public final class SingleProcess: Communicator {
     public init() {}
     public var rank: Int { 0 }
     public var size: Int { 1 }
+    public var localRank: Int { 0 }
     public func allReduceSum(_ values: UnsafeMutableBufferPointer<Float>) throws {}
     public func allReduceSum(_ values: UnsafeMutableBufferPointer<Double>) throws {}
     public func broadcast(_ bytes: inout [UInt8]) throws {}

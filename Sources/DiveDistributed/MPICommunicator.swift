@@ -8,6 +8,8 @@ import Foundation
 public final class MPICommunicator: Communicator {
     public let rank: Int
     public let size: Int
+    /// This rank's index among the ranks on its node.
+    public private(set) lazy var localRank = Int(dive_mpi_local_rank(comm))
     private let comm: MPI_Comm
 
     nonisolated(unsafe) private static var shared: MPICommunicator?

@@ -35,7 +35,7 @@ struct ModelsBench: ParsableCommand {
         let comm: Communicator = distributed ? try reportingZooErrors { try Distributed.world() } : SingleProcess()
         try reportingZooErrors(across: comm) {
             KernelBackend.stepGraphs = graphs == .on
-            let devices = try resolveDevices(device)
+            let devices = comm.size > 1 ? [try resolveDevice(device ?? "auto", rankOf: comm)] : try resolveDevices(device)
             let names = recipes.map { $0.split(separator: ",").map(String.init) } ?? Self.defaultRecipes
             for name in names {
                 let recipe = try RecipeRegistry.recipe(named: name)

@@ -49,7 +49,7 @@ struct TrainCommand: ParsableCommand {
             o.communicator = comm
             o.parameterDigests = parameterDigests.map { URL(fileURLWithPath: $0) }
             KernelBackend.stepGraphs = graphs == .on
-            o.device = try resolveDevice(device)
+            o.device = try resolveDevice(device, rankOf: comm)
             let allowed = r.presets.map(\.rawValue).joined(separator: ", ")
             guard let edition = BookEdition(rawValue: preset), r.presets.contains(edition) else {
                 throw ZooError.invalidOption("--preset for \(r.name) must be one of \(allowed), not '\(preset)'")

@@ -8,6 +8,7 @@
 // the same steps launched one by one: a replay that kept a stale argument (the learning rate,
 // Adam's step, a dropout seed, a temporary's address) would show here.
 // What it cannot test is the PTX itself on a GPU: that needs the device bundle on one.
+import DiveDistributed
 import Foundation
 import Testing
 
@@ -30,10 +31,10 @@ enum StandInCUDA {
         return dir
     }
 
-    /// `dive args` with the stand-in driver on its library path.
-    static func run(_ args: [String]) throws -> CLI.Result {
-        let p = try CLI.process(args)
-        var env = p.environment ?? [:]
+    /// `dive args` with the stand-in driver on its library path (and `extra` in the environment).
+    static func run(ranks: Int? = nil, _ args: [String], environment extra: [String: String] = [:]) throws -> CLI.Result {
+        let p = try CLI.process(ranks: ranks, args)
+        var env = (p.environment ?? [:]).merging(extra) { $1 }
         env["LD_LIBRARY_PATH"] = try library.get().path + (env["LD_LIBRARY_PATH"].map { ":" + $0 } ?? "")
         env["STAND_IN_CUDA_KERNELS"] = kernels.path
         p.environment = env
@@ -106,5 +107,48 @@ struct StandInCUDATests {
         let updated = try #require(graphs.components(separatedBy: " built, ").last?.split(separator: " ").first.flatMap { Double($0) })
         #expect(graphs.contains("; 0 built,") && (recipe == "lstm" ? updated == 0 : updated < 69), "\(graphs)")
         #expect(!off.trace.contains { $0.hasPrefix("graphs per") } && on.trace[0] == off.trace[0], "on \(on.trace)\noff \(off.trace)")
+    }
+
+    /// The GPU-shaped candidates spread over an H100-sized device (132 SMs): the LSTM's split
+    /// recurrence and the Transformer's layernorm (one work-group per row) and softmax each run at
+    /// least one work-group per SM in every launch, as `--trace` counts them. The Transformer's
+    /// softmax rows are short (10 keys), so they run inside the fused attention kernel (a softmax
+    /// launch of its own only from Tk·D ≥ 2048); any softmax launch must spread as widely.
+    @Test func gpuShapedLaunchesCoverTheDevice() throws {
+        func groups(_ recipe: String, _ variants: String) throws -> [String: Double] {
+            let r = try StandInCUDA.run(["train", recipe, "--device", "cuda:0", "--epochs", "1", "--trace"],
+                                        environment: ["STAND_IN_CUDA_SMS": "132", "DIVE_VARIANTS": variants])
+            try #require(r.exitedNormally && r.status == 0, "\(recipe):\n\(r.output)")
+            let line = try #require(r.output.split(separator: "\n").first { $0.contains("work-groups per launch (the device has 132 compute units)") },
+                                    "\(r.output)")
+            return Dictionary(uniqueKeysWithValues: line.components(separatedBy: "units): ").last!.components(separatedBy: ", ").compactMap {
+                let p = $0.split(separator: " ")
+                return p.count == 2 ? Double(p[1]).map { (String(p[0]), $0) } : nil
+            })
+        }
+        let lstm = try groups("lstm", "recurrent=split")
+        #expect((lstm["recurrent"] ?? 0) >= 132, "lstm: \(lstm)")
+        let transformer = try groups("transformer", "rows=perGroup")
+        #expect((transformer["layernorm"] ?? 0) >= 132 && (transformer["attention"] ?? 0) >= 132
+                && (transformer["softmax"] ?? 132) >= 132, "transformer: \(transformer)")
+    }
+
+    /// `mpirun -np 2 … --distributed --device cuda` on a node with two GPUs (a two-device stand-in):
+    /// rank r takes cuda:r and says so, and the two ranks end where one process ends.
+    @Test(.enabled(if: Distributed.isAvailable, "built without the MPI trait"))
+    func eachRankTakesItsOwnGPU() throws {
+        let dir = try CLI.folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let two = dir.appendingPathComponent("two.safetensors"), one = dir.appendingPathComponent("one.safetensors")
+        let common = ["train", "lstm", "--device", "cuda", "--epochs", "2", "--seed", "0"], devices = ["STAND_IN_CUDA_DEVICES": "2"]
+        let ranks = try StandInCUDA.run(ranks: 2, common + ["--distributed", "--checkpoint", two.path], environment: devices)
+        try #require(ranks.exitedNormally && ranks.status == 0, "\(ranks.output)")
+        #expect(ranks.output.contains("rank 0: using cuda:0 (Stand-in CUDA device on OpenCL)")
+                && ranks.output.contains("rank 1: using cuda:1 (Stand-in CUDA device 1 on OpenCL)"), "\(ranks.output)")
+        let plain = try StandInCUDA.run(common + ["--checkpoint", one.path], environment: devices)
+        try #require(plain.exitedNormally && plain.status == 0, "\(plain.output)")
+        for (name, d) in try DataParallelTests.relativeDistances(two, one) {
+            #expect(d <= 1e-3, "lstm \(name): relative L2 \(d) between 2 ranks on cuda:0, cuda:1 and one process")
+        }
     }
 }

@@ -16,7 +16,8 @@ import Testing
         if device != .cpu {
             // Every variant axis was covered on OpenCL.
             let variants = Set(results.map { "\($0.op) \($0.variant)" })
-            for v in ["gemm localTiles", "gemm packed", "gemm small", "recurrent groups", "recurrent vectors", "recurrent byStep",
+            for v in ["gemm localTiles", "gemm packed", "gemm small", "recurrent groups", "recurrent vectors", "recurrent split",
+                      "recurrent persistent", "recurrent byStep",
                       "softmax perGroup", "layernorm perItem"] {
                 #expect(variants.contains(v), "\(v) was not checked on \(device)")
             }

@@ -51,6 +51,23 @@ import Testing
         }
     }
 
+    /// The persistent recurrences' device-wide barrier needs device-scope fences around its atomics:
+    /// libclc lowers OpenCL's mem_fence to membar.cta, so the kernels ask for membar.gl, and it must
+    /// be in the PTX of both, between an atomic arrival and the loads that follow.
+    @Test func gridBarrierHasDeviceScopeFences() throws {
+        let ptx = try String(contentsOf: Self.kernels.appendingPathComponent("PTX/recurrent.ptx"), encoding: .utf8)
+        for kernel in ["rnn_split_fw", "rnn_split_bw"] {
+            let start = try #require(ptx.range(of: ".entry \(kernel)("), "no \(kernel) in recurrent.ptx")
+            let body = ptx[start.upperBound...].prefix { _ in true }
+            let end = body.range(of: "\n}\n")?.lowerBound ?? body.endIndex
+            let text = String(body[..<end])
+            let fences = text.components(separatedBy: "membar.gl;").count - 1
+            #expect(fences >= 4, "\(kernel): \(fences) membar.gl (the barrier has four)")
+            #expect(text.contains("atom.global.add.u32") && text.contains("atom.global.exch.b32"), "\(kernel): the barrier's atomics")
+            #expect(!text.contains("membar.cta"), "\(kernel): a CTA-scope fence where the barrier needs the device's")
+        }
+    }
+
     @Test(.enabled(if: toolsPresent, "clang-15, llvm-15 or libclc-15 not installed")) func committedPTXIsCurrent() throws {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("dive-ptx-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: out) }

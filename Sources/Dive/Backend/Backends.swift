@@ -76,6 +76,23 @@ public enum DeviceRegistry {
         }
     }
 
+    /// The device of one rank of a data-parallel run on a node with several GPUs: `cuda`, `opencl`
+    /// and `auto` as written (no index) mean the GPU numbered by the rank's index among the node's
+    /// ranks, modulo that node's GPUs of the kind (`auto`: CUDA's, else OpenCL's GPUs; OpenCL
+    /// without GPUs: the first device). Anything else, an index included, is the device it names.
+    public static func rankDevice(_ text: String, localRank: Int) throws -> Device {
+        let kind = text.lowercased()
+        let cuda = CUDADriver.devices.map { Device.cuda(index: $0.index) }
+        let openCLGPUs = OpenCLDevices.all.filter(\.isGPU).map { Device.opencl(platform: nil, index: $0.globalIndex) }
+        func pick(_ devices: [Device]) -> Device? { devices.isEmpty ? nil : devices[localRank % devices.count] }
+        switch kind {
+        case "cuda": return try pick(cuda) ?? Device(parsing: text)
+        case "opencl", "cl": return try pick(openCLGPUs) ?? Device(parsing: text)
+        case "auto": return pick(cuda) ?? pick(openCLGPUs) ?? .cpu
+        default: return try Device(parsing: text)
+        }
+    }
+
     /// Every device a test or benchmark should cover: the CPU, each OpenCL device and each CUDA device.
     public static func allDevices() -> [Device] {
         [.cpu] + OpenCLDevices.all.map { .opencl(platform: nil, index: $0.globalIndex) } + CUDADriver.devices.map { .cuda(index: $0.index) }

@@ -91,6 +91,14 @@ extension KernelBackend {
         }
     }
 
+    /// Whether `path` can run a recurrence of this shape on this device (`vectors` takes H in
+    /// multiples of 8; every path needs its state in local memory; `auto` runs every shape).
+    public func runs(_ path: RecurrentPath, cell: CellKind, batch: Int, hidden: Int) -> Bool {
+        guard path != .auto else { return true }
+        lock.lock(); defer { lock.unlock() }
+        return ((try? recurrentLaunch(path, cell: cell, steps: 1, batch: batch, hidden: hidden)) ?? nil) != nil
+    }
+
     private func plannedLaunch(_ q: RecurrentSequence) throws -> RecurrentLaunch {
         try requireFloat32(q.gi, q.wHH, q.bHH, q.h0, q.out, op: "recurrentSequence")
         let path = KernelVariants.recurrent

@@ -8,17 +8,25 @@
 // is built from Kernels/<program>.cl with the file's -D options. A real GPU is still the only test
 // of the PTX itself.
 //
+// STAND_IN_CUDA_SMS (default 2) sets the multiprocessors it reports, so tests can shape launches
+// for a large GPU (132: an H100); STAND_IN_CUDA_DEVICES (default 1) how many devices it lists, all
+// on the same OpenCL device. Cooperative launches run where PoCL holds the whole grid at once: the
+// occupancy it reports is PoCL's compute units over the multiprocessors, so with more
+// multiprocessors than PoCL has threads no cooperative launch fits (CUDA's answer then).
+//
 //   cc -shared -fPIC -o DIR/libcuda.so.1 libcuda.c -lOpenCL; LD_LIBRARY_PATH=DIR dive ... --device cuda:0
 #define CL_TARGET_OPENCL_VERSION 120
 #include <CL/cl.h>
 #include <dirent.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 typedef int CUresult;
-enum { OK = 0, INVALID_VALUE = 1, OUT_OF_MEMORY = 2, NOT_INITIALIZED = 3, INVALID_IMAGE = 200, NOT_FOUND = 500 };
+enum { OK = 0, INVALID_VALUE = 1, OUT_OF_MEMORY = 2, NOT_INITIALIZED = 3, INVALID_DEVICE = 101, INVALID_IMAGE = 200, NOT_FOUND = 500,
+       COOPERATIVE_LAUNCH_TOO_LARGE = 720 };
 
 // Device memory: allocation i lives at ADDRESS_BASE + i·2^32, so address + offset names a view.
 #define ADDRESS_BASE 0x100000000000ull
@@ -51,18 +59,38 @@ static CUresult ready(void) {
 
 // MARK: device discovery
 
+/// A positive integer from the environment, or `fallback`.
+static int setting(const char *name, int fallback) {
+    const char *v = getenv(name);
+    return v && atoi(v) > 0 ? atoi(v) : fallback;
+}
+static int multiprocessors(void) { return setting("STAND_IN_CUDA_SMS", 2); }
+static int deviceCount(void) { return setting("STAND_IN_CUDA_DEVICES", 1); }
+
+/// Blocks per multiprocessor that PoCL runs at once: its compute units shared among the multiprocessors.
+static int residentPerMultiprocessor(void) {
+    cl_uint units = 1;
+    clGetDeviceInfo(device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof units, &units, NULL);
+    return (int)units / multiprocessors();
+}
+
 CUresult cuInit(unsigned flags) { (void)flags; return ready(); }
 CUresult cuDriverGetVersion(int *v) { *v = 12040; return OK; }
-CUresult cuDeviceGetCount(int *n) { *n = ready() == OK ? 1 : 0; return OK; }
-CUresult cuDeviceGet(int *d, int i) { *d = i; return i == 0 ? OK : INVALID_VALUE; }
-CUresult cuDeviceGetName(char *name, int length, int d) { (void)d; snprintf(name, length, "Stand-in CUDA device on OpenCL"); return OK; }
+CUresult cuDeviceGetCount(int *n) { *n = ready() == OK ? deviceCount() : 0; return OK; }
+CUresult cuDeviceGet(int *d, int i) { *d = i; return i >= 0 && i < deviceCount() ? OK : INVALID_DEVICE; }
+CUresult cuDeviceGetName(char *name, int length, int d) {
+    if (d == 0) snprintf(name, length, "Stand-in CUDA device on OpenCL");
+    else snprintf(name, length, "Stand-in CUDA device %d on OpenCL", d);
+    return OK;
+}
 CUresult cuDeviceTotalMem_v2(size_t *bytes, int d) { (void)d; *bytes = (size_t)4 << 30; return OK; }
 CUresult cuDeviceGetAttribute(int *v, int attribute, int d) {
-    (void)d;
+    if (d < 0 || d >= deviceCount()) return INVALID_DEVICE;
     switch (attribute) {
     case 1: *v = 1024; return OK;           // max threads per block
     case 8: *v = 48 << 10; return OK;       // shared memory per block
-    case 16: *v = 2; return OK;             // multiprocessors
+    case 16: *v = multiprocessors(); return OK;
+    case 95: *v = 1; return OK;             // cooperative launches
     case 75: *v = 5; return OK;             // compute capability
     case 76: *v = 2; return OK;
     case 97: *v = 96 << 10; return OK;      // shared memory per block, opt-in
@@ -332,6 +360,27 @@ CUresult cuLaunchKernel(void *function, unsigned gx, unsigned gy, unsigned gz, u
     return result;
 }
 
+/// The blocks of `function` each multiprocessor holds at once (PoCL's share; see the header).
+CUresult cuOccupancyMaxActiveBlocksPerMultiprocessor(int *blocks, void *function, int blockSize, size_t sharedBytes) {
+    (void)function; (void)sharedBytes;
+    *blocks = blockSize <= 1024 ? residentPerMultiprocessor() : 0;
+    return OK;
+}
+
+/// Serialises cooperative launches: their blocks wait for each other on PoCL's threads, which
+/// every queue of the process shares, so one runs at a time and is waited for.
+static pthread_mutex_t cooperative = PTHREAD_MUTEX_INITIALIZER;
+
+CUresult cuLaunchCooperativeKernel(void *function, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
+                                   unsigned sharedBytes, void *stream, void **params) {
+    if ((long)gx * gy * gz > (long)residentPerMultiprocessor() * multiprocessors()) return COOPERATIVE_LAUNCH_TOO_LARGE;
+    pthread_mutex_lock(&cooperative);
+    CUresult r = cuLaunchKernel(function, gx, gy, gz, bx, by, bz, sharedBytes, stream, params, NULL);
+    if (r == OK && clFinish(queue) != CL_SUCCESS) r = INVALID_VALUE;
+    pthread_mutex_unlock(&cooperative);
+    return r;
+}
+
 // MARK: graphs
 
 /// CUDA_KERNEL_NODE_PARAMS, first version.
@@ -347,6 +396,7 @@ typedef struct {
     KernelNodeParams launch;
     unsigned char values[MAX_PARAMS][16];
     void *pointers[MAX_PARAMS];
+    int cooperative;
 } Node;
 
 typedef struct { Node **nodes; int count, capacity; } Graph;
@@ -400,12 +450,22 @@ CUresult cuGraphExecKernelNodeSetParams(void *exec, void *node, const KernelNode
     return INVALID_VALUE;
 }
 
+/// CU_KERNEL_NODE_ATTRIBUTE_COOPERATIVE (2): the value's first int says whether the node's blocks wait for each other.
+CUresult cuGraphKernelNodeSetAttribute(void *node, int attribute, const void *value) {
+    if (attribute != 2) return INVALID_VALUE;
+    ((Node *)node)->cooperative = *(const int *)value;
+    return OK;
+}
+
 CUresult cuGraphLaunch(void *exec, void *stream) {
     Graph *g = exec;
     for (int i = 0; i < g->count; i++) {
         KernelNodeParams *l = &g->nodes[i]->launch;
-        CUresult r = cuLaunchKernel(l->function, l->gridX, l->gridY, l->gridZ, l->blockX, l->blockY, l->blockZ, l->sharedBytes,
-                                    stream, l->params, NULL);
+        CUresult r = g->nodes[i]->cooperative
+            ? cuLaunchCooperativeKernel(l->function, l->gridX, l->gridY, l->gridZ, l->blockX, l->blockY, l->blockZ, l->sharedBytes,
+                                        stream, l->params)
+            : cuLaunchKernel(l->function, l->gridX, l->gridY, l->gridZ, l->blockX, l->blockY, l->blockZ, l->sharedBytes,
+                             stream, l->params, NULL);
         if (r != OK) return r;
     }
     return OK;
