@@ -32,8 +32,9 @@ __kernel void at_fw(__global const float* q, __global const float* k, __global c
                     __global const int* lens, __global float* out, __global float* p,
                     const int tq, const int tk, const int d, const int dv,
                     const float scale, const int rep, const int haslens,
-                    const float dp, const ulong seed, const ulong offset, const int h,
+                    const float dp, const ulong seed, STEP_ARG(offset), const int h,
                     const int qo, const int ldq, const int ko, const int ldk, const int vo, const int ldv) {
+    STEP_VALUE(offset);
     const int i = get_global_id(0), b = get_global_id(1);
     const int row = b * tq + i;
     const size_t ks = ldk, vs = ldv;     // strides between a head's key and value rows
@@ -80,9 +81,10 @@ __kernel void at_fw(__global const float* q, __global const float* k, __global c
 __kernel void at_bw_q(__global const float* k, __global const float* v, __global const float* p,
                       __global const float* dout, __global const int* lens, __global float* ds, __global float* dq,
                       const int tq, const int tk, const int d, const int dv, const float scale,
-                      const int rep, const int haslens, const float dp, const ulong seed, const ulong offset,
+                      const int rep, const int haslens, const float dp, const ulong seed, STEP_ARG(offset),
                       const int h, const int qo, const int ldq, const int ko, const int ldk,
                       const int vo, const int ldv) {
+    STEP_VALUE(offset);
     const int i = get_global_id(0), b = get_global_id(1);
     const int row = b * tq + i;
     const int valid = haslens ? clamp(lens[((b / h) * tq + i) / rep], 0, tk) : tk;
@@ -116,8 +118,9 @@ __kernel void at_bw_q(__global const float* k, __global const float* v, __global
 __kernel void at_bw_kv(__global const float* q, __global const float* p, __global const float* dout,
                        __global const float* ds, __global float* dk, __global float* dvout,
                        const int tq, const int tk, const int d, const int dv,
-                       const float dp, const ulong seed, const ulong offset, const int h,
+                       const float dp, const ulong seed, STEP_ARG(offset), const int h,
                        const int qo, const int ldq, const int ko, const int ldk, const int vo, const int ldv) {
+    STEP_VALUE(offset);
     const int j = get_global_id(0), b = get_global_id(1);
     __global float* kj = dk + ko + head_row(b, j, tk, h, d, ldk);
     __global float* vj = dvout + vo + head_row(b, j, tk, h, dv, ldv);

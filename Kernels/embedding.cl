@@ -6,7 +6,8 @@
 // positions. Global size (D, N).
 __kernel void emb_fw(__global const float* table, __global const int* idx, __global float* out,
                      const int d, const int rows, const float scale, __global const float* pos, const int steps,
-                     const float dp, const ulong seed, const ulong offset) {
+                     const float dp, const ulong seed, STEP_ARG(offset)) {
+    STEP_VALUE(offset);
     const int c = get_global_id(0), n = get_global_id(1);
     const int i = idx[n];
     const size_t e = (size_t)n * d + c;
@@ -20,7 +21,8 @@ __kernel void emb_fw(__global const float* table, __global const int* idx, __glo
 // Global size (D).
 __kernel void emb_bw(__global const float* dout, __global const int* idx, __global float* dtable,
                      const int d, const int rows, const int count, const float scale,
-                     const float dp, const ulong seed, const ulong offset) {
+                     const float dp, const ulong seed, STEP_ARG(offset)) {
+    STEP_VALUE(offset);
     const int c = get_global_id(0);
     for (int r = 0; r < rows; r++) dtable[(size_t)r * d + c] = 0.0f;
     for (int n = 0; n < count; n++) {

@@ -17,7 +17,8 @@ inline __global const float* residual_row(__global const float* x, __global cons
 __kernel void ln_fw(__global const float* x, __global const float* gamma, __global const float* beta,
                     __global float* y, __global float* mean, __global float* rstd, const int cols, const float eps,
                     __global const float* res, __global float* z, const int hasres,
-                    const float dp, const ulong seed, const ulong offset) {
+                    const float dp, const ulong seed, STEP_ARG(offset)) {
+    STEP_VALUE(offset);
     const int r = get_global_id(0);
     __global const float* xr = hasres ? residual_row(x, res, z, r, cols, 0, 1, dp, seed, offset) : x + (size_t)r * cols;
     __global float* yr = y + (size_t)r * cols;
@@ -58,8 +59,9 @@ inline void column_sums(__global const float* x, __global const float* dy, __glo
 // dγ and dβ.
 __kernel void ln_bw(__global const float* x, __global const float* dy, __global const float* gamma,
                     __global const float* mean, __global const float* rstd, __global float* dx, const int cols,
-                    __global float* dres, const int hasres, const float dp, const ulong seed, const ulong offset,
+                    __global float* dres, const int hasres, const float dp, const ulong seed, STEP_ARG(offset),
                     __global float* dgamma, __global float* dbeta, const int rows) {
+    STEP_VALUE(offset);
     const int r = get_global_id(0);
     for (int j = r; j < cols; j += rows) column_sums(x, dy, mean, rstd, dgamma, dbeta, rows, cols, j);
     __global const float* xr = x + (size_t)r * cols;
@@ -90,7 +92,8 @@ __kernel void ln_bw(__global const float* x, __global const float* dy, __global 
 __kernel void ln_fw_wg(__global const float* x, __global const float* gamma, __global const float* beta,
                        __global float* y, __global float* mean, __global float* rstd, const int cols,
                        const float eps, __global const float* res, __global float* z, const int hasres,
-                       const float dp, const ulong seed, const ulong offset, __local float* scratch) {
+                       const float dp, const ulong seed, STEP_ARG(offset), __local float* scratch) {
+    STEP_VALUE(offset);
     const int r = get_group_id(0), lid = get_local_id(0), L = get_local_size(0);
     // Each item reads back only the elements of z it wrote.
     __global const float* xr = hasres ? residual_row(x, res, z, r, cols, lid, L, dp, seed, offset) : x + (size_t)r * cols;
@@ -110,8 +113,9 @@ __kernel void ln_fw_wg(__global const float* x, __global const float* gamma, __g
 __kernel void ln_bw_wg(__global const float* x, __global const float* dy, __global const float* gamma,
                        __global const float* mean, __global const float* rstd, __global float* dx,
                        const int cols, __global float* dres, const int hasres,
-                       const float dp, const ulong seed, const ulong offset,
+                       const float dp, const ulong seed, STEP_ARG(offset),
                        __global float* dgamma, __global float* dbeta, const int rows, __local float* scratch) {
+    STEP_VALUE(offset);
     const int r = get_group_id(0), lid = get_local_id(0), L = get_local_size(0);
     for (int j = get_global_id(0); j < cols; j += rows * L) column_sums(x, dy, mean, rstd, dgamma, dbeta, rows, cols, j);
     __global const float* xr = x + (size_t)r * cols;

@@ -18,7 +18,9 @@
 
 // Plain SGD in place: p -= lr · scale · g.
 __kernel void sgd_n(SLOT_PTR(__global float*, p), SLOT_PTR(__global const float*, g), SLOT_N,
-                    __global const float* gscale, const float lr, const int hasscale) {
+                    __global const float* gscale, STEP_ARG(lr_bits), const int hasscale) {
+    STEP_VALUE(lr_bits);
+    const float lr = as_float((uint)lr_bits);
     const int slot = get_global_id(1);
     __global float* p; __global const float* g; int n;
     PICK(p, p) PICK(g, g) PICK(n, n)
@@ -28,11 +30,13 @@ __kernel void sgd_n(SLOT_PTR(__global float*, p), SLOT_PTR(__global const float*
 
 // PyTorch's Adam. The host folds the bias corrections into step_size = lr / (1 - β1ᵗ) and
 // c2root = √(1 - β2ᵗ); `decay` is 1 - lr·wd for AdamW and 1 for Adam, `l2` is wd for Adam and 0
-// for AdamW.
+// for AdamW. The three change from step to step, so they come as one step value of float bits each.
 __kernel void adam_n(SLOT_PTR(__global float*, p), SLOT_PTR(__global const float*, g),
                      SLOT_PTR(__global float*, m), SLOT_PTR(__global float*, v), SLOT_N,
-                     __global const float* gscale, const float b1, const float b2, const float step_size,
-                     const float c2root, const float eps, const float decay, const float l2, const int hasscale) {
+                     __global const float* gscale, const float b1, const float b2, STEP_ARG(step_bits),
+                     STEP_ARG(c2root_bits), const float eps, STEP_ARG(decay_bits), const float l2, const int hasscale) {
+    STEP_VALUE(step_bits); STEP_VALUE(c2root_bits); STEP_VALUE(decay_bits);
+    const float step_size = as_float((uint)step_bits), c2root = as_float((uint)c2root_bits), decay = as_float((uint)decay_bits);
     const int slot = get_global_id(1);
     __global float* p; __global const float* g; __global float* m; __global float* v; int n;
     PICK(p, p) PICK(g, g) PICK(m, m) PICK(v, v) PICK(n, n)

@@ -1,16 +1,25 @@
-// `dive tune [--device X]`: times the GEMM kernel candidates of every shape class on each OpenCL
-// OpenCL or CUDA device now, instead of on first use during training, and caches the choices under DIVE_CACHE.
+// `dive tune [--device X] [--json]`: times the tuned families' candidates on each OpenCL or CUDA
+// device now, instead of on first use during training, and caches the choices under DIVE_CACHE:
+// GEMM tiles per shape class and, on GPUs, the recurrence kernels for the book's recurrent shapes.
+// `--json` times every candidate even where a choice is cached and prints one line per choice with
+// each candidate's time (the device bundle's tune.json).
 import ArgumentParser
 import Dive
 import Foundation
 
 struct TuneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "tune", abstract: "Tune the GEMM kernels of OpenCL and CUDA devices ahead of time and cache the choices.")
+        commandName: "tune", abstract: "Tune the GEMM and recurrence kernels of OpenCL and CUDA devices ahead of time and cache the choices.")
 
     @Option(help: "Device (opencl, opencl:N, opencl:P.D, cuda:N, auto); default: every OpenCL and CUDA device.") var device: String?
+    @Flag(help: "Time every candidate, cached or not, and print each choice with every candidate's time as a JSON line.") var json = false
 
     @OptionGroup var logging: LoggingOptions
+
+    /// The recurrences of the book's recipes: (cell, steps, batch, hidden) of the language models
+    /// (8.6, 9.1–9.4) and the GRU encoder-decoders (9.7, 10.4).
+    static let bookRecurrences: [(CellKind, Int, Int, Int)] = [(.rnnTanh, 35, 32, 256), (.gru, 35, 32, 256), (.lstm, 35, 32, 256),
+                                                               (.gru, 10, 64, 32)]
 
     func run() throws {
         try reportingErrors {
@@ -19,10 +28,24 @@ struct TuneCommand: ParsableCommand {
             for d in devices {
                 guard let backend = try Backends.backend(for: d) as? KernelBackend else { continue }
                 FileHandle.standardError.write(Data("tuning \(backend.displayName)...\n".utf8))
-                let start = Date()
-                let chosen = try backend.tuneGemm()
-                let classes = chosen.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
-                print("\(d)  gemm \(classes)  (\(String(format: "%.1f", Date().timeIntervalSince(start))) s)")
+                let start = Date(), before = backend.tunedChoices.count
+                let chosen = try backend.tuneGemm(retime: json)
+                var recurrences: [String] = []
+                for (cell, steps, batch, hidden) in Self.bookRecurrences {
+                    if let c = try backend.tuneRecurrence(cell, steps: steps, batch: batch, hidden: hidden) { recurrences.append("\(c.shape): \(c.chosen)") }
+                }
+                if json {
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = .sortedKeys
+                    for c in backend.tunedChoices.dropFirst(before) {
+                        let line = String(decoding: try encoder.encode(c), as: UTF8.self)
+                        print("{\"device\": \"\(d)\", " + line.dropFirst())
+                    }
+                } else {
+                    let classes = chosen.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
+                    print("\(d)  gemm \(classes)" + (recurrences.isEmpty ? "" : "  recurrent " + recurrences.joined(separator: ", "))
+                          + "  (\(String(format: "%.1f", Date().timeIntervalSince(start))) s)")
+                }
             }
         }
     }

@@ -4,9 +4,11 @@
 // step of a new shape, such as the last partial batch, gets its own graph. Arguments may change
 // from step to step (learning rate, Adam's bias correction, dropout offsets, temporaries' addresses):
 // each replay first updates the nodes whose argument bytes differ, so a replay runs exactly the
-// launches the step asked for. Few differ: the memory pool hands a repeated step the same
-// addresses, and a topology keeps a graph for each of the two sets that carried state alternates
-// between.
+// launches the step asked for. None differ once a topology has run a few steps: the values that
+// change every step (dropout offsets, the optimiser's step size) are read from the runtime's step
+// table rather than passed, the memory pool hands a repeated step the same addresses, and a
+// topology keeps a graph for each of the few address sets that carried state cycles through
+// (two for the concise models, four for the scratch LSTM's (H, C) pairs).
 import Foundation
 
 /// A launch held back while a step is recorded: its function, shape and argument bytes (16 per
@@ -51,8 +53,8 @@ struct GraphReplay {
 /// The instantiated graphs of one stream's steps, by topology (at most `capacity` topologies, least
 /// recently used dropped first). A topology keeps up to `instances` graphs, and a replay takes the
 /// one whose arguments differ least: state carried from step to step (an RNN's hidden state, the
-/// parameters' gradients) lives in buffers that take turns, so steps alternate between two sets
-/// of addresses, and one graph per set leaves only the per-step values to update.
+/// parameters' gradients) lives in buffers that take turns, so steps cycle through a few sets of
+/// addresses, and one graph per set leaves nothing to update.
 final class StepGraphs {
     private struct Graph {
         var graph: OpaquePointer?, exec: OpaquePointer?
@@ -66,7 +68,7 @@ final class StepGraphs {
         }
     }
 
-    static let capacity = 8, instances = 2
+    static let capacity = 8, instances = 4
     private let api: CUDADriver.GraphAPI
     private let check: (Int32, String) throws -> Void
     private var graphs: [[Int]: [Graph]] = [:]

@@ -63,6 +63,13 @@ final class CUDARuntime: KernelRuntime {
     private var pendingFrees: [UInt64] = []
     /// Guards `pendingFrees`: a buffer's last release may come from any thread.
     private let pendingLock = NSLock()
+    /// The values of the step being recorded that change from step to step (dropout offsets, the
+    /// optimiser's step size), in the order its launches asked for them, and the device table they
+    /// are copied to before the step's launches run: the launches read them there by slot, so a
+    /// step's graph replays with the same arguments every time.
+    private var stepValues: [UInt64] = []
+    private var stepTable: UInt64 = 0
+    private static let stepTableEntries = 4096
     /// The step graphs, where the driver has the graph API.
     private lazy var graphs: StepGraphs? = CUDADriver.graphAPI.map { [api] in StepGraphs(api: $0) { try api.check($0, $1) } }
 
@@ -152,11 +159,17 @@ final class CUDARuntime: KernelRuntime {
     /// Copies the bytes into a pinned block and queues the copy from there; the block goes back to
     /// its pool once an event behind the copy has passed.
     func upload(_ bytes: UnsafeRawBufferPointer, to buffer: Buffer) throws {
-        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        guard bytes.baseAddress != nil, bytes.count > 0 else { return }
         _ = api.setCurrent(context)
         // An upload is not part of a step's graph: it goes ahead of it on the stream, which is
         // safe unless a launch recorded earlier in this step uses the same memory.
         if recording != nil && usedAllocations.contains(address(buffer.allocation)) { try issueRecorded() }
+        try stage(bytes, to: address(buffer))
+    }
+
+    /// The copy of `upload`, queued on the stream as it is.
+    private func stage(_ bytes: UnsafeRawBufferPointer, to destination: UInt64) throws {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         releaseCompletedUploads()
         var block = pinned.take(byteCount: bytes.count)
         if block == nil { try api.check(api.hostAlloc(&block, bytes.count, 0), "cuMemHostAlloc", "\(bytes.count) bytes") }
@@ -164,7 +177,7 @@ final class CUDARuntime: KernelRuntime {
         block.copyMemory(from: base, byteCount: bytes.count)
         var event: OpaquePointer?
         do {
-            try api.check(api.copyToDevice(address(buffer), block, bytes.count, stream), "cuMemcpyHtoDAsync", "\(bytes.count) bytes")
+            try api.check(api.copyToDevice(destination, block, bytes.count, stream), "cuMemcpyHtoDAsync", "\(bytes.count) bytes")
             try api.check(api.eventCreate(&event, 2), "cuEventCreate")      // CU_EVENT_DISABLE_TIMING
             try api.check(api.eventRecord(event, stream), "cuEventRecord")
         } catch {
@@ -362,6 +375,7 @@ final class CUDARuntime: KernelRuntime {
     /// their memory); the step goes on recording.
     private func issueRecorded() throws {
         guard let launches = recording, !launches.isEmpty else { return }
+        try writeStepValues()
         recording = []
         for l in launches { try issue(l) }
         releaseUsed()
@@ -380,7 +394,26 @@ final class CUDARuntime: KernelRuntime {
     var recordsSteps: Bool { graphs != nil }
 
     func beginStep() {
-        if graphs != nil && recording == nil { recording = [] }
+        if graphs != nil && recording == nil { recording = []; stepValues.removeAll(keepingCapacity: true) }
+    }
+
+    func stepSlot(_ value: UInt64) -> (table: Buffer, slot: Int)? {
+        guard recording != nil, stepValues.count < Self.stepTableEntries else { return nil }
+        if stepTable == 0 {
+            guard let a = try? createAllocation(byteCount: Self.stepTableEntries * 8) else { return nil }
+            stepTable = a
+            stepTableBuffer = CUDABuffer(address: a, byteCount: Self.stepTableEntries * 8, owner: self)
+        }
+        stepValues.append(value)
+        return (stepTableBuffer!, stepValues.count - 1)
+    }
+    /// The table as a buffer the launches bind (never returned to the pool).
+    private var stepTableBuffer: CUDABuffer?
+
+    /// Copies the step's values so far to the table, ahead of the launches that read them.
+    private func writeStepValues() throws {
+        guard !stepValues.isEmpty else { return }
+        try stepValues.withUnsafeBytes { try stage($0, to: stepTable) }
     }
 
     /// Queues the recorded step as one graph; returns what that cost (nil: nothing was recorded).
@@ -390,6 +423,7 @@ final class CUDARuntime: KernelRuntime {
         defer { releaseUsed() }
         guard !launches.isEmpty else { return nil }
         _ = api.setCurrent(context)
+        try writeStepValues()
         return try graphs.launch(launches, on: stream)
     }
 

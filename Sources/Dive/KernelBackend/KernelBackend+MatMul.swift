@@ -161,10 +161,11 @@ final class GemmPlanner {
 
     /// Loads the cached choice of the packed path, or times every candidate on a 512³ product and
     /// caches the fastest.
-    private func choose() throws {
-        if let file = tuningFile("packed"), let data = try? Data(contentsOf: file),
+    private func choose(retime: Bool = false) throws {
+        if !retime, let file = tuningFile("packed"), let data = try? Data(contentsOf: file),
            let cached = try? JSONDecoder().decode(GemmConfig.self, from: data) {
             try use(cached)
+            backend.tuned.append(TunedChoice(family: "gemm", shape: "packed", seconds: [:], chosen: cached.description, cached: true))
             return
         }
         let n = 512
@@ -172,15 +173,18 @@ final class GemmPlanner {
         let c = try Tensor.empty([n, n], on: backend)
         let shape = GemmShape(m: n, n: n, k: n)
         var best: (GemmConfig, Double)?
+        var seconds: [String: Double] = [:]
         for candidate in Self.packedCandidates {
             guard (try? use(candidate)) != nil else { continue }   // a variant the compiler rejects is skipped
             let median = try time { try runPacked(a, b, c, shape, candidate, alpha: 1, beta: 0, bias: nil, relu: false) }
+            seconds[candidate.description] = median
             if best == nil || median < best!.1 { best = (candidate, median) }
         }
         guard let (chosen, _) = best else {
             throw DiveError.kernelBuild(program: "matmul.cl", device: backend.limits.name, log: "no GEMM tile configuration compiled")
         }
         try use(chosen)
+        backend.tuned.append(TunedChoice(family: "gemm", shape: "packed \(n)x\(n)x\(n)", seconds: seconds, chosen: chosen.description, cached: false))
         Log.device.info("GEMM tuned: packed \(chosen)")
         if let file = tuningFile("packed"), let data = try? JSONEncoder().encode(chosen) { try? AtomicFile.write(data, to: file) }
     }
@@ -188,14 +192,15 @@ final class GemmPlanner {
     /// Loads the cached gemm_lt choice for a shape class, or times each candidate that fits the
     /// device on the class's representative product (2048×2048×512 large, 1120×1024×256 small:
     /// the book's LSTM gates) and caches the fastest.
-    private func chooseLocalTiles(_ cls: ShapeClass) throws {
+    private func chooseLocalTiles(_ cls: ShapeClass, retime: Bool = false) throws {
         let fits = Self.localTileCandidates(cls).filter {
             let (x, y, _) = $0.local
             return x * y <= backend.limits.maxWorkGroupSize && ($0.tsk * ($0.tsm + $0.tsn + 2) * 4) <= backend.limits.localMemoryBytes
         }
-        if let file = tuningFile("lt-\(cls.rawValue)"), let data = try? Data(contentsOf: file),
+        if !retime, let file = tuningFile("lt-\(cls.rawValue)"), let data = try? Data(contentsOf: file),
            let cached = try? JSONDecoder().decode(LocalTileConfig.self, from: data), fits.contains(cached) {
             localTiles[cls] = (cached, try localTileKernel(cached))
+            backend.tuned.append(TunedChoice(family: "gemm", shape: cls.rawValue, seconds: [:], chosen: cached.description, cached: true))
             return
         }
         let (m, n, k) = cls == .large ? (2048, 2048, 512) : (1120, 1024, 256)
@@ -203,26 +208,31 @@ final class GemmPlanner {
         let c = try Tensor.empty([m, n], on: backend)
         let shape = GemmShape(m: m, n: n, k: k)
         var best: (LocalTileConfig, KernelFunction, Double)?
+        var seconds: [String: Double] = [:]
         for candidate in fits {
             guard let kernel = try? localTileKernel(candidate) else { continue }
             let median = try time { try runLocalTiles(a, b, c, shape, (candidate, kernel), alpha: 1, beta: 0, bias: nil, relu: false) }
+            seconds[candidate.description] = median
             if best == nil || median < best!.2 { best = (candidate, kernel, median) }
         }
         guard let (chosen, kernel, _) = best else {
             throw DiveError.kernelBuild(program: "matmul.cl", device: backend.limits.name, log: "no gemm_lt configuration compiled")
         }
         localTiles[cls] = (chosen, kernel)
+        backend.tuned.append(TunedChoice(family: "gemm", shape: "\(cls.rawValue) \(m)x\(n)x\(k)", seconds: seconds,
+                                         chosen: chosen.description, cached: false))
         Log.device.info("GEMM tuned: local tiles \(chosen) for \(cls.rawValue) products")
         if let file = tuningFile("lt-\(cls.rawValue)"), let data = try? JSONEncoder().encode(chosen) { try? AtomicFile.write(data, to: file) }
     }
 
-    /// Tunes every shape class of this device's variant now (`dive tune`); returns what was chosen.
-    func tuneAll() throws -> [String: String] {
+    /// Tunes every shape class of this device's variant now (`dive tune`; `retime`: even those
+    /// chosen or cached already); returns what was chosen.
+    func tuneAll(retime: Bool = false) throws -> [String: String] {
         if backend.limits.isGPU {
-            for cls in ShapeClass.allCases where localTiles[cls] == nil { try chooseLocalTiles(cls) }
+            for cls in ShapeClass.allCases where retime || localTiles[cls] == nil { try chooseLocalTiles(cls, retime: retime) }
             return Dictionary(uniqueKeysWithValues: localTiles.map { ($0.key.rawValue, $0.value.0.description) })
         }
-        if config == nil { try choose() }
+        if retime || config == nil { try choose(retime: retime) }
         return ["packed": config!.description]
     }
 }
@@ -235,9 +245,10 @@ extension KernelBackend {
         try gemmPlan.run(a, b, c, shape, alpha: alpha, beta: beta, bias: bias, relu: relu)
     }
 
-    /// Times the GEMM candidates of every shape class now and caches the choices (`dive tune`).
-    public func tuneGemm() throws -> [String: String] {
+    /// Times the GEMM candidates of every shape class now and caches the choices (`dive tune`;
+    /// `retime`: even where a choice is cached).
+    public func tuneGemm(retime: Bool = false) throws -> [String: String] {
         lock.lock(); defer { lock.unlock() }
-        return try gemmPlan.tuneAll()
+        return try gemmPlan.tuneAll(retime: retime)
     }
 }

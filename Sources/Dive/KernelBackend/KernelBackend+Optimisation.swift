@@ -32,7 +32,7 @@ extension KernelBackend {
     public func sgdStep(params: [Tensor], grads: [Tensor], lr: Float, gradScale: Tensor?) throws {
         try requireFloat32(params + grads, op: "sgdStep")
         try launchSlots(.sgd_n, [params, grads], width: Self.updateWidth) { a, _ in
-            try a.buffer(gradScale); try a.float(lr); try a.int(gradScale == nil ? 0 : 1)
+            try a.buffer(gradScale); try a.stepFloat(lr); try a.int(gradScale == nil ? 0 : 1)
         }
     }
 
@@ -42,8 +42,8 @@ extension KernelBackend {
         let stepSize = h.lr / (1 - Foundation.pow(h.beta1, t))
         let c2root = (1 - Foundation.pow(h.beta2, t)).squareRoot()
         try launchSlots(.adam_n, [params, grads, m, v], width: Self.updateWidth) { a, _ in
-            try a.buffer(h.gradScale); try a.float(h.beta1); try a.float(h.beta2); try a.float(stepSize); try a.float(c2root)
-            try a.float(h.eps); try a.float(h.decoupled ? 1 - h.lr * h.weightDecay : 1)
+            try a.buffer(h.gradScale); try a.float(h.beta1); try a.float(h.beta2); try a.stepFloat(stepSize); try a.stepFloat(c2root)
+            try a.float(h.eps); try a.stepFloat(h.decoupled ? 1 - h.lr * h.weightDecay : 1)
             try a.float(h.decoupled ? 0 : h.weightDecay); try a.int(h.gradScale == nil ? 0 : 1)
         }
     }

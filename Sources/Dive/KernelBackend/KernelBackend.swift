@@ -100,11 +100,16 @@ protocol KernelRuntime: AnyObject {
     /// The most work-groups of `function` (`localSize` work-items, `localBytes` of local memory)
     /// the device runs at once, so that a launch of that many may wait for each other (0: none).
     func residentGroups(_ function: KernelFunction, localSize: Int, localBytes: Int) throws -> Int
+    /// See the extension: step values of recorded launches.
+    func stepSlot(_ value: UInt64) -> (table: Buffer, slot: Int)?
     /// Queues a launch of at most `residentGroups` work-groups that wait for each other.
     func enqueueResident(_ function: KernelFunction, name: String, groups: Int, localSize: Int, args: [KernelArg]) throws
 }
 
 extension KernelRuntime {
+    /// Where a launch being recorded for a step's graph reads `value`, a value that changes from
+    /// step to step: a table entry the runtime writes before the step runs (nil: pass it itself).
+    func stepSlot(_ value: UInt64) -> (table: Buffer, slot: Int)? { nil }
     var recordsSteps: Bool { false }
     func beginStep() {}
     func endStep() throws -> GraphReplay? { nil }
@@ -127,6 +132,8 @@ public final class KernelBackend: Backend {
     lazy var gemmPlan = GemmPlanner(backend: self)
     /// The fused recurrence kernels per rows-per-group (KernelBackend+RecurrentSequence.swift).
     var sequenceKernelCache: [Int: (fw: KernelFunction, bw: KernelFunction)] = [:]
+    /// What the tuned families chose, with every candidate's time, in order (`tunedChoices`).
+    var tuned: [TunedChoice] = []
     /// The recurrence each shape runs under `auto` on a GPU, timed on first use.
     lazy var recurrentPlan = RecurrentPlanner(backend: self)
     /// The device-wide barrier's two counters (Kernels/recurrent.cl, grid_sync), zeroed once.
@@ -220,6 +227,7 @@ public final class KernelBackend: Backend {
                       local: (Int, Int, Int)?, resident: Bool = false, _ setArgs: (inout KernelArgs) throws -> Void) throws {
         guard global.0 > 0, global.1 > 0, global.2 > 0 else { return }
         var args = KernelArgs()
+        args.runtime = runtime
         try setArgs(&args)
         if PTXLibrary.checkingEveryLaunch { try PTXLibrary.check(kernel: name, args: args.values) }
         let groups = Self.workGroups(global: global, local: local, maxWorkGroupSize: limits.maxWorkGroupSize)
@@ -255,6 +263,8 @@ public final class KernelBackend: Backend {
 /// A kernel's arguments, in order.
 struct KernelArgs {
     private(set) var values: [KernelArg] = []
+    /// The runtime the launch goes to (for step values).
+    var runtime: KernelRuntime?
 
     init() { values.reserveCapacity(24) }
 
@@ -266,10 +276,22 @@ struct KernelArgs {
     mutating func local(floats: Int) throws { values.append(.local(bytes: max(floats, 1) * 4)) }
     mutating func float(_ v: Float) throws { values.append(.float(v)) }
     mutating func ulong(_ v: UInt64) throws { values.append(.uint64(v)) }
-    /// A fused op's dropout as (p, seed, offset); p = 0 when there is none.
+    /// A value that changes from training step to step, as a kernel's STEP_ARG takes it: (value,
+    /// table, slot), or (0, table, slot) where the runtime records the step and keeps the value in
+    /// its table, so the launch's arguments are the same every step.
+    mutating func stepValue(_ v: UInt64) throws {
+        if let (table, slot) = runtime?.stepSlot(v) {
+            values.append(.uint64(0)); values.append(.buffer(table)); values.append(.int32(Int32(slot)))
+        } else {
+            values.append(.uint64(v)); values.append(.buffer(nil)); values.append(.int32(-1))
+        }
+    }
+    /// A step value that is a float (its bits).
+    mutating func stepFloat(_ v: Float) throws { try stepValue(UInt64(v.bitPattern)) }
+    /// A fused op's dropout as (p, seed, offset as a step value); p = 0 when there is none.
     mutating func dropout(_ d: DropoutMask?) throws {
         precondition(d.map { $0.block == 0 } ?? true, "fused dropout takes contiguous masks")
-        try float(d?.p ?? 0); try ulong(d?.seed ?? 0); try ulong(d?.offset ?? 0)
+        try float(d?.p ?? 0); try ulong(d?.seed ?? 0); try stepValue(d?.offset ?? 0)
     }
     /// Where attention's Q, K and V sit: (offset, row stride) of each, six ints.
     mutating func columns(_ d: AttentionDims) throws {

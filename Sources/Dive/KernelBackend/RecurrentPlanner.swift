@@ -1,7 +1,8 @@
 // The recurrence `auto` runs on a GPU. On first use of a shape (cell, steps, batch, hidden), each
 // candidate that can run it (`groups`, `split`, `persistent`) trains one forward and backward of
 // that shape on the device, and the fastest is kept for the process and under DIVE_CACHE. Every
-// time is kept too (`choices`), so the device bundle shows the candidates that lost as well.
+// time is kept too (`KernelBackend.tunedChoices`), so the device bundle shows the candidates that
+// lost as well.
 import Foundation
 
 /// One tuned choice: an op family's shape, each candidate's median seconds, and the one chosen.
@@ -19,16 +20,16 @@ final class RecurrentPlanner {
     static let candidates: [RecurrentPath] = [.groups, .split, .persistent]
     private struct Shape: Hashable { var cell: CellKind, steps, batch, hidden: Int }
     private var chosen: [Shape: RecurrentLaunch] = [:]
-    private(set) var choices: [TunedChoice] = []
 
     init(backend: KernelBackend) { self.backend = backend }
 
     /// The launch `auto` takes for this shape: the cached or freshly timed fastest candidate, or the
     /// step-by-step path where none can run it.
-    func launch(cell: CellKind, steps: Int, batch: Int, hidden: Int) throws -> RecurrentLaunch {
+    /// `retime`: time the candidates even where a choice is made or cached (`dive tune`).
+    func launch(cell: CellKind, steps: Int, batch: Int, hidden: Int, retime: Bool = false) throws -> RecurrentLaunch {
         backend.lock.lock(); defer { backend.lock.unlock() }
         let shape = Shape(cell: cell, steps: steps, batch: batch, hidden: hidden)
-        if let l = chosen[shape] { return l }
+        if !retime, let l = chosen[shape] { return l }
         var runnable: [(path: RecurrentPath, launch: RecurrentLaunch)] = []
         for p in Self.candidates {
             if let l = try backend.recurrentLaunch(p, cell: cell, steps: steps, batch: batch, hidden: hidden) { runnable.append((p, l)) }
@@ -36,10 +37,10 @@ final class RecurrentPlanner {
         let name = "\(cell) T=\(steps) B=\(batch) H=\(hidden)"
         let file = backend.tuningFile(program: "recurrent", "recurrent-tuning-\(cell)-\(steps)-\(batch)-\(hidden)")
         var pick: (path: RecurrentPath, launch: RecurrentLaunch)? = runnable.count == 1 ? runnable[0] : nil
-        if pick == nil, let file, let data = try? Data(contentsOf: file), let cached = try? JSONDecoder().decode(TunedChoice.self, from: data),
+        if pick == nil, !retime, let file, let data = try? Data(contentsOf: file), let cached = try? JSONDecoder().decode(TunedChoice.self, from: data),
            let hit = runnable.first(where: { $0.path.rawValue == cached.chosen }) {
             pick = hit
-            choices.append(TunedChoice(family: "recurrent", shape: name, seconds: [:], chosen: hit.path.rawValue, cached: true))
+            backend.tuned.append(TunedChoice(family: "recurrent", shape: name, seconds: [:], chosen: hit.path.rawValue, cached: true))
         }
         if pick == nil && runnable.count > 1 {
             var seconds: [String: Double] = [:]
@@ -48,7 +49,7 @@ final class RecurrentPlanner {
             }
             pick = runnable.min { seconds[$0.path.rawValue]! < seconds[$1.path.rawValue]! }
             let choice = TunedChoice(family: "recurrent", shape: name, seconds: seconds, chosen: pick!.path.rawValue, cached: false)
-            choices.append(choice)
+            backend.tuned.append(choice)
             let times = seconds.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.3g", $0.value * 1e3)) ms" }
             Log.device.info("recurrence tuned for \(name): \(pick!.path) (\(times.joined(separator: ", ")))")
             if let file, let data = try? JSONEncoder().encode(choice) { try? AtomicFile.write(data, to: file) }
@@ -76,9 +77,19 @@ final class RecurrentPlanner {
 }
 
 extension KernelBackend {
-    /// Every choice the tuned families made on this device so far, in order.
+    /// Every choice the tuned families (GEMM, recurrences) made on this device so far, in order.
     public var tunedChoices: [TunedChoice] {
         lock.lock(); defer { lock.unlock() }
-        return recurrentPlan.choices
+        return tuned
+    }
+
+    /// Times the recurrence candidates for a shape now, even where a choice is cached (`dive
+    /// tune`), and keeps the fastest; returns the choice, or nil where fewer than two can run it.
+    public func tuneRecurrence(_ cell: CellKind, steps: Int, batch: Int, hidden: Int) throws -> TunedChoice? {
+        guard limits.isGPU else { return nil }       // CPU-type devices run the vector kernels
+        lock.lock(); defer { lock.unlock() }
+        let before = tuned.count
+        _ = try recurrentPlan.launch(cell: cell, steps: steps, batch: batch, hidden: hidden, retime: true)
+        return tuned.count > before ? tuned.last : nil
     }
 }

@@ -109,12 +109,15 @@ public final class Trainer<Task: TrainingTask> {
         for epoch in position.epoch..<max(hyper.epochs, position.epoch) {
             // An epoch resumed mid-way continues its figures and the task's carried state.
             let resumedHere = epoch == position.epoch && position.batchIndex > 0 ? partial : nil
+            // The epoch's device cost runs from here to its evaluation: the loss sum's zeroing, every
+            // step, the one host read and whatever the task does at the epoch's end.
+            let trace0 = backend.trace
             if !(epoch == position.epoch && restored) { task.beginEpoch() }
             let epochLoss = try EpochLoss(on: backend, start: resumedHere?.lossSum ?? 0)
             var count = resumedHere?.count ?? 0, minibatches = resumedHere?.minibatches ?? 0
             var correct = resumedHere?.correct ?? 0, countsCorrect = (resumedHere?.correct ?? 0) > 0
             let firstStep = step
-            let t0 = Training.now(), trace0 = backend.trace
+            let t0 = Training.now()
             let reduce0 = (parallel.reduceSeconds, parallel.reduceBytes, parallel.reduceCalls)
             while let batch = task.nextBatch() {
                 let shard = comm.shard(rows: batch.batchSize)
@@ -157,7 +160,7 @@ public final class Trainer<Task: TrainingTask> {
             let seconds = Training.now() - t0
             var record = EpochRecord(epoch: epoch, loss: sums[0] / Double(max(count, 1)), perplexity: nil,
                                      tokensPerSecond: Double(count) / max(seconds, 1e-9), lr: Double(optimizer.lr),
-                                     seconds: seconds, minibatches: minibatches, trace: backend.trace - trace0)
+                                     seconds: seconds, minibatches: minibatches, trace: nil)
             record.count = count
             if countsCorrect || sums[1] > 0 { record.trainAccuracy = sums[1] / Double(max(count, 1)) }
             if comm.size > 1 {
@@ -165,6 +168,7 @@ public final class Trainer<Task: TrainingTask> {
                                                  calls: parallel.reduceCalls - reduce0.2)
             }
             try task.evaluate(&record)
+            record.trace = backend.trace - trace0
             trainingLog.debug("epoch \(epoch + 1): loss \(record.loss), \(record.tokensPerSecond) \(task.unit), \(minibatches) minibatches")
             history.append(record)
             try log?.write(record, recipe: task.recipe)
