@@ -28,29 +28,36 @@ inline float drop_factor(const float dp, const ulong seed, const ulong offset, c
     return dp > 0.0f ? (keeps(seed, offset, (ulong)i, dp) ? 1.0f / (1.0f - dp) : 0.0f) : 1.0f;
 }
 
-// Σ or max of v over the work-group (local size L, a power of two; scratch: L floats).
-inline float group_sum(float v, __local float* scratch) {
-    const int lid = get_local_id(0), L = get_local_size(0);
+// The row kernels' GPU variants: a work-group of L items holds L / T rows, a team of T items per
+// row (T a power of two; T = L: one row per group). ROW_TEAM declares the row r, the item's index
+// t in its team and whether the row exists (`live`: a group's last teams may have none).
+#define ROW_TEAM(T, rows) const int t = get_local_id(0) & ((T) - 1); \
+    const int r = get_group_id(0) * (get_local_size(0) / (T)) + get_local_id(0) / (T); const int live = r < (rows)
+
+// Σ or max of v over each team of T consecutive items (T a power of two dividing the group;
+// scratch: one float per item of the group). Every item of the group must call it.
+inline float team_sum(float v, __local float* scratch, const int T) {
+    const int lid = get_local_id(0), t = lid & (T - 1);
     scratch[lid] = v;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (int span = L / 2; span > 0; span >>= 1) {
-        if (lid < span) scratch[lid] += scratch[lid + span];
+    for (int span = T / 2; span > 0; span >>= 1) {
+        if (t < span) scratch[lid] += scratch[lid + span];
         barrier(CLK_LOCAL_MEM_FENCE);
     }
-    const float total = scratch[0];
+    const float total = scratch[lid - t];
     barrier(CLK_LOCAL_MEM_FENCE);
     return total;
 }
 
-inline float group_max(float v, __local float* scratch) {
-    const int lid = get_local_id(0), L = get_local_size(0);
+inline float team_max(float v, __local float* scratch, const int T) {
+    const int lid = get_local_id(0), t = lid & (T - 1);
     scratch[lid] = v;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (int span = L / 2; span > 0; span >>= 1) {
-        if (lid < span) scratch[lid] = fmax(scratch[lid], scratch[lid + span]);
+    for (int span = T / 2; span > 0; span >>= 1) {
+        if (t < span) scratch[lid] = fmax(scratch[lid], scratch[lid + span]);
         barrier(CLK_LOCAL_MEM_FENCE);
     }
-    const float top = scratch[0];
+    const float top = scratch[lid - t];
     barrier(CLK_LOCAL_MEM_FENCE);
     return top;
 }

@@ -85,51 +85,55 @@ __kernel void ln_bw(__global const float* x, __global const float* dy, __global 
 
 // dγ[j] = Σ_r dy[r, j] · x̂[r, j],  dβ[j] = Σ_r dy[r, j].
 
-// GPU variants of the forward and the input gradient: one work-group per row (global rows·L,
-// local L, a power of two), items striding over the columns, tree sums in local memory
-// (`scratch`: L floats, common.cl). Same results as ln_fw / ln_bw.
+// GPU variants of the forward and the input gradient: a team of T work-items per row (ROW_TEAM in
+// common.cl: one row per work-group, or several short rows), items striding over the columns, tree
+// sums in local memory (`scratch`: a float per item). Same results as ln_fw / ln_bw.
 
 __kernel void ln_fw_wg(__global const float* x, __global const float* gamma, __global const float* beta,
                        __global float* y, __global float* mean, __global float* rstd, const int cols,
                        const float eps, __global const float* res, __global float* z, const int hasres,
-                       const float dp, const ulong seed, STEP_ARG(offset), __local float* scratch) {
+                       const float dp, const ulong seed, STEP_ARG(offset), const int team, const int rows,
+                       __local float* scratch) {
     STEP_VALUE(offset);
-    const int r = get_group_id(0), lid = get_local_id(0), L = get_local_size(0);
+    ROW_TEAM(team, rows);
+    const int n = live ? cols : 0;
     // Each item reads back only the elements of z it wrote.
-    __global const float* xr = hasres ? residual_row(x, res, z, r, cols, lid, L, dp, seed, offset) : x + (size_t)r * cols;
+    __global const float* xr = hasres && live ? residual_row(x, res, z, r, cols, t, team, dp, seed, offset) : x + (size_t)r * cols;
     __global float* yr = y + (size_t)r * cols;
     float s = 0.0f;
-    for (int j = lid; j < cols; j += L) s += xr[j];
-    const float mu = group_sum(s, scratch) / cols;
+    for (int j = t; j < n; j += team) s += xr[j];
+    const float mu = team_sum(s, scratch, team) / cols;
     float q = 0.0f;
-    for (int j = lid; j < cols; j += L) { const float d = xr[j] - mu; q += d * d; }
-    const float inv = rsqrt(group_sum(q, scratch) / cols + eps);
-    for (int j = lid; j < cols; j += L) yr[j] = (xr[j] - mu) * inv * gamma[j] + beta[j];
-    if (lid == 0) { mean[r] = mu; rstd[r] = inv; }
+    for (int j = t; j < n; j += team) { const float d = xr[j] - mu; q += d * d; }
+    const float inv = rsqrt(team_sum(q, scratch, team) / cols + eps);
+    for (int j = t; j < n; j += team) yr[j] = (xr[j] - mu) * inv * gamma[j] + beta[j];
+    if (t == 0 && live) { mean[r] = mu; rstd[r] = inv; }
 }
 
-// Work-group r (of L items) writes row r of dx (and dres); work-item g of all rows·L takes
-// columns g, g + rows·L, ... of dγ and dβ.
+// Row r's team writes row r of dx (and dres); work-item g of the whole launch takes columns g,
+// g + global size, ... of dγ and dβ.
 __kernel void ln_bw_wg(__global const float* x, __global const float* dy, __global const float* gamma,
                        __global const float* mean, __global const float* rstd, __global float* dx,
                        const int cols, __global float* dres, const int hasres,
                        const float dp, const ulong seed, STEP_ARG(offset),
-                       __global float* dgamma, __global float* dbeta, const int rows, __local float* scratch) {
+                       __global float* dgamma, __global float* dbeta, const int rows, const int team,
+                       __local float* scratch) {
     STEP_VALUE(offset);
-    const int r = get_group_id(0), lid = get_local_id(0), L = get_local_size(0);
-    for (int j = get_global_id(0); j < cols; j += rows * L) column_sums(x, dy, mean, rstd, dgamma, dbeta, rows, cols, j);
+    ROW_TEAM(team, rows);
+    for (int j = get_global_id(0); j < cols; j += get_global_size(0)) column_sums(x, dy, mean, rstd, dgamma, dbeta, rows, cols, j);
+    const int n = live ? cols : 0;
     __global const float* xr = x + (size_t)r * cols;
     __global const float* gr = dy + (size_t)r * cols;
     __global float* dr = dx + (size_t)r * cols;
-    const float mu = mean[r], inv = rstd[r];
+    const float mu = live ? mean[r] : 0.0f, inv = live ? rstd[r] : 0.0f;
     float sd = 0.0f, sdx = 0.0f;
-    for (int j = lid; j < cols; j += L) {
+    for (int j = t; j < n; j += team) {
         const float d = gr[j] * gamma[j];
         sd += d;
         sdx += d * (xr[j] - mu) * inv;
     }
-    const float meanD = group_sum(sd, scratch) / cols, meanDX = group_sum(sdx, scratch) / cols;
-    for (int j = lid; j < cols; j += L) {
+    const float meanD = team_sum(sd, scratch, team) / cols, meanDX = team_sum(sdx, scratch, team) / cols;
+    for (int j = t; j < n; j += team) {
         const float d = inv * (gr[j] * gamma[j] - meanD - (xr[j] - mu) * inv * meanDX);
         dr[j] = d;
         if (hasres) dres[(size_t)r * cols + j] = d * drop_factor(dp, seed, offset, (size_t)r * cols + j);

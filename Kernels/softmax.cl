@@ -44,40 +44,44 @@ __kernel void sm_bw(__global const float* y, __global const float* dy, __global 
 }
 
 // ---------------------------------------------------------------------------------------------
-// GPU variants: one work-group per row (global size rows·L, local size L, a power of two), the
-// row's items striding over its columns (neighbouring items read neighbouring words) and meeting
-// in tree reductions in local memory (`scratch`: L floats, common.cl). Same results as sm_fw / sm_bw.
+// GPU variants: a team of T work-items per row (ROW_TEAM in common.cl: one row per work-group when
+// T is the group's size, several short rows per group otherwise), the team's items striding over
+// the row's columns (neighbouring items read neighbouring words) and meeting in tree reductions in
+// local memory (`scratch`: a float per item). Same results as sm_fw / sm_bw.
 
 __kernel void sm_fw_wg(__global const float* x, __global float* y, __global const int* lens,
-                       const int cols, const int rep, const int haslens, __local float* scratch) {
-    const int r = get_group_id(0), lid = get_local_id(0), L = get_local_size(0);
+                       const int cols, const int rep, const int haslens, const int team, const int rows,
+                       __local float* scratch) {
+    ROW_TEAM(team, rows);
+    const int n = live ? cols : 0;
     __global const float* xr = x + (size_t)r * cols;
     __global float* yr = y + (size_t)r * cols;
-    const int valid = haslens ? clamp(lens[r / rep], 0, cols) : cols;
+    const int valid = !live ? 0 : (haslens ? clamp(lens[r / rep], 0, cols) : cols);
     float m = -INFINITY;
-    for (int j = lid; j < valid; j += L) m = fmax(m, xr[j]);
-    m = group_max(m, scratch);
-    if (valid < cols) m = fmax(m, MASKED_LOGIT);
+    for (int j = t; j < valid; j += team) m = fmax(m, xr[j]);
+    m = team_max(m, scratch, team);
+    if (valid < n) m = fmax(m, MASKED_LOGIT);
     float sum = 0.0f;
-    for (int j = lid; j < valid; j += L) { const float e = exp(xr[j] - m); yr[j] = e; sum += e; }
+    for (int j = t; j < valid; j += team) { const float e = exp(xr[j] - m); yr[j] = e; sum += e; }
     const float masked = exp(MASKED_LOGIT - m);
-    sum = group_sum(sum, scratch) + masked * (cols - valid);
+    sum = team_sum(sum, scratch, team) + masked * (n - valid);
     const float inv = 1.0f / sum;
-    for (int j = lid; j < valid; j += L) yr[j] *= inv;
-    for (int j = valid + lid; j < cols; j += L) yr[j] = masked * inv;
+    for (int j = t; j < valid; j += team) yr[j] *= inv;
+    for (int j = valid + t; j < n; j += team) yr[j] = masked * inv;
 }
 
 __kernel void sm_bw_wg(__global const float* y, __global const float* dy, __global float* dx,
                        __global const int* lens, const int cols, const int rep, const int haslens,
-                       __local float* scratch) {
-    const int r = get_group_id(0), lid = get_local_id(0), L = get_local_size(0);
-    const int valid = haslens ? clamp(lens[r / rep], 0, cols) : cols;
+                       const int team, const int rows, __local float* scratch) {
+    ROW_TEAM(team, rows);
+    const int n = live ? cols : 0;
+    const int valid = !live ? 0 : (haslens ? clamp(lens[r / rep], 0, cols) : cols);
     __global const float* yr = y + (size_t)r * cols;
     __global const float* gr = dy + (size_t)r * cols;
     __global float* dr = dx + (size_t)r * cols;
     float dot = 0.0f;
-    for (int j = lid; j < cols; j += L) dot += yr[j] * gr[j];
-    dot = group_sum(dot, scratch);
-    for (int j = lid; j < valid; j += L) dr[j] = yr[j] * (gr[j] - dot);
-    for (int j = valid + lid; j < cols; j += L) dr[j] = 0.0f;
+    for (int j = t; j < n; j += team) dot += yr[j] * gr[j];
+    dot = team_sum(dot, scratch, team);
+    for (int j = t; j < valid; j += team) dr[j] = yr[j] * (gr[j] - dot);
+    for (int j = valid + t; j < n; j += team) dr[j] = 0.0f;
 }

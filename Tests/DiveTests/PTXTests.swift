@@ -119,7 +119,7 @@ import Testing
         // axpy(x, y, n, alpha): two addresses, an int and a float.
         #expect(sig["axpy"] == [.init(bytes: 8, isFloat: false), .init(bytes: 8, isFloat: false),
                                 .init(bytes: 4, isFloat: false), .init(bytes: 4, isFloat: true)])
-        #expect(sig["sm_fw_wg"]?.count == 7)
+        #expect(sig["sm_fw_wg"]?.count == 9)       // x, y, lens, cols, rep, haslens, team, rows, scratch
         // The 16-byte int4 of the broadcast kernels.
         #expect(sig.values.contains { $0.contains(.init(bytes: 16, isFloat: false)) })
         // Variants of one kernel agree on their parameters.

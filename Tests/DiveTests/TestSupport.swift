@@ -23,8 +23,8 @@ func variants<V: Sendable>(_ all: [V], cpu: V) -> [DeviceVariant<V>] {
 let gemmTargets = variants(GemmVariant.allCases.filter { $0 != .auto }, cpu: .auto)
 /// Recurrences: every whole-sequence kernel and the step-by-step path on every OpenCL device.
 let recurrentTargets = variants([RecurrentPath.groups, .vectors, .split, .persistent, .byStep], cpu: .auto)
-/// Softmax and layernorm: one work-item per row and one work-group per row on every OpenCL device.
-let rowTargets = variants([RowVariant.perItem, .perGroup], cpu: .auto)
+/// Softmax and layernorm: a work-item, a work-group and a team per row on every OpenCL device.
+let rowTargets = variants([RowVariant.perItem, .perGroup, .perTeam], cpu: .auto)
 
 /// The awkward sizes the design asks every kernel to handle.
 let awkwardSizes = [1, 7, 33, 257]

@@ -6,12 +6,13 @@ extension KernelBackend {
     public func layerNorm(_ x: Tensor, residual: Tensor?, dropout: DropoutMask?, gamma: Tensor, beta: Tensor, eps: Float,
                           into y: Tensor, sum: Tensor?, mean: Tensor, rstd: Tensor, rows: Int, cols: Int) throws {
         try requireFloat32(x, gamma, beta, op: "layerNorm")
-        let L = rowGroupSize(cols: cols)
-        try launch(L == nil ? .ln_fw : .ln_fw_wg, global: (rows * (L ?? 1), 1, 1), local: L.map { ($0, 1, 1) }) { a in
+        let shape = try rowLaunch("layernorm", cols: cols, rows: rows)
+        try launch(shape == nil ? .ln_fw : .ln_fw_wg, global: (shape.map { $0.groups(rows: rows) * $0.local } ?? rows, 1, 1),
+                   local: shape.map { ($0.local, 1, 1) }) { a in
             try a.buffer(x); try a.buffer(gamma); try a.buffer(beta); try a.buffer(y); try a.buffer(mean); try a.buffer(rstd)
             try a.int(cols); try a.float(eps)
             try a.buffer(residual); try a.buffer(sum); try a.int(residual == nil ? 0 : 1); try a.dropout(dropout)
-            if let L { try a.local(floats: L) }
+            if let shape { try a.int(shape.team); try a.int(rows); try a.local(floats: shape.local) }
         }
     }
 
@@ -24,13 +25,14 @@ extension KernelBackend {
             try fill(dGamma, value: 0); try fill(dBeta, value: 0)
             return
         }
-        let L = rowGroupSize(cols: cols)
-        try launch(L == nil ? .ln_bw : .ln_bw_wg, global: (rows * (L ?? 1), 1, 1), local: L.map { ($0, 1, 1) }) { a in
+        let shape = try rowLaunch("layernorm", cols: cols, rows: rows)
+        try launch(shape == nil ? .ln_bw : .ln_bw_wg, global: (shape.map { $0.groups(rows: rows) * $0.local } ?? rows, 1, 1),
+                   local: shape.map { ($0.local, 1, 1) }) { a in
             try a.buffer(x); try a.buffer(dy); try a.buffer(gamma); try a.buffer(mean); try a.buffer(rstd); try a.buffer(dx)
             try a.int(cols)
             try a.buffer(dResidual); try a.int(dResidual == nil ? 0 : 1); try a.dropout(dropout)
             try a.buffer(dGamma); try a.buffer(dBeta); try a.int(rows)
-            if let L { try a.local(floats: L) }
+            if let shape { try a.int(shape.team); try a.local(floats: shape.local) }
         }
     }
 }

@@ -5,7 +5,7 @@
 // rnn_split_bw): work-groups own hidden units for every row, so a step spreads over the whole
 // device; one launch per step, or every step in one launch of resident work-groups meeting at a
 // device-wide barrier. `auto` takes the vector kernels on CPU-type devices and, on GPUs, the
-// fastest of the others for the shape (RecurrentPlanner). The step-by-step path (a GEMM and a cell
+// fastest of the others for the shape (Tuner). The step-by-step path (a GEMM and a cell
 // launch per step) remains for states too wide for local memory.
 import Foundation
 
@@ -87,7 +87,7 @@ extension KernelBackend {
         case .split, .persistent: return try splitLaunch(persistent: path == .persistent, batch: batch, hidden: hidden, gates: G).map { .split($0) }
         case .auto:
             if !limits.isGPU { return sequenceLaunch(.auto, batch: batch, hidden: hidden, gates: G).map { .rows($0) } ?? .byStep }
-            return try recurrentPlan.launch(cell: cell, steps: steps, batch: batch, hidden: hidden)
+            return try tunedRecurrence(cell: cell, steps: steps, batch: batch, hidden: hidden)
         }
     }
 
@@ -216,6 +216,56 @@ extension KernelBackend {
             for s in (0..<q.steps).reversed() { try run(first: s, count: 1, finish: false) }
             try run(first: -1, count: 0, finish: true)
         }
+    }
+}
+
+extension KernelBackend {
+    /// The recurrence candidates `auto` times on GPUs.
+    static let recurrentCandidates: [RecurrentPath] = [.groups, .split, .persistent]
+
+    /// The launch `auto` takes on a GPU for this shape: the fastest candidate that can run it
+    /// (Tuner), or the step-by-step path where none can. `retime`: time them even where a choice
+    /// is made or cached (`dive tune`).
+    func tunedRecurrence(cell: CellKind, steps: Int, batch: Int, hidden: Int, retime: Bool = false) throws -> RecurrentLaunch {
+        lock.lock(); defer { lock.unlock() }
+        var runnable: [RecurrentPath: RecurrentLaunch] = [:]
+        for p in Self.recurrentCandidates {
+            if let l = try recurrentLaunch(p, cell: cell, steps: steps, batch: batch, hidden: hidden) { runnable[p] = l }
+        }
+        let names = Self.recurrentCandidates.filter { runnable[$0] != nil }.map(\.rawValue)
+        let pick = try tuner.choose(family: "recurrent", shape: "\(cell) T=\(steps) B=\(batch) H=\(hidden)", program: "recurrent",
+                                    candidates: names, retime: retime) { name in
+            try KernelVariants.$recurrent.withValue(RecurrentPath(rawValue: name)!) {
+                try timeRecurrence(cell: cell, steps: steps, batch: batch, hidden: hidden)
+            }
+        }
+        return pick.flatMap { RecurrentPath(rawValue: $0) }.flatMap { runnable[$0] } ?? .byStep
+    }
+
+    /// Median seconds of a forward and backward of this shape with the variant in force.
+    private func timeRecurrence(cell: CellKind, steps T: Int, batch B: Int, hidden H: Int) throws -> Double {
+        let G = cell.gates
+        func filled(_ shape: [Int], _ v: Double) throws -> Tensor { try Tensor.full(shape, v, on: self) }
+        let q = RecurrentSequence(cell: cell, steps: T, batch: B, hidden: H, reverse: false,
+                                  gi: try filled([T, B, G * H], 0.01), wHH: try filled([G * H, H], 0.01), bHH: try filled([G * H], 0),
+                                  h0: try filled([B, H], 0), cells: cell == .lstm ? try filled([T + 1, B, H], 0) : nil,
+                                  out: try filled([T, B, H], 0), saved: try filled([T, B, 4 * H], 0))
+        let gradOut = try filled([T, B, H], 0.01), dh = try filled([B, H], 0), dc = cell == .lstm ? try filled([B, H], 0) : nil
+        let dGi = try filled([T, B, G * H], 0), dGh = try filled([T, B, G * H], 0)
+        return try medianTime {
+            try recurrentForward(q)
+            try recurrentBackward(q, gradOut: gradOut, dh: dh, dc: dc, dGi: dGi, dGh: dGh)
+        }
+    }
+
+    /// Times the recurrence candidates for a shape now, even where a choice is cached (`dive
+    /// tune`), and keeps the fastest; returns the choice, or nil where fewer than two can run it.
+    public func tuneRecurrence(_ cell: CellKind, steps: Int, batch: Int, hidden: Int) throws -> TunedChoice? {
+        guard limits.isGPU else { return nil }       // CPU-type devices run the vector kernels
+        lock.lock(); defer { lock.unlock() }
+        let before = tuned.count
+        _ = try tunedRecurrence(cell: cell, steps: steps, batch: batch, hidden: hidden, retime: true)
+        return tuned.count > before ? tuned.last : nil
     }
 }
 

@@ -1,30 +1,79 @@
 // Kernel-device (OpenCL, CUDA) masked softmax (Ops/Softmax.swift) and its backward: argument plumbing for
-// Kernels/softmax.cl (a work-group per row where the row is wide enough, else a work-item).
+// Kernels/softmax.cl (GPUs: a team of work-items per row, RowLaunch; CPU-type devices: a work-item per row).
 import Foundation
 
+/// How a GPU-shaped row kernel launches: `team` work-items per row, `local` per work-group
+/// (local / team rows each).
+struct RowLaunch: Equatable {
+    var team, local: Int
+    func groups(rows: Int) -> Int { (rows + local / team - 1) / (local / team) }
+}
+
 extension KernelBackend {
-    /// Work-items per row for the per-group row kernels (a power of two from 32 to 256, about four
-    /// columns each, so a short row does not pay for a deep reduction tree), or nil for the per-item
-    /// kernels: GPUs take groups unless a test forces the choice.
-    func rowGroupSize(cols: Int) -> Int? {
+    /// The launch of the GPU-shaped row kernels for `op` on rows of `cols` (nil: one work-item per
+    /// row). `perGroup`: one row per group of 32 to 256 items, about four columns each, so a short
+    /// row does not pay for a deep reduction tree. `perTeam`: teams of 4 to 256 items, about eight
+    /// columns each, up to 256 items per group, but no fewer groups than compute units where there
+    /// are rows enough. `auto`: per item on CPU-type devices, the faster of the two on GPUs.
+    func rowLaunch(_ op: String, cols: Int, rows: Int) throws -> RowLaunch? {
+        let most = min(256, limits.maxWorkGroupSize)
         switch KernelVariants.rows {
         case .perItem: return nil
         case .auto where !limits.isGPU: return nil
-        default:
-            var L = 32
-            while L * 4 < cols && L < min(256, limits.maxWorkGroupSize) { L *= 2 }
-            return min(L, limits.maxWorkGroupSize)
+        case .auto:
+            // Timed once per row width and power-of-two class of row counts.
+            var rowClass = 1
+            while rowClass < rows { rowClass *= 2 }
+            let pick = try tuner.choose(family: op, shape: "cols=\(cols) rows=\(rowClass)", program: op,
+                                        candidates: [RowVariant.perGroup, .perTeam].map(\.rawValue)) { name in
+                try KernelVariants.$rows.withValue(RowVariant(rawValue: name)!) { try timeRows(op, cols: cols, rows: rowClass) }
+            }
+            return try KernelVariants.$rows.withValue(RowVariant(rawValue: pick ?? "perGroup") ?? .perGroup) {
+                try rowLaunch(op, cols: cols, rows: rows)
+            }
+        case .perGroup:
+            var L = min(32, most)
+            while L * 4 < cols && L < most { L *= 2 }
+            return RowLaunch(team: L, local: L)
+        case .perTeam:
+            var T = min(4, most)
+            while T * 8 < cols && T < most { T *= 2 }
+            let perGroup = max(1, min(most / T, rows / max(limits.computeUnits, 1)))
+            return RowLaunch(team: T, local: T * perGroup)
+        }
+    }
+
+    /// Median seconds of `op` ("softmax" forward and backward, "layernorm" forward and backward) on
+    /// rows × cols with the row variant in force.
+    private func timeRows(_ op: String, cols: Int, rows: Int) throws -> Double {
+        let x = try Tensor.full([rows, cols], 0.5, on: self), dy = try Tensor.full([rows, cols], 0.25, on: self)
+        let y = try Tensor.empty([rows, cols], on: self), dx = try Tensor.empty([rows, cols], on: self)
+        if op == "softmax" {
+            return try medianTime {
+                try maskedSoftmax(x, validLens: nil, into: y, rows: rows, cols: cols)
+                try softmaxBackward(output: y, gradOutput: dy, validLens: nil, into: dx, rows: rows, cols: cols)
+            }
+        }
+        let gamma = try Tensor.ones([cols], on: self), beta = try Tensor.zeros([cols], on: self)
+        let mean = try Tensor.empty([rows], on: self), rstd = try Tensor.empty([rows], on: self)
+        let dGamma = try Tensor.empty([cols], on: self), dBeta = try Tensor.empty([cols], on: self)
+        return try medianTime {
+            try layerNorm(x, residual: nil, dropout: nil, gamma: gamma, beta: beta, eps: 1e-5, into: y, sum: nil, mean: mean, rstd: rstd,
+                          rows: rows, cols: cols)
+            try layerNormBackward(x, gradOutput: dy, gamma: gamma, mean: mean, rstd: rstd, dropout: nil, into: dx, dResidual: nil,
+                                  dGamma: dGamma, dBeta: dBeta, rows: rows, cols: cols)
         }
     }
 
     public func maskedSoftmax(_ x: Tensor, validLens: Tensor?, into y: Tensor, rows: Int, cols: Int) throws {
         try requireFloat32(x, op: "maskedSoftmax")
         let rep = validLens.map { rows / max($0.count, 1) } ?? 1
-        let L = rowGroupSize(cols: cols)
-        try launch(L == nil ? .sm_fw : .sm_fw_wg, global: (rows * (L ?? 1), 1, 1), local: L.map { ($0, 1, 1) }) { a in
+        let shape = try rowLaunch("softmax", cols: cols, rows: rows)
+        try launch(shape == nil ? .sm_fw : .sm_fw_wg, global: (shape.map { $0.groups(rows: rows) * $0.local } ?? rows, 1, 1),
+                   local: shape.map { ($0.local, 1, 1) }) { a in
             try a.buffer(x); try a.buffer(y); try a.buffer(validLens)
             try a.int(cols); try a.int(rep); try a.int(validLens == nil ? 0 : 1)
-            if let L { try a.local(floats: L) }
+            if let shape { try a.int(shape.team); try a.int(rows); try a.local(floats: shape.local) }
         }
     }
 
@@ -32,11 +81,12 @@ extension KernelBackend {
                                 rows: Int, cols: Int) throws {
         try requireFloat32(y, op: "softmaxBackward")
         let rep = validLens.map { rows / max($0.count, 1) } ?? 1
-        let L = rowGroupSize(cols: cols)
-        try launch(L == nil ? .sm_bw : .sm_bw_wg, global: (rows * (L ?? 1), 1, 1), local: L.map { ($0, 1, 1) }) { a in
+        let shape = try rowLaunch("softmax", cols: cols, rows: rows)
+        try launch(shape == nil ? .sm_bw : .sm_bw_wg, global: (shape.map { $0.groups(rows: rows) * $0.local } ?? rows, 1, 1),
+                   local: shape.map { ($0.local, 1, 1) }) { a in
             try a.buffer(y); try a.buffer(dy); try a.buffer(dx); try a.buffer(validLens)
             try a.int(cols); try a.int(rep); try a.int(validLens == nil ? 0 : 1)
-            if let L { try a.local(floats: L) }
+            if let shape { try a.int(shape.team); try a.int(rows); try a.local(floats: shape.local) }
         }
     }
 }

@@ -134,8 +134,8 @@ public final class KernelBackend: Backend {
     var sequenceKernelCache: [Int: (fw: KernelFunction, bw: KernelFunction)] = [:]
     /// What the tuned families chose, with every candidate's time, in order (`tunedChoices`).
     var tuned: [TunedChoice] = []
-    /// The recurrence each shape runs under `auto` on a GPU, timed on first use.
-    lazy var recurrentPlan = RecurrentPlanner(backend: self)
+    /// The recurrence and row kernels `auto` runs on a GPU, per shape, timed on first use.
+    lazy var tuner = Tuner(backend: self)
     /// The device-wide barrier's two counters (Kernels/recurrent.cl, grid_sync), zeroed once.
     lazy var gridSync: Result<Tensor, Error> = Result { try Tensor.zeros([2], dtype: .int32, on: self) }
     private var functions: [KernelFunction?]

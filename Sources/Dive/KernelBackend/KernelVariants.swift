@@ -16,13 +16,15 @@ public enum GemmVariant: String, CaseIterable, Sendable { case auto, small, pack
 /// launch with a device-wide barrier between steps: a cooperative launch on CUDA, one work-group
 /// per compute unit on OpenCL) or `byStep` (a GEMM and a cell launch per step). `auto` picks per
 /// device: the `vectors` kernels on CPU-type devices, on GPUs the fastest of `groups`, `split` and
-/// `persistent` timed on first use (RecurrentPlanner), and `byStep` where none fits local memory.
+/// `persistent` timed on first use (Tuner), and `byStep` where none fits local memory.
 public enum RecurrentPath: String, CaseIterable, Sendable { case auto, groups, vectors, split, persistent, byStep }
 
 /// Row ops (softmax, layernorm forward and input gradient): `perItem`, one work-item per row with
-/// vector loads (CPU-type devices), or `perGroup`, one work-group per row with tree reductions in
-/// local memory (GPUs).
-public enum RowVariant: String, CaseIterable, Sendable { case auto, perItem, perGroup }
+/// vector loads (CPU-type devices); `perGroup`, one work-group per row with tree reductions in
+/// local memory; or `perTeam`, several rows per work-group, a team of a few work-items (about 8
+/// columns each) per row, as many groups as compute units where the rows allow (short rows on
+/// GPUs). `auto` takes `perItem` on CPU-type devices and times the other two on GPUs (Tuner).
+public enum RowVariant: String, CaseIterable, Sendable { case auto, perItem, perGroup, perTeam }
 
 /// Forces kernel variants for the code run inside `withValue` (task-local, so concurrent tests
 /// never see each other's choice). Outside one, `DIVE_VARIANTS` sets them for the whole process,
