@@ -14,7 +14,7 @@ inline ulong mix64(ulong z) {
 // optimiser's step size): STEP_ARG(x) declares the argument x_arg, a table and a slot; STEP_VALUE(x)
 // is x_arg, or, where the slot is ≥ 0 (a step recorded as a CUDA graph), entry `slot` of the
 // table, which the host writes before the step runs, so a graph replays with unchanged arguments.
-#define STEP_ARG(x) const ulong x##_arg, __global const ulong* x##_table, const int x##_slot
+#define STEP_ARG(x) const ulong x##_arg, __global const ulong* restrict x##_table, const int x##_slot
 #define STEP_VALUE(x) const ulong x = x##_slot < 0 ? x##_arg : x##_table[x##_slot]
 
 // Whether dropout keeps element i of stream (seed, offset): CounterRNG.uniform(seed, offset + i) >= p.

@@ -19,6 +19,11 @@ public protocol Backend: AnyObject {
     func download(_ buffer: Buffer, to bytes: UnsafeMutableRawBufferPointer) throws
     /// Returns when every queued operation has finished.
     func synchronize() throws
+    /// Host memory of `byteCount` bytes that this device copies to and from at full speed (CUDA:
+    /// page-locked; elsewhere ordinary), for a transfer made every step such as the gradients'
+    /// all-reduce; give it back with `freeHost`.
+    func allocateHost(byteCount: Int) throws -> UnsafeMutableRawPointer
+    func freeHost(_ pointer: UnsafeMutableRawPointer)
     /// Runs one training step (forward, backward, optimiser); a backend may queue the step's work
     /// as one unit (CUDA graphs). The default runs it as it comes.
     func runStep(_ body: () throws -> Void) throws
@@ -284,4 +289,8 @@ public struct AdamHyper {
 
 extension Backend {
     public func runStep(_ body: () throws -> Void) throws { try body() }
+    public func allocateHost(byteCount: Int) throws -> UnsafeMutableRawPointer {
+        UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: 64)
+    }
+    public func freeHost(_ pointer: UnsafeMutableRawPointer) { pointer.deallocate() }
 }

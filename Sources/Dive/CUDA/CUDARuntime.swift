@@ -188,6 +188,17 @@ final class CUDARuntime: KernelRuntime {
         staged.append((event, block, bytes.count))
     }
 
+    /// Page-locked host memory (cuMemHostAlloc): copies to and from it go straight to the device.
+    func allocateHost(byteCount: Int) throws -> UnsafeMutableRawPointer {
+        _ = api.setCurrent(context)
+        var p: UnsafeMutableRawPointer?
+        try api.check(api.hostAlloc(&p, max(byteCount, 1), 0), "cuMemHostAlloc", "\(byteCount) bytes")
+        guard let p else { throw DiveError.outOfMemory(device: "pinned host memory", requestedBytes: byteCount, deviceBytes: 0) }
+        return p
+    }
+
+    func freeHost(_ pointer: UnsafeMutableRawPointer) { _ = api.hostFree(pointer) }
+
     func download(_ buffer: Buffer, to bytes: UnsafeMutableRawBufferPointer) throws {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         _ = api.setCurrent(context)

@@ -102,11 +102,18 @@ protocol KernelRuntime: AnyObject {
     func residentGroups(_ function: KernelFunction, localSize: Int, localBytes: Int) throws -> Int
     /// See the extension: step values of recorded launches.
     func stepSlot(_ value: UInt64) -> (table: Buffer, slot: Int)?
+    /// Host memory the device copies to and from at full speed (see Backend.allocateHost).
+    func allocateHost(byteCount: Int) throws -> UnsafeMutableRawPointer
+    func freeHost(_ pointer: UnsafeMutableRawPointer)
     /// Queues a launch of at most `residentGroups` work-groups that wait for each other.
     func enqueueResident(_ function: KernelFunction, name: String, groups: Int, localSize: Int, args: [KernelArg]) throws
 }
 
 extension KernelRuntime {
+    func allocateHost(byteCount: Int) throws -> UnsafeMutableRawPointer {
+        UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: 64)
+    }
+    func freeHost(_ pointer: UnsafeMutableRawPointer) { pointer.deallocate() }
     /// Where a launch being recorded for a step's graph reads `value`, a value that changes from
     /// step to step: a table entry the runtime writes before the step runs (nil: pass it itself).
     func stepSlot(_ value: UInt64) -> (table: Buffer, slot: Int)? { nil }
@@ -181,6 +188,16 @@ public final class KernelBackend: Backend {
         lock.lock(); defer { lock.unlock() }
         try runtime.finish()
         trace.waits += 1
+    }
+
+    public func allocateHost(byteCount: Int) throws -> UnsafeMutableRawPointer {
+        lock.lock(); defer { lock.unlock() }
+        return try runtime.allocateHost(byteCount: byteCount)
+    }
+
+    public func freeHost(_ pointer: UnsafeMutableRawPointer) {
+        lock.lock(); defer { lock.unlock() }
+        runtime.freeHost(pointer)
     }
 
     /// Runs one training step; on a CUDA device with step graphs on, its launches are recorded and

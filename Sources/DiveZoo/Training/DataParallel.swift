@@ -41,38 +41,42 @@ final class DataParallel {
         return (info.step, try Training.decode(LoaderPosition.self, info.extra["position"], key: "position", path: source), theirs)
     }
 
+    /// Host memory for the fused all-reduce, from the parameters' device (pinned on CUDA), and its size in floats.
+    private var host: (pointer: UnsafeMutableRawPointer, floats: Int, backend: Backend)?
+
+    deinit { if let host { host.backend.freeHost(host.pointer) } }
+
     /// Sums every parameter's gradient over the ranks in one fused all-reduce. A parameter that has
     /// no gradient on a rank counts as zero there, and it has one afterwards if any rank had one.
     /// `flag` (a Ctrl-C on this rank) rides along: the result says whether any rank raised it.
+    /// The gradients are joined on the device (one copy each), cross to the host in one download
+    /// into memory the device copies to at full speed (pinned on CUDA), are summed there, and go
+    /// back in one upload; each parameter's gradient is then its slice of the joined tensor.
     func reduceGradients(_ params: [Tensor], flag: Bool) throws -> Bool {
         let t0 = Training.now()
+        guard let backend = params.first?.backend else { return flag }
         let sizes = params.map(\.count)
         let total = sizes.reduce(0, +)
         // (gradients..., one presence slot per parameter, the flag)
-        var buffer = [Float](repeating: 0, count: total + params.count + 1)
-        try buffer.withUnsafeMutableBufferPointer { b in
-            var offset = 0
-            for (i, p) in params.enumerated() {
-                if let g = p.grad {
-                    try g.copy(into: UnsafeMutableBufferPointer(rebasing: b[offset..<(offset + sizes[i])]))
-                    b[total + i] = 1
-                }
-                offset += sizes[i]
-            }
-            b[total + params.count] = flag ? 1 : 0
-            try comm.allReduceSum(b)
-            offset = 0
-            for (i, p) in params.enumerated() {
-                if b[total + i] > 0 {
-                    p.grad = try Tensor(copying: UnsafeBufferPointer(rebasing: b[offset..<(offset + sizes[i])]), shape: p.shape, on: p.backend)
-                }
-                offset += sizes[i]
-            }
+        let floats = total + params.count + 1
+        if let h = host, h.floats < floats || h.backend !== backend { backend.freeHost(h.pointer); host = nil }
+        if host == nil { host = (try backend.allocateHost(byteCount: floats * 4), floats, backend) }
+        let b = UnsafeMutableBufferPointer(start: host!.pointer.bindMemory(to: Float.self, capacity: floats), count: floats)
+        let joined = try Tensor.concat(try params.map { p in try (p.grad ?? Tensor.zeros(p.shape, on: backend)).reshaped([p.count]) }, axis: 0)
+        try joined.copy(into: UnsafeMutableBufferPointer(rebasing: b[0..<total]))
+        for (i, p) in params.enumerated() { b[total + i] = p.grad == nil ? 0 : 1 }
+        b[total + params.count] = flag ? 1 : 0
+        try comm.allReduceSum(b)
+        try backend.upload(UnsafeRawBufferPointer(UnsafeMutableBufferPointer(rebasing: b[0..<total])), to: joined.storage)
+        var offset = 0
+        for (i, p) in params.enumerated() {
+            if b[total + i] > 0 { p.grad = try joined.slice(axis: 0, offset..<(offset + sizes[i])).reshaped(p.shape) }
+            offset += sizes[i]
         }
         reduceSeconds += Training.now() - t0
-        reduceBytes += buffer.count * MemoryLayout<Float>.size
+        reduceBytes += floats * MemoryLayout<Float>.size
         reduceCalls += 1
-        return buffer[total + params.count] > 0
+        return b[total + params.count] > 0
     }
 
     /// The epoch's sums over every rank (summed loss, correct predictions).
