@@ -1,6 +1,6 @@
 // `dive tune [--device X] [--json]`: times the tuned families' candidates on each OpenCL or CUDA
 // device now, instead of on first use during training, and caches the choices under DIVE_CACHE:
-// GEMM tiles per shape class and, on GPUs, the recurrence kernels for the book's recurrent shapes.
+// GEMM tiles per shape class and, on GPUs, the recurrence and row kernels for the book's shapes.
 // `--json` times every candidate even where a choice is cached and prints one line per choice with
 // each candidate's time (the device bundle's tune.json).
 import ArgumentParser
@@ -9,7 +9,7 @@ import Foundation
 
 struct TuneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "tune", abstract: "Tune the GEMM and recurrence kernels of OpenCL and CUDA devices ahead of time and cache the choices.")
+        commandName: "tune", abstract: "Tune the GEMM, recurrence and row kernels of OpenCL and CUDA devices ahead of time and cache the choices.")
 
     @Option(help: "Device (opencl, opencl:N, opencl:P.D, cuda:N, auto); default: every OpenCL and CUDA device.") var device: String?
     @Flag(help: "Time every candidate, cached or not, and print each choice with every candidate's time as a JSON line.") var json = false
@@ -20,6 +20,9 @@ struct TuneCommand: ParsableCommand {
     /// (8.6, 9.1–9.4) and the GRU encoder-decoders (9.7, 10.4).
     static let bookRecurrences: [(CellKind, Int, Int, Int)] = [(.rnnTanh, 35, 32, 256), (.gru, 35, 32, 256), (.lstm, 35, 32, 256),
                                                                (.gru, 10, 64, 32)]
+    /// Row ops: (op, cols, rows) of the Transformer (10.7: width 32, batch 64 × 10 steps) and of
+    /// `dive bench kernels`.
+    static let rowShapes: [(String, Int, Int)] = [("layernorm", 32, 640), ("layernorm", 256, 4096), ("softmax", 1024, 4096)]
 
     func run() throws {
         try reportingErrors {
@@ -34,6 +37,9 @@ struct TuneCommand: ParsableCommand {
                 for (cell, steps, batch, hidden) in Self.bookRecurrences {
                     if let c = try backend.tuneRecurrence(cell, steps: steps, batch: batch, hidden: hidden) { recurrences.append("\(c.shape): \(c.chosen)") }
                 }
+                for (op, cols, rows) in Self.rowShapes {
+                    if let c = try backend.tuneRows(op, cols: cols, rows: rows) { recurrences.append("\(op) \(c.shape): \(c.chosen)") }
+                }
                 if json {
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = .sortedKeys
@@ -43,7 +49,7 @@ struct TuneCommand: ParsableCommand {
                     }
                 } else {
                     let classes = chosen.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
-                    print("\(d)  gemm \(classes)" + (recurrences.isEmpty ? "" : "  recurrent " + recurrences.joined(separator: ", "))
+                    print("\(d)  gemm \(classes)" + (recurrences.isEmpty ? "" : "  " + recurrences.joined(separator: ", "))
                           + "  (\(String(format: "%.1f", Date().timeIntervalSince(start))) s)")
                 }
             }

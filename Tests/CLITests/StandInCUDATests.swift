@@ -169,4 +169,19 @@ struct StandInCUDATests {
             #expect(row["graph_nodes_updated_per_minibatch"] as? Double == 0, "\(name): \(row["graph_nodes_updated_per_minibatch"] ?? "none") nodes updated")
         }
     }
+
+    /// `dive tune --json` (the bundle's tune.json) times every candidate of every tuned family on a
+    /// GPU and prints each choice with every candidate's time: GEMM tiles, recurrences, row ops.
+    @Test func tuneListsEveryCandidatesTime() throws {
+        let r = try StandInCUDA.run(["tune", "--device", "cuda:0", "--json"])
+        try #require(r.exitedNormally && r.status == 0, "\(r.output)")
+        let rows = r.output.split(separator: "\n").filter { $0.hasPrefix("{") }.compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        #expect(Set(rows.compactMap { $0["family"] as? String }) == ["gemm", "recurrent", "layernorm", "softmax"], "\(r.output)")
+        for row in rows {
+            let seconds = row["seconds"] as? [String: Double] ?? [:], chosen = row["chosen"] as? String ?? ""
+            #expect(seconds.count >= 2 && seconds.values.allSatisfy { $0 > 0 } && seconds[chosen] == seconds.values.min(), "\(row)")
+        }
+    }
 }

@@ -21,13 +21,7 @@ extension KernelBackend {
         case .perItem: return nil
         case .auto where !limits.isGPU: return nil
         case .auto:
-            // Timed once per row width and power-of-two class of row counts.
-            var rowClass = 1
-            while rowClass < rows { rowClass *= 2 }
-            let pick = try tuner.choose(family: op, shape: "cols=\(cols) rows=\(rowClass)", program: op,
-                                        candidates: [RowVariant.perGroup, .perTeam].map(\.rawValue)) { name in
-                try KernelVariants.$rows.withValue(RowVariant(rawValue: name)!) { try timeRows(op, cols: cols, rows: rowClass) }
-            }
+            let pick = try tunedRows(op, cols: cols, rows: rows)
             return try KernelVariants.$rows.withValue(RowVariant(rawValue: pick ?? "perGroup") ?? .perGroup) {
                 try rowLaunch(op, cols: cols, rows: rows)
             }
@@ -41,6 +35,27 @@ extension KernelBackend {
             let perGroup = max(1, min(most / T, rows / max(limits.computeUnits, 1)))
             return RowLaunch(team: T, local: T * perGroup)
         }
+    }
+
+    /// The row variant `auto` takes on a GPU for `op` on rows of `cols`: timed once per row width and
+    /// power-of-two class of row counts (`retime`: even where a choice is made or cached).
+    private func tunedRows(_ op: String, cols: Int, rows: Int, retime: Bool = false) throws -> String? {
+        var rowClass = 1
+        while rowClass < rows { rowClass *= 2 }
+        return try tuner.choose(family: op, shape: "cols=\(cols) rows=\(rowClass)", program: op,
+                                candidates: [RowVariant.perGroup, .perTeam].map(\.rawValue), retime: retime) { name in
+            try KernelVariants.$rows.withValue(RowVariant(rawValue: name)!) { try timeRows(op, cols: cols, rows: rowClass) }
+        }
+    }
+
+    /// Times the row candidates of `op` ("softmax" or "layernorm") for rows of `cols` now, even where
+    /// a choice is cached (`dive tune`); returns the choice (nil on CPU-type devices).
+    public func tuneRows(_ op: String, cols: Int, rows: Int) throws -> TunedChoice? {
+        guard limits.isGPU, op == "softmax" || op == "layernorm" else { return nil }
+        lock.lock(); defer { lock.unlock() }
+        let before = tuned.count
+        _ = try tunedRows(op, cols: cols, rows: rows, retime: true)
+        return tuned.count > before ? tuned.last : nil
     }
 
     /// Median seconds of `op` ("softmax" forward and backward, "layernorm" forward and backward) on
