@@ -118,6 +118,27 @@ __kernel void cell_bw(__global const float* saved, __global const float* hprev, 
 #define ROWS 1
 #endif
 
+// The backward cell of (row b, unit j) at step s of a whole-sequence recurrence (time t; tp that of
+// the step before): reads what it needs of saved, h0, out and cells, writes dgi[t], dghs[t] and,
+// for LSTM, dc; returns the hidden side's gate gradients, *direct dh_{t-1}'s part that skips W_hh.
+inline float4 cell_step_bw(const int kind, const float dht, __global const float* saved, __global const float* h0,
+                           __global const float* cells, __global const float* out, __global float* dc,
+                           __global float* dgi, __global float* dghs, const int s, const int t, const int tp,
+                           const int B, const int H, const int b, const int j, float* direct) {
+    const int G = kind == 0 ? 1 : (kind == 1 ? 3 : 4), GH = G * H, o = b * H + j;
+    float dcv = kind == 2 ? dc[o] : 0.0f;
+    float4 dy;
+    const float4 dx = cell_unit_bw(kind, dht, kind == 0 ? (float4)(0.0f) : GATES(saved + (t * B + b) * 4 * H, 4, H, j),
+                                   kind == 0 ? out[t * B * H + o] : 0.0f,
+                                   kind == 1 ? (s == 0 ? h0[o] : out[tp * B * H + o]) : 0.0f,
+                                   kind == 2 ? cells[(s + 1) * B * H + o] : 0.0f, kind == 2 ? cells[s * B * H + o] : 0.0f,
+                                   &dcv, &dy, direct);
+    PUT_GATES(dgi + (t * B + b) * GH, dx, G, H, j);
+    PUT_GATES(dghs + (t * B + b) * GH, dy, G, H, j);
+    if (kind == 2) dc[o] = dcv;
+    return dy;
+}
+
 // Forward. wt is W_hhᵀ (H, G·H), so the work-items of a group read consecutive columns.
 // Writes out[t] (T or T+1, B, H), saved[t] (T, B, 4H) and, for LSTM, cells[s + 1] from cells[s].
 __kernel void rnn_seq_fw(__global const float* gi, __global const float* wt, __global const float* bias,
@@ -180,19 +201,11 @@ __kernel void rnn_seq_bw(__global const float* saved, __global const float* h0, 
         const int tp = reverse ? T - s : s - 1;           // time of the previous step's output
         // The cell backward: gate gradients into gs (and dgi, dghs); hs keeps the direct part of dh.
         for (int e = lid; e < nr * H; e += L) {
-            const int r = e / H, j = e - r * H, b = b0 + r, o = b * H + j;
-            float dcv = kind == 2 ? dc[o] : 0.0f, direct;
-            float4 dy;
-            const float4 dx = cell_unit_bw(kind, dout[t * B * H + o] + hs[e],
-                                           kind == 0 ? (float4)(0.0f) : GATES(saved + (t * B + b) * 4 * H, 4, H, j),
-                                           kind == 0 ? out[t * B * H + o] : 0.0f,
-                                           kind == 1 ? (s == 0 ? h0[o] : out[tp * B * H + o]) : 0.0f,
-                                           kind == 2 ? cells[(s + 1) * B * H + o] : 0.0f, kind == 2 ? cells[s * B * H + o] : 0.0f,
-                                           &dcv, &dy, &direct);
-            PUT_GATES(dgi + (t * B + b) * GH, dx, G, H, j);
-            PUT_GATES(dghs + (t * B + b) * GH, dy, G, H, j);
+            const int r = e / H, j = e - r * H, b = b0 + r;
+            float direct;
+            const float4 dy = cell_step_bw(kind, dout[t * B * H + b * H + j] + hs[e], saved, h0, cells, out, dc, dgi, dghs,
+                                           s, t, tp, B, H, b, j, &direct);
             PUT_GATES(gs + r * GH, dy, G, H, j);
-            if (kind == 2) dc[o] = dcv;
             hs[e] = direct;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
@@ -342,17 +355,8 @@ __kernel void rnn_split_bw(__global const float* saved, __global const float* h0
             if (j >= H) continue;
             const float dhs = dh[o] + (through ? part[e] : 0.0f);
             if (i == count) { dh[o] = dhs; continue; }               // finish: dh0
-            float dcv = kind == 2 ? dc[o] : 0.0f, direct;
-            float4 dy;
-            const float4 dx = cell_unit_bw(kind, dout[t * B * H + o] + dhs,
-                                           kind == 0 ? (float4)(0.0f) : GATES(saved + (t * B + b) * 4 * H, 4, H, j),
-                                           kind == 0 ? out[t * B * H + o] : 0.0f,
-                                           kind == 1 ? (s == 0 ? h0[o] : out[tp * B * H + o]) : 0.0f,
-                                           kind == 2 ? cells[(s + 1) * B * H + o] : 0.0f, kind == 2 ? cells[s * B * H + o] : 0.0f,
-                                           &dcv, &dy, &direct);
-            PUT_GATES(dgi + (t * B + b) * GH, dx, G, H, j);
-            PUT_GATES(dghs + (t * B + b) * GH, dy, G, H, j);
-            if (kind == 2) dc[o] = dcv;
+            float direct;
+            cell_step_bw(kind, dout[t * B * H + o] + dhs, saved, h0, cells, out, dc, dgi, dghs, s, t, tp, B, H, b, j, &direct);
             dh[o] = direct;
         }
         barrier(CLK_LOCAL_MEM_FENCE);

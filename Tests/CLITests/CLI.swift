@@ -37,9 +37,11 @@ enum CLI {
         var exitedNormally: Bool { reason == .exit }
     }
 
-    /// Runs to the end and returns how it ended and what it printed (standard output and error).
-    static func run(ranks: Int? = nil, _ args: [String]) throws -> Result {
+    /// Runs to the end and returns how it ended and what it printed (standard output and error);
+    /// `environment` adds to (or replaces in) the process's environment.
+    static func run(ranks: Int? = nil, _ args: [String], environment: [String: String] = [:]) throws -> Result {
         let p = try process(ranks: ranks, args)
+        p.environment = (p.environment ?? [:]).merging(environment) { $1 }
         let pipe = Pipe()
         p.standardOutput = pipe; p.standardError = pipe
         try p.run()

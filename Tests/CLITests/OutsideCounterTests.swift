@@ -31,18 +31,11 @@ struct OutsideCounterTests {
         let dir = try CLI.folder()
         defer { try? FileManager.default.removeItem(at: dir) }
         let counts = dir.appendingPathComponent("counts.json")
-        let p = try CLI.process(["train", recipe, "--device", "opencl:0", "--epochs", "4", "--trace",
-                                 "--checkpoint", dir.appendingPathComponent("run.safetensors").path])
-        var env = p.environment ?? [:]
-        env["LD_PRELOAD"] = try CountOpenCL.library.get().path
-        env["COUNT_OPENCL_OUT"] = counts.path
-        p.environment = env
-        let pipe = Pipe()
-        p.standardOutput = pipe; p.standardError = pipe
-        try p.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        try #require(p.terminationStatus == 0, "\(output)")
+        let r = try CLI.run(["train", recipe, "--device", "opencl:0", "--epochs", "4", "--trace",
+                             "--checkpoint", dir.appendingPathComponent("run.safetensors").path],
+                            environment: ["LD_PRELOAD": try CountOpenCL.library.get().path, "COUNT_OPENCL_OUT": counts.path])
+        try #require(r.exitedNormally && r.status == 0, "\(r.output)")
+        let output = r.output
         // --trace: "trace (opencl:0, epoch 4, N minibatches):", "launches per minibatch: X (...)", "blocking reads per epoch: R"
         let lines = output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
         let header = try #require(lines.first { $0.hasPrefix("trace (") }, "\(output)")

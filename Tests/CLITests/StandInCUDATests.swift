@@ -33,17 +33,8 @@ enum StandInCUDA {
 
     /// `dive args` with the stand-in driver on its library path (and `extra` in the environment).
     static func run(ranks: Int? = nil, _ args: [String], environment extra: [String: String] = [:]) throws -> CLI.Result {
-        let p = try CLI.process(ranks: ranks, args)
-        var env = (p.environment ?? [:]).merging(extra) { $1 }
-        env["LD_LIBRARY_PATH"] = try library.get().path + (env["LD_LIBRARY_PATH"].map { ":" + $0 } ?? "")
-        env["STAND_IN_CUDA_KERNELS"] = kernels.path
-        p.environment = env
-        let pipe = Pipe()
-        p.standardOutput = pipe; p.standardError = pipe
-        try p.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        return CLI.Result(status: p.terminationStatus, reason: p.terminationReason, output: output)
+        let path = try library.get().path + (ProcessInfo.processInfo.environment["LD_LIBRARY_PATH"].map { ":" + $0 } ?? "")
+        return try CLI.run(ranks: ranks, args, environment: ["LD_LIBRARY_PATH": path, "STAND_IN_CUDA_KERNELS": kernels.path].merging(extra) { $1 })
     }
 }
 
