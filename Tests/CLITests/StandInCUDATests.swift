@@ -175,4 +175,26 @@ struct StandInCUDATests {
             #expect(seconds.count >= 2 && seconds.values.allSatisfy { $0 > 0 } && seconds[chosen] == seconds.values.min(), "\(row)")
         }
     }
+
+    /// The persistent recurrence (seq2seq's GRUs fit on the stand-in) trains to the same losses with
+    /// its cooperative launches as nodes of the step graphs, launched outside them where the
+    /// driver refuses cooperative nodes, and with graphs off.
+    @Test func persistentRecurrencesTrainInAndOutOfGraphs() throws {
+        let dir = try CLI.folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func losses(_ name: String, graphs: Bool, refuse: Bool) throws -> [Double] {
+            let log = dir.appendingPathComponent("\(name).jsonl")
+            let r = try StandInCUDA.run(["train", "seq2seq", "--device", "cuda:0", "--epochs", "2", "--log", log.path, "--trace",
+                                         "--graphs", graphs ? "on" : "off"],
+                                        environment: ["DIVE_VARIANTS": "recurrent=persistent", "STAND_IN_CUDA_NO_COOPERATIVE_NODES": refuse ? "1" : "0"])
+            try #require(r.exitedNormally && r.status == 0, "\(name):\n\(r.output)")
+            #expect(!graphs || r.output.contains("graphs per minibatch: 1 "), "\(name): \(r.output)")
+            return try String(contentsOf: log, encoding: .utf8).split(separator: "\n").map {
+                try #require((try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["loss"] as? Double)
+            }
+        }
+        let nodes = try losses("nodes", graphs: true, refuse: false), outside = try losses("outside", graphs: true, refuse: true)
+        let off = try losses("off", graphs: false, refuse: false)
+        #expect(nodes.count == 2 && nodes == off && outside == off, "cooperative nodes \(nodes), outside \(outside), graphs off \(off)")
+    }
 }

@@ -68,6 +68,9 @@ final class StepGraphs {
         }
     }
 
+    /// The driver refused to make a kernel node cooperative (the graph was not built).
+    enum CooperativeNodeRefused: Error { case refused }
+
     static let capacity = 8, instances = 4
     private let api: CUDADriver.GraphAPI
     private let check: (Int32, String) throws -> Void
@@ -137,7 +140,7 @@ final class StepGraphs {
                     // CU_KERNEL_NODE_ATTRIBUTE_COOPERATIVE (2); the value is a 64-byte union whose `int cooperative` comes first.
                     var value = [Int32](repeating: 0, count: 16)
                     value[0] = 1
-                    try check(value.withUnsafeBytes { setAttribute(node, 2, $0.baseAddress!) }, "cuGraphKernelNodeSetAttribute")
+                    guard value.withUnsafeBytes({ setAttribute(node, 2, $0.baseAddress!) }) == 0 else { throw CooperativeNodeRefused.refused }
                 }
                 nodes.append(node)
             }

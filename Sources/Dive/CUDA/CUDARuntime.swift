@@ -355,7 +355,7 @@ final class CUDARuntime: KernelRuntime {
                                     arguments: Array(UnsafeRawBufferPointer(start: argumentBytes, count: args.count * 16)),
                                     cooperative: cooperative)
         // A driver without cooperative graph nodes takes such a launch outside the step's graph.
-        let outsideGraph = cooperative && CUDADriver.cooperativeAPI?.setNodeAttribute == nil
+        let outsideGraph = cooperative && (CUDADriver.cooperativeAPI?.setNodeAttribute == nil || cooperativeNodesRefused)
         if outsideGraph { try issueRecorded() }
         if recording != nil && !outsideGraph {
             recording!.append(launch)
@@ -435,8 +435,20 @@ final class CUDARuntime: KernelRuntime {
         guard !launches.isEmpty else { return nil }
         _ = api.setCurrent(context)
         try writeStepValues()
-        return try graphs.launch(launches, on: stream)
+        do {
+            return try graphs.launch(launches, on: stream)
+        } catch StepGraphs.CooperativeNodeRefused.refused {
+            // The driver takes no cooperative kernel node: this step goes launch by launch, and
+            // later steps take their cooperative launches outside the graph.
+            cooperativeNodesRefused = true
+            Log.device.info("\(info.name): no cooperative graph nodes; cooperative launches go outside the step graphs")
+            for l in launches { try issue(l) }
+            return nil
+        }
     }
+
+    /// Set once the driver refused a cooperative kernel node in a graph.
+    private var cooperativeNodesRefused = false
 
     /// Issues what the step recorded one launch at a time (the step failed part-way).
     func abandonStep() {

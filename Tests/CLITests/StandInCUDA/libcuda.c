@@ -13,6 +13,7 @@
 // on the same OpenCL device. Cooperative launches run where PoCL holds the whole grid at once: the
 // occupancy it reports is PoCL's compute units over the multiprocessors, so with more
 // multiprocessors than PoCL has threads no cooperative launch fits (CUDA's answer then).
+// STAND_IN_CUDA_NO_COOPERATIVE_NODES=1 refuses cooperative graph nodes.
 //
 //   cc -shared -fPIC -o DIR/libcuda.so.1 libcuda.c -lOpenCL; LD_LIBRARY_PATH=DIR dive ... --device cuda:0
 #define CL_TARGET_OPENCL_VERSION 120
@@ -452,7 +453,8 @@ CUresult cuGraphExecKernelNodeSetParams(void *exec, void *node, const KernelNode
 
 /// CU_KERNEL_NODE_ATTRIBUTE_COOPERATIVE (2): the value's first int says whether the node's blocks wait for each other.
 CUresult cuGraphKernelNodeSetAttribute(void *node, int attribute, const void *value) {
-    if (attribute != 2) return INVALID_VALUE;
+    // STAND_IN_CUDA_NO_COOPERATIVE_NODES=1: refuse, as a driver without cooperative graph nodes would.
+    if (attribute != 2 || setting("STAND_IN_CUDA_NO_COOPERATIVE_NODES", 0)) return INVALID_VALUE;
     ((Node *)node)->cooperative = *(const int *)value;
     return OK;
 }
