@@ -78,8 +78,17 @@ extension KernelBackend {
     }
 
     /// How `path` runs a recurrence of this shape on this device (nil: it cannot); `auto` as the
-    /// device's planner chose.
+    /// device's tuner chose. Worked out once per shape and variant (`recurrentLaunches`).
     func recurrentLaunch(_ path: RecurrentPath, cell: CellKind, steps: Int, batch: Int, hidden: Int) throws -> RecurrentLaunch? {
+        lock.lock(); defer { lock.unlock() }
+        let key = RecurrentKey(path: path, cell: cell, steps: steps, batch: batch, hidden: hidden)
+        if let known = recurrentLaunches[key] { return known }
+        let launch = try workOutRecurrentLaunch(path, cell: cell, steps: steps, batch: batch, hidden: hidden)
+        recurrentLaunches[key] = .some(launch)
+        return launch
+    }
+
+    private func workOutRecurrentLaunch(_ path: RecurrentPath, cell: CellKind, steps: Int, batch: Int, hidden: Int) throws -> RecurrentLaunch? {
         let G = cell.gates
         switch path {
         case .byStep: return .byStep
@@ -262,11 +271,16 @@ extension KernelBackend {
     /// tune`), and keeps the fastest; returns the choice, or nil where fewer than two can run it.
     public func tuneRecurrence(_ cell: CellKind, steps: Int, batch: Int, hidden: Int) throws -> TunedChoice? {
         guard limits.isGPU else { return nil }       // CPU-type devices run the vector kernels
-        lock.lock(); defer { lock.unlock() }
-        let before = tuned.count
-        _ = try tunedRecurrence(cell: cell, steps: steps, batch: batch, hidden: hidden, retime: true)
-        return tuned.count > before ? tuned.last : nil
+        return try tuner.retimed {
+            recurrentLaunches[RecurrentKey(path: .auto, cell: cell, steps: steps, batch: batch, hidden: hidden)] = nil
+            _ = try tunedRecurrence(cell: cell, steps: steps, batch: batch, hidden: hidden, retime: true)
+        }
     }
+}
+
+/// A recurrence's shape and variant, as `recurrentLaunches` keeps its launch.
+struct RecurrentKey: Hashable {
+    var path: RecurrentPath, cell: CellKind, steps, batch, hidden: Int
 }
 
 /// How the split kernels launch: hidden units per work-group, work-groups, work-items per group,

@@ -9,6 +9,11 @@ struct RowLaunch: Equatable {
     func groups(rows: Int) -> Int { (rows + local / team - 1) / (local / team) }
 }
 
+/// A row op's shape and variant, as `rowLaunches` keeps its launch.
+struct RowKey: Hashable {
+    var variant: RowVariant, op: String, cols, rows: Int
+}
+
 extension KernelBackend {
     /// The launch of the GPU-shaped row kernels for `op` on rows of `cols` (nil: one work-item per
     /// row). `perGroup`: one row per group of 32 to 256 items, about four columns each, so a short
@@ -16,6 +21,15 @@ extension KernelBackend {
     /// columns each, up to 256 items per group, but no fewer groups than compute units where there
     /// are rows enough. `auto`: per item on CPU-type devices, the faster of the two on GPUs.
     func rowLaunch(_ op: String, cols: Int, rows: Int) throws -> RowLaunch? {
+        lock.lock(); defer { lock.unlock() }
+        let key = RowKey(variant: KernelVariants.rows, op: op, cols: cols, rows: rows)
+        if let known = rowLaunches[key] { return known }
+        let launch = try workOutRowLaunch(op, cols: cols, rows: rows)
+        rowLaunches[key] = .some(launch)
+        return launch
+    }
+
+    private func workOutRowLaunch(_ op: String, cols: Int, rows: Int) throws -> RowLaunch? {
         let most = min(256, limits.maxWorkGroupSize)
         switch KernelVariants.rows {
         case .perItem: return nil
@@ -52,10 +66,10 @@ extension KernelBackend {
     /// a choice is cached (`dive tune`); returns the choice (nil on CPU-type devices).
     public func tuneRows(_ op: String, cols: Int, rows: Int) throws -> TunedChoice? {
         guard limits.isGPU, op == "softmax" || op == "layernorm" else { return nil }
-        lock.lock(); defer { lock.unlock() }
-        let before = tuned.count
-        _ = try tunedRows(op, cols: cols, rows: rows, retime: true)
-        return tuned.count > before ? tuned.last : nil
+        return try tuner.retimed {
+            rowLaunches = rowLaunches.filter { $0.key.variant != .auto || $0.key.op != op || $0.key.cols != cols }
+            _ = try tunedRows(op, cols: cols, rows: rows, retime: true)
+        }
     }
 
     /// Median seconds of `op` ("softmax" forward and backward, "layernorm" forward and backward) on

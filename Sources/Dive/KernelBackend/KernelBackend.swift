@@ -143,6 +143,10 @@ public final class KernelBackend: Backend {
     var tuned: [TunedChoice] = []
     /// The recurrence and row kernels `auto` runs on a GPU, per shape, timed on first use.
     lazy var tuner = Tuner(backend: self)
+    /// Each recurrence and row-op shape's launch per variant, worked out once (the persistent
+    /// recurrence asks the driver's occupancy calculator; `auto` asks the tuner), not every step.
+    var recurrentLaunches: [RecurrentKey: RecurrentLaunch?] = [:]
+    var rowLaunches: [RowKey: RowLaunch?] = [:]
     /// The device-wide barrier's two counters (Kernels/recurrent.cl, grid_sync), zeroed once.
     lazy var gridSync: Result<Tensor, Error> = Result { try Tensor.zeros([2], dtype: .int32, on: self) }
     private var functions: [KernelFunction?]

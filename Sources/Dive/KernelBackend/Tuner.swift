@@ -50,6 +50,17 @@ final class Tuner {
     }
 }
 
+extension Tuner {
+    /// Runs `body`, which retimes one shape (`dive tune`), and returns the choice it recorded, or nil
+    /// where it timed nothing (fewer than two candidates, or a CPU-type device).
+    func retimed(_ body: () throws -> Void) throws -> TunedChoice? {
+        backend.lock.lock(); defer { backend.lock.unlock() }
+        let before = backend.tuned.count
+        try body()
+        return backend.tuned.count > before ? backend.tuned.last : nil
+    }
+}
+
 extension KernelBackend {
     /// Every choice the tuned families (GEMM, recurrences, rows) made on this device so far, in order.
     public var tunedChoices: [TunedChoice] {
