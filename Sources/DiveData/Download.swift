@@ -50,7 +50,7 @@ public enum Download {
             throw DataError.downloadFailed(url: source.absoluteString, reason: "cannot write to \(folder.path)",
                                            destination: destination.path)
         }
-        Logger(label: "dive.data").info("downloading \(source.absoluteString) to \(destination.path)")
+        Logger(label: "dive.data").debug("downloading \(source.absoluteString) to \(destination.path)")
         var hasher = FileDigest()
         do {
             defer { try? output.close() }

@@ -1,7 +1,8 @@
 // Optimisers: SGD (with the book's `sgd(params, lr, batch_size)`), Adam with PyTorch's defaults
 // and bias correction, and AdamW. Each step is one fused update of every parameter with a gradient
 // (one launch per 16 parameters on OpenCL); a one-element device tensor from `GradientClipping`
-// may scale every gradient inside that update.
+// may scale every gradient inside that update. Every tensor a step reads is checked first (device,
+// shape, dtype), so a bad step throws and changes nothing.
 import Dive
 
 /// An optimiser over a fixed list of parameters.
@@ -73,13 +74,13 @@ public class Adam: Optimizer {
     }
 
     public func step(gradScale: Tensor? = nil) throws {
-        stepCount += 1
         let hyper = AdamHyper(lr: lr, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay,
-                              decoupled: decoupled, step: stepCount, gradScale: gradScale)
+                              decoupled: decoupled, step: stepCount + 1, gradScale: gradScale)
         let live = parameters.indices.filter { parameters[$0].grad != nil }
         try Autograd.withoutGrad {
             try Tensor.adamUpdate(live.map { parameters[$0] }, m: live.map { m[$0] }, v: live.map { v[$0] }, hyper: hyper)
         }
+        stepCount += 1
     }
 }
 

@@ -1,5 +1,5 @@
 // Optimisers over 10 steps against float64 references, schedules against their formulas at
-// step 1, at the warmup and far beyond, clipping exactly when the norm exceeds θ, and losses.
+// step 0, at the warmup and far beyond (a warmup longer than the run refused), clipping exactly when the norm exceeds θ, and losses.
 import Dive
 import DiveNN
 import DiveReference
@@ -72,19 +72,23 @@ import Testing
         report(device, "gradient clipping")
     }
 
-    @Test func schedulesMatchFormulas() {
+    @Test func schedulesMatchFormulas() throws {
         func close(_ a: Float, _ b: Double, _ what: String) { #expect(abs(Double(a) - b) <= 1e-6 * max(1, abs(b)), "\(what): \(a) vs \(b)") }
         let noam = TransformerWarmupLR(dModel: 512, warmup: 4000)
-        for s in [1, 4000, 100_000] {
-            close(noam.lr(at: s), pow(512, -0.5) * min(pow(Double(s), -0.5), Double(s) * pow(4000, -1.5)), "noam \(s)")
+        for s in [1, 4000, 100_000] {   // step s − 1 is the paper's update s
+            close(noam.lr(at: s - 1), pow(512, -0.5) * min(pow(Double(s), -0.5), Double(s) * pow(4000, -1.5)), "noam \(s)")
         }
-        let cos = CosineWarmupLR(maxUpdate: 20, baseLR: 0.3, finalLR: 0.01, warmupSteps: 5, warmupBeginLR: 0)
-        close(cos.lr(at: 1), 0.3 / 5, "cosine warmup 1")
-        close(cos.lr(at: 5), 0.3, "cosine at warmup end")
+        let cos = try CosineWarmupLR(maxUpdate: 20, baseLR: 0.3, finalLR: 0.01, warmupSteps: 5, warmupBeginLR: 0)
+        close(cos.lr(at: 0), 0.3 / 5, "cosine warmup: step 0 already moves the parameters")
+        close(cos.lr(at: 1), 0.3 * 2 / 5, "cosine warmup 1")
+        close(cos.lr(at: 4), 0.3, "cosine at warmup end"); close(cos.lr(at: 5), 0.3, "cosine start")
         close(cos.lr(at: 12), 0.01 + 0.29 * (1 + Foundation.cos(Double.pi * 7 / 15)) / 2, "cosine 12")
         close(cos.lr(at: 20), 0.01, "cosine at max"); close(cos.lr(at: 1000), 0.01, "cosine far beyond")
-        let noWarm = CosineWarmupLR(maxUpdate: 20, baseLR: 0.3, finalLR: 0.01)
+        let noWarm = try CosineWarmupLR(maxUpdate: 20, baseLR: 0.3, finalLR: 0.01)
         close(noWarm.lr(at: 0), 0.3, "cosine without warmup 0")
+        #expect(throws: DiveError.invalidArgument(op: "CosineWarmupLR", detail: "a warmup of 30 steps is longer than the run's 20")) {
+            try CosineWarmupLR(maxUpdate: 20, warmupSteps: 30)
+        }
         close(ConstantLR(0.3).lr(at: 999), 0.3, "constant")
         let f = FactorLR(factor: 0.9, stopFactorLR: 1e-2, baseLR: 2)
         close(f.lr(at: 1), 1.8, "factor 1"); close(f.lr(at: 10), 2 * pow(0.9, 10), "factor 10"); close(f.lr(at: 1000), 1e-2, "factor floor")

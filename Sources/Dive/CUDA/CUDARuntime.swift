@@ -110,7 +110,7 @@ final class CUDARuntime: KernelRuntime {
         cooperativeLaunches = attribute(Self.cooperativeLaunch) != 0
         dummy = try createAllocation(byteCount: 4)
         dynamicSharedBase = try probeDynamicSharedBase()
-        Log.device.info("\(info.name): dynamic shared memory starts at shared address \(dynamicSharedBase)")
+        Log.device.debug("\(info.name): dynamic shared memory starts at shared address \(dynamicSharedBase)")
     }
 
     // MARK: memory
@@ -441,7 +441,7 @@ final class CUDARuntime: KernelRuntime {
             // The driver takes no cooperative kernel node: this step goes launch by launch, and
             // later steps take their cooperative launches outside the graph.
             cooperativeNodesRefused = true
-            Log.device.info("\(info.name): no cooperative graph nodes; cooperative launches go outside the step graphs")
+            Log.device.debug("\(info.name): no cooperative graph nodes; cooperative launches go outside the step graphs")
             for l in launches { try issue(l) }
             return nil
         }

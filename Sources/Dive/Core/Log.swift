@@ -1,6 +1,8 @@
 // Diagnostics through swift-log: the library logs, the application (the `dive` CLI, or a program
 // using Dive) decides where they go and from which level. Labels name the layer: "dive.device",
-// "dive.train".
+// "dive.train". Routine events (program builds, cache hits, tuning, checkpoints) log at `debug`, so
+// swift-log's default handler (info and above) prints nothing: a library user sees no line unless
+// they bootstrap a handler at `debug`.
 import Logging
 
 public enum Log {

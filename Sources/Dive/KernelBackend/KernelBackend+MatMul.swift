@@ -185,7 +185,7 @@ final class GemmPlanner {
         }
         try use(chosen)
         backend.tuned.append(TunedChoice(family: "gemm", shape: "packed \(n)x\(n)x\(n)", seconds: seconds, chosen: chosen.description, cached: false))
-        Log.device.info("GEMM tuned: packed \(chosen)")
+        Log.device.debug("GEMM tuned: packed \(chosen)")
         if let file = tuningFile("packed"), let data = try? JSONEncoder().encode(chosen) { try? AtomicFile.write(data, to: file) }
     }
 
@@ -221,7 +221,7 @@ final class GemmPlanner {
         localTiles[cls] = (chosen, kernel)
         backend.tuned.append(TunedChoice(family: "gemm", shape: "\(cls.rawValue) \(m)x\(n)x\(k)", seconds: seconds,
                                          chosen: chosen.description, cached: false))
-        Log.device.info("GEMM tuned: local tiles \(chosen) for \(cls.rawValue) products")
+        Log.device.debug("GEMM tuned: local tiles \(chosen) for \(cls.rawValue) products")
         if let file = tuningFile("lt-\(cls.rawValue)"), let data = try? JSONEncoder().encode(chosen) { try? AtomicFile.write(data, to: file) }
     }
 

@@ -43,7 +43,7 @@ final class Tuner {
         let choice = TunedChoice(family: family, shape: shape, seconds: seconds, chosen: pick, cached: false)
         backend.tuned.append(choice)
         let times = candidates.map { "\($0) \(String(format: "%.3g", seconds[$0]! * 1e3)) ms" }
-        Log.device.info("\(family) tuned for \(shape): \(pick) (\(times.joined(separator: ", ")))")
+        Log.device.debug("\(family) tuned for \(shape): \(pick) (\(times.joined(separator: ", ")))")
         if let file, let data = try? JSONEncoder().encode(choice) { try? AtomicFile.write(data, to: file) }
         chosen[key] = pick
         return pick

@@ -50,7 +50,7 @@ final class ProgramCache {
             programs[key] = program
             return program
         }
-        Log.device.info("building \(name).cl for \(info.name) (\(fullOptions))")
+        Log.device.debug("building \(name).cl for \(info.name) (\(fullOptions))")
         let program = try buildFromSource(name: name, source: source, options: fullOptions)
         if let file = cacheFile { saveBinary(program, to: file) }
         programs[key] = program

@@ -74,7 +74,7 @@ extension Tensor {
         try first.checkFloat(op: "attention")
         try first.checkSameDevice(Array(inputs.dropFirst()) + (validLens.map { [$0] } ?? []), op: "attention")
         if let lens = validLens {
-            try lens.checkInt(op: "attention")
+            try lens.checkInt(op: "attention", role: "the valid lengths")
             let rows = dims.batch / dims.heads * dims.queries
             guard lens.count > 0 ? rows % lens.count == 0 : rows == 0 else {
                 throw DiveError.shapeMismatch(op: "attention", detail: "\(lens.count) valid lengths for batch \(dims.batch / dims.heads) × \(dims.queries) queries")

@@ -11,7 +11,7 @@ extension Tensor {
     public static func embedding(_ table: Tensor, indices: Tensor, scale: Float = 1, positions: Tensor? = nil,
                                  dropout p: Float = 0, stream: RandomStream? = nil) throws -> Tensor {
         try table.checkFloat(op: "embedding")
-        try indices.checkInt(op: "embedding")
+        try indices.checkInt(op: "embedding", role: "the token indices")
         try table.checkSameDevice([indices] + (positions.map { [$0] } ?? []), op: "embedding")
         guard table.rank == 2 else {
             throw DiveError.shapeMismatch(op: "embedding", detail: "table must be (V, D), got \(table.shape)")

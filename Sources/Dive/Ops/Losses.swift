@@ -6,7 +6,7 @@ extension Tensor {
     /// over all V classes. A target outside 0..<V makes that row NaN.
     public func crossEntropy(targets: Tensor, weights: Tensor? = nil, labelSmoothing: Float = 0) throws -> Tensor {
         try checkFloat(op: "crossEntropy")
-        try targets.checkInt(op: "crossEntropy")
+        try targets.checkInt(op: "crossEntropy", role: "the targets (class indices)")
         try checkSameDevice([targets] + (weights.map { [$0] } ?? []), op: "crossEntropy")
         guard rank == 2, targets.count == shape[0], weights.map({ $0.count == shape[0] && $0.dtype == dtype }) ?? true else {
             throw DiveError.shapeMismatch(op: "crossEntropy",

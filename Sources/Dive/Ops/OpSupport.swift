@@ -16,10 +16,11 @@ extension Tensor {
         }
     }
 
-    /// Throws unless this tensor holds Int32 values.
-    func checkInt(op: String) throws {
+    /// Throws unless this tensor holds Int32 values; the error says what `role` (the targets, the
+    /// indices) must hold, since the device would take any dtype there.
+    func checkInt(op: String, role: String) throws {
         guard dtype == .int32 else {
-            throw DiveError.unsupportedDType(op: op, dtype: dtype, device: backend.displayName)
+            throw DiveError.invalidArgument(op: op, detail: "\(role) hold \(dtype); they must be int32")
         }
     }
 

@@ -2,41 +2,68 @@
 // parameter's `grad`), the global L2 norm of a list of tensors, and the book's clipping scale.
 
 extension Tensor {
-    /// The gradients of `params`, checked against their parameters (same device, same count).
-    private static func gradients(_ params: [Tensor], op: String, extra: [Tensor] = []) throws -> [Tensor] {
+    /// Checks everything an update reads before anything launches, so a bad call changes nothing:
+    /// every parameter holds floats on one device; each has a gradient, and each gradient and each
+    /// state tensor (`state`: named lists, one tensor per parameter) has its parameter's shape,
+    /// dtype and device; `gradScale` is one element of the parameters' dtype on their device.
+    /// Errors name the tensor. Returns the gradients.
+    private static func checkedGradients(_ params: [Tensor], op: String, state: [(name: String, tensors: [Tensor])] = [],
+                                         gradScale: Tensor?) throws -> [Tensor] {
         guard let first = params.first else { return [] }
-        let grads = try params.map { p in
-            guard let g = p.grad else {
-                throw DiveError.autograd(detail: "\(op) step on a parameter \(p.shape) without a gradient; call backward() first")
+        func name(_ what: String, _ i: Int) -> String { "\(what) of parameter \(i) (\(params[i].shape))" }
+        func check(_ t: Tensor, _ what: String, like p: Tensor, shape: [Int]) throws {
+            guard t.backend === first.backend else {
+                throw DiveError.deviceMismatch(op: op, detail: "\(what) is on \(t.device), the parameters on \(first.device)")
             }
-            guard g.count == p.count else {
-                throw DiveError.shapeMismatch(op: op, detail: "parameter \(p.shape), grad \(g.shape)")
+            guard t.dtype == p.dtype else {
+                throw DiveError.invalidArgument(op: op, detail: "\(what) holds \(t.dtype), the parameters \(p.dtype)")
             }
-            return g
+            guard t.shape == shape else {
+                throw DiveError.shapeMismatch(op: op, detail: "\(what) has shape \(t.shape), expected \(shape)")
+            }
         }
-        try first.checkSameDevice(params + grads + extra, op: op)
+        var grads: [Tensor] = []
+        for (i, p) in params.enumerated() {
+            guard p.dtype.isFloatingPoint else {
+                throw DiveError.invalidArgument(op: op, detail: "parameter \(i) (\(p.shape)) holds \(p.dtype); parameters hold floats")
+            }
+            try check(p, "parameter \(i) (\(p.shape))", like: first, shape: p.shape)
+            guard let g = p.grad else {
+                throw DiveError.autograd(detail: "\(op) step on parameter \(i) (\(p.shape)) without a gradient; call backward() first")
+            }
+            try check(g, name("gradient", i), like: p, shape: p.shape)
+            grads.append(g)
+        }
+        for (stateName, tensors) in state {
+            guard tensors.count == params.count else {
+                throw DiveError.shapeMismatch(op: op, detail: "\(params.count) parameters need as many \(stateName) tensors, not \(tensors.count)")
+            }
+            for (i, t) in tensors.enumerated() { try check(t, name(stateName, i), like: params[i], shape: params[i].shape) }
+        }
+        if let gradScale {
+            try check(gradScale, "the gradient scale", like: first, shape: gradScale.shape)
+            guard gradScale.count == 1 else {
+                throw DiveError.shapeMismatch(op: op, detail: "the gradient scale has shape \(gradScale.shape); it must have one element")
+            }
+        }
         return grads
     }
 
     /// One SGD step on every parameter from its `grad`, p -= lr · scale · grad; `gradScale` (one
-    /// element, on the same device) is the scale (gradient clipping without a host read).
+    /// element, on the same device) is the scale (gradient clipping without a host read). Nothing
+    /// changes unless every tensor checks out.
     public static func sgdUpdate(_ params: [Tensor], lr: Float, gradScale: Tensor? = nil) throws {
-        let grads = try gradients(params, op: "sgd", extra: gradScale.map { [$0] } ?? [])
+        let grads = try checkedGradients(params, op: "sgd", gradScale: gradScale)
         guard let first = params.first else { return }
-        guard gradScale.map({ $0.count == 1 }) ?? true else {
-            throw DiveError.shapeMismatch(op: "sgd", detail: "gradient scale \(gradScale!.shape) must have one element")
-        }
         try first.backend.sgdStep(params: params, grads: grads, lr: lr, gradScale: gradScale)
     }
 
     /// One fused Adam/AdamW update of every parameter in place from its `grad`, with its moments.
+    /// Nothing changes unless every tensor checks out.
     public static func adamUpdate(_ params: [Tensor], m: [Tensor], v: [Tensor], hyper: AdamHyper) throws {
-        let grads = try gradients(params, op: "adam", extra: m + v)
+        let grads = try checkedGradients(params, op: "adam", state: [("first moment", m), ("second moment", v)],
+                                         gradScale: hyper.gradScale)
         guard let first = params.first else { return }
-        guard m.count == params.count, v.count == params.count,
-              params.indices.allSatisfy({ m[$0].count == params[$0].count && v[$0].count == params[$0].count }) else {
-            throw DiveError.shapeMismatch(op: "adam", detail: "\(params.count) parameters need as many moments of their sizes")
-        }
         try first.backend.adamStep(params: params, grads: grads, m: m, v: v, hyper: hyper)
     }
 
@@ -67,6 +94,7 @@ extension Tensor {
             throw DiveError.invalidArgument(op: op, detail: "no tensors")
         }
         try first.checkSameDevice(tensors, op: op)
+        for t in tensors { try t.checkFloat(op: op) }
         let out = try first.emptyLike([1])
         try first.backend.globalNorm(tensors, clipTo: maxNorm, into: out)
         return out

@@ -16,7 +16,7 @@ extension Tensor {
         let rows = count / Swift.max(cols, 1)
         if let lens = validLens {
             try checkSameDevice([lens], op: "maskedSoftmax")
-            try lens.checkInt(op: "maskedSoftmax")
+            try lens.checkInt(op: "maskedSoftmax", role: "the valid lengths")
             guard lens.count > 0 ? rows % lens.count == 0 : rows == 0 else {
                 throw DiveError.shapeMismatch(op: "maskedSoftmax", detail: "\(lens.count) valid lengths for \(rows) rows of \(shape)")
             }

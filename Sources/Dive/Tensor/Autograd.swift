@@ -2,6 +2,8 @@
 // backward closure; `backward()` walks the graph in reverse topological order and accumulates
 // gradients into the leaves' `grad`. Closures capture detached data, never their own output,
 // so no reference cycles form.
+// A backward consumes the graph it walks: a second backward through any of its nodes is an error
+// (it would add the same gradients again) unless the first one passed `retainGraph: true`.
 // A tensor used more than once gathers several gradients. When the gradient gathered so far is
 // held by nothing else, the next op may add its own into it in place (a GEMM with beta = 1), so
 // the sum costs no launch of its own.
@@ -13,6 +15,8 @@ final class GradNode {
     /// add into in place (nil where there is none to share), the gradients of the inputs (nil where
     /// not needed). An op that added into `gathered[i]` returns that same tensor for input i.
     let backward: (_ gradient: Tensor, _ gathered: [Tensor?]) throws -> [Tensor?]
+    /// Set once a backward without `retainGraph` has run through this node.
+    var consumed = false
 
     init(inputs: [Tensor], backward: @escaping (Tensor, [Tensor?]) throws -> [Tensor?]) {
         self.inputs = inputs
@@ -50,7 +54,9 @@ extension Tensor {
 
     /// Back-propagates from this tensor. A scalar needs no seed; otherwise pass `gradient`
     /// (the gradient of some scalar with respect to this tensor). Leaves' `grad` accumulate.
-    public func backward(_ gradient: Tensor? = nil) throws {
+    /// The graph is consumed: a later backward through any part of it throws (and changes no
+    /// gradient) unless this one passes `retainGraph: true`.
+    public func backward(_ gradient: Tensor? = nil, retainGraph: Bool = false) throws {
         guard requiresGrad else {
             throw DiveError.autograd(detail: "backward() on a tensor that does not require gradients")
         }
@@ -74,6 +80,9 @@ extension Tensor {
         while let (tensor, expanded) = stack.popLast() {
             if expanded { order.append(tensor); continue }
             guard visited.insert(ObjectIdentifier(tensor)).inserted else { continue }
+            if tensor.gradNode?.consumed == true {
+                throw DiveError.autograd(detail: "backward() through a graph that an earlier backward() already used; pass retainGraph: true to that one to go through it again")
+            }
             stack.append((tensor, true))
             for input in tensor.gradNode?.inputs ?? [] where input.requiresGrad
                 && !visited.contains(ObjectIdentifier(input)) {
@@ -81,6 +90,7 @@ extension Tensor {
             }
         }
 
+        if !retainGraph { for tensor in order { tensor.gradNode?.consumed = true } }
         var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): seed]
         try Autograd.withoutGrad {
             for tensor in order.reversed() {

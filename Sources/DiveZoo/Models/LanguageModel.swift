@@ -47,7 +47,7 @@ public enum LanguageModelPrediction {
     /// generation early when it returns true (Ctrl-C).
     public static func predict(_ prefix: String, count n: Int, model: any LanguageModel, vocab: Vocab,
                                on backend: Backend, emit: ((String) -> Void)? = nil, stop: (() -> Bool)? = nil) throws -> String {
-        let chars = prefix.map { String($0) }
+        let chars = tokenize([prefix], as: .char)[0]   // Unicode scalars, as the corpus was split
         guard !chars.isEmpty else { throw ZooError.invalidOption("predict: the prefix is empty") }
         return try Autograd.withoutGrad {
             var state = try model.beginState(batchSize: 1, on: backend)

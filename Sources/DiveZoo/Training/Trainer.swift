@@ -40,7 +40,7 @@ public final class Trainer<Task: TrainingTask> {
         if comm.isRoot, let url = options.initFrom {
             guard !options.resume else { throw ZooError.invalidOption("--init-from and --resume exclude each other: resuming restores the weights") }
             try Checkpoint.load(SafeTensorsFile.read(from: url), path: url.path, into: model)
-            trainingLog.info("initialised from \(url.path)")
+            trainingLog.debug("initialised from \(url.path)")
         }
         // Start, or resume on rank 0; then every rank takes rank 0's state.
         var position = LoaderPosition(epoch: 0, batchIndex: 0, rng: DataRNG(seed: options.seed))
@@ -64,7 +64,7 @@ public final class Trainer<Task: TrainingTask> {
             guard position.epoch < hyper.epochs || position.batchIndex > 0 else {
                 throw ZooError.invalidOption("\(url.path) has already trained \(position.epoch) epochs; pass a larger --epochs to continue it")
             }
-            trainingLog.info("resumed from \(url.path) at step \(step), epoch \(position.epoch + 1)")
+            trainingLog.debug("resumed from \(url.path) at step \(step), epoch \(position.epoch + 1)")
         }
         (step, position, partial) = try parallel.broadcastStart(model: model, optimizer: optimizer, step: step, position: position,
                                                                 partial: partial)
@@ -77,7 +77,7 @@ public final class Trainer<Task: TrainingTask> {
         if restored { try task.restore(carriedState: carried) }
         if comm.size > 1 { trainingLog.debug("rank \(comm.rank) of \(comm.size): \(params.count) parameters, one all-reduce per step") }
 
-        let schedule = Training.makeSchedule(hyper.resolvedSchedule, lr: hyper.lr, warmup: hyper.resolvedWarmupSteps,
+        let schedule = try Training.makeSchedule(hyper.resolvedSchedule, lr: hyper.lr, warmup: hyper.resolvedWarmupSteps,
                                              totalSteps: hyper.epochs * task.batchesPerEpoch, width: task.width)
         let log = comm.isRoot ? try MetricsLog(options.metricsLog, keepEpochs: resumed ? position.epoch : nil) : nil
         let progress = comm.isRoot ? options.progress : nil
@@ -101,7 +101,7 @@ public final class Trainer<Task: TrainingTask> {
                 }
                 try Checkpoint.save(to: url, model: model, optimizer: optimizer,
                                     info: CheckpointInfo(step: step, extra: extra, carried: carried))
-                trainingLog.info("checkpoint \(url.path) at step \(step)")
+                trainingLog.debug("checkpoint \(url.path) at step \(step)")
             }
             lastCheckpoint = url.path
         }
@@ -122,7 +122,7 @@ public final class Trainer<Task: TrainingTask> {
             while let batch = task.nextBatch() {
                 let shard = comm.shard(rows: batch.batchSize)
                 if comm.size > 1 { model.randomStream.shard = RowShard(rows: shard, globalRows: batch.batchSize) }
-                optimizer.lr = schedule.lr(at: hyper.resolvedSchedule == .noam ? step + 1 : step)
+                optimizer.lr = schedule.lr(at: step)
                 var interrupted = options.interrupt?.isRaised == true
                 // One process: the step may go to the device as one graph (CUDA). Data-parallel
                 // steps read their gradients back mid-step, so they run as they come.

@@ -87,17 +87,21 @@ enum Training {
         }
     }
 
-    /// The learning rate schedule over optimiser steps (1-based for noam).
-    static func makeSchedule(_ kind: ScheduleKind, lr: Float, warmup: Int, totalSteps: Int, width: Int) -> LRSchedule {
+    /// The learning rate schedule over optimiser steps, from step 0. A warmup longer than the run is
+    /// an error.
+    static func makeSchedule(_ kind: ScheduleKind, lr: Float, warmup: Int, totalSteps: Int, width: Int) throws -> LRSchedule {
+        guard kind == .noam || warmup <= totalSteps else {
+            throw ZooError.invalidOption("a warmup of \(warmup) steps is longer than the run's \(totalSteps)")
+        }
         switch kind {
         case .constant:
-            if warmup > 0 { return CosineWarmupLR(maxUpdate: warmup, baseLR: lr, finalLR: lr, warmupSteps: warmup) }
+            if warmup > 0 { return try CosineWarmupLR(maxUpdate: warmup, baseLR: lr, finalLR: lr, warmupSteps: warmup) }
             return ConstantLR(lr)
         case .noam:
             // Vaswani et al. with --lr as the scale factor: lr · d^-0.5 · min(s^-0.5, s · w^-1.5).
             return TransformerWarmupLR(dModel: width, warmup: max(warmup, 1), scale: Double(lr))
         case .cosine:
-            return CosineWarmupLR(maxUpdate: max(totalSteps, warmup + 1), baseLR: lr, finalLR: lr / 100, warmupSteps: warmup)
+            return try CosineWarmupLR(maxUpdate: totalSteps, baseLR: lr, finalLR: lr / 100, warmupSteps: warmup)
         }
     }
 
