@@ -68,12 +68,14 @@ let package = Package(
         .testTarget(name: "DiveTests", dependencies: ["Dive", "DiveReference", "CKernels"], path: "Tests/DiveTests"),
         .testTarget(name: "DiveDataTests", dependencies: ["DiveData"], path: "Tests/DiveDataTests"),
         .testTarget(name: "DiveNNTests", dependencies: ["DiveNN", "Dive", "DiveBench", "DiveReference", "DiveNNResumeWorker"], path: "Tests/DiveNNTests"),
-        .testTarget(name: "DiveZooTests", dependencies: ["DiveZoo", "DiveNN", "Dive", "DiveData", "DiveReference"], path: "Tests/DiveZooTests"),
+        .testTarget(name: "DiveZooTests", dependencies: ["DiveZoo", "DiveNN", "Dive", "DiveData", "DiveReference", "DiveQuietProbe"], path: "Tests/DiveZooTests"),
         // End-to-end tests of the `dive` command: reliability, and data-parallel runs under mpirun (MPI trait).
         .testTarget(name: "CLITests", dependencies: ["dive", "Dive", "DiveNN", "DiveData", "DiveZoo", "DiveDistributed", "DiveReference"], path: "Tests/CLITests",
                     exclude: ["Interop", "StandInCUDA", "CountOpenCL"]),
         // Test-only: a small training run that DiveNNTests kills with SIGKILL and resumes.
         .executableTarget(name: "DiveNNResumeWorker", dependencies: ["DiveNN", "Dive"], path: "Tests/DiveNNResumeWorker"),
+        // Test-only: a library program on every device that must print nothing but its own line.
+        .executableTarget(name: "DiveQuietProbe", dependencies: ["DiveZoo", "DiveNN", "DiveData", "Dive"], path: "Tests/DiveQuietProbe"),
     ],
     swiftLanguageModes: [.v5]
 )

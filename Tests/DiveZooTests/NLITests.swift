@@ -80,7 +80,7 @@ import Testing
         let predictor = try NLIPredictor(checkpoint: checkpoint, on: CPUBackend.shared)
         let folder = data.appendingPathComponent("snli_1.0")
         let test = SNLIDataset(try SNLI.read(directory: folder, split: .test), numSteps: 6, vocab: predictor.vocab)
-        #expect(try NLITask.accuracy(predictor.model, test, batchSize: 32) == testAccuracy)
+        #expect(try Evaluation.accuracy(predictor.model, test, batchSize: 32) == testAccuracy)
         // ...and answers fresh pairs, unpadded, by the rule.
         let fresh = NLITestData.pairs(60, seed: 777)
         let correct = try fresh.filter { label, p, h in try predictor.predict(premise: p.text, hypothesis: h.text) == label }.count

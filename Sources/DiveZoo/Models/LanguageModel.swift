@@ -7,10 +7,25 @@ import DiveNN
 /// A recurrent language model over one-hot characters.
 public protocol LanguageModel: Module {
     var vocabSize: Int { get }
+    /// What `LanguageModelConfig.makeModel` builds this model from (checkpoints store it).
+    var config: LanguageModelConfig { get }
     /// The book's `begin_state`: zeros for a batch.
     func beginState(batchSize: Int, on backend: Backend) throws -> RecurrentState
     /// tokens (T, B) Int32, time-major → logits (T·B, V) in time-major row order, and the state after.
     func forward(_ tokens: Tensor, state: RecurrentState) throws -> (logits: Tensor, state: RecurrentState)
+}
+
+extension LanguageModel {
+    /// Throws unless `tokens` are Int32 (T, B), time-major, with the state's batch B: a batch-major
+    /// (B, T) batch passed as it comes from a loader is caught here whenever B ≠ T.
+    /// `LanguageModelBatch` puts a loader's batch in this layout.
+    func checkLayout(_ tokens: Tensor, state: RecurrentState) throws {
+        let batch = state.h.shape[state.h.rank - 2]
+        guard tokens.rank == 2, tokens.shape[1] == batch else {
+            throw DiveError.shapeMismatch(op: "LanguageModel.forward",
+                detail: "tokens \(tokens.shape) must be time-major (steps, batch) with the state's batch \(batch); a loader's TokenBatch goes in as LanguageModelBatch(batch, on:)")
+        }
+    }
 }
 
 /// Which model a language-model recipe builds; stored in checkpoints as JSON.

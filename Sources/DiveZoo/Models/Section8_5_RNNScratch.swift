@@ -18,12 +18,15 @@ public final class RNNScratch: Module, LanguageModel {
         for (n, p) in [("W_xh", wXH), ("W_hh", wHH), ("b_h", bH), ("W_hq", wHQ), ("b_q", bQ)] { register(n, p) }
     }
 
+    public var config: LanguageModelConfig { LanguageModelConfig(kind: .rnnScratch, vocabSize: vocabSize, hidden: hidden) }
+
     public func beginState(batchSize: Int, on backend: Backend) throws -> RecurrentState {
         RecurrentState(h: try Tensor.zeros([batchSize, hidden], on: backend))
     }
 
     public func forward(_ tokens: Tensor, state: RecurrentState) throws -> (logits: Tensor, state: RecurrentState) {
-        try Scratch.unroll(tokens, from: state.h, wHQ: wHQ, bQ: bQ) { x, h in
+        try checkLayout(tokens, state: state)
+        return try Scratch.unroll(tokens, from: state.h, wHQ: wHQ, bQ: bQ) { x, h in
             try (Scratch.inputProduct(wXH, x) + h.matmul(wHH) + bH).tanh()
         }
     }

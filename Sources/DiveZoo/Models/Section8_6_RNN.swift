@@ -21,11 +21,17 @@ public final class RNNLanguageModel: Module, LanguageModel {
         register("linear", linear)
     }
 
+    public var config: LanguageModelConfig {
+        LanguageModelConfig(kind: rnn.cell == .rnnTanh ? .rnn : rnn.cell == .gru ? .gru : .lstm, vocabSize: vocabSize,
+                            hidden: rnn.hiddenSize, layers: rnn.numLayers, bidirectional: rnn.bidirectional)
+    }
+
     public func beginState(batchSize: Int, on backend: Backend) throws -> RecurrentState {
         try rnn.beginState(batchSize: batchSize, on: backend)
     }
 
     public func forward(_ tokens: Tensor, state: RecurrentState) throws -> (logits: Tensor, state: RecurrentState) {
+        try checkLayout(tokens, state: state)
         let (y, next) = try rnn(oneHot: tokens, state)                  // (T, B, H·dirs)
         let logits = try linear(y.reshaped([-1, y.shape[2]]))           // (T·B, V)
         return (logits, next)

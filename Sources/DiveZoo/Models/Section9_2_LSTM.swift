@@ -24,12 +24,15 @@ public final class LSTMScratch: Module, LanguageModel {
                        ("W_hq", wHQ), ("b_q", bQ)] { register(n, p) }
     }
 
+    public var config: LanguageModelConfig { LanguageModelConfig(kind: .lstmScratch, vocabSize: vocabSize, hidden: hidden) }
+
     public func beginState(batchSize: Int, on backend: Backend) throws -> RecurrentState {
         RecurrentState(h: try Tensor.zeros([batchSize, hidden], on: backend),
                        c: try Tensor.zeros([batchSize, hidden], on: backend))
     }
 
     public func forward(_ tokens: Tensor, state: RecurrentState) throws -> (logits: Tensor, state: RecurrentState) {
+        try checkLayout(tokens, state: state)
         guard var c = state.c else { throw ZooError.invalidOption("LSTM state needs a memory cell c") }
         let (logits, last) = try Scratch.unroll(tokens, from: state.h, wHQ: wHQ, bQ: bQ) { x, h in
             let i = try (Scratch.inputProduct(wXI, x) + h.matmul(wHI) + bI).sigmoid()

@@ -10,6 +10,10 @@ public struct Seq2SeqConfig: Codable, Equatable, Sendable {
     public var embedSize: Int, hidden: Int, layers: Int
     public var dropout: Float
     public var numSteps: Int
+    public init(srcVocabSize: Int, tgtVocabSize: Int, embedSize: Int, hidden: Int, layers: Int, dropout: Float, numSteps: Int) {
+        self.srcVocabSize = srcVocabSize; self.tgtVocabSize = tgtVocabSize
+        self.embedSize = embedSize; self.hidden = hidden; self.layers = layers; self.dropout = dropout; self.numSteps = numSteps
+    }
 }
 
 /// The book's `Seq2SeqEncoder`: Embedding(V, E) → GRU(E, H, L, dropout). Parameters `embedding.*`, `rnn.*`.

@@ -36,11 +36,23 @@ public final class LanguageModelTask: TrainingTask {
         languageModel = try config.makeModel(on: backend, rng: HostRNG(seed: seed))
     }
 
+    /// A language model on a program's own token stream, read the book's way: sequential
+    /// partitioning, the state carried from one minibatch to the next.
+    public convenience init(config: LanguageModelConfig, corpus: [Int32], vocab: Vocab, batchSize: Int, numSteps: Int,
+                            on backend: Backend, seed: UInt64 = 0) throws {
+        guard config.vocabSize == vocab.count else {
+            throw ZooError.invalidOption("the model's vocabulary size \(config.vocabSize) is not the vocabulary's \(vocab.count)")
+        }
+        try self.init(recipe: "custom", config: config, corpus: corpus, vocab: vocab, preset: .zh,
+                      hyper: Hyperparameters(epochs: 1, lr: 0, batchSize: batchSize, optimizer: .adam),
+                      numSteps: numSteps, randomIter: false, on: backend, seed: seed)
+    }
+
     public var model: Module { languageModel }
     public var width: Int { config.hidden }
 
     public func checkpointMetadata() throws -> [String: String] {
-        ["kind": "language-model", "config": try Training.json(config), "vocab": try Training.json(vocab)]
+        try ZooModel.languageModel(languageModel, vocab: vocab).metadata()
     }
 
     public func checkCompatible(_ meta: [String: String], path: String) throws {
@@ -86,13 +98,12 @@ public final class LanguageModelTask: TrainingTask {
         if let s = state, data!.carriesState { state = s.detached() } else {
             state = try languageModel.beginState(batchSize: B, on: backend)
         }
-        let x = try Tensor(shard.xTimeMajor, shape: [T, B], on: backend)       // (T, B)
-        let y = try Tensor(shard.yTimeMajor, shape: [T * B], on: backend)      // (T·B)
-        let (logits, next) = try languageModel.forward(x, state: state!)       // (T·B, V)
+        let batch = try LanguageModelBatch(shard, on: backend)                // (T, B) and (T·B)
+        let (logits, next) = try languageModel.forward(batch, state: state!)   // (T·B, V)
         state = next
         // The mean over the global minibatch's T·B tokens, of which these rows hold T·B_shard.
         let tokens = T * globalRows
-        let loss = try logits.crossEntropySum(targets: y, labelSmoothing: labelSmoothing, scale: 1 / Float(tokens))
+        let loss = try logits.crossEntropySum(targets: batch.targets, labelSmoothing: labelSmoothing, scale: 1 / Float(tokens))
         return StepLoss(loss: loss, toSum: Float(tokens))
     }
 

@@ -43,7 +43,7 @@ public final class NLITask: DatasetTask {
     public var unit: String { "examples/s" }
 
     public func checkpointMetadata() throws -> [String: String] {
-        ["kind": "nli", "config": try Training.json(config), "vocab": try Training.json(trainingSet.vocab)]
+        try ZooModel.nli(attention, vocab: trainingSet.vocab).metadata()
     }
 
     public func checkCompatible(_ meta: [String: String], path: String) throws {
@@ -63,7 +63,7 @@ public final class NLITask: DatasetTask {
     }
 
     public func evaluate(_ record: inout EpochRecord) throws {
-        record.testAccuracy = try Self.accuracy(attention, testSet, batchSize: batchSize)
+        record.testAccuracy = try Evaluation.accuracy(attention, testSet, batchSize: batchSize)
     }
 
     public func metric(_ record: EpochRecord) -> String {
@@ -83,18 +83,5 @@ public final class NLITask: DatasetTask {
     static func matches(_ logits: Tensor, _ labels: [Int32]) throws -> Int {
         let predicted = try Autograd.withoutGrad { try logits.detached().argmax(axis: 1) }.toInt32Array()
         return zip(predicted, labels).filter { $0 == $1 }.count
-    }
-
-    /// The book's `evaluate_accuracy_gpu`: accuracy over a dataset in eval mode (dropout off).
-    public static func accuracy(_ model: DecomposableAttention, _ data: SNLIDataset, batchSize: Int) throws -> Double {
-        let wasTraining = model.isTraining
-        model.eval()
-        defer { model.train(wasTraining) }
-        var loader = try DataLoader(data, batchSize: batchSize, shuffle: false)
-        var correct = 0
-        try Autograd.withoutGrad {
-            while let batch = loader.next() { correct += try matches(forward(model, batch).logits, batch.labels) }
-        }
-        return Double(correct) / Double(max(data.count, 1))
     }
 }

@@ -3,7 +3,8 @@
 // step and the schedule; per epoch the loss read once, the task's evaluation, the metrics log,
 // progress and a checkpoint; resumption from a checkpoint and a clean stop on Ctrl-C.
 // Under `--distributed` each rank trains on its rows of every global minibatch and rank 0 alone
-// writes checkpoints, logs and progress.
+// writes checkpoints, logs and progress. A program's own loop runs it on any task (`CustomTask`
+// for any model and batches) for a number of steps, with callbacks after each step and epoch.
 import Dive
 import DiveData
 import DiveDistributed
@@ -18,13 +19,22 @@ public final class Trainer<Task: TrainingTask> {
     public let hyper: Hyperparameters
     public let options: RunOptions
 
-    public init(_ task: Task, hyper: Hyperparameters, options: RunOptions) {
+    /// Called after every step with its number (from 1), learning rate and loss (a one-element
+    /// device tensor: reading it is a blocking read, so read it only now and then).
+    public var onStep: ((_ step: Int, _ lr: Float, _ loss: Tensor?) throws -> Void)?
+    /// Called after every epoch's own evaluation, before the epoch is logged: the place for a
+    /// held-out figure (`record.validation`, see `Evaluation`).
+    public var onEpoch: ((inout EpochRecord) throws -> Void)?
+
+    public init(_ task: Task, hyper: Hyperparameters, options: RunOptions = RunOptions()) {
         self.task = task; self.hyper = hyper; self.options = options
     }
 
-    /// Trains for `hyper.epochs` (from the checkpoint's position with `options.resume`) and returns
-    /// the epochs trained by this call.
-    public func run() throws -> [EpochRecord] {
+    /// Trains for `hyper.epochs`, or for `steps` optimiser steps when given (the last epoch then
+    /// ends where the budget does, and the schedule spans the budget), from the checkpoint's
+    /// position with `options.resume`. Returns the epochs trained by this call.
+    public func run(steps budget: Int? = nil) throws -> [EpochRecord] {
+        if let budget, budget < 1 { throw ZooError.invalidOption("a step budget must be at least 1, not \(budget)") }
         let backend = try options.backend
         let parallel = DataParallel(options.communicator)
         let comm = parallel.comm
@@ -77,8 +87,9 @@ public final class Trainer<Task: TrainingTask> {
         if restored { try task.restore(carriedState: carried) }
         if comm.size > 1 { trainingLog.debug("rank \(comm.rank) of \(comm.size): \(params.count) parameters, one all-reduce per step") }
 
+        let epochs = budget.map { ($0 + task.batchesPerEpoch - 1) / max(task.batchesPerEpoch, 1) } ?? hyper.epochs
         let schedule = try Training.makeSchedule(hyper.resolvedSchedule, lr: hyper.lr, warmup: hyper.resolvedWarmupSteps,
-                                             totalSteps: hyper.epochs * task.batchesPerEpoch, width: task.width)
+                                                 totalSteps: budget ?? epochs * task.batchesPerEpoch, width: task.width)
         let log = comm.isRoot ? try MetricsLog(options.metricsLog, keepEpochs: resumed ? position.epoch : nil) : nil
         let progress = comm.isRoot ? options.progress : nil
         progress?.unit = task.unit
@@ -106,7 +117,7 @@ public final class Trainer<Task: TrainingTask> {
             lastCheckpoint = url.path
         }
 
-        for epoch in position.epoch..<max(hyper.epochs, position.epoch) {
+        for epoch in position.epoch..<max(epochs, position.epoch) {
             // An epoch resumed mid-way continues its figures and the task's carried state.
             let resumedHere = epoch == position.epoch && position.batchIndex > 0 ? partial : nil
             // The epoch's device cost runs from here to its evaluation: the loss sum's zeroing, every
@@ -119,7 +130,7 @@ public final class Trainer<Task: TrainingTask> {
             let firstStep = step
             let t0 = Training.now()
             let reduce0 = (parallel.reduceSeconds, parallel.reduceBytes, parallel.reduceCalls)
-            while let batch = task.nextBatch() {
+            while budget.map({ step < $0 }) ?? true, let batch = task.nextBatch() {
                 let shard = comm.shard(rows: batch.batchSize)
                 if comm.size > 1 { model.randomStream.shard = RowShard(rows: shard, globalRows: batch.batchSize) }
                 optimizer.lr = schedule.lr(at: step)
@@ -127,10 +138,12 @@ public final class Trainer<Task: TrainingTask> {
                 // One process: the step may go to the device as one graph (CUDA). Data-parallel
                 // steps read their gradients back mid-step, so they run as they come.
                 func runStep(_ body: () throws -> Void) throws { if comm.size > 1 { try body() } else { try backend.runStep(body) } }
+                var stepLoss: Tensor?
                 try runStep {
                     optimizer.zeroGrad()
                     if !shard.isEmpty {
                         let out = try task.loss(comm.size > 1 ? batch.rows(shard) : batch, globalRows: batch.batchSize)
+                        if onStep != nil { stepLoss = out.loss.detached() }
                         try out.loss.backward()
                         try epochLoss.add(out.loss, weight: out.toSum)
                         if let c = out.correct { correct += c; countsCorrect = true }
@@ -140,10 +153,11 @@ public final class Trainer<Task: TrainingTask> {
                     try optimizer.step(gradScale: scale)
                 }
                 step += 1
+                try onStep?(step, optimizer.lr, stepLoss)
                 try digests?.append(step: step, params)
                 minibatches += 1
                 count += task.count(batch)
-                progress?.update(epoch: epoch, of: hyper.epochs, loss: nil,
+                progress?.update(epoch: epoch, of: epochs, loss: nil,
                                  tokensPerSecond: Double(count) / max(Training.now() - t0, 1e-9))
                 if interrupted {
                     let sums = try parallel.reduceSums([try epochLoss.read(), Double(correct)])
@@ -169,11 +183,12 @@ public final class Trainer<Task: TrainingTask> {
             }
             try task.evaluate(&record)
             record.trace = backend.trace - trace0
+            try onEpoch?(&record)
             trainingLog.debug("epoch \(epoch + 1): loss \(record.loss), \(record.tokensPerSecond) \(task.unit), \(minibatches) minibatches")
             history.append(record)
             try log?.write(record, recipe: task.recipe)
-            progress?.endEpoch(record, of: hyper.epochs, metric: task.metric(record))
-            if (epoch + 1) % max(options.checkpointEvery, 1) == 0 || epoch + 1 == hyper.epochs { try save() }
+            progress?.endEpoch(record, of: epochs, metric: task.metric(record))
+            if (epoch + 1) % max(options.checkpointEvery, 1) == 0 || epoch + 1 == epochs { try save() }
         }
         return history
     }

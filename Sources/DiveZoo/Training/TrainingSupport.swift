@@ -39,6 +39,8 @@ public struct EpochRecord: Codable, Equatable, Sendable {
     /// NLI: the running accuracy over the epoch's training rows (dropout on), and the test set's.
     public var trainAccuracy: Double? = nil
     public var testAccuracy: Double? = nil
+    /// The held-out figure, where the run has one: perplexity, BLEU or accuracy (`Evaluation`).
+    public var validation: Double? = nil
     /// Data-parallel runs: what the gradients' all-reduce cost over the epoch.
     public var allReduce: AllReduceCost? = nil
 }
@@ -65,7 +67,7 @@ enum Training {
     static func plainRecipe<R>(_ file: SafeTensorsFile, _ recipe: R?, path: String, layout: String, names: String) throws -> R? {
         guard file.metadata["extra.kind"] == nil else { return nil }
         guard let recipe else {
-            throw ZooError.badCheckpoint(path: path, detail: "it has no Dive metadata; to read it as a PyTorch state_dict of the book's \(layout), pass --recipe (\(names))")
+            throw ZooError.badCheckpoint(path: path, detail: "it holds weights only, without the model's kind, configuration and vocabulary; to read it as a PyTorch state_dict of the book's \(layout), name its recipe (\(names)): the recipe argument, or `--recipe` in the CLI")
         }
         return recipe
     }
@@ -112,7 +114,7 @@ enum Training {
     }
 
     static func decode<T: Decodable>(_ type: T.Type, _ text: String?, key: String, path: String) throws -> T {
-        guard let text else { throw ZooError.badCheckpoint(path: path, detail: "metadata '\(key)' is missing; was it written by `dive train`?") }
+        guard let text else { throw ZooError.badCheckpoint(path: path, detail: "metadata '\(key)' is missing; was it saved by ZooModel.save(to:) or `dive train`?") }
         do { return try JSONDecoder().decode(type, from: Data(text.utf8)) } catch {
             throw ZooError.badCheckpoint(path: path, detail: "metadata '\(key)' does not decode: \(error)")
         }
@@ -194,6 +196,7 @@ final class MetricsLog {
                       "\"loss\": \(jsonNumber(record.loss))", "\"tokens_per_s\": \(jsonNumber(record.tokensPerSecond))",
                       "\"lr\": \(jsonNumber(record.lr))", "\"seconds\": \(jsonNumber(record.seconds))"]
         if let p = record.perplexity { fields.insert("\"perplexity\": \(jsonNumber(p))", at: 3) }
+        if let v = record.validation { fields.append("\"validation\": \(jsonNumber(v))") }
         // POSIX write, so that a full disk is reported in the system's words ("No space left on device").
         let bytes = Array(("{" + fields.joined(separator: ", ") + "}\n").utf8)
         var offset = 0

@@ -40,8 +40,7 @@ public final class TranslationTask: DatasetTask {
     public var width: Int { config.width }
 
     public func checkpointMetadata() throws -> [String: String] {
-        ["kind": config.kind, "config": try config.json(),
-         "src_vocab": try Training.json(trainingSet.srcVocab), "tgt_vocab": try Training.json(trainingSet.tgtVocab)]
+        try ZooModel.translation(encoderDecoder, source: trainingSet.srcVocab, target: trainingSet.tgtVocab).metadata()
     }
 
     public func checkCompatible(_ meta: [String: String], path: String) throws {
