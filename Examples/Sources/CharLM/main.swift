@@ -2,7 +2,7 @@
 // (no CLI, no recipe): vocabulary, model, Adam with gradient clipping, the training loop, then a
 // greedy continuation. Prints the loss as it falls and exits non-zero if it did not learn.
 //
-//     swift run -c release --package-path Examples/CharLM CharLM [--device cpu|opencl:0]
+//     swift run -c release --package-path Examples CharLM [--device cpu|opencl:0]
 import Dive
 import DiveData
 import DiveNN

@@ -1,11 +1,12 @@
 // swift-tools-version:6.1
-// A user's program that depends on Dive by path and trains a small model through the library API.
+// Users' programs that depend on Dive by path and train through the library API: CharLM (a
+// character LSTM with its own loop).
 import PackageDescription
 
 let package = Package(
-    name: "CharLM",
+    name: "Examples",
     platforms: [.macOS(.v13)],
-    dependencies: [.package(name: "Dive", path: "../..")],
+    dependencies: [.package(name: "Dive", path: "..")],
     targets: [
         .executableTarget(name: "CharLM",
                           dependencies: [.product(name: "Dive", package: "Dive"), .product(name: "DiveNN", package: "Dive"),
