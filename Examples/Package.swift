@@ -1,6 +1,7 @@
 // swift-tools-version:6.1
 // Users' programs that depend on Dive by path and train through the library API: CharLM (a
-// character LSTM with its own loop).
+// character LSTM with its own loop) and OwnText (your text, the Trainer, held-out perplexity, a
+// checkpoint round trip, every device).
 import PackageDescription
 
 let package = Package(
@@ -12,6 +13,10 @@ let package = Package(
                           dependencies: [.product(name: "Dive", package: "Dive"), .product(name: "DiveNN", package: "Dive"),
                                          .product(name: "DiveData", package: "Dive"), .product(name: "DiveZoo", package: "Dive")],
                           path: "Sources/CharLM"),
+        .executableTarget(name: "OwnText",
+                          dependencies: [.product(name: "Dive", package: "Dive"), .product(name: "DiveNN", package: "Dive"),
+                                         .product(name: "DiveData", package: "Dive"), .product(name: "DiveZoo", package: "Dive")],
+                          path: "Sources/OwnText"),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -10,8 +10,9 @@ import DiveZoo
 import Foundation
 
 let text = String(repeating: "the time traveller smiled. the time machine waited. ", count: 40)
-let vocab = Vocab(text.map { String($0) })
-let corpus = vocab.indices(text.map { String($0) }).map { Int32($0) }
+let chars = tokenize([text], as: .char)[0]   // one token per Unicode scalar, as predict splits a prefix
+let vocab = Vocab(chars)
+let corpus = vocab.indices(chars).map { Int32($0) }
 
 let arguments = CommandLine.arguments
 let device = try Device(parsing: arguments.firstIndex(of: "--device").map { arguments[$0 + 1] } ?? "cpu")
@@ -23,16 +24,16 @@ let optimizer = try Adam(model.parameters, lr: 0.01)
 let batch = 16, steps = 20
 var first = 0.0, last = 0.0
 for step in 0..<200 {
-    // Rows of `steps` tokens at pseudo-random offsets, time-major (T, B), and their next tokens.
-    var x = [Int32](repeating: 0, count: steps * batch), y = x
+    // Rows of `steps` tokens at pseudo-random offsets and their next tokens, batch-major as a loader
+    // cuts them; LanguageModelBatch puts them in the model's time-major layout.
+    var x: [Int32] = [], y: [Int32] = []
     for b in 0..<batch {
         let start = (step * 7919 + b * 104_729) % (corpus.count - steps - 1)
-        for t in 0..<steps { x[t * batch + b] = corpus[start + t]; y[t * batch + b] = corpus[start + t + 1] }
+        x += corpus[start..<(start + steps)]; y += corpus[(start + 1)..<(start + steps + 1)]
     }
+    let data = try LanguageModelBatch(TokenBatch(x: x, y: y, batchSize: batch, numSteps: steps), on: backend)
     optimizer.zeroGrad()
-    let state = try model.beginState(batchSize: batch, on: backend)
-    let (logits, _) = try model.forward(Tensor(x, shape: [steps, batch], on: backend), state: state)   // (T·B, V)
-    let loss = try Loss.crossEntropy(logits, targets: Tensor(y, shape: [steps * batch], on: backend))
+    let (loss, _) = try model.loss(data, state: model.beginState(batchSize: batch, on: backend))   // mean over T·B
     try loss.backward()
     let scale = try GradientClipping.scale(model.parameters, maxNorm: 1)
     try optimizer.step(gradScale: scale)

@@ -35,7 +35,7 @@ public final class Trainer<Task: TrainingTask> {
     /// position with `options.resume`. Returns the epochs trained by this call.
     public func run(steps budget: Int? = nil) throws -> [EpochRecord] {
         if let budget, budget < 1 { throw ZooError.invalidOption("a step budget must be at least 1, not \(budget)") }
-        let backend = try options.backend
+        let backend = try task.model.backend ?? options.backend   // the model's device (a program's own model may be anywhere)
         let parallel = DataParallel(options.communicator)
         let comm = parallel.comm
         let model = task.model
