@@ -10,16 +10,17 @@ extension Tensor {
     private static func checkedGradients(_ params: [Tensor], op: String, state: [(name: String, tensors: [Tensor])] = [],
                                          gradScale: Tensor?) throws -> [Tensor] {
         guard let first = params.first else { return [] }
+        // Names are built only for an error: a step checks every tensor and must stay cheap.
         func name(_ what: String, _ i: Int) -> String { "\(what) of parameter \(i) (\(params[i].shape))" }
-        func check(_ t: Tensor, _ what: String, like p: Tensor, shape: [Int]) throws {
+        func check(_ t: Tensor, _ what: @autoclosure () -> String, like p: Tensor, shape: [Int]) throws {
             guard t.backend === first.backend else {
-                throw DiveError.deviceMismatch(op: op, detail: "\(what) is on \(t.device), the parameters on \(first.device)")
+                throw DiveError.deviceMismatch(op: op, detail: "\(what()) is on \(t.device), the parameters on \(first.device)")
             }
             guard t.dtype == p.dtype else {
-                throw DiveError.invalidArgument(op: op, detail: "\(what) holds \(t.dtype), the parameters \(p.dtype)")
+                throw DiveError.invalidArgument(op: op, detail: "\(what()) holds \(t.dtype), the parameters \(p.dtype)")
             }
             guard t.shape == shape else {
-                throw DiveError.shapeMismatch(op: op, detail: "\(what) has shape \(t.shape), expected \(shape)")
+                throw DiveError.shapeMismatch(op: op, detail: "\(what()) has shape \(t.shape), expected \(shape)")
             }
         }
         var grads: [Tensor] = []
