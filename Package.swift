@@ -45,8 +45,9 @@ let package = Package(
                 dependencies: ["COpenCL", "CBLAS", "CKernels", .product(name: "Numerics", package: "swift-numerics"), .product(name: "Logging", package: "swift-log")],
                 path: "Sources/Dive",
                 plugins: ["EmbedKernels"]),
+        // The Time Machine (179 KB, public domain) is compiled in, so the main job runs offline.
         .target(name: "DiveData", dependencies: [.product(name: "Crypto", package: "swift-crypto"), "ZIPFoundation", .product(name: "Logging", package: "swift-log")],
-                path: "Sources/DiveData"),
+                path: "Sources/DiveData", resources: [.embedInCode("Resources/timemachine.txt")]),
         .target(name: "DiveNN", dependencies: ["Dive"], path: "Sources/DiveNN"),
         // The processes of a data-parallel run: MPI with the trait, one process without it.
         .target(name: "DiveDistributed", dependencies: [.target(name: "CMPI", condition: .when(traits: ["MPI"]))],

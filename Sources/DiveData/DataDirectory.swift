@@ -1,5 +1,5 @@
 // DataDirectory.swift: where datasets live (--data-dir, DIVE_DATA, or the user's cache) and
-// how a missing one is fetched: download, SHA-1 check, unpack.
+// how a missing one is fetched: Dive's compiled-in copy (The Time Machine), or download, SHA-1 check, unpack.
 import Foundation
 
 /// The folder that holds the datasets.
@@ -55,8 +55,9 @@ public struct DataDirectory: Sendable {
 
     /// The local file of a dataset, fetched first if it is not there:
     /// 1. if one of `dataset.localFiles` exists, it is returned as it is;
-    /// 2. otherwise the download (already in the directory, or fetched now to a temporary file
-    ///    and renamed once its SHA-1 matches) is checked, and a zip is unpacked;
+    /// 2. otherwise a download the user put in the directory is checked; else Dive's compiled-in
+    ///    copy is written there (The Time Machine, so the main job runs offline); else the dataset is
+    ///    fetched to a temporary file and renamed once its SHA-1 matches; a zip is unpacked;
     /// 3. the first of `localFiles` is returned.
     /// On any failure the directory is left as it was, apart from a verified download.
     public func locate(_ dataset: RemoteDataset, progress: DownloadProgressHandler? = nil) throws -> URL {
@@ -73,6 +74,8 @@ public struct DataDirectory: Sendable {
                     path: download.path, expected: dataset.sha1, actual: actual,
                     hint: "Delete it so that it is downloaded again, or put the unpacked file at \(expected.path).")
             }
+        } else if let bundled = try bundledCopy(dataset, at: expected) {
+            return bundled
         } else {
             guard allowsDownload else {
                 throw DataError.fileNotFound(
@@ -100,6 +103,25 @@ public struct DataDirectory: Sendable {
             throw DataError.archive(path: download.path, reason: "it does not contain \(dataset.localFiles[0])")
         }
         return expected
+    }
+
+    /// The copy of `dataset` compiled into Dive (The Time Machine), written to `file`; or, where the
+    /// data directory cannot be written (a read-only DIVE_DATA), to Dive's folder in the temporary
+    /// directory. Nil when Dive carries no copy of the dataset.
+    private func bundledCopy(_ dataset: RemoteDataset, at file: URL) throws -> URL? {
+        do {
+            return try BundledData.write(dataset, to: file) ? file : nil
+        } catch let error as DataError {
+            throw error
+        } catch {
+            let fallback = FileManager.default.temporaryDirectory.appendingPathComponent("dive-\(getuid())")
+                .appendingPathComponent(file.lastPathComponent)
+            do {
+                return try BundledData.write(dataset, to: fallback) ? fallback : nil
+            } catch {
+                throw DataError.unreadable(path: file.path, reason: "cannot write Dive's copy of \(dataset.name) there or at \(fallback.path) (\(error.localizedDescription))")
+            }
+        }
     }
 
     /// The first of the dataset's local files that exists, if any.

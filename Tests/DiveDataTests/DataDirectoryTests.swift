@@ -1,5 +1,6 @@
 // DataDirectoryTests.swift: resolving the data directory, using files already there, verified
-// downloads from file:// URLs, SHA-1 mismatches and failures that leave nothing behind, unpacking.
+// downloads from file:// URLs, SHA-1 mismatches and failures that leave nothing behind, unpacking,
+// and The Time Machine compiled into Dive.
 import Foundation
 import Testing
 import DiveData
@@ -99,6 +100,19 @@ import DiveData
         #expect(url == "http://127.0.0.1:9/timemachine.txt")
         #expect(destination == folder.appendingPathComponent("timemachine.txt").path)
         #expect(allFiles(under: folder).isEmpty)
+    }
+
+    /// With no copy in the data directory and downloads off, The Time Machine comes from Dive
+    /// itself: the book's file, byte for byte (the book's SHA-1), written into the directory.
+    @Test func theTimeMachineIsCompiledIn() throws {
+        let folder = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = try DataDirectory(url: folder.appendingPathComponent("empty"), allowsDownload: false).locate(.timeMachine)
+        #expect(file.path == folder.appendingPathComponent("empty/timemachine.txt").path)
+        #expect(try FileDigest.sha1(ofFile: file) == "090b5e7e70c295757f55df93cb0a180b9691891a")
+        #expect(try TimeMachine.readLines(file: file).count == 3221)
+        // Other datasets are not carried: downloads off still says where to put them.
+        #expect(dataError { _ = try DataDirectory(url: folder, allowsDownload: false).locate(.fraEng) } != nil)
     }
 
     @Test func zipDatasetsAreDownloadedCheckedAndUnpacked() throws {
