@@ -12,13 +12,12 @@ struct BenchCommand: ParsableCommand {
 
 /// The options every `dive bench` subcommand takes: which devices, and how to print the results.
 struct BenchOptions: ParsableArguments {
-    @Option(help: "Device to benchmark (cpu, opencl, opencl:N, opencl:P.D, auto); default: every device.")
-    var device: String?
+    @OptionGroup var deviceOption: DeviceOption
 
     @Flag(help: "Print one JSON object per line.")
     var json = false
 
-    func devices() throws -> [Device] { try resolveDevices(device) }
+    func devices() throws -> [Device] { try deviceOption.all() }
     func line(_ result: BenchResult) -> String { json ? result.jsonLine : result.textLine }
 }
 

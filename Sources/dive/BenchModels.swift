@@ -19,7 +19,7 @@ struct ModelsBench: ParsableCommand {
     static let defaultRecipes = ["rnn-scratch", "rnn", "gru-scratch", "gru", "lstm-scratch", "lstm", "deep-lstm", "bi-lstm", "seq2seq",
                                  "bahdanau", "transformer", "transformer-256"]
 
-    @Option(help: "Device (cpu, opencl, cuda, ...); default: every device.") var device: String?
+    @OptionGroup var deviceOption: DeviceOption
     @Option(help: "On CUDA devices, queue each training step as one CUDA graph (on) or launch by launch (off).") var graphs = OnOff.on
     @Option(help: "Comma-separated recipes (default: every trainable recipe).") var recipes: String?
     @Option(help: "Warm-up epochs (not timed).") var warmup = 2
@@ -35,7 +35,7 @@ struct ModelsBench: ParsableCommand {
         let comm: Communicator = distributed ? try reportingZooErrors { try Distributed.world() } : SingleProcess()
         try reportingZooErrors(across: comm) {
             KernelBackend.stepGraphs = graphs == .on
-            let devices = comm.size > 1 ? [try resolveDevice(device ?? "auto", rankOf: comm)] : try resolveDevices(device)
+            let devices = comm.size > 1 ? [try deviceOption.one(rankOf: comm, otherwise: "auto")] : try deviceOption.all()
             let names = recipes.map { $0.split(separator: ",").map(String.init) } ?? Self.defaultRecipes
             for name in names {
                 let recipe = try RecipeRegistry.recipe(named: name)

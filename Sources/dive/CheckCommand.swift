@@ -10,7 +10,7 @@ struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check", abstract: "Check every kernel variant of a device against the CPU's float64 results.")
 
-    @Option(help: "Device (cpu, opencl, opencl:N, opencl:P.D, auto); default: every device.") var device: String?
+    @OptionGroup var deviceOption: DeviceOption
     @Flag(help: "Print one JSON object per line.") var json = false
 
     @OptionGroup var logging: LoggingOptions
@@ -18,7 +18,7 @@ struct CheckCommand: ParsableCommand {
     func run() throws {
         var failed = 0, total = 0
         try reportingErrors {
-            for d in try resolveDevices(device) {
+            for d in try deviceOption.all() {
                 try DeviceCheck.run(device: d, progress: { op in
                     FileHandle.standardError.write(Data("checking \(op) on \(d)...\n".utf8))
                 }, emit: { result in

@@ -15,12 +15,12 @@ protocol PlainStateDictRecipes {
 }
 
 struct CheckpointOptions<Recipes: PlainStateDictRecipes>: ParsableArguments {
-    @Option(help: "cpu, opencl, ...") var device = "cpu"
+    @OptionGroup var deviceOption: DeviceOption
     @Option(help: ArgumentHelp(Recipes.help)) var recipe: String?
     @Option(name: .customLong("data-dir"), help: "Data directory for --recipe (default: $DIVE_DATA, else ~/.cache/dive).") var dataDir: String?
 
     /// The backend of `--device`.
-    func backend() throws -> Backend { try Backends.backend(for: resolveDevice(device)) }
+    func backend() throws -> Backend { try deviceOption.backend() }
 
     var dataDirectory: DataDirectory { DataDirectory(explicitPath: dataDir) }
 

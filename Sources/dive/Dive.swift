@@ -8,7 +8,7 @@ import Foundation
 struct DiveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dive",
-        abstract: "Train the sequence models of Dive into Deep Learning on OpenCL devices or the CPU.",
+        abstract: "Train the sequence models of Dive into Deep Learning on GPUs (CUDA, OpenCL) or the CPU.",
         subcommands: [DevicesCommand.self, ListCommand.self, TrainCommand.self, PredictCommand.self,
                       TranslateCommand.self, PredictNLICommand.self, BenchCommand.self, TuneCommand.self, CheckCommand.self])
 
@@ -26,17 +26,6 @@ func reportingErrors(_ body: () throws -> Void) throws {
         FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
         throw ExitCode(1)
     }
-}
-
-/// Resolves a `--device` option, saying what `auto` picked.
-func resolveDevices(_ text: String?) throws -> [Device] {
-    guard let text else { return DeviceRegistry.allDevices() }
-    let device = try Device(parsing: text)
-    let backend = try Backends.backend(for: device)
-    if device == .auto {
-        FileHandle.standardError.write(Data("auto: using \(backend.displayName)\n".utf8))
-    }
-    return [backend.device]
 }
 
 /// A switch option: `--graphs on|off`.

@@ -12,13 +12,13 @@ struct PredictNLICommand: ParsableCommand {
     @Argument(help: "A checkpoint written by `dive train nli`.") var checkpoint: String
     @Argument(help: "The premise, tokens separated by spaces as in SNLI (\"he is good .\"); case is kept.") var premise: String
     @Argument(help: "The hypothesis, tokenised the same way.") var hypothesis: String
-    @Option(help: "cpu, opencl, ...") var device = "cpu"
+    @OptionGroup var deviceOption: DeviceOption
 
     @OptionGroup var logging: LoggingOptions
 
     func run() throws {
         try reportingZooErrors {
-            let backend = try Backends.backend(for: resolveDevice(device))
+            let backend = try deviceOption.backend()
             let predictor = try NLIPredictor(checkpoint: URL(fileURLWithPath: checkpoint), on: backend)
             print(try predictor.predict(premise: premise, hypothesis: hypothesis).name)
         }

@@ -12,7 +12,7 @@ struct TrainCommand: ParsableCommand {
         commandName: "train", abstract: "Train a recipe of the book (see `dive list`) and print the book's report.")
 
     @Argument(help: "The recipe (`dive list` shows them).") var recipe: String
-    @Option(help: "cpu, opencl, opencl:N, opencl:P.D, cuda, cuda:N or auto.") var device = "cpu"
+    @OptionGroup var deviceOption: DeviceOption
     @Option(help: "Epochs (default: the book's).") var epochs: Int?
     @Option(help: "Learning rate (default: the book's).") var lr: Float?
     @Option(name: .customLong("batch-size"), help: "Minibatch size (default: the book's).") var batchSize: Int?
@@ -49,7 +49,7 @@ struct TrainCommand: ParsableCommand {
             o.communicator = comm
             o.parameterDigests = parameterDigests.map { URL(fileURLWithPath: $0) }
             KernelBackend.stepGraphs = graphs == .on
-            o.device = try resolveDevice(device, rankOf: comm)
+            o.device = try deviceOption.one(rankOf: comm)
             let allowed = r.presets.map(\.rawValue).joined(separator: ", ")
             guard let edition = BookEdition(rawValue: preset), r.presets.contains(edition) else {
                 throw ZooError.invalidOption("--preset for \(r.name) must be one of \(allowed), not '\(preset)'")

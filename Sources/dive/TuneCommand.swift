@@ -11,7 +11,7 @@ struct TuneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tune", abstract: "Tune the GEMM, recurrence and row kernels of OpenCL and CUDA devices ahead of time and cache the choices.")
 
-    @Option(help: "Device (opencl, opencl:N, opencl:P.D, cuda:N, auto); default: every OpenCL and CUDA device.") var device: String?
+    @OptionGroup var deviceOption: DeviceOption
     @Flag(help: "Time every candidate, cached or not, and print each choice with every candidate's time as a JSON line.") var json = false
 
     @OptionGroup var logging: LoggingOptions
@@ -26,7 +26,7 @@ struct TuneCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let devices = try resolveDevices(device).filter { $0 != .cpu }
+            let devices = try deviceOption.all().filter { $0 != .cpu }
             if devices.isEmpty { print("nothing to tune: the CPU backend runs OpenBLAS"); return }
             for d in devices {
                 guard let backend = try Backends.backend(for: d) as? KernelBackend else { continue }

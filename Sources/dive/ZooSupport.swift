@@ -54,24 +54,6 @@ func require(_ ok: Bool, _ message: @autoclosure () -> String) throws {
 /// The most hypotheses a beam search keeps, and the most tokens a generation writes.
 let maxBeam = 1000, maxGeneratedLength = 100_000
 
-/// Resolves `--device` for one run, saying what `auto` picked.
-func resolveDevice(_ text: String) throws -> Device {
-    let device = try Device(parsing: text)
-    let backend = try Backends.backend(for: device)
-    if device == .auto { FileHandle.standardError.write(Data("auto: using \(backend.displayName)\n".utf8)) }
-    return backend.device
-}
-
-/// `--device` for one rank of `--distributed`: `cuda`, `opencl` and `auto` give each rank of a
-/// node its own GPU (DeviceRegistry.rankDevice), and every rank says which device it took.
-func resolveDevice(_ text: String, rankOf comm: Communicator) throws -> Device {
-    guard comm.size > 1 else { return try resolveDevice(text) }
-    let device = try DeviceRegistry.rankDevice(text, localRank: comm.localRank)
-    let backend = try Backends.backend(for: device)
-    FileHandle.standardError.write(Data("rank \(comm.rank): using \(backend.displayName)\n".utf8))
-    return backend.device
-}
-
 /// Ctrl-C (SIGINT) or SIGTERM (what schedulers and `mpirun` send) raises the flag: the trainer
 /// checkpoints at the next step and stops. A second signal exits at once.
 enum InterruptHandler {
