@@ -64,7 +64,7 @@ let package = Package(
         .executableTarget(name: "dive",
                           dependencies: ["Dive", "DiveData", "DiveNN", "DiveZoo", "DiveBench", "DiveReference", "DiveDistributed",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")],
-                          path: "Sources/dive"),
+                          path: "Sources/DiveCLI"),
 
         .testTarget(name: "DiveTests", dependencies: ["Dive", "DiveReference", "CKernels"], path: "Tests/DiveTests"),
         .testTarget(name: "DiveDataTests", dependencies: ["DiveData"], path: "Tests/DiveDataTests"),
