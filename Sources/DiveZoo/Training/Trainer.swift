@@ -5,6 +5,7 @@
 // Under `--distributed` each rank trains on its rows of every global minibatch and rank 0 alone
 // writes checkpoints, logs and progress. A program's own loop runs it on any task (`CustomTask`
 // for any model and batches) for a number of steps, with callbacks after each step and epoch.
+// `run` reads as its phases (a `Session`): start, resume, then per epoch begin, step, end; finish.
 import Dive
 import DiveData
 import DiveDistributed
@@ -35,27 +36,83 @@ public final class Trainer<Task: TrainingTask> {
     /// position with `options.resume`. Returns the epochs trained by this call.
     public func run(steps budget: Int? = nil) throws -> [EpochRecord] {
         if let budget, budget < 1 { throw ZooError.invalidOption("a step budget must be at least 1, not \(budget)") }
-        let backend = try task.model.backend ?? options.backend   // the model's device (a program's own model may be anywhere)
-        let parallel = DataParallel(options.communicator)
-        let comm = parallel.comm
-        let model = task.model
-        let params = model.parameters
-        let optimizer = try Training.makeOptimizer(hyper, params)
+        let session = try Session(self, budget: budget)
+        defer { session.finish() }
+        try session.resume()
+        for epoch in session.position.epoch..<max(session.epochs, session.position.epoch) {
+            var tally = try session.beginEpoch(epoch)
+            while budget.map({ session.step < $0 }) ?? true, let batch = task.nextBatch() {
+                try session.step(batch, &tally)
+            }
+            try session.endEpoch(tally)
+        }
+        return session.history
+    }
+}
 
-        if comm.isRoot, let url = options.checkpoint {
+/// The figures of the epoch under way; a checkpoint taken mid-epoch stores them (`PartialEpoch`).
+private struct EpochTally {
+    let epoch: Int
+    let loss: EpochLoss
+    var count: Int, minibatches: Int, correct: Int, countsCorrect: Bool
+    /// Where the epoch's time, device cost and all-reduce cost are counted from.
+    let firstStep: Int, t0: Double, trace0: DeviceTrace, reduce0: (seconds: Double, bytes: Int, calls: Int)
+}
+
+/// One call of `Trainer.run`, in its phases: the start (optimiser, checkpoint file, initial
+/// weights), `resume` (from a checkpoint, and every rank from rank 0), then per epoch
+/// `beginEpoch`, a `step` per minibatch and `endEpoch` (the one host read, the evaluation, the log,
+/// a checkpoint), and `finish`.
+private final class Session<Task: TrainingTask> {
+    let task: Task, hyper: Hyperparameters, options: RunOptions
+    let onStep: ((Int, Float, Tensor?) throws -> Void)?, onEpoch: ((inout EpochRecord) throws -> Void)?
+    let budget: Int?
+    let backend: Backend
+    let parallel: DataParallel
+    var comm: Communicator { parallel.comm }
+    let model: Module, params: [Tensor]
+    let optimizer: Optimizer
+    var position: LoaderPosition
+    var step = 0
+    var resumed = false
+    /// The figures of an epoch a checkpoint stopped mid-way, and the task's carried state then.
+    var partial: PartialEpoch?, restored = false
+    var epochs = 0
+    var schedule: LRSchedule = ConstantLR(0)
+    var log: MetricsLog?
+    var progress: ProgressDisplay?
+    var digests: ParameterDigests?
+    var lastCheckpoint: String?
+    var history: [EpochRecord] = []
+
+    /// The start: the optimiser, the checkpoint file's folder checked, initial weights (`--init-from`).
+    init(_ trainer: Trainer<Task>, budget: Int?) throws {
+        task = trainer.task; hyper = trainer.hyper; options = trainer.options
+        onStep = trainer.onStep; onEpoch = trainer.onEpoch
+        self.budget = budget
+        backend = try task.model.backend ?? options.backend   // the model's device (a program's own model may be anywhere)
+        parallel = DataParallel(options.communicator)
+        model = task.model
+        params = model.parameters
+        optimizer = try Training.makeOptimizer(hyper, params)
+        position = LoaderPosition(epoch: 0, batchIndex: 0, rng: DataRNG(seed: options.seed))
+        lastCheckpoint = options.resume ? options.checkpoint?.path : nil
+        if parallel.comm.isRoot, let url = options.checkpoint {
             do { try AtomicFile.prepare(url) } catch let error as AtomicFileError {
                 throw ZooError.invalidOption("--checkpoint \(url.path): \(error.reason)")
             }
         }
-        if comm.isRoot, let url = options.initFrom {
+        if parallel.comm.isRoot, let url = options.initFrom {
             guard !options.resume else { throw ZooError.invalidOption("--init-from and --resume exclude each other: resuming restores the weights") }
             try Checkpoint.load(SafeTensorsFile.read(from: url), path: url.path, into: model)
             trainingLog.debug("initialised from \(url.path)")
         }
-        // Start, or resume on rank 0; then every rank takes rank 0's state.
-        var position = LoaderPosition(epoch: 0, batchIndex: 0, rng: DataRNG(seed: options.seed))
-        var step = 0, resumed = false
-        var partial: PartialEpoch?, carried: [String: SafeTensor] = [:]
+    }
+
+    /// Start, or resume on rank 0 from the checkpoint; then every rank takes rank 0's state, the
+    /// data goes to its position, and the schedule, log and progress are set up.
+    func resume() throws {
+        var carried: [String: SafeTensor] = [:]
         if comm.isRoot, let folder = options.checkpoint?.deletingLastPathComponent() { AtomicFile.removeStale(in: folder) }
         if comm.isRoot, options.resume, let url = options.checkpoint {
             guard FileManager.default.fileExists(atPath: url.path) else {
@@ -78,119 +135,125 @@ public final class Trainer<Task: TrainingTask> {
         }
         (step, position, partial) = try parallel.broadcastStart(model: model, optimizer: optimizer, step: step, position: position,
                                                                 partial: partial)
-        defer { model.randomStream.shard = nil }
         do { try task.startData(at: position) } catch let error as DataError where resumed {
             throw ZooError.badCheckpoint(path: options.checkpoint?.path ?? "", detail: error.description)
         }
         // The carried state holds this process's rows; a data-parallel run starts the epoch's state anew.
-        let restored = comm.size == 1 && !carried.isEmpty
+        restored = comm.size == 1 && !carried.isEmpty
         if restored { try task.restore(carriedState: carried) }
         if comm.size > 1 { trainingLog.debug("rank \(comm.rank) of \(comm.size): \(params.count) parameters, one all-reduce per step") }
 
-        let epochs = budget.map { ($0 + task.batchesPerEpoch - 1) / max(task.batchesPerEpoch, 1) } ?? hyper.epochs
-        let schedule = try Training.makeSchedule(hyper.resolvedSchedule, lr: hyper.lr, warmup: hyper.resolvedWarmupSteps,
-                                                 totalSteps: budget ?? epochs * task.batchesPerEpoch, width: task.width)
-        let log = comm.isRoot ? try MetricsLog(options.metricsLog, keepEpochs: resumed ? position.epoch : nil) : nil
-        let progress = comm.isRoot ? options.progress : nil
+        epochs = budget.map { ($0 + task.batchesPerEpoch - 1) / max(task.batchesPerEpoch, 1) } ?? hyper.epochs
+        schedule = try Training.makeSchedule(hyper.resolvedSchedule, lr: hyper.lr, warmup: hyper.resolvedWarmupSteps,
+                                             totalSteps: budget ?? epochs * task.batchesPerEpoch, width: task.width)
+        log = comm.isRoot ? try MetricsLog(options.metricsLog, keepEpochs: resumed ? position.epoch : nil) : nil
+        progress = comm.isRoot ? options.progress : nil
         progress?.unit = task.unit
-        let digests = try options.parameterDigests.map { try ParameterDigests(folder: $0, rank: comm.rank) }
-        var lastCheckpoint: String? = options.resume ? options.checkpoint?.path : nil
-        var history: [EpochRecord] = []
+        digests = try options.parameterDigests.map { try ParameterDigests(folder: $0, rank: comm.rank) }
+    }
 
-        /// Writes the checkpoint (rank 0); `partial`: the figures so far of an epoch stopped mid-way.
-        func save(partial: PartialEpoch? = nil) throws {
-            guard let url = options.checkpoint else { return }
-            if comm.isRoot {
-                var extra = try task.checkpointMetadata()
-                extra["recipe"] = task.recipe
-                extra["position"] = try Training.json(task.position)
-                extra["hyper"] = try Training.json(hyper)
-                var carried: [String: SafeTensor] = [:]
-                if let partial {
-                    extra["epoch_partial"] = try Training.json(partial)
-                    if comm.size == 1 { carried = try task.carriedState() }
-                }
-                try Checkpoint.save(to: url, model: model, optimizer: optimizer,
-                                    info: CheckpointInfo(step: step, extra: extra, carried: carried))
-                trainingLog.debug("checkpoint \(url.path) at step \(step)")
-            }
-            lastCheckpoint = url.path
-        }
+    /// An epoch's figures from zero, or from where a checkpoint stopped it mid-way (with the task's
+    /// carried state). The epoch's device cost runs from here to its evaluation: the loss sum's
+    /// zeroing, every step, the one host read and whatever the task does at the epoch's end.
+    func beginEpoch(_ epoch: Int) throws -> EpochTally {
+        let resumedHere = epoch == position.epoch && position.batchIndex > 0 ? partial : nil
+        let trace0 = backend.trace
+        if !(epoch == position.epoch && restored) { task.beginEpoch() }
+        return EpochTally(epoch: epoch, loss: try EpochLoss(on: backend, start: resumedHere?.lossSum ?? 0),
+                          count: resumedHere?.count ?? 0, minibatches: resumedHere?.minibatches ?? 0,
+                          correct: resumedHere?.correct ?? 0, countsCorrect: (resumedHere?.correct ?? 0) > 0,
+                          firstStep: step, t0: Training.now(), trace0: trace0,
+                          reduce0: (parallel.reduceSeconds, parallel.reduceBytes, parallel.reduceCalls))
+    }
 
-        for epoch in position.epoch..<max(epochs, position.epoch) {
-            // An epoch resumed mid-way continues its figures and the task's carried state.
-            let resumedHere = epoch == position.epoch && position.batchIndex > 0 ? partial : nil
-            // The epoch's device cost runs from here to its evaluation: the loss sum's zeroing, every
-            // step, the one host read and whatever the task does at the epoch's end.
-            let trace0 = backend.trace
-            if !(epoch == position.epoch && restored) { task.beginEpoch() }
-            let epochLoss = try EpochLoss(on: backend, start: resumedHere?.lossSum ?? 0)
-            var count = resumedHere?.count ?? 0, minibatches = resumedHere?.minibatches ?? 0
-            var correct = resumedHere?.correct ?? 0, countsCorrect = (resumedHere?.correct ?? 0) > 0
-            let firstStep = step
-            let t0 = Training.now()
-            let reduce0 = (parallel.reduceSeconds, parallel.reduceBytes, parallel.reduceCalls)
-            while budget.map({ step < $0 }) ?? true, let batch = task.nextBatch() {
-                let shard = comm.shard(rows: batch.batchSize)
-                if comm.size > 1 { model.randomStream.shard = RowShard(rows: shard, globalRows: batch.batchSize) }
-                optimizer.lr = schedule.lr(at: step)
-                var interrupted = options.interrupt?.isRaised == true
-                // One process: the step may go to the device as one graph (CUDA). Data-parallel
-                // steps read their gradients back mid-step, so they run as they come.
-                func runStep(_ body: () throws -> Void) throws { if comm.size > 1 { try body() } else { try backend.runStep(body) } }
-                var stepLoss: Tensor?
-                try runStep {
-                    optimizer.zeroGrad()
-                    if !shard.isEmpty {
-                        let out = try task.loss(comm.size > 1 ? batch.rows(shard) : batch, globalRows: batch.batchSize)
-                        if onStep != nil { stepLoss = out.loss.detached() }
-                        try out.loss.backward()
-                        try epochLoss.add(out.loss, weight: out.toSum)
-                        if let c = out.correct { correct += c; countsCorrect = true }
-                    }
-                    if comm.size > 1 { interrupted = try parallel.reduceGradients(params, flag: interrupted) }
-                    let scale = try hyper.clip.flatMap { try GradientClipping.scale(params, maxNorm: $0) }
-                    try optimizer.step(gradScale: scale)
-                }
-                step += 1
-                try onStep?(step, optimizer.lr, stepLoss)
-                try digests?.append(step: step, params)
-                minibatches += 1
-                count += task.count(batch)
-                progress?.update(epoch: epoch, of: epochs, loss: nil,
-                                 tokensPerSecond: Double(count) / max(Training.now() - t0, 1e-9))
-                if interrupted {
-                    let sums = try parallel.reduceSums([try epochLoss.read(), Double(correct)])
-                    try save(partial: PartialEpoch(lossSum: sums[0], count: count, correct: Int(sums[1]), minibatches: minibatches))
-                    throw ZooError.interrupted(step: step, checkpoint: options.checkpoint?.path, signal: options.interrupt?.signal ?? SIGINT)
-                }
+    /// One minibatch: zero-grad, this rank's loss and backward, the gradients summed over the
+    /// ranks, clipping and the optimiser's step; then the callbacks, progress, and on Ctrl-C a
+    /// checkpoint of the epoch so far.
+    func step(_ batch: Task.Batch, _ tally: inout EpochTally) throws {
+        let shard = comm.shard(rows: batch.batchSize)
+        if comm.size > 1 { model.randomStream.shard = RowShard(rows: shard, globalRows: batch.batchSize) }
+        optimizer.lr = schedule.lr(at: step)
+        var interrupted = options.interrupt?.isRaised == true
+        var stepLoss: Tensor?
+        // One process: the step may go to the device as one graph (CUDA). Data-parallel steps read
+        // their gradients back mid-step, so they run as they come.
+        func body() throws {
+            optimizer.zeroGrad()
+            if !shard.isEmpty {
+                let out = try task.loss(comm.size > 1 ? batch.rows(shard) : batch, globalRows: batch.batchSize)
+                if onStep != nil { stepLoss = out.loss.detached() }
+                try out.loss.backward()
+                try tally.loss.add(out.loss, weight: out.toSum)
+                if let c = out.correct { tally.correct += c; tally.countsCorrect = true }
             }
-            // The epoch's one host read: its summed loss (and correct rows), over every rank.
-            let sums = try parallel.reduceSums([try epochLoss.read(), Double(correct)])
-            guard sums[0].isFinite else {
-                throw ZooError.nonFiniteLoss(steps: firstStep...max(firstStep, step - 1), epoch: epoch, value: sums[0],
-                                             lastCheckpoint: lastCheckpoint)
-            }
-            let seconds = Training.now() - t0
-            var record = EpochRecord(epoch: epoch, loss: sums[0] / Double(max(count, 1)), perplexity: nil,
-                                     tokensPerSecond: Double(count) / max(seconds, 1e-9), lr: Double(optimizer.lr),
-                                     seconds: seconds, minibatches: minibatches, trace: nil)
-            record.count = count
-            if countsCorrect || sums[1] > 0 { record.trainAccuracy = sums[1] / Double(max(count, 1)) }
-            if comm.size > 1 {
-                record.allReduce = AllReduceCost(seconds: parallel.reduceSeconds - reduce0.0, bytes: parallel.reduceBytes - reduce0.1,
-                                                 calls: parallel.reduceCalls - reduce0.2)
-            }
-            try task.evaluate(&record)
-            record.trace = backend.trace - trace0
-            try onEpoch?(&record)
-            trainingLog.debug("epoch \(epoch + 1): loss \(record.loss), \(record.tokensPerSecond) \(task.unit), \(minibatches) minibatches")
-            history.append(record)
-            try log?.write(record, recipe: task.recipe)
-            progress?.endEpoch(record, of: epochs, metric: task.metric(record))
-            if (epoch + 1) % max(options.checkpointEvery, 1) == 0 || epoch + 1 == epochs { try save() }
+            if comm.size > 1 { interrupted = try parallel.reduceGradients(params, flag: interrupted) }
+            let scale = try hyper.clip.flatMap { try GradientClipping.scale(params, maxNorm: $0) }
+            try optimizer.step(gradScale: scale)
         }
-        return history
+        if comm.size > 1 { try body() } else { try backend.runStep(body) }
+        step += 1
+        try onStep?(step, optimizer.lr, stepLoss)
+        try digests?.append(step: step, params)
+        tally.minibatches += 1
+        tally.count += task.count(batch)
+        progress?.update(epoch: tally.epoch, of: epochs, loss: nil,
+                         tokensPerSecond: Double(tally.count) / max(Training.now() - tally.t0, 1e-9))
+        if interrupted {
+            let sums = try parallel.reduceSums([try tally.loss.read(), Double(tally.correct)])
+            try save(partial: PartialEpoch(lossSum: sums[0], count: tally.count, correct: Int(sums[1]), minibatches: tally.minibatches))
+            throw ZooError.interrupted(step: step, checkpoint: options.checkpoint?.path, signal: options.interrupt?.signal ?? SIGINT)
+        }
+    }
+
+    /// The epoch's one host read (its summed loss and correct rows, over every rank), its record,
+    /// the task's evaluation and the program's, the log, progress and the checkpoint.
+    func endEpoch(_ tally: EpochTally) throws {
+        let sums = try parallel.reduceSums([try tally.loss.read(), Double(tally.correct)])
+        guard sums[0].isFinite else {
+            throw ZooError.nonFiniteLoss(steps: tally.firstStep...max(tally.firstStep, step - 1), epoch: tally.epoch, value: sums[0],
+                                         lastCheckpoint: lastCheckpoint)
+        }
+        let seconds = Training.now() - tally.t0
+        var record = EpochRecord(epoch: tally.epoch, loss: sums[0] / Double(max(tally.count, 1)), perplexity: nil,
+                                 tokensPerSecond: Double(tally.count) / max(seconds, 1e-9), lr: Double(optimizer.lr),
+                                 seconds: seconds, minibatches: tally.minibatches, trace: nil)
+        record.count = tally.count
+        if tally.countsCorrect || sums[1] > 0 { record.trainAccuracy = sums[1] / Double(max(tally.count, 1)) }
+        if comm.size > 1 {
+            record.allReduce = AllReduceCost(seconds: parallel.reduceSeconds - tally.reduce0.seconds,
+                                             bytes: parallel.reduceBytes - tally.reduce0.bytes, calls: parallel.reduceCalls - tally.reduce0.calls)
+        }
+        try task.evaluate(&record)
+        record.trace = backend.trace - tally.trace0
+        try onEpoch?(&record)
+        trainingLog.debug("epoch \(tally.epoch + 1): loss \(record.loss), \(record.tokensPerSecond) \(task.unit), \(tally.minibatches) minibatches")
+        history.append(record)
+        try log?.write(record, recipe: task.recipe)
+        progress?.endEpoch(record, of: epochs, metric: task.metric(record))
+        if (tally.epoch + 1) % max(options.checkpointEvery, 1) == 0 || tally.epoch + 1 == epochs { try save() }
+    }
+
+    /// The end of the call, however it ends: dropout goes back to drawing whole minibatches.
+    func finish() { model.randomStream.shard = nil }
+
+    /// Writes the checkpoint (rank 0); `partial`: the figures so far of an epoch stopped mid-way.
+    func save(partial: PartialEpoch? = nil) throws {
+        guard let url = options.checkpoint else { return }
+        if comm.isRoot {
+            var extra = try task.checkpointMetadata()
+            extra["recipe"] = task.recipe
+            extra["position"] = try Training.json(task.position)
+            extra["hyper"] = try Training.json(hyper)
+            var carried: [String: SafeTensor] = [:]
+            if let partial {
+                extra["epoch_partial"] = try Training.json(partial)
+                if comm.size == 1 { carried = try task.carriedState() }
+            }
+            try Checkpoint.save(to: url, model: model, optimizer: optimizer,
+                                info: CheckpointInfo(step: step, extra: extra, carried: carried))
+            trainingLog.debug("checkpoint \(url.path) at step \(step)")
+        }
+        lastCheckpoint = url.path
     }
 }
 
