@@ -1,7 +1,6 @@
 // Building OpenCL programs once per device and process, with their binaries cached on disk
 // (keyed by device, driver, options and source hash; written atomically), so a second run
-// skips the compiler. Sources come from the embedded Kernels/*.cl, or from the folder named by
-// DIVE_KERNELS while developing.
+// skips the compiler. Sources, the cache folder and the key's hash are KernelFiles'.
 import COpenCL
 import Foundation
 import Logging
@@ -19,32 +18,15 @@ final class ProgramCache {
 
     deinit { for program in programs.values { clReleaseProgram(program) } }
 
-    /// The source of program `name`: Kernels/common.cl (the helpers every program shares), then
-    /// Kernels/`name`.cl.
-    static func source(named name: String) throws -> String {
-        try file("common") + "\n" + file(name)
-    }
-
-    private static func file(_ name: String) throws -> String {
-        if let dir = ProcessInfo.processInfo.environment["DIVE_KERNELS"], !dir.isEmpty {
-            let url = URL(fileURLWithPath: dir).appendingPathComponent("\(name).cl")
-            return try String(contentsOf: url, encoding: .utf8)
-        }
-        guard let text = EmbeddedKernels.sources[name] else {
-            throw DiveError.invalidArgument(op: "OpenCL", detail: "no kernel file '\(name).cl' was embedded at build time")
-        }
-        return text
-    }
-
     /// The built program of Kernels/`name`.cl with `options` (e.g. "-D MR=8").
     func program(_ name: String, options: String = "") throws -> cl_program {
         let key = name + "|" + options
         lock.lock(); defer { lock.unlock() }
         if let program = programs[key] { return program }
-        let source = try Self.source(named: name)
+        let source = try KernelFiles.source(named: name)
         let fullOptions = "-cl-std=CL1.2 " + options
-        let cacheFile = Self.cacheDirectory?.appendingPathComponent(
-            String(format: "%016llx.bin", Self.fnv1a([info.platformVersion, info.name, info.driverVersion, fullOptions, source])))
+        let cacheFile = KernelFiles.cacheDirectory?.appendingPathComponent(
+            String(format: "%016llx.bin", KernelFiles.fnv1a([info.platformVersion, info.name, info.driverVersion, fullOptions, source])))
         if let file = cacheFile, let program = try? loadBinary(file, options: fullOptions) {
             Log.device.debug("\(name).cl for \(info.name): cached binary \(file.path)")
             programs[key] = program
@@ -87,22 +69,6 @@ final class ProgramCache {
 
     // MARK: on-disk binaries
 
-    /// $DIVE_CACHE, else $XDG_CACHE_HOME/dive, else ~/.cache/dive; then /kernels.
-    static let cacheDirectory: URL? = {
-        let env = ProcessInfo.processInfo.environment
-        let base: URL
-        if let dir = env["DIVE_CACHE"], !dir.isEmpty {
-            base = URL(fileURLWithPath: dir)
-        } else if let xdg = env["XDG_CACHE_HOME"], !xdg.isEmpty {
-            base = URL(fileURLWithPath: xdg).appendingPathComponent("dive")
-        } else {
-            base = FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/dive")
-        }
-        let dir = base.appendingPathComponent("kernels")
-        do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch { return nil }
-        return dir
-    }()
-
     private func loadBinary(_ file: URL, options: String) throws -> cl_program? {
         guard let data = try? Data(contentsOf: file), !data.isEmpty else { return nil }
         var status: cl_int = 0, binaryStatus: cl_int = 0
@@ -134,15 +100,5 @@ final class ProgramCache {
         }
         guard ok else { return }
         try? AtomicFile.write(Data(bytes), to: file)
-    }
-
-    /// 64-bit FNV-1a over the parts, separated by NUL.
-    static func fnv1a(_ parts: [String]) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for part in parts {
-            for byte in part.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-            hash = (hash ^ 0) &* 0x100_0000_01b3
-        }
-        return hash
     }
 }
