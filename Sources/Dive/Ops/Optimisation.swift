@@ -12,14 +12,14 @@ extension Tensor {
         guard let first = params.first else { return [] }
         // Names are built only for an error: a step checks every tensor and must stay cheap.
         func name(_ what: String, _ i: Int) -> String { "\(what) of parameter \(i) (\(params[i].shape))" }
-        func check(_ t: Tensor, _ what: @autoclosure () -> String, like p: Tensor, shape: [Int]) throws {
+        func check(_ t: Tensor, _ what: @autoclosure () -> String, like p: Tensor, shape: [Int]? = nil) throws {
             guard t.backend === first.backend else {
                 throw DiveError.deviceMismatch(op: op, detail: "\(what()) is on \(t.device), the parameters on \(first.device)")
             }
             guard t.dtype == p.dtype else {
                 throw DiveError.invalidArgument(op: op, detail: "\(what()) holds \(t.dtype), the parameters \(p.dtype)")
             }
-            guard t.shape == shape else {
+            if let shape, t.shape != shape {
                 throw DiveError.shapeMismatch(op: op, detail: "\(what()) has shape \(t.shape), expected \(shape)")
             }
         }
@@ -28,7 +28,7 @@ extension Tensor {
             guard p.dtype.isFloatingPoint else {
                 throw DiveError.invalidArgument(op: op, detail: "parameter \(i) (\(p.shape)) holds \(p.dtype); parameters hold floats")
             }
-            try check(p, "parameter \(i) (\(p.shape))", like: first, shape: p.shape)
+            try check(p, "parameter \(i) (\(p.shape))", like: first)
             guard let g = p.grad else {
                 throw DiveError.autograd(detail: "\(op) step on parameter \(i) (\(p.shape)) without a gradient; call backward() first")
             }
@@ -42,7 +42,7 @@ extension Tensor {
             for (i, t) in tensors.enumerated() { try check(t, name(stateName, i), like: params[i], shape: params[i].shape) }
         }
         if let gradScale {
-            try check(gradScale, "the gradient scale", like: first, shape: gradScale.shape)
+            try check(gradScale, "the gradient scale", like: first)
             guard gradScale.count == 1 else {
                 throw DiveError.shapeMismatch(op: op, detail: "the gradient scale has shape \(gradScale.shape); it must have one element")
             }

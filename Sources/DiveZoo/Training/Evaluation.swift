@@ -23,7 +23,7 @@ public enum Evaluation {
         let backend = try model.backend.orThrow()
         return try evaluating(model) {
             var state = try model.beginState(batchSize: batchSize, on: backend)
-            let sum = try Tensor.zeros([1], on: backend)
+            let sum = try EpochLoss(on: backend)
             for start in stride(from: 0, to: rowLength, by: numSteps) {
                 let T = min(numSteps, rowLength - start)
                 var x = [Int32](), y = [Int32]()           // batch-major rows, as a loader cuts them
@@ -35,9 +35,9 @@ public enum Evaluation {
                 let batch = try LanguageModelBatch(TokenBatch(x: x, y: y, batchSize: batchSize, numSteps: T), on: backend)
                 let (logits, next) = try model.forward(batch, state: state)                   // (T·B, V)
                 state = next
-                try sum.accumulate(logits.crossEntropySum(targets: batch.targets), scale: 1)
+                try sum.add(logits.crossEntropySum(targets: batch.targets))
             }
-            return Foundation.exp(try sum.item() / Double(rowLength * batchSize))
+            return Foundation.exp(try sum.read() / Double(rowLength * batchSize))
         }
     }
 
