@@ -1,7 +1,7 @@
 // `dive bench models`: training throughput of each recipe on each device, in tokens per second as
 // the book counts them (Y tokens for language models, valid target tokens for seq2seq), taken
 // from whole epochs of the real trainer after warm-up epochs; median and spread over epochs,
-// beside PyTorch 2.13 CPU running the book's code on this machine kind (../shared/peers/PEERS.md).
+// beside PyTorch 2.13 CPU running the book's code on this machine kind (Benchmarks/Peers).
 import ArgumentParser
 import Dive
 import DiveData
@@ -13,7 +13,7 @@ struct ModelsBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models", abstract: "Tokens per second of each recipe's training on each device.")
 
-    /// PyTorch 2.13 CPU, 2 threads, the book's code (PEERS.md).
+    /// PyTorch 2.13 CPU, 2 threads, the book's code (Benchmarks/Peers, run side by side).
     static let pytorchCPU: [String: Double] = ["rnn": 131_000, "gru": 54_000, "lstm": 70_000, "deep-lstm": 23_500, "seq2seq": 24_200,
                                                        "bahdanau": 13_200, "transformer": 10_600, "transformer-256": 672]
     static let defaultRecipes = ["rnn-scratch", "rnn", "gru-scratch", "gru", "lstm-scratch", "lstm", "deep-lstm", "bi-lstm", "seq2seq",

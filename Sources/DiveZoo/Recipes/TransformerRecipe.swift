@@ -27,7 +27,7 @@ public struct TransformerRecipe: TranslationRecipe {
         bookResult = "(not in the book: a wider Transformer for benchmarks)"
     }
 
-    /// Width 256, 8 heads, FFN 1024, 32 steps, otherwise the zh settings (the benchmark of PEERS.md).
+    /// Width 256, 8 heads, FFN 1024, 32 steps, otherwise the zh settings (the peers' benchmark width, Benchmarks/Peers).
     public static let wide = TransformerRecipe(name: "transformer-256", summary: "benchmark: Transformer width 256, 8 heads, FFN 1024, 32 steps",
                                                numSteps: 32, width: 256, heads: 8, ffn: 1024)
 
