@@ -1,5 +1,5 @@
 // swift-tools-version:6.1
-// Dive: the sequence models of Dive into Deep Learning on OpenCL and OpenBLAS.
+// Dive: the sequence models of Dive into Deep Learning on CUDA, OpenCL and the CPU (OpenBLAS).
 import PackageDescription
 
 let package = Package(
@@ -78,5 +78,11 @@ let package = Package(
         // Test-only: a library program on every device that must print nothing but its own line.
         .executableTarget(name: "DiveQuietProbe", dependencies: ["DiveZoo", "DiveNN", "DiveData", "Dive"], path: "Tests/DiveQuietProbe"),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )
+
+// `DIVE_DOCC=1 swift package generate-documentation`: the DocC plugin, only when asked for, so that
+// users never resolve it.
+if Context.environment["DIVE_DOCC"] != nil {
+    package.dependencies.append(.package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"))
+}

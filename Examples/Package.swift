@@ -18,5 +18,5 @@ let package = Package(
                                          .product(name: "DiveData", package: "Dive"), .product(name: "DiveZoo", package: "Dive")],
                           path: "Sources/OwnText"),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

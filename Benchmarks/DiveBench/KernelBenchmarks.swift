@@ -114,12 +114,15 @@ public enum KernelBenchmarks {
         memset(src, 1, bytes); memset(dst, 0, bytes)
         let threads = ProcessInfo.processInfo.activeProcessorCount
         let chunk = (bytes / threads + 63) / 64 * 64
-        let samples = Timing.measure(sync: {}) {
+        // The threads get the buffers as addresses (Sendable); each copies its own chunk.
+        let from = UInt(bitPattern: src), to = UInt(bitPattern: dst)
+        let samples = Timing.measure(sync: {}, {
             DispatchQueue.concurrentPerform(iterations: threads) { t in
                 let start = t * chunk, end = min(bytes, start + chunk)
-                if start < end { memcpy(dst + start, src + start, end - start) }
+                guard start < end, let s = UnsafeRawPointer(bitPattern: from), let d = UnsafeMutableRawPointer(bitPattern: to) else { return }
+                memcpy(d + start, s + start, end - start)
             }
-        }
+        })
         return BenchResult(op: "copy", device: "host", shape: "\(bytes / 4) floats", samplesMs: samples,
                            bytes: 2 * Double(bytes), extra: ["threads": "\(threads)"])
     }

@@ -21,7 +21,7 @@ struct BenchOptions: ParsableArguments {
     func line(_ result: BenchResult) -> String { json ? result.jsonLine : result.textLine }
 }
 
-struct KernelsBench: ParsableCommand {
+struct KernelsBench: ParsableCommand, LoggingCommand {
     static let configuration = CommandConfiguration(
         commandName: "kernels",
         abstract: "Time GEMM, softmax, layernorm and attention on each device (median and spread of repeated runs).")
@@ -39,14 +39,14 @@ struct KernelsBench: ParsableCommand {
             try KernelBenchmarks.run(devices: try output.devices(), quick: quick) { result in
                 results.append(result)
                 print(output.line(result))
-                fflush(stdout)
+                fflush(nil)
             }
             if !output.json { print(KernelBenchmarks.summary(results)) }
         }
     }
 }
 
-struct RecurrentBench: ParsableCommand {
+struct RecurrentBench: ParsableCommand, LoggingCommand {
     static let configuration = CommandConfiguration(
         commandName: "recurrent",
         abstract: "Time one GRU and one LSTM language-model training step (batch 32, 35 steps, hidden 256, vocabulary 28) per device.")

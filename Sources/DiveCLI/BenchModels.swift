@@ -9,7 +9,7 @@ import DiveDistributed
 import DiveZoo
 import Foundation
 
-struct ModelsBench: ParsableCommand {
+struct ModelsBench: ParsableCommand, LoggingCommand {
     static let configuration = CommandConfiguration(
         commandName: "models", abstract: "Tokens per second of each recipe's training on each device.")
 
@@ -34,7 +34,6 @@ struct ModelsBench: ParsableCommand {
     func run() throws {
         let comm: Communicator = distributed ? try reportingZooErrors { try Distributed.world() } : SingleProcess()
         try reportingZooErrors(across: comm) {
-            KernelBackend.stepGraphs = graphs == .on
             let devices = comm.size > 1 ? [try deviceOption.one(rankOf: comm, otherwise: "auto")] : try deviceOption.all()
             let names = recipes.map { $0.split(separator: ",").map(String.init) } ?? Self.defaultRecipes
             for name in names {
@@ -49,6 +48,7 @@ struct ModelsBench: ParsableCommand {
                     var o = RunOptions()
                     o.communicator = comm
                     o.device = d
+                    o.stepGraphs = graphs == .on
                     o.override(\.epochs, warmup + epochs)
                     o.dataDirectory = DataDirectory(explicitPath: dataDir)
                     let history: [EpochRecord]
@@ -99,7 +99,7 @@ struct ModelsBench: ParsableCommand {
                           + (distributed ? "   " + fields.suffix(from: 5).map { "\($0.0) \($0.1)" }.joined(separator: ", ") : "")
                     guard comm.isRoot else { continue }
                     print(line)
-                    fflush(stdout)
+                    fflush(nil)
                 }
             }
         }

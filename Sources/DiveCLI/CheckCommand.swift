@@ -6,7 +6,7 @@ import Dive
 import DiveBench
 import Foundation
 
-struct CheckCommand: ParsableCommand {
+struct CheckCommand: ParsableCommand, LoggingCommand {
     static let configuration = CommandConfiguration(
         commandName: "check", abstract: "Check every kernel variant of a device against the CPU's float64 results.")
 
@@ -25,7 +25,7 @@ struct CheckCommand: ParsableCommand {
                     total += 1
                     if !result.passed { failed += 1 }
                     print(json ? result.jsonLine : result.textLine)
-                    fflush(stdout)
+                    fflush(nil)
                 })
             }
         }

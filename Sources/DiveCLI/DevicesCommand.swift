@@ -3,7 +3,7 @@ import ArgumentParser
 import Dive
 import Foundation
 
-struct DevicesCommand: ParsableCommand {
+struct DevicesCommand: ParsableCommand, LoggingCommand {
     static let configuration = CommandConfiguration(commandName: "devices", abstract: "List the devices Dive can run on.")
 
     @OptionGroup var logging: LoggingOptions

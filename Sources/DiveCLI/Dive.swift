@@ -13,8 +13,13 @@ struct DiveCommand: ParsableCommand {
                       TranslateCommand.self, PredictNLICommand.self, BenchCommand.self, TuneCommand.self, CheckCommand.self])
 
     static func main() {
-        CLILogging.bootstrap()
-        main(nil)
+        do {
+            var command = try parseAsRoot()
+            CLILogging.bootstrap(level: (command as? LoggingCommand)?.logging.level ?? CLILogging.defaultLevel)
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
     }
 }
 

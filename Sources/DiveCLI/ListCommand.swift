@@ -2,7 +2,7 @@
 import ArgumentParser
 import DiveZoo
 
-struct ListCommand: ParsableCommand {
+struct ListCommand: ParsableCommand, LoggingCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List the recipes `dive train` runs.")
 
     @OptionGroup var logging: LoggingOptions

@@ -5,20 +5,25 @@ import Foundation
 import Logging
 
 enum CLILogging {
-    /// The level in force; every handler reads it, so `--log-level` also governs loggers made earlier.
-    nonisolated(unsafe) static var level: Logger.Level =
+    /// The level without `--log-level`: DIVE_LOG_LEVEL, else warning.
+    static var defaultLevel: Logger.Level {
         ProcessInfo.processInfo.environment["DIVE_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .warning
+    }
 
-    static func bootstrap() { LoggingSystem.bootstrap { CLILogHandler(label: $0) } }
+    /// Sends every logger to standard error from `level`. Called once, after the command line is
+    /// parsed and before the command runs, so no logger exists yet.
+    static func bootstrap(level: Logger.Level) { LoggingSystem.bootstrap { CLILogHandler(label: $0, logLevel: level) } }
+}
+
+/// A command whose diagnostics `--log-level` sets.
+protocol LoggingCommand {
+    var logging: LoggingOptions { get }
 }
 
 struct CLILogHandler: LogHandler {
     let label: String
+    var logLevel: Logger.Level
     var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level {
-        get { CLILogging.level }
-        set { CLILogging.level = newValue }
-    }
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
@@ -37,11 +42,11 @@ struct LoggingOptions: ParsableArguments {
             help: "Diagnostics on standard error from this level: trace, debug, info, notice, warning, error, critical (default: $DIVE_LOG_LEVEL, else warning).")
     var logLevel: String?
 
+    /// The level in force: `--log-level`, else the default.
+    var level: Logger.Level { logLevel.flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? CLILogging.defaultLevel }
+
     func validate() throws {
-        guard let logLevel else { return }
-        guard let level = Logger.Level(rawValue: logLevel.lowercased()) else {
-            throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")), not '\(logLevel)'")
-        }
-        CLILogging.level = level
+        guard let logLevel, Logger.Level(rawValue: logLevel.lowercased()) == nil else { return }
+        throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")), not '\(logLevel)'")
     }
 }

@@ -6,7 +6,7 @@ import DiveData
 import DiveZoo
 import Foundation
 
-struct PredictCommand: ParsableCommand {
+struct PredictCommand: ParsableCommand, LoggingCommand {
     static let configuration = CommandConfiguration(commandName: "predict", abstract: "Continue a text with a language model `dive train` saved.")
 
     @Argument(help: "A checkpoint written by `dive train` for rnn, gru, lstm, ...") var checkpoint: String
@@ -26,7 +26,7 @@ struct PredictCommand: ParsableCommand {
             let flag = InterruptFlag()
             InterruptHandler.install(flag, quiet: true)
             _ = try LanguageModelPrediction.predict(prefix.lowercased(), count: length, model: model, vocab: vocab, on: backend,
-                                                    emit: { print($0, terminator: ""); fflush(stdout) }, stop: { flag.isRaised })
+                                                    emit: { print($0, terminator: ""); fflush(nil) }, stop: { flag.isRaised })
             print("")
             if flag.isRaised { throw ExitCode(130) }
         }

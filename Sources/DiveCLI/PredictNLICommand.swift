@@ -5,7 +5,7 @@ import Dive
 import DiveZoo
 import Foundation
 
-struct PredictNLICommand: ParsableCommand {
+struct PredictNLICommand: ParsableCommand, LoggingCommand {
     static let configuration = CommandConfiguration(
         commandName: "predict-nli", abstract: "Classify a premise/hypothesis pair with a model `dive train nli` saved.")
 

@@ -7,7 +7,7 @@ import DiveDistributed
 import DiveZoo
 import Foundation
 
-struct TrainCommand: ParsableCommand {
+struct TrainCommand: ParsableCommand, LoggingCommand {
     static let configuration = CommandConfiguration(
         commandName: "train", abstract: "Train a recipe of the book (see `dive list`) and print the book's report.")
 
@@ -48,7 +48,7 @@ struct TrainCommand: ParsableCommand {
             var o = RunOptions()
             o.communicator = comm
             o.parameterDigests = parameterDigests.map { URL(fileURLWithPath: $0) }
-            KernelBackend.stepGraphs = graphs == .on
+            o.stepGraphs = graphs == .on
             o.device = try deviceOption.one(rankOf: comm)
             let allowed = r.presets.map(\.rawValue).joined(separator: ", ")
             guard let edition = BookEdition(rawValue: preset), r.presets.contains(edition) else {
@@ -113,7 +113,7 @@ struct TrainCommand: ParsableCommand {
                 if h.adamBeta2 != nil || h.adamEps != nil { extras += ", Adam β2 \(h.adamBeta2 ?? 0.999) ε \(h.adamEps ?? 1e-8)" }
                 print("\(r.name) (\(edition == .en ? r.listing.enSection : r.listing.section), \(edition.rawValue)): \(h.epochs) epochs, lr \(h.lr), batch \(h.batchSize), \(h.optimizer.rawValue), clip \(h.clip.map { "\($0)" } ?? "off")\(extras), device \(o.device)\(ranks)")
             }
-            fflush(stdout)
+            fflush(nil)
             let report = try r.run(o)
             guard comm.isRoot else { return }
             for line in report.lines { print(line) }

@@ -7,7 +7,7 @@ import DiveData
 import DiveZoo
 import Foundation
 
-struct TranslateCommand: ParsableCommand {
+struct TranslateCommand: ParsableCommand, LoggingCommand {
     static let configuration = CommandConfiguration(commandName: "translate",
                                                     abstract: "Translate with a model `dive train seq2seq|bahdanau|transformer` saved.")
 

@@ -7,7 +7,7 @@ import ArgumentParser
 import Dive
 import Foundation
 
-struct TuneCommand: ParsableCommand {
+struct TuneCommand: ParsableCommand, LoggingCommand {
     static let configuration = CommandConfiguration(
         commandName: "tune", abstract: "Tune the GEMM, recurrence and row kernels of OpenCL and CUDA devices ahead of time and cache the choices.")
 

@@ -57,8 +57,6 @@ let maxBeam = 1000, maxGeneratedLength = 100_000
 /// Ctrl-C (SIGINT) or SIGTERM (what schedulers and `mpirun` send) raises the flag: the trainer
 /// checkpoints at the next step and stops. A second signal exits at once.
 enum InterruptHandler {
-    nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
-
     /// `quiet`: no message on the first signal (generation just stops).
     static func install(_ flag: InterruptFlag, quiet: Bool = false) {
         for sig in [SIGINT, SIGTERM] {
@@ -72,7 +70,8 @@ enum InterruptHandler {
                 flag.raise(sig)
             }
             s.resume()
-            sources.append(s)
+            // Kept for the life of the process: Dispatch stops a source that is released.
+            _ = Unmanaged.passRetained(s as AnyObject)
         }
     }
 }

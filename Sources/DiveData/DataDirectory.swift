@@ -15,6 +15,7 @@ public struct DataDirectory: Sendable {
     /// When false, a missing dataset is an error telling the user which file to put where.
     public var allowsDownload: Bool
 
+    /// A data directory at `url` (standardised), downloading missing datasets unless `allowsDownload` is false.
     public init(url: URL, allowsDownload: Bool = true) {
         self.url = url.standardizedFileURL
         self.allowsDownload = allowsDownload

@@ -27,6 +27,7 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
     /// An argument to a DiveData function is out of range.
     case invalidArgument(String)
 
+    /// The message for the person running the program: what went wrong, where, and what to do about it.
     public var description: String {
         switch self {
         case let .fileNotFound(path, hint):

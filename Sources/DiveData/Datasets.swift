@@ -17,6 +17,7 @@ public struct RemoteDataset: Sendable {
     /// downloading anything. After unpacking, the first must exist.
     public var localFiles: [String]
 
+    /// A dataset from its name, download URL, SHA-1 (stored lowercased), archive flag and local files.
     public init(name: String, url: URL, sha1: String, isZipArchive: Bool, localFiles: [String]) {
         self.name = name
         self.url = url

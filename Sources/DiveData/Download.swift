@@ -8,10 +8,12 @@ import FoundationNetworking
 
 /// How far a download has got.
 public struct DownloadProgress: Sendable {
+    /// The number of bytes received so far.
     public var bytesReceived: Int64
     /// The size announced by the server, if any.
     public var totalBytes: Int64?
 
+    /// Progress after `bytesReceived` bytes of a download whose announced size is `totalBytes` (nil when unknown).
     public init(bytesReceived: Int64, totalBytes: Int64?) {
         self.bytesReceived = bytesReceived
         self.totalBytes = totalBytes
@@ -126,6 +128,8 @@ public enum Download {
     }
 
     /// One HTTP(S) GET through URLSession, streamed to a sink, waited for synchronously.
+    /// Safe to share: its mutable state is touched only on the session's serial delegate queue,
+    /// and read after `finished` is signalled.
     private final class HTTPTransfer: NSObject, URLSessionDataDelegate, @unchecked Sendable {
         private let url: URL
         private let sink: (Data) throws -> Void
@@ -183,7 +187,7 @@ public enum Download {
 }
 
 /// A value shared between threads behind a lock.
-final class LockedValue<Value>: @unchecked Sendable {
+final class LockedValue<Value>: @unchecked Sendable {  // Safe: every access holds `lock`.
     private var value: Value
     private let lock = NSLock()
     init(_ value: Value) { self.value = value }

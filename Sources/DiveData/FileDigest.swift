@@ -7,10 +7,13 @@ import Foundation
 public struct FileDigest {
     private var hasher = Insecure.SHA1()
 
+    /// An empty digest, before any bytes are fed in.
     public init() {}
 
+    /// Feeds `bytes` into the running SHA-1.
     public mutating func update<Bytes: DataProtocol>(_ bytes: Bytes) { hasher.update(data: bytes) }
 
+    /// The SHA-1 of all bytes fed so far, as 40 lowercase hex digits.
     public func hexDigest() -> String {
         hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }

@@ -22,6 +22,7 @@ public struct LoaderPosition: Codable, Equatable, Sendable {
         }
     }
 
+    /// A position at batch `batchIndex` of epoch `epoch`, with `rng` the generator's state at the start of that epoch.
     public init(epoch: Int, batchIndex: Int, rng: DataRNG) {
         self.epoch = epoch
         self.batchIndex = batchIndex
@@ -123,7 +124,9 @@ public struct DataLoader<Dataset: MinibatchDataset>: Sendable {
                                        dropLast: dropLast, resumingFrom: position)
     }
 
+    /// Examples per batch (the last batch of an epoch may have fewer unless `dropLast`).
     public var batchSize: Int { sampler.batchSize }
+    /// The number of batches in every epoch.
     public var batchesPerEpoch: Int { sampler.batchesPerEpoch }
     /// The position of the next batch; store it to resume later.
     public var position: LoaderPosition { sampler.position }

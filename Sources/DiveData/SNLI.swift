@@ -16,6 +16,7 @@ public enum SNLILabel: Int, Codable, CaseIterable, Sendable {
         }
     }
 
+    /// The `gold_label` string of this label, as in the official files.
     public var name: String {
         switch self {
         case .entailment: return "entailment"
@@ -32,16 +33,21 @@ public enum SNLISplit: String, Codable, CaseIterable, Sendable {
 
 /// Premise/hypothesis pairs with their labels (`read_snli`'s three lists).
 public struct SNLIExamples: Equatable, Sendable {
+    /// The premise sentences, with the parse brackets removed by `SNLI.extractText`.
     public var premises: [String]
+    /// The hypothesis sentences, cleaned the same way and aligned with `premises`.
     public var hypotheses: [String]
+    /// The gold label of each premise/hypothesis pair.
     public var labels: [SNLILabel]
 
+    /// Examples from three aligned lists (empty by default, to be appended to while reading).
     public init(premises: [String] = [], hypotheses: [String] = [], labels: [SNLILabel] = []) {
         self.premises = premises
         self.hypotheses = hypotheses
         self.labels = labels
     }
 
+    /// The number of premise/hypothesis pairs.
     public var count: Int { labels.count }
 
     /// How many examples carry each label, in label order (entailment, contradiction, neutral).
@@ -54,12 +60,18 @@ public struct SNLIExamples: Equatable, Sendable {
 
 /// An SNLI minibatch: premises and hypotheses are `batchSize × numSteps`, row-major.
 public struct SNLIBatch: Equatable, Sendable {
+    /// Premise token indices, `(batchSize, numSteps)` row-major.
     public var premises: [Int32]
+    /// Hypothesis token indices, `(batchSize, numSteps)` row-major.
     public var hypotheses: [Int32]
+    /// The `batchSize` class indices (`SNLILabel.rawValue`).
     public var labels: [Int32]
+    /// The number of pairs in the batch.
     public var batchSize: Int
+    /// The padded length of every premise and hypothesis.
     public var numSteps: Int
 
+    /// A batch from flattened `(batchSize, numSteps)` premise and hypothesis indices and `batchSize` labels.
     public init(premises: [Int32], hypotheses: [Int32], labels: [Int32], batchSize: Int, numSteps: Int) {
         self.premises = premises
         self.hypotheses = hypotheses
@@ -71,12 +83,15 @@ public struct SNLIBatch: Equatable, Sendable {
 
 /// `SNLIDataset`: word indices of every premise and hypothesis, truncated or padded to `numSteps`.
 public struct SNLIDataset: MinibatchDataset, Sendable {
+    /// The word vocabulary shared by premises and hypotheses (given, or built over the training examples).
     public let vocab: Vocab
+    /// The length every premise and hypothesis is truncated or padded to.
     public let numSteps: Int
     /// `count × numSteps` premise indices.
     public let premises: [Int32]
     /// `count × numSteps` hypothesis indices.
     public let hypotheses: [Int32]
+    /// The class index (`SNLILabel.rawValue`) of each example.
     public let labels: [Int32]
 
     /// Tokenises on whitespace, case kept. Without a vocabulary, builds one over premises and
@@ -96,8 +111,10 @@ public struct SNLIDataset: MinibatchDataset, Sendable {
         labels = examples.labels.map { Int32($0.rawValue) }
     }
 
+    /// The number of examples.
     public var count: Int { labels.count }
 
+    /// Gathers the premises, hypotheses and labels of the examples at `indices` into one `(indices.count, numSteps)` batch.
     public func batch(_ indices: [Int]) -> SNLIBatch {
         var batch = SNLIBatch(premises: [], hypotheses: [], labels: [], batchSize: indices.count, numSteps: numSteps)
         for i in indices {

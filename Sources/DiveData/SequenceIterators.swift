@@ -4,11 +4,16 @@
 /// A language-model minibatch: inputs `x` and targets `y` (= `x` shifted one token on),
 /// both `batchSize × numSteps`, row-major and batch-major: `x[b * numSteps + t]`.
 public struct TokenBatch: Equatable, Sendable {
+    /// Input token indices, `(batchSize, numSteps)` row-major.
     public var x: [Int32]
+    /// Target token indices, `(batchSize, numSteps)` row-major: each row of `x` shifted one token on.
     public var y: [Int32]
+    /// The number of rows (subsequences) in the batch.
     public var batchSize: Int
+    /// The number of time steps in each row.
     public var numSteps: Int
 
+    /// A batch from flattened `(batchSize, numSteps)` inputs and targets.
     public init(x: [Int32], y: [Int32], batchSize: Int, numSteps: Int) {
         self.x = x
         self.y = y
@@ -44,6 +49,7 @@ public struct SequenceDataLoader: Sendable {
     public let batchSize: Int
     /// Time steps per row.
     public let numSteps: Int
+    /// Whether the corpus is cut by random sampling or sequential partitioning (section 8.3).
     public let partitioning: SequencePartitioning
     /// The position of the next batch.
     public private(set) var position: LoaderPosition

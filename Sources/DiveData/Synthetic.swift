@@ -18,11 +18,16 @@ public struct SineSeries: Sendable {
 
 /// A minibatch of float features and labels: `x` is `batchSize × featureCount`, `y` is `batchSize`.
 public struct FloatBatch: Equatable, Sendable {
+    /// The features, `(batchSize, featureCount)` row-major.
     public var x: [Float]
+    /// The `batchSize` labels.
     public var y: [Float]
+    /// The number of examples in the batch.
     public var batchSize: Int
+    /// The number of features in each row of `x`.
     public var featureCount: Int
 
+    /// A batch from flattened `(batchSize, featureCount)` features and `batchSize` labels.
     public init(x: [Float], y: [Float], batchSize: Int, featureCount: Int) {
         self.x = x
         self.y = y
@@ -38,6 +43,7 @@ public struct LaggedFeatures: MinibatchDataset, Sendable {
     public let tau: Int
     /// `count × tau`, row-major.
     public let features: [Float]
+    /// The value following each feature row: `labels[i] = x[i+τ]`.
     public let labels: [Float]
 
     /// Builds the `T - τ` examples of a series (the book: τ = 4).
@@ -57,6 +63,7 @@ public struct LaggedFeatures: MinibatchDataset, Sendable {
         self.labels = labels
     }
 
+    /// The number of examples (`T - τ` for a whole series, fewer after `prefix`).
     public var count: Int { labels.count }
 
     /// The first `n` examples (the book trains on the first 600).
@@ -65,6 +72,7 @@ public struct LaggedFeatures: MinibatchDataset, Sendable {
         return LaggedFeatures(tau: tau, features: Array(features[0..<n * tau]), labels: Array(labels[0..<n]))
     }
 
+    /// Gathers the feature rows and labels at `indices` into a `(indices.count, tau)` batch.
     public func batch(_ indices: [Int]) -> FloatBatch {
         var batch = FloatBatch(x: [], y: [], batchSize: indices.count, featureCount: tau)
         for i in indices {
@@ -78,8 +86,11 @@ public struct LaggedFeatures: MinibatchDataset, Sendable {
 /// Section 10.2's regression data: `f(x) = 2 sin x + x^0.8`, training inputs sorted uniform in
 /// [0, 5) with noise N(0, 0.5²), test inputs `arange(0, 5, 0.1)` with noiseless targets.
 public struct KernelRegressionData: Sendable {
+    /// The training inputs, uniform in [0, 5) and sorted.
     public let xTrain: [Float]
+    /// The noisy training targets, `f(xTrain) + N(0, noiseStd²)`.
     public let yTrain: [Float]
+    /// The 50 test inputs 0, 0.1, ..., 4.9 (`arange(0, 5, 0.1)`).
     public let xTest: [Float]
     /// `f(xTest)`, the curve the estimate should approach.
     public let yTruth: [Float]

@@ -11,11 +11,6 @@ struct TextFile {
     let path: String
     let bytes: [UInt8]
 
-    init(path: String, bytes: [UInt8]) {
-        self.path = path
-        self.bytes = bytes
-    }
-
     /// Reads a whole file. A missing, unreadable or empty file is an error.
     static func read(_ url: URL) throws -> TextFile {
         let path = url.path

@@ -65,8 +65,11 @@ func isPythonWhitespace(_ scalar: Unicode.Scalar) -> Bool {
 
 /// A token and the number of times it occurs.
 public struct TokenCount: Codable, Equatable, Sendable {
+    /// The token itself.
     public var token: String
+    /// How many times the token occurs.
     public var count: Int
+    /// Pairs `token` with its number of occurrences.
     public init(token: String, count: Int) {
         self.token = token
         self.count = count
@@ -103,8 +106,11 @@ public func countTokens<Tokens: Sequence>(_ tokens: Tokens) -> [TokenCount] wher
 
 /// An n-gram (n consecutive tokens) and its number of occurrences.
 public struct NGramCount: Equatable, Sendable {
+    /// The n consecutive tokens of the n-gram, in order.
     public var tokens: [String]
+    /// How many times the n-gram occurs in the stream.
     public var count: Int
+    /// Pairs an n-gram's tokens with its number of occurrences.
     public init(tokens: [String], count: Int) {
         self.tokens = tokens
         self.count = count

@@ -5,14 +5,20 @@ import Foundation
 /// A translation minibatch; arrays are `batchSize × numSteps`, row-major, batch-major.
 /// `srcValidLen` and `tgtValidLen` count each row's non-`<pad>` tokens.
 public struct TranslationBatch: Equatable, Sendable {
+    /// Source token indices (English for fra-eng), `(batchSize, numSteps)` row-major: `<eos>` appended, then truncated or padded with `<pad>`.
     public var src: [Int32]
+    /// The number of non-`<pad>` tokens in each source row (`batchSize` values).
     public var srcValidLen: [Int32]
+    /// Target token indices (French for fra-eng), `(batchSize, numSteps)` row-major: `<eos>` appended, then truncated or padded with `<pad>`.
     public var tgt: [Int32]
+    /// The number of non-`<pad>` tokens in each target row (`batchSize` values).
     public var tgtValidLen: [Int32]
     /// Rows in this batch (the last batch of an epoch may be short).
     public var batchSize: Int
+    /// The length every sentence is truncated or padded to.
     public var numSteps: Int
 
+    /// A batch from flattened `(batchSize, numSteps)` source and target indices and their valid lengths.
     public init(src: [Int32], srcValidLen: [Int32], tgt: [Int32], tgtValidLen: [Int32], batchSize: Int, numSteps: Int) {
         self.src = src
         self.srcValidLen = srcValidLen
@@ -27,14 +33,21 @@ public struct TranslationBatch: Equatable, Sendable {
 public struct TranslationDataset: MinibatchDataset, Sendable {
     /// The tokenised sentences, before indexing.
     public let source: [[String]]
+    /// The tokenised target sentences (French for fra-eng), before indexing.
     public let target: [[String]]
+    /// The vocabulary of the source side (English for fra-eng).
     public let srcVocab: Vocab
+    /// The vocabulary of the target side (French for fra-eng).
     public let tgtVocab: Vocab
+    /// The length every sentence is truncated or padded to.
     public let numSteps: Int
     /// `count × numSteps` source indices, `<eos>` appended, then truncated or padded.
     public let src: [Int32]
+    /// The number of non-`<pad>` tokens in each source row.
     public let srcValidLen: [Int32]
+    /// `count × numSteps` target indices, `<eos>` appended, then truncated or padded.
     public let tgt: [Int32]
+    /// The number of non-`<pad>` tokens in each target row.
     public let tgtValidLen: [Int32]
 
     /// Indexes tokenised pairs with the given vocabularies (`build_array_nmt` on both sides).

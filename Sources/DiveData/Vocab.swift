@@ -99,6 +99,7 @@ public struct Vocab: Codable, Equatable, Sendable {
 
     private enum CodingKeys: String, CodingKey { case idxToToken, unknownToken }
 
+    /// Decodes the token list and unknown token (`<unk>` when absent) and rebuilds the index map; frequencies are not restored.
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         let tokens = try container.decode([String].self, forKey: .idxToToken)
@@ -106,12 +107,14 @@ public struct Vocab: Codable, Equatable, Sendable {
         self.init(idxToToken: tokens, unknownToken: unknown)
     }
 
+    /// Encodes the token list and the unknown token only, not the token frequencies.
     public func encode(to encoder: Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(idxToToken, forKey: .idxToToken)
         try container.encode(idxToToken[unknownIndex], forKey: .unknownToken)
     }
 
+    /// Two vocabularies are equal when their token lists and unknown indices match, whatever their frequencies.
     public static func == (lhs: Vocab, rhs: Vocab) -> Bool {
         lhs.idxToToken == rhs.idxToToken && lhs.unknownIndex == rhs.unknownIndex
     }

@@ -4,16 +4,21 @@
 import Foundation
 import ZIPFoundation
 
+/// A zip archive on disk, read through ZIPFoundation: its entries, one entry's CRC-checked bytes, and safe unpacking.
 public struct ZipArchive {
+    /// One entry of the archive's central directory: a file or a folder.
     public struct Entry: Sendable {
         /// The path inside the archive ('/'-separated; folders end in '/').
         public var path: String
         /// 0 stored, 8 deflated.
         public var method: Int
+        /// Whether the entry is a folder (its path ends in '/').
         public var isDirectory: Bool { path.hasSuffix("/") }
     }
 
+    /// The archive file.
     public let url: URL
+    /// The entries of the archive's directory, in archive order.
     public let entries: [Entry]
     private let archive: Archive
 

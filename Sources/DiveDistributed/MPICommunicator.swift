@@ -5,17 +5,23 @@
 import CMPI
 import Foundation
 
+/// The communicator over MPI's world (OpenMPI), initialised once and finalised at exit (trait `MPI`).
 public final class MPICommunicator: Communicator {
+    /// This process's rank in MPI's world.
     public let rank: Int
+    /// The number of processes in MPI's world.
     public let size: Int
     /// This rank's index among the ranks on its node.
     public private(set) lazy var localRank = Int(dive_mpi_local_rank(comm))
     private let comm: MPI_Comm
 
+    // Safe: read and written only while holding `lock`.
     nonisolated(unsafe) private static var shared: MPICommunicator?
+    private static let lock = NSLock()
 
     /// MPI's world, initialised on first use.
     public static func world() throws -> MPICommunicator {
+        lock.lock(); defer { lock.unlock() }
         if let shared { return shared }
         var initialised: Int32 = 0
         MPI_Initialized(&initialised)
@@ -36,16 +42,19 @@ public final class MPICommunicator: Communicator {
         self.comm = comm; self.rank = rank; self.size = size
     }
 
+    /// Sums `values` over every rank in place with MPI_Allreduce.
     public func allReduceSum(_ values: UnsafeMutableBufferPointer<Float>) throws {
         try check(MPI_Allreduce(dive_mpi_in_place(), values.baseAddress, Int32(values.count), dive_mpi_float(),
                                 dive_mpi_sum(), comm), "MPI_Allreduce")
     }
 
+    /// Sums `values` over every rank in place with MPI_Allreduce.
     public func allReduceSum(_ values: UnsafeMutableBufferPointer<Double>) throws {
         try check(MPI_Allreduce(dive_mpi_in_place(), values.baseAddress, Int32(values.count), dive_mpi_double(),
                                 dive_mpi_sum(), comm), "MPI_Allreduce")
     }
 
+    /// Sends rank 0's byte count, then its bytes in chunks of at most 1 GiB, with MPI_Bcast.
     public func broadcast(_ bytes: inout [UInt8]) throws {
         var count = Int64(bytes.count)
         try check(MPI_Bcast(&count, 1, dive_mpi_int64(), 0, comm), "MPI_Bcast")
@@ -61,6 +70,7 @@ public final class MPICommunicator: Communicator {
         }
     }
 
+    /// Waits for every rank with MPI_Ibarrier, polling every 2 ms so a waiting rank sleeps.
     public func barrier() throws {
         var request: MPI_Request? = nil
         try check(MPI_Ibarrier(comm, &request), "MPI_Ibarrier")
@@ -71,6 +81,7 @@ public final class MPICommunicator: Communicator {
         }
     }
 
+    /// Prints the message with this rank on standard error and aborts every rank with MPI_Abort.
     public func abort(_ message: String) -> Never {
         FileHandle.standardError.write(Data("error (rank \(rank) of \(size)): \(message)\n".utf8))
         MPI_Abort(comm, 1)

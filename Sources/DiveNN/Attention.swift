@@ -6,11 +6,14 @@ import Dive
 /// softmax(QKᵀ/√d masked by validLens) V with dropout on the weights, fused (dropout inside the
 /// attention kernels, the same mask as the book's `self.dropout(self.attention_weights)`).
 public final class DotProductAttention: Module {
+    /// The probability of dropping an attention weight in training mode (0 turns dropout off).
     public let dropout: Float
     /// Keep the last call's weights (B, Tq, Tk) in `attentionWeights`.
     public var keepsWeights = false
+    /// The last call's attention weights (B, Tq, Tk) when `keepsWeights` is on, else nil.
     public private(set) var attentionWeights: Tensor?
 
+    /// Scaled dot-product attention (section 10.3) dropping weights with probability `dropout` in training; it has no parameters.
     public init(dropout: Float) { self.dropout = dropout; super.init() }
 
     /// q (B, Tq, d), k (B, Tk, d), v (B, Tk, dv); validLens Int32 (B) or (B, Tq) → (B, Tq, dv).
@@ -50,11 +53,16 @@ func flatLens(_ lens: Tensor) throws -> Tensor { lens.rank == 1 ? lens : try len
 
 /// Bahdanau attention: scores w_vᵀ tanh(W_q q + W_k k), no biases; parameters `W_k`, `W_q`, `w_v`.
 public final class AdditiveAttention: Module {
+    /// The key projection (keySize → H), query projection (querySize → H) and scoring vector (H → 1), all without bias.
     public let W_k: Linear, W_q: Linear, w_v: Linear
+    /// Dropout applied to the attention weights before they weight the values.
     public let dropout: Dropout
+    /// Keep the last call's weights (B, Tq, Tk) in `attentionWeights`.
     public var keepsWeights = false
+    /// The last call's attention weights (B, Tq, Tk), detached, when `keepsWeights` is on, else nil.
     public private(set) var attentionWeights: Tensor?
 
+    /// Additive attention (section 10.3, used by Bahdanau's decoder in 10.4) with `numHiddens` hidden units, drawing PyTorch's default initialisation from `rng`.
     public init(keySize: Int, querySize: Int, numHiddens: Int, dropout: Float, on backend: Backend, rng: HostRNG) throws {
         W_k = try Linear(keySize, numHiddens, bias: false, on: backend, rng: rng)
         W_q = try Linear(querySize, numHiddens, bias: false, on: backend, rng: rng)
@@ -92,12 +100,16 @@ public final class AdditiveAttention: Module {
 /// of one (3·H, size) matrix (the parameters keep their names and shapes): self-attention then
 /// projects Q, K and V in one GEMM, and attention to one memory projects K and V in one.
 public final class MultiHeadAttention: Module {
+    /// The number of heads `h`; `numHiddens` is split into `h` blocks of `numHiddens / h`.
     public let numHeads: Int
+    /// The query, key and value projections (size → numHiddens) and the output projection (numHiddens → numHiddens).
     public let W_q: Linear, W_k: Linear, W_v: Linear, W_o: Linear
+    /// The scaled dot-product attention applied to every head, holding the dropout and kept weights.
     public let attention: DotProductAttention
     /// Whether W_q, W_k, W_v lie one after another in one matrix (packed projections).
     public let packsProjections: Bool
 
+    /// Multi-head attention (section 10.5) with `numHeads` heads over `numHiddens` units; throws unless `numHeads` divides `numHiddens`.
     public init(keySize: Int, querySize: Int, valueSize: Int, numHiddens: Int, numHeads: Int, dropout: Float,
                 bias: Bool = false, on backend: Backend, rng: HostRNG) throws {
         guard numHiddens % numHeads == 0 else {

@@ -14,11 +14,13 @@ public struct CheckpointInfo: Equatable {
     /// State a training loop carries between steps besides the model (a language model's hidden
     /// state mid-epoch), stored as `carried.<name>` tensors.
     public var carried: [String: SafeTensor]
+    /// Info for a checkpoint at training step `step`, with optional free-form entries and carried tensors.
     public init(step: Int, extra: [String: String] = [:], carried: [String: SafeTensor] = [:]) {
         self.step = step; self.extra = extra; self.carried = carried
     }
 }
 
+/// Saving and loading a model (and optimiser) as one safetensors checkpoint, checked in full before anything is changed.
 public enum Checkpoint {
     static let optimizerPrefix = "optimizer.", carriedPrefix = "carried."
 

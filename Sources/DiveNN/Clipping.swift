@@ -2,6 +2,7 @@
 // computed on the device by one norm primitive (exactly 1 when norm ≤ θ).
 import Dive
 
+/// Gradient clipping by the global L2 norm over all parameters (the book's `grad_clipping`, section 8.5).
 public enum GradientClipping {
     /// The one-element scale for the parameters' gradients, on their device (no host read):
     /// pass it to `Optimizer.step(gradScale:)`. Parameters without a gradient are skipped.

@@ -5,9 +5,12 @@ import Foundation
 
 /// Deterministic host randomness for initialisers; a reference type so layers can share it.
 public final class HostRNG {
+    /// The number of 64-bit draws made so far: the position of the next one in the stream.
     public private(set) var counter: UInt64 = 0
+    /// The seed that, with `counter`, determines every draw.
     public let seed: UInt64
 
+    /// A generator at the start of the stream for `seed`.
     public init(seed: UInt64) { self.seed = seed }
 
     /// 64 random bits.
@@ -21,7 +24,7 @@ public final class HostRNG {
         lo + (hi - lo) * Double(next() >> 11) * 0x1p-53
     }
 
-    /// Standard normal (Box-Muller).
+    /// A normal sample with the given mean and standard deviation (Box-Muller).
     public func normal(mean: Double = 0, std: Double = 1) -> Double {
         var u1 = uniform()
         while u1 <= 0 { u1 = uniform() }

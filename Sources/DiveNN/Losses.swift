@@ -2,6 +2,7 @@
 // the per-token mean of the en edition, plain (optionally label-smoothed) cross-entropy and MSE.
 import Dive
 
+/// The losses of the book's recipes: masked softmax cross-entropy over sequences, plain cross-entropy and mean squared error.
 public enum Loss {
     /// 1 for the first validLens[b] of `steps` positions of each row, else 0: (B·steps) values.
     public static func sequenceMask(validLens: [Int], steps: Int) -> [Float] {
@@ -56,6 +57,7 @@ public enum Loss {
         return try reduction.apply(d * d)
     }
 
+    /// How per-element losses are combined, as PyTorch's `reduction`: kept (`none`), averaged (`mean`) or summed (`sum`).
     public enum Reduction: Sendable {
         case none, mean, sum
         func apply(_ t: Tensor) throws -> Tensor {

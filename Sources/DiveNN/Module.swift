@@ -12,6 +12,7 @@ open class Module {
     private var ownParameters: [(name: String, tensor: Tensor)] = []
     private var ownChildren: [(name: String, module: Module)] = []
 
+    /// A module with no parameters or children, in training mode, drawing dropout masks from a stream seeded 0.
     public init() {}
 
     /// Adds a parameter under `name` (marks it as requiring gradients) and returns it.

@@ -5,8 +5,11 @@ import Dive
 
 /// A recurrent layer's state: h (layers·directions, B, H), and c for LSTM.
 public struct RecurrentState {
+    /// The hidden state, (layers·directions, B, H).
     public var h: Tensor
+    /// The LSTM's memory cell, (layers·directions, B, H); nil for RNN and GRU.
     public var c: Tensor?
+    /// A state from a hidden state `h` and, for an LSTM, a memory cell `c`.
     public init(h: Tensor, c: Tensor? = nil) { self.h = h; self.c = c }
     /// The same state without autograd history (the book's `state.detach_()` between minibatches).
     public func detached() -> RecurrentState { RecurrentState(h: h.detached(), c: c?.detached()) }
@@ -14,14 +17,18 @@ public struct RecurrentState {
 
 /// A multi-layer recurrent network: `RNN`, `GRU` and `LSTM` are this class with a cell kind.
 public class RecurrentLayer: Module {
+    /// Which recurrence every layer runs: tanh RNN, GRU or LSTM.
     public let cell: CellKind
+    /// The input feature size, the hidden size H per direction, and the number of stacked layers.
     public let inputSize: Int, hiddenSize: Int, numLayers: Int
+    /// Whether every layer also runs a reverse direction, its outputs concatenated to the forward ones (section 9.4).
     public let bidirectional: Bool
     /// Dropout on the outputs of every layer but the last (training mode only).
     public let dropout: Float
     /// Per layer and direction: (W_ih (G·H, in), W_hh (G·H, H), b_ih, b_hh).
     public private(set) var weights: [[(wIH: Tensor, wHH: Tensor, bIH: Tensor, bHH: Tensor)]] = []
 
+    /// 2 for a bidirectional layer, else 1.
     public var directions: Int { bidirectional ? 2 : 1 }
 
     /// PyTorch's default init: every weight and bias U(±1/√H).
@@ -129,6 +136,7 @@ public class RecurrentLayer: Module {
 
 /// PyTorch's nn.RNN with tanh: h' = tanh(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh).
 public final class RNN: RecurrentLayer {
+    /// A tanh RNN (section 8.6) with PyTorch's default initialisation drawn from `rng`.
     public init(inputSize: Int, hiddenSize: Int, numLayers: Int = 1, dropout: Float = 0, bidirectional: Bool = false,
                 on backend: Backend, rng: HostRNG) throws {
         try super.init(.rnnTanh, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, dropout: dropout,
@@ -138,6 +146,7 @@ public final class RNN: RecurrentLayer {
 
 /// PyTorch's nn.GRU, gates r, z, n: n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)), h' = (1-z) ⊙ n + z ⊙ h.
 public final class GRU: RecurrentLayer {
+    /// A GRU (section 9.1) with PyTorch's default initialisation drawn from `rng`.
     public init(inputSize: Int, hiddenSize: Int, numLayers: Int = 1, dropout: Float = 0, bidirectional: Bool = false,
                 on backend: Backend, rng: HostRNG) throws {
         try super.init(.gru, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, dropout: dropout,
@@ -147,6 +156,7 @@ public final class GRU: RecurrentLayer {
 
 /// PyTorch's nn.LSTM, gates i, f, g, o: c' = f ⊙ c + i ⊙ g, h' = o ⊙ tanh(c').
 public final class LSTM: RecurrentLayer {
+    /// An LSTM (section 9.2) with PyTorch's default initialisation drawn from `rng`.
     public init(inputSize: Int, hiddenSize: Int, numLayers: Int = 1, dropout: Float = 0, bidirectional: Bool = false,
                 on backend: Backend, rng: HostRNG) throws {
         try super.init(.lstm, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, dropout: dropout,

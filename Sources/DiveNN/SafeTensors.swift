@@ -6,24 +6,34 @@ import Foundation
 
 /// A checkpoint or safetensors file that cannot be read or does not fit the model.
 public struct CheckpointError: Error, CustomStringConvertible, Equatable {
+    /// The path (or name) of the file at fault.
     public let file: String
+    /// What is wrong with it, naming the tensor or metadata entry where there is one.
     public let detail: String
+    /// An error about `file` described by `detail`.
     public init(file: String, _ detail: String) { self.file = file; self.detail = detail }
+    /// "checkpoint <file>: <detail>", for the person running the program.
     public var description: String { "checkpoint \(file): \(detail)" }
 }
 
 /// One tensor of a safetensors file: dtype name ("F32", "F64", "I32", ...), shape and raw bytes.
 public struct SafeTensor: Equatable {
+    /// The safetensors dtype name, such as "F32", "BF16" or "I32".
     public var dtype: String
+    /// The tensor's shape; empty for a scalar.
     public var shape: [Int]
+    /// The raw little-endian bytes, row-major.
     public var data: Data
 
+    /// A tensor from its dtype name, shape and raw bytes, taken as they are.
     public init(dtype: String, shape: [Int], data: Data) { self.dtype = dtype; self.shape = shape; self.data = data }
 
+    /// An F32 tensor holding `values` with `shape`.
     public init(_ values: [Float], shape: [Int]) {
         self.init(dtype: "F32", shape: shape, data: values.withUnsafeBytes { Data($0) })
     }
 
+    /// An I32 tensor holding `values` with `shape`.
     public init(_ values: [Int32], shape: [Int]) {
         self.init(dtype: "I32", shape: shape, data: values.withUnsafeBytes { Data($0) })
     }
@@ -60,9 +70,12 @@ public struct SafeTensor: Equatable {
 
 /// A whole safetensors file in memory.
 public struct SafeTensorsFile: Equatable {
+    /// The tensors by name.
     public var tensors: [String: SafeTensor]
+    /// The header's `__metadata__` string-to-string entries.
     public var metadata: [String: String]
 
+    /// A file from its tensors and metadata (empty by default).
     public init(tensors: [String: SafeTensor] = [:], metadata: [String: String] = [:]) {
         self.tensors = tensors; self.metadata = metadata
     }
@@ -104,6 +117,7 @@ public struct SafeTensorsFile: Equatable {
         return try parse(data, file: url.path)
     }
 
+    /// Parses and validates the bytes of a safetensors file (header length, JSON, dtypes, shapes and contiguous byte ranges); `file` names it in errors.
     public static func parse(_ data: Data, file: String) throws -> SafeTensorsFile {
         func fail(_ detail: String) -> CheckpointError { CheckpointError(file: file, detail) }
         guard data.count >= 8 else { throw fail("truncated: \(data.count) bytes, shorter than the 8-byte header length") }

@@ -6,12 +6,15 @@ import Foundation
 
 /// X + P[:, :T] then dropout; P[p, 2i] = sin(p / 10000^(2i/H)), P[p, 2i+1] = cos(…). No parameters.
 public final class PositionalEncoding: Module {
+    /// The width H of the encoded inputs and the longest sequence (positions 0..<maxLen) the table covers.
     public let numHiddens: Int, maxLen: Int
+    /// Dropout applied to the sum of the inputs and their positional encodings.
     public let dropout: Dropout
     /// P (maxLen, H) on the host.
     public let table: [Float]
     private var cache: [Int: Tensor] = [:]
 
+    /// Positional encoding (section 10.6) over `numHiddens` features, its (maxLen, numHiddens) sine/cosine table computed in Float32 as PyTorch does.
     public init(numHiddens: Int, dropout: Float, maxLen: Int = 1000) {
         self.numHiddens = numHiddens; self.maxLen = maxLen
         self.dropout = Dropout(dropout)
@@ -63,19 +66,24 @@ public final class PositionalEncoding: Module {
 
 /// Linear → ReLU → Linear (`dense1`, `dense2`, with biases).
 public final class PositionWiseFFN: Module {
+    /// The first layer (inputs → hiddens, followed by ReLU) and the second (hiddens → outputs).
     public let dense1: Linear, dense2: Linear
+    /// A position-wise feed-forward network (section 10.7) of `inputs` → `hiddens` → `outputs` features, drawn from `rng`.
     public init(_ inputs: Int, _ hiddens: Int, _ outputs: Int, on backend: Backend, rng: HostRNG) throws {
         dense1 = try Linear(inputs, hiddens, on: backend, rng: rng)
         dense2 = try Linear(hiddens, outputs, on: backend, rng: rng)
         super.init()
         register("dense1", dense1); register("dense2", dense2)
     }
+    /// x (..., inputs) → (..., outputs), the same two-layer MLP at every position, the ReLU fused into the first GEMM.
     public func callAsFunction(_ x: Tensor) throws -> Tensor { try dense2(dense1(x, relu: true)) }
 }
 
 /// Post-norm residual: LN(dropout(Y) + X), parameters `ln.weight`, `ln.bias`.
 public final class AddNorm: Module {
+    /// The dropout on the sublayer output Y and the layer normalisation of the sum.
     public let dropout: Dropout, ln: LayerNorm
+    /// A residual connection and layer normalisation (section 10.7) over a last axis of `normSize` features.
     public init(_ normSize: Int, dropout: Float, on backend: Backend) throws {
         self.dropout = Dropout(dropout)
         ln = try LayerNorm(normSize, on: backend)
@@ -91,8 +99,10 @@ public final class AddNorm: Module {
 
 /// The book's `EncoderBlock`: MHA → AddNorm → FFN → AddNorm.
 public final class TransformerEncoderBlock: Module {
+    /// The self-attention and its AddNorm, then the feed-forward network and its AddNorm, registered under these names.
     public let attention: MultiHeadAttention, addnorm1: AddNorm, ffn: PositionWiseFFN, addnorm2: AddNorm
 
+    /// An encoder block (section 10.7) of width `numHiddens` with `numHeads` heads and an FFN of `ffnHiddens` hidden units.
     public init(numHiddens: Int, ffnHiddens: Int, numHeads: Int, dropout: Float, useBias: Bool = false,
                 on backend: Backend, rng: HostRNG) throws {
         attention = try MultiHeadAttention(keySize: numHiddens, querySize: numHiddens, valueSize: numHiddens, numHiddens: numHiddens,
@@ -112,11 +122,15 @@ public final class TransformerEncoderBlock: Module {
 }
 
 /// The decoder's state: encoder outputs and lengths, and per block the concatenation of all
-/// previous block inputs (the book's inference cache; nil in training).
+/// previous block inputs (the book's inference cache, written in training too, as the book does).
 public final class TransformerDecoderState {
+    /// The encoder's outputs (B, T_enc, H), the keys and values of every block's cross-attention.
     public var encOutputs: Tensor
+    /// The valid lengths of the source sentences, Int32 (B), masking the cross-attention; nil for none.
     public var encValidLens: Tensor?
+    /// Per block, its inputs so far concatenated along time, (B, steps, H): the keys and values of its self-attention; nil until the block first runs.
     public var cache: [Tensor?]
+    /// A fresh state for a decoder of `blocks` blocks over the given encoder outputs, every cache empty.
     public init(encOutputs: Tensor, encValidLens: Tensor?, blocks: Int) {
         self.encOutputs = encOutputs; self.encValidLens = encValidLens
         cache = Array(repeating: nil, count: blocks)
@@ -126,11 +140,16 @@ public final class TransformerDecoderState {
 /// The book's `DecoderBlock` i: masked self-attention (causal valid lengths 1…T in training;
 /// cached inputs as keys and values at inference), AddNorm, cross-attention, AddNorm, FFN, AddNorm.
 public final class TransformerDecoderBlock: Module {
+    /// The block's position i in the decoder, selecting its entry of `state.cache`.
     public let index: Int
+    /// The self-attention over the block's inputs (causal in training) and its AddNorm.
     public let attention1: MultiHeadAttention, addnorm1: AddNorm
+    /// The encoder-decoder (cross-) attention and its AddNorm.
     public let attention2: MultiHeadAttention, addnorm2: AddNorm
+    /// The position-wise feed-forward network and its AddNorm.
     public let ffn: PositionWiseFFN, addnorm3: AddNorm
 
+    /// Decoder block `index` (section 10.7) of width `numHiddens` with `numHeads` heads and an FFN of `ffnHiddens` hidden units.
     public init(numHiddens: Int, ffnHiddens: Int, numHeads: Int, dropout: Float, index: Int, useBias: Bool = false,
                 on backend: Backend, rng: HostRNG) throws {
         self.index = index

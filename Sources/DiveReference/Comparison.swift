@@ -4,8 +4,11 @@ import Dive
 
 /// A small seeded generator (SplitMix64) so every run draws the same inputs.
 public struct SeededRNG {
+    /// The generator's 64-bit state, advanced by the golden-ratio increment on every draw.
     public var state: UInt64
+    /// Builds a generator whose state starts at `seed`.
     public init(_ seed: UInt64) { state = seed }
+    /// The next 64 random bits: the state advanced, then mixed by SplitMix64's finaliser.
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         return CounterRNG.mix(state)
@@ -18,6 +21,7 @@ public struct SeededRNG {
     public mutating func array(_ n: Int, _ lo: Double = -1, _ hi: Double = 1) -> [Double] {
         (0..<n).map { _ in Double(Float(uniform(lo, hi))) }
     }
+    /// `n` integers in 0..<bound (bound at least 1), as Int32 indices or lengths.
     public mutating func ints(_ n: Int, below bound: Int) -> [Int32] {
         (0..<n).map { _ in Int32(next() % UInt64(max(bound, 1))) }
     }

@@ -3,6 +3,7 @@
 import Dive
 import Foundation
 
+/// The float64 reference of every op, plain loops written from the definitions, independent of both backends.
 public enum Ref {
     /// C = alpha · op(A) · op(B) + beta · C0 for each batch item (row-major).
     public static func gemm(_ a: [Double], _ b: [Double], _ c0: [Double]?, batch: Int, m: Int, n: Int, k: Int,
@@ -53,6 +54,7 @@ public enum Ref {
         return e.map { $0 / s }
     }
 
+    /// The book's masked softmax of each row of (rows, cols), row r masked by lens[r / (rows / lens.count)].
     public static func softmax(_ x: [Double], rows: Int, cols: Int, lens: [Int32]?) -> [Double] {
         let rep = lens.map { rows / max($0.count, 1) } ?? 1
         return (0..<rows).flatMap { r in
@@ -73,6 +75,7 @@ public enum Ref {
         }
     }
 
+    /// Layer normalisation of each row of (rows, cols) with biased variance, then γ·x̂ + β per column.
     public static func layerNorm(_ x: [Double], gamma: [Double], beta: [Double], rows: Int, cols: Int, eps: Double) -> [Double] {
         (0..<rows).flatMap { r -> [Double] in
             let row = x[(r * cols)..<((r + 1) * cols)]

@@ -1,6 +1,8 @@
 // The zoo's typed errors: unknown recipes, non-finite losses, bad checkpoints and inputs.
 import Foundation
 
+/// The zoo's typed errors: an unknown recipe name, a non-finite loss, an interrupted run, a
+/// checkpoint that cannot be used, and an invalid option.
 public enum ZooError: Error, CustomStringConvertible, Equatable {
     case unknownRecipe(name: String, available: [String])
     /// The loss became NaN or infinite; names the step and the last checkpoint written.
@@ -10,6 +12,7 @@ public enum ZooError: Error, CustomStringConvertible, Equatable {
     case badCheckpoint(path: String, detail: String)
     case invalidOption(String)
 
+    /// The message the CLI prints: what went wrong and how to go on (`dive list`, `--resume`, `--checkpoint`).
     public var description: String {
         switch self {
         case let .unknownRecipe(name, available):

@@ -144,7 +144,7 @@ import DiveData
 }
 
 /// Collects progress reports from any thread.
-final class LockedReports: @unchecked Sendable {
+final class LockedReports: @unchecked Sendable {  // Safe: every access holds `lock`.
     private var reports: [DownloadProgress] = []
     private let lock = NSLock()
     func add(_ report: DownloadProgress) { lock.lock(); reports.append(report); lock.unlock() }

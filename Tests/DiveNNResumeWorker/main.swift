@@ -50,7 +50,7 @@ do {
         try Checkpoint.save(to: checkpoint, model: model, optimizer: optimizer,
                             info: CheckpointInfo(step: step + 1, extra: ["data.position": String(step + 1)]))
         print("step \(step + 1)")
-        fflush(stdout)
+        fflush(nil)
     }
     try Checkpoint.save(to: dir.appendingPathComponent("final.safetensors"), model: model, info: CheckpointInfo(step: total))
 } catch {

@@ -7,10 +7,10 @@ import Testing
 
 @Suite("DiveNNOptimValidation") struct OptimizerValidationTests {
     /// One bad input: what to break, and a word its error must contain.
-    struct Case {
+    struct Case: Sendable {
         var name: String
         var mentions: String
-        var breakIt: (_ p: Tensor, _ q: Tensor, _ other: Backend?) throws -> Tensor?   // returns the scale to pass
+        var breakIt: @Sendable (_ p: Tensor, _ q: Tensor, _ other: Backend?) throws -> Tensor?   // returns the scale to pass
     }
 
     static let cases: [Case] = [

@@ -7,7 +7,7 @@ import Foundation
 import Testing
 
 let allDevices: [Device] = DeviceRegistry.allDevices()
-let cpu: Backend = CPUBackend.shared
+var cpu: Backend { CPUBackend.shared }
 
 func backend(_ device: Device) throws -> Backend { try Backends.backend(for: device) }
 

@@ -2,6 +2,8 @@
 // outputs and records gradients; a backend only computes. All tensors are contiguous and
 // row-major. A primitive missing from a backend is a compile error, never a copy to the host.
 
+/// The compute primitives a device implements (CPU, OpenCL, CUDA) over contiguous row-major tensors; the ops
+/// layer allocates outputs and records gradients.
 public protocol Backend: AnyObject {
     /// The concrete device (never `.auto`).
     var device: Device { get }
@@ -9,11 +11,13 @@ public protocol Backend: AnyObject {
     var displayName: String { get }
 
     // MARK: memory
+    /// Device memory of `byteCount` bytes, uninitialised, usually from the backend's pool.
     func allocate(byteCount: Int) throws -> Buffer
     /// `byteCount` bytes of `buffer`'s allocation from `byteOffset` (counted in that allocation)
     /// as a buffer of their own, sharing the memory; nil where the device cannot address memory
     /// starting there (OpenCL sub-buffers start at the device's base-address alignment).
     func view(_ buffer: Buffer, byteOffset: Int, byteCount: Int) throws -> Buffer?
+    /// Copies host bytes into the buffer (a device may queue the copy without waiting).
     func upload(_ bytes: UnsafeRawBufferPointer, to buffer: Buffer) throws
     /// Waits for queued work, then copies the buffer out.
     func download(_ buffer: Buffer, to bytes: UnsafeMutableRawBufferPointer) throws
@@ -23,14 +27,16 @@ public protocol Backend: AnyObject {
     /// page-locked; elsewhere ordinary), for a transfer made every step such as the gradients'
     /// all-reduce; give it back with `freeHost`.
     func allocateHost(byteCount: Int) throws -> UnsafeMutableRawPointer
+    /// Gives back host memory from `allocateHost`.
     func freeHost(_ pointer: UnsafeMutableRawPointer)
-    /// Runs one training step (forward, backward, optimiser); a backend may queue the step's work
-    /// as one unit (CUDA graphs). The default runs it as it comes.
-    func runStep(_ body: () throws -> Void) throws
+    /// Runs one training step (forward, backward, optimiser). With `asGraph`, a backend that can
+    /// queues the step's work as one unit (CUDA graphs); the default runs it as it comes.
+    func runStep(asGraph: Bool, _ body: () throws -> Void) throws
     /// What this device's work has cost so far (launches, transfers, waits); the CPU launches nothing.
     var trace: DeviceTrace { get }
 
     // MARK: data movement
+    /// Sets every element of y to `value`, converted to y's dtype.
     func fill(_ y: Tensor, value: Double) throws
     /// Copies `layout.shape` elements from `x` to `y` through arbitrary strides: permute, slice
     /// and concat are all this one primitive.
@@ -42,10 +48,12 @@ public protocol Backend: AnyObject {
     /// launch). With beta == 0, C is not read.
     func gemm(_ a: Tensor, _ b: Tensor, into c: Tensor, shape: GemmShape, alpha: Float, beta: Float, bias: Tensor?,
               relu: Bool) throws
+    /// y = op(x) elementwise (same element count).
     func unary(_ op: UnaryOp, _ x: Tensor, into y: Tensor) throws
     /// dx = dy · f'(x), from whichever of x or y = f(x) the derivative needs.
     func unaryBackward(_ op: UnaryOp, input x: Tensor, output y: Tensor, gradOutput dy: Tensor,
                        into dx: Tensor) throws
+    /// c = a op b elementwise, broadcasting as `plan` says (c has `plan.outShape`).
     func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, into c: Tensor, plan: BroadcastPlan) throws
     /// y += scale · x in place (same element count): running sums that stay on the device.
     func accumulate(_ x: Tensor, scale: Float, into y: Tensor) throws
@@ -142,6 +150,7 @@ extension Backend {
                       mean: mean, rstd: rstd, rows: rows, cols: cols)
     }
 
+    /// The backward of plain layer normalisation (no residual or dropout): writes dx, dGamma and dBeta.
     public func layerNormBackward(_ x: Tensor, gradOutput dy: Tensor, gamma: Tensor, mean: Tensor, rstd: Tensor,
                                   into dx: Tensor, dGamma: Tensor, dBeta: Tensor, rows: Int, cols: Int) throws {
         try layerNormBackward(x, gradOutput: dy, gamma: gamma, mean: mean, rstd: rstd, dropout: nil, into: dx,
@@ -154,6 +163,7 @@ extension Backend {
         try attention(q: q, k: k, v: v, validLens: validLens, scale: scale, dropout: nil, into: out, weights: weights, dims: dims)
     }
 
+    /// The backward of attention without dropout: writes dq, dk and dv from dOut and the saved weights.
     public func attentionBackward(q: Tensor, k: Tensor, v: Tensor, validLens: Tensor?, weights: Tensor, gradOutput dOut: Tensor,
                                   scale: Float, into dq: Tensor, dk: Tensor, dv: Tensor, dims: AttentionDims) throws {
         try attentionBackward(q: q, k: k, v: v, validLens: validLens, weights: weights, gradOutput: dOut, scale: scale,
@@ -169,10 +179,14 @@ extension Backend {
 /// Shapes of a batched GEMM. A is (m, k) row-major, or (k, m) when `transA`; B is (k, n), or (n, k)
 /// when `transB`; C is (m, n). Batch strides are in elements; 0 shares the operand across the batch.
 public struct GemmShape: Equatable, Sendable {
+    /// The batch count and the matrix sizes: C is (m, n) and the inner dimension is k.
     public var batch, m, n, k: Int
+    /// Whether A is stored transposed, (k, m), and whether B is, (n, k).
     public var transA, transB: Bool
+    /// Elements between consecutive batch items of A, B and C; 0 shares that operand across the batch.
     public var strideA, strideB, strideC: Int
 
+    /// Builds a GEMM shape; each batch stride defaults to its operand's size (m·k, k·n, m·n).
     public init(batch: Int = 1, m: Int, n: Int, k: Int, transA: Bool = false, transB: Bool = false,
                 strideA: Int? = nil, strideB: Int? = nil, strideC: Int? = nil) {
         self.batch = batch; self.m = m; self.n = n; self.k = k
@@ -188,8 +202,11 @@ public struct GemmShape: Equatable, Sendable {
 /// (one process's rows of a data-parallel minibatch in a time-major tensor),
 /// offset + (i / block)·stride + i % block. Fused ops take contiguous masks (`block` 0) only.
 public struct DropoutMask: Equatable, Sendable {
+    /// The drop probability, the RNG seed and the counter of element 0.
     public var p: Float, seed: UInt64, offset: UInt64
+    /// Elements per block of consecutive counters and the counters between blocks; `block` 0: one block.
     public var block = 0, stride = 0
+    /// Builds a mask from its drop probability, seed and first counter, contiguous unless `block` > 0.
     public init(p: Float, seed: UInt64, offset: UInt64, block: Int = 0, stride: Int = 0) {
         self.p = p; self.seed = seed; self.offset = offset; self.block = block; self.stride = stride
     }
@@ -204,11 +221,14 @@ public struct DropoutMask: Equatable, Sendable {
 /// (items, T, h·depth), and batch entry b is head b % h of item b / h (the multi-head layout, no
 /// split or merge copies); 1 is the plain (batch, T, depth) layout.
 public struct AttentionDims: Equatable, Sendable {
+    /// The batch count (items × heads), query steps Tq, key steps Tk, query/key size D and value size Dv.
     public var batch, queries, keys, depth, valueDepth: Int
+    /// Heads per item laid side by side in the last axis; 1 for the plain (batch, T, depth) layout.
     public var heads: Int
     /// Where Q, K and V (and their gradients) sit in their buffers: by default each on its own,
     /// heads side by side; packed projections put them side by side in one.
     public var query, key, value: AttentionColumns
+    /// Builds the sizes of an attention call with Q, K and V each in its own buffer, heads side by side.
     public init(batch: Int, queries: Int, keys: Int, depth: Int, valueDepth: Int, heads: Int = 1) {
         self.batch = batch; self.queries = queries; self.keys = keys
         self.depth = depth; self.valueDepth = valueDepth; self.heads = heads
@@ -233,10 +253,13 @@ public struct AttentionDims: Equatable, Sendable {
 /// An attention operand's place in its buffer: the element offset of its first column and the
 /// elements between its rows (h·D alone; 3·h·D when Q, K and V are packed side by side).
 public struct AttentionColumns: Equatable, Sendable {
+    /// The element offset of the operand's first column and the elements between its rows.
     public var offset: Int, stride: Int
+    /// Builds an operand placement from its first column's offset and its row stride, both in elements.
     public init(offset: Int, stride: Int) { self.offset = offset; self.stride = stride }
 }
 
+/// An elementwise function of one tensor, some with a scalar operand (`Backend.unary` and its backward).
 public enum UnaryOp: Hashable, Sendable {
     case neg, exp, log, tanh, sigmoid, relu, sqrt
     /// x + s, x · s, s - x, s / x, x^s
@@ -251,8 +274,10 @@ public enum UnaryOp: Hashable, Sendable {
     }
 }
 
+/// An elementwise arithmetic op of two broadcasting tensors: a + b, a - b, a · b, a / b.
 public enum BinaryOp: Hashable, Sendable { case add, sub, mul, div }
 
+/// A reduction over the middle axis of (outer, length, inner): sum, mean, max, scaled sum or argmax.
 public enum ReduceOp: Hashable, Sendable {
     case sum, mean, max
     /// Σ · s (a loss summed and divided in one launch).
@@ -272,13 +297,16 @@ public enum ReduceOp: Hashable, Sendable {
 
 /// Hyperparameters of one Adam step. `step` counts from 1 (bias correction).
 public struct AdamHyper {
+    /// The learning rate, the moments' decay rates, the denominator's epsilon and the weight-decay factor.
     public var lr: Float, beta1: Float, beta2: Float, eps: Float, weightDecay: Float
     /// AdamW: decay the weights directly instead of adding weightDecay · param to the gradient.
     public var decoupled: Bool
+    /// The 1-based step number used for the moments' bias correction.
     public var step: Int
     /// Optional one-element tensor the gradient is multiplied by first (gradient clipping).
     public var gradScale: Tensor?
 
+    /// Builds Adam's hyperparameters with PyTorch's defaults (β1 0.9, β2 0.999, ε 1e-8, no weight decay).
     public init(lr: Float, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8,
                 weightDecay: Float = 0, decoupled: Bool = false, step: Int, gradScale: Tensor? = nil) {
         self.lr = lr; self.beta1 = beta1; self.beta2 = beta2; self.eps = eps
@@ -288,9 +316,12 @@ public struct AdamHyper {
 }
 
 extension Backend {
-    public func runStep(_ body: () throws -> Void) throws { try body() }
+    /// Runs the step's body directly, whatever `asGraph` says: its work is queued as it comes.
+    public func runStep(asGraph: Bool, _ body: () throws -> Void) throws { try body() }
+    /// Ordinary 64-byte-aligned host memory (at least one byte); free it with `freeHost`.
     public func allocateHost(byteCount: Int) throws -> UnsafeMutableRawPointer {
         UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: 64)
     }
+    /// Deallocates host memory from the default `allocateHost`.
     public func freeHost(_ pointer: UnsafeMutableRawPointer) { pointer.deallocate() }
 }

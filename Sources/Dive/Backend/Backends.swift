@@ -1,8 +1,10 @@
 // Resolving a `Device` to its backend. Backends are created once per process and shared.
 import Foundation
 
+/// Resolves a `Device` to its backend, creating each device's backend once per process and sharing it.
 public enum Backends {
     private static let lock = NSLock()
+    // Safe: read and written only while holding `lock`.
     nonisolated(unsafe) private static var created: [Device: KernelBackend] = [:]
 
     /// The backend for a device; `.auto` picks the first CUDA device, else an OpenCL GPU, else the CPU.

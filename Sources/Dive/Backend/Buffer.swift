@@ -3,12 +3,14 @@
 // A view is a buffer inside another allocation (a row block of a matrix); it keeps that
 // allocation alive and goes back to no pool itself.
 
+/// A block of device memory owned by one backend and shared by tensors; a view lies inside another allocation.
 public class Buffer {
     /// Size in bytes as requested (the allocation may be larger).
     public let byteCount: Int
     /// For a view, the allocation it lies in (never itself a view) and its first byte there;
     /// nil and 0 for an allocation.
     public let viewed: Buffer?
+    /// For a view, the byte offset of its first byte in `viewed`; 0 for an allocation.
     public let byteOffset: Int
 
     init(byteCount: Int, viewing allocation: Buffer? = nil, at byteOffset: Int = 0) {

@@ -6,7 +6,7 @@ import Foundation
 /// order, the handle put back last is taken first; with one, the least handle, so which handle a
 /// request gets depends on what is free, not on the order it was freed in (CUDA: a step that
 /// repeats gets the same addresses, and its graph's arguments stay the same).
-final class FreeList<Handle> {
+final class FreeList<Handle>: @unchecked Sendable {  // Safe: every access holds `lock`.
     private var lists: [Int: [Handle]] = [:]
     private var keptBytes = 0
     private let capBytes: Int
@@ -63,7 +63,7 @@ extension Array {
 }
 
 /// The CPU backend's pool of aligned host allocations.
-final class HostBufferPool {
+final class HostBufferPool: Sendable {
     private let free = FreeList<UnsafeMutableRawPointer>(capBytes: 2 << 30)
 
     func allocate(byteCount: Int) -> CPUBuffer {

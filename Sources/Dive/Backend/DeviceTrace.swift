@@ -3,10 +3,13 @@
 // waits for the queue to drain, and on CUDA the graphs steps went out as. Take two snapshots and
 // subtract to cost a step or an epoch.
 
+/// Counters of a device's work so far (launches, work-groups, transfers, waits, CUDA graphs).
 public struct DeviceTrace: Codable, Equatable, Sendable {
     /// Host↔device copies in one direction.
     public struct Transfers: Codable, Equatable, Sendable {
+        /// The number of copies, how many of them blocked the host, and the bytes copied.
         public var count = 0, blocking = 0, bytes = 0
+        /// Builds a record of no copies.
         public init() {}
     }
 
@@ -15,6 +18,7 @@ public struct DeviceTrace: Codable, Equatable, Sendable {
     /// The work-groups (CUDA: blocks) those launches ran, per op family: over `launches`, how much
     /// of the device one launch can keep busy.
     public var workGroups: [String: Int] = [:]
+    /// Host-to-device copies and device-to-host copies.
     public var uploads = Transfers(), downloads = Transfers()
     /// Waits for every queued operation (clFinish, cuStreamSynchronize).
     public var waits = 0
@@ -25,8 +29,10 @@ public struct DeviceTrace: Codable, Equatable, Sendable {
     /// whose arguments changed since their graph's last replay, each updated before it.
     public var graphNodes = 0, graphBuilds = 0, graphNodeUpdates = 0
 
+    /// Builds an empty trace: no launches, transfers, waits or graphs.
     public init() {}
 
+    /// Kernel launches summed over every op family.
     public var totalLaunches: Int { launches.values.reduce(0, +) }
 
     /// The cost between an earlier snapshot and this one.

@@ -7,12 +7,18 @@ public let maxKernelRank = 4
 
 /// A strided copy of `shape` elements: y[dstOffset + Σ i·dstStrides] = x[srcOffset + Σ i·srcStrides].
 public struct StridedLayout: Equatable, Sendable {
+    /// The element counts per dimension, exactly `maxKernelRank` entries after `make`.
     public var shape: [Int]          // exactly maxKernelRank entries after `normalized`
+    /// The source's stride of each dimension, in elements.
     public var srcStrides: [Int]
+    /// The destination's stride of each dimension, in elements.
     public var dstStrides: [Int]
+    /// The element offset of the first source element.
     public var srcOffset: Int
+    /// The element offset of the first destination element.
     public var dstOffset: Int
 
+    /// The number of elements copied.
     public var count: Int { shape.reduce(1, *) }
 
     /// Drops unit dimensions, merges dimensions that are contiguous in both source and
@@ -42,12 +48,19 @@ public struct StridedLayout: Equatable, Sendable {
 /// How a broadcasting binary op walks its operands: output dims and each operand's strides
 /// (0 along broadcast dimensions), collapsed to four dimensions.
 public struct BroadcastPlan: Equatable, Sendable {
+    /// Which walk a kernel takes: equal shapes, a one-element a or b, or general strided broadcasting.
     public enum Kind: Sendable { case sameShape, scalarA, scalarB, general }
+    /// Which of the four cases this plan is; only `.general` fills `dims` and the strides.
     public var kind: Kind
+    /// The broadcast shape of the result.
     public var outShape: [Int]
+    /// For `.general`, the merged output dimensions padded to `maxKernelRank`; empty otherwise.
     public var dims: [Int]
+    /// For `.general`, a's element stride along each of `dims`, 0 where a is broadcast.
     public var aStrides: [Int]
+    /// For `.general`, b's element stride along each of `dims`, 0 where b is broadcast.
     public var bStrides: [Int]
+    /// The number of output elements.
     public var count: Int { outShape.reduce(1, *) }
 
     /// NumPy broadcasting of two shapes; throws when they do not broadcast.

@@ -16,7 +16,9 @@ public enum CellKind: Int, Sendable {
 /// gi, dGi, dGh (T, B, G·H) and saved (T, B, S·H) at time `t`; out, dOut (T, B, H) at `t`;
 /// hPrev at `prevOffset`; cells (T+1, B, H) at `slot` (c) and `slot + 1` (c').
 public struct CellStep: Equatable, Sendable {
+    /// Batch size B, hidden size H, the time index t, the cell-state slot, and the element offset of hPrev.
     public var batch, hidden, t, slot, prevOffset: Int
+    /// Builds a step from its sizes, time index, cell-state slot and hPrev offset.
     public init(batch: Int, hidden: Int, t: Int, slot: Int, prevOffset: Int) {
         self.batch = batch; self.hidden = hidden; self.t = t; self.slot = slot; self.prevOffset = prevOffset
     }
@@ -26,11 +28,17 @@ public struct CellStep: Equatable, Sendable {
 /// primitives see it: gi (T, B, G·H), W_hh (G·H, H), b_hh (G·H), h0 (B, H), cells (T+1, B, H) for
 /// LSTM, out (T or T+1, B, H), saved (T, B, S·H). `CellStep` addresses one step of it.
 public struct RecurrentSequence {
+    /// The kind of cell: tanh RNN, GRU or LSTM.
     public var cell: CellKind
+    /// The sequence length T, the batch size B and the hidden size H.
     public var steps, batch, hidden: Int
+    /// Whether this direction runs backwards in time (the reverse half of a bidirectional layer).
     public var reverse: Bool
+    /// The input projections gi (T, B, G·H), W_hh (G·H, H), b_hh (G·H) and the initial state h0 (B, H).
     public var gi, wHH, bHH, h0: Tensor
+    /// The LSTM cell states (T+1, B, H), c0 in slot 0; nil for RNN and GRU.
     public var cells: Tensor?
+    /// The hidden states out (T or T+1, B, H) and the gate values saved for the backward (T, B, S·H).
     public var out, saved: Tensor
 
     /// The time position of step s (steps run backwards in time when `reverse`).
@@ -44,7 +52,9 @@ public struct RecurrentSequence {
 }
 
 extension Backend {
+    /// Runs the forward recurrence step by step (`recurrentForwardByStep`).
     public func recurrentForward(_ q: RecurrentSequence) throws { try recurrentForwardByStep(q) }
+    /// Runs the backward recurrence step by step (`recurrentBackwardByStep`).
     public func recurrentBackward(_ q: RecurrentSequence, gradOut: Tensor, dh: Tensor, dc: Tensor?,
                                   dGi: Tensor, dGh: Tensor) throws {
         try recurrentBackwardByStep(q, gradOut: gradOut, dh: dh, dc: dc, dGi: dGi, dGh: dGh)

@@ -3,6 +3,7 @@
 // while the item is in cache. The backward follows the same per-item plan.
 
 extension CPUBackend {
+    /// Attention per batch item: scale·Q Kᵀ by BLAS, masked softmax in place, then (dropped-out) P times V.
     public func attention(q: Tensor, k: Tensor, v: Tensor, validLens: Tensor?, scale: Float, dropout: DropoutMask?,
                           into out: Tensor, weights: Tensor, dims d: AttentionDims) throws {
         if try isDouble(q, "attention") {
@@ -56,6 +57,7 @@ extension CPUBackend {
         }
     }
 
+    /// The attention backward per batch item by BLAS: dV, then dP, dS (0 where masked), dQ and dK.
     public func attentionBackward(q: Tensor, k: Tensor, v: Tensor, validLens: Tensor?, weights: Tensor, gradOutput dOut: Tensor,
                                   scale: Float, dropout: DropoutMask?, into dq: Tensor, dk: Tensor, dv: Tensor,
                                   dims d: AttentionDims) throws {

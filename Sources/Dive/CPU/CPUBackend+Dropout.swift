@@ -3,6 +3,7 @@ import Foundation
 import RealModule
 
 extension CPUBackend {
+    /// Applies the counter-based mask scaled by 1 / (1 - p), one contiguous loop per block of counters.
     public func dropout(_ x: Tensor, mask: DropoutMask, into y: Tensor) throws {
         // A strided mask is contiguous within each block: one contiguous loop per block.
         let n = x.count, block = mask.block > 0 ? mask.block : max(n, 1)

@@ -2,6 +2,7 @@
 import RealModule
 
 extension CPUBackend {
+    /// y = op(x) elementwise; Float32 exp, log, tanh and sigmoid go through CKernels' vector kernels.
     public func unary(_ op: UnaryOp, _ x: Tensor, into y: Tensor) throws {
         if try isDouble(x, "unary") {
             unaryLoop(op, x.cpuPointer(Double.self), y.cpuPointer(Double.self), x.count)
@@ -49,6 +50,7 @@ extension CPUBackend {
         Parallel.forRanges(n, costPerItem: 4) { r in for i in r { y[i] = K.apply(x[i], s) } }
     }
 
+    /// y += scale · x elementwise, in place.
     public func accumulate(_ x: Tensor, scale: Float, into y: Tensor) throws {
         if try isDouble(x, "accumulate") {
             let xp = x.cpuPointer(Double.self), yp = y.cpuPointer(Double.self), a = Double(scale)
@@ -59,6 +61,7 @@ extension CPUBackend {
         }
     }
 
+    /// dx = dy · op'(x) for ops with a fused derivative; throws for neg and the scalar ops other than pow.
     public func unaryBackward(_ op: UnaryOp, input x: Tensor, output y: Tensor, gradOutput dy: Tensor,
                               into dx: Tensor) throws {
         if try isDouble(x, "unaryBackward") {
@@ -93,6 +96,7 @@ extension CPUBackend {
         Parallel.forRanges(n, costPerItem: 4) { r in for i in r { dx[i] = K.gradient(x[i], y[i], dy[i], s) } }
     }
 
+    /// c = a op b elementwise under `plan`'s broadcasting, one vectorisable loop per innermost row.
     public func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, into c: Tensor, plan: BroadcastPlan) throws {
         if try isDouble(a, "binary") {
             binaryLoop(op, a.cpuPointer(Double.self), b.cpuPointer(Double.self), c.cpuPointer(Double.self), plan)

@@ -4,6 +4,7 @@ import Foundation
 import RealModule
 
 extension CPUBackend {
+    /// Gathers table rows (zero rows for bad indices), then scales, adds positions and drops out in place.
     public func embedding(table: Tensor, indices: Tensor, scale: Float, positions: Tensor?, dropout: DropoutMask?,
                           into out: Tensor, count: Int, dim: Int) throws {
         try gather(table: table, indices: indices, into: out, count: count, dim: dim)
@@ -35,6 +36,7 @@ extension CPUBackend {
         }
     }
 
+    /// Applies dropout and scale to dOut, then scatter-adds its rows into dTable at `indices`.
     public func embeddingBackward(gradOutput dOut: Tensor, indices: Tensor, scale: Float, dropout: DropoutMask?,
                                   into dTable: Tensor, count: Int, dim: Int) throws {
         var g = dOut

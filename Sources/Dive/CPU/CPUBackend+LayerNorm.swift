@@ -4,6 +4,7 @@ import Foundation
 import RealModule
 
 extension CPUBackend {
+    /// Layer normalisation of each row of (rows, cols), of z = x + dropout(residual) when given a residual.
     public func layerNorm(_ x: Tensor, residual: Tensor?, dropout: DropoutMask?, gamma: Tensor, beta: Tensor, eps: Float,
                           into y: Tensor, sum: Tensor?, mean: Tensor, rstd: Tensor, rows: Int, cols: Int) throws {
         if let residual, let sum {
@@ -43,6 +44,7 @@ extension CPUBackend {
         }
     }
 
+    /// Writes dx per row and dGamma, dBeta from per-thread partial sums; with `dResidual`, also dropout(dx).
     public func layerNormBackward(_ x: Tensor, gradOutput dy: Tensor, gamma: Tensor, mean: Tensor, rstd: Tensor,
                                   dropout: DropoutMask?, into dx: Tensor, dResidual: Tensor?, dGamma: Tensor, dBeta: Tensor,
                                   rows: Int, cols: Int) throws {

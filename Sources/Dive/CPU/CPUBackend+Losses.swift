@@ -4,6 +4,7 @@ import Foundation
 import RealModule
 
 extension CPUBackend {
+    /// Per-row cross-entropy with label smoothing and optional row weights; a target out of range gives NaN.
     public func crossEntropy(logits: Tensor, targets: Tensor, weights: Tensor?, labelSmoothing: Float,
                              into loss: Tensor, rows: Int, classes: Int) throws {
         if try isDouble(logits, "crossEntropy") {
@@ -61,6 +62,7 @@ extension CPUBackend {
         }
     }
 
+    /// dLogits = g · w · (softmax(x) - (1-ε)·onehot(t) - ε/V) per row, g from `gradLoss` times `gradScale`.
     public func crossEntropyBackward(logits: Tensor, targets: Tensor, weights: Tensor?, labelSmoothing: Float,
                                      gradLoss: Tensor, gradScale: Float, into dLogits: Tensor, rows: Int, classes: Int) throws {
         let gradStride = gradLoss.count == rows ? 1 : 0

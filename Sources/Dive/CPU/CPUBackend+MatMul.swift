@@ -14,6 +14,7 @@ extension CPUBackend {
     static let smallGemmWork = ProcessInfo.processInfo.environment["DIVE_BLAS_SMALL_WORK"].flatMap { Int($0) } ?? 1_000_000
 
 
+    /// OpenBLAS GEMM split across the cores, then the bias row added and ReLU applied in place over C.
     public func gemm(_ a: Tensor, _ b: Tensor, into c: Tensor, shape s: GemmShape, alpha: Float, beta: Float, bias: Tensor?,
                      relu: Bool) throws {
         if try isDouble(c, "gemm") {

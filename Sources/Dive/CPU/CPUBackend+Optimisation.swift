@@ -4,6 +4,7 @@ import Foundation
 import RealModule
 
 extension CPUBackend {
+    /// p -= lr · gradScale[0] · g for every parameter, in place.
     public func sgdStep(params: [Tensor], grads: [Tensor], lr: Float, gradScale: Tensor?) throws {
         for (param, grad) in zip(params, grads) {
             if try isDouble(param, "sgdStep") {
@@ -20,6 +21,7 @@ extension CPUBackend {
         Parallel.forRanges(param.count, costPerItem: 4) { r in for i in r { p[i] -= step * g[i] } }
     }
 
+    /// PyTorch's Adam (or AdamW when `decoupled`) update of every parameter and its moments, in place.
     public func adamStep(params: [Tensor], grads: [Tensor], m: [Tensor], v: [Tensor], hyper h: AdamHyper) throws {
         for i in params.indices {
             if try isDouble(params[i], "adamStep") {
@@ -51,6 +53,7 @@ extension CPUBackend {
         }
     }
 
+    /// Writes the tensors' joint L2 norm (squares summed in Float64), or with `clipTo` the clipping scale.
     public func globalNorm(_ tensors: [Tensor], clipTo maxNorm: Float?, into out: Tensor) throws {
         var total = 0.0
         for t in tensors {

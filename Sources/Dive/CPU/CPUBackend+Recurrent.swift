@@ -5,6 +5,7 @@
 import RealModule
 
 extension CPUBackend {
+    /// One recurrent-cell step forward: Float64 through the generic loop, Float32 through CKernels' cells.
     public func cellForward(_ cell: CellKind, gi: Tensor, gh: Tensor, bias: Tensor, hPrev: Tensor, cells: Tensor?,
                             into out: Tensor, hNext: Tensor, saved: Tensor, step: CellStep) throws {
         if try isDouble(gi, "cellForward") {
@@ -14,6 +15,7 @@ extension CPUBackend {
         }
     }
 
+    /// One recurrent-cell step backward: Float64 through the generic loop, Float32 through CKernels' cells.
     public func cellBackward(_ cell: CellKind, saved: Tensor, hPrev: Tensor, cells: Tensor?, out: Tensor,
                              gradOut dOut: Tensor, dh: Tensor, dc: Tensor?, into dGi: Tensor, dGh: Tensor,
                              dgh: Tensor, step: CellStep) throws {

@@ -4,7 +4,6 @@
 // on one another, so the cores meet once per sequence instead of twice per step, and no step
 // repacks the weights as a BLAS call would.
 import CKernels
-import Dispatch
 import Foundation
 
 extension CPUBackend {
@@ -17,14 +16,16 @@ extension CPUBackend {
         return (0..<parts).map { p in (p * q.batch / parts)..<((p + 1) * q.batch / parts) }
     }
 
+    /// The forward recurrence with W_hh packed once and batch rows split across cores (small runs: by step).
     public func recurrentForward(_ q: RecurrentSequence) throws {
         guard let blocks = recurrentRowBlocks(q) else { return try recurrentForwardByStep(q) }
         let GH = q.cell.gates * q.hidden
         let gh = try q.gi.emptyLike([q.batch, GH])
         let packed = try PackedOperand(q.wHH, k: q.hidden, n: GH, ldb: q.hidden, transposed: true)  // W_hhᵀ (H, G·H)
-        DispatchQueue.concurrentPerform(iterations: blocks.count) { p in forwardRows(q, blocks[p], packed, gh) }
+        Parallel.forEach(blocks.count) { p in forwardRows(q, blocks[p], packed, gh) }
     }
 
+    /// The backward recurrence with W_hh packed once and batch rows split across cores (small runs: by step).
     public func recurrentBackward(_ q: RecurrentSequence, gradOut: Tensor, dh: Tensor, dc: Tensor?,
                                   dGi: Tensor, dGh: Tensor) throws {
         guard let blocks = recurrentRowBlocks(q) else {
@@ -32,7 +33,7 @@ extension CPUBackend {
         }
         let GH = q.cell.gates * q.hidden
         let packed = try PackedOperand(q.wHH, k: GH, n: q.hidden, ldb: q.hidden, transposed: false)  // W_hh (G·H, H)
-        DispatchQueue.concurrentPerform(iterations: blocks.count) { p in
+        Parallel.forEach(blocks.count) { p in
             backwardRows(q, blocks[p], packed, gradOut, dh, dc, dGi, dGh)
         }
     }

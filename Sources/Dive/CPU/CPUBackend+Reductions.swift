@@ -3,6 +3,7 @@ import Foundation
 import RealModule
 
 extension CPUBackend {
+    /// Reduces the middle axis of x as (outer, length, inner) into y (outer, inner); argmax writes Int32.
     public func reduce(_ op: ReduceOp, _ x: Tensor, into y: Tensor, outer: Int, length: Int, inner: Int) throws {
         if try isDouble(x, "reduce") {
             reduceLoop(op, x.cpuPointer(Double.self), y, outer, length, inner)

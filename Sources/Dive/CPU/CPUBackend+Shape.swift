@@ -3,6 +3,7 @@
 import Foundation
 
 extension CPUBackend {
+    /// Sets every element of y to `value`, converted to y's dtype.
     public func fill(_ y: Tensor, value: Double) throws {
         switch y.dtype {
         case .float32: y.cpuPointer(Float.self).update(repeating: Float(value), count: y.count)
@@ -11,6 +12,7 @@ extension CPUBackend {
         }
     }
 
+    /// Copies through the layout's strides as raw 4- or 8-byte words, contiguous inner rows as blocks.
     public func copyStrided(_ x: Tensor, into y: Tensor, layout: StridedLayout) throws {
         // Every dtype is 4 or 8 bytes: copy as raw integers of that width.
         if x.dtype.byteSize == 8 {

@@ -4,6 +4,7 @@ import Foundation
 import RealModule
 
 extension CPUBackend {
+    /// Softmax of each row of (rows, cols), entries past the row's valid length set to the masked logit first.
     public func maskedSoftmax(_ x: Tensor, validLens: Tensor?, into y: Tensor, rows: Int, cols: Int) throws {
         let lens = validLens?.cpuPointer(Int32.self)
         let repeatCount = validLens.map { rows / max($0.count, 1) } ?? 1
@@ -31,6 +32,7 @@ extension CPUBackend {
         for j in 0..<n { y[j] *= inv }
     }
 
+    /// dx = y ⊙ (dy - Σ y·dy) per row, zero past the row's valid length.
     public func softmaxBackward(output y: Tensor, gradOutput dy: Tensor, validLens: Tensor?, into dx: Tensor,
                                 rows: Int, cols: Int) throws {
         let lens = validLens?.cpuPointer(Int32.self)

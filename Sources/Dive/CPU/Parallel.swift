@@ -19,10 +19,28 @@ enum Parallel {
             return
         }
         let chunk = (count + threads - 1) / threads
-        DispatchQueue.concurrentPerform(iterations: threads) { t in
+        forEach(threads) { t in
             let start = t * chunk
             let end = min(count, start + chunk)
             if start < end { body(start..<end) }
         }
     }
+
+    /// Runs `body(0)` … `body(count - 1)` on the worker threads and returns when all have finished.
+    /// Callers give each index its own rows of the outputs.
+    static func forEach(_ count: Int, _ body: (Int) -> Void) {
+        withoutActuallyEscaping(body) { body in
+            // Safe: concurrentPerform returns only after every iteration has run, so `body` and
+            // what it captures are never used after this call, and the iterations write disjoint
+            // memory. Dispatch asks for a Sendable closure because it cannot see either fact.
+            let shared = UncheckedSendable(body)
+            DispatchQueue.concurrentPerform(iterations: count) { i in shared.value(i) }
+        }
+    }
+}
+
+/// A value handed to other threads where the compiler cannot prove it safe; every use says why it is.
+struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }

@@ -8,9 +8,13 @@ import Foundation
 public enum CUDADriver {
     /// A CUDA device the driver reports.
     public struct DeviceInfo: Sendable {
+        /// The driver's ordinal of the device, N in `cuda:N`.
         public var index: Int
+        /// The device's name, e.g. "NVIDIA H100 80GB HBM3".
         public var name: String
+        /// The device's total memory in bytes.
         public var memoryBytes: Int
+        /// The device's compute capability, e.g. (9, 0) for Hopper.
         public var computeCapability: (major: Int, minor: Int)
     }
 
@@ -46,8 +50,9 @@ public enum CUDADriver {
     private typealias Attribute = @convention(c) (UnsafeMutablePointer<Int32>, Int32, Int32) -> Int32
     private static let computeCapabilityMajor: Int32 = 75, computeCapabilityMinor: Int32 = 76
 
-    /// libcuda.so.1, opened once; nil where there is no NVIDIA driver.
-    private static let library: UnsafeMutableRawPointer? = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL)
+    /// libcuda.so.1, opened once; nil where there is no NVIDIA driver. Safe to share: it is set once
+    /// and never changed, and the driver's handle is valid in every thread.
+    nonisolated(unsafe) private static let library: UnsafeMutableRawPointer? = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL)
 
     private static func probe() -> Status {
         guard let lib = library else {

@@ -4,15 +4,20 @@
 // refused. Errors name the path and the system's reason ("No space left on device").
 import Foundation
 
+/// A failed atomic write or preparation: the path and the system's reason.
 public struct AtomicFileError: Error, CustomStringConvertible {
+    /// The path as given and why it could not be written (e.g. "No space left on device").
     public let path: String, reason: String
+    /// "cannot write <path>: <reason>".
     public var description: String { "cannot write \(path): \(reason)" }
 }
 
+/// Writes files so that readers see the old or the new contents, never a mix (temporary file, fsync, rename).
 public enum AtomicFile {
     /// Prefix of the temporary files; `removeStale(in:)` deletes those a killed process left.
     static let temporaryPrefix = ".dive-tmp."
 
+    /// Replaces the file at `url` (or a symlink's target) with `data` atomically; a failure leaves the old.
     public static func write(_ data: Data, to url: URL) throws {
         let target = try regularTarget(url)
         let dir = target.deletingLastPathComponent()

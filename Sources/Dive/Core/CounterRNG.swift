@@ -2,6 +2,7 @@
 // (seed, n), so any device computes any element's number independently and all devices agree.
 // The hash is SplitMix64's finaliser; the OpenCL kernels (Kernels/dropout.cl) use the same steps.
 
+/// A counter-based generator: number n of stream `seed` hashes (seed, n), identically on every device.
 public enum CounterRNG {
     /// SplitMix64's output mixing function.
     @inline(__always)

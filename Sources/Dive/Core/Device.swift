@@ -1,8 +1,9 @@
 // `Device`: which backend a tensor lives on, as written on the command line:
 // `cpu`, `opencl` (the first OpenCL device), `opencl:N` (the N-th, counting across platforms),
-// `opencl:P.D` (device D of platform P), `cuda`/`cuda:N` (NVIDIA's driver) and `auto` (an OpenCL
-// GPU if there is one, else the CPU).
+// `opencl:P.D` (device D of platform P), `cuda`/`cuda:N` (NVIDIA's driver) and `auto` (the first CUDA
+// device, else an OpenCL GPU, else the CPU).
 
+/// Which backend a tensor lives on, as on the command line: cpu, opencl:N, opencl:P.D, cuda:N or auto.
 public enum Device: Hashable, Sendable, CustomStringConvertible {
     case cpu
     /// `platform == nil`: `index` counts devices across all platforms in order.
@@ -39,6 +40,7 @@ public enum Device: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The device as `init(parsing:)` reads it back: "cpu", "auto", "opencl:N", "opencl:P.D" or "cuda:N".
     public var description: String {
         switch self {
         case .cpu: return "cpu"

@@ -1,8 +1,8 @@
 // The typed errors every layer of Dive throws. Each message says what went wrong, where, and
+// what to do about it; the CLI prints `description` and exits non-zero.
 import Foundation
 
-// what to do about it; the CLI prints `description` and exits non-zero.
-
+/// The typed errors every layer of Dive throws, each saying what went wrong, where, and what to do.
 public enum DiveError: Error, CustomStringConvertible, Equatable {
     /// Operand shapes that do not fit the operation.
     case shapeMismatch(op: String, detail: String)
@@ -27,6 +27,7 @@ public enum DiveError: Error, CustomStringConvertible, Equatable {
     /// `backward()` was asked of something autograd cannot differentiate.
     case autograd(detail: String)
 
+    /// A one-line message naming the op or device and the problem, as the CLI prints it.
     public var description: String {
         switch self {
         case let .shapeMismatch(op, detail):

@@ -5,6 +5,7 @@
 // they bootstrap a handler at `debug`.
 import Logging
 
+/// Dive's swift-log loggers, one per layer; routine events log at `debug`, so nothing prints by default.
 public enum Log {
     /// Kernel devices (OpenCL and CUDA): program builds and the binary cache, the CUDA probe, GEMM
     /// tuning; every kernel launch at `trace`.

@@ -3,6 +3,7 @@
 import Foundation
 
 extension KernelBackend {
+    /// Float32 attention: one fused at_fw launch, or for long keys tuned GEMMs around the masked softmax.
     public func attention(q: Tensor, k: Tensor, v: Tensor, validLens: Tensor?, scale: Float, dropout: DropoutMask?,
                           into out: Tensor, weights: Tensor, dims d: AttentionDims) throws {
         try requireFloat32(q, k, v, op: "attention")
@@ -59,6 +60,7 @@ extension KernelBackend {
         }
     }
 
+    /// Float32 attention backward in two launches: at_bw_q writes dS and dQ, then at_bw_kv writes dK and dV.
     public func attentionBackward(q: Tensor, k: Tensor, v: Tensor, validLens: Tensor?, weights: Tensor, gradOutput dOut: Tensor,
                                   scale: Float, dropout: DropoutMask?, into dq: Tensor, dk: Tensor, dv: Tensor,
                                   dims d: AttentionDims) throws {

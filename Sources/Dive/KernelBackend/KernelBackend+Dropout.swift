@@ -2,6 +2,7 @@
 import Foundation
 
 extension KernelBackend {
+    /// Float32 dropout in one launch of the `dropout` kernel, one work-item per element.
     public func dropout(_ x: Tensor, mask: DropoutMask, into y: Tensor) throws {
         try requireFloat32(x, op: "dropout")
         try launch(.dropout, global: (x.count, 1, 1)) { a in

@@ -19,6 +19,7 @@ extension KernelBackend {
         }
     }
 
+    /// Float32 y = op(x) in one launch, each work-item taking 8 elements.
     public func unary(_ op: UnaryOp, _ x: Tensor, into y: Tensor) throws {
         try requireFloat32(x, op: "unary")
         try launch(kernel(for: op), global: ((x.count + 7) / 8, 1, 1)) { a in
@@ -26,6 +27,7 @@ extension KernelBackend {
         }
     }
 
+    /// Float32 y += scale · x in one `axpy` launch, each work-item taking 8 elements.
     public func accumulate(_ x: Tensor, scale: Float, into y: Tensor) throws {
         try requireFloat32(x, y, op: "accumulate")
         try launch(.axpy, global: ((x.count + 7) / 8, 1, 1)) { a in
@@ -33,6 +35,7 @@ extension KernelBackend {
         }
     }
 
+    /// Float32 dx = dy · op'(x) in one launch; throws for neg and the scalar ops other than pow.
     public func unaryBackward(_ op: UnaryOp, input x: Tensor, output y: Tensor, gradOutput dy: Tensor,
                               into dx: Tensor) throws {
         try requireFloat32(x, op: "unaryBackward")
@@ -53,6 +56,7 @@ extension KernelBackend {
         }
     }
 
+    /// Float32 c = a op b in one launch: a flat kernel for equal shapes or a scalar operand, else a 3-D grid.
     public func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, into c: Tensor, plan: BroadcastPlan) throws {
         try requireFloat32(a, b, op: "binary")
         if plan.kind == .general {

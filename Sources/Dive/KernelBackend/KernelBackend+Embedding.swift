@@ -3,6 +3,7 @@
 import Foundation
 
 extension KernelBackend {
+    /// Float32 gather with scale, positions and dropout fused in one launch, a work-item per (column, row).
     public func embedding(table: Tensor, indices: Tensor, scale: Float, positions: Tensor?, dropout: DropoutMask?,
                           into out: Tensor, count: Int, dim: Int) throws {
         try requireFloat32(table, op: "embedding")
@@ -13,6 +14,7 @@ extension KernelBackend {
         }
     }
 
+    /// Float32 scatter-add into dTable in one launch, one work-item per column walking every index in order.
     public func embeddingBackward(gradOutput dOut: Tensor, indices: Tensor, scale: Float, dropout: DropoutMask?,
                                   into dTable: Tensor, count: Int, dim: Int) throws {
         try requireFloat32(dOut, op: "embeddingBackward")

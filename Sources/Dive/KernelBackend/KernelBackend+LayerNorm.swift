@@ -3,6 +3,7 @@
 import Foundation
 
 extension KernelBackend {
+    /// Float32 layer normalisation, residual and dropout fused, in one launch of the tuned row variant.
     public func layerNorm(_ x: Tensor, residual: Tensor?, dropout: DropoutMask?, gamma: Tensor, beta: Tensor, eps: Float,
                           into y: Tensor, sum: Tensor?, mean: Tensor, rstd: Tensor, rows: Int, cols: Int) throws {
         try requireFloat32(x, gamma, beta, op: "layerNorm")
@@ -16,6 +17,7 @@ extension KernelBackend {
         }
     }
 
+    /// Float32 layer-norm backward in one launch writing dx, dGamma and dBeta (zeros when rows is 0).
     public func layerNormBackward(_ x: Tensor, gradOutput dy: Tensor, gamma: Tensor, mean: Tensor, rstd: Tensor,
                                   dropout: DropoutMask?, into dx: Tensor, dResidual: Tensor?, dGamma: Tensor, dBeta: Tensor,
                                   rows: Int, cols: Int) throws {

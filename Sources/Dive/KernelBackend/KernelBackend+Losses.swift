@@ -2,6 +2,7 @@
 import Foundation
 
 extension KernelBackend {
+    /// Float32 cross-entropy with label smoothing and row weights, one work-item per row.
     public func crossEntropy(logits: Tensor, targets: Tensor, weights: Tensor?, labelSmoothing: Float,
                              into loss: Tensor, rows: Int, classes: Int) throws {
         try requireFloat32(logits, op: "crossEntropy")
@@ -11,6 +12,7 @@ extension KernelBackend {
         }
     }
 
+    /// Float32 gradient of the cross-entropy with respect to the logits, one work-item per row.
     public func crossEntropyBackward(logits: Tensor, targets: Tensor, weights: Tensor?, labelSmoothing: Float,
                                      gradLoss: Tensor, gradScale: Float, into dLogits: Tensor, rows: Int, classes: Int) throws {
         try requireFloat32(logits, op: "crossEntropyBackward")

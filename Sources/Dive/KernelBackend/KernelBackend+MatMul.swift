@@ -238,6 +238,7 @@ final class GemmPlanner {
 }
 
 extension KernelBackend {
+    /// Float32 GEMM with the fused bias and ReLU epilogue through the device's tuned GEMM plan.
     public func gemm(_ a: Tensor, _ b: Tensor, into c: Tensor, shape: GemmShape, alpha: Float, beta: Float, bias: Tensor?, relu: Bool) throws {
         try requireFloat32(a, b, c, op: "gemm")
         if let bias { try requireFloat32(bias, op: "gemm") }

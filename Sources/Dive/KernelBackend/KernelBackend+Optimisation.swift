@@ -29,6 +29,7 @@ extension KernelBackend {
     /// Work-items per slot for an elementwise update of `n` elements (each loops over the rest).
     private static func updateWidth(_ n: Int) -> Int { (min(n, 1 << 16) + 63) / 64 * 64 }
 
+    /// Float32 SGD of every parameter in place, one `sgd_n` launch per 16 tensors.
     public func sgdStep(params: [Tensor], grads: [Tensor], lr: Float, gradScale: Tensor?) throws {
         try requireFloat32(params + grads, op: "sgdStep")
         try launchSlots(.sgd_n, [params, grads], width: Self.updateWidth) { a, _ in
@@ -36,6 +37,7 @@ extension KernelBackend {
         }
     }
 
+    /// Float32 Adam or AdamW of every parameter and its moments in place, one `adam_n` launch per 16 tensors.
     public func adamStep(params: [Tensor], grads: [Tensor], m: [Tensor], v: [Tensor], hyper h: AdamHyper) throws {
         try requireFloat32(params + grads + m + v, op: "adamStep")
         let t = Float(h.step)
@@ -48,15 +50,16 @@ extension KernelBackend {
         }
     }
 
+    /// Float32 global L2 norm or clipping scale: partial sums of squares, then one work-group's tree sum.
     public func globalNorm(_ tensors: [Tensor], clipTo maxNorm: Float?, into out: Tensor) throws {
         try requireFloat32(tensors + [out], op: "globalNorm")
         let width = 256
         let chunks = (tensors.count + Self.slots - 1) / Self.slots
         // Row i of partials holds tensor i's sums; norm_final adds the rows that were written.
         let partials = try Tensor.empty([max(chunks, 1) * Self.slots * width], on: self)
-        try launchSlots(.sumsq_n, [tensors], width: { _ in width }) { a, chunk in
+        try launchSlots(.sumsq_n, [tensors], width: { _ in width }, { a, chunk in
             try a.buffer(partials); try a.int(chunk * Self.slots)
-        }
+        })
         var local = 1
         while local * 2 <= min(256, limits.maxWorkGroupSize) { local *= 2 }     // the tree needs a power of two
         try launch(.norm_final, global: (local, 1, 1), local: (local, 1, 1)) { a in

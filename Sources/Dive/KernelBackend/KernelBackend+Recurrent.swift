@@ -2,6 +2,7 @@
 // cell_fw and cell_bw. One work-item per (hidden unit, batch row).
 
 extension KernelBackend {
+    /// One recurrent-cell step forward in one `cell_fw` launch, a work-item per (hidden unit, batch row).
     public func cellForward(_ cell: CellKind, gi: Tensor, gh: Tensor, bias: Tensor, hPrev: Tensor, cells: Tensor?,
                             into out: Tensor, hNext: Tensor, saved: Tensor, step s: CellStep) throws {
         try requireFloat32(gi, gh, bias, hPrev, out, op: "cellForward")
@@ -13,6 +14,7 @@ extension KernelBackend {
         }
     }
 
+    /// One recurrent-cell step backward in one `cell_bw` launch, a work-item per (hidden unit, batch row).
     public func cellBackward(_ cell: CellKind, saved: Tensor, hPrev: Tensor, cells: Tensor?, out: Tensor,
                              gradOut dOut: Tensor, dh: Tensor, dc: Tensor?, into dGi: Tensor, dGh: Tensor,
                              dgh: Tensor, step s: CellStep) throws {

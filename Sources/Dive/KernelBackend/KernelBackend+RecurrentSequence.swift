@@ -127,6 +127,7 @@ extension KernelBackend {
         return k
     }
 
+    /// The whole forward recurrence by the planned path: row groups, split hidden units, or step by step.
     public func recurrentForward(_ q: RecurrentSequence) throws {
         let launch = try plannedLaunch(q)
         guard q.steps > 0, q.batch > 0 else { return }
@@ -137,6 +138,7 @@ extension KernelBackend {
         }
     }
 
+    /// The whole backward recurrence by the same planned path as the forward.
     public func recurrentBackward(_ q: RecurrentSequence, gradOut: Tensor, dh: Tensor, dc: Tensor?,
                                   dGi: Tensor, dGh: Tensor) throws {
         let launch = try plannedLaunch(q)

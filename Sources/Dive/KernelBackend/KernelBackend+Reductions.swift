@@ -2,6 +2,7 @@
 import Foundation
 
 extension KernelBackend {
+    /// Float32 reduction of the middle axis of (outer, length, inner), one work-item per output element.
     public func reduce(_ op: ReduceOp, _ x: Tensor, into y: Tensor, outer: Int, length: Int, inner: Int) throws {
         try requireFloat32(x, op: "reduce")
         let id: Kernel

@@ -94,6 +94,7 @@ extension KernelBackend {
         }
     }
 
+    /// Float32 masked softmax of each row of (rows, cols) in one launch of the tuned row variant.
     public func maskedSoftmax(_ x: Tensor, validLens: Tensor?, into y: Tensor, rows: Int, cols: Int) throws {
         try requireFloat32(x, op: "maskedSoftmax")
         let rep = validLens.map { rows / max($0.count, 1) } ?? 1
@@ -106,6 +107,7 @@ extension KernelBackend {
         }
     }
 
+    /// Float32 softmax backward of each row of (rows, cols) in one launch of the tuned row variant.
     public func softmaxBackward(output y: Tensor, gradOutput dy: Tensor, validLens: Tensor?, into dx: Tensor,
                                 rows: Int, cols: Int) throws {
         try requireFloat32(y, op: "softmaxBackward")

@@ -47,12 +47,17 @@ typealias KernelFunction = OpaquePointer
 
 /// What the ops ask of a device to size their launches.
 public struct KernelDeviceLimits: Sendable {
+    /// The device's name as its driver reports it.
     public var name: String
+    /// Whether the device is a GPU (always for CUDA), which selects GPU-shaped kernels and tuning.
     public var isGPU: Bool
+    /// Compute units (OpenCL) or streaming multiprocessors (CUDA).
     public var computeUnits: Int
+    /// The device's global memory in bytes.
     public var globalMemoryBytes: Int
     /// Local (OpenCL) or shared (CUDA) memory one work-group may use.
     public var localMemoryBytes: Int
+    /// The most work-items (CUDA: threads) one work-group (block) may hold.
     public var maxWorkGroupSize: Int
 }
 
@@ -123,13 +128,14 @@ extension KernelRuntime {
     func abandonStep() {}
 }
 
+/// The backend of OpenCL and CUDA devices, launching Kernels/*.cl through the device's `KernelRuntime`.
 public final class KernelBackend: Backend {
-    /// Whether training steps go to a device that can take them as graphs (CUDA) as one graph
-    /// launch each (`--graphs on|off`; on by default).
-    nonisolated(unsafe) public static var stepGraphs = true
     let runtime: KernelRuntime
+    /// The OpenCL or CUDA device this backend runs on.
     public var device: Device { runtime.device }
+    /// The runtime's one-line description of the device, for messages and listings.
     public var displayName: String { runtime.displayName }
+    /// The device's sizes that the ops use to shape their launches.
     public var limits: KernelDeviceLimits { runtime.limits }
     /// Serialises launches, transfers and the caches below (recursive: ops call ops).
     let lock = NSRecursiveLock()
@@ -161,16 +167,20 @@ public final class KernelBackend: Backend {
 
     // MARK: memory
 
+    /// Device memory of `byteCount` bytes from the runtime.
     public func allocate(byteCount: Int) throws -> Buffer {
         lock.lock(); defer { lock.unlock() }
         return try runtime.allocate(byteCount: byteCount)
     }
 
+    /// A buffer inside `buffer`'s allocation from the runtime, or nil where the device cannot start one
+    /// there.
     public func view(_ buffer: Buffer, byteOffset: Int, byteCount: Int) throws -> Buffer? {
         lock.lock(); defer { lock.unlock() }
         return try runtime.view(buffer, byteOffset: byteOffset, byteCount: byteCount)
     }
 
+    /// Queues a copy of `bytes` into the buffer and counts it in the trace (nothing for zero bytes).
     public func upload(_ bytes: UnsafeRawBufferPointer, to buffer: Buffer) throws {
         guard bytes.count > 0 else { return }
         lock.lock(); defer { lock.unlock() }
@@ -179,6 +189,7 @@ public final class KernelBackend: Backend {
         trace.uploads.bytes += bytes.count
     }
 
+    /// Waits for the queue, copies the buffer out into `bytes` and counts a blocking download.
     public func download(_ buffer: Buffer, to bytes: UnsafeMutableRawBufferPointer) throws {
         guard bytes.count > 0 else { return }
         lock.lock(); defer { lock.unlock() }
@@ -188,17 +199,20 @@ public final class KernelBackend: Backend {
         trace.downloads.bytes += bytes.count
     }
 
+    /// Waits until everything queued has run, counting one wait.
     public func synchronize() throws {
         lock.lock(); defer { lock.unlock() }
         try runtime.finish()
         trace.waits += 1
     }
 
+    /// Host memory from the runtime for fast transfers (page-locked on CUDA).
     public func allocateHost(byteCount: Int) throws -> UnsafeMutableRawPointer {
         lock.lock(); defer { lock.unlock() }
         return try runtime.allocateHost(byteCount: byteCount)
     }
 
+    /// Returns host memory from `allocateHost` to the runtime.
     public func freeHost(_ pointer: UnsafeMutableRawPointer) {
         lock.lock(); defer { lock.unlock() }
         runtime.freeHost(pointer)
@@ -206,8 +220,8 @@ public final class KernelBackend: Backend {
 
     /// Runs one training step; on a CUDA device with step graphs on, its launches are recorded and
     /// queued as one graph at the end.
-    public func runStep(_ body: () throws -> Void) throws {
-        guard Self.stepGraphs, runtime.recordsSteps else { return try body() }
+    public func runStep(asGraph: Bool, _ body: () throws -> Void) throws {
+        guard asGraph, runtime.recordsSteps else { return try body() }
         lock.lock(); runtime.beginStep(); lock.unlock()
         do {
             try body()

@@ -30,8 +30,11 @@ public enum RowVariant: String, CaseIterable, Sendable { case auto, perItem, per
 /// never see each other's choice). Outside one, `DIVE_VARIANTS` sets them for the whole process,
 /// for comparing candidates from the command line: `DIVE_VARIANTS=recurrent=split,rows=perGroup`.
 public enum KernelVariants {
+    /// The GEMM variant forced for this task, `DIVE_VARIANTS`'s `gemm=` or `.auto` by default.
     @TaskLocal public static var gemm = environment.gemm
+    /// The recurrence path forced for this task, `DIVE_VARIANTS`'s `recurrent=` or `.auto` by default.
     @TaskLocal public static var recurrent = environment.recurrent
+    /// The row-op variant forced for this task, `DIVE_VARIANTS`'s `rows=` or `.auto` by default.
     @TaskLocal public static var rows = environment.rows
 
     /// `DIVE_VARIANTS` read once: each `family=variant` it names, and what it could not read.

@@ -7,8 +7,11 @@ import Foundation
 
 /// One tuned choice: an op family's shape, each candidate's median seconds, and the one chosen.
 public struct TunedChoice: Codable, Equatable, Sendable {
+    /// The op family ("gemm", "recurrent", "softmax", ...) and a text key for the tuned shape.
     public var family: String, shape: String
+    /// Each candidate's median seconds on the shape, by candidate name (empty when read from the cache).
     public var seconds: [String: Double]
+    /// The name of the candidate kept for the shape (the fastest, when timed).
     public var chosen: String
     /// Whether it was read from DIVE_CACHE rather than timed in this process (no times then).
     public var cached: Bool

@@ -2,26 +2,46 @@
 import COpenCL
 
 /// One OpenCL device as the driver describes it.
+/// Safe to share: every field is a constant, and OpenCL's platform and device ids may be used
+/// from any thread.
 public struct OpenCLDeviceInfo: @unchecked Sendable {
+    /// The index of the device's platform, P in `opencl:P.D`.
     public let platformIndex: Int
+    /// The device's index within its platform, D in `opencl:P.D`.
     public let deviceIndex: Int      // within the platform
+    /// The device's index counting across all platforms, N in `opencl:N`.
     public let globalIndex: Int      // counting across platforms: `opencl:N`
+    /// The platform's name (CL_PLATFORM_NAME), e.g. "Portable Computing Language".
     public let platformName: String
+    /// The platform's version string (CL_PLATFORM_VERSION).
     public let platformVersion: String
+    /// The device's name (CL_DEVICE_NAME).
     public let name: String
+    /// The device's vendor (CL_DEVICE_VENDOR).
     public let vendor: String
+    /// The driver's version string (CL_DRIVER_VERSION).
     public let driverVersion: String
+    /// The OpenCL C version the device compiles (CL_DEVICE_OPENCL_C_VERSION).
     public let openCLCVersion: String
+    /// Whether CL_DEVICE_TYPE includes GPU.
     public let isGPU: Bool
+    /// The device type for listings: "GPU", "CPU", "accelerator" or "other".
     public let typeName: String
+    /// Parallel compute units (CL_DEVICE_MAX_COMPUTE_UNITS).
     public let computeUnits: Int
+    /// Global memory in bytes (CL_DEVICE_GLOBAL_MEM_SIZE).
     public let globalMemoryBytes: Int
+    /// The largest single allocation in bytes (CL_DEVICE_MAX_MEM_ALLOC_SIZE).
     public let maxAllocationBytes: Int
+    /// Local memory per work-group in bytes (CL_DEVICE_LOCAL_MEM_SIZE).
     public let localMemoryBytes: Int
+    /// The most work-items in one work-group (CL_DEVICE_MAX_WORK_GROUP_SIZE).
     public let maxWorkGroupSize: Int
     /// Where a sub-buffer may start: CL_DEVICE_MEM_BASE_ADDR_ALIGN, in bytes.
     public let baseAddressAlignment: Int
+    /// Whether the device offers the cl_khr_fp16 extension.
     public let supportsFP16: Bool
+    /// Whether the device computes in double precision (a double FP config or cl_khr_fp64).
     public let supportsFP64: Bool
     let id: cl_device_id
 }
@@ -103,8 +123,8 @@ enum OpenCLDevices {
     }
 }
 
-private extension String {
-    func trimmingCharacters(in set: Character) -> String {
+extension String {
+    fileprivate func trimmingCharacters(in set: Character) -> String {
         var s = Substring(self)
         while s.first == set { s.removeFirst() }
         while s.last == set { s.removeLast() }

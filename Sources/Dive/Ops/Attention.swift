@@ -4,7 +4,9 @@
 
 /// The result of one attention call: output and the softmax weights (kept for inspection).
 public struct AttentionResult {
+    /// The attention output, (B, Tq, Dv), or (B, Tq, h·Dv) with h heads side by side.
     public let output: Tensor    // (B, Tq, Dv)
+    /// The softmax weights before dropout, (B, Tq, Tk) or (B·h, Tq, Tk) with h heads; no gradient.
     public let weights: Tensor   // (B, Tq, Tk), no gradient
 }
 

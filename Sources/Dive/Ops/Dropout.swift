@@ -6,19 +6,25 @@
 
 /// The rows of a global minibatch one process of a data-parallel run holds.
 public struct RowShard: Equatable, Sendable {
+    /// The global minibatch rows this process holds.
     public var rows: Range<Int>
+    /// The number of rows in the whole global minibatch.
     public var globalRows: Int
+    /// Builds a shard of the `rows` this process holds out of a minibatch of `globalRows` rows.
     public init(rows: Range<Int>, globalRows: Int) { self.rows = rows; self.globalRows = globalRows }
 }
 
 /// A seeded stream of counter ranges for dropout masks. Its state (seed, offset) is what a
 /// checkpoint stores to resume with the same masks.
 public final class RandomStream {
+    /// The stream's seed, fixed for the run.
     public var seed: UInt64
+    /// The first counter the next mask uses; each mask advances it by the global minibatch's element count.
     public var offset: UInt64
     /// Set per minibatch by data-parallel training (nil: the tensors hold the whole minibatch).
     public var shard: RowShard?
 
+    /// Builds a stream from a seed, starting at `offset` (a checkpoint's saved offset to resume its masks).
     public init(seed: UInt64, offset: UInt64 = 0) {
         self.seed = seed
         self.offset = offset

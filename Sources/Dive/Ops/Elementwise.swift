@@ -30,9 +30,13 @@ extension Tensor {
         return out
     }
 
+    /// Elementwise a + b with NumPy broadcasting; the gradient of each operand is summed back to its shape.
     public static func + (a: Tensor, b: Tensor) throws -> Tensor { try a.binary(.add, b, name: "add") }
+    /// Elementwise a - b with NumPy broadcasting; the gradient of each operand is summed back to its shape.
     public static func - (a: Tensor, b: Tensor) throws -> Tensor { try a.binary(.sub, b, name: "sub") }
+    /// Elementwise a · b with NumPy broadcasting; the gradient of each operand is summed back to its shape.
     public static func * (a: Tensor, b: Tensor) throws -> Tensor { try a.binary(.mul, b, name: "mul") }
+    /// Elementwise a / b with NumPy broadcasting; the gradient of each operand is summed back to its shape.
     public static func / (a: Tensor, b: Tensor) throws -> Tensor { try a.binary(.div, b, name: "div") }
 
     // MARK: unary
@@ -60,22 +64,38 @@ extension Tensor {
         return out
     }
 
+    /// Elementwise negation, -x.
     public static prefix func - (x: Tensor) throws -> Tensor { try x.unary(.neg, name: "neg") }
+    /// Elementwise eˣ.
     public func exp() throws -> Tensor { try unary(.exp, name: "exp") }
+    /// Elementwise natural logarithm.
     public func log() throws -> Tensor { try unary(.log, name: "log") }
+    /// Elementwise hyperbolic tangent.
     public func tanh() throws -> Tensor { try unary(.tanh, name: "tanh") }
+    /// Elementwise logistic sigmoid, 1 / (1 + e⁻ˣ).
     public func sigmoid() throws -> Tensor { try unary(.sigmoid, name: "sigmoid") }
+    /// Elementwise max(0, x).
     public func relu() throws -> Tensor { try unary(.relu, name: "relu") }
+    /// Elementwise square root.
     public func sqrt() throws -> Tensor { try unary(.sqrt, name: "sqrt") }
+    /// Elementwise xᵉ for a scalar exponent e.
     public func pow(_ exponent: Float) throws -> Tensor { try unary(.powScalar(exponent), name: "pow") }
 
+    /// Adds the scalar s to every element.
     public static func + (a: Tensor, s: Float) throws -> Tensor { try a.unary(.addScalar(s), name: "add") }
+    /// Adds the scalar s to every element.
     public static func + (s: Float, a: Tensor) throws -> Tensor { try a.unary(.addScalar(s), name: "add") }
+    /// Subtracts the scalar s from every element.
     public static func - (a: Tensor, s: Float) throws -> Tensor { try a.unary(.addScalar(-s), name: "sub") }
+    /// s - x for every element x.
     public static func - (s: Float, a: Tensor) throws -> Tensor { try a.unary(.rsubScalar(s), name: "sub") }
+    /// Multiplies every element by the scalar s.
     public static func * (a: Tensor, s: Float) throws -> Tensor { try a.unary(.mulScalar(s), name: "mul") }
+    /// Multiplies every element by the scalar s.
     public static func * (s: Float, a: Tensor) throws -> Tensor { try a.unary(.mulScalar(s), name: "mul") }
+    /// Divides every element by the scalar s (a multiplication by 1 / s).
     public static func / (a: Tensor, s: Float) throws -> Tensor { try a.unary(.mulScalar(1 / s), name: "div") }
+    /// s / x for every element x.
     public static func / (s: Float, a: Tensor) throws -> Tensor { try a.unary(.rdivScalar(s), name: "div") }
 
     /// self += scale · x in place, with no autograd (a running sum that stays on the device, such

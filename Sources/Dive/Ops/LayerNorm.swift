@@ -2,6 +2,7 @@
 // alone or fused with the residual sum and dropout before it (the Transformer's AddNorm).
 
 extension Tensor {
+    /// Layer normalisation over the last axis (biased variance), then the affine γ·x̂ + β per column.
     public func layerNorm(gamma: Tensor, beta: Tensor, eps: Float = 1e-5) throws -> Tensor {
         try checkFloat(op: "layerNorm")
         try checkSameDevice([gamma, beta], op: "layerNorm")

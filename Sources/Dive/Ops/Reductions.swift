@@ -42,8 +42,11 @@ extension Tensor {
         return out
     }
 
+    /// The sum along `axis` (negative counts from the end), dropped from the shape unless `keepDims`.
     public func sum(axis: Int, keepDims: Bool = false) throws -> Tensor { try reduce(.sum, axis: axis, keepDims: keepDims, name: "sum") }
+    /// The mean along `axis` (negative counts from the end), dropped from the shape unless `keepDims`.
     public func mean(axis: Int, keepDims: Bool = false) throws -> Tensor { try reduce(.mean, axis: axis, keepDims: keepDims, name: "mean") }
+    /// The maximum along `axis`; its gradient is shared equally by the tied maxima.
     public func max(axis: Int, keepDims: Bool = false) throws -> Tensor { try reduce(.max, axis: axis, keepDims: keepDims, name: "max") }
     /// Index of the first maximum along `axis`, as Int32.
     public func argmax(axis: Int, keepDims: Bool = false) throws -> Tensor { try reduce(.argmax, axis: axis, keepDims: keepDims, name: "argmax") }

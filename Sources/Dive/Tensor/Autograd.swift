@@ -24,6 +24,7 @@ final class GradNode {
     }
 }
 
+/// The switch for gradient recording: ops record a backward only while it is enabled for the task.
 public enum Autograd {
     @TaskLocal static var isEnabled = true
 

@@ -48,10 +48,12 @@ extension Tensor {
         return t
     }
 
+    /// A tensor of the given shape and type filled with 0.
     public static func zeros(_ shape: [Int], dtype: DType = .float32, on backend: Backend) throws -> Tensor {
         try full(shape, 0, dtype: dtype, on: backend)
     }
 
+    /// A tensor of the given shape and type filled with 1.
     public static func ones(_ shape: [Int], dtype: DType = .float32, on backend: Backend) throws -> Tensor {
         try full(shape, 1, dtype: dtype, on: backend)
     }

@@ -1,12 +1,16 @@
 // `Tensor`: a contiguous, row-major array that lives on one device, with its autograd links.
 // Reshapes share storage; every other op writes a new buffer from the backend's pool.
 
+/// A contiguous row-major array on one device with its autograd links; reshapes share storage.
 public final class Tensor {
+    /// The size of each axis, outermost first.
     public let shape: [Int]
+    /// The element type.
     public let dtype: DType
     /// Device memory; shared by reshaped views of the same data. (A `var` only so that autograd
     /// can ask whether it is uniquely referenced; it is never reassigned.)
     public internal(set) var storage: Buffer
+    /// The backend that owns the storage and runs every op on this tensor.
     public let backend: Backend
 
     /// Whether gradients flow into this tensor. Set on parameters; ops propagate it.
@@ -18,7 +22,9 @@ public final class Tensor {
 
     /// Number of elements.
     public let count: Int
+    /// The number of axes.
     public var rank: Int { shape.count }
+    /// The device the tensor lives on.
     public var device: Device { backend.device }
 
     init(shape: [Int], dtype: DType, storage: Buffer, backend: Backend, requiresGrad: Bool = false) {
@@ -59,6 +65,7 @@ public final class Tensor {
 }
 
 extension Tensor: CustomStringConvertible {
+    /// "Tensor(shape, dtype, device)", with ", requiresGrad" where set.
     public var description: String {
         "Tensor(\(shape), \(dtype), \(device)\(requiresGrad ? ", requiresGrad" : ""))"
     }

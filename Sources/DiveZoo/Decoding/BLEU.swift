@@ -2,6 +2,7 @@
 // p_n the clipped n-gram precision; tokens are split on single spaces.
 import Foundation
 
+/// The book's BLEU score (9.7) of a predicted translation against one label sentence.
 public enum BLEU {
     /// The book's `bleu(pred_seq, label_seq, k)`. Where the zh book divides by zero (a prediction
     /// shorter than k tokens), n stops at the prediction's length, as in the en edition.

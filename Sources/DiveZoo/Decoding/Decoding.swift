@@ -7,17 +7,27 @@ import Foundation
 
 /// One decoded output: tokens without `<eos>`, whether `<eos>` ended it, and its log-probability.
 public struct Decoded: Equatable, Sendable {
+    /// The output's target-vocabulary indices, without `<bos>` and `<eos>`.
     public var tokens: [Int]
+    /// Whether the model predicted `<eos>` (false: decoding stopped after `numSteps` steps).
     public var endedWithEOS: Bool
+    /// The natural log of the probability of `tokens`, and of the `<eos>` when it ended with one.
     public var logProbability: Double
+    /// The tokens as target-vocabulary words joined by single spaces.
     public var text: String
 }
 
+/// Translates English sentences with a trained encoder-decoder (9.7, 10.4, 10.7): greedy decoding,
+/// beam search (9.8) and the log-probability of a given output.
 public struct Translator {
+    /// The trained model it decodes with; each decoding call puts it in eval mode.
     public let model: any EncoderDecoder
+    /// The source (English) and target (French) vocabularies the model was trained with.
     public let srcVocab: Vocab, tgtVocab: Vocab
     let backend: Backend
 
+    /// A translator for `model` and its two vocabularies, on the model's backend; throws when the
+    /// model has no parameters.
     public init(model: any EncoderDecoder, srcVocab: Vocab, tgtVocab: Vocab) throws {
         guard let b = model.backend else { throw ZooError.invalidOption("the model has no parameters") }
         self.model = model; self.srcVocab = srcVocab; self.tgtVocab = tgtVocab; backend = b

@@ -5,10 +5,16 @@ import DiveData
 import DiveNN
 import Foundation
 
+/// Classifies a premise and hypothesis as entailment, contradiction or neutral with a trained
+/// decomposable attention model (15.5).
 public struct NLIPredictor {
+    /// The trained model; each prediction runs it in eval mode.
     public let model: DecomposableAttention
+    /// The vocabulary the model was trained with, mapping tokens to embedding rows.
     public let vocab: Vocab
 
+    /// A predictor from a model and its vocabulary; throws when the vocabulary's size is not the
+    /// model's `vocabSize`.
     public init(model: DecomposableAttention, vocab: Vocab) throws {
         guard vocab.count == model.config.vocabSize else {
             throw ZooError.invalidOption("the vocabulary has \(vocab.count) tokens, the model's embedding \(model.config.vocabSize)")

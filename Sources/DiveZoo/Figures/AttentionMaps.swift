@@ -7,8 +7,11 @@ import Foundation
 
 /// One heatmap file: its name (`attention`, `encoder`, `decoder-self`, `decoder-cross`) and panels.
 public struct AttentionFigure: Sendable {
+    /// The file's name: `attention`, `encoder`, `decoder-self` or `decoder-cross`, also its title.
     public var name: String
+    /// One panel per block and head (Transformer), or the one panel of Bahdanau's attention.
     public var panels: [HeatmapPanel]
+    /// The axes' names under and beside every panel (keys and queries).
     public var xLabel: String, yLabel: String
 
     /// The SVG document of this figure.

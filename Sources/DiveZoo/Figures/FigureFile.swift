@@ -4,6 +4,8 @@
 import Dive
 import Foundation
 
+/// Writes SVG figures atomically, creating the folder and naming the path and the system's reason when it
+/// fails.
 public enum FigureFile {
     /// Checks `url` before any work: its folder exists or is created, and it can be written.
     public static func prepare(_ url: URL, flag: String) throws {
@@ -12,6 +14,8 @@ public enum FigureFile {
         }
     }
 
+    /// Writes `svg` to `url` as UTF-8, atomically; throws `ZooError.invalidOption` with the reason when it
+    /// cannot.
     public static func write(_ svg: String, to url: URL) throws {
         do { try AtomicFile.write(Data(svg.utf8), to: try AtomicFile.prepare(url)) } catch let error as AtomicFileError {
             throw ZooError.invalidOption("cannot write the figure \(url.path): \(error.reason)")

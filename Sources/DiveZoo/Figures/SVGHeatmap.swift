@@ -5,11 +5,16 @@ import Foundation
 
 /// One matrix to draw: `values[row][column]`, with optional labels for the rows and columns.
 public struct HeatmapPanel: Sendable {
+    /// The weights, `values[row][column]`.
     public var values: [[Double]]
+    /// The panel's title, drawn above it (empty: none).
     public var title: String
+    /// Tokens written beside the rows (nil: none).
     public var rowLabels: [String]?
+    /// Tokens written under the columns (nil: none).
     public var columnLabels: [String]?
 
+    /// A panel from its rows of values, with an optional title and axis labels.
     public init(_ values: [[Double]], title: String = "", rowLabels: [String]? = nil, columnLabels: [String]? = nil) {
         self.values = values; self.title = title; self.rowLabels = rowLabels; self.columnLabels = columnLabels
     }
@@ -23,6 +28,7 @@ public struct HeatmapPanel: Sendable {
     }
 }
 
+/// Draws heatmap panels as one self-contained SVG document (the book's `show_heatmaps`).
 public enum SVGHeatmap {
     /// An SVG document laying `panels` out in rows of `columns` panels, axes named `xLabel`/`yLabel`.
     /// All panels share one colour scale (the minimum and maximum over every finite value).

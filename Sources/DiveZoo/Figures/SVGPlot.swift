@@ -2,6 +2,8 @@
 // a per-epoch figure against the epoch, with axes, ticks and labels.
 import Foundation
 
+/// Draws training curves and named series as self-contained SVG line charts (the book's Animator and
+/// `d2l.plot`).
 public enum SVGPlot {
     /// The plot area both charts share: size and margins, the y range of the finite values (widened
     /// when flat) and the number of x positions, with the maps from data to pixels.

@@ -33,20 +33,27 @@ public protocol EncoderDecoder: Module {
 }
 
 extension EncoderDecoder {
+    /// Tokens per source and target sequence, from the model's configuration.
     public var numSteps: Int { modelConfig.numSteps }
+    /// The target vocabulary's size V, from the model's configuration.
     public var tgtVocabSize: Int { modelConfig.tgtVocabSize }
+    /// None by default: only the Transformer records its encoder's self-attention.
     public func lastEncoderAttention() throws -> [AttentionMatrix] { [] }
 }
 
 /// One step's attention weights for one panel (`figure` groups panels into one heatmap file).
 public struct AttentionRow {
+    /// The heatmap file the row belongs to, and the title of its panel there.
     public var figure: String, panel: String
+    /// The step's attention weights over the source positions (keys).
     public var row: [Float]
 }
 
 /// A whole attention matrix (queries × keys) for one panel.
 public struct AttentionMatrix {
+    /// The heatmap file the matrix belongs to, and the title of its panel there.
     public var figure: String, panel: String
+    /// The weights, one row per query and one column per key.
     public var matrix: [[Float]]
 }
 
@@ -60,10 +67,12 @@ public protocol TranslationSizes: Sendable {
 }
 
 extension Seq2SeqConfig: TranslationSizes {
+    /// The GRU's hidden size.
     public var width: Int { hidden }
 }
 
 extension TransformerConfig: TranslationSizes {
+    /// `numHiddens`, the Transformer's d_model.
     public var width: Int { numHiddens }
 }
 
@@ -90,9 +99,13 @@ public enum TranslationModelConfig: Equatable, Sendable {
         }
     }
 
+    /// Tokens per source and target sequence.
     public var numSteps: Int { sizes.numSteps }
+    /// The source (English) vocabulary's size.
     public var srcVocabSize: Int { sizes.srcVocabSize }
+    /// The target (French) vocabulary's size.
     public var tgtVocabSize: Int { sizes.tgtVocabSize }
+    /// The model width: the GRU's hidden size, or the Transformer's d_model.
     public var width: Int { sizes.width }
 
     /// A fresh model with PyTorch's default initialisation.

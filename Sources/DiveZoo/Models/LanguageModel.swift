@@ -30,13 +30,21 @@ extension LanguageModel {
 
 /// Which model a language-model recipe builds; stored in checkpoints as JSON.
 public struct LanguageModelConfig: Codable, Equatable, Sendable {
+    /// The six models: the RNN, GRU and LSTM from scratch (8.5, 9.1, 9.2) and their concise
+    /// PyTorch-style layers (8.6, 9.1–9.4).
     public enum Kind: String, Codable, Sendable { case rnnScratch, gruScratch, lstmScratch, rnn, gru, lstm }
+    /// Which model to build.
     public var kind: Kind
+    /// The number of characters V: the width of the one-hot input and of the logits.
     public var vocabSize: Int
+    /// The hidden state's width H (per layer and direction).
     public var hidden: Int
+    /// The number of stacked recurrent layers (the concise models only; the scratch models have one).
     public var layers: Int = 1
+    /// Whether the concise layer also runs backwards (9.4), doubling the output layer's input.
     public var bidirectional = false
 
+    /// A configuration from its fields: one layer, one direction unless given.
     public init(kind: Kind, vocabSize: Int, hidden: Int, layers: Int = 1, bidirectional: Bool = false) {
         self.kind = kind; self.vocabSize = vocabSize; self.hidden = hidden; self.layers = layers; self.bidirectional = bidirectional
     }
@@ -55,6 +63,7 @@ public struct LanguageModelConfig: Codable, Equatable, Sendable {
     }
 }
 
+/// Greedy continuation of a text with a trained character language model.
 public enum LanguageModelPrediction {
     /// The book's `predict_ch8(prefix, n, net, vocab)`: batch 1, warm up on the prefix, then `n`
     /// greedy (argmax) characters. Returns prefix + continuation.

@@ -8,12 +8,18 @@ import DiveData
 import DiveNN
 import Foundation
 
+/// 10.2: Nadaraya–Watson kernel regression of f(x) = 2 sin x + x^0.8 from 50 noisy samples, by
+/// average pooling, the Gaussian-kernel estimator, and the kernel with a width w learned by SGD.
 public struct NadarayaWatsonRecipe: Recipe {
+    /// Registered as `nadaraya-watson`: zh section 10.2, en 11.2.
     public let listing = RecipeListing(name: "nadaraya-watson", section: "10.2", enSection: "11.2",
                                        summary: "Nadaraya-Watson kernel regression: nonparametric and with a learned kernel width")
 
+    /// The recipe; its settings come from `defaults`.
     public init() {}
 
+    /// The book's training of w in every preset: SGD at lr 0.5, 5 full-batch epochs of 50 examples, no
+    /// clipping.
     public func defaults(_ preset: BookEdition) -> Hyperparameters {
         Hyperparameters(epochs: 5, lr: 0.5, batchSize: 50, optimizer: .sgd, clip: nil)
     }
@@ -39,6 +45,8 @@ public struct NadarayaWatsonRecipe: Recipe {
         return (try out.reshaped([n]), weights)
     }
 
+    /// Fits w leave-one-out, then reports each epoch's loss, w, the three estimators on the test inputs
+    /// and their MSE against f; `--plot` adds both kernels' attention weights.
     public func run(_ options: RunOptions) throws -> RecipeReport {
         let backend = try options.backend
         let hyper = options.resolve(defaults(options.preset))

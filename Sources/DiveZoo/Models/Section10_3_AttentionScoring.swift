@@ -8,10 +8,14 @@ import DiveData
 import DiveNN
 import Foundation
 
+/// 10.3: the masked softmax with 1-D and 2-D valid lengths, then additive and scaled dot-product
+/// attention on the book's toy inputs, both averaging the valid value rows.
 public struct AttentionScoringRecipe: Demonstration {
+    /// Registered as `attention-scoring`: zh section 10.3, en 11.3.
     public let listing = RecipeListing(name: "attention-scoring", section: "10.3", enSection: "11.3",
                                        summary: "masked softmax, additive and scaled dot-product attention on the book's toy inputs")
 
+    /// The demonstration; it has no settings of its own.
     public init() {}
 
     /// The book's inputs: values arange(40) as (2, 10, 4) (both batch items alike), keys ones (2, 10, 2), lengths [2, 6].
@@ -21,6 +25,8 @@ public struct AttentionScoringRecipe: Demonstration {
                 try Tensor([Int32(2), 6], shape: [2], on: backend))
     }
 
+    /// Prints the masked softmaxes and both attention layers' outputs (eval mode) beside the book's;
+    /// `--plot` adds their attention weights.
     public func run(_ options: RunOptions) throws -> RecipeReport {
         let backend = try options.backend
         let rng = HostRNG(seed: options.seed)

@@ -7,9 +7,13 @@ import DiveNN
 /// The book's `(enc_outputs, hidden_state, enc_valid_lens)` for K hypotheses, plus the keys'
 /// projection W_k·enc_outputs, which stays fixed while decoding.
 public final class BahdanauState: DecoderState {
+    /// The encoder's outputs (K, T, H), batch-major: the attention's values.
     public let encOutputs: Tensor       // (K, T, H)
+    /// W_k · enc_outputs (K, T, H), the attention's projected keys.
     public let projectedKeys: Tensor    // (K, T, H)
+    /// The decoder GRU's state (L, K, H).
     public let hidden: Tensor           // (L, K, H)
+    /// Each hypothesis's source length with `<eos>` (K): keys past it are masked.
     public let validLens: [Int32]       // (K)
     let lensTensor: Tensor
 
@@ -22,6 +26,7 @@ public final class BahdanauState: DecoderState {
         try BahdanauState(encOutputs: encOutputs, projectedKeys: projectedKeys, hidden: hidden, validLens: validLens)
     }
 
+    /// The state of hypotheses `rows`: their encoder outputs, keys, GRU state and lengths.
     public func selecting(_ rows: [Int]) throws -> DecoderState {
         try BahdanauState(encOutputs: DecoderStates.selectRows(encOutputs, rows),
                           projectedKeys: DecoderStates.selectRows(projectedKeys, rows),
@@ -31,12 +36,17 @@ public final class BahdanauState: DecoderState {
 
 /// The book's `Seq2SeqAttentionDecoder`; parameters `attention.*`, `embedding.*`, `rnn.*`, `dense.*`.
 public final class Seq2SeqAttentionDecoder: Module {
+    /// Additive attention with key, query and hidden sizes H and the configuration's dropout.
     public let attention: AdditiveAttention
+    /// The target embedding (V_tgt, E).
     public let embedding: Embedding
+    /// The decoder's GRU over [context; embedding]: H + E → H over L layers.
     public let rnn: GRU
+    /// The output layer H → V_tgt.
     public let dense: Linear
     let hidden: Int
 
+    /// Builds the attention, embedding, GRU and output layer from `c`'s target vocabulary and sizes.
     public init(_ c: Seq2SeqConfig, on backend: Backend, rng: HostRNG) throws {
         hidden = c.hidden
         attention = try AdditiveAttention(keySize: c.hidden, querySize: c.hidden, numHiddens: c.hidden, dropout: c.dropout,
@@ -80,10 +90,15 @@ public final class Seq2SeqAttentionDecoder: Module {
 
 /// The 10.4 encoder-decoder: `encoder.*` (the 9.7 GRU encoder), `decoder.*`.
 public final class BahdanauSeq2Seq: Module, EncoderDecoder {
+    /// The sizes the model was built from.
     public let config: Seq2SeqConfig
+    /// The 9.7 GRU encoder; parameters `encoder.*`.
     public let encoder: Seq2SeqEncoder
+    /// The attention decoder; parameters `decoder.*`.
     public let decoder: Seq2SeqAttentionDecoder
 
+    /// Builds the encoder and attention decoder from `config` with PyTorch's default initialisation
+    /// (`xavierInit` applies the book's).
     public init(_ config: Seq2SeqConfig, on backend: Backend, rng: HostRNG) throws {
         self.config = config
         encoder = try Seq2SeqEncoder(config, on: backend, rng: rng)
@@ -92,7 +107,9 @@ public final class BahdanauSeq2Seq: Module, EncoderDecoder {
         register("encoder", encoder); register("decoder", decoder)
     }
 
+    /// `.bahdanau` with its configuration, for checkpoints.
     public var modelConfig: TranslationModelConfig { .bahdanau(config) }
+    /// True: the model takes and returns (T, B, ·) tensors.
     public var timeMajor: Bool { true }
 
     /// Xavier uniform on every Linear weight (attention and dense) and GRU weight matrix.
@@ -109,18 +126,22 @@ public final class BahdanauSeq2Seq: Module, EncoderDecoder {
         return try decoder(decoderInput, state: initial).logits
     }
 
+    /// Encodes one source sentence (T) into the decoder's state for one hypothesis: outputs (1, T, H),
+    /// projected keys, GRU state (L, 1, H) and `validLength`.
     public func beginDecoding(source: [Int32], validLength: Int32) throws -> DecoderState {
         guard let backend else { throw ZooError.invalidOption("the model has no parameters") }
         let (outputs, state) = try encoder(Tensor(source, shape: [source.count, 1], on: backend))   // (T, 1, H), (L, 1, H)
         return try decoder.initState(encOutputs: outputs, hidden: state, validLens: [validLength])
     }
 
+    /// One decoder step for K hypotheses: their last tokens (K) → logits (K, V_tgt) and the new state.
     public func decodeStep(_ tokens: [Int32], state: DecoderState) throws -> (logits: Tensor, state: DecoderState) {
         guard let backend, let s = state as? BahdanauState else { throw ZooError.invalidOption("not a Bahdanau decoder state") }
         let (logits, next) = try decoder(Tensor(tokens, shape: [1, tokens.count], on: backend), state: s)   // (1, K, V)
         return (try logits.reshaped([tokens.count, config.tgtVocabSize]), next)
     }
 
+    /// Whether the decoder's attention keeps its weights for `lastStepAttention`.
     public var recordsAttention: Bool {
         get { decoder.attention.keepsWeights }
         set { decoder.attention.keepsWeights = newValue }

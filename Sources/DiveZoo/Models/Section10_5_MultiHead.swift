@@ -6,10 +6,14 @@ import DiveData
 import DiveNN
 import Foundation
 
+/// 10.5: multi-head attention (width 100, 5 heads, dropout 0.5) in eval mode on the book's ones
+/// input, whose output shape is (2, 4, 100).
 public struct MultiHeadRecipe: Demonstration {
+    /// Registered as `multihead`: zh section 10.5, en 11.5.
     public let listing = RecipeListing(name: "multihead", section: "10.5", enSection: "11.5",
                                        summary: "multi-head attention on the book's toy input: output shape (2, 4, 100)")
 
+    /// The demonstration; it has no settings of its own.
     public init() {}
 
     /// The book's toy layer of 10.5 and 10.6: MultiHeadAttention(100, 100, 100, 100, 5 heads,
@@ -21,6 +25,7 @@ public struct MultiHeadRecipe: Demonstration {
         return attention
     }
 
+    /// Prints the output shape beside the book's; `--plot` adds the 5 heads' weights for each batch item.
     public func run(_ options: RunOptions) throws -> RecipeReport {
         let backend = try options.backend
         let rng = HostRNG(seed: options.seed)

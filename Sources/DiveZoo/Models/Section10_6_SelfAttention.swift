@@ -7,12 +7,18 @@ import DiveData
 import DiveNN
 import Foundation
 
+/// 10.6: the shape of multi-head self-attention on the book's ones input, and the sinusoidal
+/// positional encoding of width 32 over 60 positions.
 public struct SelfAttentionRecipe: Demonstration {
+    /// Registered as `self-attention`: zh section 10.6, en 11.6.
     public let listing = RecipeListing(name: "self-attention", section: "10.6", enSection: "11.6",
                                        summary: "self-attention shape and the sinusoidal positional encoding (PositionalEncoding(32, 0))")
 
+    /// The demonstration; it has no settings of its own.
     public init() {}
 
+    /// Prints the self-attention's output shape, columns 6–9 of the encoding at four positions and 0…7
+    /// in binary; `--plot` adds the columns' curves and the whole table as a heatmap.
     public func run(_ options: RunOptions) throws -> RecipeReport {
         let backend = try options.backend
         let rng = HostRNG(seed: options.seed)

@@ -8,10 +8,16 @@ import Foundation
 
 /// The sizes that define a Transformer; stored in checkpoints as JSON.
 public struct TransformerConfig: Codable, Equatable, Sendable {
+    /// The source (English) and target (French) vocabulary sizes.
     public var srcVocabSize: Int, tgtVocabSize: Int
+    /// The model width d, the position-wise FFN's hidden width, the attention heads and the blocks on each
+    /// side (the book: 32, 64, 4, 2 in zh; 256, 64, 4, 2 in en).
     public var numHiddens: Int, ffnHiddens: Int, numHeads: Int, numLayers: Int
+    /// Dropout after the positional encoding and in every block (the book: 0.1 in zh, 0.2 in en).
     public var dropout: Float
+    /// Tokens per padded source and target sequence (the book: 10).
     public var numSteps: Int
+    /// A configuration from its sizes.
     public init(srcVocabSize: Int, tgtVocabSize: Int, numHiddens: Int, ffnHiddens: Int, numHeads: Int, numLayers: Int,
                 dropout: Float, numSteps: Int) {
         self.srcVocabSize = srcVocabSize; self.tgtVocabSize = tgtVocabSize; self.numHiddens = numHiddens
@@ -22,7 +28,9 @@ public struct TransformerConfig: Codable, Equatable, Sendable {
 
 /// Children named `block0`, `block1`, … (the book's `nn.Sequential` with `add_module("block" + i)`).
 public final class BlockList<Block: Module>: Module {
+    /// The blocks in order, registered as `block0`, `block1`, ….
     public let blocks: [Block]
+    /// A list of `blocks`, each registered as the child `block<i>`.
     public init(_ blocks: [Block]) {
         self.blocks = blocks
         super.init()
@@ -32,11 +40,15 @@ public final class BlockList<Block: Module>: Module {
 
 /// The book's `TransformerEncoder`: `embedding`, `pos_encoding`, `blks.block<i>`.
 public final class TransformerEncoder: Module {
+    /// The source embedding (V_src, d), scaled by √d before the positional encoding.
     public let embedding: Embedding
+    /// The sinusoidal positional encoding, with the configuration's dropout.
     public let posEncoding: PositionalEncoding
+    /// The `numLayers` encoder blocks: self-attention and the position-wise FFN, each with AddNorm.
     public let blks: BlockList<TransformerEncoderBlock>
     let scale: Float
 
+    /// Builds the embedding, positional encoding and `numLayers` encoder blocks from `c`.
     public init(_ c: TransformerConfig, on backend: Backend, rng: HostRNG) throws {
         embedding = try Embedding(c.srcVocabSize, c.numHiddens, on: backend, rng: rng)
         posEncoding = PositionalEncoding(numHiddens: c.numHiddens, dropout: c.dropout)
@@ -59,12 +71,17 @@ public final class TransformerEncoder: Module {
 
 /// The book's `TransformerDecoder`: `embedding`, `pos_encoding`, `blks.block<i>`, `dense`.
 public final class TransformerDecoder: Module {
+    /// The target embedding (V_tgt, d), scaled by √d before the positional encoding.
     public let embedding: Embedding
+    /// The sinusoidal positional encoding, with the configuration's dropout.
     public let posEncoding: PositionalEncoding
+    /// The `numLayers` decoder blocks: masked self-attention, attention over the encoder outputs and the FFN.
     public let blks: BlockList<TransformerDecoderBlock>
+    /// The output layer d → V_tgt.
     public let dense: Linear
     let scale: Float
 
+    /// Builds the embedding, positional encoding, `numLayers` decoder blocks and output layer from `c`.
     public init(_ c: TransformerConfig, on backend: Backend, rng: HostRNG) throws {
         embedding = try Embedding(c.tgtVocabSize, c.numHiddens, on: backend, rng: rng)
         posEncoding = PositionalEncoding(numHiddens: c.numHiddens, dropout: c.dropout)
@@ -88,10 +105,12 @@ public final class TransformerDecoder: Module {
 
 /// The decoder state for K hypotheses with the host copy of the source lengths (for reselection).
 public final class TransformerDecodingState: DecoderState {
+    /// The decoder's state: the encoder outputs, the source lengths and each block's cache of its inputs.
     public let inner: TransformerDecoderState
     let lens: [Int32]
     init(_ inner: TransformerDecoderState, lens: [Int32]) { self.inner = inner; self.lens = lens }
 
+    /// The state of hypotheses `rows`: their encoder outputs, source lengths and block caches.
     public func selecting(_ rows: [Int]) throws -> DecoderState {
         let lensTensor = try Tensor(rows.map { lens[$0] }, shape: [rows.count], on: inner.encOutputs.backend)
         let s = TransformerDecoderState(encOutputs: try DecoderStates.selectRows(inner.encOutputs, rows), encValidLens: lensTensor,
@@ -103,10 +122,15 @@ public final class TransformerDecodingState: DecoderState {
 
 /// The 10.7 encoder-decoder: `encoder.*`, `decoder.*`, batch-major.
 public final class TransformerSeq2Seq: Module, EncoderDecoder {
+    /// The sizes the model was built from.
     public let config: TransformerConfig
+    /// The encoder; parameters `encoder.*`.
     public let encoder: TransformerEncoder
+    /// The decoder; parameters `decoder.*`.
     public let decoder: TransformerDecoder
 
+    /// Builds the encoder and decoder from `config` with PyTorch's default initialisation (`xavierInit`
+    /// applies the book's).
     public init(_ config: TransformerConfig, on backend: Backend, rng: HostRNG) throws {
         self.config = config
         encoder = try TransformerEncoder(config, on: backend, rng: rng)
@@ -115,7 +139,9 @@ public final class TransformerSeq2Seq: Module, EncoderDecoder {
         register("encoder", encoder); register("decoder", decoder)
     }
 
+    /// `.transformer` with its configuration, for checkpoints.
     public var modelConfig: TranslationModelConfig { .transformer(config) }
+    /// False: the Transformer takes and returns batch-major (B, T, ·) tensors.
     public var timeMajor: Bool { false }
 
     /// Xavier uniform on every Linear weight (attention projections, FFN, dense); embeddings,
@@ -133,6 +159,7 @@ public final class TransformerSeq2Seq: Module, EncoderDecoder {
         return try decoder(decoderInput, state: state)
     }
 
+    /// Encodes one source sentence (T) into (1, T, d) and a decoder state whose block caches are empty.
     public func beginDecoding(source: [Int32], validLength: Int32) throws -> DecoderState {
         guard let backend else { throw ZooError.invalidOption("the model has no parameters") }
         let lens = try Tensor([validLength], shape: [1], on: backend)
@@ -141,12 +168,16 @@ public final class TransformerSeq2Seq: Module, EncoderDecoder {
                                         lens: [validLength])
     }
 
+    /// One decoder step for K hypotheses: their last tokens (K) → logits (K, V_tgt); the state's block
+    /// caches grow in place.
     public func decodeStep(_ tokens: [Int32], state: DecoderState) throws -> (logits: Tensor, state: DecoderState) {
         guard let backend, let s = state as? TransformerDecodingState else { throw ZooError.invalidOption("not a Transformer decoder state") }
         let logits = try decoder(Tensor(tokens, shape: [tokens.count, 1], on: backend), state: s.inner)   // (K, 1, V); updates the cache
         return (try logits.reshaped([tokens.count, config.tgtVocabSize]), s)
     }
 
+    /// Whether every attention layer of the encoder and decoder keeps its weights (read from the first
+    /// decoder block).
     public var recordsAttention: Bool {
         get { decoder.blks.blocks.first?.attention1.keepsWeights ?? false }
         set {

@@ -7,6 +7,7 @@ import DiveNN
 
 /// The sizes that define a decomposable-attention model; stored in checkpoints as JSON.
 public struct NLIConfig: Codable, Equatable, Sendable {
+    /// The number of tokens in the SNLI vocabulary (the embedding's rows).
     public var vocabSize: Int
     /// Embedding width (the book: 100, GloVe 6B 100d).
     public var embedSize: Int
@@ -15,6 +16,7 @@ public struct NLIConfig: Codable, Equatable, Sendable {
     /// Tokens per premise and hypothesis in training (the book: 50).
     public var numSteps: Int
 
+    /// A configuration for `vocabSize` tokens, with the book's sizes unless given.
     public init(vocabSize: Int, embedSize: Int = 100, hidden: Int = 200, numSteps: Int = 50) {
         self.vocabSize = vocabSize; self.embedSize = embedSize; self.hidden = hidden; self.numSteps = numSteps
     }
@@ -24,8 +26,11 @@ public struct NLIConfig: Codable, Equatable, Sendable {
 /// Linear, ReLU. PyTorch's `Sequential` numbers the layers, so the Linears are `1` and `4`, or `1`
 /// and `5` when `flatten` adds a Flatten after each ReLU (the aggregate MLP).
 public final class NLIMLP: Module {
+    /// The layers in order: Dropout(0.2), Linear(inputs, hidden), Dropout(0.2), Linear(hidden, hidden).
     public let dropout1: Dropout, linear1: Linear, dropout2: Dropout, linear2: Linear
 
+    /// Builds the four layers for `inputs` → `hidden`, numbered as the book's `Sequential` numbers them
+    /// (`flatten`: the aggregate MLP's numbering).
     public init(_ inputs: Int, _ hidden: Int, flatten: Bool, on backend: Backend, rng: HostRNG) throws {
         dropout1 = Dropout(0.2)
         linear1 = try Linear(inputs, hidden, on: backend, rng: rng)
@@ -48,8 +53,10 @@ public final class NLIMLP: Module {
 /// Attend: e = f(A) f(B)ᵀ; beta = softmax(e) B (the hypothesis aligned to each premise token),
 /// alpha = softmax(eᵀ) A (the premise aligned to each hypothesis token). No padding mask.
 public final class NLIAttend: Module {
+    /// The MLP f applied to each token of both sentences before their scores e = f(A) f(B)ᵀ.
     public let f: NLIMLP
 
+    /// Builds f for `inputs`-wide embeddings and `hidden` units.
     public init(_ inputs: Int, _ hidden: Int, on backend: Backend, rng: HostRNG) throws {
         f = try NLIMLP(inputs, hidden, flatten: false, on: backend, rng: rng)
         super.init()
@@ -68,8 +75,10 @@ public final class NLIAttend: Module {
 
 /// Compare: V_A = g([A; beta]), V_B = g([B; alpha]), token by token.
 public final class NLICompare: Module {
+    /// The MLP g applied to each token joined with its aligned phrase.
     public let g: NLIMLP
 
+    /// Builds g for `inputs`-wide pairs (2E) and `hidden` units.
     public init(_ inputs: Int, _ hidden: Int, on backend: Backend, rng: HostRNG) throws {
         g = try NLIMLP(inputs, hidden, flatten: false, on: backend, rng: rng)
         super.init()
@@ -84,9 +93,12 @@ public final class NLICompare: Module {
 
 /// Aggregate: sum each comparison over its tokens (pads included), h([V_A; V_B]), Linear(H, 3).
 public final class NLIAggregate: Module {
+    /// The MLP h over the two summed comparisons.
     public let h: NLIMLP
+    /// The classifier H → 3 labels.
     public let linear: Linear
 
+    /// Builds h for `inputs` (2H) → `hidden` and the classifier `hidden` → `outputs`.
     public init(_ inputs: Int, _ hidden: Int, outputs: Int, on backend: Backend, rng: HostRNG) throws {
         h = try NLIMLP(inputs, hidden, flatten: true, on: backend, rng: rng)
         linear = try Linear(hidden, outputs, on: backend, rng: rng)
@@ -105,12 +117,19 @@ public final class NLIAggregate: Module {
 /// The book's `DecomposableAttention(vocab, embed_size, num_hiddens)` with attend/compare/aggregate
 /// inputs E, 2E and 2H. Parameters `embedding.weight`, `attend.f.*`, `compare.g.*`, `aggregate.*`.
 public final class DecomposableAttention: Module {
+    /// The sizes the model was built from.
     public let config: NLIConfig
+    /// The token embedding (V, E); the recipe starts it from GloVe 6B 100d where it can.
     public let embedding: Embedding
+    /// The attend step: soft alignment of premise and hypothesis.
     public let attend: NLIAttend
+    /// The compare step: each token against its aligned phrase.
     public let compare: NLICompare
+    /// The aggregate step: summed comparisons into logits over the 3 labels.
     public let aggregate: NLIAggregate
 
+    /// Builds the embedding and the attend (E), compare (2E) and aggregate (2H → 3) parts from `config`;
+    /// throws unless every size is positive.
     public init(_ config: NLIConfig, on backend: Backend, rng: HostRNG) throws {
         guard config.vocabSize > 0, config.embedSize > 0, config.hidden > 0, config.numSteps > 0 else {
             throw ZooError.invalidOption("decomposable attention needs positive sizes, got \(config)")

@@ -5,13 +5,19 @@ import DiveData
 import DiveNN
 import Foundation
 
+/// 4.8: the sigmoid's vanishing gradient, the exploding product of 100 Gaussian 4×4 matrices, and the
+/// activations' variance through ten layers of width 256 under N(0, 1), N(0, 0.01) and Xavier weights.
 public struct NumericsRecipe: Demonstration {
+    /// Registered as `numerics`: zh section 4.8, en 5.4.
     public let listing = RecipeListing(name: "numerics", section: "4.8", enSection: "5.4",
                                        summary: "vanishing and exploding gradients, Xavier initialisation")
+    /// 0: the demonstration has no minibatches.
     public let toyBatch = 0
 
+    /// The demonstration; it has no settings of its own.
     public init() {}
 
+    /// Runs the three computations on `options.device` and reports their figures beside the book's.
     public func run(_ options: RunOptions) throws -> RecipeReport {
         let backend = try options.backend
         var lines: [String] = [], metrics: [String: Double] = [:]

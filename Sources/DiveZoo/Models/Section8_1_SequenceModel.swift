@@ -7,13 +7,19 @@ import DiveData
 import DiveNN
 import Foundation
 
+/// 8.1: an MLP learns x_t of a noisy sine from the τ = 4 values before it; the report compares its
+/// 1-step, multistep and k-step-ahead predictions.
 public struct SequenceModelRecipe: Recipe {
+    /// Registered as `seq-model`: zh section 8.1, en 9.1.
     public let listing = RecipeListing(name: "seq-model", section: "8.1", enSection: "9.1",
                                        summary: "MLP on a noisy sine: 1-step and k-step-ahead prediction")
+    /// The book's τ (previous values per example), series length T and number of training examples.
     public static let tau = 4, count = 1000, trainCount = 600
 
+    /// The recipe; its settings come from `defaults`.
     public init() {}
 
+    /// Batch 16, lr 0.01, 5 epochs, no clipping; Adam in zh, SGD in en.
     public func defaults(_ preset: BookEdition) -> Hyperparameters {
         preset == .zh ? Hyperparameters(epochs: 5, lr: 0.01, batchSize: 16, optimizer: .adam, clip: nil)
                       : Hyperparameters(epochs: 5, lr: 0.01, batchSize: 16, optimizer: .sgd, clip: nil)
@@ -33,12 +39,16 @@ public struct SequenceModelRecipe: Recipe {
         func callAsFunction(_ x: Tensor) throws -> Tensor { try l2(l1(x, relu: true)) }   // (N, 4) → (N, 1)
     }
 
+    /// What `train` returns: the loss of every epoch and the errors of the predictions.
     public struct Result {
+        /// The MSE over the training set after each epoch (the book's `evaluate_loss`).
         public var epochLosses: [Double]
         /// MSE of predictions against the series: "1-step", "multistep", "k=1", "k=4", "k=16", "k=64".
         public var predictionMSE: [(String, Double)]
     }
 
+    /// Trains the MLP on the first 600 examples, the loss summed over each minibatch, then measures its
+    /// predictions.
     public func train(_ options: RunOptions) throws -> Result {
         let backend = try options.backend
         let hyper = options.resolve(defaults(options.preset))
@@ -109,6 +119,7 @@ public struct SequenceModelRecipe: Recipe {
         }
     }
 
+    /// Trains, then prints each epoch's loss and each prediction's MSE beside the book's losses.
     public func run(_ options: RunOptions) throws -> RecipeReport {
         let r = try train(options)
         var lines = r.epochLosses.enumerated().map { String(format: "epoch %d, loss: %f", $0.offset + 1, $0.element) }

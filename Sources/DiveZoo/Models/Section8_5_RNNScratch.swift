@@ -3,10 +3,14 @@
 import Dive
 import DiveNN
 
+/// 8.5: the book's `RNNModelScratch`, an RNN on its own W_xh, W_hh, b_h, W_hq, b_q with
+/// H_t = tanh(X_t W_xh + H_{t-1} W_hh + b_h) and outputs H_t W_hq + b_q.
 public final class RNNScratch: Module, LanguageModel {
+    /// The vocabulary size V (one-hot input and logits) and the hidden width H.
     public let vocabSize: Int, hidden: Int
     let wXH: Tensor, wHH: Tensor, bH: Tensor, wHQ: Tensor, bQ: Tensor
 
+    /// Builds the five parameters for V characters and H hidden units: N(0, 0.01²) weights, zero biases.
     public init(vocabSize: Int, hidden: Int, on backend: Backend, rng: HostRNG) throws {
         self.vocabSize = vocabSize; self.hidden = hidden
         wXH = try Scratch.weight([vocabSize, hidden], on: backend, rng: rng)   // (V, H)
@@ -18,12 +22,15 @@ public final class RNNScratch: Module, LanguageModel {
         for (n, p) in [("W_xh", wXH), ("W_hh", wHH), ("b_h", bH), ("W_hq", wHQ), ("b_q", bQ)] { register(n, p) }
     }
 
+    /// Kind `.rnnScratch` with its V and H, for checkpoints.
     public var config: LanguageModelConfig { LanguageModelConfig(kind: .rnnScratch, vocabSize: vocabSize, hidden: hidden) }
 
+    /// Zeros (B, H) for a batch of B sequences.
     public func beginState(batchSize: Int, on backend: Backend) throws -> RecurrentState {
         RecurrentState(h: try Tensor.zeros([batchSize, hidden], on: backend))
     }
 
+    /// Tokens (T, B), time-major → logits (T·B, V) and the hidden state after the last step.
     public func forward(_ tokens: Tensor, state: RecurrentState) throws -> (logits: Tensor, state: RecurrentState) {
         try checkLayout(tokens, state: state)
         return try Scratch.unroll(tokens, from: state.h, wHQ: wHQ, bQ: bQ) { x, h in

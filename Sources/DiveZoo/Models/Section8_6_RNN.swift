@@ -6,10 +6,15 @@ import DiveNN
 
 /// The book's `RNNModel(rnn_layer, vocab_size)`; parameters `rnn.*` and `linear.*`.
 public final class RNNLanguageModel: Module, LanguageModel {
+    /// The recurrent layer (RNN, GRU or LSTM cells) over the one-hot characters; parameters `rnn.*`.
     public let rnn: RecurrentLayer
+    /// The output layer from hidden·directions to V; parameters `linear.*`.
     public let linear: Linear
+    /// The number of characters V.
     public let vocabSize: Int
 
+    /// Builds a `cell` layer of `layers` layers and `hidden` units over V one-hot inputs (both directions
+    /// when `bidirectional`), then Linear(hidden·directions, V).
     public init(cell: CellKind, vocabSize: Int, hidden: Int, layers: Int = 1, bidirectional: Bool = false,
                 on backend: Backend, rng: HostRNG) throws {
         self.vocabSize = vocabSize
@@ -21,15 +26,19 @@ public final class RNNLanguageModel: Module, LanguageModel {
         register("linear", linear)
     }
 
+    /// Kind `.rnn`, `.gru` or `.lstm` from the layer's cell, with its sizes, for checkpoints.
     public var config: LanguageModelConfig {
         LanguageModelConfig(kind: rnn.cell == .rnnTanh ? .rnn : rnn.cell == .gru ? .gru : .lstm, vocabSize: vocabSize,
                             hidden: rnn.hiddenSize, layers: rnn.numLayers, bidirectional: rnn.bidirectional)
     }
 
+    /// The recurrent layer's zero state for a batch of B sequences (h, and c for an LSTM).
     public func beginState(batchSize: Int, on backend: Backend) throws -> RecurrentState {
         try rnn.beginState(batchSize: batchSize, on: backend)
     }
 
+    /// Tokens (T, B), time-major → the layer's outputs (T, B, H·directions) through `linear` as logits
+    /// (T·B, V), and the new state.
     public func forward(_ tokens: Tensor, state: RecurrentState) throws -> (logits: Tensor, state: RecurrentState) {
         try checkLayout(tokens, state: state)
         let (y, next) = try rnn(oneHot: tokens, state)                  // (T, B, H·dirs)

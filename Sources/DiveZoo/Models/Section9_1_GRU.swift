@@ -3,11 +3,16 @@
 import Dive
 import DiveNN
 
+/// 9.1: the book's GRU from scratch: update gate Z, reset gate R and candidate H̃ with
+/// H_t = Z ⊙ H_{t-1} + (1 − Z) ⊙ H̃_t, then the output layer W_hq, b_q.
 public final class GRUScratch: Module, LanguageModel {
+    /// The vocabulary size V (one-hot input and logits) and the hidden width H.
     public let vocabSize: Int, hidden: Int
     let wXZ: Tensor, wHZ: Tensor, bZ: Tensor, wXR: Tensor, wHR: Tensor, bR: Tensor
     let wXH: Tensor, wHH: Tensor, bH: Tensor, wHQ: Tensor, bQ: Tensor
 
+    /// Builds the gates', candidate's and output's parameters for V characters and H hidden units:
+    /// N(0, 0.01²) weights, zero biases.
     public init(vocabSize: Int, hidden: Int, on backend: Backend, rng: HostRNG) throws {
         self.vocabSize = vocabSize; self.hidden = hidden
         let V = vocabSize, H = hidden
@@ -21,12 +26,15 @@ public final class GRUScratch: Module, LanguageModel {
                        ("W_xh", wXH), ("W_hh", wHH), ("b_h", bH), ("W_hq", wHQ), ("b_q", bQ)] { register(n, p) }
     }
 
+    /// Kind `.gruScratch` with its V and H, for checkpoints.
     public var config: LanguageModelConfig { LanguageModelConfig(kind: .gruScratch, vocabSize: vocabSize, hidden: hidden) }
 
+    /// Zeros (B, H) for a batch of B sequences.
     public func beginState(batchSize: Int, on backend: Backend) throws -> RecurrentState {
         RecurrentState(h: try Tensor.zeros([batchSize, hidden], on: backend))
     }
 
+    /// Tokens (T, B), time-major → logits (T·B, V) and the hidden state after the last step.
     public func forward(_ tokens: Tensor, state: RecurrentState) throws -> (logits: Tensor, state: RecurrentState) {
         try checkLayout(tokens, state: state)
         return try Scratch.unroll(tokens, from: state.h, wHQ: wHQ, bQ: bQ) { x, h in

@@ -3,12 +3,17 @@
 import Dive
 import DiveNN
 
+/// 9.2: the book's LSTM from scratch: input, forget and output gates, candidate memory C̃ and memory
+/// cell C with H_t = O ⊙ tanh(C_t), then the output layer W_hq, b_q.
 public final class LSTMScratch: Module, LanguageModel {
+    /// The vocabulary size V (one-hot input and logits) and the hidden width H.
     public let vocabSize: Int, hidden: Int
     let wXI: Tensor, wHI: Tensor, bI: Tensor, wXF: Tensor, wHF: Tensor, bF: Tensor
     let wXO: Tensor, wHO: Tensor, bO: Tensor, wXC: Tensor, wHC: Tensor, bC: Tensor
     let wHQ: Tensor, bQ: Tensor
 
+    /// Builds the gates', candidate's and output's parameters for V characters and H hidden units:
+    /// N(0, 0.01²) weights, zero biases.
     public init(vocabSize: Int, hidden: Int, on backend: Backend, rng: HostRNG) throws {
         self.vocabSize = vocabSize; self.hidden = hidden
         let V = vocabSize, H = hidden
@@ -24,13 +29,17 @@ public final class LSTMScratch: Module, LanguageModel {
                        ("W_hq", wHQ), ("b_q", bQ)] { register(n, p) }
     }
 
+    /// Kind `.lstmScratch` with its V and H, for checkpoints.
     public var config: LanguageModelConfig { LanguageModelConfig(kind: .lstmScratch, vocabSize: vocabSize, hidden: hidden) }
 
+    /// Zeros (B, H) for both the hidden state and the memory cell of a batch of B sequences.
     public func beginState(batchSize: Int, on backend: Backend) throws -> RecurrentState {
         RecurrentState(h: try Tensor.zeros([batchSize, hidden], on: backend),
                        c: try Tensor.zeros([batchSize, hidden], on: backend))
     }
 
+    /// Tokens (T, B), time-major → logits (T·B, V) and the last hidden state and memory cell; throws when
+    /// `state` has no memory cell.
     public func forward(_ tokens: Tensor, state: RecurrentState) throws -> (logits: Tensor, state: RecurrentState) {
         try checkLayout(tokens, state: state)
         guard var c = state.c else { throw ZooError.invalidOption("LSTM state needs a memory cell c") }

@@ -6,10 +6,16 @@ import DiveNN
 
 /// The sizes that define a seq2seq model; stored in checkpoints as JSON.
 public struct Seq2SeqConfig: Codable, Equatable, Sendable {
+    /// The source (English) and target (French) vocabulary sizes.
     public var srcVocabSize: Int, tgtVocabSize: Int
+    /// The embedding width, the GRUs' hidden width and their number of layers (the book: 32, 32, 2 in zh;
+    /// 256, 256, 2 in en).
     public var embedSize: Int, hidden: Int, layers: Int
+    /// Dropout between the GRUs' layers (the book: 0.1 in zh, 0.2 in en).
     public var dropout: Float
+    /// Tokens per padded source and target sequence (the book: 10).
     public var numSteps: Int
+    /// A configuration from its sizes.
     public init(srcVocabSize: Int, tgtVocabSize: Int, embedSize: Int, hidden: Int, layers: Int, dropout: Float, numSteps: Int) {
         self.srcVocabSize = srcVocabSize; self.tgtVocabSize = tgtVocabSize
         self.embedSize = embedSize; self.hidden = hidden; self.layers = layers; self.dropout = dropout; self.numSteps = numSteps
@@ -18,9 +24,12 @@ public struct Seq2SeqConfig: Codable, Equatable, Sendable {
 
 /// The book's `Seq2SeqEncoder`: Embedding(V, E) → GRU(E, H, L, dropout). Parameters `embedding.*`, `rnn.*`.
 public final class Seq2SeqEncoder: Module {
+    /// The source embedding (V_src, E).
     public let embedding: Embedding
+    /// The encoder's GRU: E → H over L layers.
     public let rnn: GRU
 
+    /// Builds the embedding and GRU from `c`'s source vocabulary, embedding, hidden, layer and dropout sizes.
     public init(_ c: Seq2SeqConfig, on backend: Backend, rng: HostRNG) throws {
         embedding = try Embedding(c.srcVocabSize, c.embedSize, on: backend, rng: rng)
         rnn = try GRU(inputSize: c.embedSize, hiddenSize: c.hidden, numLayers: c.layers, dropout: c.dropout, on: backend, rng: rng)
@@ -39,10 +48,14 @@ public final class Seq2SeqEncoder: Module {
 /// The zh book's `Seq2SeqDecoder`: the context is the top layer of the decoder's current state,
 /// repeated over the steps. Parameters `embedding.*`, `rnn.*`, `dense.*`.
 public final class Seq2SeqDecoder: Module {
+    /// The target embedding (V_tgt, E).
     public let embedding: Embedding
+    /// The decoder's GRU over [embedding; context]: E + H → H over L layers.
     public let rnn: GRU
+    /// The output layer H → V_tgt.
     public let dense: Linear
 
+    /// Builds the embedding, GRU and output layer from `c`'s target vocabulary and sizes.
     public init(_ c: Seq2SeqConfig, on backend: Backend, rng: HostRNG) throws {
         embedding = try Embedding(c.tgtVocabSize, c.embedSize, on: backend, rng: rng)
         rnn = try GRU(inputSize: c.embedSize + c.hidden, hiddenSize: c.hidden, numLayers: c.layers, dropout: c.dropout,
@@ -67,10 +80,15 @@ public final class Seq2SeqDecoder: Module {
 
 /// The book's `EncoderDecoder` for the GRU seq2seq model; parameters `encoder.*`, `decoder.*`.
 public final class Seq2Seq: Module, EncoderDecoder {
+    /// The sizes the model was built from.
     public let config: Seq2SeqConfig
+    /// The GRU encoder; parameters `encoder.*`.
     public let encoder: Seq2SeqEncoder
+    /// The GRU decoder; parameters `decoder.*`.
     public let decoder: Seq2SeqDecoder
 
+    /// Builds the encoder and decoder from `config` with PyTorch's default initialisation (`xavierInit`
+    /// applies the book's).
     public init(_ config: Seq2SeqConfig, on backend: Backend, rng: HostRNG) throws {
         self.config = config
         encoder = try Seq2SeqEncoder(config, on: backend, rng: rng)
@@ -93,20 +111,25 @@ public final class Seq2Seq: Module, EncoderDecoder {
     }
 
     // EncoderDecoder: time-major; the encoder ignores the source lengths, as in the book.
+    /// `.seq2seq` with its configuration, for checkpoints.
     public var modelConfig: TranslationModelConfig { .seq2seq(config) }
+    /// True: the GRU model takes and returns (T, B, ·) tensors.
     public var timeMajor: Bool { true }
     /// The GRU model has no attention: nothing is recorded.
     public var recordsAttention = false
 
+    /// Teacher-forced logits (T, B, V_tgt); the source valid lengths are ignored, as in the book.
     public func logits(source: Tensor, sourceValidLens: Tensor, decoderInput: Tensor) throws -> Tensor {
         try self(source: source, decoderInput: decoderInput)
     }
 
+    /// Encodes one source sentence (T) into the decoder's initial state (L, 1, H).
     public func beginDecoding(source: [Int32], validLength: Int32) throws -> DecoderState {
         guard let backend else { throw ZooError.invalidOption("the model has no parameters") }
         return RecurrentDecoderState(try encoder(Tensor(source, shape: [source.count, 1], on: backend)).state)   // (L, 1, H)
     }
 
+    /// One decoder step for K hypotheses: their last tokens (K) → logits (K, V_tgt) and the state (L, K, H).
     public func decodeStep(_ tokens: [Int32], state: DecoderState) throws -> (logits: Tensor, state: DecoderState) {
         guard let backend, let s = state as? RecurrentDecoderState else { throw ZooError.invalidOption("not a seq2seq decoder state") }
         let K = tokens.count
@@ -114,5 +137,6 @@ public final class Seq2Seq: Module, EncoderDecoder {
         return (try logits.reshaped([K, config.tgtVocabSize]), RecurrentDecoderState(next))
     }
 
+    /// Empty: the GRU model has no attention.
     public func lastStepAttention() throws -> [AttentionRow] { [] }
 }

@@ -6,25 +6,40 @@ import DiveData
 import DiveNN
 import Foundation
 
+/// 8.5–9.4: a character language model trained on The Time Machine as the book's `train_ch8` trains
+/// it; each section's settings are a static instance (`rnnScratch`, `rnn`, … `biLSTM`).
 public struct LanguageModelRecipe: Recipe {
     /// The en v1.0 settings: batch 1024, 32 steps, hidden 32, sliding windows.
     public struct EnSettings: Sendable {
+        /// The model the en edition trains (its 9.3 row stacks GRUs where zh stacks LSTMs).
         public var kind: LanguageModelConfig.Kind
+        /// The hidden width (32 in every en row).
         public var hidden: Int
+        /// The number of stacked layers.
         public var layers: Int = 1
+        /// Whether the recurrent layer is bidirectional (9.4).
         public var bidirectional = false
+        /// The SGD learning rate.
         public var lr: Float
+        /// Epochs of training (50 or 100 in the en rows).
         public var epochs: Int
     }
 
+    /// The recipe's registry name, sections and summary.
     public let listing: RecipeListing
+    /// The zh edition's model.
     public let kind: LanguageModelConfig.Kind
+    /// The zh hidden width (256; 512 for 8.5).
     public let hidden: Int
+    /// The zh number of stacked layers (2 for 9.3 and 9.4).
     public var layers = 1
+    /// Whether the zh model is bidirectional (9.4).
     public var bidirectional = false
+    /// The zh SGD learning rate (1; 2 for 9.3).
     public let lr: Float
     /// What the book prints (zh, V100).
     public let bookResult: String
+    /// The en v1.0 row's model and training.
     public let en: EnSettings
 
     init(_ listing: RecipeListing, kind: LanguageModelConfig.Kind,
@@ -34,6 +49,8 @@ public struct LanguageModelRecipe: Recipe {
         self.lr = lr; self.bookResult = bookResult; self.en = en
     }
 
+    /// SGD with clipping at 1: zh and paper 500 epochs of batch 32 at `lr`; en the en row's epochs and
+    /// lr at batch 1024.
     public func defaults(_ preset: BookEdition) -> Hyperparameters {
         switch preset {
         case .zh, .paper: return Hyperparameters(epochs: 500, lr: lr, batchSize: 32, optimizer: .sgd, clip: 1)
@@ -68,6 +85,8 @@ public struct LanguageModelRecipe: Recipe {
         return LanguageModelRun(model: task.languageModel, vocab: vocab, history: history)
     }
 
+    /// Trains, then prints the last epoch's perplexity and tokens/s, greedy continuations (zh: 50
+    /// characters after "time traveller" and "traveller"; en: 20 after "it has") and the book's result.
     public func run(_ options: RunOptions) throws -> RecipeReport {
         let run = try train(options)
         let backend = try options.backend

@@ -5,7 +5,10 @@ import Dive
 import DiveData
 import Foundation
 
+/// 15.5: decomposable attention trained on SNLI with GloVe 6B 100d embeddings, then the book's
+/// `predict_snli` on one premise and hypothesis.
 public struct NLIRecipe: Recipe {
+    /// Registered as `nli`: zh section 15.5, en 16.5.
     public let listing = RecipeListing(name: "nli", section: "15.5", enSection: "16.5",
                                        summary: "decomposable attention on SNLI with GloVe 100d embeddings (natural language inference)")
     /// Model sizes; the book's by default (tests shrink them).
@@ -13,8 +16,10 @@ public struct NLIRecipe: Recipe {
     /// The book's example: `predict_snli(['he','is','good','.'], ['he','is','bad','.'])`.
     public static let example = (premise: ["he", "is", "good", "."], hypothesis: ["he", "is", "bad", "."])
 
+    /// The recipe with the book's sizes: embed 100, hidden 200, 50 steps.
     public init() {}
 
+    /// The recipe with other model sizes (tests shrink them); GloVe is used only at embed size 100.
     public init(embedSize: Int, hidden: Int, numSteps: Int) {
         self.embedSize = embedSize; self.hidden = hidden; self.numSteps = numSteps
     }
@@ -111,6 +116,8 @@ public struct NLIRecipe: Recipe {
         return (NLIRun(model: task.attention, vocab: train.vocab, history: history), train, test, note)
     }
 
+    /// Trains, then prints the data and vocabulary sizes, the embeddings' source, the last epoch's loss,
+    /// accuracies and speed, and the book's prediction, beside the book's figures.
     public func run(_ options: RunOptions) throws -> RecipeReport {
         let (run, train, test, note) = try train(options)
         guard let last = run.last else { throw ZooError.invalidOption("no epoch was trained (--epochs 0?)") }

@@ -18,6 +18,7 @@ public protocol Recipe: Sendable {
 }
 
 extension Recipe {
+    /// zh and en, unless a recipe has more.
     public var presets: [BookEdition] { [.zh, .en] }
     /// The registry name: `dive train <name>`.
     public var name: String { listing.name }
@@ -34,6 +35,7 @@ public struct RecipeListing: Sendable {
     /// One line for `dive list`.
     public let summary: String
 
+    /// A listing from the registry name, the zh and en sections, and the one-line summary.
     public init(name: String, section: String, enSection: String, summary: String) {
         self.name = name; self.section = section; self.enSection = enSection; self.summary = summary
     }
@@ -47,8 +49,10 @@ public protocol Demonstration: Recipe {
 }
 
 extension Demonstration {
+    /// 2, the batch of most of the book's toy inputs.
     public var toyBatch: Int { 2 }
 
+    /// Nothing to train: zero epochs, lr 0, SGD, no clipping, and `toyBatch` as the batch.
     public func defaults(_ preset: BookEdition) -> Hyperparameters {
         Hyperparameters(epochs: 0, lr: 0, batchSize: toyBatch, optimizer: .sgd, clip: nil)
     }
@@ -56,17 +60,27 @@ extension Demonstration {
 
 /// The tunable settings of a recipe; the CLI overrides them one by one.
 public struct Hyperparameters: Codable, Equatable, Sendable {
+    /// Passes over the training data.
     public var epochs: Int
+    /// The learning rate (with the noam schedule, its scale factor).
     public var lr: Float
+    /// Examples (sequences, sentence pairs) per global minibatch.
     public var batchSize: Int
+    /// SGD, Adam or AdamW.
     public var optimizer: OptimizerKind
+    /// The gradients' largest global L2 norm, above which they are scaled down (nil: no clipping).
     public var clip: Float?
     /// The extras of the Transformer paper (nil: the book's constant rate, no smoothing, PyTorch's Adam).
     public var schedule: ScheduleKind?
+    /// Optimiser steps over which the learning rate warms up (nil: none; the paper preset's 400).
     public var warmupSteps: Int?
+    /// The label smoothing ε of the cross-entropy (nil: none; the paper preset's 0.1).
     public var labelSmoothing: Float?
+    /// Adam's and AdamW's β2 (nil: PyTorch's 0.999; the paper preset's 0.98).
     public var adamBeta2: Float?
+    /// Adam's and AdamW's ε (nil: PyTorch's 1e-8; the paper preset's 1e-9).
     public var adamEps: Float?
+    /// Settings from their values: clipping at norm 1 and none of the paper's extras unless given.
     public init(epochs: Int, lr: Float, batchSize: Int, optimizer: OptimizerKind, clip: Float? = 1,
                 schedule: ScheduleKind? = nil, warmupSteps: Int? = nil, labelSmoothing: Float? = nil,
                 adamBeta2: Float? = nil, adamEps: Float? = nil) {
@@ -76,24 +90,33 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
     }
     /// The schedule, warmup and smoothing in force (the book's: constant, 0, 0).
     public var resolvedSchedule: ScheduleKind { schedule ?? .constant }
+    /// The warmup in force: `warmupSteps`, or 0.
     public var resolvedWarmupSteps: Int { warmupSteps ?? 0 }
+    /// The label smoothing in force: `labelSmoothing`, or 0.
     public var resolvedLabelSmoothing: Float { labelSmoothing ?? 0 }
 }
 
+/// The optimisers a recipe can train with (`--optimizer sgd|adam|adamw`).
 public enum OptimizerKind: String, Codable, CaseIterable, Sendable { case sgd, adam, adamw }
+/// Learning rate schedules (`--schedule`): constant (after any warmup), the Transformer paper's noam
+/// warmup, or cosine decay to lr/100 after the warmup.
 public enum ScheduleKind: String, Codable, CaseIterable, Sendable { case constant, noam, cosine }
 
 /// Everything a run needs besides the recipe: the CLI options, resolved.
-public struct RunOptions: @unchecked Sendable {
+public struct RunOptions {
+    /// The device to train on (the CPU unless `--device` says otherwise).
     public var device: Device = .cpu
+    /// Whose settings the recipe takes: the zh edition's (the default), the en edition's, or the paper's.
     public var preset: BookEdition = .zh
     /// Changes to the recipe's hyperparameters for the preset, in order (`dive train`'s flags).
     private var overrides: [(inout Hyperparameters) -> Void] = []
+    /// The seed of the model's initialisation, the data's shuffling and dropout.
     public var seed: UInt64 = 0
     /// Where checkpoints go (nil: no checkpoint file).
     public var checkpoint: URL?
     /// Epochs between checkpoints (the last epoch always writes one).
     public var checkpointEvery: Int = 25
+    /// Whether to continue from the file at `checkpoint` (`--resume`) instead of starting anew.
     public var resume = false
     /// Weights to start from instead of the initialisation (a Dive checkpoint, or a PyTorch
     /// state_dict in the book's layout); the optimiser starts fresh.
@@ -102,6 +125,7 @@ public struct RunOptions: @unchecked Sendable {
     public var metricsLog: URL?
     /// The training curve as SVG.
     public var plot: URL?
+    /// Where datasets are read from: `$DIVE_DATA` or the user's cache folder, downloading what is missing.
     public var dataDirectory = DataDirectory(allowsDownload: true)
     /// Beam width for the seq2seq report (1: greedy).
     public var beam: Int = 1
@@ -116,7 +140,11 @@ public struct RunOptions: @unchecked Sendable {
     /// A folder where, after every step, each rank appends a digest of its parameters' bits to
     /// `rank-<r>.txt` (to check that replicas stay identical; costs a read of every parameter).
     public var parameterDigests: URL?
+    /// Whether each training step goes to a device that can take it (CUDA) as one graph launch
+    /// (`--graphs on|off`).
+    public var stepGraphs = true
 
+    /// The defaults: the CPU, the zh preset, seed 0, no checkpoint, no overrides.
     public init() {}
 
     /// Sets one hyperparameter over the recipe's preset: `options.override(\.lr, 0.1)`.
@@ -131,11 +159,13 @@ public struct RunOptions: @unchecked Sendable {
         return h
     }
 
+    /// The backend of `device`; throws when that device is not available.
     public var backend: Backend { get throws { try Backends.backend(for: device) } }
 }
 
 /// What a recipe prints at the end, and the figures tests and benchmarks read.
 public struct RecipeReport: Sendable {
+    /// The lines the recipe prints, as the book prints them.
     public var lines: [String]
     /// Named figures: "perplexity", "loss", "tokens_per_s", "bleu.go .", ...
     public var metrics: [String: Double]
@@ -146,18 +176,21 @@ public struct RecipeReport: Sendable {
     /// Figures the book shows besides the curve (attention heatmaps, positional encodings), as
     /// SVG documents by name; `--plot out.svg` writes each to `out-<name>.svg`.
     public var figures: [(name: String, svg: String)] = []
+    /// A report from its lines, metrics, per-epoch history and curve name, without figures.
     public init(lines: [String] = [], metrics: [String: Double] = [:], history: [EpochRecord] = [], curve: String = "loss") {
         self.lines = lines; self.metrics = metrics; self.history = history; self.curve = curve
     }
 }
 
 /// A flag a signal handler sets and the training loops poll.
-public final class InterruptFlag: @unchecked Sendable {
+public final class InterruptFlag: @unchecked Sendable {  // Safe: every access holds `lock`.
     private let lock = NSLock()
     private var raised: Int32?
+    /// A flag not yet raised.
     public init() {}
     /// Raised by `signal` (SIGINT unless said otherwise).
     public func raise(_ signal: Int32 = SIGINT) { lock.lock(); raised = signal; lock.unlock() }
+    /// Whether a signal has raised the flag.
     public var isRaised: Bool { signal != nil }
     /// The signal that raised it.
     public var signal: Int32? { lock.lock(); defer { lock.unlock() }; return raised }
@@ -165,6 +198,7 @@ public final class InterruptFlag: @unchecked Sendable {
 
 /// The recipes by name, in book order.
 public enum RecipeRegistry {
+    /// The book's recipes in book order, 4.8 to 15.5.
     public static let all: [any Recipe] = [
         NumericsRecipe(),
         SequenceModelRecipe(),
@@ -181,6 +215,7 @@ public enum RecipeRegistry {
     /// Trainable by name but not in the book (benchmark variants); `dive list` shows them apart.
     public static let extras: [any Recipe] = [TransformerRecipe.wide]
 
+    /// Every registry name: the book's recipes, then the extras.
     public static var names: [String] { (all + extras).map(\.name) }
 
     /// The recipe called `name`, or an error listing the names.

@@ -16,6 +16,7 @@ public protocol TranslationRecipe: Recipe {
 }
 
 extension TranslationRecipe {
+    /// 10, the book's sequence length for translation.
     public var numSteps: Int { 10 }
 
     /// Trains on the book's 600 examples (601 pairs) with this recipe's settings.
@@ -31,6 +32,8 @@ extension TranslationRecipe {
         return Seq2SeqRun(model: task.encoderDecoder, srcVocab: dataset.srcVocab, tgtVocab: dataset.tgtVocab, history: history)
     }
 
+    /// Trains, then translates the book's four sentences (greedy, or beam search with `--beam`) and reports
+    /// loss, tokens/s and BLEU, with the attention heatmaps under `--plot`.
     public func run(_ options: RunOptions) throws -> RecipeReport {
         let run = try train(options)
         var lines = [String(format: "loss %.3f, %.1f tokens/sec on %@", run.loss, run.tokensPerSecond,

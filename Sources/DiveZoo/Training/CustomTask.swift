@@ -5,12 +5,20 @@ import Dive
 import DiveData
 import DiveNN
 
+/// A `Trainer` task for a program's own model and dataset: the program gives a batch's mean loss;
+/// the trainer brings the optimiser, clipping, schedule, checkpoints and data parallelism.
 public final class CustomTask<Dataset: MinibatchDataset>: DatasetTask where Dataset.Batch: RowBatch {
+    /// The name stored in checkpoints ("custom" unless given).
     public let recipe: String
+    /// The program's model.
     public let model: Module
+    /// The examples trained on.
     public let trainingSet: Dataset
+    /// Examples per global minibatch.
     public let batchSize: Int
+    /// The epoch's shuffling loader; nil until `startData`.
     public var loader: DataLoader<Dataset>?
+    /// The model's width for the noam schedule (0 unless given).
     public let width: Int
     private let meanLoss: (Dataset.Batch) throws -> Tensor
 
@@ -25,9 +33,11 @@ public final class CustomTask<Dataset: MinibatchDataset>: DatasetTask where Data
         meanLoss = loss
     }
 
+    /// "examples/s": the rate counts a batch's rows.
     public var unit: String { "examples/s" }
     /// A program's model describes itself in its own way: checkpoints hold its weights and the name.
     public func checkpointMetadata() throws -> [String: String] { ["kind": "custom"] }
+    /// A batch's rows: its examples.
     public func count(_ batch: Dataset.Batch) -> Int { batch.batchSize }
 
     /// The shard's mean loss weighted by its share of the global minibatch, so that the shards'

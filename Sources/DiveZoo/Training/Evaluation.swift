@@ -7,6 +7,8 @@ import DiveData
 import DiveNN
 import Foundation
 
+/// Held-out figures in eval mode without recording gradients: a language model's perplexity, a
+/// translation model's mean BLEU and the NLI model's accuracy.
 public enum Evaluation {
     /// exp(mean cross-entropy per token) of `model` over `tokens`, read the way the model trains:
     /// the stream laid out as `batchSize` rows walked `numSteps` at a time, the state carried from

@@ -6,6 +6,8 @@ import Dive
 import DiveData
 import DiveNN
 
+/// A language-model minibatch on a device in the models' time-major layout: inputs (T, B) and
+/// targets (T·B) in the logits' row order.
 public struct LanguageModelBatch {
     /// Token indices, Int32 (T, B): the models' input.
     public let inputs: Tensor
@@ -19,7 +21,9 @@ public struct LanguageModelBatch {
         targets = try Tensor(batch.yTimeMajor, shape: [T * B], on: backend)    // (T·B)
     }
 
+    /// T, the steps per sequence.
     public var numSteps: Int { inputs.shape[0] }
+    /// B, the sequences in the batch.
     public var batchSize: Int { inputs.shape[1] }
 }
 

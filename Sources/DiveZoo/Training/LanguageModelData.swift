@@ -6,10 +6,15 @@ import Foundation
 /// The en v1.0 `TimeMachine(batch_size, num_steps, num_train)`: every window of `numSteps` tokens
 /// starting at 0..<numTrain, reshuffled each epoch, the last batch possibly short.
 public struct SlidingWindows: MinibatchDataset, Sendable {
+    /// The token indices of the whole corpus.
     public let corpus: [Int32]
+    /// Tokens per window.
     public let numSteps: Int
+    /// The number of windows: `numTrain`, or fewer when the corpus is too short for that many.
     public let count: Int
 
+    /// Windows of `numSteps` tokens over `corpus` starting at 0..<numTrain; throws unless the corpus has
+    /// more than `numSteps` + 1 tokens.
     public init(corpus: [Int32], numSteps: Int, numTrain: Int) throws {
         guard corpus.count > numSteps + 1 else {
             throw ZooError.invalidOption("a corpus of \(corpus.count) tokens is too short for windows of \(numSteps)")
@@ -18,6 +23,8 @@ public struct SlidingWindows: MinibatchDataset, Sendable {
         count = min(numTrain, corpus.count - numSteps - 1)
     }
 
+    /// The windows starting at `indices` and their labels, the same windows shifted by one token, as a
+    /// batch-major `TokenBatch`.
     public func batch(_ indices: [Int]) -> TokenBatch {
         var x: [Int32] = [], y: [Int32] = []
         for i in indices {

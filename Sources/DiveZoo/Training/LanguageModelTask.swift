@@ -8,16 +8,26 @@ import Foundation
 
 /// The outcome of a language-model training run.
 public struct LanguageModelRun: TrainingRun {
+    /// The trained model.
     public var model: any LanguageModel
+    /// The character vocabulary it was trained with.
     public var vocab: Vocab
+    /// Every epoch's record, the last one what the book reports.
     public var history: [EpochRecord]
+    /// The last epoch's perplexity (NaN before any epoch).
     public var perplexity: Double { history.last?.perplexity ?? .nan }
 }
 
+/// The book's `train_ch8` as a `Trainer` task (8.5–9.4): a character language model over a token
+/// stream, its hidden state carried or begun anew per minibatch, the mean cross-entropy as loss.
 public final class LanguageModelTask: TrainingTask {
+    /// The recipe's registry name, stored in checkpoints ("custom" for a program's own stream).
     public let recipe: String
+    /// The configuration the model was built from.
     public let config: LanguageModelConfig
+    /// The model trained.
     public let languageModel: any LanguageModel
+    /// The vocabulary of the corpus, stored in checkpoints.
     public let vocab: Vocab
     private let corpus: [Int32]
     private let preset: BookEdition
@@ -28,6 +38,8 @@ public final class LanguageModelTask: TrainingTask {
     /// The hidden state carried between minibatches (this rank's rows).
     private var state: RecurrentState?
 
+    /// A fresh model from `config` (initialised with `seed`) over `corpus`, batched the preset's way
+    /// (zh sequential or random partitioning, en sliding windows) with `hyper`'s batch size.
     public init(recipe: String, config: LanguageModelConfig, corpus: [Int32], vocab: Vocab, preset: BookEdition,
                 hyper: Hyperparameters, numSteps: Int, randomIter: Bool, on backend: Backend, seed: UInt64) throws {
         self.recipe = recipe; self.config = config; self.corpus = corpus; self.vocab = vocab; self.preset = preset
@@ -48,13 +60,17 @@ public final class LanguageModelTask: TrainingTask {
                       numSteps: numSteps, randomIter: false, on: backend, seed: seed)
     }
 
+    /// The language model as a module.
     public var model: Module { languageModel }
+    /// The hidden width, for the noam schedule.
     public var width: Int { config.hidden }
 
+    /// Kind `language-model`, the configuration and the vocabulary.
     public func checkpointMetadata() throws -> [String: String] {
         try ZooModel.languageModel(languageModel, vocab: vocab).metadata()
     }
 
+    /// Throws unless the checkpoint holds a language model of this configuration, naming what differs.
     public func checkCompatible(_ meta: [String: String], path: String) throws {
         let stored = try Training.decodeConfig(LanguageModelConfig.self, meta["extra.config"], path: path)
         guard meta["extra.kind"] == "language-model", stored == config else {
@@ -63,15 +79,21 @@ public final class LanguageModelTask: TrainingTask {
         }
     }
 
+    /// The preset's loader over the corpus, from `position`.
     public func startData(at position: LoaderPosition) throws {
         data = try LanguageModelBatches.make(corpus: corpus, preset: preset, batchSize: batchSize, numSteps: numSteps,
                                              randomIter: randomIter, position: position)
     }
 
+    /// The loader's position (after `startData`).
     public var position: LoaderPosition { data!.position }
+    /// The loader's minibatches per epoch (after `startData`).
     public var batchesPerEpoch: Int { data!.batchesPerEpoch }
+    /// The loader's next batch-major `TokenBatch`, or nil at the epoch's end.
     public func nextBatch() -> TokenBatch? { data!.next() }
+    /// The tokens of a batch: B · T.
     public func count(_ batch: TokenBatch) -> Int { batch.batchSize * batch.numSteps }
+    /// Drops the hidden state: each epoch starts from `beginState`.
     public func beginEpoch() { state = nil }
 
     /// The hidden state (and LSTM memory) when it carries over to the next minibatch.
@@ -82,6 +104,8 @@ public final class LanguageModelTask: TrainingTask {
         return out
     }
 
+    /// Puts back the hidden state (and LSTM memory) of a checkpoint taken mid-epoch; none when it has
+    /// no `h`.
     public func restore(carriedState: [String: SafeTensor]) throws {
         guard let h = carriedState["h"], let hv = h.floats else { state = nil; return }
         let backend = try languageModel.backend.orThrow()
@@ -92,6 +116,8 @@ public final class LanguageModelTask: TrainingTask {
         state = RecurrentState(h: try Tensor(hv, shape: h.shape, on: backend), c: c)
     }
 
+    /// This rank's rows' cross-entropy summed and divided by the global minibatch's T·B tokens, with the
+    /// state detached when it carries over and begun anew when not.
     public func loss(_ shard: TokenBatch, globalRows: Int) throws -> StepLoss {
         let backend = try languageModel.backend.orThrow()
         let B = shard.batchSize, T = shard.numSteps
@@ -107,7 +133,9 @@ public final class LanguageModelTask: TrainingTask {
         return StepLoss(loss: loss, toSum: Float(tokens))
     }
 
+    /// Sets the record's perplexity to exp(loss).
     public func evaluate(_ record: inout EpochRecord) throws { record.perplexity = Foundation.exp(record.loss) }
+    /// "perplexity 9.87" for progress lines.
     public func metric(_ record: EpochRecord) -> String { String(format: "perplexity %.2f", record.perplexity ?? .nan) }
 
     /// Rebuilds a trained model and its vocabulary from a checkpoint `dive train` wrote, or, with

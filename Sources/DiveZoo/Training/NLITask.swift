@@ -6,8 +6,11 @@ import DiveData
 import DiveNN
 import Foundation
 
+/// The outcome of an NLI training run (15.5): the trained model, its vocabulary and every epoch's record.
 public struct NLIRun: TrainingRun {
+    /// The trained model.
     public var model: DecomposableAttention
+    /// The vocabulary of SNLI's training set.
     public var vocab: Vocab
     /// Per epoch: loss, trainAccuracy, testAccuracy, examples/s (`tokensPerSecond`).
     public var history: [EpochRecord]
@@ -17,13 +20,21 @@ public struct NLIRun: TrainingRun {
     }
 }
 
+/// The book's `train_ch13` for decomposable attention as a `Trainer` task (15.5): the summed
+/// cross-entropy per batch, the running train accuracy, and the test accuracy after each epoch.
 public final class NLITask: DatasetTask {
+    /// The recipe's registry name, stored in checkpoints.
     public let recipe: String
+    /// The sizes the model was built from.
     public let config: NLIConfig
+    /// The model trained.
     public let attention: DecomposableAttention
+    /// SNLI's training examples (whose vocabulary the model uses) and its test examples.
     public let trainingSet: SNLIDataset, testSet: SNLIDataset
+    /// Sentence pairs per global minibatch.
     public let batchSize: Int
     private let labelSmoothing: Float
+    /// The epoch's shuffling loader; nil until `startData`.
     public var loader: DataLoader<SNLIDataset>?
 
     /// A fresh model (embedding rows from `embedding` when given, `vocab × embed` values).
@@ -38,14 +49,19 @@ public final class NLITask: DatasetTask {
         attention.train()
     }
 
+    /// The decomposable attention model as a module.
     public var model: Module { attention }
+    /// The MLPs' hidden width, for the noam schedule.
     public var width: Int { config.hidden }
+    /// "examples/s": the rate counts sentence pairs.
     public var unit: String { "examples/s" }
 
+    /// Kind `nli`, the configuration and the training set's vocabulary.
     public func checkpointMetadata() throws -> [String: String] {
         try ZooModel.nli(attention, vocab: trainingSet.vocab).metadata()
     }
 
+    /// Throws unless the checkpoint holds this configuration and vocabulary, naming what differs.
     public func checkCompatible(_ meta: [String: String], path: String) throws {
         let stored = try Training.decodeConfig(NLIConfig.self, meta["extra.config"], path: path)
         guard stored == config, meta["extra.vocab"] == (try Training.json(trainingSet.vocab)) else {
@@ -54,18 +70,22 @@ public final class NLITask: DatasetTask {
         }
     }
 
+    /// The pairs in a batch.
     public func count(_ batch: SNLIBatch) -> Int { batch.batchSize }
 
+    /// The cross-entropy summed over this rank's rows (`l.sum()`), with how many it predicts right.
     public func loss(_ shard: SNLIBatch, globalRows: Int) throws -> StepLoss {
         let (logits, labels) = try Self.forward(attention, shard)                             // (B, 3), (B)
         let total = try logits.crossEntropySum(targets: labels, labelSmoothing: labelSmoothing)   // l.sum()
         return StepLoss(loss: total, correct: try Self.matches(logits, shard.labels))
     }
 
+    /// Sets the record's test accuracy, in eval mode.
     public func evaluate(_ record: inout EpochRecord) throws {
         record.testAccuracy = try Evaluation.accuracy(attention, testSet, batchSize: batchSize)
     }
 
+    /// "train acc 0.805  test acc 0.824" for progress lines.
     public func metric(_ record: EpochRecord) -> String {
         String(format: "train acc %.3f  test acc %.3f", record.trainAccuracy ?? .nan, record.testAccuracy ?? .nan)
     }

@@ -2,7 +2,10 @@
 // tokens/s; otherwise plain lines, one every tenth of the run (and the last epoch).
 import Foundation
 
+/// A training run's progress: on a terminal a bar redrawn in place with the epoch, loss and rate;
+/// otherwise a plain line every tenth of the run and at its last epoch.
 public final class ProgressDisplay {
+    /// Whether it draws a bar in place (a terminal) rather than plain lines.
     public let isTerminal: Bool
     private let write: (String) -> Void
     private var lastDraw = 0.0
@@ -10,7 +13,7 @@ public final class ProgressDisplay {
     public var unit = "tok/s"
 
     /// `isTerminal` nil: ask whether standard output is a terminal.
-    public init(isTerminal: Bool? = nil, write: @escaping (String) -> Void = { print($0, terminator: ""); fflush(stdout) }) {
+    public init(isTerminal: Bool? = nil, write: @escaping (String) -> Void = { print($0, terminator: ""); fflush(nil) }) {
         self.isTerminal = isTerminal ?? (isatty(STDOUT_FILENO) != 0)
         self.write = write
     }

@@ -15,9 +15,15 @@ import Logging
 
 let trainingLog = Logger(label: "dive.train")
 
+/// The training loop every recipe shares: a task's minibatches, loss and optimiser steps, with
+/// clipping, the schedule, per-epoch evaluation, log, checkpoints, resumption and data parallelism.
 public final class Trainer<Task: TrainingTask> {
+    /// What is trained: the model, its data and its loss.
     public let task: Task
+    /// The settings trained with: epochs, learning rate, optimiser, clipping, schedule.
     public let hyper: Hyperparameters
+    /// The run's options: device, seed, checkpoint and resumption, log, progress, interrupt flag,
+    /// communicator.
     public let options: RunOptions
 
     /// Called after every step with its number (from 1), learning rate and loss (a one-element
@@ -27,6 +33,7 @@ public final class Trainer<Task: TrainingTask> {
     /// held-out figure (`record.validation`, see `Evaluation`).
     public var onEpoch: ((inout EpochRecord) throws -> Void)?
 
+    /// A trainer of `task` with `hyper` and `options`; nothing runs until `run`.
     public init(_ task: Task, hyper: Hyperparameters, options: RunOptions = RunOptions()) {
         self.task = task; self.hyper = hyper; self.options = options
     }
@@ -190,7 +197,8 @@ private final class Session<Task: TrainingTask> {
             let scale = try hyper.clip.flatMap { try GradientClipping.scale(params, maxNorm: $0) }
             try optimizer.step(gradScale: scale)
         }
-        if comm.size > 1 { try body() } else { try backend.runStep(body) }
+        // A rank's step waits on the others inside it (the all-reduce), so it cannot be one graph.
+        try backend.runStep(asGraph: options.stepGraphs && comm.size == 1, body)
         step += 1
         try onStep?(step, optimizer.lr, stepLoss)
         try digests?.append(step: step, params)

@@ -22,22 +22,28 @@ extension TrainingRun {
 
 /// One epoch's figures, as the book reports them for the last epoch.
 public struct EpochRecord: Codable, Equatable, Sendable {
+    /// The epoch's index from 0 (the metrics log writes it from 1).
     public var epoch: Int
     /// LM: mean cross-entropy per token; seq2seq: the book's Σl / Σ valid tokens.
     public var loss: Double
     /// exp(loss) for language models.
     public var perplexity: Double?
+    /// Tokens (NLI: examples) trained per second over the epoch.
     public var tokensPerSecond: Double
+    /// The learning rate of the epoch's last step.
     public var lr: Double
+    /// The epoch's wall-clock time in seconds.
     public var seconds: Double
     /// Minibatches in the epoch, and what the device's work cost over it (launches, transfers,
     /// waits; `DeviceTrace.report(per: minibatches)` gives it per minibatch).
     public var minibatches = 0
+    /// The device's launches, transfers and waits over the epoch.
     public var trace: DeviceTrace? = nil
     /// What the epoch counted: tokens (LM, seq2seq) or examples (NLI).
     public var count = 0
     /// NLI: the running accuracy over the epoch's training rows (dropout on), and the test set's.
     public var trainAccuracy: Double? = nil
+    /// NLI: the accuracy on the test set after the epoch.
     public var testAccuracy: Double? = nil
     /// The held-out figure, where the run has one: perplexity, BLEU or accuracy (`Evaluation`).
     public var validation: Double? = nil
@@ -56,8 +62,12 @@ struct PartialEpoch: Codable {
 
 /// The gradients' all-reduce over an epoch of a data-parallel run.
 public struct AllReduceCost: Codable, Equatable, Sendable {
+    /// Seconds in the gradients' all-reduces, the copies between device and host included.
     public var seconds: Double
+    /// Bytes each rank put into the all-reduces: the gradients as Float32, with a presence slot per parameter
+    /// and the interrupt flag.
     public var bytes: Int
+    /// The number of gradient all-reduces, one per step.
     public var calls: Int
 }
 

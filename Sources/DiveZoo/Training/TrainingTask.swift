@@ -24,6 +24,8 @@ public struct StepLoss {
     public var correct: Int? = nil
 }
 
+/// What the `Trainer` trains: a model, its minibatches and loss, its checkpoint metadata and its
+/// per-epoch evaluation.
 public protocol TrainingTask: AnyObject {
     associatedtype Batch: RowBatch
     /// The recipe's registry name, stored in checkpoints.
@@ -64,12 +66,19 @@ public protocol TrainingTask: AnyObject {
 }
 
 extension TrainingTask {
+    /// "tok/s", the rate's unit unless the task counts examples.
     public var unit: String { "tok/s" }
+    /// No figure besides the loss by default.
     public func metric(_ record: EpochRecord) -> String { "" }
+    /// Nothing to reset by default.
     public func beginEpoch() {}
+    /// Nothing carried between minibatches by default.
     public func carriedState() throws -> [String: SafeTensor] { [:] }
+    /// Nothing to restore by default.
     public func restore(carriedState: [String: SafeTensor]) throws {}
+    /// No per-epoch evaluation by default.
     public func evaluate(_ record: inout EpochRecord) throws {}
+    /// Accepts any checkpoint by default.
     public func checkCompatible(_ meta: [String: String], path: String) throws {}
 }
 
@@ -84,12 +93,16 @@ public protocol DatasetTask: TrainingTask where Batch == Dataset.Batch {
 }
 
 extension DatasetTask {
+    /// A shuffling `DataLoader` over `trainingSet` in minibatches of `batchSize`, from `position`.
     public func startData(at position: LoaderPosition) throws {
         loader = try DataLoader(trainingSet, batchSize: batchSize, shuffle: true, resumingFrom: position)
     }
 
+    /// The loader's position (after `startData`).
     public var position: LoaderPosition { loader!.position }
+    /// The loader's minibatches per epoch (after `startData`).
     public var batchesPerEpoch: Int { loader!.batchesPerEpoch }
+    /// The loader's next minibatch, or nil at the epoch's end.
     public func nextBatch() -> Batch? { loader!.next() }
 }
 
@@ -99,6 +112,7 @@ func rows<T>(_ values: [T], _ range: Range<Int>, width: Int) -> [T] {
 }
 
 extension TokenBatch: RowBatch {
+    /// Rows `range` of the inputs and labels, `numSteps` tokens each.
     public func rows(_ range: Range<Int>) -> TokenBatch {
         TokenBatch(x: DiveZoo.rows(x, range, width: numSteps), y: DiveZoo.rows(y, range, width: numSteps),
                    batchSize: range.count, numSteps: numSteps)
@@ -106,6 +120,7 @@ extension TokenBatch: RowBatch {
 }
 
 extension TranslationBatch: RowBatch {
+    /// Rows `range` of the source and target tokens and their valid lengths.
     public func rows(_ range: Range<Int>) -> TranslationBatch {
         TranslationBatch(src: DiveZoo.rows(src, range, width: numSteps), srcValidLen: Array(srcValidLen[range]),
                          tgt: DiveZoo.rows(tgt, range, width: numSteps), tgtValidLen: Array(tgtValidLen[range]),
@@ -114,6 +129,7 @@ extension TranslationBatch: RowBatch {
 }
 
 extension SNLIBatch: RowBatch {
+    /// Rows `range` of the premises, hypotheses and labels.
     public func rows(_ range: Range<Int>) -> SNLIBatch {
         SNLIBatch(premises: DiveZoo.rows(premises, range, width: numSteps),
                   hypotheses: DiveZoo.rows(hypotheses, range, width: numSteps),

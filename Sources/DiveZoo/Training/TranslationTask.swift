@@ -7,22 +7,36 @@ import DiveData
 import DiveNN
 import Foundation
 
+/// The outcome of a translation training run: the trained model, its vocabularies and every epoch's record.
 public struct Seq2SeqRun: TrainingRun {
+    /// The trained model.
     public var model: any EncoderDecoder
+    /// The source (English) and target (French) vocabularies it was trained with.
     public var srcVocab: Vocab, tgtVocab: Vocab
+    /// Every epoch's record, the last one what the book reports.
     public var history: [EpochRecord]
 }
 
+/// The book's `train_seq2seq` as a `Trainer` task for any `EncoderDecoder` (9.7, 10.4, 10.7): Xavier
+/// initialisation, teacher forcing and the masked cross-entropy summed over the batch.
 public final class TranslationTask: DatasetTask {
+    /// The recipe's registry name, stored in checkpoints.
     public let recipe: String
+    /// Which model and its sizes.
     public let config: TranslationModelConfig
+    /// The model trained.
     public let encoderDecoder: any EncoderDecoder
+    /// The English–French pairs trained on, with their vocabularies.
     public let trainingSet: TranslationDataset
+    /// Sentence pairs per global minibatch.
     public let batchSize: Int
     private let labelSmoothing: Float
     private let bos: Int32
+    /// The epoch's shuffling loader; nil until `startData`.
     public var loader: DataLoader<TranslationDataset>?
 
+    /// Builds the model `config` names, applies the book's Xavier initialisation with `seed`, and takes
+    /// `hyper`'s batch size and label smoothing.
     public init(recipe: String, config: TranslationModelConfig, dataset: TranslationDataset, hyper: Hyperparameters,
                 on backend: Backend, seed: UInt64) throws {
         self.recipe = recipe; self.config = config; trainingSet = dataset
@@ -36,13 +50,17 @@ public final class TranslationTask: DatasetTask {
         encoderDecoder.train()
     }
 
+    /// The encoder-decoder as a module.
     public var model: Module { encoderDecoder }
+    /// The model width (hidden size or d_model), for the noam schedule.
     public var width: Int { config.width }
 
+    /// The model's kind and configuration and both vocabularies.
     public func checkpointMetadata() throws -> [String: String] {
         try ZooModel.translation(encoderDecoder, source: trainingSet.srcVocab, target: trainingSet.tgtVocab).metadata()
     }
 
+    /// Throws unless the checkpoint holds the same kind of model with the same sizes, naming what differs.
     public func checkCompatible(_ meta: [String: String], path: String) throws {
         let stored = try TranslationModelConfig.decode(kind: meta["extra.kind"], config: meta["extra.config"], path: path)
         guard stored == config else {
@@ -59,6 +77,7 @@ public final class TranslationTask: DatasetTask {
     /// Valid target tokens.
     public func count(_ batch: TranslationBatch) -> Int { batch.tgtValidLen.reduce(0) { $0 + Int($1) } }
 
+    /// This rank's rows' loss: the book's `l.sum()` under teacher forcing.
     public func loss(_ shard: TranslationBatch, globalRows: Int) throws -> StepLoss {
         StepLoss(loss: try Self.loss(encoderDecoder, shard, bos: bos, labelSmoothing: labelSmoothing))
     }
