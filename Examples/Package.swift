@@ -9,14 +9,20 @@ let package = Package(
     platforms: [.macOS(.v13)],
     dependencies: [.package(name: "Dive", path: "..")],
     targets: [
-        .executableTarget(name: "CharLM",
-                          dependencies: [.product(name: "Dive", package: "Dive"), .product(name: "DiveNN", package: "Dive"),
-                                         .product(name: "DiveData", package: "Dive"), .product(name: "DiveZoo", package: "Dive")],
-                          path: "Sources/CharLM"),
-        .executableTarget(name: "OwnText",
-                          dependencies: [.product(name: "Dive", package: "Dive"), .product(name: "DiveNN", package: "Dive"),
-                                         .product(name: "DiveData", package: "Dive"), .product(name: "DiveZoo", package: "Dive")],
-                          path: "Sources/OwnText"),
+        .executableTarget(
+            name: "CharLM",
+            dependencies: [
+                .product(name: "Dive", package: "Dive"), .product(name: "DiveNN", package: "Dive"),
+                .product(name: "DiveData", package: "Dive"), .product(name: "DiveZoo", package: "Dive")
+            ],
+            path: "Sources/CharLM"),
+        .executableTarget(
+            name: "OwnText",
+            dependencies: [
+                .product(name: "Dive", package: "Dive"), .product(name: "DiveNN", package: "Dive"),
+                .product(name: "DiveData", package: "Dive"), .product(name: "DiveZoo", package: "Dive")
+            ],
+            path: "Sources/OwnText")
     ],
     swiftLanguageModes: [.v6]
 )

@@ -25,9 +25,13 @@ public enum KernelBenchmarks {
             }
             func judged(_ r: BenchResult) -> BenchResult {
                 let compute = r.op == "gemm" || r.op == "attention"
-                let roofline = b is KernelBackend ? (compute ? fmaPeak : copyPeak)
+                let roofline =
+                    b is KernelBackend
+                    ? (compute ? fmaPeak : copyPeak)
                     : hostRooflines.first { compute ? ($0.op == "gemm" && $0.shape == r.shape) : ($0.op == "copy" && $0.bytes == r.bytes) }
-                guard let roof = roofline, let fraction = compute ? ratio(r.gflops, roof.gflops) : ratio(r.gbps, roof.gbps) else { return r }
+                guard let roof = roofline, let fraction = compute ? ratio(r.gflops, roof.gflops) : ratio(r.gbps, roof.gbps) else {
+                    return r
+                }
                 var judged = r
                 judged.extra["fraction_of_peak"] = String(format: "%.4g", fraction)
                 judged.extra["roofline"] = "\"\(roof.device) \(roof.op)\""
@@ -54,10 +58,13 @@ public enum KernelBenchmarks {
         let runs = try [false, true].map { wide -> BenchResult in
             let iterations = 65536 / KernelBackend.fmaPerIteration(wide: wide)
             var fmas = 0.0
-            let samples = try Timing.measure(sync: b.synchronize) { fmas = try b.launchFMAPeak(into: out, iterations: iterations, wide: wide) }
-            return BenchResult(op: "fma_peak", device: b.device.description, shape: "\(items) items x \(iterations) iters",
-                               samplesMs: samples, flops: 2 * fmas,
-                               extra: ["compute_units": "\(b.limits.computeUnits)", "vector": wide ? "\"float16\"" : "\"float4\""])
+            let samples = try Timing.measure(sync: b.synchronize) {
+                fmas = try b.launchFMAPeak(into: out, iterations: iterations, wide: wide)
+            }
+            return BenchResult(
+                op: "fma_peak", device: b.device.description, shape: "\(items) items x \(iterations) iters",
+                samplesMs: samples, flops: 2 * fmas,
+                extra: ["compute_units": "\(b.limits.computeUnits)", "vector": wide ? "\"float16\"" : "\"float4\""])
         }
         return runs.max { ($0.gflops ?? 0) < ($1.gflops ?? 0) }!
     }
@@ -66,16 +73,19 @@ public enum KernelBenchmarks {
     static func deviceCopy(_ b: KernelBackend, bytes: Int) throws -> BenchResult {
         let x = try Tensor.zeros([bytes / 4], on: b), y = try Tensor.empty([bytes / 4], on: b)
         let samples = try Timing.measure(sync: b.synchronize) { try b.launchCopy(x, into: y) }
-        return BenchResult(op: "copy", device: b.device.description, shape: "\(bytes >> 20) MiB", samplesMs: samples,
-                           bytes: 2 * Double(bytes))
+        return BenchResult(
+            op: "copy", device: b.device.description, shape: "\(bytes >> 20) MiB", samplesMs: samples,
+            bytes: 2 * Double(bytes))
     }
 
     struct GemmCase { let m, n, k: Int; var label: String { m == n && n == k ? "\(m)^3" : "\(m)x\(k) * \(k)x\(n)" } }
 
     static func gemmShapes(_ quick: Bool) -> [GemmCase] {
-        let all = [GemmCase(m: 256, n: 256, k: 256), GemmCase(m: 512, n: 512, k: 512),
-                   GemmCase(m: 1024, n: 1024, k: 1024), GemmCase(m: 4096, n: 1024, k: 256),
-                   GemmCase(m: 2048, n: 2048, k: 2048)]
+        let all = [
+            GemmCase(m: 256, n: 256, k: 256), GemmCase(m: 512, n: 512, k: 512),
+            GemmCase(m: 1024, n: 1024, k: 1024), GemmCase(m: 4096, n: 1024, k: 256),
+            GemmCase(m: 2048, n: 2048, k: 2048)
+        ]
         return quick ? Array(all.prefix(1)) : all
     }
 
@@ -86,23 +96,28 @@ public enum KernelBenchmarks {
     static func gemm(_ b: Backend, _ s: GemmCase) throws -> BenchResult {
         let w = try Workloads.gemm(b, m: s.m, n: s.n, k: s.k)
         let samples = try Timing.measure(sync: w.sync, w.body)
-        return BenchResult(op: "gemm", device: b.device.description, shape: s.label, samplesMs: samples,
-                           flops: 2 * Double(s.m) * Double(s.n) * Double(s.k))
+        return BenchResult(
+            op: "gemm", device: b.device.description, shape: s.label, samplesMs: samples,
+            flops: 2 * Double(s.m) * Double(s.n) * Double(s.k))
     }
 
     /// cblas_sgemm on host arrays, with OpenBLAS's own threads: the GEMM roofline.
     static func openBLASGemm(_ s: GemmCase) throws -> BenchResult {
         let a = random(s.m * s.k, seed: 1), x = random(s.k * s.n, seed: 2)
         var c = [Float](repeating: 0, count: s.m * s.n)
-        let samples = CPUBackend.withOpenBLASThreads { Timing.measure(sync: {}) {
-            c.withUnsafeMutableBufferPointer { cp in
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blasint(s.m), blasint(s.n), blasint(s.k),
-                            1, a, blasint(s.k), x, blasint(s.n), 0, cp.baseAddress, blasint(s.n))
+        let samples = CPUBackend.withOpenBLASThreads {
+            Timing.measure(sync: {}) {
+                c.withUnsafeMutableBufferPointer { cp in
+                    cblas_sgemm(
+                        CblasRowMajor, CblasNoTrans, CblasNoTrans, blasint(s.m), blasint(s.n), blasint(s.k),
+                        1, a, blasint(s.k), x, blasint(s.n), 0, cp.baseAddress, blasint(s.n))
+                }
             }
-        } }
-        return BenchResult(op: "gemm", device: "openblas", shape: s.label, samplesMs: samples,
-                           flops: 2 * Double(s.m) * Double(s.n) * Double(s.k),
-                           extra: ["threads": "\(CPUBackend.shared.blasThreads)"])
+        }
+        return BenchResult(
+            op: "gemm", device: "openblas", shape: s.label, samplesMs: samples,
+            flops: 2 * Double(s.m) * Double(s.n) * Double(s.k),
+            extra: ["threads": "\(CPUBackend.shared.blasThreads)"])
     }
 
     /// memcpy split across the CPU backend's threads: the bandwidth roofline for row ops of the
@@ -116,29 +131,36 @@ public enum KernelBenchmarks {
         let chunk = (bytes / threads + 63) / 64 * 64
         // The threads get the buffers as addresses (Sendable); each copies its own chunk.
         let from = UInt(bitPattern: src), to = UInt(bitPattern: dst)
-        let samples = Timing.measure(sync: {}, {
-            DispatchQueue.concurrentPerform(iterations: threads) { t in
-                let start = t * chunk, end = min(bytes, start + chunk)
-                guard start < end, let s = UnsafeRawPointer(bitPattern: from), let d = UnsafeMutableRawPointer(bitPattern: to) else { return }
-                memcpy(d + start, s + start, end - start)
-            }
-        })
-        return BenchResult(op: "copy", device: "host", shape: "\(bytes / 4) floats", samplesMs: samples,
-                           bytes: 2 * Double(bytes), extra: ["threads": "\(threads)"])
+        let samples = Timing.measure(
+            sync: {},
+            {
+                DispatchQueue.concurrentPerform(iterations: threads) { t in
+                    let start = t * chunk, end = min(bytes, start + chunk)
+                    guard start < end, let s = UnsafeRawPointer(bitPattern: from), let d = UnsafeMutableRawPointer(bitPattern: to) else {
+                        return
+                    }
+                    memcpy(d + start, s + start, end - start)
+                }
+            })
+        return BenchResult(
+            op: "copy", device: "host", shape: "\(bytes / 4) floats", samplesMs: samples,
+            bytes: 2 * Double(bytes), extra: ["threads": "\(threads)"])
     }
 
     static func softmax(_ b: Backend, rows: Int, cols: Int) throws -> BenchResult {
         let w = try Workloads.softmax(b, rows: rows, cols: cols)
         let samples = try Timing.measure(sync: w.sync, w.body)
-        return BenchResult(op: "softmax", device: b.device.description, shape: "\(rows)x\(cols)", samplesMs: samples,
-                           bytes: 2 * Double(rows * cols * 4))
+        return BenchResult(
+            op: "softmax", device: b.device.description, shape: "\(rows)x\(cols)", samplesMs: samples,
+            bytes: 2 * Double(rows * cols * 4))
     }
 
     static func layerNorm(_ b: Backend, rows: Int, cols: Int) throws -> BenchResult {
         let w = try Workloads.layerNorm(b, rows: rows, cols: cols)
         let samples = try Timing.measure(sync: w.sync, w.body)
-        return BenchResult(op: "layernorm", device: b.device.description, shape: "\(rows)x\(cols)", samplesMs: samples,
-                           bytes: 2 * Double(rows * cols * 4))
+        return BenchResult(
+            op: "layernorm", device: b.device.description, shape: "\(rows)x\(cols)", samplesMs: samples,
+            bytes: 2 * Double(rows * cols * 4))
     }
 
     /// Masked attention of `heads` heads as batch·heads independent (steps × depth) problems,
@@ -154,9 +176,10 @@ public enum KernelBenchmarks {
         let samples = try Timing.measure(minRuns: steps > 100 ? 3 : 7, sync: b.synchronize) {
             try b.attention(q: q, k: k, v: v, validLens: lens, scale: 1 / Float(depth).squareRoot(), into: out, weights: w, dims: dims)
         }
-        return BenchResult(op: "attention", device: b.device.description,
-                           shape: "b\(batch) h\(heads) t\(steps) d\(depth)", samplesMs: samples,
-                           flops: 4 * Double(bh) * Double(steps) * Double(steps) * Double(depth))
+        return BenchResult(
+            op: "attention", device: b.device.description,
+            shape: "b\(batch) h\(heads) t\(steps) d\(depth)", samplesMs: samples,
+            flops: 4 * Double(bh) * Double(steps) * Double(steps) * Double(depth))
     }
 }
 
@@ -169,8 +192,9 @@ extension KernelBenchmarks {
             let rate = r.gflops.map { String(format: "%.1f GFLOP/s", $0) } ?? r.gbps.map { String(format: "%.1f GB/s", $0) } ?? ""
             let what = "\(r.op) \(r.shape)".padding(toLength: 34, withPad: " ", startingAt: 0)
             let device = r.device.padding(toLength: 9, withPad: " ", startingAt: 0)
-            lines.append("  \(what) on \(device) " + String(format: "%5.1f%%", 100 * fraction)
-                         + " of \(roof.replacingOccurrences(of: "\"", with: "")) (\(rate))")
+            lines.append(
+                "  \(what) on \(device) " + String(format: "%5.1f%%", 100 * fraction)
+                    + " of \(roof.replacingOccurrences(of: "\"", with: "")) (\(rate))")
         }
         return lines.joined(separator: "\n")
     }

@@ -36,7 +36,7 @@ public struct BenchResult: Sendable {
     public var jsonLine: String {
         var fields: [(String, String)] = [
             ("op", quote(op)), ("device", quote(device)), ("shape", quote(shape)),
-            ("median_ms", format(medianMs)), ("spread", format(spread)), ("runs", "\(samplesMs.count)"),
+            ("median_ms", format(medianMs)), ("spread", format(spread)), ("runs", "\(samplesMs.count)")
         ]
         if let g = gflops { fields.append(("gflops", format(g))) }
         if let g = gbps { fields.append(("gbps", format(g))) }
@@ -48,8 +48,9 @@ public struct BenchResult: Sendable {
     public var textLine: String {
         let rate = gflops.map { String(format: "%8.1f GFLOP/s", $0) } ?? gbps.map { String(format: "%8.1f GB/s   ", $0) } ?? ""
         let note = extra.sorted(by: { $0.key < $1.key }).map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        return String(format: "%-20@ %-10@ %-24@ %10.3f ms ±%4.1f%%  ", op as NSString, device as NSString, shape as NSString,
-                      medianMs, spread * 100) + rate + (note.isEmpty ? "" : "  " + note)
+        return String(
+            format: "%-20@ %-10@ %-24@ %10.3f ms ±%4.1f%%  ", op as NSString, device as NSString, shape as NSString,
+            medianMs, spread * 100) + rate + (note.isEmpty ? "" : "  " + note)
     }
 
     private func quote(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
@@ -62,8 +63,10 @@ public enum Timing {
     /// shorter than `minSampleMs` runs several times back to back per sample (enqueued without
     /// waiting, as training runs kernels) and each sample is the time per run, so a GPU kernel of
     /// a few microseconds is not measured as the latency of one launch and one wait.
-    public static func measure(warmup: Int = 2, minRuns: Int = 7, maxRuns: Int = 50, minSeconds: Double = 0.3,
-                               minSampleMs: Double = 1, sync: () throws -> Void, _ body: () throws -> Void) rethrows -> [Double] {
+    public static func measure(
+        warmup: Int = 2, minRuns: Int = 7, maxRuns: Int = 50, minSeconds: Double = 0.3,
+        minSampleMs: Double = 1, sync: () throws -> Void, _ body: () throws -> Void
+    ) rethrows -> [Double] {
         for _ in 0..<warmup { try body() }
         try sync()
         let probe = DispatchTime.now().uptimeNanoseconds

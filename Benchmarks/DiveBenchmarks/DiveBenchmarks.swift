@@ -19,7 +19,7 @@ let benchmarks: @Sendable () -> Void = {
             try? Workloads.softmax(b, rows: 4096, cols: 1024),
             try? Workloads.layerNorm(b, rows: 4096, cols: 256),
             try? Workloads.languageModelStep(.gru, b),
-            try? Workloads.languageModelStep(.lstm, b),
+            try? Workloads.languageModelStep(.lstm, b)
         ].compactMap { $0 }
         for w in workloads {
             Benchmark("\(w.name) \(device)") { benchmark in

@@ -6,8 +6,9 @@ import DiveBench
 import Foundation
 
 struct BenchCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Benchmark kernels on devices.",
-                                                    subcommands: [KernelsBench.self, RecurrentBench.self, ModelsBench.self])
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Benchmark kernels on devices.",
+        subcommands: [KernelsBench.self, RecurrentBench.self, ModelsBench.self])
 }
 
 /// The options every `dive bench` subcommand takes: which devices, and how to print the results.

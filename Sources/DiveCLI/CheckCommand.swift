@@ -19,14 +19,17 @@ struct CheckCommand: ParsableCommand, LoggingCommand {
         var failed = 0, total = 0
         try reportingErrors {
             for d in try deviceOption.all() {
-                try DeviceCheck.run(device: d, progress: { op in
-                    FileHandle.standardError.write(Data("checking \(op) on \(d)...\n".utf8))
-                }, emit: { result in
-                    total += 1
-                    if !result.passed { failed += 1 }
-                    print(json ? result.jsonLine : result.textLine)
-                    fflush(nil)
-                })
+                try DeviceCheck.run(
+                    device: d,
+                    progress: { op in
+                        FileHandle.standardError.write(Data("checking \(op) on \(d)...\n".utf8))
+                    },
+                    emit: { result in
+                        total += 1
+                        if !result.passed { failed += 1 }
+                        print(json ? result.jsonLine : result.textLine)
+                        fflush(nil)
+                    })
             }
         }
         if !json { print(failed == 0 ? "all \(total) checks passed" : "\(failed) of \(total) checks FAILED") }

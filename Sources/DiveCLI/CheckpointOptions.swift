@@ -17,7 +17,8 @@ protocol PlainStateDictRecipes {
 struct CheckpointOptions<Recipes: PlainStateDictRecipes>: ParsableArguments {
     @OptionGroup var deviceOption: DeviceOption
     @Option(help: ArgumentHelp(Recipes.help)) var recipe: String?
-    @Option(name: .customLong("data-dir"), help: "Data directory for --recipe (default: $DIVE_DATA, else ~/.cache/dive).") var dataDir: String?
+    @Option(name: .customLong("data-dir"), help: "Data directory for --recipe (default: $DIVE_DATA, else ~/.cache/dive).") var dataDir:
+        String?
 
     /// The backend of `--device`.
     func backend() throws -> Backend { try deviceOption.backend() }
@@ -38,13 +39,15 @@ struct CheckpointOptions<Recipes: PlainStateDictRecipes>: ParsableArguments {
 /// `dive predict`'s: the book's `RNNModel` language models.
 enum LanguageModelStateDicts: PlainStateDictRecipes {
     typealias Recipe = LanguageModelRecipe
-    static let help = "Read CHECKPOINT as a PyTorch state_dict of the book's RNNModel for this recipe (rnn, gru, lstm, deep-lstm, bi-lstm): the vocabulary is rebuilt from the recipe's data."
+    static let help =
+        "Read CHECKPOINT as a PyTorch state_dict of the book's RNNModel for this recipe (rnn, gru, lstm, deep-lstm, bi-lstm): the vocabulary is rebuilt from the recipe's data."
     static let wanted = "a language model (rnn, gru, lstm, deep-lstm, bi-lstm)"
 }
 
 /// `dive translate`'s: the book's `EncoderDecoder` models.
 enum TranslationStateDicts: PlainStateDictRecipes {
     typealias Recipe = any TranslationRecipe
-    static let help = "Read CHECKPOINT as a PyTorch state_dict of the book's EncoderDecoder for this recipe (seq2seq, bahdanau, transformer): the vocabularies are rebuilt from the recipe's data."
+    static let help =
+        "Read CHECKPOINT as a PyTorch state_dict of the book's EncoderDecoder for this recipe (seq2seq, bahdanau, transformer): the vocabularies are rebuilt from the recipe's data."
     static let wanted = "a translation model (seq2seq, bahdanau, transformer)"
 }

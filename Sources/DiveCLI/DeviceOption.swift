@@ -7,7 +7,10 @@ import DiveDistributed
 import Foundation
 
 struct DeviceOption: ParsableArguments {
-    @Option(help: "cpu, opencl, opencl:N, opencl:P.D, cuda, cuda:N, or auto (the first CUDA device, else an OpenCL GPU, else the CPU). Default: cpu to train and predict; every device to check, tune and bench.")
+    @Option(
+        help:
+            "cpu, opencl, opencl:N, opencl:P.D, cuda, cuda:N, or auto (the first CUDA device, else an OpenCL GPU, else the CPU). Default: cpu to train and predict; every device to check, tune and bench."
+    )
     var device: String?
 
     /// The device a command runs on: `--device`, else the CPU.

@@ -9,8 +9,10 @@ struct DiveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dive",
         abstract: "Train the sequence models of Dive into Deep Learning on GPUs (CUDA, OpenCL) or the CPU.",
-        subcommands: [DevicesCommand.self, ListCommand.self, TrainCommand.self, PredictCommand.self,
-                      TranslateCommand.self, PredictNLICommand.self, BenchCommand.self, TuneCommand.self, CheckCommand.self])
+        subcommands: [
+            DevicesCommand.self, ListCommand.self, TrainCommand.self, PredictCommand.self,
+            TranslateCommand.self, PredictNLICommand.self, BenchCommand.self, TuneCommand.self, CheckCommand.self
+        ])
 
     static func main() {
         do {

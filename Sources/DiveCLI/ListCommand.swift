@@ -16,8 +16,9 @@ struct ListCommand: ParsableCommand, LoggingCommand {
 
     private func line(_ r: any Recipe) {
         let l = r.listing
-        print(l.name.padding(toLength: 19, withPad: " ", startingAt: 0)
-              + l.section.padding(toLength: 7, withPad: " ", startingAt: 0)
-              + l.enSection.padding(toLength: 7, withPad: " ", startingAt: 0) + l.summary)
+        print(
+            l.name.padding(toLength: 19, withPad: " ", startingAt: 0)
+                + l.section.padding(toLength: 7, withPad: " ", startingAt: 0)
+                + l.enSection.padding(toLength: 7, withPad: " ", startingAt: 0) + l.summary)
     }
 }

@@ -30,16 +30,21 @@ struct CLILogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String,
-             file: String, function: String, line: UInt) {
+    func log(
+        level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String,
+        file: String, function: String, line: UInt
+    ) {
         FileHandle.standardError.write(Data("\(label) \(level): \(message)\n".utf8))
     }
 }
 
 /// `--log-level` for the commands that compute.
 struct LoggingOptions: ParsableArguments {
-    @Option(name: .customLong("log-level"),
-            help: "Diagnostics on standard error from this level: trace, debug, info, notice, warning, error, critical (default: $DIVE_LOG_LEVEL, else warning).")
+    @Option(
+        name: .customLong("log-level"),
+        help:
+            "Diagnostics on standard error from this level: trace, debug, info, notice, warning, error, critical (default: $DIVE_LOG_LEVEL, else warning)."
+    )
     var logLevel: String?
 
     /// The level in force: `--log-level`, else the default.
@@ -47,6 +52,7 @@ struct LoggingOptions: ParsableArguments {
 
     func validate() throws {
         guard let logLevel, Logger.Level(rawValue: logLevel.lowercased()) == nil else { return }
-        throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")), not '\(logLevel)'")
+        throw ValidationError(
+            "--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")), not '\(logLevel)'")
     }
 }

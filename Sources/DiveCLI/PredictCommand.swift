@@ -7,7 +7,8 @@ import DiveZoo
 import Foundation
 
 struct PredictCommand: ParsableCommand, LoggingCommand {
-    static let configuration = CommandConfiguration(commandName: "predict", abstract: "Continue a text with a language model `dive train` saved.")
+    static let configuration = CommandConfiguration(
+        commandName: "predict", abstract: "Continue a text with a language model `dive train` saved.")
 
     @Argument(help: "A checkpoint written by `dive train` for rnn, gru, lstm, ...") var checkpoint: String
     @Argument(help: "The text to continue.") var prefix: String
@@ -20,13 +21,17 @@ struct PredictCommand: ParsableCommand, LoggingCommand {
         try reportingZooErrors {
             try require((0...maxGeneratedLength).contains(length), "--length must be in 0…\(maxGeneratedLength) (got \(length))")
             let backend = try loading.backend()
-            let (model, vocab, _) = try LanguageModelTask.load(checkpoint: URL(fileURLWithPath: checkpoint), on: backend,
-                                                               recipe: loading.plainRecipe(), data: loading.dataDirectory)
+            let (model, vocab, _) = try LanguageModelTask.load(
+                checkpoint: URL(fileURLWithPath: checkpoint), on: backend,
+                recipe: loading.plainRecipe(), data: loading.dataDirectory)
             // The text streams out as it is generated; Ctrl-C ends it where it is.
             let flag = InterruptFlag()
             InterruptHandler.install(flag, quiet: true)
-            _ = try LanguageModelPrediction.predict(prefix.lowercased(), count: length, model: model, vocab: vocab, on: backend,
-                                                    emit: { print($0, terminator: ""); fflush(nil) }, stop: { flag.isRaised })
+            _ = try LanguageModelPrediction.predict(
+                prefix.lowercased(), count: length, model: model, vocab: vocab, on: backend,
+                emit: {
+                    print($0, terminator: ""); fflush(nil)
+                }, stop: { flag.isRaised })
             print("")
             if flag.isRaised { throw ExitCode(130) }
         }

@@ -18,25 +18,44 @@ struct TrainCommand: ParsableCommand, LoggingCommand {
     @Option(name: .customLong("batch-size"), help: "Minibatch size (default: the book's).") var batchSize: Int?
     @Option(help: "Seed for initialisation, dropout and data order.") var seed: UInt64 = 0
     @Option(help: "sgd, adam or adamw (default: the book's).") var optimizer: String?
-    @Option(name: .customLong("warmup-steps"), help: "Warmup steps of the schedule (default: the preset's, 0 in the book).") var warmupSteps: Int?
+    @Option(name: .customLong("warmup-steps"), help: "Warmup steps of the schedule (default: the preset's, 0 in the book).")
+    var warmupSteps: Int?
     @Option(help: "constant, noam or cosine (default: the preset's, constant in the book).") var schedule: String?
     @Option(help: "Gradient clipping threshold θ (default: the book's, 1; 0 turns clipping off).") var clip: Float?
-    @Option(name: .customLong("label-smoothing"), help: "Label smoothing ε (not in the book; default: the preset's).") var labelSmoothing: Float?
+    @Option(name: .customLong("label-smoothing"), help: "Label smoothing ε (not in the book; default: the preset's).") var labelSmoothing:
+        Float?
     @Option(name: .customLong("adam-beta2"), help: "Adam's β2 (default: the preset's, PyTorch's 0.999).") var adamBeta2: Float?
     @Option(name: .customLong("adam-eps"), help: "Adam's ε (default: the preset's, PyTorch's 1e-8).") var adamEps: Float?
     @Option(help: "Checkpoint file (default: runs/<recipe>.safetensors; missing folders are created).") var checkpoint: String?
     @Option(name: .customLong("checkpoint-every"), help: "Epochs between checkpoints.") var checkpointEvery = 25
     @Flag(help: "Continue from the checkpoint.") var resume = false
-    @Option(name: .customLong("init-from"), help: "Start from these weights (a Dive checkpoint, or a PyTorch state_dict in the book's module layout saved with safetensors) instead of the initialisation; fine-tunes with a fresh optimiser.") var initFrom: String?
+    @Option(
+        name: .customLong("init-from"),
+        help:
+            "Start from these weights (a Dive checkpoint, or a PyTorch state_dict in the book's module layout saved with safetensors) instead of the initialisation; fine-tunes with a fresh optimiser."
+    ) var initFrom: String?
     @Option(help: "Write one JSON object per epoch to this file.") var log: String?
-    @Option(help: "Write the training curve to this SVG file, and the book's other figures (attention heatmaps, ...) beside it as <name>-<figure>.svg.") var plot: String?
-    @Option(help: "zh (Chinese 2.0 edition, default), en (English v1.0 settings) or paper (transformer: the paper's training).") var preset = "zh"
+    @Option(
+        help:
+            "Write the training curve to this SVG file, and the book's other figures (attention heatmaps, ...) beside it as <name>-<figure>.svg."
+    ) var plot: String?
+    @Option(help: "zh (Chinese 2.0 edition, default), en (English v1.0 settings) or paper (transformer: the paper's training).")
+    var preset = "zh"
     @Option(name: .customLong("data-dir"), help: "Data directory (default: $DIVE_DATA, else ~/.cache/dive).") var dataDir: String?
     @Option(help: "Beam width for seq2seq translations (1: greedy).") var beam = 1
     @Option(name: .customLong("length-penalty"), help: "Beam-search length penalty α (the book's 9.8 uses 0.75).") var lengthPenalty = 0.0
-    @Flag(help: "Data-parallel training over MPI: run under `mpirun -np N`; each rank trains on its rows of every minibatch (needs a build with --traits MPI).") var distributed = false
-    @Option(name: .customLong("parameter-digests"), help: ArgumentHelp("Folder for rank-<r>.txt: a digest of the parameters after every step (checks that data-parallel replicas stay identical).", visibility: .hidden)) var parameterDigests: String?
-    @Flag(help: "After training, print what a minibatch of the last epoch cost the device: kernel launches per op family, transfers, waits.") var trace = false
+    @Flag(
+        help:
+            "Data-parallel training over MPI: run under `mpirun -np N`; each rank trains on its rows of every minibatch (needs a build with --traits MPI)."
+    ) var distributed = false
+    @Option(
+        name: .customLong("parameter-digests"),
+        help: ArgumentHelp(
+            "Folder for rank-<r>.txt: a digest of the parameters after every step (checks that data-parallel replicas stay identical).",
+            visibility: .hidden)) var parameterDigests: String?
+    @Flag(
+        help: "After training, print what a minibatch of the last epoch cost the device: kernel launches per op family, transfers, waits.")
+    var trace = false
     @Option(help: "On CUDA devices, queue each training step as one CUDA graph (on) or launch by launch (off).") var graphs = OnOff.on
 
     @OptionGroup var logging: LoggingOptions
@@ -56,7 +75,9 @@ struct TrainCommand: ParsableCommand, LoggingCommand {
             }
             o.preset = edition
             o.seed = seed
-            if let epochs { try require((1...1_000_000).contains(epochs), "--epochs must be in 1…1000000 (got \(epochs))"); o.override(\.epochs, epochs) }
+            if let epochs {
+                try require((1...1_000_000).contains(epochs), "--epochs must be in 1…1000000 (got \(epochs))"); o.override(\.epochs, epochs)
+            }
             if let lr { try require(lr.isFinite && lr > 0, "--lr must be a positive number (got \(lr))"); o.override(\.lr, lr) }
             if let batchSize {
                 try require((1...1_000_000).contains(batchSize), "--batch-size must be in 1…1000000 (got \(batchSize))")
@@ -68,11 +89,15 @@ struct TrainCommand: ParsableCommand, LoggingCommand {
             if let adamBeta2 { try require(adamBeta2 > 0 && adamBeta2 < 1, "--adam-beta2 must be in (0, 1) (got \(adamBeta2))") }
             if let adamEps { try require(adamEps.isFinite && adamEps > 0, "--adam-eps must be a positive number (got \(adamEps))") }
             if let optimizer {
-                guard let k = OptimizerKind(rawValue: optimizer) else { throw ZooError.invalidOption("--optimizer must be sgd, adam or adamw, not '\(optimizer)'") }
+                guard let k = OptimizerKind(rawValue: optimizer) else {
+                    throw ZooError.invalidOption("--optimizer must be sgd, adam or adamw, not '\(optimizer)'")
+                }
                 o.override(\.optimizer, k)
             }
             if let schedule {
-                guard let s = ScheduleKind(rawValue: schedule) else { throw ZooError.invalidOption("--schedule must be constant, noam or cosine, not '\(schedule)'") }
+                guard let s = ScheduleKind(rawValue: schedule) else {
+                    throw ZooError.invalidOption("--schedule must be constant, noam or cosine, not '\(schedule)'")
+                }
                 o.override(\.schedule, s)
             }
             if let warmupSteps {
@@ -100,7 +125,7 @@ struct TrainCommand: ParsableCommand, LoggingCommand {
             if comm.isRoot, let url = o.plot { try FigureFile.prepare(url, flag: "--plot") }
             o.dataDirectory = DataDirectory(explicitPath: dataDir)
             o.beam = beam; o.lengthPenalty = lengthPenalty
-            o.progress = comm.isRoot ? ProgressDisplay(isTerminal: comm.size > 1 ? false : nil) : nil   // mpirun gives ranks a pty
+            o.progress = comm.isRoot ? ProgressDisplay(isTerminal: comm.size > 1 ? false : nil) : nil  // mpirun gives ranks a pty
             let flag = InterruptFlag()
             o.interrupt = flag
             InterruptHandler.install(flag)
@@ -111,7 +136,9 @@ struct TrainCommand: ParsableCommand, LoggingCommand {
                 if let s = h.schedule, s != .constant { extras += ", schedule \(s.rawValue) (warmup \(h.resolvedWarmupSteps))" }
                 if let e = h.labelSmoothing, e > 0 { extras += ", label smoothing \(e)" }
                 if h.adamBeta2 != nil || h.adamEps != nil { extras += ", Adam β2 \(h.adamBeta2 ?? 0.999) ε \(h.adamEps ?? 1e-8)" }
-                print("\(r.name) (\(edition == .en ? r.listing.enSection : r.listing.section), \(edition.rawValue)): \(h.epochs) epochs, lr \(h.lr), batch \(h.batchSize), \(h.optimizer.rawValue), clip \(h.clip.map { "\($0)" } ?? "off")\(extras), device \(o.device)\(ranks)")
+                print(
+                    "\(r.name) (\(edition == .en ? r.listing.enSection : r.listing.section), \(edition.rawValue)): \(h.epochs) epochs, lr \(h.lr), batch \(h.batchSize), \(h.optimizer.rawValue), clip \(h.clip.map { "\($0)" } ?? "off")\(extras), device \(o.device)\(ranks)"
+                )
             }
             fflush(nil)
             let report = try r.run(o)
@@ -137,7 +164,9 @@ func printTrace(_ record: EpochRecord?, device: Device) {
         print("trace: this recipe's trainer records no device trace"); return
     }
     print("trace (\(device), epoch \(record.epoch + 1), \(record.minibatches) minibatches):")
-    let units = (try? Backends.backend(for: device)).map { ($0 as? KernelBackend)?.limits.computeUnits ?? ProcessInfo.processInfo.activeProcessorCount }
+    let units = (try? Backends.backend(for: device)).map {
+        ($0 as? KernelBackend)?.limits.computeUnits ?? ProcessInfo.processInfo.activeProcessorCount
+    }
     for line in t.report(per: record.minibatches, computeUnits: units) { print("  " + line) }
     print("  blocking reads per epoch: \(t.downloads.blocking)")
 }

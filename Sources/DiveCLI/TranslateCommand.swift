@@ -8,15 +8,18 @@ import DiveZoo
 import Foundation
 
 struct TranslateCommand: ParsableCommand, LoggingCommand {
-    static let configuration = CommandConfiguration(commandName: "translate",
-                                                    abstract: "Translate with a model `dive train seq2seq|bahdanau|transformer` saved.")
+    static let configuration = CommandConfiguration(
+        commandName: "translate",
+        abstract: "Translate with a model `dive train seq2seq|bahdanau|transformer` saved.")
 
     @Argument(help: "A checkpoint written by `dive train seq2seq`, `bahdanau` or `transformer`.") var checkpoint: String
     @Argument(help: "The English sentence, punctuation spaced as in the book (\"go .\").") var sentence: String
     @Option(help: "Beam width (1: greedy).") var beam = 1
     @Option(name: .customLong("length-penalty"), help: "Length penalty α for beam search.") var lengthPenalty = 0.0
     @Option(help: "A reference translation: also print BLEU (k = 2).") var reference: String?
-    @Option(help: "Draw the attention weights of the (greedy) translation to this SVG file; the Transformer's figures go to <name>-<figure>.svg.")
+    @Option(
+        help:
+            "Draw the attention weights of the (greedy) translation to this SVG file; the Transformer's figures go to <name>-<figure>.svg.")
     var attention: String?
     @OptionGroup var loading: CheckpointOptions<TranslationStateDicts>
 
@@ -28,8 +31,9 @@ struct TranslateCommand: ParsableCommand, LoggingCommand {
             try require(lengthPenalty.isFinite && lengthPenalty >= 0, "--length-penalty must be a number ≥ 0 (got \(lengthPenalty))")
             if let attention { try FigureFile.prepare(URL(fileURLWithPath: attention), flag: "--attention") }
             let backend = try loading.backend()
-            let (model, src, tgt) = try TranslationTask.load(checkpoint: URL(fileURLWithPath: checkpoint), on: backend,
-                                                             recipe: loading.plainRecipe(), data: loading.dataDirectory)
+            let (model, src, tgt) = try TranslationTask.load(
+                checkpoint: URL(fileURLWithPath: checkpoint), on: backend,
+                recipe: loading.plainRecipe(), data: loading.dataDirectory)
             let translator = try Translator(model: model, srcVocab: src, tgtVocab: tgt)
             // Attention first: a model without attention fails before anything is printed.
             if let attention {

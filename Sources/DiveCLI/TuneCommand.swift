@@ -9,7 +9,8 @@ import Foundation
 
 struct TuneCommand: ParsableCommand, LoggingCommand {
     static let configuration = CommandConfiguration(
-        commandName: "tune", abstract: "Tune the GEMM, recurrence and row kernels of OpenCL and CUDA devices ahead of time and cache the choices.")
+        commandName: "tune",
+        abstract: "Tune the GEMM, recurrence and row kernels of OpenCL and CUDA devices ahead of time and cache the choices.")
 
     @OptionGroup var deviceOption: DeviceOption
     @Flag(help: "Time every candidate, cached or not, and print each choice with every candidate's time as a JSON line.") var json = false
@@ -18,8 +19,10 @@ struct TuneCommand: ParsableCommand, LoggingCommand {
 
     /// The recurrences of the book's recipes: (cell, steps, batch, hidden) of the language models
     /// (8.6, 9.1–9.4) and the GRU encoder-decoders (9.7, 10.4).
-    static let bookRecurrences: [(CellKind, Int, Int, Int)] = [(.rnnTanh, 35, 32, 256), (.gru, 35, 32, 256), (.lstm, 35, 32, 256),
-                                                               (.gru, 10, 64, 32)]
+    static let bookRecurrences: [(CellKind, Int, Int, Int)] = [
+        (.rnnTanh, 35, 32, 256), (.gru, 35, 32, 256), (.lstm, 35, 32, 256),
+        (.gru, 10, 64, 32)
+    ]
     /// Row ops: (op, cols, rows) of the Transformer (10.7: width 32, batch 64 × 10 steps) and of
     /// `dive bench kernels`.
     static let rowShapes: [(String, Int, Int)] = [("layernorm", 32, 640), ("layernorm", 256, 4096), ("softmax", 1024, 4096)]
@@ -35,7 +38,9 @@ struct TuneCommand: ParsableCommand, LoggingCommand {
                 let chosen = try backend.tuneGemm(retime: json)
                 var recurrences: [String] = []
                 for (cell, steps, batch, hidden) in Self.bookRecurrences {
-                    if let c = try backend.tuneRecurrence(cell, steps: steps, batch: batch, hidden: hidden) { recurrences.append("\(c.shape): \(c.chosen)") }
+                    if let c = try backend.tuneRecurrence(cell, steps: steps, batch: batch, hidden: hidden) {
+                        recurrences.append("\(c.shape): \(c.chosen)")
+                    }
                 }
                 for (op, cols, rows) in Self.rowShapes {
                     if let c = try backend.tuneRows(op, cols: cols, rows: rows) { recurrences.append("\(op) \(c.shape): \(c.chosen)") }
@@ -49,8 +54,9 @@ struct TuneCommand: ParsableCommand, LoggingCommand {
                     }
                 } else {
                     let classes = chosen.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
-                    print("\(d)  gemm \(classes)" + (recurrences.isEmpty ? "" : "  " + recurrences.joined(separator: ", "))
-                          + "  (\(String(format: "%.1f", Date().timeIntervalSince(start))) s)")
+                    print(
+                        "\(d)  gemm \(classes)" + (recurrences.isEmpty ? "" : "  " + recurrences.joined(separator: ", "))
+                            + "  (\(String(format: "%.1f", Date().timeIntervalSince(start))) s)")
                 }
             }
         }

@@ -66,7 +66,10 @@ enum InterruptHandler {
                 // A second signal: leave at once, without running exit handlers while other threads
                 // are inside OpenBLAS (exit() there crashed about one run in three).
                 if flag.isRaised { _exit(130) }
-                if !quiet { FileHandle.standardError.write(Data("\ninterrupt: writing a checkpoint after this step (interrupt again to quit now)\n".utf8)) }
+                if !quiet {
+                    FileHandle.standardError.write(
+                        Data("\ninterrupt: writing a checkpoint after this step (interrupt again to quit now)\n".utf8))
+                }
                 flag.raise(sig)
             }
             s.resume()

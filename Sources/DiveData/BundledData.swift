@@ -15,8 +15,9 @@ enum BundledData {
         guard let bytes = bytes(of: dataset) else { return false }
         let actual = FileDigest.sha1(of: bytes)
         guard actual == dataset.sha1 else {
-            throw DataError.checksumMismatch(path: "the copy of \(dataset.name) compiled into Dive", expected: dataset.sha1, actual: actual,
-                                             hint: "This build is damaged; rebuild Dive, or put the file at \(file.path).")
+            throw DataError.checksumMismatch(
+                path: "the copy of \(dataset.name) compiled into Dive", expected: dataset.sha1, actual: actual,
+                hint: "This build is damaged; rebuild Dive, or put the file at \(file.path).")
         }
         try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
         try Data(bytes).write(to: file, options: .atomic)

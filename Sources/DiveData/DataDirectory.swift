@@ -24,8 +24,10 @@ public struct DataDirectory: Sendable {
     /// The data directory for a run: `explicitPath` (the CLI's `--data-dir`) if given, else
     /// `$DIVE_DATA`, else `$XDG_CACHE_HOME/dive`, else `~/.cache/dive`.
     /// `~` is expanded and relative paths are taken from the current directory.
-    public static func resolve(explicitPath: String? = nil,
-                               environment: [String: String] = ProcessInfo.processInfo.environment) -> URL {
+    public static func resolve(
+        explicitPath: String? = nil,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> URL {
         func nonEmpty(_ value: String?) -> String? {
             guard let value, !value.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
             return value
@@ -48,10 +50,13 @@ public struct DataDirectory: Sendable {
     }
 
     /// `DataDirectory(url: resolve(explicitPath:environment:))`.
-    public init(explicitPath: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment,
-                allowsDownload: Bool = true) {
-        self.init(url: DataDirectory.resolve(explicitPath: explicitPath, environment: environment),
-                  allowsDownload: allowsDownload)
+    public init(
+        explicitPath: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment,
+        allowsDownload: Bool = true
+    ) {
+        self.init(
+            url: DataDirectory.resolve(explicitPath: explicitPath, environment: environment),
+            allowsDownload: allowsDownload)
     }
 
     /// The local file of a dataset, fetched first if it is not there:
@@ -92,8 +97,9 @@ public struct DataDirectory: Sendable {
             do {
                 try Download.fetch(dataset.url, to: download, sha1: dataset.sha1, progress: progress)
             } catch let DataError.downloadFailed(source, reason, destination) where dataset.isZipArchive {
-                throw DataError.downloadFailed(url: source, reason: reason,
-                                               destination: destination + " (or its unpacked contents at \(expected.path))")
+                throw DataError.downloadFailed(
+                    url: source, reason: reason,
+                    destination: destination + " (or its unpacked contents at \(expected.path))")
             }
         }
 
@@ -120,7 +126,9 @@ public struct DataDirectory: Sendable {
             do {
                 return try BundledData.write(dataset, to: fallback) ? fallback : nil
             } catch {
-                throw DataError.unreadable(path: file.path, reason: "cannot write Dive's copy of \(dataset.name) there or at \(fallback.path) (\(error.localizedDescription))")
+                throw DataError.unreadable(
+                    path: file.path,
+                    reason: "cannot write Dive's copy of \(dataset.name) there or at \(fallback.path) (\(error.localizedDescription))")
             }
         }
     }

@@ -33,7 +33,7 @@ public struct DataRNG: RandomNumberGenerator, Codable, Equatable, Sendable {
     public mutating func nextInt(upperBound: Int) -> Int {
         precondition(upperBound > 0, "upperBound must be positive")
         let bound = UInt64(upperBound)
-        let limit = UInt64.max - UInt64.max % bound   // largest multiple of bound, exclusive
+        let limit = UInt64.max - UInt64.max % bound  // largest multiple of bound, exclusive
         while true {
             let value = next()
             if value < limit { return Int(value % bound) }
@@ -58,7 +58,7 @@ public struct DataRNG: RandomNumberGenerator, Codable, Equatable, Sendable {
             return mean + std * spare
         }
         var u1 = nextDouble()
-        while u1 == 0 { u1 = nextDouble() }   // log(0) is -infinity
+        while u1 == 0 { u1 = nextDouble() }  // log(0) is -infinity
         let u2 = nextDouble()
         let radius = (-2 * log(u1)).squareRoot()
         spareGaussian = radius * sin(2 * Double.pi * u2)

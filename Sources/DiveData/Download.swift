@@ -2,8 +2,9 @@
 // a temporary file next to the destination, SHA-1 check, then rename; nothing left on failure.
 import Foundation
 import Logging
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// How far a download has got.
@@ -35,22 +36,26 @@ public enum Download {
     /// destination's folder; if the transfer fails or the SHA-1 differs from `sha1`, that file is
     /// deleted and an error thrown, so `destination` appears only complete and verified.
     /// `http`, `https` and `file` URLs are supported.
-    public static func fetch(_ source: URL, to destination: URL, sha1: String?,
-                             progress: DownloadProgressHandler? = nil) throws {
+    public static func fetch(
+        _ source: URL, to destination: URL, sha1: String?,
+        progress: DownloadProgressHandler? = nil
+    ) throws {
         let folder = destination.deletingLastPathComponent()
         let temporary = folder.appendingPathComponent(".\(destination.lastPathComponent).\(UUID().uuidString).part")
         let fileManager = FileManager.default
         guard fileManager.createFile(atPath: temporary.path, contents: nil) else {
-            throw DataError.downloadFailed(url: source.absoluteString, reason: "cannot write to \(folder.path)",
-                                           destination: destination.path)
+            throw DataError.downloadFailed(
+                url: source.absoluteString, reason: "cannot write to \(folder.path)",
+                destination: destination.path)
         }
         var keep = false
         defer { if !keep { try? fileManager.removeItem(at: temporary) } }
 
         let output: FileHandle
         do { output = try FileHandle(forWritingTo: temporary) } catch {
-            throw DataError.downloadFailed(url: source.absoluteString, reason: "cannot write to \(folder.path)",
-                                           destination: destination.path)
+            throw DataError.downloadFailed(
+                url: source.absoluteString, reason: "cannot write to \(folder.path)",
+                destination: destination.path)
         }
         Logger(label: "dive.data").debug("downloading \(source.absoluteString) to \(destination.path)")
         var hasher = FileDigest()
@@ -70,8 +75,9 @@ public enum Download {
         } catch let error as DataError {
             throw error
         } catch {
-            throw DataError.downloadFailed(url: source.absoluteString, reason: error.localizedDescription,
-                                           destination: destination.path)
+            throw DataError.downloadFailed(
+                url: source.absoluteString, reason: error.localizedDescription,
+                destination: destination.path)
         }
 
         if let sha1 {
@@ -88,9 +94,10 @@ public enum Download {
             try fileManager.moveItem(at: temporary, to: destination)
             keep = true
         } catch {
-            throw DataError.downloadFailed(url: source.absoluteString,
-                                           reason: "cannot rename the download (\(error.localizedDescription))",
-                                           destination: destination.path)
+            throw DataError.downloadFailed(
+                url: source.absoluteString,
+                reason: "cannot rename the download (\(error.localizedDescription))",
+                destination: destination.path)
         }
     }
 
@@ -156,8 +163,10 @@ public enum Download {
             if let failure { throw TransferFailure(failure) }
         }
 
-        func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
-                        completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
+        func urlSession(
+            _ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+            completionHandler: @escaping (URLSession.ResponseDisposition) -> Void
+        ) {
             if let http = response as? HTTPURLResponse, !(200..<300).contains(http.statusCode) {
                 failure = "HTTP status \(http.statusCode)"
                 completionHandler(.cancel)

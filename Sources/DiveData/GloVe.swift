@@ -3,9 +3,9 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A table of word vectors, any dimension. Index 0 is `<unk>` with a zero vector, so looking up
@@ -46,7 +46,7 @@ public struct TokenEmbedding: Sendable {
         var numbers: [Double] = []
         try file.forEachLine { number, line in
             let fields = Self.rstrip(line).split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
-            guard let first = fields.first, !(fields.count == 1 && first.isEmpty) else { return }   // blank line
+            guard let first = fields.first, !(fields.count == 1 && first.isEmpty) else { return }  // blank line
             let token: String
             if isValidUTF8(first) {
                 token = String(decoding: first, as: UTF8.self)
@@ -65,15 +65,17 @@ public struct TokenEmbedding: Sendable {
                 numbers.append(value)
             }
             if dimension == 0 {
-                if numbers.count <= 1 && number == 1 { return }   // a "count dim" header line
+                if numbers.count <= 1 && number == 1 { return }  // a "count dim" header line
                 guard numbers.count > 1 else {
-                    throw DataError.malformedLine(path: file.path, line: number,
-                                                  reason: "expected a token followed by its vector")
+                    throw DataError.malformedLine(
+                        path: file.path, line: number,
+                        reason: "expected a token followed by its vector")
                 }
                 dimension = numbers.count
             } else if numbers.count != dimension {
-                throw DataError.wrongFieldCount(path: file.path, line: number, expected: dimension + 1,
-                                                found: fields.count, separator: "single spaces (a token and \(dimension) numbers)")
+                throw DataError.wrongFieldCount(
+                    path: file.path, line: number, expected: dimension + 1,
+                    found: fields.count, separator: "single spaces (a token and \(dimension) numbers)")
             }
             tokens.append(token)
             values.append(contentsOf: numbers.lazy.map { Float($0) })
@@ -81,7 +83,7 @@ public struct TokenEmbedding: Sendable {
         guard dimension > 0 else { throw DataError.emptyFile(path: file.path) }
         var map: [String: Int] = [:]
         map.reserveCapacity(tokens.count)
-        for (index, token) in tokens.enumerated() { map[token] = index }   // later lines win, as in a dict
+        for (index, token) in tokens.enumerated() { map[token] = index }  // later lines win, as in a dict
         self.dimension = dimension
         self.idxToToken = tokens
         self.vectors = [Float](repeating: 0, count: dimension) + values
@@ -126,7 +128,7 @@ public struct TokenEmbedding: Sendable {
     private static func decodeWindows1252(_ bytes: ArraySlice<UInt8>) -> String {
         let high: [UInt32] = [
             0x20AC, 0x81, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x8D, 0x017D, 0x8F,
-            0x90, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x9D, 0x017E, 0x0178,
+            0x90, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x9D, 0x017E, 0x0178
         ]
         var scalars = String.UnicodeScalarView()
         for byte in bytes {

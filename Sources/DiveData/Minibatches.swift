@@ -18,7 +18,8 @@ public struct LoaderPosition: Codable, Equatable, Sendable {
     /// position from an untrusted file).
     public func check(batchesPerEpoch: Int) throws {
         guard epoch >= 0, (0...max(batchesPerEpoch, 0)).contains(batchIndex) else {
-            throw DataError.invalidArgument("data position epoch \(epoch), batch \(batchIndex) is outside 0… epochs and 0…\(batchesPerEpoch) batches")
+            throw DataError.invalidArgument(
+                "data position epoch \(epoch), batch \(batchIndex) is outside 0… epochs and 0…\(batchesPerEpoch) batches")
         }
     }
 
@@ -51,8 +52,9 @@ public struct MinibatchSampler: Sendable {
 
     /// A sampler at the start of epoch 0.
     public init(count: Int, batchSize: Int, shuffle: Bool, dropLast: Bool = false, seed: UInt64 = 0) throws {
-        try self.init(count: count, batchSize: batchSize, shuffle: shuffle, dropLast: dropLast,
-                      resumingFrom: LoaderPosition(epoch: 0, batchIndex: 0, rng: DataRNG(seed: seed)))
+        try self.init(
+            count: count, batchSize: batchSize, shuffle: shuffle, dropLast: dropLast,
+            resumingFrom: LoaderPosition(epoch: 0, batchIndex: 0, rng: DataRNG(seed: seed)))
     }
 
     /// A sampler that continues from a stored position.
@@ -112,16 +114,20 @@ public struct DataLoader<Dataset: MinibatchDataset>: Sendable {
     /// A loader at the start of epoch 0.
     public init(_ dataset: Dataset, batchSize: Int, shuffle: Bool, dropLast: Bool = false, seed: UInt64 = 0) throws {
         self.dataset = dataset
-        sampler = try MinibatchSampler(count: dataset.count, batchSize: batchSize, shuffle: shuffle,
-                                       dropLast: dropLast, seed: seed)
+        sampler = try MinibatchSampler(
+            count: dataset.count, batchSize: batchSize, shuffle: shuffle,
+            dropLast: dropLast, seed: seed)
     }
 
     /// A loader that continues from a stored position.
-    public init(_ dataset: Dataset, batchSize: Int, shuffle: Bool, dropLast: Bool = false,
-                resumingFrom position: LoaderPosition) throws {
+    public init(
+        _ dataset: Dataset, batchSize: Int, shuffle: Bool, dropLast: Bool = false,
+        resumingFrom position: LoaderPosition
+    ) throws {
         self.dataset = dataset
-        sampler = try MinibatchSampler(count: dataset.count, batchSize: batchSize, shuffle: shuffle,
-                                       dropLast: dropLast, resumingFrom: position)
+        sampler = try MinibatchSampler(
+            count: dataset.count, batchSize: batchSize, shuffle: shuffle,
+            dropLast: dropLast, resumingFrom: position)
     }
 
     /// Examples per batch (the last batch of an epoch may have fewer unless `dropLast`).

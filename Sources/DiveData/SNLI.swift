@@ -4,7 +4,9 @@ import Foundation
 
 /// The three SNLI classes, numbered as the book numbers them.
 public enum SNLILabel: Int, Codable, CaseIterable, Sendable {
-    case entailment = 0, contradiction = 1, neutral = 2
+    case entailment = 0
+    case contradiction = 1
+    case neutral = 2
 
     /// The label for a `gold_label` string; nil for `-` (no annotator consensus) or anything else.
     public init?(name: String) {
@@ -185,8 +187,10 @@ public enum SNLI {
     {
         let train = SNLIDataset(try read(directory: directory, split: .train), numSteps: numSteps)
         let test = SNLIDataset(try read(directory: directory, split: .test), numSteps: numSteps, vocab: train.vocab)
-        return (try DataLoader(train, batchSize: batchSize, shuffle: true, seed: seed),
-                try DataLoader(test, batchSize: batchSize, shuffle: false), train.vocab)
+        return (
+            try DataLoader(train, batchSize: batchSize, shuffle: true, seed: seed),
+            try DataLoader(test, batchSize: batchSize, shuffle: false), train.vocab
+        )
     }
 
     // MARK: Implementation
@@ -208,7 +212,8 @@ public enum SNLI {
                 // The header names the columns; the book reads columns 0, 1 and 2 by position.
                 let names = fields.map { String(decoding: $0, as: UTF8.self) }
                 guard let label = names.firstIndex(of: labelColumn), let premise = names.firstIndex(of: premiseColumn),
-                      let hypothesis = names.firstIndex(of: hypothesisColumn) else {
+                    let hypothesis = names.firstIndex(of: hypothesisColumn)
+                else {
                     throw DataError.malformedLine(
                         path: file.path, line: number,
                         reason: "the header lacks one of \(labelColumn), \(premiseColumn), \(hypothesisColumn)")
@@ -218,8 +223,9 @@ public enum SNLI {
             }
             if bytes.isEmpty { return }
             guard fields.count == layout.count else {
-                throw DataError.wrongFieldCount(path: file.path, line: number, expected: layout.count,
-                                                found: fields.count, separator: "tabs")
+                throw DataError.wrongFieldCount(
+                    path: file.path, line: number, expected: layout.count,
+                    found: fields.count, separator: "tabs")
             }
             guard let label = SNLILabel(name: String(decoding: fields[layout.label], as: UTF8.self)) else { return }
             examples.premises.append(extractText(utf8: fields[layout.premise]))
@@ -235,7 +241,7 @@ public enum SNLI {
         guard field.allSatisfy({ $0 < 0x80 }) else { return extractText(String(decoding: field, as: UTF8.self)) }
         var out: [UInt8] = []
         out.reserveCapacity(field.count)
-        var runStart = -1   // index in `out` where the current whitespace run began
+        var runStart = -1  // index in `out` where the current whitespace run began
         for byte in field where byte != UInt8(ascii: "(") && byte != UInt8(ascii: ")") {
             if isPythonWhitespace(Unicode.Scalar(byte)) {
                 if runStart < 0 { runStart = out.count }

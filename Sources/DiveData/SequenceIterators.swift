@@ -70,13 +70,16 @@ public struct SequenceDataLoader: Sendable {
     /// A loader at the start of epoch 0. Throws if the corpus is too short to give at least one
     /// minibatch whatever the offset.
     public init(corpus: [Int32], batchSize: Int, numSteps: Int, partitioning: SequencePartitioning, seed: UInt64 = 0) throws {
-        try self.init(corpus: corpus, batchSize: batchSize, numSteps: numSteps, partitioning: partitioning,
-                      resumingFrom: LoaderPosition(epoch: 0, batchIndex: 0, rng: DataRNG(seed: seed)))
+        try self.init(
+            corpus: corpus, batchSize: batchSize, numSteps: numSteps, partitioning: partitioning,
+            resumingFrom: LoaderPosition(epoch: 0, batchIndex: 0, rng: DataRNG(seed: seed)))
     }
 
     /// A loader that continues from a stored position.
-    public init(corpus: [Int32], batchSize: Int, numSteps: Int, partitioning: SequencePartitioning,
-                resumingFrom position: LoaderPosition) throws {
+    public init(
+        corpus: [Int32], batchSize: Int, numSteps: Int, partitioning: SequencePartitioning,
+        resumingFrom position: LoaderPosition
+    ) throws {
         guard batchSize > 0, numSteps > 0 else {
             throw DataError.invalidArgument("batchSize and numSteps must be positive (got \(batchSize), \(numSteps))")
         }
@@ -87,8 +90,11 @@ public struct SequenceDataLoader: Sendable {
         self.position = position
         self.rngAfterEpochStart = position.rng
         let worstOffset = partitioning == .random ? numSteps - 1 : numSteps
-        guard Self.batchCount(corpusCount: corpus.count, offset: worstOffset, batchSize: batchSize,
-                              numSteps: numSteps, partitioning: partitioning) > 0 else {
+        guard
+            Self.batchCount(
+                corpusCount: corpus.count, offset: worstOffset, batchSize: batchSize,
+                numSteps: numSteps, partitioning: partitioning) > 0
+        else {
             throw DataError.invalidArgument(
                 "a corpus of \(corpus.count) tokens is too short for minibatches of \(batchSize) × \(numSteps)")
         }
@@ -153,8 +159,10 @@ public struct SequenceDataLoader: Sendable {
         rngAfterEpochStart = rng
     }
 
-    private static func batchCount(corpusCount: Int, offset: Int, batchSize: Int, numSteps: Int,
-                                   partitioning: SequencePartitioning) -> Int {
+    private static func batchCount(
+        corpusCount: Int, offset: Int, batchSize: Int, numSteps: Int,
+        partitioning: SequencePartitioning
+    ) -> Int {
         let usable = max(0, corpusCount - offset - 1)
         switch partitioning {
         case .random: return usable / numSteps / batchSize

@@ -82,12 +82,12 @@ func isValidUTF8<Bytes: Collection>(_ bytes: Bytes) -> Bool where Bytes.Element 
         let count: Int, low: UInt8, high: UInt8
         switch lead {
         case 0xC2...0xDF: (count, low, high) = (1, 0x80, 0xBF)
-        case 0xE0: (count, low, high) = (2, 0xA0, 0xBF)          // no overlong 3-byte forms
+        case 0xE0: (count, low, high) = (2, 0xA0, 0xBF)  // no overlong 3-byte forms
         case 0xE1...0xEC, 0xEE...0xEF: (count, low, high) = (2, 0x80, 0xBF)
-        case 0xED: (count, low, high) = (2, 0x80, 0x9F)          // no UTF-16 surrogates
-        case 0xF0: (count, low, high) = (3, 0x90, 0xBF)          // no overlong 4-byte forms
+        case 0xED: (count, low, high) = (2, 0x80, 0x9F)  // no UTF-16 surrogates
+        case 0xF0: (count, low, high) = (3, 0x90, 0xBF)  // no overlong 4-byte forms
         case 0xF1...0xF3: (count, low, high) = (3, 0x80, 0xBF)
-        case 0xF4: (count, low, high) = (3, 0x80, 0x8F)          // nothing above U+10FFFF
+        case 0xF4: (count, low, high) = (3, 0x80, 0x8F)  // nothing above U+10FFFF
         default: return false
         }
         guard let first = iterator.next(), first >= low && first <= high else { return false }
@@ -101,10 +101,12 @@ func isValidUTF8<Bytes: Collection>(_ bytes: Bytes) -> Bool where Bytes.Element 
 /// A data file must be a regular file: reading a FIFO or a device would block or never end.
 func requireRegularFile(_ url: URL) throws {
     var info = stat()
-    guard stat(url.path, &info) == 0 else { return }            // missing: the reader says so
+    guard stat(url.path, &info) == 0 else { return }  // missing: the reader says so
     let type = info.st_mode & S_IFMT
     guard type == S_IFREG else {
-        let what = type == S_IFDIR ? "a folder" : type == S_IFIFO ? "a FIFO" : type == S_IFCHR || type == S_IFBLK ? "a device" : "not a regular file"
+        let what =
+            type == S_IFDIR
+            ? "a folder" : type == S_IFIFO ? "a FIFO" : type == S_IFCHR || type == S_IFBLK ? "a device" : "not a regular file"
         throw DataError.unreadable(path: url.path, reason: "it is \(what); data files must be regular files")
     }
 }

@@ -50,7 +50,7 @@ public enum TimeMachine {
     /// The whole file cleaned as one string (en v1.0).
     public static func readWholeText(file: URL) throws -> String {
         let text = try TextFile.read(file)
-        _ = try text.lines()   // validates the UTF-8, naming the first bad line
+        _ = try text.lines()  // validates the UTF-8, naming the first bad line
         // Cleaning turns any run of line-break bytes into one space, so `\r\n` needs no special care.
         return cleanWholeText(String(decoding: text.bytes, as: UTF8.self))
     }

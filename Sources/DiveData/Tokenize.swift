@@ -22,21 +22,22 @@ public func tokenize(_ lines: [String], as kind: TokenKind = .word) -> [[String]
 /// Python's `str.split()` without arguments: splits on runs of whitespace, drops empty pieces.
 public func splitOnWhitespace(_ text: String) -> [String] {
     // Fast path for ASCII text: split the UTF-8 bytes directly.
-    let asciiTokens: [String]? = text.utf8.withContiguousStorageIfAvailable { bytes -> [String]? in
-        guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
-        var tokens: [String] = []
-        var start = -1
-        for i in 0..<bytes.count {
-            if isPythonWhitespace(Unicode.Scalar(bytes[i])) {
-                if start >= 0 { tokens.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)) }
-                start = -1
-            } else if start < 0 {
-                start = i
+    let asciiTokens: [String]? =
+        text.utf8.withContiguousStorageIfAvailable { bytes -> [String]? in
+            guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
+            var tokens: [String] = []
+            var start = -1
+            for i in 0..<bytes.count {
+                if isPythonWhitespace(Unicode.Scalar(bytes[i])) {
+                    if start >= 0 { tokens.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)) }
+                    start = -1
+                } else if start < 0 {
+                    start = i
+                }
             }
-        }
-        if start >= 0 { tokens.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start...]), as: UTF8.self)) }
-        return tokens
-    } ?? nil
+            if start >= 0 { tokens.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start...]), as: UTF8.self)) }
+            return tokens
+        } ?? nil
     if let asciiTokens { return asciiTokens }
 
     var tokens: [String] = []

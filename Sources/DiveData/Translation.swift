@@ -66,8 +66,9 @@ public struct TranslationDataset: MinibatchDataset, Sendable {
 
     /// The pairs at `indices`, in that order.
     public func batch(_ indices: [Int]) -> TranslationBatch {
-        var batch = TranslationBatch(src: [], srcValidLen: [], tgt: [], tgtValidLen: [],
-                                     batchSize: indices.count, numSteps: numSteps)
+        var batch = TranslationBatch(
+            src: [], srcValidLen: [], tgt: [], tgtValidLen: [],
+            batchSize: indices.count, numSteps: numSteps)
         for i in indices {
             batch.src.append(contentsOf: src[i * numSteps..<(i + 1) * numSteps])
             batch.tgt.append(contentsOf: tgt[i * numSteps..<(i + 1) * numSteps])
@@ -106,7 +107,8 @@ public enum Translation {
 
     /// `truncate_pad`: cuts a line to `numSteps` tokens or right-pads it with `padding`.
     public static func truncatePad<T>(_ line: [T], numSteps: Int, padding: T) -> [T] {
-        line.count >= numSteps ? Array(line.prefix(numSteps))
+        line.count >= numSteps
+            ? Array(line.prefix(numSteps))
             : line + [T](repeating: padding, count: numSteps - line.count)
     }
 
@@ -149,8 +151,9 @@ public enum Translation {
     /// `load_data_nmt` up to the loader: tokens, both vocabularies and the index arrays.
     public static func loadDataset(file: URL, numSteps: Int, numExamples: Int? = 600) throws -> TranslationDataset {
         let (source, target) = try readTokens(file: file, numExamples: numExamples)
-        return TranslationDataset(source: source, target: target, srcVocab: makeVocab(source),
-                                  tgtVocab: makeVocab(target), numSteps: numSteps)
+        return TranslationDataset(
+            source: source, target: target, srcVocab: makeVocab(source),
+            tgtVocab: makeVocab(target), numSteps: numSteps)
     }
 
     /// `load_data_nmt(batch_size, num_steps, num_examples)`: shuffled minibatches (reshuffled each
@@ -170,11 +173,11 @@ public enum Translation {
         -> (source: [[String]], target: [[String]])
     {
         var source: [[String]] = [], target: [[String]] = []
-        var previous: Unicode.Scalar? = nil   // the character before the current one in the whole text
+        var previous: Unicode.Scalar? = nil  // the character before the current one in the whole text
         var processed: [UInt8] = []
         let limit = (numExamples ?? 0) > 0 ? numExamples! : Int.max
         try file.forEachLine { number, bytes in
-            if number - 1 > limit { return }   // Python: `if i > num_examples: break`
+            if number - 1 > limit { return }  // Python: `if i > num_examples: break`
             processed.removeAll(keepingCapacity: true)
             if bytes.allSatisfy({ $0 < 0x80 }) {
                 // ASCII (most lines): valid UTF-8 as it is, and preprocessed byte by byte.
@@ -187,8 +190,8 @@ public enum Translation {
                 let text = try file.decode(bytes, number: number)
                 if preprocessing { appendPreprocessed(text, previous: &previous, to: &processed) } else { processed += bytes }
             }
-            if preprocessing { previous = "\n" }   // the line break that followed this line in the text
-            if processed.isEmpty { return }   // the book drops lines without exactly two fields
+            if preprocessing { previous = "\n" }  // the line break that followed this line in the text
+            if processed.isEmpty { return }  // the book drops lines without exactly two fields
             let fields = processed.lazy.filter { $0 == UInt8(ascii: "\t") }.count + 1
             guard fields == 2 else {
                 throw DataError.wrongFieldCount(path: file.path, line: number, expected: 2, found: fields, separator: "a tab")
@@ -216,9 +219,9 @@ public enum Translation {
     @inline(__always)
     private static func appendPreprocessedASCII(_ value: UInt32, previous: inout Unicode.Scalar?, to out: inout [UInt8]) {
         var value = value
-        if value >= 0x41 && value <= 0x5A { value += 32 }   // ASCII lower case
+        if value >= 0x41 && value <= 0x5A { value += 32 }  // ASCII lower case
         switch value {
-        case 0x2C, 0x2E, 0x21, 0x3F:   // , . ! ?
+        case 0x2C, 0x2E, 0x21, 0x3F:  // , . ! ?
             if let previous, previous != " " { out.append(0x20) }
         default: break
         }
@@ -231,7 +234,7 @@ public enum Translation {
     private static func appendPreprocessed(_ text: String, previous: inout Unicode.Scalar?, to out: inout [UInt8]) {
         for scalar in text.unicodeScalars {
             var value = scalar.value
-            if value == 0x202F || value == 0xA0 { value = 0x20 }   // narrow and ordinary no-break spaces
+            if value == 0x202F || value == 0xA0 { value = 0x20 }  // narrow and ordinary no-break spaces
             if value < 0x80 {
                 appendPreprocessedASCII(value, previous: &previous, to: &out)
             } else {

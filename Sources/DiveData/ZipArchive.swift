@@ -59,7 +59,8 @@ public struct ZipArchive {
                 }
                 try fileManager.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
                 guard fileManager.createFile(atPath: target.path, contents: nil),
-                      let handle = try? FileHandle(forWritingTo: target) else {
+                    let handle = try? FileHandle(forWritingTo: target)
+                else {
                     throw DataError.archive(path: url.path, reason: "cannot write \(target.path)")
                 }
                 defer { try? handle.close() }

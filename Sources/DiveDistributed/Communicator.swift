@@ -85,18 +85,20 @@ public enum Distributed {
     /// Whether this build has MPI (the package trait `MPI`).
     public static var isAvailable: Bool {
         #if MPI
-        return true
+            return true
         #else
-        return false
+            return false
         #endif
     }
 
     /// The processes `mpirun` started (one process without mpirun); an error when the build has no MPI.
     public static func world() throws -> Communicator {
         #if MPI
-        return try MPICommunicator.world()
+            return try MPICommunicator.world()
         #else
-        throw DistributedError("--distributed needs a build with MPI: install OpenMPI (apt-get install libopenmpi-dev openmpi-bin) and build with `swift build -c release --traits MPI`")
+            throw DistributedError(
+                "--distributed needs a build with MPI: install OpenMPI (apt-get install libopenmpi-dev openmpi-bin) and build with `swift build -c release --traits MPI`"
+            )
         #endif
     }
 }

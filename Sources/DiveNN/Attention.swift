@@ -85,7 +85,7 @@ public final class AdditiveAttention: Module {
     public func callAsFunction(_ q: Tensor, projectedKeys: Tensor, _ v: Tensor, validLens: Tensor? = nil) throws -> Tensor {
         let B = q.shape[0], Tq = q.shape[1], Tk = projectedKeys.shape[1], H = W_q.outFeatures
         let qh = try W_q(q).reshaped([B, Tq, 1, H]), kh = try projectedKeys.reshaped([B, 1, Tk, H])
-        let features = try (qh + kh).tanh()                                   // (B, Tq, Tk, H)
+        let features = try (qh + kh).tanh()  // (B, Tq, Tk, H)
         let scores = try w_v(features).reshaped([B, Tq, Tk])
         let weights = try scores.maskedSoftmax(validLens: validLens.map { try flatLens($0) })
         attentionWeights = keepsWeights ? weights.detached() : nil
@@ -110,10 +110,13 @@ public final class MultiHeadAttention: Module {
     public let packsProjections: Bool
 
     /// Multi-head attention (section 10.5) with `numHeads` heads over `numHiddens` units; throws unless `numHeads` divides `numHiddens`.
-    public init(keySize: Int, querySize: Int, valueSize: Int, numHiddens: Int, numHeads: Int, dropout: Float,
-                bias: Bool = false, on backend: Backend, rng: HostRNG) throws {
+    public init(
+        keySize: Int, querySize: Int, valueSize: Int, numHiddens: Int, numHeads: Int, dropout: Float,
+        bias: Bool = false, on backend: Backend, rng: HostRNG
+    ) throws {
         guard numHiddens % numHeads == 0 else {
-            throw DiveError.invalidArgument(op: "MultiHeadAttention", detail: "\(numHiddens) hidden units do not split into \(numHeads) heads")
+            throw DiveError.invalidArgument(
+                op: "MultiHeadAttention", detail: "\(numHiddens) hidden units do not split into \(numHeads) heads")
         }
         self.numHeads = numHeads
         attention = DotProductAttention(dropout: dropout)
@@ -154,7 +157,7 @@ public final class MultiHeadAttention: Module {
             return try W_o(attention(packedQKV: qkv, validLens: validLens, heads: numHeads))
         }
         if packsProjections && k === v {
-            let kv = try k.matmul(Tensor.concat([W_k.weight, W_v.weight], axis: 0), transposeB: true)              // (B, Tk, 2H)
+            let kv = try k.matmul(Tensor.concat([W_k.weight, W_v.weight], axis: 0), transposeB: true)  // (B, Tk, 2H)
             return try W_o(attention(W_q(q), packedKV: kv, validLens: validLens, heads: numHeads))
         }
         return try W_o(attention(W_q(q), W_k(k), W_v(v), validLens: validLens, heads: numHeads))

@@ -35,8 +35,10 @@ public enum Checkpoint {
         for (name, p) in model.namedParameters() {
             file.tensors[name] = SafeTensor(try p.toArray(), shape: p.shape)
         }
-        var meta: [String: String] = ["format": "dive-checkpoint-1", "step": String(info.step),
-                                      "rng.seed": String(model.randomStream.seed), "rng.offset": String(model.randomStream.offset)]
+        var meta: [String: String] = [
+            "format": "dive-checkpoint-1", "step": String(info.step),
+            "rng.seed": String(model.randomStream.seed), "rng.offset": String(model.randomStream.offset)
+        ]
         if let optimizer {
             for (name, t) in optimizer.stateTensors { file.tensors[optimizerPrefix + name] = SafeTensor(try t.toArray(), shape: t.shape) }
             meta["optimizer.step"] = String(optimizer.stepCount)
@@ -58,7 +60,8 @@ public enum Checkpoint {
 
     /// Loads a checkpoint already in memory (`path` names it in errors).
     @discardableResult
-    public static func load(_ file: SafeTensorsFile, path: String, into model: Module, optimizer: Optimizer? = nil) throws -> CheckpointInfo {
+    public static func load(_ file: SafeTensorsFile, path: String, into model: Module, optimizer: Optimizer? = nil) throws -> CheckpointInfo
+    {
         if let format = file.metadata["format"], format != "dive-checkpoint-1", format != "pt" {
             throw CheckpointError(file: path, "unknown format '\(format)' (this Dive reads dive-checkpoint-1)")
         }
@@ -74,7 +77,8 @@ public enum Checkpoint {
                 throw CheckpointError(file: path, "tensor '\(name)' has dtype \(t.dtype), the model expects floats (F32, F16, BF16 or F64)")
             }
             if let bad = values.firstIndex(where: { !$0.isFinite }) {
-                throw CheckpointError(file: path, "tensor '\(name)' holds \(values[bad]) at element \(bad); a model with non-finite weights cannot be used")
+                throw CheckpointError(
+                    file: path, "tensor '\(name)' holds \(values[bad]) at element \(bad); a model with non-finite weights cannot be used")
             }
             assignments.append((target, values))
         }

@@ -41,4 +41,3 @@ public final class HostRNG {
         return a
     }
 }
-

@@ -5,9 +5,9 @@ import Dive
 /// y = x Wᵀ + b over the last axis. PyTorch default init: U(±1/√in) for W and b.
 public final class Linear: Module {
     /// The weight matrix W, shape (out, in).
-    public let weight: Tensor   // (out, in)
+    public let weight: Tensor  // (out, in)
     /// The bias b, shape (out), or nil for a layer without bias.
-    public let bias: Tensor?    // (out)
+    public let bias: Tensor?  // (out)
     /// The sizes of the input and output feature axes.
     public let inFeatures: Int, outFeatures: Int
 
@@ -40,7 +40,9 @@ public final class Linear: Module {
         guard x.shape.last == inFeatures else {
             throw DiveError.shapeMismatch(op: "Linear(\(inFeatures), \(outFeatures))", detail: "input \(x.shape) must end in \(inFeatures)")
         }
-        if x.rank == 1 { return try x.reshaped([1, inFeatures]).matmul(weight, transposeB: true, bias: bias, relu: relu).reshaped([outFeatures]) }
+        if x.rank == 1 {
+            return try x.reshaped([1, inFeatures]).matmul(weight, transposeB: true, bias: bias, relu: relu).reshaped([outFeatures])
+        }
         return try x.matmul(weight, transposeB: true, bias: bias, relu: relu)
     }
 }
@@ -48,7 +50,7 @@ public final class Linear: Module {
 /// Rows of a (V, D) table for Int32 indices. PyTorch default init: N(0, 1).
 public final class Embedding: Module {
     /// The embedding table, one row of D values per index, shape (V, D).
-    public let weight: Tensor   // (V, D)
+    public let weight: Tensor  // (V, D)
 
     /// A table of `count` rows of `dim` values, drawn from N(0, 1) with `rng`.
     public init(_ count: Int, _ dim: Int, on backend: Backend, rng: HostRNG) throws {

@@ -73,8 +73,10 @@ public class Adam: Optimizer {
     public let m: [Tensor], v: [Tensor]
 
     /// Adam (section 11.10) over `parameters`, with first and second moments starting at zero on each parameter's backend.
-    public init(_ parameters: [Tensor], lr: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8,
-                weightDecay: Float = 0, decoupled: Bool = false) throws {
+    public init(
+        _ parameters: [Tensor], lr: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8,
+        weightDecay: Float = 0, decoupled: Bool = false
+    ) throws {
         self.parameters = parameters
         self.lr = lr; self.beta1 = beta1; self.beta2 = beta2; self.eps = eps; self.weightDecay = weightDecay
         self.decoupled = decoupled
@@ -89,8 +91,9 @@ public class Adam: Optimizer {
 
     /// One bias-corrected Adam (or AdamW) update of every parameter with a gradient, fused, gradients times `gradScale` when given; then counts the step.
     public func step(gradScale: Tensor? = nil) throws {
-        let hyper = AdamHyper(lr: lr, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay,
-                              decoupled: decoupled, step: stepCount + 1, gradScale: gradScale)
+        let hyper = AdamHyper(
+            lr: lr, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay,
+            decoupled: decoupled, step: stepCount + 1, gradScale: gradScale)
         let live = parameters.indices.filter { parameters[$0].grad != nil }
         try Autograd.withoutGrad {
             try Tensor.adamUpdate(live.map { parameters[$0] }, m: live.map { m[$0] }, v: live.map { v[$0] }, hyper: hyper)
@@ -102,8 +105,10 @@ public class Adam: Optimizer {
 /// AdamW: Adam with decoupled weight decay (PyTorch default weight decay 0.01).
 public final class AdamW: Adam {
     /// AdamW over `parameters`: Adam with decoupled weight decay, 0.01 by default.
-    public init(_ parameters: [Tensor], lr: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8,
-                weightDecay: Float = 0.01) throws {
+    public init(
+        _ parameters: [Tensor], lr: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8,
+        weightDecay: Float = 0.01
+    ) throws {
         try super.init(parameters, lr: lr, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay, decoupled: true)
     }
 }

@@ -32,8 +32,10 @@ public class RecurrentLayer: Module {
     public var directions: Int { bidirectional ? 2 : 1 }
 
     /// PyTorch's default init: every weight and bias U(±1/√H).
-    public init(_ cell: CellKind, inputSize: Int, hiddenSize: Int, numLayers: Int = 1, dropout: Float = 0,
-                bidirectional: Bool = false, on backend: Backend, rng: HostRNG) throws {
+    public init(
+        _ cell: CellKind, inputSize: Int, hiddenSize: Int, numLayers: Int = 1, dropout: Float = 0,
+        bidirectional: Bool = false, on backend: Backend, rng: HostRNG
+    ) throws {
         self.cell = cell; self.inputSize = inputSize; self.hiddenSize = hiddenSize; self.numLayers = numLayers
         self.dropout = dropout; self.bidirectional = bidirectional
         super.init()
@@ -56,8 +58,9 @@ public class RecurrentLayer: Module {
     /// Zeros of the state's shape (the book's `begin_state`).
     public func beginState(batchSize: Int, on backend: Backend) throws -> RecurrentState {
         let shape = [numLayers * directions, batchSize, hiddenSize]
-        return RecurrentState(h: try Tensor.zeros(shape, on: backend),
-                              c: cell == .lstm ? try Tensor.zeros(shape, on: backend) : nil)
+        return RecurrentState(
+            h: try Tensor.zeros(shape, on: backend),
+            c: cell == .lstm ? try Tensor.zeros(shape, on: backend) : nil)
     }
 
     /// x (T, B, input) → outputs (T, B, directions·H) and the final state; a nil state is zeros.
@@ -80,16 +83,25 @@ public class RecurrentLayer: Module {
     }
 
     /// What the first layer reads: vectors, or tokens standing for one-hot vectors.
-    private enum Input { case dense(Tensor), oneHot(Tensor) }
+    private enum Input {
+        case dense(Tensor)
+        case oneHot(Tensor)
+    }
 
     private func run(_ x: Input, steps T: Int, batch B: Int, _ state: RecurrentState?) throws -> (output: Tensor, state: RecurrentState) {
         let H = hiddenSize, G = cell.gates
         let backend: Backend
-        switch x { case .dense(let t), .oneHot(let t): backend = t.backend }
+        switch x {
+        case .dense(let t), .oneHot(let t): backend = t.backend
+        }
         let start = try state ?? beginState(batchSize: B, on: backend)
         let stateShape = [numLayers * directions, B, H]
         guard start.h.shape == stateShape, (cell == .lstm) == (start.c != nil), start.c.map({ $0.shape == stateShape }) ?? true else {
-            throw DiveError.shapeMismatch(op: "\(cell) layer", detail: "state h \(start.h.shape)\(start.c.map { ", c \($0.shape)" } ?? "") must be \(stateShape)\(cell == .lstm ? " for h and c" : "")")
+            throw DiveError.shapeMismatch(
+                op: "\(cell) layer",
+                detail:
+                    "state h \(start.h.shape)\(start.c.map { ", c \($0.shape)" } ?? "") must be \(stateShape)\(cell == .lstm ? " for h and c" : "")"
+            )
         }
         var input = x
         var hs: [Tensor] = [], cs: [Tensor] = []
@@ -97,16 +109,17 @@ public class RecurrentLayer: Module {
             var outs: [Tensor] = []
             for direction in 0..<directions {
                 let w = weights[layer][direction], k = layer * directions + direction
-                let gi: Tensor                                                              // (T, B, G·H)
+                let gi: Tensor  // (T, B, G·H)
                 switch input {
                 case .dense(let v):
                     gi = try (v.reshaped([T * B, v.shape[2]]).matmul(w.wIH, transposeB: true) + w.bIH).reshaped([T, B, G * H])
                 case .oneHot(let tokens):
-                    gi = try Tensor.embedding(w.wIH.transposed() + w.bIH, indices: tokens)    // rows of (V, G·H)
+                    gi = try Tensor.embedding(w.wIH.transposed() + w.bIH, indices: tokens)  // rows of (V, G·H)
                 }
                 let h0 = try stateRow(start.h, k), c0 = try start.c.map { try stateRow($0, k) }
-                let y = try Tensor.recurrentSequence(cell, gi: gi, wHH: w.wHH, bHH: w.bHH, h0: h0, c0: c0,
-                                                     reverse: direction == 1)
+                let y = try Tensor.recurrentSequence(
+                    cell, gi: gi, wHH: w.wHH, bHH: w.bHH, h0: h0, c0: c0,
+                    reverse: direction == 1)
                 let out = cell == .lstm ? try y.slice(axis: 0, 0..<T) : y
                 let last = direction == 1 ? 0 : T - 1
                 hs.append(T > 0 ? try out.slice(axis: 0, last..<(last + 1)) : try h0.reshaped([1, B, H]))
@@ -115,7 +128,7 @@ public class RecurrentLayer: Module {
             }
             var next = outs.count == 1 ? outs[0] : try Tensor.concat(outs, axis: 2)
             if layer < numLayers - 1 && isTraining && dropout > 0 {
-                next = try next.dropout(p: dropout, stream: randomStream, batchAxis: 1)      // (T, B, H)
+                next = try next.dropout(p: dropout, stream: randomStream, batchAxis: 1)  // (T, B, H)
             }
             input = .dense(next)
         }
@@ -129,37 +142,47 @@ public class RecurrentLayer: Module {
 
     /// Row k of a (layers·directions, B, H) state as (B, H).
     private func stateRow(_ s: Tensor, _ k: Int) throws -> Tensor {
-        s.shape[0] == 1 ? try s.reshaped([s.shape[1], s.shape[2]])
-                        : try s.slice(axis: 0, k..<(k + 1)).reshaped([s.shape[1], s.shape[2]])
+        s.shape[0] == 1
+            ? try s.reshaped([s.shape[1], s.shape[2]])
+            : try s.slice(axis: 0, k..<(k + 1)).reshaped([s.shape[1], s.shape[2]])
     }
 }
 
 /// PyTorch's nn.RNN with tanh: h' = tanh(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh).
 public final class RNN: RecurrentLayer {
     /// A tanh RNN (section 8.6) with PyTorch's default initialisation drawn from `rng`.
-    public init(inputSize: Int, hiddenSize: Int, numLayers: Int = 1, dropout: Float = 0, bidirectional: Bool = false,
-                on backend: Backend, rng: HostRNG) throws {
-        try super.init(.rnnTanh, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, dropout: dropout,
-                       bidirectional: bidirectional, on: backend, rng: rng)
+    public init(
+        inputSize: Int, hiddenSize: Int, numLayers: Int = 1, dropout: Float = 0, bidirectional: Bool = false,
+        on backend: Backend, rng: HostRNG
+    ) throws {
+        try super.init(
+            .rnnTanh, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, dropout: dropout,
+            bidirectional: bidirectional, on: backend, rng: rng)
     }
 }
 
 /// PyTorch's nn.GRU, gates r, z, n: n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)), h' = (1-z) ⊙ n + z ⊙ h.
 public final class GRU: RecurrentLayer {
     /// A GRU (section 9.1) with PyTorch's default initialisation drawn from `rng`.
-    public init(inputSize: Int, hiddenSize: Int, numLayers: Int = 1, dropout: Float = 0, bidirectional: Bool = false,
-                on backend: Backend, rng: HostRNG) throws {
-        try super.init(.gru, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, dropout: dropout,
-                       bidirectional: bidirectional, on: backend, rng: rng)
+    public init(
+        inputSize: Int, hiddenSize: Int, numLayers: Int = 1, dropout: Float = 0, bidirectional: Bool = false,
+        on backend: Backend, rng: HostRNG
+    ) throws {
+        try super.init(
+            .gru, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, dropout: dropout,
+            bidirectional: bidirectional, on: backend, rng: rng)
     }
 }
 
 /// PyTorch's nn.LSTM, gates i, f, g, o: c' = f ⊙ c + i ⊙ g, h' = o ⊙ tanh(c').
 public final class LSTM: RecurrentLayer {
     /// An LSTM (section 9.2) with PyTorch's default initialisation drawn from `rng`.
-    public init(inputSize: Int, hiddenSize: Int, numLayers: Int = 1, dropout: Float = 0, bidirectional: Bool = false,
-                on backend: Backend, rng: HostRNG) throws {
-        try super.init(.lstm, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, dropout: dropout,
-                       bidirectional: bidirectional, on: backend, rng: rng)
+    public init(
+        inputSize: Int, hiddenSize: Int, numLayers: Int = 1, dropout: Float = 0, bidirectional: Bool = false,
+        on backend: Backend, rng: HostRNG
+    ) throws {
+        try super.init(
+            .lstm, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, dropout: dropout,
+            bidirectional: bidirectional, on: backend, rng: rng)
     }
 }

@@ -64,8 +64,10 @@ public struct SafeTensor: Equatable {
         }
     }
 
-    static let elementSizes: [String: Int] = ["F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2,
-                                              "I8": 1, "U8": 1, "BOOL": 1, "U16": 2, "U32": 4, "U64": 8]
+    static let elementSizes: [String: Int] = [
+        "F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2,
+        "I8": 1, "U8": 1, "BOOL": 1, "U16": 2, "U32": 4, "U64": 8
+    ]
 }
 
 /// A whole safetensors file in memory.
@@ -129,7 +131,8 @@ public struct SafeTensorsFile: Equatable {
         }
         let headerEnd = 8 + Int(n)
         guard let object = try? JSONSerialization.jsonObject(with: Data(bytes[8..<headerEnd])),
-              let header = object as? [String: Any] else {
+            let header = object as? [String: Any]
+        else {
             throw fail("corrupt header: not a JSON object")
         }
         let dataLength = data.count - headerEnd
@@ -142,8 +145,9 @@ public struct SafeTensorsFile: Equatable {
                 continue
             }
             guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String,
-                  let shape = (entry["shape"] as? [Any])?.map({ ($0 as? NSNumber)?.intValue ?? -1 }),
-                  let offsets = (entry["data_offsets"] as? [Any])?.map({ ($0 as? NSNumber)?.intValue ?? -1 }), offsets.count == 2 else {
+                let shape = (entry["shape"] as? [Any])?.map({ ($0 as? NSNumber)?.intValue ?? -1 }),
+                let offsets = (entry["data_offsets"] as? [Any])?.map({ ($0 as? NSNumber)?.intValue ?? -1 }), offsets.count == 2
+            else {
                 throw fail("corrupt header entry for tensor '\(name)': needs dtype, shape and two data_offsets")
             }
             guard let size = SafeTensor.elementSizes[dtype] else { throw fail("tensor '\(name)' has unknown dtype \(dtype)") }
@@ -166,11 +170,12 @@ public struct SafeTensorsFile: Equatable {
         ranges.sort { $0.0 < $1.0 }
         var expected = 0
         for (begin, end, name) in ranges {
-            guard begin == expected else { throw fail("corrupt: tensor '\(name)' starts at byte \(begin), expected \(expected) (gap or overlap)") }
+            guard begin == expected else {
+                throw fail("corrupt: tensor '\(name)' starts at byte \(begin), expected \(expected) (gap or overlap)")
+            }
             expected = end
         }
         guard expected == dataLength else { throw fail("corrupt: \(dataLength - expected) bytes after the last tensor") }
         return result
     }
 }
-

@@ -45,10 +45,12 @@ public struct CosineWarmupLR: LRSchedule {
     /// Throws for a warmup longer than the run (`warmupSteps` > `maxUpdate`) or negative counts.
     public init(maxUpdate: Int, baseLR: Float = 0.01, finalLR: Float = 0, warmupSteps: Int = 0, warmupBeginLR: Float = 0) throws {
         guard maxUpdate >= 0, warmupSteps >= 0 else {
-            throw DiveError.invalidArgument(op: "CosineWarmupLR", detail: "step counts must not be negative (maxUpdate \(maxUpdate), warmupSteps \(warmupSteps))")
+            throw DiveError.invalidArgument(
+                op: "CosineWarmupLR", detail: "step counts must not be negative (maxUpdate \(maxUpdate), warmupSteps \(warmupSteps))")
         }
         guard warmupSteps <= maxUpdate else {
-            throw DiveError.invalidArgument(op: "CosineWarmupLR", detail: "a warmup of \(warmupSteps) steps is longer than the run's \(maxUpdate)")
+            throw DiveError.invalidArgument(
+                op: "CosineWarmupLR", detail: "a warmup of \(warmupSteps) steps is longer than the run's \(maxUpdate)")
         }
         self.maxUpdate = maxUpdate; self.baseLR = baseLR; self.finalLR = finalLR
         self.warmupSteps = warmupSteps; self.warmupBeginLR = warmupBeginLR
@@ -92,7 +94,9 @@ public struct MultiStepLR: LRSchedule {
     /// The starting rate, the steps at which it is multiplied by `gamma`, and that factor.
     public var baseLR: Float, milestones: [Int], gamma: Float
     /// A schedule from `baseLR`, multiplied by `gamma` (0.1 by default) at each milestone.
-    public init(baseLR: Float, milestones: [Int], gamma: Float = 0.1) { self.baseLR = baseLR; self.milestones = milestones; self.gamma = gamma }
+    public init(baseLR: Float, milestones: [Int], gamma: Float = 0.1) {
+        self.baseLR = baseLR; self.milestones = milestones; self.gamma = gamma
+    }
     /// baseLR · γ^(number of milestones ≤ step).
     public func lr(at step: Int) -> Float {
         Float(Double(baseLR) * pow(Double(gamma), Double(milestones.filter { $0 <= step }.count)))

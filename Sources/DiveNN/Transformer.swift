@@ -43,12 +43,14 @@ public final class PositionalEncoding: Module {
     /// `self(embedding(tokens) · scale, offset:)` in one launch: tokens (B, T) → (B, T, H).
     public func callAsFunction(embedding: Embedding, _ tokens: Tensor, scale: Float, offset: Int = 0) throws -> Tensor {
         guard tokens.rank == 2, embedding.weight.shape[1] == numHiddens else {
-            throw DiveError.shapeMismatch(op: "PositionalEncoding", detail: "tokens \(tokens.shape) need (B, T) and an embedding of \(numHiddens) columns")
+            throw DiveError.shapeMismatch(
+                op: "PositionalEncoding", detail: "tokens \(tokens.shape) need (B, T) and an embedding of \(numHiddens) columns")
         }
         let p = isTraining ? dropout.p : 0
-        return try Tensor.embedding(embedding.weight, indices: tokens, scale: scale,
-                                    positions: positions(tokens.shape[1], offset: offset, on: tokens.backend),
-                                    dropout: p, stream: p > 0 ? randomStream : nil)
+        return try Tensor.embedding(
+            embedding.weight, indices: tokens, scale: scale,
+            positions: positions(tokens.shape[1], offset: offset, on: tokens.backend),
+            dropout: p, stream: p > 0 ? randomStream : nil)
     }
 
     /// P[offset ..< offset + T] as a (1, T, H) device tensor, uploaded once per shape.
@@ -103,10 +105,13 @@ public final class TransformerEncoderBlock: Module {
     public let attention: MultiHeadAttention, addnorm1: AddNorm, ffn: PositionWiseFFN, addnorm2: AddNorm
 
     /// An encoder block (section 10.7) of width `numHiddens` with `numHeads` heads and an FFN of `ffnHiddens` hidden units.
-    public init(numHiddens: Int, ffnHiddens: Int, numHeads: Int, dropout: Float, useBias: Bool = false,
-                on backend: Backend, rng: HostRNG) throws {
-        attention = try MultiHeadAttention(keySize: numHiddens, querySize: numHiddens, valueSize: numHiddens, numHiddens: numHiddens,
-                                           numHeads: numHeads, dropout: dropout, bias: useBias, on: backend, rng: rng)
+    public init(
+        numHiddens: Int, ffnHiddens: Int, numHeads: Int, dropout: Float, useBias: Bool = false,
+        on backend: Backend, rng: HostRNG
+    ) throws {
+        attention = try MultiHeadAttention(
+            keySize: numHiddens, querySize: numHiddens, valueSize: numHiddens, numHiddens: numHiddens,
+            numHeads: numHeads, dropout: dropout, bias: useBias, on: backend, rng: rng)
         addnorm1 = try AddNorm(numHiddens, dropout: dropout, on: backend)
         ffn = try PositionWiseFFN(numHiddens, ffnHiddens, numHiddens, on: backend, rng: rng)
         addnorm2 = try AddNorm(numHiddens, dropout: dropout, on: backend)
@@ -150,12 +155,15 @@ public final class TransformerDecoderBlock: Module {
     public let ffn: PositionWiseFFN, addnorm3: AddNorm
 
     /// Decoder block `index` (section 10.7) of width `numHiddens` with `numHeads` heads and an FFN of `ffnHiddens` hidden units.
-    public init(numHiddens: Int, ffnHiddens: Int, numHeads: Int, dropout: Float, index: Int, useBias: Bool = false,
-                on backend: Backend, rng: HostRNG) throws {
+    public init(
+        numHiddens: Int, ffnHiddens: Int, numHeads: Int, dropout: Float, index: Int, useBias: Bool = false,
+        on backend: Backend, rng: HostRNG
+    ) throws {
         self.index = index
         func mha() throws -> MultiHeadAttention {
-            try MultiHeadAttention(keySize: numHiddens, querySize: numHiddens, valueSize: numHiddens, numHiddens: numHiddens,
-                                   numHeads: numHeads, dropout: dropout, bias: useBias, on: backend, rng: rng)
+            try MultiHeadAttention(
+                keySize: numHiddens, querySize: numHiddens, valueSize: numHiddens, numHiddens: numHiddens,
+                numHeads: numHeads, dropout: dropout, bias: useBias, on: backend, rng: rng)
         }
         attention1 = try mha()
         addnorm1 = try AddNorm(numHiddens, dropout: dropout, on: backend)

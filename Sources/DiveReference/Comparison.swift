@@ -34,8 +34,9 @@ public func tensor(_ values: [Double], _ shape: [Int], on b: Backend, double: Bo
 
 /// An output tensor filled with NaN (Int32: -12345), so a kernel that skips an element is caught.
 public func poisoned(_ shape: [Int], on b: Backend, dtype: DType = .float32) throws -> Tensor {
-    dtype == .int32 ? try Tensor.full(shape, -12345, dtype: .int32, on: b)
-                    : try Tensor.full(shape, .nan, dtype: dtype, on: b)
+    dtype == .int32
+        ? try Tensor.full(shape, -12345, dtype: .int32, on: b)
+        : try Tensor.full(shape, .nan, dtype: dtype, on: b)
 }
 
 /// Largest |a - e| / (atol + rtol·|e|); ≤ 1 means close. NaN anywhere unexpected gives infinity.

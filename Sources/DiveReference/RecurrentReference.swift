@@ -6,7 +6,8 @@ import Foundation
 extension Ref {
     /// PyTorch's cell equations in float64 for one batch row: pre-activations x (gi), y (gh), bias.
     public static func recurrentCell(_ cell: CellKind, x: [Double], y: [Double], bias: [Double], h: [Double], c: [Double])
-        -> (h: [Double], c: [Double], saved: [Double]) {
+        -> (h: [Double], c: [Double], saved: [Double])
+    {
         let H = h.count
         func sig(_ v: Double) -> Double { 1 / (1 + Foundation.exp(-v)) }
         var hn = [Double](repeating: 0, count: H), cn = c, saved = [Double](repeating: 0, count: 4 * H)
@@ -30,8 +31,10 @@ extension Ref {
     }
 
     /// A whole sequence in float64: gi (T, B, G·H), W_hh (G·H, H), b_hh, h0/c0 (B, H).
-    public static func recurrentSequence(_ cell: CellKind, gi: [Double], w: [Double], b: [Double], h0: [Double], c0: [Double],
-                                   T: Int, B: Int, H: Int, reverse: Bool) -> [Double] {
+    public static func recurrentSequence(
+        _ cell: CellKind, gi: [Double], w: [Double], b: [Double], h0: [Double], c0: [Double],
+        T: Int, B: Int, H: Int, reverse: Bool
+    ) -> [Double] {
         let G = cell.gates
         var out = [Double](repeating: 0, count: T * B * H)
         var h = h0, c = c0

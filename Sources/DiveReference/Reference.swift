@@ -6,8 +6,10 @@ import Foundation
 /// The float64 reference of every op, plain loops written from the definitions, independent of both backends.
 public enum Ref {
     /// C = alpha · op(A) · op(B) + beta · C0 for each batch item (row-major).
-    public static func gemm(_ a: [Double], _ b: [Double], _ c0: [Double]?, batch: Int, m: Int, n: Int, k: Int,
-                     transA: Bool, transB: Bool, strideA: Int, strideB: Int, alpha: Double, beta: Double) -> [Double] {
+    public static func gemm(
+        _ a: [Double], _ b: [Double], _ c0: [Double]?, batch: Int, m: Int, n: Int, k: Int,
+        transA: Bool, transB: Bool, strideA: Int, strideB: Int, alpha: Double, beta: Double
+    ) -> [Double] {
         var c = [Double](repeating: 0, count: batch * m * n)
         for bi in 0..<batch {
             for i in 0..<m {
@@ -27,7 +29,9 @@ public enum Ref {
     }
 
     /// NumPy broadcasting of f over two shapes.
-    public static func broadcast(_ a: [Double], _ sa: [Int], _ b: [Double], _ sb: [Int], _ f: (Double, Double) -> Double) -> ([Double], [Int]) {
+    public static func broadcast(_ a: [Double], _ sa: [Int], _ b: [Double], _ sb: [Int], _ f: (Double, Double) -> Double) -> (
+        [Double], [Int]
+    ) {
         let rank = max(sa.count, sb.count)
         let pa = Array(repeating: 1, count: rank - sa.count) + sa, pb = Array(repeating: 1, count: rank - sb.count) + sb
         let out = zip(pa, pb).map { max($0, $1) }
@@ -87,21 +91,30 @@ public enum Ref {
 
     /// Masked attention output and weights, from the definition.
     public static func attention(q: [Double], k: [Double], v: [Double], lens: [Int32]?, b: Int, tq: Int, tk: Int, d: Int, dv: Int)
-        -> (out: [Double], weights: [Double]) {
+        -> (out: [Double], weights: [Double])
+    {
         let scale = 1 / Double(d).squareRoot()
         var scores = [Double](repeating: 0, count: b * tq * tk)
-        for bi in 0..<b { for i in 0..<tq { for j in 0..<tk {
-            var s = 0.0
-            for c in 0..<d { s += q[(bi * tq + i) * d + c] * k[(bi * tk + j) * d + c] }
-            scores[(bi * tq + i) * tk + j] = s * scale
-        } } }
+        for bi in 0..<b {
+            for i in 0..<tq {
+                for j in 0..<tk {
+                    var s = 0.0
+                    for c in 0..<d { s += q[(bi * tq + i) * d + c] * k[(bi * tk + j) * d + c] }
+                    scores[(bi * tq + i) * tk + j] = s * scale
+                }
+            }
+        }
         let p = softmax(scores, rows: b * tq, cols: tk, lens: lens)
         var out = [Double](repeating: 0, count: b * tq * dv)
-        for bi in 0..<b { for i in 0..<tq { for c in 0..<dv {
-            var s = 0.0
-            for j in 0..<tk { s += p[(bi * tq + i) * tk + j] * v[(bi * tk + j) * dv + c] }
-            out[(bi * tq + i) * dv + c] = s
-        } } }
+        for bi in 0..<b {
+            for i in 0..<tq {
+                for c in 0..<dv {
+                    var s = 0.0
+                    for j in 0..<tk { s += p[(bi * tq + i) * tk + j] * v[(bi * tk + j) * dv + c] }
+                    out[(bi * tq + i) * dv + c] = s
+                }
+            }
+        }
         return (out, p)
     }
 
@@ -132,8 +145,10 @@ public enum Ref {
     }
 
     /// Gradient of the per-row label-smoothed, weighted cross-entropy with respect to the logits.
-    public static func crossEntropyBackward(_ x: [Double], targets: [Int32], weights: [Double]?, eps: Double, classes v: Int,
-                                            gradLoss g: [Double]) -> [Double] {
+    public static func crossEntropyBackward(
+        _ x: [Double], targets: [Int32], weights: [Double]?, eps: Double, classes v: Int,
+        gradLoss g: [Double]
+    ) -> [Double] {
         (0..<targets.count).flatMap { r -> [Double] in
             let p = softmaxRow(Array(x[(r * v)..<((r + 1) * v)]), valid: v)
             let w = weights?[r] ?? 1
@@ -143,7 +158,8 @@ public enum Ref {
 
     /// LayerNorm's gradients (dx, dγ, dβ) from the analytic formula.
     public static func layerNormBackward(_ x: [Double], dy: [Double], gamma: [Double], rows: Int, cols: Int, eps: Double)
-        -> (dx: [Double], dGamma: [Double], dBeta: [Double]) {
+        -> (dx: [Double], dGamma: [Double], dBeta: [Double])
+    {
         var edx = [Double](repeating: 0, count: rows * cols), edg = [Double](repeating: 0, count: cols), edb = edg
         for r in 0..<rows {
             let row = Array(x[(r * cols)..<((r + 1) * cols)])
@@ -162,44 +178,55 @@ public enum Ref {
 
     /// Masked attention output with dropout on the weights multiplying V: weight i of the
     /// (b, tq, tk) weights is kept when CounterRNG.uniform(seed, offset + i) >= p, then scaled by 1/(1-p).
-    public static func attentionOutput(weights p: [Double], v: [Double], b: Int, tq: Int, tk: Int, dv: Int,
-                                       dropout: (p: Float, seed: UInt64, offset: UInt64)? = nil) -> [Double] {
+    public static func attentionOutput(
+        weights p: [Double], v: [Double], b: Int, tq: Int, tk: Int, dv: Int,
+        dropout: (p: Float, seed: UInt64, offset: UInt64)? = nil
+    ) -> [Double] {
         var out = [Double](repeating: 0, count: b * tq * dv)
-        for bi in 0..<b { for i in 0..<tq { for c in 0..<dv {
-            var s = 0.0
-            for j in 0..<tk {
-                let idx = (bi * tq + i) * tk + j
-                var w = p[idx]
-                if let d = dropout {
-                    w = CounterRNG.uniform(seed: d.seed, counter: d.offset + UInt64(idx)) >= d.p ? w / (1 - Double(d.p)) : 0
+        for bi in 0..<b {
+            for i in 0..<tq {
+                for c in 0..<dv {
+                    var s = 0.0
+                    for j in 0..<tk {
+                        let idx = (bi * tq + i) * tk + j
+                        var w = p[idx]
+                        if let d = dropout {
+                            w = CounterRNG.uniform(seed: d.seed, counter: d.offset + UInt64(idx)) >= d.p ? w / (1 - Double(d.p)) : 0
+                        }
+                        s += w * v[(bi * tk + j) * dv + c]
+                    }
+                    out[(bi * tq + i) * dv + c] = s
                 }
-                s += w * v[(bi * tk + j) * dv + c]
             }
-            out[(bi * tq + i) * dv + c] = s
-        } } }
+        }
         return out
     }
 
     /// Attention's gradients (dQ, dK, dV) from the forward weights p; masked scores (one length
     /// per batch item) pass no gradient.
-    public static func attentionBackward(q: [Double], k: [Double], v: [Double], weights p: [Double], gradOutput g: [Double],
-                                         lens: [Int32], scale: Double, b: Int, tq: Int, tk: Int, d: Int, dv: Int)
-        -> (dq: [Double], dk: [Double], dv: [Double]) {
+    public static func attentionBackward(
+        q: [Double], k: [Double], v: [Double], weights p: [Double], gradOutput g: [Double],
+        lens: [Int32], scale: Double, b: Int, tq: Int, tk: Int, d: Int, dv: Int
+    )
+        -> (dq: [Double], dk: [Double], dv: [Double])
+    {
         var edq = [Double](repeating: 0, count: q.count), edk = [Double](repeating: 0, count: k.count)
         var edv = [Double](repeating: 0, count: v.count)
-        for bi in 0..<b { for i in 0..<tq {
-            let row = bi * tq + i
-            let dp = (0..<tk).map { j in (0..<dv).map { g[row * dv + $0] * v[(bi * tk + j) * dv + $0] }.reduce(0, +) }
-            let dot = (0..<tk).map { p[row * tk + $0] * dp[$0] }.reduce(0, +)
-            for j in 0..<tk {
-                let ds = j < Int(lens[bi]) ? scale * p[row * tk + j] * (dp[j] - dot) : 0
-                for c in 0..<d {
-                    edq[row * d + c] += ds * k[(bi * tk + j) * d + c]
-                    edk[(bi * tk + j) * d + c] += ds * q[row * d + c]
+        for bi in 0..<b {
+            for i in 0..<tq {
+                let row = bi * tq + i
+                let dp = (0..<tk).map { j in (0..<dv).map { g[row * dv + $0] * v[(bi * tk + j) * dv + $0] }.reduce(0, +) }
+                let dot = (0..<tk).map { p[row * tk + $0] * dp[$0] }.reduce(0, +)
+                for j in 0..<tk {
+                    let ds = j < Int(lens[bi]) ? scale * p[row * tk + j] * (dp[j] - dot) : 0
+                    for c in 0..<d {
+                        edq[row * d + c] += ds * k[(bi * tk + j) * d + c]
+                        edk[(bi * tk + j) * d + c] += ds * q[row * d + c]
+                    }
+                    for c in 0..<dv { edv[(bi * tk + j) * dv + c] += p[row * tk + j] * g[row * dv + c] }
                 }
-                for c in 0..<dv { edv[(bi * tk + j) * dv + c] += p[row * tk + j] * g[row * dv + c] }
             }
-        } }
+        }
         return (edq, edk, edv)
     }
 
@@ -222,8 +249,10 @@ public enum Ref {
     }
 
     /// PyTorch's Adam (or AdamW) on float64 arrays, the gradient multiplied by `scale` first.
-    public static func adam(_ p: inout [Double], _ m: inout [Double], _ v: inout [Double], g: [Double], scale: Double,
-                            step: Int, lr: Double, b1: Double, b2: Double, eps: Double, wd: Double, decoupled: Bool) {
+    public static func adam(
+        _ p: inout [Double], _ m: inout [Double], _ v: inout [Double], g: [Double], scale: Double,
+        step: Int, lr: Double, b1: Double, b2: Double, eps: Double, wd: Double, decoupled: Bool
+    ) {
         for i in p.indices {
             var gi = g[i] * scale
             if decoupled { p[i] *= 1 - lr * wd } else { gi += wd * p[i] }

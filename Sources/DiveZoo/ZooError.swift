@@ -21,10 +21,11 @@ public enum ZooError: Error, CustomStringConvertible, Equatable {
             let when = steps.count == 1 ? "at step \(steps.lowerBound)" : "within steps \(steps.lowerBound)–\(steps.upperBound)"
             return "the loss became \(value) \(when) (epoch \(epoch + 1)); training stopped. "
                 + (last.map { "Last good checkpoint: \($0) (resume with --resume and a smaller --lr or a --clip)" }
-                   ?? "No checkpoint was written yet: pass --checkpoint PATH to keep one")
+                    ?? "No checkpoint was written yet: pass --checkpoint PATH to keep one")
         case let .interrupted(step, checkpoint, _):
-            return "interrupted at step \(step); " + (checkpoint.map { "checkpoint written to \($0); continue with --resume" }
-                                                     ?? "no checkpoint path, nothing saved")
+            return "interrupted at step \(step); "
+                + (checkpoint.map { "checkpoint written to \($0); continue with --resume" }
+                    ?? "no checkpoint path, nothing saved")
         case let .badCheckpoint(path, detail):
             return "checkpoint \(path): \(detail)"
         case let .invalidOption(detail):

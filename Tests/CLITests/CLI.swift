@@ -7,7 +7,8 @@ import Testing
 enum CLI {
     static let dive = executableBesideTests("dive")
 
-    static let dataDirectory = ProcessInfo.processInfo.environment["DIVE_DATA"]
+    static let dataDirectory =
+        ProcessInfo.processInfo.environment["DIVE_DATA"]
         ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../shared/data").standardized.path
 
     /// `dive args`, or with `ranks` `mpirun -np ranks … dive args` (2-core and root friendly).
@@ -54,7 +55,8 @@ enum CLI {
     @discardableResult
     static func succeed(ranks: Int? = nil, _ args: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
         let r = try run(ranks: ranks, args)
-        #expect(r.exitedNormally && r.status == 0, "dive \(args.joined(separator: " ")) failed:\n\(r.output)", sourceLocation: sourceLocation)
+        #expect(
+            r.exitedNormally && r.status == 0, "dive \(args.joined(separator: " ")) failed:\n\(r.output)", sourceLocation: sourceLocation)
         return r.output
     }
 

@@ -14,8 +14,10 @@ import Testing
         }
     }
 
-    @Test(arguments: [["train", "rnn", "--device", "cuda", "--epochs", "1"], ["train", "rnn", "--device", "cuda:3"],
-                      ["bench", "kernels", "--device", "cuda:0"], ["check", "--device", "cuda"]])
+    @Test(arguments: [
+        ["train", "rnn", "--device", "cuda", "--epochs", "1"], ["train", "rnn", "--device", "cuda:3"],
+        ["bench", "kernels", "--device", "cuda:0"], ["check", "--device", "cuda"]
+    ])
     func unusableCUDAIsAOneLineError(_ args: [String]) throws {
         let r = try CLI.run(args)
         #expect(r.exitedNormally && r.status != 0, "\(args): \(r.output)")

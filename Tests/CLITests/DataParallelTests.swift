@@ -39,7 +39,9 @@ struct DataParallelTests {
     /// Trains `args` under `ranks` (nil: plain) into `<dir>/<name>.safetensors`, with digests in `<dir>/<name>/`.
     static func train(_ args: [String], ranks: Int?, in dir: URL, as name: String) throws -> (checkpoint: URL, digests: URL) {
         let checkpoint = dir.appendingPathComponent(name + ".safetensors"), digests = dir.appendingPathComponent(name)
-        try run(ranks: ranks, args + (ranks == nil ? [] : ["--distributed"])
+        try run(
+            ranks: ranks,
+            args + (ranks == nil ? [] : ["--distributed"])
                 + ["--checkpoint", checkpoint.path, "--parameter-digests", digests.path])
         return (checkpoint, digests)
     }
@@ -74,8 +76,10 @@ struct DataParallelTests {
         let dir = try Self.folder()
         defer { try? FileManager.default.removeItem(at: dir) }
         let checkpoint = dir.appendingPathComponent("run.safetensors")
-        let args = ["train", "seq2seq", "--device", "cpu", "--epochs", "400", "--checkpoint-every", "1", "--seed", "0",
-                    "--checkpoint", checkpoint.path]
+        let args = [
+            "train", "seq2seq", "--device", "cpu", "--epochs", "400", "--checkpoint-every", "1", "--seed", "0",
+            "--checkpoint", checkpoint.path
+        ]
         let job = try CLI.process(ranks: 2, args + ["--distributed"])
         let pipe = Pipe()
         job.standardOutput = pipe; job.standardError = pipe
@@ -95,13 +99,21 @@ struct DataParallelTests {
         // The last checkpoint is intact and resumes, with one rank and then with two.
         let info = try SafeTensorsFile.read(from: checkpoint)
         let step = try #require(info.metadata["step"].flatMap { Int($0) })
-        let resumedOne = try Self.run(ranks: 1, ["train", "seq2seq", "--device", "cpu", "--epochs", "\(step / 10 + 2)",
-                                                 "--checkpoint", checkpoint.path, "--resume", "--distributed"])
+        let resumedOne = try Self.run(
+            ranks: 1,
+            [
+                "train", "seq2seq", "--device", "cpu", "--epochs", "\(step / 10 + 2)",
+                "--checkpoint", checkpoint.path, "--resume", "--distributed"
+            ])
         #expect(resumedOne.contains("loss"))
         let after = try #require(try SafeTensorsFile.read(from: checkpoint).metadata["step"].flatMap { Int($0) })
         #expect(after > step, "resuming did not train: step \(step) → \(after)")
-        try Self.run(ranks: 2, ["train", "seq2seq", "--device", "cpu", "--epochs", "\(after / 10 + 2)",
-                                "--checkpoint", checkpoint.path, "--resume", "--distributed"])
+        try Self.run(
+            ranks: 2,
+            [
+                "train", "seq2seq", "--device", "cpu", "--epochs", "\(after / 10 + 2)",
+                "--checkpoint", checkpoint.path, "--resume", "--distributed"
+            ])
         let last = try #require(try SafeTensorsFile.read(from: checkpoint).metadata["step"].flatMap { Int($0) })
         #expect(last > after)
     }
@@ -110,7 +122,8 @@ struct DataParallelTests {
     static func children(of pid: Int32) throws -> [Int32] {
         try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap { Int32($0) }.filter { id in
             guard let stat = try? String(contentsOfFile: "/proc/\(id)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { return false }
+                let close = stat.lastIndex(of: ")")
+            else { return false }
             let fields = stat[stat.index(after: close)...].split(separator: " ")
             return fields.count > 1 && Int32(fields[1]) == pid
         }.sorted()

@@ -50,8 +50,8 @@ struct InteropTests {
     /// Dive's logits for book_lm.py's batch: tokens (i·7 mod V) as (2, 5), fed time-major.
     func diveLogits(_ model: any LanguageModel) throws -> [Double] {
         let b = CPUBackend.shared, V = model.vocabSize
-        let batchMajor = (0..<10).map { Int32($0 * 7 % V) }                           // (2, 5)
-        let timeMajor = (0..<10).map { batchMajor[($0 % 2) * 5 + $0 / 2] }             // (5, 2)
+        let batchMajor = (0..<10).map { Int32($0 * 7 % V) }  // (2, 5)
+        let timeMajor = (0..<10).map { batchMajor[($0 % 2) * 5 + $0 / 2] }  // (5, 2)
         let (logits, _) = try model.forward(Tensor(timeMajor, shape: [5, 2], on: b), state: model.beginState(batchSize: 2, on: b))
         return try logits.toDoubleArray()
     }
@@ -64,8 +64,10 @@ struct InteropTests {
     /// Without --recipe, `command` (predict, translate) rejects the plain state_dict `export.safetensors`
     /// in `dir` with a clear error; `train <recipe> --init-from` fine-tunes from it: one epoch moves
     /// `weight`, but not far.
-    func expectPlainStateDictNeedsRecipe(_ command: String, _ input: String, recipe: String, weight: String, in dir: URL,
-                                         sourceLocation: SourceLocation = #_sourceLocation) throws {
+    func expectPlainStateDictNeedsRecipe(
+        _ command: String, _ input: String, recipe: String, weight: String, in dir: URL,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         let plain = dir.appendingPathComponent("export.safetensors")
         let r = try CLI.run([command, plain.path, input])
         #expect(r.exitedNormally && r.status == 1 && r.output.contains("--recipe"), sourceLocation: sourceLocation)
@@ -110,7 +112,8 @@ struct InteropTests {
         for mode in ["export", "export-f16", "export-bf16"] {
             let torchFile = dir.appendingPathComponent("\(mode).safetensors")
             let exported = try torch(mode, torchFile, vocab: vocabFile, in: dir)
-            let (model, plainVocab, _) = try LanguageModelTask.load(checkpoint: torchFile, on: CPUBackend.shared, recipe: recipe, data: Self.data)
+            let (model, plainVocab, _) = try LanguageModelTask.load(
+                checkpoint: torchFile, on: CPUBackend.shared, recipe: recipe, data: Self.data)
             #expect(plainVocab.count == vocab.count)
             expectSame(try diveLogits(model), exported.logits, "PyTorch \(mode) in Dive")
             let text = predicted(try CLI.succeed(["predict", torchFile.path, "time traveller", "--length", "20", "--recipe", "lstm"]))
@@ -128,8 +131,10 @@ struct InteropTests {
     func diveLogits(_ model: any EncoderDecoder) throws -> [Double] {
         let b = CPUBackend.shared, T = model.numSteps, c = model.modelConfig
         let src = (0..<(2 * T)).map { Int32($0 * 7 % c.srcVocabSize) }, dec = (0..<(2 * T)).map { Int32($0 * 5 % c.tgtVocabSize) }
-        return try model.logits(source: Tensor(src, shape: [2, T], on: b), sourceValidLens: Tensor([4, Int32(T)], shape: [2], on: b),
-                                decoderInput: Tensor(dec, shape: [2, T], on: b)).toDoubleArray()
+        return try model.logits(
+            source: Tensor(src, shape: [2, T], on: b), sourceValidLens: Tensor([4, Int32(T)], shape: [2], on: b),
+            decoderInput: Tensor(dec, shape: [2, T], on: b)
+        ).toDoubleArray()
     }
 
     /// `dive translate` of the book's four sentences (greedy).
@@ -151,9 +156,13 @@ struct InteropTests {
         let srcFile = dir.appendingPathComponent("src.json"), tgtFile = dir.appendingPathComponent("tgt.json")
         try writeTokens(src, to: srcFile); try writeTokens(tgt, to: tgtFile)
         func run(_ mode: String, _ file: URL) throws -> TranslationResult {
-            try python("book_transformer.py", [mode, file.path, srcFile.path, tgtFile.path, "RESULT",
-                                               "\(c.numHiddens)", "\(c.ffnHiddens)", "\(c.numHeads)", "\(c.numLayers)", "\(c.numSteps)"],
-                       resultIn: dir, TranslationResult.self)
+            try python(
+                "book_transformer.py",
+                [
+                    mode, file.path, srcFile.path, tgtFile.path, "RESULT",
+                    "\(c.numHiddens)", "\(c.ffnHiddens)", "\(c.numHeads)", "\(c.numLayers)", "\(c.numSteps)"
+                ],
+                resultIn: dir, TranslationResult.self)
         }
         let imported = try run("import", diveFile)
         expectSame(try diveLogits(trained), imported.logits, "Dive checkpoint in PyTorch")
@@ -165,7 +174,8 @@ struct InteropTests {
         for mode in ["export", "export-f16", "export-bf16"] {
             let torchFile = dir.appendingPathComponent("\(mode).safetensors")
             let exported = try run(mode, torchFile)
-            let (model, plainSrc, plainTgt) = try TranslationTask.load(checkpoint: torchFile, on: CPUBackend.shared, recipe: recipe, data: Self.data)
+            let (model, plainSrc, plainTgt) = try TranslationTask.load(
+                checkpoint: torchFile, on: CPUBackend.shared, recipe: recipe, data: Self.data)
             #expect(plainSrc.count == src.count && plainTgt.count == tgt.count)
             expectSame(try diveLogits(model), exported.logits, "PyTorch \(mode) in Dive")
             let texts = try diveTranslations(torchFile, ["--recipe", "transformer"])

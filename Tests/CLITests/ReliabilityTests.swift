@@ -11,21 +11,25 @@ import Testing
     /// A one-line "error: …" and status 1, by exit rather than a signal.
     func expectRefused(_ args: [String], mentions: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
         let r = try CLI.run(args)
-        #expect(r.exitedNormally && r.status == 1, "dive \(args.joined(separator: " ")): \(r.reason) \(r.status)\n\(r.output)",
-                sourceLocation: sourceLocation)
+        #expect(
+            r.exitedNormally && r.status == 1, "dive \(args.joined(separator: " ")): \(r.reason) \(r.status)\n\(r.output)",
+            sourceLocation: sourceLocation)
         let errors = r.output.split(separator: "\n").filter { $0.hasPrefix("error: ") }
-        #expect(errors.count == 1 && errors[0].contains(mentions), "dive \(args.joined(separator: " ")):\n\(r.output)",
-                sourceLocation: sourceLocation)
+        #expect(
+            errors.count == 1 && errors[0].contains(mentions), "dive \(args.joined(separator: " ")):\n\(r.output)",
+            sourceLocation: sourceLocation)
     }
 
     @Test func badFlagsAreOneLineErrorsBeforeAnyWork() throws {
         let dir = try CLI.folder()
         defer { try? FileManager.default.removeItem(at: dir) }
         let ckpt = dir.appendingPathComponent("x.safetensors").path
-        for (flags, mention) in [(["--epochs", "0"], "--epochs"), (["--lr=-1"], "--lr"), (["--clip", "nan"], "--clip"),
-                                 (["--checkpoint-every", "0"], "--checkpoint-every"), (["--batch-size", "0"], "--batch-size"),
-                                 (["--beam", "0"], "--beam"), (["--length-penalty", "nan"], "--length-penalty"),
-                                 (["--adam-eps", "0"], "--adam-eps")] {
+        for (flags, mention) in [
+            (["--epochs", "0"], "--epochs"), (["--lr=-1"], "--lr"), (["--clip", "nan"], "--clip"),
+            (["--checkpoint-every", "0"], "--checkpoint-every"), (["--batch-size", "0"], "--batch-size"),
+            (["--beam", "0"], "--beam"), (["--length-penalty", "nan"], "--length-penalty"),
+            (["--adam-eps", "0"], "--adam-eps")
+        ] {
             try expectRefused(["train", "seq2seq", "--checkpoint", ckpt] + flags, mentions: mention)
         }
         #expect(!FileManager.default.fileExists(atPath: ckpt), "a refused run wrote a checkpoint")
@@ -70,16 +74,19 @@ import Testing
         try CLI.succeed(["train", "bahdanau", "--epochs", "1", "--checkpoint", ckpt])
         for path in ["/dev/null", "/dev/full", fifo.path, dir.path] {
             try expectRefused(["translate", ckpt, "go .", "--attention", path], mentions: path)
-            try expectRefused(["train", "rnn", "--epochs", "1", "--checkpoint", dir.appendingPathComponent("r.safetensors").path, "--plot", path],
-                              mentions: path)
+            try expectRefused(
+                ["train", "rnn", "--epochs", "1", "--checkpoint", dir.appendingPathComponent("r.safetensors").path, "--plot", path],
+                mentions: path)
         }
         var info = stat()
         #expect(lstat("/dev/null", &info) == 0 && info.st_mode & S_IFMT == S_IFCHR, "/dev/null is no longer a device")
         #expect(lstat(fifo.path, &info) == 0 && info.st_mode & S_IFMT == S_IFIFO, "the FIFO was replaced")
         // Missing folders are created for every output.
         let deep = dir.appendingPathComponent("a/b")
-        try CLI.succeed(["train", "rnn", "--epochs", "1", "--checkpoint", deep.appendingPathComponent("c/r.safetensors").path,
-                         "--log", deep.appendingPathComponent("l/log.jsonl").path, "--plot", deep.appendingPathComponent("p/plot.svg").path])
+        try CLI.succeed([
+            "train", "rnn", "--epochs", "1", "--checkpoint", deep.appendingPathComponent("c/r.safetensors").path,
+            "--log", deep.appendingPathComponent("l/log.jsonl").path, "--plot", deep.appendingPathComponent("p/plot.svg").path
+        ])
         try CLI.succeed(["translate", ckpt, "go .", "--attention", deep.appendingPathComponent("t/att.svg").path])
         for file in ["c/r.safetensors", "l/log.jsonl", "p/plot.svg", "t/att.svg"] {
             #expect(FileManager.default.fileExists(atPath: deep.appendingPathComponent(file).path), "\(file) was not written")
@@ -104,7 +111,9 @@ import Testing
             try f.write(to: url)
             return url.path
         }
-        let hugeModel = try variant("huge") { $0.metadata["extra.config"] = #"{"bidirectional":false,"hidden":32,"kind":"rnn","layers":1000000,"vocabSize":28}"# }
+        let hugeModel = try variant("huge") {
+            $0.metadata["extra.config"] = #"{"bidirectional":false,"hidden":32,"kind":"rnn","layers":1000000,"vocabSize":28}"#
+        }
         try expectRefused(["predict", hugeModel, "time"], mentions: "layers 1000000")
         let nanWeights = try variant("nan") { f in
             var t = f.tensors["linear.bias"]!
@@ -125,7 +134,8 @@ import Testing
         try expectRefused(["predict", overflow.path, "time"], mentions: "too large")
         // Another model's checkpoint: the differing field is named and the file is left as it was.
         let before = try Data(contentsOf: good)
-        try expectRefused(["train", "gru", "--epochs", "3", "--resume", "--checkpoint", good.path], mentions: "kind gru here, rnn in the file")
+        try expectRefused(
+            ["train", "gru", "--epochs", "3", "--resume", "--checkpoint", good.path], mentions: "kind gru here, rnn in the file")
         #expect(try Data(contentsOf: good) == before)
         // A finished run asked to continue to the same epoch.
         try expectRefused(["train", "rnn", "--epochs", "1", "--resume", "--checkpoint", good.path], mentions: "already trained 1 epochs")
@@ -151,17 +161,23 @@ import Testing
         defer { _ = try? CLI.shell("umount \(dir.path)"); try? FileManager.default.removeItem(at: dir) }
         try CLI.shell("mount -t tmpfs -o size=500k tmpfs \(dir.path)")
         let ckpt = dir.appendingPathComponent("rnn.safetensors")
-        try CLI.succeed(["train", "rnn", "--epochs", "1", "--checkpoint", ckpt.path])     // ~84 kB
+        try CLI.succeed(["train", "rnn", "--epochs", "1", "--checkpoint", ckpt.path])  // ~84 kB
         let before = try Data(contentsOf: ckpt)
-        try CLI.shell("head -c 10000000 /dev/zero > \(dir.path)/filler 2> /dev/null; true")     // fills the disk
+        try CLI.shell("head -c 10000000 /dev/zero > \(dir.path)/filler 2> /dev/null; true")  // fills the disk
         let r = try CLI.run(["train", "lstm", "--epochs", "1", "--checkpoint", ckpt.path])  // ~320 kB: does not fit
-        #expect(r.exitedNormally && r.status == 1 && r.output.contains("No space left on device") && r.output.contains(ckpt.path), "\(r.output)")
+        #expect(
+            r.exitedNormally && r.status == 1 && r.output.contains("No space left on device") && r.output.contains(ckpt.path), "\(r.output)"
+        )
         #expect(try Data(contentsOf: ckpt) == before, "the previous checkpoint changed")
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["filler", "rnn.safetensors"])
         // The metrics log on the full disk: named, and no trap.
-        let log = try CLI.run(["train", "rnn", "--epochs", "2", "--checkpoint", dir.appendingPathComponent("../x.safetensors").standardized.path,
-                               "--log", dir.appendingPathComponent("log.jsonl").path])
-        #expect(log.exitedNormally && log.status == 1 && log.output.contains("log.jsonl") && log.output.contains("No space left on device"), "\(log.output)")
+        let log = try CLI.run([
+            "train", "rnn", "--epochs", "2", "--checkpoint", dir.appendingPathComponent("../x.safetensors").standardized.path,
+            "--log", dir.appendingPathComponent("log.jsonl").path
+        ])
+        #expect(
+            log.exitedNormally && log.status == 1 && log.output.contains("log.jsonl") && log.output.contains("No space left on device"),
+            "\(log.output)")
     }
 
     /// Interrupts a run `times` times at random moments (SIGINT, SIGTERM or SIGKILL in turn),
@@ -179,9 +195,10 @@ import Testing
             p.waitUntilExit()
             let sig = signals[i % signals.count]
             // SIGINT and SIGTERM: a checkpoint, then exit 128 + the signal (130, 143).
-            #expect(sig == SIGKILL || (p.terminationReason == .exit && [0, 128 + sig].contains(p.terminationStatus)),
-                    "interruption \(i) by signal \(sig): \(p.terminationReason) \(p.terminationStatus)")
-            finished = p.terminationReason == .exit && p.terminationStatus == 0      // it ended before the signal
+            #expect(
+                sig == SIGKILL || (p.terminationReason == .exit && [0, 128 + sig].contains(p.terminationStatus)),
+                "interruption \(i) by signal \(sig): \(p.terminationReason) \(p.terminationStatus)")
+            finished = p.terminationReason == .exit && p.terminationStatus == 0  // it ended before the signal
             #expect(!finished, "interruption \(i) came after the run had ended; lengthen the run")
             if FileManager.default.fileExists(atPath: ckpt.path) { resume = ["--resume"] }
         }
@@ -191,11 +208,15 @@ import Testing
 
     /// The log's lines without their timings.
     func figures(_ log: String) -> [String] {
-        log.split(separator: "\n").map { $0.split(separator: ",").filter { !$0.contains("tokens_per_s") && !$0.contains("seconds") }.joined(separator: ",") }
+        log.split(separator: "\n").map {
+            $0.split(separator: ",").filter { !$0.contains("tokens_per_s") && !$0.contains("seconds") }.joined(separator: ",")
+        }
     }
 
-    @Test(arguments: [["train", "lstm", "--epochs", "24", "--checkpoint-every", "1"],
-                      ["train", "seq2seq", "--epochs", "80", "--checkpoint-every", "1"]])
+    @Test(arguments: [
+        ["train", "lstm", "--epochs", "24", "--checkpoint-every", "1"],
+        ["train", "seq2seq", "--epochs", "80", "--checkpoint-every", "1"]
+    ])
     func interruptionsResumeBitIdentically(_ args: [String]) throws {
         let dir = try CLI.folder()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -203,7 +224,9 @@ import Testing
         try CLI.succeed(args + ["--checkpoint", straight.path, "--log", straightLog.path])
         let (ckpt, log) = try interruptedRun(args, in: dir, times: 5)
         let a = try SafeTensorsFile.read(from: straight), b = try SafeTensorsFile.read(from: ckpt)
-        for (name, t) in a.tensors where !name.hasPrefix("carried.") { #expect(b.tensors[name]?.data == t.data, "\(args[1]): \(name) differs") }
+        for (name, t) in a.tensors where !name.hasPrefix("carried.") {
+            #expect(b.tensors[name]?.data == t.data, "\(args[1]): \(name) differs")
+        }
         #expect(figures(log) == figures(try String(contentsOf: straightLog, encoding: .utf8)), "\(args[1]): the logs differ")
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).allSatisfy { !$0.hasPrefix(".dive-tmp") })
     }
@@ -229,7 +252,9 @@ import Testing
 
     @Test func aSecondSignalExitsAtOnceWithoutACrash() throws {
         for _ in 0..<3 {
-            let p = try CLI.process(["train", "lstm", "--epochs", "50", "--checkpoint", try CLI.folder().appendingPathComponent("x.safetensors").path])
+            let p = try CLI.process([
+                "train", "lstm", "--epochs", "50", "--checkpoint", try CLI.folder().appendingPathComponent("x.safetensors").path
+            ])
             p.standardOutput = FileHandle.nullDevice; p.standardError = FileHandle.nullDevice
             try p.run()
             usleep(600_000)

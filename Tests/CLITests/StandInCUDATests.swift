@@ -34,11 +34,13 @@ enum StandInCUDA {
     /// `dive args` with the stand-in driver on its library path (and `extra` in the environment).
     static func run(ranks: Int? = nil, _ args: [String], environment extra: [String: String] = [:]) throws -> CLI.Result {
         let path = try library.get().path + (ProcessInfo.processInfo.environment["LD_LIBRARY_PATH"].map { ":" + $0 } ?? "")
-        return try CLI.run(ranks: ranks, args, environment: ["LD_LIBRARY_PATH": path, "STAND_IN_CUDA_KERNELS": kernels.path].merging(extra) { $1 })
+        return try CLI.run(
+            ranks: ranks, args, environment: ["LD_LIBRARY_PATH": path, "STAND_IN_CUDA_KERNELS": kernels.path].merging(extra) { $1 })
     }
 }
 
-@Suite("StandInCUDA", .serialized, .enabled(if: StandInCUDA.compiler != nil && StandInCUDA.openCLPresent, "no C compiler or OpenCL headers"))
+@Suite(
+    "StandInCUDA", .serialized, .enabled(if: StandInCUDA.compiler != nil && StandInCUDA.openCLPresent, "no C compiler or OpenCL headers"))
 struct StandInCUDATests {
     @Test func devicesListsItAndAutoPrefersIt() throws {
         let devices = try StandInCUDA.run(["devices"])
@@ -55,10 +57,14 @@ struct StandInCUDATests {
     }
 
     /// The per-epoch losses and the trace of `dive train recipe --device device`.
-    func train(_ recipe: String, on device: String, epochs: Int, graphs: Bool = true, in dir: URL) throws -> (losses: [Double], trace: [String]) {
+    func train(_ recipe: String, on device: String, epochs: Int, graphs: Bool = true, in dir: URL) throws -> (
+        losses: [Double], trace: [String]
+    ) {
         let log = dir.appendingPathComponent("\(recipe)-\(device)-\(graphs).jsonl")
-        let r = try StandInCUDA.run(["train", recipe, "--device", device, "--epochs", "\(epochs)", "--trace", "--log", log.path,
-                                     "--graphs", graphs ? "on" : "off"])
+        let r = try StandInCUDA.run([
+            "train", recipe, "--device", device, "--epochs", "\(epochs)", "--trace", "--log", log.path,
+            "--graphs", graphs ? "on" : "off"
+        ])
         try #require(r.exitedNormally && r.status == 0, "\(recipe) on \(device):\n\(r.output)")
         let losses = try String(contentsOf: log, encoding: .utf8).split(separator: "\n").map {
             let record = try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
@@ -73,12 +79,16 @@ struct StandInCUDATests {
     func trainingMatchesOpenCL(recipe: String, epochs: Int) throws {
         let dir = try CLI.folder()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let cuda = try train(recipe, on: "cuda:0", epochs: epochs, in: dir), opencl = try train(recipe, on: "opencl:0", epochs: epochs, in: dir)
+        let cuda = try train(recipe, on: "cuda:0", epochs: epochs, in: dir),
+            opencl = try train(recipe, on: "opencl:0", epochs: epochs, in: dir)
         #expect(cuda.losses.count == epochs && opencl.losses.count == epochs)
-        for (a, b) in zip(cuda.losses, opencl.losses) { #expect(abs(a - b) <= 1e-3 * max(1, abs(b)), "\(recipe): cuda:0 \(a), opencl:0 \(b)") }
+        for (a, b) in zip(cuda.losses, opencl.losses) {
+            #expect(abs(a - b) <= 1e-3 * max(1, abs(b)), "\(recipe): cuda:0 \(a), opencl:0 \(b)")
+        }
         try #require(cuda.trace.count == 4 && opencl.trace.count == 3, "cuda:0 \(cuda.trace)\nopencl:0 \(opencl.trace)")
-        #expect(cuda.trace.filter { !$0.hasPrefix("graphs") }.dropFirst() == opencl.trace.dropFirst(),
-                "transfers differ: cuda:0 \(cuda.trace)\nopencl:0 \(opencl.trace)")
+        #expect(
+            cuda.trace.filter { !$0.hasPrefix("graphs") }.dropFirst() == opencl.trace.dropFirst(),
+            "transfers differ: cuda:0 \(cuda.trace)\nopencl:0 \(opencl.trace)")
         func launches(_ line: String) -> Double? { line.split(separator: " ").dropFirst(3).first.flatMap { Double($0) } }
         let c = try #require(launches(cuda.trace[0])), o = try #require(launches(opencl.trace[0]))
         #expect(c <= o && c <= (recipe == "lstm" ? 40 : 150), "launches per minibatch: cuda:0 \(c), opencl:0 \(o)")
@@ -88,7 +98,8 @@ struct StandInCUDATests {
     func graphsReplayExactlyWhatLaunchesRun(recipe: String) throws {
         let dir = try CLI.folder()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let on = try train(recipe, on: "cuda:0", epochs: 3, graphs: true, in: dir), off = try train(recipe, on: "cuda:0", epochs: 3, graphs: false, in: dir)
+        let on = try train(recipe, on: "cuda:0", epochs: 3, graphs: true, in: dir),
+            off = try train(recipe, on: "cuda:0", epochs: 3, graphs: false, in: dir)
         #expect(on.losses.count == 3 && on.losses == off.losses, "\(recipe): graphs on \(on.losses), off \(off.losses)")
         #expect(on.trace.contains { $0.hasPrefix("graphs per minibatch: 1 ") }, "\(on.trace)")
         // The last epoch's steps reuse their graphs: none built, none with a node updated (the
@@ -106,20 +117,24 @@ struct StandInCUDATests {
     /// launch of its own only from Tk·D ≥ 2048); any softmax launch must spread as widely.
     @Test func gpuShapedLaunchesCoverTheDevice() throws {
         func groups(_ recipe: String, _ variants: String) throws -> [String: Double] {
-            let r = try StandInCUDA.run(["train", recipe, "--device", "cuda:0", "--epochs", "1", "--trace"],
-                                        environment: ["STAND_IN_CUDA_SMS": "132", "DIVE_VARIANTS": variants])
+            let r = try StandInCUDA.run(
+                ["train", recipe, "--device", "cuda:0", "--epochs", "1", "--trace"],
+                environment: ["STAND_IN_CUDA_SMS": "132", "DIVE_VARIANTS": variants])
             try #require(r.exitedNormally && r.status == 0, "\(recipe):\n\(r.output)")
-            let line = try #require(r.output.split(separator: "\n").first { $0.contains("work-groups per launch (the device has 132 compute units)") },
-                                    "\(r.output)")
-            return Dictionary(uniqueKeysWithValues: line.components(separatedBy: "units): ").last!.components(separatedBy: ", ").compactMap {
-                let p = $0.split(separator: " ")
-                return p.count == 2 ? Double(p[1]).map { (String(p[0]), $0) } : nil
-            })
+            let line = try #require(
+                r.output.split(separator: "\n").first { $0.contains("work-groups per launch (the device has 132 compute units)") },
+                "\(r.output)")
+            return Dictionary(
+                uniqueKeysWithValues: line.components(separatedBy: "units): ").last!.components(separatedBy: ", ").compactMap {
+                    let p = $0.split(separator: " ")
+                    return p.count == 2 ? Double(p[1]).map { (String(p[0]), $0) } : nil
+                })
         }
         let lstm = try groups("lstm", "recurrent=split")
         #expect((lstm["recurrent"] ?? 0) >= 132, "lstm: \(lstm)")
         let transformer = try groups("transformer", "rows=perGroup")
-        #expect((transformer["layernorm"] ?? 0) >= 132 && (transformer["attention"] ?? 0) >= 132
+        #expect(
+            (transformer["layernorm"] ?? 0) >= 132 && (transformer["attention"] ?? 0) >= 132
                 && (transformer["softmax"] ?? 132) >= 132, "transformer: \(transformer)")
     }
 
@@ -133,7 +148,8 @@ struct StandInCUDATests {
         let common = ["train", "lstm", "--device", "cuda", "--epochs", "2", "--seed", "0"], devices = ["STAND_IN_CUDA_DEVICES": "2"]
         let ranks = try StandInCUDA.run(ranks: 2, common + ["--distributed", "--checkpoint", two.path], environment: devices)
         try #require(ranks.exitedNormally && ranks.status == 0, "\(ranks.output)")
-        #expect(ranks.output.contains("rank 0: using cuda:0 (Stand-in CUDA device on OpenCL)")
+        #expect(
+            ranks.output.contains("rank 0: using cuda:0 (Stand-in CUDA device on OpenCL)")
                 && ranks.output.contains("rank 1: using cuda:1 (Stand-in CUDA device 1 on OpenCL)"), "\(ranks.output)")
         let plain = try StandInCUDA.run(common + ["--checkpoint", one.path], environment: devices)
         try #require(plain.exitedNormally && plain.status == 0, "\(plain.output)")
@@ -146,9 +162,13 @@ struct StandInCUDATests {
     /// updated: per-step values (dropout offsets, Adam's step size, a scheduled learning rate) come
     /// from the step table, addresses repeat.
     @Test func everyRecipeReplaysWithNoNodeUpdated() throws {
-        let recipes = ["rnn-scratch", "rnn", "gru-scratch", "gru", "lstm-scratch", "lstm", "deep-lstm", "bi-lstm", "seq2seq", "bahdanau", "transformer"]
-        let r = try StandInCUDA.run(["bench", "models", "--device", "cuda:0", "--recipes", recipes.joined(separator: ","),
-                                     "--warmup", "1", "--epochs", "1", "--trace", "--json"])
+        let recipes = [
+            "rnn-scratch", "rnn", "gru-scratch", "gru", "lstm-scratch", "lstm", "deep-lstm", "bi-lstm", "seq2seq", "bahdanau", "transformer"
+        ]
+        let r = try StandInCUDA.run([
+            "bench", "models", "--device", "cuda:0", "--recipes", recipes.joined(separator: ","),
+            "--warmup", "1", "--epochs", "1", "--trace", "--json"
+        ])
         try #require(r.exitedNormally && r.status == 0, "\(r.output)")
         let rows = r.output.split(separator: "\n").filter { $0.hasPrefix("{") }.compactMap {
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
@@ -157,7 +177,9 @@ struct StandInCUDATests {
         for row in rows {
             let name = row["recipe"] as? String ?? "?"
             #expect((row["graphs_per_minibatch"] as? Double ?? 0) >= 1, "\(name): \(row)")
-            #expect(row["graph_nodes_updated_per_minibatch"] as? Double == 0, "\(name): \(row["graph_nodes_updated_per_minibatch"] ?? "none") nodes updated")
+            #expect(
+                row["graph_nodes_updated_per_minibatch"] as? Double == 0,
+                "\(name): \(row["graph_nodes_updated_per_minibatch"] ?? "none") nodes updated")
         }
     }
 
@@ -184,9 +206,12 @@ struct StandInCUDATests {
         defer { try? FileManager.default.removeItem(at: dir) }
         func losses(_ name: String, graphs: Bool, refuse: Bool) throws -> [Double] {
             let log = dir.appendingPathComponent("\(name).jsonl")
-            let r = try StandInCUDA.run(["train", "seq2seq", "--device", "cuda:0", "--epochs", "2", "--log", log.path, "--trace",
-                                         "--graphs", graphs ? "on" : "off"],
-                                        environment: ["DIVE_VARIANTS": "recurrent=persistent", "STAND_IN_CUDA_NO_COOPERATIVE_NODES": refuse ? "1" : "0"])
+            let r = try StandInCUDA.run(
+                [
+                    "train", "seq2seq", "--device", "cuda:0", "--epochs", "2", "--log", log.path, "--trace",
+                    "--graphs", graphs ? "on" : "off"
+                ],
+                environment: ["DIVE_VARIANTS": "recurrent=persistent", "STAND_IN_CUDA_NO_COOPERATIVE_NODES": refuse ? "1" : "0"])
             try #require(r.exitedNormally && r.status == 0, "\(name):\n\(r.output)")
             #expect(!graphs || r.output.contains("graphs per minibatch: 1 "), "\(name): \(r.output)")
             return try String(contentsOf: log, encoding: .utf8).split(separator: "\n").map {

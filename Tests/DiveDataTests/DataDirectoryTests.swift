@@ -1,18 +1,20 @@
+import DiveData
 // DataDirectoryTests.swift: resolving the data directory, using files already there, verified
 // downloads from file:// URLs, SHA-1 mismatches and failures that leave nothing behind, unpacking,
 // and The Time Machine compiled into Dive.
 import Foundation
 import Testing
-import DiveData
 
 @Suite struct DataDirectoryTests {
     @Test func resolutionOrder() {
         let home = ["HOME": "/home/ada"]
         #expect(DataDirectory.resolve(explicitPath: nil, environment: home).path == "/home/ada/.cache/dive")
-        #expect(DataDirectory.resolve(explicitPath: nil, environment: home.merging(["XDG_CACHE_HOME": "/xdg"]) { $1 }).path
+        #expect(
+            DataDirectory.resolve(explicitPath: nil, environment: home.merging(["XDG_CACHE_HOME": "/xdg"]) { $1 }).path
                 == "/xdg/dive")
-        #expect(DataDirectory.resolve(explicitPath: nil, environment: home.merging(["XDG_CACHE_HOME": "relative"]) { $1 }).path
-                == "/home/ada/.cache/dive")   // the XDG spec ignores relative paths
+        #expect(
+            DataDirectory.resolve(explicitPath: nil, environment: home.merging(["XDG_CACHE_HOME": "relative"]) { $1 }).path
+                == "/home/ada/.cache/dive")  // the XDG spec ignores relative paths
         let withEnv = home.merging(["DIVE_DATA": "/data/dive", "XDG_CACHE_HOME": "/xdg"]) { $1 }
         #expect(DataDirectory.resolve(explicitPath: nil, environment: withEnv).path == "/data/dive")
         #expect(DataDirectory.resolve(explicitPath: "/flag", environment: withEnv).path == "/flag")
@@ -54,7 +56,7 @@ import DiveData
     func verifiedDownloadFromAFileURL() throws {
         let folder = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let data = folder.appendingPathComponent("data")   // created by the download
+        let data = folder.appendingPathComponent("data")  // created by the download
         let reports = LockedReports()
         let dataset = localDataset(TestData.timeMachine, sha1: RemoteDataset.timeMachine.sha1, localFiles: ["timemachine.txt"])
         let file = try DataDirectory(url: data).locate(dataset, progress: { reports.add($0) })
@@ -77,21 +79,23 @@ import DiveData
         }
         #expect(expected == String(repeating: "0", count: 40))
         #expect(actual == RemoteDataset.timeMachine.sha1)
-        #expect(allFiles(under: folder).isEmpty)   // not even the temporary file
+        #expect(allFiles(under: folder).isEmpty)  // not even the temporary file
     }
 
     @Test func failedDownloadLeavesNoFileAndSaysWhereToPutIt() throws {
         let folder = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let missing = localDataset(folder.appendingPathComponent("nowhere/file.txt"), sha1: String(repeating: "0", count: 40),
-                                   localFiles: ["file.txt"])
+        let missing = localDataset(
+            folder.appendingPathComponent("nowhere/file.txt"), sha1: String(repeating: "0", count: 40),
+            localFiles: ["file.txt"])
         let error = dataError { _ = try DataDirectory(url: folder).locate(missing) }
         #expect(error?.description.contains(folder.appendingPathComponent("file.txt").path) == true)
         #expect(allFiles(under: folder).isEmpty)
 
         // Nothing listens on port 9 of the loopback interface: the connection is refused.
-        let offline = localDataset(URL(string: "http://127.0.0.1:9/timemachine.txt")!, sha1: RemoteDataset.timeMachine.sha1,
-                                   localFiles: ["timemachine.txt"])
+        let offline = localDataset(
+            URL(string: "http://127.0.0.1:9/timemachine.txt")!, sha1: RemoteDataset.timeMachine.sha1,
+            localFiles: ["timemachine.txt"])
         let networkError = dataError { _ = try DataDirectory(url: folder).locate(offline) }
         guard case let .downloadFailed(url, _, destination)? = networkError else {
             Issue.record("expected a download failure, got \(String(describing: networkError))")
@@ -137,8 +141,9 @@ import DiveData
         #expect(error?.description.contains("SHA-1 mismatch") == true)
         #expect(allFiles(under: folder) == ["fra-eng.zip"])
         // With the right digest it is unpacked without any download.
-        let dataset = localDataset(URL(string: "http://127.0.0.1:9/fra-eng.zip")!, sha1: ZipFixtures.fraZipSHA1, zip: true,
-                                   localFiles: ["fra-eng/fra.txt"])
+        let dataset = localDataset(
+            URL(string: "http://127.0.0.1:9/fra-eng.zip")!, sha1: ZipFixtures.fraZipSHA1, zip: true,
+            localFiles: ["fra-eng/fra.txt"])
         #expect(FileManager.default.fileExists(atPath: try DataDirectory(url: folder).locate(dataset).path))
     }
 }

@@ -1,7 +1,7 @@
+import DiveData
 // RNGTests.swift: DataRNG is deterministic, resumable, uniform and Gaussian where it should be.
 import Foundation
 import Testing
-import DiveData
 
 @Suite struct RNGTests {
     @Test func sameSeedSameStream() {
@@ -13,7 +13,7 @@ import DiveData
 
     @Test func codableStateResumesTheStream() throws {
         var rng = DataRNG(seed: 7)
-        _ = rng.gaussian()   // leaves a spare Box-Muller value in the state
+        _ = rng.gaussian()  // leaves a spare Box-Muller value in the state
         let saved = try JSONEncoder().encode(rng)
         var restored = try JSONDecoder().decode(DataRNG.self, from: saved)
         #expect(restored == rng)

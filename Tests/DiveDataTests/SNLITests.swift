@@ -1,8 +1,8 @@
+import DiveData
 // SNLITests.swift: reading the SNLI sample files (.txt and .jsonl), the book's cleaning and
 // labels, the dataset's vocabulary and padding, and malformed copies naming file and line.
 import Foundation
 import Testing
-import DiveData
 
 @Suite(.enabled(if: TestData.hasSNLI, "snli_1.0_sample is not in the data directory"))
 struct SNLITests {
@@ -51,7 +51,7 @@ struct SNLITests {
         let words = examples.premises[0].split(separator: " ").count
         #expect(firstPremise[words...].allSatisfy { $0 == 1 })
         #expect(firstPremise[..<words].allSatisfy { $0 != 1 })
-        #expect(dataset.vocab["Two"] != dataset.vocab["two"] || dataset.vocab["Two"] == 0)   // case is kept
+        #expect(dataset.vocab["Two"] != dataset.vocab["two"] || dataset.vocab["Two"] == 0)  // case is kept
     }
 
     @Test func loadDataGivesShuffledTrainAndOrderedTest() throws {
@@ -72,19 +72,22 @@ struct SNLITests {
         let lines = try byteLines(Self.devText)
 
         let tabFile = try writeCopy(of: lines, changing: 3, to: "tab.txt", in: folder) { line in
-            line = Array(line.split(separator: UInt8(ascii: "\t"), omittingEmptySubsequences: false)
-                .dropLast().joined(separator: [UInt8(ascii: "\t")]))
+            line = Array(
+                line.split(separator: UInt8(ascii: "\t"), omittingEmptySubsequences: false)
+                    .dropLast().joined(separator: [UInt8(ascii: "\t")]))
         }
         let tabError = dataError { _ = try SNLI.read(file: tabFile) }
         #expect(tabError == .wrongFieldCount(path: tabFile.path, line: 4, expected: 14, found: 13, separator: "tabs"))
         #expect(tabError?.description.contains("\(tabFile.path):4") == true)
 
         let utf8File = try writeCopy(of: lines, changing: 5, to: "utf8.txt", in: folder) { line in
-            line.insert(contentsOf: [0xC3, 0x28], at: 20)   // a lead byte without its continuation
+            line.insert(contentsOf: [0xC3, 0x28], at: 20)  // a lead byte without its continuation
         }
         #expect(dataError { _ = try SNLI.read(file: utf8File) } == .invalidUTF8(path: utf8File.path, line: 6))
 
-        let badHeader = try writeCopy(of: lines, changing: 0, to: "header.txt", in: folder) { $0 = Array("label\tpremise\thypothesis".utf8) }
+        let badHeader = try writeCopy(of: lines, changing: 0, to: "header.txt", in: folder) {
+            $0 = Array("label\tpremise\thypothesis".utf8)
+        }
         #expect(dataError { _ = try SNLI.read(file: badHeader) }?.description.contains("\(badHeader.path):1") == true)
 
         let jsonLines = try byteLines(TestData.url("snli_1.0_sample/snli_1.0_dev.jsonl"))
@@ -105,7 +108,7 @@ struct SNLITests {
 @Suite struct SNLICleaningTests {
     @Test func extractTextRemovesParenthesesAndCollapsesSpaces() {
         #expect(SNLI.extractText("( ( Two women ) ( ( are ( embracing ) ) . ) )") == "Two women are embracing .")
-        #expect(SNLI.extractText("  (a)  b\t c ") == "a b c")    // a tab and a space are a run of two
-        #expect(SNLI.extractText("(a b\tc)") == "a b\tc")        // a single tab stays
+        #expect(SNLI.extractText("  (a)  b\t c ") == "a b c")  // a tab and a space are a run of two
+        #expect(SNLI.extractText("(a b\tc)") == "a b\tc")  // a single tab stays
     }
 }

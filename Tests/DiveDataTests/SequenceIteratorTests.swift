@@ -1,8 +1,8 @@
+import DiveData
 // SequenceIteratorTests.swift: shapes and continuity of the random and sequential iterators
 // (section 8.3), fresh offsets each epoch, and exact resumption from a stored position.
 import Foundation
 import Testing
-import DiveData
 
 @Suite struct SequenceIteratorTests {
     /// A corpus whose tokens equal their positions, so batch contents reveal where they came from.
@@ -18,7 +18,7 @@ import DiveData
             while random.next() != nil { randomCount += 1 }
             while sequential.next() != nil { sequentialCount += 1 }
             #expect(randomCount == 3)
-            #expect(sequentialCount == 2 || sequentialCount == 3)   // 3 unless the offset is 5
+            #expect(sequentialCount == 2 || sequentialCount == 3)  // 3 unless the offset is 5
         }
     }
 
@@ -29,16 +29,16 @@ import DiveData
             #expect(batch.batchSize == 4 && batch.numSteps == 7)
             for row in 0..<4 {
                 let x = batch.xRow(row), y = batch.yRow(row)
-                #expect(Array(y) == x.map { $0 + 1 })                          // Y is X shifted by one
-                #expect(Array(x) == Array(x.first!..<x.first! + 7))            // contiguous in the corpus
+                #expect(Array(y) == x.map { $0 + 1 })  // Y is X shifted by one
+                #expect(Array(x) == Array(x.first!..<x.first! + 7))  // contiguous in the corpus
                 starts.append(x.first!)
             }
         }
         let sorted = starts.sorted()
         #expect(Set(starts).count == starts.count)
-        #expect(zip(sorted, sorted.dropFirst()).allSatisfy { $1 - $0 >= 7 })   // non-overlapping
-        #expect(Set(sorted.map { $0 % 7 }).count == 1)                        // one offset per epoch
-        #expect(starts != sorted)                                             // shuffled
+        #expect(zip(sorted, sorted.dropFirst()).allSatisfy { $1 - $0 >= 7 })  // non-overlapping
+        #expect(Set(sorted.map { $0 % 7 }).count == 1)  // one offset per epoch
+        #expect(starts != sorted)  // shuffled
         #expect(starts.count == (1000 - Int(sorted[0]) - 1) / 7 / 4 * 4)
     }
 
@@ -83,8 +83,9 @@ import DiveData
         let saved = try JSONEncoder().encode(original.position)
         let position = try JSONDecoder().decode(LoaderPosition.self, from: saved)
         #expect(position.epoch == 1 && position.batchIndex == 3)
-        var resumed = try SequenceDataLoader(corpus: Self.corpus, batchSize: 3, numSteps: 8, partitioning: partitioning,
-                                             resumingFrom: position)
+        var resumed = try SequenceDataLoader(
+            corpus: Self.corpus, batchSize: 3, numSteps: 8, partitioning: partitioning,
+            resumingFrom: position)
         for _ in 0..<40 { #expect(resumed.next() == original.next()) }
     }
 

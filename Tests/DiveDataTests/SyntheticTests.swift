@@ -1,7 +1,7 @@
+import DiveData
 // SyntheticTests.swift: the generated data of sections 8.1 and 10.2.
 import Foundation
 import Testing
-import DiveData
 
 @Suite struct SyntheticTests {
     @Test func noisySineSeries() {

@@ -1,8 +1,8 @@
+import DiveData
 // TestSupport.swift: where the tests find the book's data (DIVE_DATA, else ../shared/data next
 // to the package) and small helpers for temporary folders and broken copies of data files.
 import Foundation
 import Testing
-import DiveData
 
 enum TestData {
     /// `$DIVE_DATA`, else `<package root>/../shared/data`.
@@ -61,8 +61,10 @@ func joinLines(_ lines: [[UInt8]]) -> [UInt8] {
 
 /// Writes `lines` to `name` in `folder` with line `index` (0-based) changed by `change`, and
 /// returns the file's URL: a copy of a data file broken in one place.
-func writeCopy(of lines: [[UInt8]], changing index: Int, to name: String, in folder: URL,
-               _ change: (inout [UInt8]) -> Void) throws -> URL {
+func writeCopy(
+    of lines: [[UInt8]], changing index: Int, to name: String, in folder: URL,
+    _ change: (inout [UInt8]) -> Void
+) throws -> URL {
     var copy = lines
     change(&copy[index])
     return try write(joinLines(copy), to: name, in: folder)

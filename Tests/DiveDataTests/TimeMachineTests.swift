@@ -1,7 +1,7 @@
+import DiveData
 // TimeMachineTests.swift: the book's printed figures for The Time Machine (sections 8.2-8.3).
 import Foundation
 import Testing
-import DiveData
 
 @Suite(.enabled(if: TestData.hasTimeMachine, "timemachine.txt is not in the data directory"))
 struct TimeMachineTests {
@@ -35,9 +35,10 @@ struct TimeMachineTests {
     @Test func wordVocabularyStartsTheIAnd() throws {
         let tokens = tokenize(try TimeMachine.readLines(file: TestData.timeMachine), as: .word)
         let vocab = Vocab(tokens)
-        #expect(vocab.tokenFrequencies.prefix(3) == [
-            TokenCount(token: "the", count: 2261), TokenCount(token: "i", count: 1267), TokenCount(token: "and", count: 1245),
-        ])
+        #expect(
+            vocab.tokenFrequencies.prefix(3) == [
+                TokenCount(token: "the", count: 2261), TokenCount(token: "i", count: 1267), TokenCount(token: "and", count: 1245)
+            ])
         #expect(vocab.idxToToken[1...3] == ["the", "i", "and"])
     }
 
@@ -50,8 +51,9 @@ struct TimeMachineTests {
     @Test(arguments: [false, true])
     func zhDefaultsGiveEightMinibatchesPerEpoch(useRandomIter: Bool) throws {
         for seed in UInt64(0)..<5 {
-            var (loader, vocab) = try TimeMachine.loadData(batchSize: 32, numSteps: 35, useRandomIter: useRandomIter,
-                                                           file: TestData.timeMachine, seed: seed)
+            var (loader, vocab) = try TimeMachine.loadData(
+                batchSize: 32, numSteps: 35, useRandomIter: useRandomIter,
+                file: TestData.timeMachine, seed: seed)
             #expect(vocab.count == 28)
             for _ in 0..<3 {
                 var batches = 0

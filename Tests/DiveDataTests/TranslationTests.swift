@@ -1,13 +1,13 @@
+import DiveData
 // TranslationTests.swift: the English-French pipeline of section 9.5, checked against the book's
 // figures, plus malformed copies of fra.txt.
 import Foundation
 import Testing
-import DiveData
 
 @Suite struct TranslationTests {
     @Test func preprocessingMatchesTheBook() {
         #expect(Translation.preprocess("Go.\tVa !\nRun!\tCours\u{202F}!\nWho?\tQui ?") == "go .\tva !\nrun !\tcours !\nwho ?\tqui ?")
-        #expect(Translation.preprocess(".Hi,there\u{A0}!") == ".hi ,there !")   // no space at position 0
+        #expect(Translation.preprocess(".Hi,there\u{A0}!") == ".hi ,there !")  // no space at position 0
         #expect(Translation.preprocess("ÇA ALORS.") == "ça alors .")
     }
 
@@ -23,9 +23,9 @@ import DiveData
     }
 
     @Test func buildArrayAppendsEosThenTruncatesOrPads() {
-        let vocab = Translation.makeVocab([["a", "a", "b", "b"]])   // <unk> <pad> <bos> <eos> a b
+        let vocab = Translation.makeVocab([["a", "a", "b", "b"]])  // <unk> <pad> <bos> <eos> a b
         let (array, validLen) = Translation.buildArray([["a"], ["a", "b", "a", "b", "x"]], vocab: vocab, numSteps: 4)
-        #expect(array == [4, 3, 1, 1, 4, 5, 4, 5])   // the long line loses its <eos>
+        #expect(array == [4, 3, 1, 1, 4, 5, 4, 5])  // the long line loses its <eos>
         #expect(validLen == [2, 4])
         #expect(Translation.truncatePad([1, 2], numSteps: 3, padding: 0) == [1, 2, 0])
     }
@@ -37,11 +37,11 @@ import DiveData
         let file = try write(good, to: "good.txt", in: folder)
         #expect(try Translation.readTokens(file: file).source == [["café", "€", "😀"]])
         let invalid: [[UInt8]] = [
-            [0xC0, 0xAF],               // overlong '/'
-            [0xED, 0xA0, 0x80],         // a UTF-16 surrogate
-            [0xE2, 0x82],               // truncated
-            [0xF4, 0x90, 0x80, 0x80],   // above U+10FFFF
-            [0x80],                     // a lone continuation byte
+            [0xC0, 0xAF],  // overlong '/'
+            [0xED, 0xA0, 0x80],  // a UTF-16 surrogate
+            [0xE2, 0x82],  // truncated
+            [0xF4, 0x90, 0x80, 0x80],  // above U+10FFFF
+            [0x80]  // a lone continuation byte
         ]
         for (i, bytes) in invalid.enumerated() {
             let bad = try write(good + good + Array("x".utf8) + bytes + Array("\ty\n".utf8), to: "bad\(i).txt", in: folder)
@@ -58,7 +58,8 @@ import DiveData
         #expect(source.count == 167_130 && target.count == 167_130)
         #expect(vocab.count == 10_012)
         // The book's check, with the full vocabulary: `go .` -> [47, 4] then padding.
-        #expect(Translation.truncatePad(vocab.indices(source[0]), numSteps: 10, padding: vocab["<pad>"])
+        #expect(
+            Translation.truncatePad(vocab.indices(source[0]), numSteps: 10, padding: vocab["<pad>"])
                 == [47, 4, 1, 1, 1, 1, 1, 1, 1, 1])
         print("full fra.txt read + source vocabulary: \(String(format: "%.2f", seconds)) s")
     }
@@ -68,7 +69,7 @@ import DiveData
         let (source, target) = try Translation.readTokens(file: TestData.fra, numExamples: 600)
         #expect(source.count == 601)
         #expect(source[0] == ["go", "."] && target[0] == ["va", "!"])
-        #expect(target[2] == ["cours", "!"])   // U+202F became a plain space
+        #expect(target[2] == ["cours", "!"])  // U+202F became a plain space
         let srcVocab = Translation.makeVocab(source), tgtVocab = Translation.makeVocab(target)
         #expect(srcVocab.count == 184)
         #expect(tgtVocab.count == 201)
@@ -109,7 +110,8 @@ import DiveData
             #expect(Int32(src.filter { $0 != 1 }.count) == batch.srcValidLen[row])
         }
         // Every pair exactly once per epoch.
-        let rows = Set(firstEpoch.flatMap { b in (0..<b.batchSize).map { Array(b.src[$0 * 10..<($0 + 1) * 10] + b.tgt[$0 * 10..<($0 + 1) * 10]) } })
+        let rows = Set(
+            firstEpoch.flatMap { b in (0..<b.batchSize).map { Array(b.src[$0 * 10..<($0 + 1) * 10] + b.tgt[$0 * 10..<($0 + 1) * 10]) } })
         #expect(rows.count <= 601 && firstEpoch.reduce(0) { $0 + $1.batchSize } == 601)
 
         let second = loader.next()

@@ -1,7 +1,7 @@
+import DiveData
 // VocabTests.swift: the book's Vocab ordering, min_freq, reserved tokens, unknown lookups and Codable.
 import Foundation
 import Testing
-import DiveData
 
 @Suite struct VocabTests {
     @Test func frequencyOrderWithFirstSeenTies() {

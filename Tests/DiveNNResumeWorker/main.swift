@@ -40,15 +40,16 @@ do {
         let order = HostRNG(seed: 1000 + UInt64(step / perEpoch)).permutation(windows)
         let picks = (0..<B).map { order[(step % perEpoch) * B + $0] * T }
         let x = picks.flatMap { corpus[$0..<($0 + T)] }, y = picks.flatMap { corpus[($0 + 1)..<($0 + T + 1)] }
-        let xs = try Tensor(x, shape: [B, T], on: b).permuted([1, 0])                 // (T, B)
+        let xs = try Tensor(x, shape: [B, T], on: b).permuted([1, 0])  // (T, B)
         let ys = try Tensor(y, shape: [B, T], on: b).permuted([1, 0]).reshaped([T * B])
         optimizer.zeroGrad()
         let (out, _) = try model.rnn(model.embedding(xs))
         let loss = try Loss.crossEntropy(model.dense(out).reshaped([T * B, 28]), targets: ys)
         try loss.backward()
         try optimizer.step(gradScale: GradientClipping.scale(model.parameters, maxNorm: 1))
-        try Checkpoint.save(to: checkpoint, model: model, optimizer: optimizer,
-                            info: CheckpointInfo(step: step + 1, extra: ["data.position": String(step + 1)]))
+        try Checkpoint.save(
+            to: checkpoint, model: model, optimizer: optimizer,
+            info: CheckpointInfo(step: step + 1, extra: ["data.position": String(step + 1)]))
         print("step \(step + 1)")
         fflush(nil)
     }

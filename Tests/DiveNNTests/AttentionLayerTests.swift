@@ -39,11 +39,13 @@ extension Double { var floatValue: Float { Float(self) } }
         #expect(closeness(try o2.toDoubleArray(), [2, 3, 4, 5, 10, 11, 12, 13], rtol: 1e-5, atol: 1e-4) <= 1)
         #expect(dot.attentionWeights?.shape == [2, 1, 10])
         // 10.5: MultiHeadAttention(100, 100, 100, 100, 5, 0.5) → (2, 4, 100).
-        let mha = try MultiHeadAttention(keySize: 100, querySize: 100, valueSize: 100, numHiddens: 100, numHeads: 5, dropout: 0.5,
-                                         on: b, rng: HostRNG(seed: 2))
+        let mha = try MultiHeadAttention(
+            keySize: 100, querySize: 100, valueSize: 100, numHiddens: 100, numHeads: 5, dropout: 0.5,
+            on: b, rng: HostRNG(seed: 2))
         mha.eval()
-        let y = try mha(Tensor.ones([2, 4, 100], on: b), Tensor.ones([2, 6, 100], on: b), Tensor.ones([2, 6, 100], on: b),
-                        validLens: Tensor([Int32(3), 2], on: b))
+        let y = try mha(
+            Tensor.ones([2, 4, 100], on: b), Tensor.ones([2, 6, 100], on: b), Tensor.ones([2, 6, 100], on: b),
+            validLens: Tensor([Int32(3), 2], on: b))
         #expect(y.shape == [2, 4, 100])
         #expect(mha.namedParameters().map(\.name) == ["W_q.weight", "W_k.weight", "W_v.weight", "W_o.weight"])
         report(device, "book attention demos")
@@ -57,8 +59,9 @@ extension Double { var floatValue: Float { Float(self) } }
         let qv = data.array(B * Tq * H), kv = data.array(B * Tk * H), vv = data.array(B * Tk * H)
         for lens in [[3, 0], [1, 2, 3, 4, 2, 0]] {
             let lensT = try Tensor(lens.map { Int32($0) }, shape: lens.count == B ? [B] : [B, Tq], on: b)
-            let mha = try MultiHeadAttention(keySize: H, querySize: H, valueSize: H, numHiddens: H, numHeads: heads, dropout: 0.3,
-                                             on: b, rng: HostRNG(seed: 6))
+            let mha = try MultiHeadAttention(
+                keySize: H, querySize: H, valueSize: H, numHiddens: H, numHeads: heads, dropout: 0.3,
+                on: b, rng: HostRNG(seed: 6))
             mha.eval()
             let y = try mha(f32(qv, [B, Tq, H], on: b), f32(kv, [B, Tk, H], on: b), f32(vv, [B, Tk, H], on: b), validLens: lensT)
             try projection(y, seed: 7).backward()
@@ -69,7 +72,9 @@ extension Double { var floatValue: Float { Float(self) } }
             let q = try split(f64(qv, [B * Tq, H]).matmul(p["W_q.weight"]!, transposeB: true).reshaped([B, Tq, H]), Tq)
             let k = try split(f64(kv, [B * Tk, H]).matmul(p["W_k.weight"]!, transposeB: true).reshaped([B, Tk, H]), Tk)
             let v = try split(f64(vv, [B * Tk, H]).matmul(p["W_v.weight"]!, transposeB: true).reshaped([B, Tk, H]), Tk)
-            let headLens = lens.count == B ? lens.flatMap { Array(repeating: $0, count: heads) }
+            let headLens =
+                lens.count == B
+                ? lens.flatMap { Array(repeating: $0, count: heads) }
                 : (0..<B).flatMap { bi in (0..<heads).flatMap { _ in lens[(bi * Tq)..<((bi + 1) * Tq)] } }
             let o = try referenceAttention(q, k, v, lens: headLens)
             let concat = try o.reshaped([B, heads, Tq, H / heads]).permuted([0, 2, 1, 3]).reshaped([B * Tq, H])
@@ -81,7 +86,8 @@ extension Double { var floatValue: Float { Float(self) } }
         // Additive attention.
         let add = try AdditiveAttention(keySize: H, querySize: 5, numHiddens: 7, dropout: 0, on: b, rng: HostRNG(seed: 8))
         let qa = data.array(B * Tq * 5)
-        let ya = try add(f32(qa, [B, Tq, 5], on: b), f32(kv, [B, Tk, H], on: b), f32(vv, [B, Tk, H], on: b), validLens: Tensor([Int32(2), 4], on: b))
+        let ya = try add(
+            f32(qa, [B, Tq, 5], on: b), f32(kv, [B, Tk, H], on: b), f32(vv, [B, Tk, H], on: b), validLens: Tensor([Int32(2), 4], on: b))
         try projection(ya, seed: 9).backward()
         let p = try float64Parameters(add)
         let qh = try f64(qa, [B * Tq, 5]).matmul(p["W_q.weight"]!, transposeB: true).reshaped([B, Tq, 1, 7])
@@ -118,7 +124,8 @@ extension Double { var floatValue: Float { Float(self) } }
         }
         func split(_ x: Tensor) throws -> Tensor { try x.reshaped([B, T, 2, 2]).permuted([0, 2, 1, 3]).reshaped([B * 2, T, 2]) }
         let x = try f64(xv, [B, T, H])
-        let o = try referenceAttention(split(lin(x, "attention.W_q")), split(lin(x, "attention.W_k")), split(lin(x, "attention.W_v")), lens: [2, 2, 3, 3])
+        let o = try referenceAttention(
+            split(lin(x, "attention.W_q")), split(lin(x, "attention.W_k")), split(lin(x, "attention.W_v")), lens: [2, 2, 3, 3])
         let att = try lin(o.reshaped([B, 2, T, 2]).permuted([0, 2, 1, 3]).reshaped([B, T, H]), "attention.W_o")
         let y1 = try ln(att + x, "addnorm1.ln")
         let f = try lin(lin(y1, "ffn.dense1", bias: true).relu(), "ffn.dense2", bias: true)
@@ -128,7 +135,8 @@ extension Double { var floatValue: Float { Float(self) } }
         try expectGradients(enc, p, "encoder block")
 
         // Decoder block: training uses causal lengths; inference with a cache equals training's last row.
-        let dec = try TransformerDecoderBlock(numHiddens: H, ffnHiddens: 8, numHeads: 2, dropout: 0.1, index: 0, on: b, rng: HostRNG(seed: 5))
+        let dec = try TransformerDecoderBlock(
+            numHiddens: H, ffnHiddens: 8, numHeads: 2, dropout: 0.1, index: 0, on: b, rng: HostRNG(seed: 5))
         dec.eval()
         let encOut = try f32(ev, [B, 5, H], on: b), encLens = try Tensor([Int32(5), 2], on: b)
         let xs = try f32(xv, [B, T, H], on: b)
@@ -141,7 +149,7 @@ extension Double { var floatValue: Float { Float(self) } }
         }
         dec.train()
         let trainState = TransformerDecoderState(encOutputs: encOut, encValidLens: encLens, blocks: 1)
-        let causal = try dec(xs, state: trainState).toDoubleArray()   // dropout 0.1 is on: compare shapes only
+        let causal = try dec(xs, state: trainState).toDoubleArray()  // dropout 0.1 is on: compare shapes only
         #expect(causal.count == full.count && state.cache[0]?.shape == [B, T, H])
         dec.eval()
         let causalEval = try Autograd.withoutGrad { () throws -> [Double] in

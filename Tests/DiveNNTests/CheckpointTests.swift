@@ -99,7 +99,9 @@ func run(_ executable: String, _ args: [String]) throws -> (status: Int32, outpu
     @Test func pythonSafetensorsReadsAndWritesOurFiles() throws {
         // python3 as found on PATH (through env), as `.ci/run` installs the package for it.
         guard (try? run("/usr/bin/env", ["python3", "-c", "import safetensors.numpy, numpy"]))?.status == 0 else {
-            print("SKIPPED pythonSafetensorsReadsAndWritesOurFiles: python3 with the safetensors and numpy packages is not installed (pip install safetensors numpy)")
+            print(
+                "SKIPPED pythonSafetensorsReadsAndWritesOurFiles: python3 with the safetensors and numpy packages is not installed (pip install safetensors numpy)"
+            )
             return
         }
         let dir = try temporaryDirectory()
@@ -108,19 +110,20 @@ func run(_ executable: String, _ args: [String]) throws -> (status: Int32, outpu
         try Checkpoint.save(to: ours, model: net, info: CheckpointInfo(step: 3))
         // Python reads our file, reports names, shapes and sums, and writes every tensor doubled.
         let script = """
-        import json, sys, numpy as np
-        from safetensors.numpy import load_file, save_file
-        from safetensors import safe_open
-        t = load_file(sys.argv[1])
-        with safe_open(sys.argv[1], framework="np") as f: meta = f.metadata()
-        print(json.dumps({"step": meta["step"], "tensors": {k: [list(v.shape), str(v.dtype), float(np.sum(v.astype(np.float64)))] for k, v in t.items()}}))
-        save_file({k: (v * 2).astype(np.float32) for k, v in t.items()}, sys.argv[2], metadata={"step": "4"})
-        """
+            import json, sys, numpy as np
+            from safetensors.numpy import load_file, save_file
+            from safetensors import safe_open
+            t = load_file(sys.argv[1])
+            with safe_open(sys.argv[1], framework="np") as f: meta = f.metadata()
+            print(json.dumps({"step": meta["step"], "tensors": {k: [list(v.shape), str(v.dtype), float(np.sum(v.astype(np.float64)))] for k, v in t.items()}}))
+            save_file({k: (v * 2).astype(np.float32) for k, v in t.items()}, sys.argv[2], metadata={"step": "4"})
+            """
         let result = try run("/usr/bin/env", ["python3", "-c", script, ours.path, theirs.path])
         #expect(result.status == 0, "python failed: \(result.output)")
         guard result.status == 0, let line = result.output.split(separator: "\n").last,
-              let report = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-              let tensors = report["tensors"] as? [String: [Any]] else { return }
+            let report = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+            let tensors = report["tensors"] as? [String: [Any]]
+        else { return }
         #expect(report["step"] as? String == "3")
         let named = net.namedParameters()
         #expect(Set(tensors.keys) == Set(named.map(\.name)))

@@ -1,10 +1,11 @@
+import DiveReference
+import Testing
+
 // `dive check`'s suite: every kernel variant of every device present passes against the CPU's
 // float64 results, and the comparison flags a wrong value. Every launch on a kernel device is also
 // checked against the kernel's parameters in the PTX, which is what CUDA launches read.
 @testable import Dive
 @testable import DiveBench
-import DiveReference
-import Testing
 
 @Suite(.serialized) struct DeviceCheckTests {
     @Test(arguments: DeviceRegistry.allDevices())
@@ -16,9 +17,11 @@ import Testing
         if device != .cpu {
             // Every variant axis was covered on OpenCL.
             let variants = Set(results.map { "\($0.op) \($0.variant)" })
-            for v in ["gemm localTiles", "gemm packed", "gemm small", "recurrent groups", "recurrent vectors", "recurrent split",
-                      "recurrent persistent", "recurrent byStep",
-                      "softmax perGroup", "layernorm perItem"] {
+            for v in [
+                "gemm localTiles", "gemm packed", "gemm small", "recurrent groups", "recurrent vectors", "recurrent split",
+                "recurrent persistent", "recurrent byStep",
+                "softmax perGroup", "layernorm perItem"
+            ] {
                 #expect(variants.contains(v), "\(v) was not checked on \(device)")
             }
         }
@@ -35,10 +38,17 @@ import Testing
     /// A kernel that is off by 0.1% on the device fails its check on every device.
     @Test(arguments: DeviceRegistry.allDevices())
     func aWrongKernelIsFlagged(device: Device) throws {
-        let wrong = DeviceCheck.Check(op: "scale", rtol: 1e-4, atol: 1e-5, cases: [("n=33", { b, double in
-            let x = try DeviceCheck.tensor([33], seed: 1, on: b, double: double)
-            return [try x * (double ? 1 : 1.001)]
-        })])
+        let wrong = DeviceCheck.Check(
+            op: "scale", rtol: 1e-4, atol: 1e-5,
+            cases: [
+                (
+                    "n=33",
+                    { b, double in
+                        let x = try DeviceCheck.tensor([33], seed: 1, on: b, double: double)
+                        return [try x * (double ? 1 : 1.001)]
+                    }
+                )
+            ])
         let result = DeviceCheck.run(wrong, variant: "auto", on: try Backends.backend(for: device))
         #expect(!result.passed && result.worst > 1 && result.cases == 1)
     }

@@ -65,7 +65,10 @@ import Testing
         }
         let net = try Net(rng: rng)
         let names = net.namedParameters().map(\.name)
-        #expect(names.prefix(6) == ["embedding.weight", "rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0", "rnn.weight_ih_l0_reverse"])
+        #expect(
+            names.prefix(6) == [
+                "embedding.weight", "rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0", "rnn.weight_ih_l0_reverse"
+            ])
         #expect(names.suffix(2) == ["dense.weight", "dense.bias"])
         #expect(net.parameter(named: "rnn.weight_ih_l1")?.shape == [9, 6])
         // PyTorch: 10·4 + GRU(4,3,2,bi) = 2·(9·4+9·3+18) + 2·(9·6+9·3+18) = 360, + 6·10+10.

@@ -35,8 +35,11 @@ import Testing
         let b = try backend(device)
         for kind in ["sgd", "adam", "adamw"] {
             // Two parameters (4 and 3 elements) so the update covers a list.
-            let p1 = try f32(Array(Self.p0[0..<4]), [4], on: b).requiringGrad(), p2 = try f32(Array(Self.p0[4...]), [3], on: b).requiringGrad()
-            let opt: Optimizer = kind == "sgd" ? SGD([p1, p2], lr: 0.05)
+            let p1 = try f32(Array(Self.p0[0..<4]), [4], on: b).requiringGrad(),
+                p2 = try f32(Array(Self.p0[4...]), [3], on: b).requiringGrad()
+            let opt: Optimizer =
+                kind == "sgd"
+                ? SGD([p1, p2], lr: 0.05)
                 : kind == "adam" ? try Adam([p1, p2], lr: 0.05, weightDecay: 0.01) : try AdamW([p1, p2], lr: 0.05, weightDecay: 0.1)
             let av = try f32(Self.a, [7], on: b), tv = try f32(Self.t, [7], on: b)
             for _ in 0..<10 {
@@ -60,8 +63,11 @@ import Testing
         for (theta, expected) in [(1.0, 1.0 / 13), (13.0, 1.0), (20.0, 1.0), (12.99, 12.99 / 13)] {
             p.grad = try f32([3, 4], [2], on: b); q.grad = try f32([12], [1], on: b)
             let s = try GradientClipping.scale([p, q], maxNorm: Float(theta))!.item()
-            if expected == 1 { #expect(s == 1, "θ \(theta): scale \(s) must be exactly 1 on \(device)") }
-            else { #expect(abs(s - expected) <= 1e-6, "θ \(theta): scale \(s) vs \(expected) on \(device)") }
+            if expected == 1 {
+                #expect(s == 1, "θ \(theta): scale \(s) must be exactly 1 on \(device)")
+            } else {
+                #expect(abs(s - expected) <= 1e-6, "θ \(theta): scale \(s) vs \(expected) on \(device)")
+            }
         }
         // Applied through SGD's fused step.
         p.grad = try f32([3, 4], [2], on: b); q.grad = try f32([12], [1], on: b)
@@ -73,9 +79,11 @@ import Testing
     }
 
     @Test func schedulesMatchFormulas() throws {
-        func close(_ a: Float, _ b: Double, _ what: String) { #expect(abs(Double(a) - b) <= 1e-6 * max(1, abs(b)), "\(what): \(a) vs \(b)") }
+        func close(_ a: Float, _ b: Double, _ what: String) {
+            #expect(abs(Double(a) - b) <= 1e-6 * max(1, abs(b)), "\(what): \(a) vs \(b)")
+        }
         let noam = TransformerWarmupLR(dModel: 512, warmup: 4000)
-        for s in [1, 4000, 100_000] {   // step s − 1 is the paper's update s
+        for s in [1, 4000, 100_000] {  // step s − 1 is the paper's update s
             close(noam.lr(at: s - 1), pow(512, -0.5) * min(pow(Double(s), -0.5), Double(s) * pow(4000, -1.5)), "noam \(s)")
         }
         let cos = try CosineWarmupLR(maxUpdate: 20, baseLR: 0.3, finalLR: 0.01, warmupSteps: 5, warmupBeginLR: 0)

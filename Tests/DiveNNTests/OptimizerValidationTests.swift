@@ -10,7 +10,7 @@ import Testing
     struct Case: Sendable {
         var name: String
         var mentions: String
-        var breakIt: @Sendable (_ p: Tensor, _ q: Tensor, _ other: Backend?) throws -> Tensor?   // returns the scale to pass
+        var breakIt: @Sendable (_ p: Tensor, _ q: Tensor, _ other: Backend?) throws -> Tensor?  // returns the scale to pass
     }
 
     static let cases: [Case] = [
@@ -28,7 +28,7 @@ import Testing
         Case(name: "gradient on the other device", mentions: "gradient of parameter 0") { p, _, other in
             guard let other else { return nil }
             p.grad = try Tensor([Float](repeating: 1, count: 4), shape: [4], on: other); return nil
-        },
+        }
     ]
 
     /// The other device than `device`, when there are two.
@@ -44,7 +44,9 @@ import Testing
                 if c.name.contains("other device") && other == nil { continue }
                 let p = try f32([0.5, -1, 2, 0.25], [4], on: b).requiringGrad()
                 let q = try f32([1, 2, 3, 4, 5, 6], [3, 2], on: b).requiringGrad()
-                let opt: Optimizer = kind == "sgd" ? SGD([p, q], lr: 0.1)
+                let opt: Optimizer =
+                    kind == "sgd"
+                    ? SGD([p, q], lr: 0.1)
                     : kind == "adam" ? try Adam([p, q], lr: 0.1) : try AdamW([p, q], lr: 0.1)
                 p.grad = try f32([1, 1, 1, 1], [4], on: b); q.grad = try f32([1, 1, 1, 1, 1, 1], [3, 2], on: b)
                 let scale = try c.breakIt(p, q, other)

@@ -8,8 +8,10 @@ import Foundation
 import Testing
 
 /// The layer's defining equations in float64, one step at a time.
-func referenceRecurrent(_ cell: CellKind, x: Tensor, p: [String: Tensor], h0: Tensor, c0: Tensor?,
-                        layers: Int, bidirectional: Bool) throws -> (out: Tensor, h: Tensor, c: Tensor?) {
+func referenceRecurrent(
+    _ cell: CellKind, x: Tensor, p: [String: Tensor], h0: Tensor, c0: Tensor?,
+    layers: Int, bidirectional: Bool
+) throws -> (out: Tensor, h: Tensor, c: Tensor?) {
     let T = x.shape[0], B = x.shape[1], H = h0.shape[2], dirs = bidirectional ? 2 : 1
     var input = x
     var hs: [Tensor] = [], cs: [Tensor] = []
@@ -51,15 +53,18 @@ func referenceRecurrent(_ cell: CellKind, x: Tensor, p: [String: Tensor], h0: Te
 
 /// Compares a layer's outputs, final state and parameter gradients (through a random projection of
 /// all three) with the Float64 reference run on the same parameters, input `x` and initial state.
-func expectLayerMatchesReference(_ layer: RecurrentLayer, output out: Tensor, state final: RecurrentState,
-                                 x: Tensor, h0: Tensor, c0: Tensor?, _ what: String) throws {
+func expectLayerMatchesReference(
+    _ layer: RecurrentLayer, output out: Tensor, state final: RecurrentState,
+    x: Tensor, h0: Tensor, c0: Tensor?, _ what: String
+) throws {
     var objective = try projection(out, seed: 13) + projection(final.h, seed: 14)
     if let c = final.c { objective = try objective + projection(c, seed: 15) }
     try objective.backward()
 
     let ref = try float64Parameters(layer)
-    let r = try referenceRecurrent(layer.cell, x: x, p: ref, h0: h0, c0: c0, layers: layer.numLayers,
-                                   bidirectional: layer.bidirectional)
+    let r = try referenceRecurrent(
+        layer.cell, x: x, p: ref, h0: h0, c0: c0, layers: layer.numLayers,
+        bidirectional: layer.bidirectional)
     var refObjective = try projection(r.out, seed: 13) + projection(r.h, seed: 14)
     if let c = r.c { refObjective = try refObjective + projection(c, seed: 15) }
     try refObjective.backward()
@@ -74,8 +79,9 @@ func expectLayerMatchesReference(_ layer: RecurrentLayer, output out: Tensor, st
 func forEachLayer(inputSize: Int, seed: UInt64, on b: Backend, _ body: (RecurrentLayer, String) throws -> Void) throws {
     for cell in [CellKind.rnnTanh, .gru, .lstm] {
         for (layers, bidi) in [(1, false), (2, true)] {
-            let layer = try RecurrentLayer(cell, inputSize: inputSize, hiddenSize: 6, numLayers: layers, bidirectional: bidi,
-                                           on: b, rng: HostRNG(seed: seed))
+            let layer = try RecurrentLayer(
+                cell, inputSize: inputSize, hiddenSize: 6, numLayers: layers, bidirectional: bidi,
+                on: b, rng: HostRNG(seed: seed))
             try body(layer, "\(cell) layers \(layers) bidirectional \(bidi)")
         }
     }
@@ -95,8 +101,9 @@ func stateShape(_ layer: RecurrentLayer, batch: Int) -> [Int] { [layer.numLayers
             let xv = data.array(T * B * I), hv = data.array(sShape.reduce(1, *)), cv = data.array(sShape.reduce(1, *))
             let state = RecurrentState(h: try f32(hv, sShape, on: b), c: lstm ? try f32(cv, sShape, on: b) : nil)
             let (out, final) = try layer(f32(xv, [T, B, I], on: b), state)
-            try expectLayerMatchesReference(layer, output: out, state: final, x: f64(xv, [T, B, I]), h0: f64(hv, sShape),
-                                            c0: lstm ? try f64(cv, sShape) : nil, name)
+            try expectLayerMatchesReference(
+                layer, output: out, state: final, x: f64(xv, [T, B, I]), h0: f64(hv, sShape),
+                c0: lstm ? try f64(cv, sShape) : nil, name)
         }
         report(device, "RNN, GRU, LSTM layers (2 layers, bidirectional, initial state) and gradients")
     }
@@ -107,13 +114,14 @@ func stateShape(_ layer: RecurrentLayer, batch: Int) -> [Int] { [layer.numLayers
     func tokensReadAsOneHotMatchFloat64(device: Device) throws {
         let b = try backend(device)
         let T = 4, B = 3, V = 7
-        let tokens = (0..<(T * B)).map { Int32(($0 * 5 + $0 / 4) % V) }   // every class, some twice in a step
+        let tokens = (0..<(T * B)).map { Int32(($0 * 5 + $0 / 4) % V) }  // every class, some twice in a step
         let oneHot = tokens.flatMap { t in (0..<V).map { $0 == Int(t) ? 1.0 : 0.0 } }
         try forEachLayer(inputSize: V, seed: 21, on: b) { layer, name in
             let (out, final) = try layer(oneHot: Tensor(tokens, shape: [T, B], on: b))
             let sShape = stateShape(layer, batch: B), zeros = [Double](repeating: 0, count: sShape.reduce(1, *))
-            try expectLayerMatchesReference(layer, output: out, state: final, x: f64(oneHot, [T, B, V]), h0: f64(zeros, sShape),
-                                            c0: layer.cell == .lstm ? try f64(zeros, sShape) : nil, "\(name), on tokens")
+            try expectLayerMatchesReference(
+                layer, output: out, state: final, x: f64(oneHot, [T, B, V]), h0: f64(zeros, sShape),
+                c0: layer.cell == .lstm ? try f64(zeros, sShape) : nil, "\(name), on tokens")
         }
         report(device, "RNN, GRU, LSTM layers on tokens read as one-hot (gather of W_ih) and gradients")
     }

@@ -8,7 +8,9 @@ import Testing
 
 @Suite("DiveNNResume", .serialized) struct ResumeTests {
     @Test func killedAndResumedRunMatchesUninterruptedRun() throws {
-        let worker = try #require(executableBesideTests("DiveNNResumeWorker"), "DiveNNResumeWorker not found beside \(CommandLine.arguments[0]); run swift build --build-tests")
+        let worker = try #require(
+            executableBesideTests("DiveNNResumeWorker"),
+            "DiveNNResumeWorker not found beside \(CommandLine.arguments[0]); run swift build --build-tests")
         let steps = 24
         let straight = try temporaryDirectory(), resumed = try temporaryDirectory()
         let full = try run(worker, [straight.path, String(steps)])

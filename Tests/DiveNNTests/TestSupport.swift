@@ -23,13 +23,16 @@ func float64Parameters(_ module: Module) throws -> [String: Tensor] {
     return out
 }
 
-func expectClose(_ actual: Tensor, _ expected: Tensor, rtol: Double = 1e-4, atol: Double = 1e-5,
-                 _ what: @autoclosure () -> String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+func expectClose(
+    _ actual: Tensor, _ expected: Tensor, rtol: Double = 1e-4, atol: Double = 1e-5,
+    _ what: @autoclosure () -> String, sourceLocation: SourceLocation = #_sourceLocation
+) throws {
     let a = try actual.toDoubleArray(), e = try expected.toDoubleArray()
     let c = closeness(a, e, rtol: rtol, atol: atol)
-    #expect(actual.shape == expected.shape && c <= 1,
-            "\(what()) on \(actual.device): shape \(actual.shape) vs \(expected.shape), off by \(c)× the tolerance; \(a.prefix(4)) vs \(e.prefix(4))",
-            sourceLocation: sourceLocation)
+    #expect(
+        actual.shape == expected.shape && c <= 1,
+        "\(what()) on \(actual.device): shape \(actual.shape) vs \(expected.shape), off by \(c)× the tolerance; \(a.prefix(4)) vs \(e.prefix(4))",
+        sourceLocation: sourceLocation)
 }
 
 /// Σ y·r for a fixed r of y's shape: a scalar whose gradient exercises all of y.
@@ -41,8 +44,10 @@ func projection(_ y: Tensor, seed: UInt64) throws -> Tensor {
 }
 
 /// Compares a module's parameter gradients with float64 reference leaves of the same names.
-func expectGradients(_ module: Module, _ reference: [String: Tensor], rtol: Double = 1e-3, atol: Double = 1e-4,
-                     _ what: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+func expectGradients(
+    _ module: Module, _ reference: [String: Tensor], rtol: Double = 1e-3, atol: Double = 1e-4,
+    _ what: String, sourceLocation: SourceLocation = #_sourceLocation
+) throws {
     for (name, p) in module.namedParameters() {
         guard let g = p.grad, let e = reference[name]?.grad else {
             #expect(Bool(false), "\(what): no gradient for \(name)", sourceLocation: sourceLocation)

@@ -22,8 +22,10 @@ do {
         for resume in [false, true] {
             let task = try LanguageModelTask(config: config, corpus: corpus, vocab: vocab, batchSize: 4, numSteps: 8, on: backend)
             options.resume = resume
-            _ = try Trainer(task, hyper: Hyperparameters(epochs: resume ? 2 : 1, lr: 0.01, batchSize: 4, optimizer: .adam),
-                            options: options).run()
+            _ = try Trainer(
+                task, hyper: Hyperparameters(epochs: resume ? 2 : 1, lr: 0.01, batchSize: 4, optimizer: .adam),
+                options: options
+            ).run()
         }
         let (model, loadedVocab) = try ZooModel.load(from: options.checkpoint!, on: backend).languageModel()
         _ = try LanguageModelPrediction.predict("a ", count: 5, model: model, vocab: loadedVocab, on: backend)

@@ -8,7 +8,7 @@ import Testing
 @Suite("Attention") struct AttentionTests {
     static let shapes: [(b: Int, tq: Int, tk: Int, d: Int, dv: Int)] = [
         (1, 1, 1, 1, 1), (2, 7, 33, 7, 1), (3, 10, 10, 8, 8), (1, 33, 7, 33, 5), (2, 4, 257, 4, 3),
-        (2, 9, 70, 33, 5),   // long enough for the GEMM + softmax + GEMM path
+        (2, 9, 70, 33, 5)  // long enough for the GEMM + softmax + GEMM path
     ]
 
     @Test(arguments: allDevices)
@@ -17,14 +17,17 @@ import Testing
             for s in Self.shapes {
                 let q = rng.array(s.b * s.tq * s.d), k = rng.array(s.b * s.tk * s.d), v = rng.array(s.b * s.tk * s.dv)
                 // 1-D lengths (one per batch item, with a 0), 2-D causal lengths, and none.
-                let lensCases: [[Int32]?] = [nil, (0..<s.b).map { Int32(($0 * 5) % (s.tk + 1)) },
-                                             (0..<(s.b * s.tq)).map { Int32(min($0 % s.tq + 1, s.tk)) }]
+                let lensCases: [[Int32]?] = [
+                    nil, (0..<s.b).map { Int32(($0 * 5) % (s.tk + 1)) },
+                    (0..<(s.b * s.tq)).map { Int32(min($0 % s.tq + 1, s.tk)) }
+                ]
                 for lens in lensCases {
                     let dims = AttentionDims(batch: s.b, queries: s.tq, keys: s.tk, depth: s.d, valueDepth: s.dv)
                     let out = try poisoned([s.b, s.tq, s.dv], on: be), w = try poisoned([s.b, s.tq, s.tk], on: be)
-                    try be.attention(q: try tensor(q, [s.b, s.tq, s.d], on: be), k: try tensor(k, [s.b, s.tk, s.d], on: be),
-                                     v: try tensor(v, [s.b, s.tk, s.dv], on: be), validLens: try lens.map { try Tensor($0, on: be) },
-                                     scale: 1 / Float(s.d).squareRoot(), into: out, weights: w, dims: dims)
+                    try be.attention(
+                        q: try tensor(q, [s.b, s.tq, s.d], on: be), k: try tensor(k, [s.b, s.tk, s.d], on: be),
+                        v: try tensor(v, [s.b, s.tk, s.dv], on: be), validLens: try lens.map { try Tensor($0, on: be) },
+                        scale: 1 / Float(s.d).squareRoot(), into: out, weights: w, dims: dims)
                     let ref = Ref.attention(q: q, k: k, v: v, lens: lens, b: s.b, tq: s.tq, tk: s.tk, d: s.d, dv: s.dv)
                     try expectClose(out, ref.out, rtol: 1e-4, atol: 1e-5, "attention \(s) lens \(lens?.count ?? 0)")
                     try expectClose(w, ref.weights, rtol: 1e-4, atol: 1e-6, "attention weights \(s)")
@@ -39,17 +42,19 @@ import Testing
             for s in Self.shapes {
                 let q = rng.array(s.b * s.tq * s.d), k = rng.array(s.b * s.tk * s.d), v = rng.array(s.b * s.tk * s.dv)
                 let g = rng.array(s.b * s.tq * s.dv)
-                let lens: [Int32] = (0..<s.b).map { Int32(($0 * 3) % (s.tk + 1)) }   // batch item 0 fully masked
+                let lens: [Int32] = (0..<s.b).map { Int32(($0 * 3) % (s.tk + 1)) }  // batch item 0 fully masked
                 let ref = Ref.attention(q: q, k: k, v: v, lens: lens, b: s.b, tq: s.tq, tk: s.tk, d: s.d, dv: s.dv)
                 let p = ref.weights, scale = 1 / Double(s.d).squareRoot()
-                let (edq, edk, edv) = Ref.attentionBackward(q: q, k: k, v: v, weights: p, gradOutput: g, lens: lens, scale: scale,
-                                                            b: s.b, tq: s.tq, tk: s.tk, d: s.d, dv: s.dv)
+                let (edq, edk, edv) = Ref.attentionBackward(
+                    q: q, k: k, v: v, weights: p, gradOutput: g, lens: lens, scale: scale,
+                    b: s.b, tq: s.tq, tk: s.tk, d: s.d, dv: s.dv)
                 let dims = AttentionDims(batch: s.b, queries: s.tq, keys: s.tk, depth: s.d, valueDepth: s.dv)
                 let dq = try poisoned([q.count], on: be), dk = try poisoned([k.count], on: be), dv = try poisoned([v.count], on: be)
-                try be.attentionBackward(q: try tensor(q, [q.count], on: be), k: try tensor(k, [k.count], on: be),
-                                         v: try tensor(v, [v.count], on: be), validLens: try Tensor(lens, on: be), weights: try tensor(p, [p.count], on: be),
-                                         gradOutput: try tensor(g, [g.count], on: be), scale: Float(scale),
-                                         into: dq, dk: dk, dv: dv, dims: dims)
+                try be.attentionBackward(
+                    q: try tensor(q, [q.count], on: be), k: try tensor(k, [k.count], on: be),
+                    v: try tensor(v, [v.count], on: be), validLens: try Tensor(lens, on: be), weights: try tensor(p, [p.count], on: be),
+                    gradOutput: try tensor(g, [g.count], on: be), scale: Float(scale),
+                    into: dq, dk: dk, dv: dv, dims: dims)
                 try expectClose(dq, edq, rtol: 1e-3, atol: 1e-5, "attention dQ \(s)")
                 try expectClose(dk, edk, rtol: 1e-3, atol: 1e-5, "attention dK \(s)")
                 try expectClose(dv, edv, rtol: 1e-3, atol: 1e-5, "attention dV \(s)")
@@ -71,11 +76,15 @@ import Testing
                     let v = try tensor(local.array(b * t * d), [b, t, d], on: be).requiringGrad()
                     // Dropout on the weights: the same stream position, so the same mask both ways.
                     let stream = RandomStream(seed: 42, offset: 1000)
-                    let r = fused ? try Tensor.attention(query: q, key: k, value: v, validLens: lens, dropout: p, stream: stream)
-                                  : try Tensor.composedAttention(query: q, key: k, value: v, validLens: lens, dropout: p, stream: stream)
+                    let r =
+                        fused
+                        ? try Tensor.attention(query: q, key: k, value: v, validLens: lens, dropout: p, stream: stream)
+                        : try Tensor.composedAttention(query: q, key: k, value: v, validLens: lens, dropout: p, stream: stream)
                     let weights = try tensor(local.array(b * t * d), [b, t, d], on: be)
                     try (r.output * weights).sum().backward()
-                    return [try r.output.toDoubleArray(), try q.grad!.toDoubleArray(), try k.grad!.toDoubleArray(), try v.grad!.toDoubleArray()]
+                    return [
+                        try r.output.toDoubleArray(), try q.grad!.toDoubleArray(), try k.grad!.toDoubleArray(), try v.grad!.toDoubleArray()
+                    ]
                 }
                 _ = rng.next()
                 let fused = try run(true), composed = try run(false)
@@ -92,13 +101,17 @@ import Testing
     @Test(arguments: allDevices)
     func headsInPlaceMatchSplitHeads(device: Device) throws {
         try check(device, "multi-head attention reading heads in place") { be in
-            for (b, h, t, d, p, causal) in [(2, 4, 10, 8, Float(0.2), false), (3, 2, 7, 5, 0, true), (2, 4, 129, 32, 0.1, false),
-                                            (2, 2, 129, 32, 0, true)] {
+            for (b, h, t, d, p, causal) in [
+                (2, 4, 10, 8, Float(0.2), false), (3, 2, 7, 5, 0, true), (2, 4, 129, 32, 0.1, false),
+                (2, 2, 129, 32, 0, true)
+            ] {
                 // Lengths per item, or per query (causal, 1...t): heads share them in place; the split
                 // version gets them repeated per head, as the book's repeat_interleave does.
-                let perRow: [Int32] = causal ? (0..<(b * t)).map { Int32($0 % t + 1 - ($0 / t) % 2) } : (0..<b).map { Int32(max(1, t - 2 * $0)) }
+                let perRow: [Int32] =
+                    causal ? (0..<(b * t)).map { Int32($0 % t + 1 - ($0 / t) % 2) } : (0..<b).map { Int32(max(1, t - 2 * $0)) }
                 let lens = try Tensor(perRow, on: be)
-                let repeated = try Tensor(causal ? (0..<b).flatMap { i in (0..<h).flatMap { _ in perRow[(i * t)..<(i * t + t)] } } : perRow, on: be)
+                let repeated = try Tensor(
+                    causal ? (0..<b).flatMap { i in (0..<h).flatMap { _ in perRow[(i * t)..<(i * t + t)] } } : perRow, on: be)
                 func run(_ inPlace: Bool) throws -> [[Double]] {
                     var rng = TestRNG(61)
                     let q = try tensor(rng.array(b * t * h * d), [b, t, h * d], on: be).requiringGrad()
@@ -113,7 +126,8 @@ import Testing
                         func split(_ x: Tensor) throws -> Tensor {
                             try x.reshaped([b, t, h, d]).permuted([0, 2, 1, 3]).reshaped([b * h, t, d])
                         }
-                        let r = try Tensor.attention(query: split(q), key: split(k), value: split(v), validLens: repeated, dropout: p, stream: stream)
+                        let r = try Tensor.attention(
+                            query: split(q), key: split(k), value: split(v), validLens: repeated, dropout: p, stream: stream)
                         out = try r.output.reshaped([b, h, t, d]).permuted([0, 2, 1, 3]).reshaped([b, t, h * d])
                         weights = r.weights
                     }
@@ -123,7 +137,10 @@ import Testing
                 let inPlace = try run(true), split = try run(false)
                 for (i, name) in ["output", "weights", "dQ", "dK", "dV"].enumerated() {
                     let c = closeness(inPlace[i], split[i], rtol: 1e-4, atol: 1e-5)
-                    #expect(c <= 1, "heads in place vs split \(name) (\(b), \(h), \(t), \(d)) dropout \(p)\(causal ? " causal" : "") on \(device): \(c)")
+                    #expect(
+                        c <= 1,
+                        "heads in place vs split \(name) (\(b), \(h), \(t), \(d)) dropout \(p)\(causal ? " causal" : "") on \(device): \(c)"
+                    )
                 }
             }
         }
@@ -146,19 +163,22 @@ import Testing
                     func run(_ packed: Bool) throws -> [[Double]] {
                         var rng = TestRNG(71)
                         let q = try tensor(rng.array(b * t * w), [b, t, w], on: be).requiringGrad()
-                        let all = try tensor(rng.array(b * t * 3 * w), [b, t, 3 * w], on: be).requiringGrad()   // (Q) K V
+                        let all = try tensor(rng.array(b * t * 3 * w), [b, t, 3 * w], on: be).requiringGrad()  // (Q) K V
                         let kv = try tensor(rng.array(b * t * 2 * w), [b, t, 2 * w], on: be).requiringGrad()
                         let stream = RandomStream(seed: 3, offset: 10)
                         let r: AttentionResult
                         switch (packKV, packed) {
                         case (false, true): r = try Tensor.attention(packedQKV: all, validLens: lens, heads: h, dropout: p, stream: stream)
                         case (false, false):
-                            r = try Tensor.attention(query: columns(all, 0, of: 3), key: columns(all, 1, of: 3), value: columns(all, 2, of: 3),
-                                                     validLens: lens, heads: h, dropout: p, stream: stream)
-                        case (true, true): r = try Tensor.attention(query: q, packedKV: kv, validLens: lens, heads: h, dropout: p, stream: stream)
+                            r = try Tensor.attention(
+                                query: columns(all, 0, of: 3), key: columns(all, 1, of: 3), value: columns(all, 2, of: 3),
+                                validLens: lens, heads: h, dropout: p, stream: stream)
+                        case (true, true):
+                            r = try Tensor.attention(query: q, packedKV: kv, validLens: lens, heads: h, dropout: p, stream: stream)
                         case (true, false):
-                            r = try Tensor.attention(query: q, key: columns(kv, 0, of: 2), value: columns(kv, 1, of: 2),
-                                                     validLens: lens, heads: h, dropout: p, stream: stream)
+                            r = try Tensor.attention(
+                                query: q, key: columns(kv, 0, of: 2), value: columns(kv, 1, of: 2),
+                                validLens: lens, heads: h, dropout: p, stream: stream)
                         }
                         try (r.output * tensor(rng.array(b * t * w), [b, t, w], on: be)).sum().backward()
                         let grads = packKV ? [q.grad!, kv.grad!] : [all.grad!]
@@ -167,7 +187,10 @@ import Testing
                     let packed = try run(true), apart = try run(false)
                     for i in packed.indices {
                         let c = closeness(packed[i], apart[i], rtol: 1e-4, atol: 1e-5)
-                        #expect(c <= 1, "packed \(packKV ? "K V" : "Q K V") vs apart, result \(i) (\(b), \(h), \(t), \(d)) dropout \(p) on \(device): \(c)")
+                        #expect(
+                            c <= 1,
+                            "packed \(packKV ? "K V" : "Q K V") vs apart, result \(i) (\(b), \(h), \(t), \(d)) dropout \(p) on \(device): \(c)"
+                        )
                     }
                 }
             }

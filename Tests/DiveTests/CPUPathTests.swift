@@ -19,8 +19,10 @@ import Testing
         return abs(Double(y) - reference) / Double(r.ulp)
     }
 
-    func worst(_ f: (UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int) -> Void, _ xs: [Float],
-               _ reference: (Double) -> Double) -> (ulps: Double, at: Float) {
+    func worst(
+        _ f: (UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int) -> Void, _ xs: [Float],
+        _ reference: (Double) -> Double
+    ) -> (ulps: Double, at: Float) {
         var y = [Float](repeating: .nan, count: xs.count)
         f(xs, &y, xs.count)
         var result = (ulps: 0.0, at: Float.nan)
@@ -92,9 +94,11 @@ import Testing
 
     @Test func dispatchPicksTheWidestPathThisCPUHas() throws {
         guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let flags = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return }
+            let flags = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+        else { return }
         let has = Set(flags.split(separator: " ").map(String.init))
-        let expected = has.contains("avx2") && has.contains("fma") && ProcessInfo.processInfo.environment["DIVE_CPU_PATH"] != "baseline"
+        let expected =
+            has.contains("avx2") && has.contains("fma") && ProcessInfo.processInfo.environment["DIVE_CPU_PATH"] != "baseline"
             ? "avx2+fma" : "baseline"
         #expect(String(cString: dive_cpu_path()) == expected)
         #expect((dive_cpu_kernels_named("avx2+fma") != nil) == (has.contains("avx2") && has.contains("fma")))

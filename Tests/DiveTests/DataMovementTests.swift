@@ -12,17 +12,19 @@ import Testing
             for (vocab, dim, count) in [(1, 1, 1), (28, 7, 33), (257, 33, 7), (10, 3, 257)] {
                 let table = rng.array(vocab * dim)
                 var idx = rng.ints(count, below: vocab)
-                idx[0] = -1   // out of range: a zero row forward, skipped backward
+                idx[0] = -1  // out of range: a zero row forward, skipped backward
                 let out = try poisoned([count, dim], on: b)
                 let it = try Tensor(idx, on: b)
-                try b.embedding(table: try tensor(table, [vocab, dim], on: b), indices: it, scale: 1, positions: nil, dropout: nil,
-                                into: out, count: count, dim: dim)
+                try b.embedding(
+                    table: try tensor(table, [vocab, dim], on: b), indices: it, scale: 1, positions: nil, dropout: nil,
+                    into: out, count: count, dim: dim)
                 let expected = Ref.embedding(table: table, indices: idx, dim: dim)
                 try expectClose(out, expected, rtol: 0, atol: 0, "embedding (\(vocab), \(dim)) × \(count)")
                 let g = rng.array(count * dim)
                 let dTable = try poisoned([vocab, dim], on: b)
-                try b.embeddingBackward(gradOutput: try tensor(g, [count, dim], on: b), indices: it, scale: 1, dropout: nil, into: dTable,
-                                        count: count, dim: dim)
+                try b.embeddingBackward(
+                    gradOutput: try tensor(g, [count, dim], on: b), indices: it, scale: 1, dropout: nil, into: dTable,
+                    count: count, dim: dim)
                 let expectedGrad = Ref.embeddingBackward(gradOutput: g, indices: idx, vocab: vocab, dim: dim)
                 try expectClose(dTable, expectedGrad, rtol: 1e-5, atol: 1e-5, "embedding scatter-add (\(vocab), \(dim)) × \(count)")
             }
@@ -32,7 +34,9 @@ import Testing
     @Test(arguments: allDevices)
     func permuteSliceConcat(device: Device) throws {
         try check(device, "permute, slice, concat", seed: 15) { b, rng in
-            for (shape, order) in [([7], [0]), ([33, 7], [1, 0]), ([2, 3, 4, 5], [0, 2, 1, 3]), ([3, 1, 4, 2], [3, 2, 1, 0]), ([2, 3, 5], [2, 0, 1])] {
+            for (shape, order) in [
+                ([7], [0]), ([33, 7], [1, 0]), ([2, 3, 4, 5], [0, 2, 1, 3]), ([3, 1, 4, 2], [3, 2, 1, 0]), ([2, 3, 5], [2, 0, 1])
+            ] {
                 let x = rng.array(shape.reduce(1, *))
                 let y = try tensor(x, shape, on: b).permuted(order)
                 #expect(y.shape == order.map { shape[$0] })
@@ -61,7 +65,7 @@ import Testing
     func fusedEmbeddingMatchesItsParts(device: Device) throws {
         try check(device, "fused embedding chain", seed: 17) { b, rng in
             let (V, B, T, D) = (11, 3, 5, 8)
-            let idx = try Tensor((0..<(B * T)).map { Int32(($0 * 7) % (V + 1)) }, shape: [B, T], on: b)   // V is out of range
+            let idx = try Tensor((0..<(B * T)).map { Int32(($0 * 7) % (V + 1)) }, shape: [B, T], on: b)  // V is out of range
             let positions = try tensor(rng.array(T * D), [1, T, D], on: b)
             let probe = try tensor(rng.array(B * T * D), [B, T, D], on: b)
             var results: [[Double]] = []
@@ -69,8 +73,10 @@ import Testing
                 var same = TestRNG(5)
                 let table = try tensor(same.array(V * D), [V, D], on: b).requiringGrad()
                 let stream = RandomStream(seed: 4, offset: 3)
-                let y = fused ? try Tensor.embedding(table, indices: idx, scale: 2.5, positions: positions, dropout: 0.25, stream: stream)
-                              : try (Tensor.embedding(table, indices: idx) * 2.5 + positions).dropout(p: 0.25, stream: stream)
+                let y =
+                    fused
+                    ? try Tensor.embedding(table, indices: idx, scale: 2.5, positions: positions, dropout: 0.25, stream: stream)
+                    : try (Tensor.embedding(table, indices: idx) * 2.5 + positions).dropout(p: 0.25, stream: stream)
                 try (y * probe).sum().backward()
                 results.append(try y.toDoubleArray())
                 results.append(try table.grad!.toDoubleArray())
@@ -150,8 +156,11 @@ import Testing
                 for step in 1...10 {
                     let g = rng.array(n)
                     pt.grad = try tensor(g, [n], on: b)
-                    try pt.adamUpdate(m: mt, v: vt, hyper: AdamHyper(lr: Float(lr), beta1: Float(b1), beta2: Float(b2), eps: Float(eps),
-                                                                  weightDecay: Float(wd), decoupled: decoupled, step: step))
+                    try pt.adamUpdate(
+                        m: mt, v: vt,
+                        hyper: AdamHyper(
+                            lr: Float(lr), beta1: Float(b1), beta2: Float(b2), eps: Float(eps),
+                            weightDecay: Float(wd), decoupled: decoupled, step: step))
                     Ref.adam(&p, &m, &v, g: g, scale: 1, step: step, lr: lr, b1: b1, b2: b2, eps: eps, wd: wd, decoupled: decoupled)
                 }
                 try expectClose(pt, p, rtol: 1e-4, atol: 1e-5, "\(decoupled ? "AdamW" : "Adam") after 10 steps")
@@ -177,10 +186,12 @@ import Testing
                     let st = try Tensor.clipScale(pt.map { try #require($0.grad) }, maxNorm: Float(theta))
                     try expectClose(st, [scale], rtol: 1e-5, atol: 0, "clip scale θ=\(theta)")
                     if adam {
-                        try Tensor.adamUpdate(pt, m: mt, v: vt, hyper: AdamHyper(lr: 0.01, weightDecay: 0.1, decoupled: true, step: step, gradScale: st))
+                        try Tensor.adamUpdate(
+                            pt, m: mt, v: vt, hyper: AdamHyper(lr: 0.01, weightDecay: 0.1, decoupled: true, step: step, gradScale: st))
                         for i in sizes.indices {
-                            Ref.adam(&p[i], &m[i], &v[i], g: g[i], scale: scale, step: step, lr: 0.01, b1: 0.9, b2: 0.999,
-                                               eps: 1e-8, wd: 0.1, decoupled: true)
+                            Ref.adam(
+                                &p[i], &m[i], &v[i], g: g[i], scale: scale, step: step, lr: 0.01, b1: 0.9, b2: 0.999,
+                                eps: 1e-8, wd: 0.1, decoupled: true)
                         }
                     } else {
                         try Tensor.sgdUpdate(pt, lr: 0.5, gradScale: st)
@@ -188,7 +199,8 @@ import Testing
                     }
                 }
                 for i in sizes.indices {
-                    try expectClose(pt[i], p[i], rtol: 1e-4, atol: 1e-5, "\(adam ? "AdamW" : "SGD") θ=\(theta) parameter \(i) (\(sizes[i]))")
+                    try expectClose(
+                        pt[i], p[i], rtol: 1e-4, atol: 1e-5, "\(adam ? "AdamW" : "SGD") θ=\(theta) parameter \(i) (\(sizes[i]))")
                 }
             }
         }

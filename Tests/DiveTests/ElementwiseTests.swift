@@ -8,7 +8,7 @@ import Testing
     static let unaryCases: [(UnaryOp, ClosedRange<Double>)] = [
         (.neg, -3...3), (.exp, -20...20), (.log, 0.01...50), (.tanh, -9...9), (.sigmoid, -30...30), (.relu, -2...2),
         (.sqrt, 0...9), (.addScalar(2.5), -2...2), (.mulScalar(-3), -2...2), (.rsubScalar(1), -2...2),
-        (.rdivScalar(2), 0.5...3), (.powScalar(1.7), 0.1...4),
+        (.rdivScalar(2), 0.5...3), (.powScalar(1.7), 0.1...4)
     ]
 
     @Test(arguments: allDevices)
@@ -45,7 +45,7 @@ import Testing
         try check(device, "unary derivatives", seed: 4) { b, rng in
             let cases: [(UnaryOp, ClosedRange<Double>)] = [
                 (.exp, -5...5), (.log, 0.1...5), (.tanh, -3...3), (.sigmoid, -5...5), (.relu, -2...2), (.sqrt, 0.1...5),
-                (.powScalar(2.5), 0.1...3),
+                (.powScalar(2.5), 0.1...3)
             ]
             for (op, range) in cases {
                 for n in awkwardSizes {
@@ -56,7 +56,8 @@ import Testing
                     let yv = try yt.toDoubleArray()
                     let dx = try poisoned([n], on: b)
                     try b.unaryBackward(op, input: xt, output: yt, gradOutput: try tensor(g, [n], on: b), into: dx)
-                    try expectClose(dx, (0..<n).map { g[$0] * Ref.unaryDerivative(op, x: x[$0], y: yv[$0]) }, rtol: 1e-4, atol: 1e-6, "\(op)' n=\(n)")
+                    try expectClose(
+                        dx, (0..<n).map { g[$0] * Ref.unaryDerivative(op, x: x[$0], y: yv[$0]) }, rtol: 1e-4, atol: 1e-6, "\(op)' n=\(n)")
                 }
             }
         }
@@ -65,8 +66,10 @@ import Testing
     @Test(arguments: allDevices)
     func broadcastingBinary(device: Device) throws {
         try check(device, "broadcasting binary ops", seed: 5) { b, rng in
-            let shapes: [([Int], [Int])] = [([7], [7]), ([33, 7], [7]), ([7], [1]), ([1], [257]), ([4, 1, 5], [3, 1]),
-                                            ([2, 3, 4, 5], [1, 3, 1, 5]), ([33, 1], [1, 7]), ([2, 1, 3, 1, 2], [3, 5, 1])]
+            let shapes: [([Int], [Int])] = [
+                ([7], [7]), ([33, 7], [7]), ([7], [1]), ([1], [257]), ([4, 1, 5], [3, 1]),
+                ([2, 3, 4, 5], [1, 3, 1, 5]), ([33, 1], [1, 7]), ([2, 1, 3, 1, 2], [3, 5, 1])
+            ]
             for (sa, sb) in shapes {
                 for op in [BinaryOp.add, .sub, .mul, .div] {
                     let a = rng.array(sa.reduce(1, *)), bv = rng.array(sb.reduce(1, *), 0.5, 2)
@@ -92,11 +95,15 @@ import Testing
                 for op in [ReduceOp.sum, .mean, .scaledSum(0.3), .max] {
                     let y = try poisoned([outer * inner], on: b)
                     try b.reduce(op, xt, into: y, outer: outer, length: length, inner: inner)
-                    try expectClose(y, Ref.reduce(x, outer: outer, length: length, inner: inner, Ref.reduction(op)), rtol: 1e-5, atol: 1e-5, "\(op) (\(outer), \(length), \(inner))")
+                    try expectClose(
+                        y, Ref.reduce(x, outer: outer, length: length, inner: inner, Ref.reduction(op)), rtol: 1e-5, atol: 1e-5,
+                        "\(op) (\(outer), \(length), \(inner))")
                 }
                 let idx = try poisoned([outer * inner], on: b, dtype: .int32)
                 try b.reduce(.argmax, xt, into: idx, outer: outer, length: length, inner: inner)
-                #expect(try idx.toDoubleArray() == Ref.reduce(x, outer: outer, length: length, inner: inner, Ref.reduction(.argmax)), "argmax (\(outer), \(length), \(inner))")
+                #expect(
+                    try idx.toDoubleArray() == Ref.reduce(x, outer: outer, length: length, inner: inner, Ref.reduction(.argmax)),
+                    "argmax (\(outer), \(length), \(inner))")
             }
         }
     }

@@ -14,8 +14,9 @@ import Testing
                 for transA in [false, true] {
                     for transB in [false, true] {
                         let (alpha, beta) = cases % 2 == 0 ? (1.0, 0.0) : (0.5, -1.5)
-                        try expectGemm(GemmShape(batch: 2, m: m, n: n, k: k, transA: transA, transB: transB),
-                                       alpha: alpha, beta: beta, atol: 1e-4, on: b, rng: &rng)
+                        try expectGemm(
+                            GemmShape(batch: 2, m: m, n: n, k: k, transA: transA, transB: transB),
+                            alpha: alpha, beta: beta, atol: 1e-4, on: b, rng: &rng)
                         cases += 1
                     }
                 }
@@ -32,8 +33,9 @@ import Testing
             for (batch, m, n, k) in sizes {
                 for transA in [false, true] {
                     for transB in [false, true] {
-                        try expectGemm(GemmShape(batch: batch, m: m, n: n, k: k, transA: transA, transB: transB),
-                                       alpha: 0.5, beta: transA ? 1 : 0, on: b, rng: &rng)
+                        try expectGemm(
+                            GemmShape(batch: batch, m: m, n: n, k: k, transA: transA, transB: transB),
+                            alpha: 0.5, beta: transA ? 1 : 0, on: b, rng: &rng)
                     }
                 }
             }
@@ -63,18 +65,26 @@ import Testing
             let (m, n, k, batch) = (9, 17, 13, 3)
             let a = rng.array(batch * m * k), bv = rng.array(k * n)
             let c = try poisoned([batch * m * n], on: b)
-            try b.gemm(try tensor(a, [a.count], on: b), try tensor(bv, [bv.count], on: b), into: c,
-                       shape: GemmShape(batch: batch, m: m, n: n, k: k, strideB: 0), alpha: 1, beta: 0)
-            try expectClose(c, Ref.gemm(a, bv, nil, batch: batch, m: m, n: n, k: k, transA: false, transB: false,
-                                        strideA: m * k, strideB: 0, alpha: 1, beta: 0), "gemm with shared B")
+            try b.gemm(
+                try tensor(a, [a.count], on: b), try tensor(bv, [bv.count], on: b), into: c,
+                shape: GemmShape(batch: batch, m: m, n: n, k: k, strideB: 0), alpha: 1, beta: 0)
+            try expectClose(
+                c,
+                Ref.gemm(
+                    a, bv, nil, batch: batch, m: m, n: n, k: k, transA: false, transB: false,
+                    strideA: m * k, strideB: 0, alpha: 1, beta: 0), "gemm with shared B")
             // One size beyond every tile size.
             let s = 300
             let x = rng.array(s * s), y = rng.array(s * s)
             let out = try poisoned([s * s], on: b)
-            try b.gemm(try tensor(x, [x.count], on: b), try tensor(y, [y.count], on: b), into: out,
-                       shape: GemmShape(m: s, n: s, k: s), alpha: 1, beta: 0)
-            try expectClose(out, Ref.gemm(x, y, nil, batch: 1, m: s, n: s, k: s, transA: false, transB: false,
-                                          strideA: 0, strideB: 0, alpha: 1, beta: 0), rtol: 1e-4, atol: 1e-3, "gemm 300³")
+            try b.gemm(
+                try tensor(x, [x.count], on: b), try tensor(y, [y.count], on: b), into: out,
+                shape: GemmShape(m: s, n: s, k: s), alpha: 1, beta: 0)
+            try expectClose(
+                out,
+                Ref.gemm(
+                    x, y, nil, batch: 1, m: s, n: s, k: s, transA: false, transB: false,
+                    strideA: 0, strideB: 0, alpha: 1, beta: 0), rtol: 1e-4, atol: 1e-3, "gemm 300³")
         }
     }
 
@@ -87,8 +97,9 @@ import Testing
         try target.check(KernelVariants.$gemm, "gemm with bias (and ReLU), \(sizes.count * epilogues.count) shapes", seed: 9) { b, rng in
             for (batch, m, n, k) in sizes {
                 for (transB, beta, relu) in epilogues {
-                    try expectGemm(GemmShape(batch: batch, m: m, n: n, k: k, transB: transB), beta: beta, bias: true, relu: relu,
-                                   on: b, rng: &rng)
+                    try expectGemm(
+                        GemmShape(batch: batch, m: m, n: n, k: k, transB: transB), beta: beta, bias: true, relu: relu,
+                        on: b, rng: &rng)
                 }
             }
         }
@@ -96,18 +107,25 @@ import Testing
 
     /// One product against the float64 reference: random A, B and C (C poisoned when β is 0, so
     /// every element must be written), then a random bias on every row and max(0, ·) when asked.
-    private func expectGemm(_ s: GemmShape, alpha: Double = 1, beta: Double, bias withBias: Bool = false, relu: Bool = false,
-                            atol: Double = 1e-3, on b: Backend, rng: inout TestRNG) throws {
+    private func expectGemm(
+        _ s: GemmShape, alpha: Double = 1, beta: Double, bias withBias: Bool = false, relu: Bool = false,
+        atol: Double = 1e-3, on b: Backend, rng: inout TestRNG
+    ) throws {
         let (sizeA, sizeB, sizeC) = (s.batch * s.m * s.k, s.batch * s.k * s.n, s.batch * s.m * s.n)
         let a = rng.array(sizeA), bv = rng.array(sizeB), c0 = rng.array(sizeC), bias = withBias ? rng.array(s.n) : nil
         let c = beta == 0 ? try poisoned([sizeC], on: b) : try tensor(c0, [sizeC], on: b)
-        try b.gemm(try tensor(a, [sizeA], on: b), try tensor(bv, [sizeB], on: b), into: c, shape: s, alpha: Float(alpha),
-                   beta: Float(beta), bias: try bias.map { try tensor($0, [s.n], on: b) }, relu: relu)
-        let product = Ref.gemm(a, bv, c0, batch: s.batch, m: s.m, n: s.n, k: s.k, transA: s.transA, transB: s.transB,
-                               strideA: s.strideA, strideB: s.strideB, alpha: alpha, beta: beta)
-        let expected = bias.map { bias in product.indices.map { relu ? Swift.max(0, product[$0] + bias[$0 % s.n]) : product[$0] + bias[$0 % s.n] } }
+        try b.gemm(
+            try tensor(a, [sizeA], on: b), try tensor(bv, [sizeB], on: b), into: c, shape: s, alpha: Float(alpha),
+            beta: Float(beta), bias: try bias.map { try tensor($0, [s.n], on: b) }, relu: relu)
+        let product = Ref.gemm(
+            a, bv, c0, batch: s.batch, m: s.m, n: s.n, k: s.k, transA: s.transA, transB: s.transB,
+            strideA: s.strideA, strideB: s.strideB, alpha: alpha, beta: beta)
+        let expected = bias.map { bias in
+            product.indices.map { relu ? Swift.max(0, product[$0] + bias[$0 % s.n]) : product[$0] + bias[$0 % s.n] }
+        }
         let epilogue = bias == nil ? "" : relu ? "+bias+relu" : "+bias"
-        try expectClose(c, expected ?? product, rtol: 1e-4, atol: atol,
-                        "gemm\(epilogue) \(s.batch)×\(s.m)x\(s.n)x\(s.k) tA=\(s.transA) tB=\(s.transB) α=\(alpha) β=\(beta)")
+        try expectClose(
+            c, expected ?? product, rtol: 1e-4, atol: atol,
+            "gemm\(epilogue) \(s.batch)×\(s.m)x\(s.n)x\(s.k) tA=\(s.transA) tB=\(s.transB) α=\(alpha) β=\(beta)")
     }
 }

@@ -25,7 +25,11 @@ let gradCases: [GradCase] = [
     GradCase(description: "relu", shapes: [[8]]) { x, _ in try x[0].relu() },
     GradCase(description: "sqrt pow", shapes: [[5]], range: 0.3...2) { x, _ in try x[0].sqrt() + x[0].pow(2.5) },
     GradCase(description: "sum mean max", shapes: [[3, 5, 2]]) { x, _ in
-        try Tensor.concat([x[0].sum(axis: 1), x[0].mean(axis: 0).reshaped([5, 2]).slice(axis: 0, 0..<3), x[0].max(axis: 2, keepDims: true).reshaped([3, 5]).slice(axis: 1, 0..<2)], axis: 0)
+        try Tensor.concat(
+            [
+                x[0].sum(axis: 1), x[0].mean(axis: 0).reshaped([5, 2]).slice(axis: 0, 0..<3),
+                x[0].max(axis: 2, keepDims: true).reshaped([3, 5]).slice(axis: 1, 0..<2)
+            ], axis: 0)
     },
     GradCase(description: "matmul", shapes: [[3, 4], [4, 5]]) { x, _ in try x[0].matmul(x[1]) },
     GradCase(description: "matmul Aᵀ Bᵀ", shapes: [[4, 3], [5, 4]]) { x, _ in try x[0].matmul(x[1], transposeA: true, transposeB: true) },
@@ -46,7 +50,8 @@ let gradCases: [GradCase] = [
         try (x[0] + x[1]).matmul(x[2]) + x[0].matmul(x[3]) + x[1].matmul(x[3])
     },
     GradCase(description: "permute reshape", shapes: [[2, 3, 4]]) { x, _ in try x[0].permuted([2, 0, 1]).reshaped([4, 6]) },
-    GradCase(description: "slice concat", shapes: [[4, 3], [2, 3]]) { x, _ in try Tensor.concat([x[0].slice(axis: 0, 1..<3), x[1]], axis: 0) },
+    GradCase(description: "slice concat", shapes: [[4, 3], [2, 3]]) { x, _ in try Tensor.concat([x[0].slice(axis: 0, 1..<3), x[1]], axis: 0)
+    },
     GradCase(description: "masked softmax 1-D lens", shapes: [[2, 3, 5]]) { x, b in
         try x[0].maskedSoftmax(validLens: try Tensor([Int32(2), 4], on: b))
     },
@@ -73,8 +78,9 @@ let gradCases: [GradCase] = [
     },
     GradCase(description: "embedding scaled, positions, dropout", shapes: [[6, 3]]) { x, b in
         let positions = try tensor([0.5, -1, 2, 0.25, 1.5, -0.75], [2, 3], on: b, double: x[0].dtype == .float64)
-        return try Tensor.embedding(x[0], indices: try Tensor([Int32(1), 4, 1, 0, 5, 7], shape: [3, 2], on: b), scale: 1.7,
-                                    positions: positions, dropout: 0.3, stream: RandomStream(seed: 9))
+        return try Tensor.embedding(
+            x[0], indices: try Tensor([Int32(1), 4, 1, 0, 5, 7], shape: [3, 2], on: b), scale: 1.7,
+            positions: positions, dropout: 0.3, stream: RandomStream(seed: 9))
     },
     GradCase(description: "dropout", shapes: [[20]]) { x, _ in try x[0].dropout(p: 0.4, stream: RandomStream(seed: 5)) },
     GradCase(description: "mse", shapes: [[4, 3], [4, 3]]) { x, _ in try x[0].mseLoss(x[1]) },
@@ -93,7 +99,7 @@ let gradCases: [GradCase] = [
     },
     GradCase(description: "lstm sequence reversed", shapes: [[3, 1, 8], [8, 2], [8], [1, 2], [1, 2]]) { x, _ in
         try Tensor.recurrentSequence(.lstm, gi: x[0], wHH: x[1], bHH: x[2], h0: x[3], c0: x[4], reverse: true)
-    },
+    }
 ]
 
 @Suite("Gradients") struct GradientTests {
@@ -137,7 +143,9 @@ let gradCases: [GradCase] = [
                 numeric[j] = (try value(h) - value(-h)) / (2 * h)
             }
             let closeness = closeness(grads[i], numeric, rtol: 1e-5, atol: 1e-6)
-            #expect(closeness <= 1, "\(c): input \(i) gradient off by \(closeness)×; analytic \(grads[i].prefix(5)) numeric \(numeric.prefix(5))")
+            #expect(
+                closeness <= 1,
+                "\(c): input \(i) gradient off by \(closeness)×; analytic \(grads[i].prefix(5)) numeric \(numeric.prefix(5))")
         }
     }
 

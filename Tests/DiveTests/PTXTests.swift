@@ -1,3 +1,6 @@
+import Foundation
+import Testing
+
 // The CUDA kernels are Kernels/*.cl compiled to PTX (Kernels/PTX/generate). Every program's
 // committed PTX is well formed (PTX version, target and 64-bit addressing; an `.entry` for every
 // kernel the OpenCL backend launches from that file, and no call to a function it does not
@@ -8,27 +11,29 @@
 // OpenCL launches of `dive check` are checked the same way in DeviceCheckTests), and the check
 // refuses a wrong argument list. CUDA launch shapes give kernels the work-items OpenCL would.
 @testable import Dive
-import Foundation
-import Testing
 
 @Suite("PTX") struct PTXTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let kernels = root.appendingPathComponent("Kernels")
     static let programs: [String] = ((try? FileManager.default.contentsOfDirectory(atPath: kernels.path)) ?? [])
         .filter { $0.hasSuffix(".cl") && $0 != "common.cl" }.map { String($0.dropLast(3)) }.sorted()
-    static let toolsPresent = FileManager.default.isExecutableFile(atPath: "/usr/lib/llvm-15/bin/llc")
+    static let toolsPresent =
+        FileManager.default.isExecutableFile(atPath: "/usr/lib/llvm-15/bin/llc")
         && FileManager.default.fileExists(atPath: "/usr/lib/clc/nvptx64--nvidiacl.bc")
 
     /// The kernels the OpenCL backend creates by name rather than through `Kernel`, per file.
-    static let launchedByName = ["matmul": ["gemm_small", "gemm_pack", "gemm_tile", "gemm_lt"],
-                                 "recurrent": ["rnn_seq_fw", "rnn_seq_bw", "rnn_seq_fw_v8", "rnn_seq_bw_v8"]]
+    static let launchedByName = [
+        "matmul": ["gemm_small", "gemm_pack", "gemm_tile", "gemm_lt"],
+        "recurrent": ["rnn_seq_fw", "rnn_seq_bw", "rnn_seq_fw_v8", "rnn_seq_bw_v8"]
+    ]
 
     /// Names after `pattern` (a regular expression with one capture group) in `text`.
     func names(_ pattern: String, in text: String) throws -> Set<String> {
         let regex = try NSRegularExpression(pattern: pattern, options: [.anchorsMatchLines])
-        return Set(regex.matches(in: text, range: NSRange(text.startIndex..., in: text)).compactMap {
-            Range($0.range(at: 1), in: text).map { String(text[$0]) }
-        })
+        return Set(
+            regex.matches(in: text, range: NSRange(text.startIndex..., in: text)).compactMap {
+                Range($0.range(at: 1), in: text).map { String(text[$0]) }
+            })
     }
 
     @Test func everyProgramHasWellFormedPTX() throws {
@@ -38,14 +43,19 @@ import Testing
             let source = try String(contentsOf: Self.kernels.appendingPathComponent("\(name).cl"), encoding: .utf8)
             let ptxURL = Self.kernels.appendingPathComponent("PTX/\(name).ptx")
             let ptx = try #require(try? String(contentsOf: ptxURL, encoding: .utf8), "no \(ptxURL.path): run bash Kernels/PTX/generate")
-            #expect(ptx.contains("\n.version ") && ptx.contains("\n.target sm_52") && ptx.contains("\n.address_size 64"), "\(name).ptx header")
+            #expect(
+                ptx.contains("\n.version ") && ptx.contains("\n.target sm_52") && ptx.contains("\n.address_size 64"), "\(name).ptx header")
             let entries = try names(#"^\.visible \.entry (\w+)\("#, in: ptx)
             let launched = Set(Kernel.allCases.filter { $0.file == name }.map { "\($0)" } + (Self.launchedByName[name] ?? []))
-            #expect(!launched.isEmpty && launched.isSubset(of: entries),
-                    "\(name).ptx lacks kernels the backend launches: \(launched.subtracting(entries).sorted())")
+            #expect(
+                !launched.isEmpty && launched.isSubset(of: entries),
+                "\(name).ptx lacks kernels the backend launches: \(launched.subtracting(entries).sorted())")
             #expect(source.contains("__kernel"))
             let defined = try names(#"^\.(?:visible |weak )?\.func\s+(?:\([^)]*\)\s*)?(\w+)"#, in: ptx)
-            let called = try names(#"^\s*(\w+),\s*$"#, in: ptx.components(separatedBy: "call.uni").dropFirst().map { $0.split(separator: "\n").prefix(3).joined(separator: "\n") }.joined(separator: "\n"))
+            let called = try names(
+                #"^\s*(\w+),\s*$"#,
+                in: ptx.components(separatedBy: "call.uni").dropFirst().map { $0.split(separator: "\n").prefix(3).joined(separator: "\n") }
+                    .joined(separator: "\n"))
             #expect(called.isSubset(of: defined), "\(name).ptx calls functions it does not define: \(called.subtracting(defined).sorted())")
             #expect(!ptx.contains(".extern .func"), "\(name).ptx has unresolved functions")
         }
@@ -117,9 +127,12 @@ import Testing
         let sig = PTXLibrary.signatures
         for k in Kernel.allCases { #expect(sig["\(k)"] != nil, "no PTX parameters for \(k)") }
         // axpy(x, y, n, alpha): two addresses, an int and a float.
-        #expect(sig["axpy"] == [.init(bytes: 8, isFloat: false), .init(bytes: 8, isFloat: false),
-                                .init(bytes: 4, isFloat: false), .init(bytes: 4, isFloat: true)])
-        #expect(sig["sm_fw_wg"]?.count == 9)       // x, y, lens, cols, rep, haslens, team, rows, scratch
+        #expect(
+            sig["axpy"] == [
+                .init(bytes: 8, isFloat: false), .init(bytes: 8, isFloat: false),
+                .init(bytes: 4, isFloat: false), .init(bytes: 4, isFloat: true)
+            ])
+        #expect(sig["sm_fw_wg"]?.count == 9)  // x, y, lens, cols, rep, haslens, team, rows, scratch
         // The 16-byte int4 of the broadcast kernels.
         #expect(sig.values.contains { $0.contains(.init(bytes: 16, isFloat: false)) })
         // Variants of one kernel agree on their parameters.
@@ -130,7 +143,10 @@ import Testing
         #expect(throws: DiveError.self) { try PTXLibrary.check(kernel: "axpy", args: [.buffer(nil), .buffer(nil), .int32(3), .int32(1)]) }
         #expect(throws: DiveError.self) { try PTXLibrary.check(kernel: "axpy", args: [.buffer(nil), .buffer(nil), .int32(3)]) }
         #expect(throws: DiveError.self) { try PTXLibrary.check(kernel: "no_such_kernel", args: []) }
-        #expect(PTXLibrary.entries(of: CUDARuntime.probePTX)["dynamic_shared_base"] == [.init(bytes: 8, isFloat: false), .init(bytes: 8, isFloat: false)])
+        #expect(
+            PTXLibrary.entries(of: CUDARuntime.probePTX)["dynamic_shared_base"] == [
+                .init(bytes: 8, isFloat: false), .init(bytes: 8, isFloat: false)
+            ])
     }
 
     /// KernelNodeParams is passed to the driver as CUDA_KERNEL_NODE_PARAMS: a function, seven

@@ -21,11 +21,13 @@ import Testing
                         var c = c0.map(Float.init)
                         if beta == 0 { c = [Float](repeating: .nan, count: m * n) }
                         dive_gemm_packed(m, n, k, a.map(Float.init), k, packed, Float(beta), &c, n)
-                        let expected = Ref.gemm(a, b, c0, batch: 1, m: m, n: n, k: k, transA: false, transB: trans,
-                                                strideA: 0, strideB: 0, alpha: 1, beta: beta)
+                        let expected = Ref.gemm(
+                            a, b, c0, batch: 1, m: m, n: n, k: k, transA: false, transB: trans,
+                            strideA: 0, strideB: 0, alpha: 1, beta: beta)
                         for i in 0..<(m * n) {
-                            #expect(abs(Double(c[i]) - expected[i]) <= 1e-4 + 1e-4 * abs(expected[i]),
-                                    "m\(m) n\(n) k\(k) trans=\(trans) β=\(beta) at \(i): \(c[i]) vs \(expected[i])")
+                            #expect(
+                                abs(Double(c[i]) - expected[i]) <= 1e-4 + 1e-4 * abs(expected[i]),
+                                "m\(m) n\(n) k\(k) trans=\(trans) β=\(beta) at \(i): \(c[i]) vs \(expected[i])")
                         }
                         cases += 1
                     }

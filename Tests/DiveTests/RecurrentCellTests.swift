@@ -24,15 +24,18 @@ import Testing
         /// gi, W_hh, b_hh, h0, and c0 for the LSTM only.
         func inputs(on backend: Backend, double: Bool = false) throws -> [Tensor] {
             let G = cell.gates
-            return try [tensor(gi, [T, B, G * H], on: backend, double: double), tensor(w, [G * H, H], on: backend, double: double),
-                        tensor(b, [G * H], on: backend, double: double), tensor(h0, [B, H], on: backend, double: double)]
+            return try [
+                tensor(gi, [T, B, G * H], on: backend, double: double), tensor(w, [G * H, H], on: backend, double: double),
+                tensor(b, [G * H], on: backend, double: double), tensor(h0, [B, H], on: backend, double: double)
+            ]
                 + (cell == .lstm ? [tensor(c0, [B, H], on: backend, double: double)] : [])
         }
 
         /// `recurrentSequence` of `inputs` (as `inputs(on:)` lays them out).
         func run(_ inputs: [Tensor], reverse: Bool) throws -> Tensor {
-            try Tensor.recurrentSequence(cell, gi: inputs[0], wHH: inputs[1], bHH: inputs[2], h0: inputs[3],
-                                         c0: inputs.count > 4 ? inputs[4] : nil, reverse: reverse)
+            try Tensor.recurrentSequence(
+                cell, gi: inputs[0], wHH: inputs[1], bHH: inputs[2], h0: inputs[3],
+                c0: inputs.count > 4 ? inputs[4] : nil, reverse: reverse)
         }
 
         /// The float64 reference's output.
@@ -52,16 +55,18 @@ import Testing
                     let hPrev = rng.array(B * H), cells = rng.array((T + 1) * B * H)
                     let out = try poisoned([T, B, H], on: bk), hNext = try poisoned([B, H], on: bk)
                     let saved = try poisoned([T, B, 4 * H], on: bk), cellsT = try tensor(cells, [T + 1, B, H], on: bk)
-                    try bk.cellForward(cell, gi: try tensor(gi, [T, B, G * H], on: bk), gh: try tensor(gh, [B, G * H], on: bk),
-                                       bias: try tensor(bias, [G * H], on: bk), hPrev: try tensor(hPrev, [B, H], on: bk),
-                                       cells: cell == .lstm ? cellsT : nil, into: out, hNext: hNext, saved: saved,
-                                       step: CellStep(batch: B, hidden: H, t: t, slot: 1, prevOffset: 0))
+                    try bk.cellForward(
+                        cell, gi: try tensor(gi, [T, B, G * H], on: bk), gh: try tensor(gh, [B, G * H], on: bk),
+                        bias: try tensor(bias, [G * H], on: bk), hPrev: try tensor(hPrev, [B, H], on: bk),
+                        cells: cell == .lstm ? cellsT : nil, into: out, hNext: hNext, saved: saved,
+                        step: CellStep(batch: B, hidden: H, t: t, slot: 1, prevOffset: 0))
                     var expH: [Double] = [], expC: [Double] = [], expS: [Double] = []
                     for b in 0..<B {
-                        let r = Ref.recurrentCell(cell, x: Array(gi[(t * B + b) * G * H..<(t * B + b + 1) * G * H]),
-                                              y: Array(gh[b * G * H..<(b + 1) * G * H]), bias: bias,
-                                              h: Array(hPrev[b * H..<(b + 1) * H]),
-                                              c: Array(cells[(B + b) * H..<(B + b + 1) * H]))
+                        let r = Ref.recurrentCell(
+                            cell, x: Array(gi[(t * B + b) * G * H..<(t * B + b + 1) * G * H]),
+                            y: Array(gh[b * G * H..<(b + 1) * G * H]), bias: bias,
+                            h: Array(hPrev[b * H..<(b + 1) * H]),
+                            c: Array(cells[(B + b) * H..<(B + b + 1) * H]))
                         expH += r.h; expC += r.c; expS += r.saved
                     }
                     try expectClose(hNext, expH, "\(cell) h' (B \(B), H \(H))")
@@ -90,13 +95,14 @@ import Testing
                     let dtype: DType = double ? .float64 : .float32
                     let dGi = try poisoned([T, B, G * H], on: b, dtype: dtype), dGh = try poisoned([T, B, G * H], on: b, dtype: dtype)
                     let dgh = try poisoned([B, G * H], on: b, dtype: dtype)
-                    try b.cellBackward(cell, saved: try tensor(saved, [T, B, 4 * H], on: b, double: double),
-                                       hPrev: try tensor(hPrev, [T, B, H], on: b, double: double),
-                                       cells: cell == .lstm ? try tensor(cells, [T + 1, B, H], on: b, double: double) : nil,
-                                       out: try tensor(out, [T, B, H], on: b, double: double),
-                                       gradOut: try tensor(dOut, [T, B, H], on: b, double: double), dh: dhT,
-                                       dc: cell == .lstm ? dcT : nil, into: dGi, dGh: dGh, dgh: dgh,
-                                       step: CellStep(batch: B, hidden: H, t: t, slot: 1, prevOffset: B * H))
+                    try b.cellBackward(
+                        cell, saved: try tensor(saved, [T, B, 4 * H], on: b, double: double),
+                        hPrev: try tensor(hPrev, [T, B, H], on: b, double: double),
+                        cells: cell == .lstm ? try tensor(cells, [T + 1, B, H], on: b, double: double) : nil,
+                        out: try tensor(out, [T, B, H], on: b, double: double),
+                        gradOut: try tensor(dOut, [T, B, H], on: b, double: double), dh: dhT,
+                        dc: cell == .lstm ? dcT : nil, into: dGi, dGh: dGh, dgh: dgh,
+                        step: CellStep(batch: B, hidden: H, t: t, slot: 1, prevOffset: B * H))
                     return [try dGi.slice(axis: 0, 0..<1), try dGh.slice(axis: 0, 0..<1), dgh, dhT, dcT]
                 }
                 let expected = try run(cpu, double: true).map { try $0.toDoubleArray() }
@@ -131,24 +137,25 @@ import Testing
         try target.check(KernelVariants.$recurrent, "large recurrent sequences and their gradients, both directions") { bk in
             let cpu = CPUBackend.shared
             for cell in Self.cells {
-              for reverse in [false, true] {
-                var rng = TestRNG(77 + UInt64(cell.rawValue))
-                let s = SequenceCase(cell, T: 14, B: 20, H: target.variant == .vectors ? 72 : 70, wRange: 0.2, rng: &rng)
-                let rows = cell == .lstm ? s.T + 1 : s.T
-                let r = rng.array(rows * s.B * s.H)
-                func run(_ on: Backend, double: Bool) throws -> (y: Tensor, grads: [Tensor]) {
-                    let inputs = try s.inputs(on: on, double: double).map { $0.requiringGrad() }
-                    let y = try s.run(inputs, reverse: reverse)
-                    try (y * tensor(r, y.shape, on: on, double: double)).sum().backward()
-                    return (y, try inputs.map { try #require($0.grad) })
+                for reverse in [false, true] {
+                    var rng = TestRNG(77 + UInt64(cell.rawValue))
+                    let s = SequenceCase(cell, T: 14, B: 20, H: target.variant == .vectors ? 72 : 70, wRange: 0.2, rng: &rng)
+                    let rows = cell == .lstm ? s.T + 1 : s.T
+                    let r = rng.array(rows * s.B * s.H)
+                    func run(_ on: Backend, double: Bool) throws -> (y: Tensor, grads: [Tensor]) {
+                        let inputs = try s.inputs(on: on, double: double).map { $0.requiringGrad() }
+                        let y = try s.run(inputs, reverse: reverse)
+                        try (y * tensor(r, y.shape, on: on, double: double)).sum().backward()
+                        return (y, try inputs.map { try #require($0.grad) })
+                    }
+                    let (y, grads) = try run(bk, double: false)
+                    try expectClose(y, s.expected(reverse: reverse), rtol: 1e-4, atol: 1e-4, "\(cell) large sequence reverse=\(reverse)")
+                    let (_, reference) = try run(cpu, double: true)
+                    for (i, (g, ref)) in zip(grads, reference).enumerated() {
+                        try expectClose(
+                            g, try ref.toDoubleArray(), rtol: 1e-3, atol: 1e-3, "\(cell) large sequence reverse=\(reverse) gradient \(i)")
+                    }
                 }
-                let (y, grads) = try run(bk, double: false)
-                try expectClose(y, s.expected(reverse: reverse), rtol: 1e-4, atol: 1e-4, "\(cell) large sequence reverse=\(reverse)")
-                let (_, reference) = try run(cpu, double: true)
-                for (i, (g, ref)) in zip(grads, reference).enumerated() {
-                    try expectClose(g, try ref.toDoubleArray(), rtol: 1e-3, atol: 1e-3, "\(cell) large sequence reverse=\(reverse) gradient \(i)")
-                }
-              }
             }
         }
     }

@@ -35,12 +35,15 @@ func backend(_ device: Device) throws -> Backend { try Backends.backend(for: dev
 typealias TestRNG = SeededRNG
 
 /// Expects `actual` to match the float64 reference `expected` within tolerances.
-func expectClose(_ actual: Tensor, _ expected: [Double], rtol: Double = 1e-4, atol: Double = 1e-5,
-                 _ what: @autoclosure () -> String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+func expectClose(
+    _ actual: Tensor, _ expected: [Double], rtol: Double = 1e-4, atol: Double = 1e-5,
+    _ what: @autoclosure () -> String, sourceLocation: SourceLocation = #_sourceLocation
+) throws {
     let values = try actual.toDoubleArray()
     let c = closeness(values, expected, rtol: rtol, atol: atol)
-    #expect(c <= 1, "\(what()) on \(actual.device): off by \(c)× the tolerance; first values \(values.prefix(6)) vs \(expected.prefix(6))",
-            sourceLocation: sourceLocation)
+    #expect(
+        c <= 1, "\(what()) on \(actual.device): off by \(c)× the tolerance; first values \(values.prefix(6)) vs \(expected.prefix(6))",
+        sourceLocation: sourceLocation)
 }
 
 /// Prints which device a kernel test covered, so the test log shows every device.

@@ -6,16 +6,19 @@ import Dive
 import DiveNN
 import DiveZoo
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 import Testing
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
 
 /// Counts the heatmap cells of an SVG (rects without a stroke, other than the background and the colour bar).
 final class HeatmapCellCounter: NSObject, XMLParserDelegate {
     var cells = 0, rects = 0
-    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
-                attributes: [String: String] = [:]) {
+    func parser(
+        _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+        attributes: [String: String] = [:]
+    ) {
         guard name == "rect" else { return }
         rects += 1
         if attributes["stroke"] == nil && attributes["width"] != "100%" && attributes["width"] != "12" { cells += 1 }
@@ -107,9 +110,12 @@ final class HeatmapCellCounter: NSObject, XMLParserDelegate {
     }
 
     @Test func heatmapIsValidXMLWithEscapedLabels() throws {
-        let panels = [HeatmapPanel([[0.1, 0.9], [0.5, 0.5], [1, 0]], title: "a<b & c", rowLabels: ["<bos>", "j'ai", "\"x\""],
-                                   columnLabels: ["go", "<eos>"]),
-                      HeatmapPanel([[0.2, 0.3, 0.5]], title: "second")]
+        let panels = [
+            HeatmapPanel(
+                [[0.1, 0.9], [0.5, 0.5], [1, 0]], title: "a<b & c", rowLabels: ["<bos>", "j'ai", "\"x\""],
+                columnLabels: ["go", "<eos>"]),
+            HeatmapPanel([[0.2, 0.3, 0.5]], title: "second")
+        ]
         #expect(HeatmapCellCounter.count(SVGHeatmap.document(panels, title: "t & <u>")) == 6 + 3)
     }
 }

@@ -26,8 +26,9 @@ import Testing
 
     @Test func transformerCacheEqualsUncachedRecomputation() throws {
         let cpu = CPUBackend.shared
-        let c = TransformerConfig(srcVocabSize: 20, tgtVocabSize: 17, numHiddens: 16, ffnHiddens: 24, numHeads: 4, numLayers: 2,
-                                  dropout: 0.1, numSteps: 6)
+        let c = TransformerConfig(
+            srcVocabSize: 20, tgtVocabSize: 17, numHiddens: 16, ffnHiddens: 24, numHeads: 4, numLayers: 2,
+            dropout: 0.1, numSteps: 6)
         let model = try TransformerSeq2Seq(c, on: cpu, rng: HostRNG(seed: 5))
         try model.xavierInit(rng: HostRNG(seed: 6))
         model.eval()
@@ -38,20 +39,21 @@ import Testing
             for t in 0..<tokens.count {
                 let (logits, next) = try model.decodeStep([tokens[t]], state: state)
                 state = next
-                let cached = try logits.toArray()                                              // (V)
+                let cached = try logits.toArray()  // (V)
                 let prefix = Array(tokens[0...t])
                 let enc = try model.encoder(Tensor(src, shape: [1, 6], on: cpu), validLens: lens)
                 // The book's inference adds P[:, :1] to every token: embed each token as its own row at position 0.
                 let emb = try model.decoder.embedding(Tensor(prefix, shape: [t + 1, 1], on: cpu)) * Float(16).squareRoot()
-                var x = try model.decoder.posEncoding(emb).reshaped([1, t + 1, 16])              // (1, t+1, H)
+                var x = try model.decoder.posEncoding(emb).reshaped([1, t + 1, 16])  // (1, t+1, H)
                 let fresh = TransformerDecoderState(encOutputs: enc, encValidLens: lens, blocks: 2)
                 for blk in model.decoder.blks.blocks { x = try blk(x, state: fresh, causal: true) }
-                let uncached = Array(try model.decoder.dense(x).toArray().suffix(17))           // last step's (V)
+                let uncached = Array(try model.decoder.dense(x).toArray().suffix(17))  // last step's (V)
                 let diff = zip(cached, uncached).map { abs($0 - $1) }.max()!
                 #expect(diff < 1e-4, "step \(t): cached vs uncached max |Δ| = \(diff)")
                 // With positions 0..t (what training sees) the logits differ from step 1 on: the book's quirk.
-                let positional = try model.decoder(Tensor(prefix, shape: [1, t + 1], on: cpu),
-                                                   state: TransformerDecoderState(encOutputs: enc, encValidLens: lens, blocks: 2), causal: true)
+                let positional = try model.decoder(
+                    Tensor(prefix, shape: [1, t + 1], on: cpu),
+                    state: TransformerDecoderState(encOutputs: enc, encValidLens: lens, blocks: 2), causal: true)
                 let shifted = zip(cached, Array(try positional.toArray().suffix(17))).map { abs($0 - $1) }.max()!
                 if t == 0 { #expect(shifted < 1e-4) } else { #expect(shifted > 1e-3, "step \(t): positions should matter") }
             }
@@ -68,8 +70,10 @@ import Testing
         let b = data.batch([7])
         let decIn: [Int32] = [Int32(data.tgtVocab["<bos>"])] + b.tgt.prefix(9)
         try Autograd.withoutGrad {
-            let forced = try model.logits(source: Tensor(b.src, shape: [10, 1], on: cpu), sourceValidLens: Tensor(b.srcValidLen, shape: [1], on: cpu),
-                                          decoderInput: Tensor(decIn, shape: [10, 1], on: cpu)).toArray()   // (T, 1, V)
+            let forced = try model.logits(
+                source: Tensor(b.src, shape: [10, 1], on: cpu), sourceValidLens: Tensor(b.srcValidLen, shape: [1], on: cpu),
+                decoderInput: Tensor(decIn, shape: [10, 1], on: cpu)
+            ).toArray()  // (T, 1, V)
             var state = try model.beginDecoding(source: b.src, validLength: b.srcValidLen[0])
             for t in 0..<10 {
                 let (logits, next) = try model.decodeStep([decIn[t]], state: state)
@@ -85,8 +89,10 @@ import Testing
         let cpu = CPUBackend.shared, eps = 0.1
         let batch = data.batch(Array(0..<6) + Array(400..<404))
         let B = batch.batchSize, T = batch.numSteps, V = data.tgtVocab.count, bos = Int32(data.tgtVocab["<bos>"])
-        let configs: [TranslationModelConfig] = [BahdanauRecipe().modelConfig(.zh, srcVocab: data.srcVocab.count, tgtVocab: V),
-                                                 TransformerRecipe().modelConfig(.zh, srcVocab: data.srcVocab.count, tgtVocab: V)]
+        let configs: [TranslationModelConfig] = [
+            BahdanauRecipe().modelConfig(.zh, srcVocab: data.srcVocab.count, tgtVocab: V),
+            TransformerRecipe().modelConfig(.zh, srcVocab: data.srcVocab.count, tgtVocab: V)
+        ]
         for config in configs {
             let model = try config.build(on: cpu, rng: HostRNG(seed: 4))
             model.eval()
@@ -100,8 +106,10 @@ import Testing
             src = layout(src)
             let shape = model.timeMajor ? [T, B] : [B, T]
             let z = try Autograd.withoutGrad {
-                try model.logits(source: Tensor(src, shape: shape, on: cpu), sourceValidLens: Tensor(batch.srcValidLen, shape: [B], on: cpu),
-                                 decoderInput: Tensor(layout(dec), shape: shape, on: cpu)).toDoubleArray()
+                try model.logits(
+                    source: Tensor(src, shape: shape, on: cpu), sourceValidLens: Tensor(batch.srcValidLen, shape: [B], on: cpu),
+                    decoderInput: Tensor(layout(dec), shape: shape, on: cpu)
+                ).toDoubleArray()
             }
             var expected = 0.0
             for b in 0..<B {
@@ -152,7 +160,8 @@ import Testing
             for row in figures[0].panels[0].values { #expect(abs(row.reduce(0, +) - 1) < 1e-4) }
             #expect(HeatmapCellCounter.count(figures[0].svg) == rows * 10)
             // The GRU model has no attention: a clear error.
-            let gru = try Seq2Seq(Seq2SeqRecipe().config(.zh, srcVocab: src.count, tgtVocab: tgt.count), on: CPUBackend.shared, rng: HostRNG(seed: 0))
+            let gru = try Seq2Seq(
+                Seq2SeqRecipe().config(.zh, srcVocab: src.count, tgtVocab: tgt.count), on: CPUBackend.shared, rng: HostRNG(seed: 0))
             #expect(throws: ZooError.self) { try Translator(model: gru, srcVocab: src, tgtVocab: tgt).greedyWithAttention("go .") }
         }
     }

@@ -82,7 +82,7 @@ import Testing
         var bad = shortRun(epochs: 2)
         bad.checkpoint = url
         bad.resume = true
-        bad.override(\.lr, .infinity)   // the first update makes the weights infinite, the next loss NaN
+        bad.override(\.lr, .infinity)  // the first update makes the weights infinite, the next loss NaN
         bad.override(\.clip, nil)
         do {
             _ = try recipe("rnn").train(bad)

@@ -29,10 +29,12 @@ import Testing
         let batch = try LanguageModelBatch(TokenBatch(x: x, y: x.map { $0 + 1 }, batchSize: 3, numSteps: 4), on: CPUBackend.shared)
         #expect(batch.inputs.shape == [4, 3] && batch.targets.shape == [12])
         let inputs = try batch.inputs.toInt32Array(), targets = try batch.targets.toInt32Array()
-        for t in 0..<4 { for b in 0..<3 {
-            #expect(inputs[t * 3 + b] == Int32(10 * b + t))
-            #expect(targets[t * 3 + b] == Int32(10 * b + t + 1))
-        } }
+        for t in 0..<4 {
+            for b in 0..<3 {
+                #expect(inputs[t * 3 + b] == Int32(10 * b + t))
+                #expect(targets[t * 3 + b] == Int32(10 * b + t + 1))
+            }
+        }
         let model = try LanguageModelConfig(kind: .gru, vocabSize: 40, hidden: 8).makeModel(on: CPUBackend.shared, rng: HostRNG(seed: 0))
         let state = try model.beginState(batchSize: 3, on: CPUBackend.shared)
         let batchMajor = try Tensor(x, shape: [3, 4], on: CPUBackend.shared)
@@ -47,13 +49,15 @@ import Testing
         let (tokens, vocab) = Self.corpus()
         let model = try LanguageModelConfig(kind: .gru, vocabSize: vocab.count, hidden: 32, layers: 2)
             .makeModel(on: CPUBackend.shared, rng: HostRNG(seed: 1))
-        let task = try LanguageModelTask(config: model.config, corpus: tokens, vocab: vocab, batchSize: 4, numSteps: 10,
-                                         on: CPUBackend.shared, seed: 1)
+        let task = try LanguageModelTask(
+            config: model.config, corpus: tokens, vocab: vocab, batchSize: 4, numSteps: 10,
+            on: CPUBackend.shared, seed: 1)
         _ = try Trainer(task, hyper: Hyperparameters(epochs: 1, lr: 0.01, batchSize: 4, optimizer: .adam)).run(steps: 20)
         let url = Self.temporary("lm.safetensors")
         defer { try? FileManager.default.removeItem(at: url) }
         try ZooModel.languageModel(task.languageModel, vocab: vocab).save(to: url)
-        let expected = try LanguageModelPrediction.predict("the ", count: 20, model: task.languageModel, vocab: vocab, on: CPUBackend.shared)
+        let expected = try LanguageModelPrediction.predict(
+            "the ", count: 20, model: task.languageModel, vocab: vocab, on: CPUBackend.shared)
         for device in DeviceRegistry.allDevices() {
             let backend = try Backends.backend(for: device)
             let (loaded, loadedVocab) = try ZooModel.load(from: url, on: backend).languageModel()
@@ -74,11 +78,14 @@ import Testing
 
     @Test func translationAndNLIModelsRoundTrip() throws {
         let src = Vocab(["<pad>", "<bos>", "<eos>", "go", "run"]), tgt = Vocab(["<pad>", "<bos>", "<eos>", "va", "cours"])
-        let config = TranslationModelConfig.transformer(TransformerConfig(srcVocabSize: src.count, tgtVocabSize: tgt.count, numHiddens: 8,
-                                                                          ffnHiddens: 16, numHeads: 2, numLayers: 1, dropout: 0, numSteps: 5))
+        let config = TranslationModelConfig.transformer(
+            TransformerConfig(
+                srcVocabSize: src.count, tgtVocabSize: tgt.count, numHiddens: 8,
+                ffnHiddens: 16, numHeads: 2, numLayers: 1, dropout: 0, numSteps: 5))
         let translator = try config.build(on: CPUBackend.shared, rng: HostRNG(seed: 2))
-        let nli = try DecomposableAttention(NLIConfig(vocabSize: src.count, embedSize: 4, hidden: 6, numSteps: 5), on: CPUBackend.shared,
-                                            rng: HostRNG(seed: 3))
+        let nli = try DecomposableAttention(
+            NLIConfig(vocabSize: src.count, embedSize: 4, hidden: 6, numSteps: 5), on: CPUBackend.shared,
+            rng: HostRNG(seed: 3))
         let url = Self.temporary("zoo.safetensors")
         defer { try? FileManager.default.removeItem(at: url) }
         try ZooModel.translation(translator, source: src, target: tgt).save(to: url)
@@ -115,7 +122,7 @@ import Testing
         struct Points: MinibatchDataset {
             let xs: [Float]
             var count: Int { xs.count }
-            func batch(_ indices: [Int]) -> TokenBatch {   // a RowBatch of one "token" per row, reused for (x, y)
+            func batch(_ indices: [Int]) -> TokenBatch {  // a RowBatch of one "token" per row, reused for (x, y)
                 TokenBatch(x: indices.map { Int32($0) }, y: indices.map { Int32($0) }, batchSize: indices.count, numSteps: 1)
             }
         }
@@ -133,7 +140,9 @@ import Testing
             steps.append(step)
             #expect(loss?.count == 1)
         }
-        trainer.onEpoch = { record in epochs.append(record.minibatches); record.validation = 42 }
+        trainer.onEpoch = { record in
+            epochs.append(record.minibatches); record.validation = 42
+        }
         var history = try trainer.run(steps: 7)
         #expect(steps == Array(1...7) && epochs == [3, 3, 1] && history.map(\.validation) == [42, 42, 42])
         trainer.onStep = nil; trainer.onEpoch = nil
@@ -148,7 +157,8 @@ import Testing
         let chars = tokenize(["cafe\u{301} au lait, cafe\u{301} noir"], as: .char)[0]
         let vocab = Vocab(chars)
         #expect(vocab["\u{301}"] != vocab["<unk>"])
-        let model = try LanguageModelConfig(kind: .rnn, vocabSize: vocab.count, hidden: 8).makeModel(on: CPUBackend.shared, rng: HostRNG(seed: 6))
+        let model = try LanguageModelConfig(kind: .rnn, vocabSize: vocab.count, hidden: 8).makeModel(
+            on: CPUBackend.shared, rng: HostRNG(seed: 6))
         let text = try LanguageModelPrediction.predict("cafe\u{301}", count: 3, model: model, vocab: vocab, on: CPUBackend.shared)
         #expect(text.unicodeScalars.starts(with: "cafe\u{301}".unicodeScalars), "\(text.unicodeScalars.map { $0.value })")
     }
@@ -159,14 +169,15 @@ import Testing
 @Suite struct QuietLibraryTests {
     @Test func noLogLineAppearsByDefault() throws {
         let probe = try #require(executableBesideTests("DiveQuietProbe"), "DiveQuietProbe not found; run swift build --build-tests")
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("dive-quiet-\(ProcessInfo.processInfo.processIdentifier)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "dive-quiet-\(ProcessInfo.processInfo.processIdentifier)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: probe)
         p.arguments = [folder.path]
         var env = ProcessInfo.processInfo.environment
-        env["DIVE_CACHE"] = folder.appendingPathComponent("cache").path   // every program is built anew
+        env["DIVE_CACHE"] = folder.appendingPathComponent("cache").path  // every program is built anew
         env.removeValue(forKey: "DIVE_LOG_LEVEL")
         p.environment = env
         let pipe = Pipe()

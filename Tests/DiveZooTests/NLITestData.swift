@@ -12,10 +12,13 @@ enum NLITestData {
     static let antonyms = [("happy", "sad"), ("tall", "short")]
     static let adjectives = antonyms.flatMap { [$0.0, $0.1] }
     static let determiners = ["the", "a"]
-    static let header = ["gold_label", "sentence1_binary_parse", "sentence2_binary_parse", "sentence1_parse", "sentence2_parse",
-                         "sentence1", "sentence2", "captionID", "pairID", "label1", "label2", "label3", "label4", "label5"]
+    static let header = [
+        "gold_label", "sentence1_binary_parse", "sentence2_binary_parse", "sentence1_parse", "sentence2_parse",
+        "sentence1", "sentence2", "captionID", "pairID", "label1", "label2", "label3", "label4", "label5"
+    ]
 
-    struct Sentence: Equatable { var determiner: String, subject: String, adjective: String
+    struct Sentence: Equatable {
+        var determiner: String, subject: String, adjective: String
         var tokens: [String] { [determiner, subject, "is", adjective, "."] }
         var text: String { tokens.joined(separator: " ") }
     }
@@ -59,9 +62,12 @@ enum NLITestData {
         var lines = [header.joined(separator: "\t")]
         for (i, (label, p, h)) in pairs.enumerated() {
             let gold = i < unlabelled ? "-" : label.name
-            lines.append([gold, binaryParse(p), binaryParse(h), parse(p), parse(h),
-                          "\(p.determiner) \(p.subject) is \(p.adjective).", "\(h.determiner) \(h.subject) is \(h.adjective).",
-                          "\(i).jpg#0", "\(i).jpg#0r1\(gold.prefix(1))", gold, label.name, label.name, "", ""].joined(separator: "\t"))
+            lines.append(
+                [
+                    gold, binaryParse(p), binaryParse(h), parse(p), parse(h),
+                    "\(p.determiner) \(p.subject) is \(p.adjective).", "\(h.determiner) \(h.subject) is \(h.adjective).",
+                    "\(i).jpg#0", "\(i).jpg#0r1\(gold.prefix(1))", gold, label.name, label.name, "", ""
+                ].joined(separator: "\t"))
         }
         try (lines.joined(separator: "\n") + "\n").write(to: url, atomically: true, encoding: .utf8)
     }

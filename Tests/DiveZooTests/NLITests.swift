@@ -33,30 +33,39 @@ import Testing
             let backend = try Backends.backend(for: device)
             let model = try DecomposableAttention(config, on: backend, rng: HostRNG(seed: 5))
             model.eval()
-            let logits = try model(premises: Tensor(premises.flatMap { $0 }, shape: [2, 4], on: backend),
-                                   hypotheses: Tensor(hypotheses.flatMap { $0 }, shape: [2, 3], on: backend)).toArray()
+            let logits = try model(
+                premises: Tensor(premises.flatMap { $0 }, shape: [2, 4], on: backend),
+                hypotheses: Tensor(hypotheses.flatMap { $0 }, shape: [2, 3], on: backend)
+            ).toArray()
             var params: [String: [Double]] = [:]
             for (name, p) in model.namedParameters() { params[name] = try p.toArray().map(Double.init) }
             for b in 0..<2 {
-                let expected = NLIReference.logits(params, config: config, premise: premises[b].map(Int.init),
-                                                   hypothesis: hypotheses[b].map(Int.init))
+                let expected = NLIReference.logits(
+                    params, config: config, premise: premises[b].map(Int.init),
+                    hypothesis: hypotheses[b].map(Int.init))
                 for k in 0..<3 {
                     let got = Double(logits[b * 3 + k])
-                    #expect(abs(got - expected[k]) <= 1e-4 * max(1, abs(expected[k])), "\(device) row \(b) class \(k): \(got) vs \(expected[k])")
+                    #expect(
+                        abs(got - expected[k]) <= 1e-4 * max(1, abs(expected[k])), "\(device) row \(b) class \(k): \(got) vs \(expected[k])"
+                    )
                 }
             }
         }
     }
 
     @Test func parameterNamesFollowTheBook() throws {
-        let model = try DecomposableAttention(NLIConfig(vocabSize: 11, embedSize: 5, hidden: 7, numSteps: 3),
-                                              on: CPUBackend.shared, rng: HostRNG(seed: 0))
+        let model = try DecomposableAttention(
+            NLIConfig(vocabSize: 11, embedSize: 5, hidden: 7, numSteps: 3),
+            on: CPUBackend.shared, rng: HostRNG(seed: 0))
         let names = model.namedParameters().map { "\($0.name) \($0.tensor.shape)" }
-        #expect(names == ["embedding.weight [11, 5]",
-                          "attend.f.1.weight [7, 5]", "attend.f.1.bias [7]", "attend.f.4.weight [7, 7]", "attend.f.4.bias [7]",
-                          "compare.g.1.weight [7, 10]", "compare.g.1.bias [7]", "compare.g.4.weight [7, 7]", "compare.g.4.bias [7]",
-                          "aggregate.h.1.weight [7, 14]", "aggregate.h.1.bias [7]", "aggregate.h.5.weight [7, 7]", "aggregate.h.5.bias [7]",
-                          "aggregate.linear.weight [3, 7]", "aggregate.linear.bias [3]"])
+        #expect(
+            names == [
+                "embedding.weight [11, 5]",
+                "attend.f.1.weight [7, 5]", "attend.f.1.bias [7]", "attend.f.4.weight [7, 7]", "attend.f.4.bias [7]",
+                "compare.g.1.weight [7, 10]", "compare.g.1.bias [7]", "compare.g.4.weight [7, 7]", "compare.g.4.bias [7]",
+                "aggregate.h.1.weight [7, 14]", "aggregate.h.1.bias [7]", "aggregate.h.5.weight [7, 7]", "aggregate.h.5.bias [7]",
+                "aggregate.linear.weight [3, 7]", "aggregate.linear.bias [3]"
+            ])
         #expect(NLIRecipe().defaults(.zh) == Hyperparameters(epochs: 4, lr: 0.001, batchSize: 256, optimizer: .adam, clip: nil))
         #expect(NLIRecipe().embedSize == 100 && NLIRecipe().hidden == 200 && NLIRecipe().numSteps == 50)
     }
@@ -70,7 +79,7 @@ import Testing
         o.checkpoint = checkpoint
         let report = try small.run(o)
         print(report.lines.joined(separator: "\n"))
-        #expect(report.metrics["train_examples"] == 900 && report.metrics["test_examples"] == 300)   // the `-` rows are dropped
+        #expect(report.metrics["train_examples"] == 900 && report.metrics["test_examples"] == 300)  // the `-` rows are dropped
         let testAccuracy = try #require(report.metrics["test_acc"])
         #expect(testAccuracy >= 0.9, "test accuracy \(testAccuracy)")
         #expect(report.lines.contains { $0.hasPrefix("loss ") && $0.contains("train acc") && $0.contains("test acc") })
@@ -111,14 +120,15 @@ import Testing
         let (train, _) = try NLIRecipe().datasets(folder: data.appendingPathComponent("snli_1.0"))
         var losses: [[Double]] = [], grads: [[String: [Float]]] = []
         for d in [Device.cpu, device] {
-            let model = try DecomposableAttention(NLIConfig(vocabSize: train.vocab.count), on: Backends.backend(for: d), rng: HostRNG(seed: 0))
+            let model = try DecomposableAttention(
+                NLIConfig(vocabSize: train.vocab.count), on: Backends.backend(for: d), rng: HostRNG(seed: 0))
             model.useRandomStream(RandomStream(seed: 0))
             let optimizer = try Adam(model.parameters, lr: 0.003)
             var stepLosses: [Double] = [], first: [String: [Float]] = [:]
             for step in 0..<3 {
                 optimizer.zeroGrad()
                 let (logits, labels) = try NLITask.forward(model, train.batch(Array((step * 32)..<((step + 1) * 32))))
-                let total = try logits.crossEntropy(targets: labels).sum()          // (1)
+                let total = try logits.crossEntropy(targets: labels).sum()  // (1)
                 try total.backward()
                 stepLosses.append(try total.item())
                 if step == 0 { for (name, p) in model.namedParameters() { first[name] = try p.grad!.toArray() } }
@@ -188,7 +198,7 @@ import Testing
         #expect(note.contains("3 of \(vocab.count) tokens found"))
         for (i, token) in vocab.idxToToken.enumerated() {
             let row = rows[(i * 100)..<((i + 1) * 100)].map(Double.init)
-            let expected = words[token].map(vector) ?? [Double](repeating: 0, count: 100)   // <unk>, <pad>, He, ., zebra: zeros
+            let expected = words[token].map(vector) ?? [Double](repeating: 0, count: 100)  // <unk>, <pad>, He, ., zebra: zeros
             #expect(zip(row, expected).allSatisfy { abs($0 - $1) < 1e-6 }, "row of \(token)")
         }
         // Without the file (downloads off) the recipe says it starts from N(0, 1); other widths skip GloVe.
@@ -205,8 +215,11 @@ import Testing
         #expect(error.description.contains("snli_1.0_test.txt"))
 
         let missing = temporaryFile("none.safetensors")
-        #expect(throws: ZooError.badCheckpoint(path: missing.path,
-                                               detail: "no such file; write one with `dive train nli --checkpoint \(missing.path)`")) {
+        #expect(
+            throws: ZooError.badCheckpoint(
+                path: missing.path,
+                detail: "no such file; write one with `dive train nli --checkpoint \(missing.path)`")
+        ) {
             try NLIPredictor(checkpoint: missing, on: CPUBackend.shared)
         }
         // Another recipe's checkpoint.
@@ -226,8 +239,13 @@ import Testing
         defer { try? FileManager.default.removeItem(at: tampered) }
         let configJSON = String(decoding: try JSONEncoder().encode(wrong), as: UTF8.self)
         let vocabJSON = String(decoding: try JSONEncoder().encode(vocab), as: UTF8.self)
-        try Checkpoint.save(to: tampered, model: model, info: CheckpointInfo(step: 0, extra: [
-            "kind": "nli", "config": configJSON, "vocab": vocabJSON]))
+        try Checkpoint.save(
+            to: tampered, model: model,
+            info: CheckpointInfo(
+                step: 0,
+                extra: [
+                    "kind": "nli", "config": configJSON, "vocab": vocabJSON
+                ]))
         let shapeError = try #require(throws: CheckpointError.self) { try NLIPredictor(checkpoint: tampered, on: CPUBackend.shared) }
         #expect(shapeError.description.contains("attend.f.1.weight"))
         // A pair without tokens.
@@ -243,7 +261,7 @@ enum NLIReference {
 
     static func linear(_ x: Vector, _ p: [String: [Double]], _ name: String) -> Vector {
         let w = p[name + ".weight"]!, b = p[name + ".bias"]!
-        var y = b                                   // (out)
+        var y = b  // (out)
         for o in 0..<b.count {
             for i in 0..<x.count { y[o] += w[o * x.count + i] * x[i] }
         }
@@ -278,9 +296,9 @@ enum NLIReference {
         let a = premise.map { Array(table[($0 * E)..<(($0 + 1) * E)]) }
         let b = hypothesis.map { Array(table[($0 * E)..<(($0 + 1) * E)]) }
         let fA = a.map { mlp($0, p, "attend.f", second: 4) }, fB = b.map { mlp($0, p, "attend.f", second: 4) }
-        let e = fA.map { x in fB.map { y in zip(x, y).reduce(0.0) { $0 + $1.0 * $1.1 } } }   // (m, n)
-        let beta = e.map { weighted(softmax($0), b) }                                          // (m, E)
-        let alpha = (0..<b.count).map { j in weighted(softmax(e.map { $0[j] }), a) }           // (n, E)
+        let e = fA.map { x in fB.map { y in zip(x, y).reduce(0.0) { $0 + $1.0 * $1.1 } } }  // (m, n)
+        let beta = e.map { weighted(softmax($0), b) }  // (m, E)
+        let alpha = (0..<b.count).map { j in weighted(softmax(e.map { $0[j] }), a) }  // (n, E)
         let vA: [Vector] = zip(a, beta).map { x, y in mlp(x + y, p, "compare.g", second: 4) }
         let vB: [Vector] = zip(b, alpha).map { x, y in mlp(x + y, p, "compare.g", second: 4) }
         let joined: Vector = sum(vA) + sum(vB)

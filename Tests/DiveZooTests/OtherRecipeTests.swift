@@ -12,7 +12,7 @@ import Testing
         #expect(r.epochLosses.last! < 0.09 && r.epochLosses.last! > 0.03, "\(r.epochLosses)")
         let mse = Dictionary(uniqueKeysWithValues: r.predictionMSE)
         #expect(mse["1-step"]! < 0.09)
-        #expect(mse["k=64"]! > mse["k=1"]!)   // errors accumulate k steps ahead
+        #expect(mse["k=64"]! > mse["k=1"]!)  // errors accumulate k steps ahead
     }
 
     @Test func numericsShowsVanishingAndExploding() throws {

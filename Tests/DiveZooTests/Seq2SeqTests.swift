@@ -31,8 +31,10 @@ import Testing
         for b in 0..<B { for t in 0..<T { srcT[t * B + b] = batch.src[b * T + t]; decT[t * B + b] = decIn[b * T + t] } }
         let cpu = CPUBackend.shared
         let logits = try model(source: Tensor(srcT, shape: [T, B], on: cpu), decoderInput: Tensor(decT, shape: [T, B], on: cpu))
-        let reference = try Loss.maskedSoftmaxCE(logits.permuted([1, 0, 2]), targets: Tensor(batch.tgt, shape: [B, T], on: cpu),
-                                                 validLens: batch.tgtValidLen.map(Int.init)).sum().item()
+        let reference = try Loss.maskedSoftmaxCE(
+            logits.permuted([1, 0, 2]), targets: Tensor(batch.tgt, shape: [B, T], on: cpu),
+            validLens: batch.tgtValidLen.map(Int.init)
+        ).sum().item()
         #expect(abs(ours - reference) < 1e-4 * abs(reference), "time-major \(ours) vs book \(reference)")
     }
 

@@ -26,11 +26,14 @@ func shortRun(_ device: Device = .cpu, epochs: Int, seed: UInt64 = 0) -> RunOpti
 }
 
 /// Expects the same training on the CPU and on `device` to log the same loss every epoch (within 1e-3).
-func expectSameLosses(_ cpu: [EpochRecord], _ other: [EpochRecord], on device: Device, _ what: String = "",
-                      sourceLocation: SourceLocation = #_sourceLocation) {
+func expectSameLosses(
+    _ cpu: [EpochRecord], _ other: [EpochRecord], on device: Device, _ what: String = "",
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     for (a, b) in zip(cpu, other) {
-        #expect(abs(a.loss - b.loss) < 1e-3, "\(what)epoch \(a.epoch + 1): cpu \(a.loss), \(device) \(b.loss)",
-                sourceLocation: sourceLocation)
+        #expect(
+            abs(a.loss - b.loss) < 1e-3, "\(what)epoch \(a.epoch + 1): cpu \(a.loss), \(device) \(b.loss)",
+            sourceLocation: sourceLocation)
     }
 }
 

@@ -10,7 +10,7 @@ import DiveZoo
 import Foundation
 
 let text = String(repeating: "the time traveller smiled. the time machine waited. ", count: 40)
-let chars = tokenize([text], as: .char)[0]   // one token per Unicode scalar, as predict splits a prefix
+let chars = tokenize([text], as: .char)[0]  // one token per Unicode scalar, as predict splits a prefix
 let vocab = Vocab(chars)
 let corpus = vocab.indices(chars).map { Int32($0) }
 
@@ -33,7 +33,7 @@ for step in 0..<200 {
     }
     let data = try LanguageModelBatch(TokenBatch(x: x, y: y, batchSize: batch, numSteps: steps), on: backend)
     optimizer.zeroGrad()
-    let (loss, _) = try model.loss(data, state: model.beginState(batchSize: batch, on: backend))   // mean over T·B
+    let (loss, _) = try model.loss(data, state: model.beginState(batchSize: batch, on: backend))  // mean over T·B
     try loss.backward()
     let scale = try GradientClipping.scale(model.parameters, maxNorm: 1)
     try optimizer.step(gradScale: scale)

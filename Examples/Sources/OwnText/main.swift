@@ -17,7 +17,8 @@ let path = option("--text") ?? "/usr/share/common-licenses/GPL-3"
 
 var failed = false
 do {
-    let devices = try option("--device").map { try $0.split(separator: ",").map { try Device(parsing: String($0)) } }
+    let devices =
+        try option("--device").map { try $0.split(separator: ",").map { try Device(parsing: String($0)) } }
         ?? DeviceRegistry.allDevices()
     let chars = tokenize([try String(contentsOfFile: path, encoding: .utf8)], as: .char)[0]
     let vocab = Vocab(chars)
@@ -34,8 +35,10 @@ do {
         let trainer = Trainer(task, hyper: hyper)
         trainer.onEpoch = { record in
             record.validation = try Evaluation.perplexity(task.languageModel, tokens: heldOut)
-            print(String(format: "[%@] epoch %2d  train perplexity %6.2f  held-out %6.2f  %6.0f tokens/s", "\(device)",
-                         record.epoch + 1, exp(record.loss), record.validation!, record.tokensPerSecond))
+            print(
+                String(
+                    format: "[%@] epoch %2d  train perplexity %6.2f  held-out %6.2f  %6.0f tokens/s", "\(device)",
+                    record.epoch + 1, exp(record.loss), record.validation!, record.tokensPerSecond))
         }
         let history = try trainer.run(steps: 600)
 
@@ -51,7 +54,7 @@ do {
         }
     }
 } catch {
-    print("error: \(error)")   // one line, whatever went wrong: a missing file, a device, a bad checkpoint
+    print("error: \(error)")  // one line, whatever went wrong: a missing file, a device, a bad checkpoint
     failed = true
 }
 exit(failed ? 1 : 0)

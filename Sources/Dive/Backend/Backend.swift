@@ -46,13 +46,15 @@ public protocol Backend: AnyObject {
     /// C[b] = alpha · op(A[b]) · op(B[b]) + beta · C[b] + bias, the bias (n elements) added to every
     /// row of every batch item, then max(0, ·) when `relu` (a Linear layer and its activation in one
     /// launch). With beta == 0, C is not read.
-    func gemm(_ a: Tensor, _ b: Tensor, into c: Tensor, shape: GemmShape, alpha: Float, beta: Float, bias: Tensor?,
-              relu: Bool) throws
+    func gemm(
+        _ a: Tensor, _ b: Tensor, into c: Tensor, shape: GemmShape, alpha: Float, beta: Float, bias: Tensor?,
+        relu: Bool) throws
     /// y = op(x) elementwise (same element count).
     func unary(_ op: UnaryOp, _ x: Tensor, into y: Tensor) throws
     /// dx = dy · f'(x), from whichever of x or y = f(x) the derivative needs.
-    func unaryBackward(_ op: UnaryOp, input x: Tensor, output y: Tensor, gradOutput dy: Tensor,
-                       into dx: Tensor) throws
+    func unaryBackward(
+        _ op: UnaryOp, input x: Tensor, output y: Tensor, gradOutput dy: Tensor,
+        into dx: Tensor) throws
     /// c = a op b elementwise, broadcasting as `plan` says (c has `plan.outShape`).
     func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, into c: Tensor, plan: BroadcastPlan) throws
     /// y += scale · x in place (same element count): running sums that stay on the device.
@@ -65,46 +67,55 @@ public protocol Backend: AnyObject {
     /// validLens[r / (rows / validLens.count)] entries, the rest count as logit -1e6.
     func maskedSoftmax(_ x: Tensor, validLens: Tensor?, into y: Tensor, rows: Int, cols: Int) throws
     /// dx = y · (dy - Σ y·dy) at valid positions and 0 at masked ones (they were constants).
-    func softmaxBackward(output y: Tensor, gradOutput dy: Tensor, validLens: Tensor?, into dx: Tensor,
-                         rows: Int, cols: Int) throws
+    func softmaxBackward(
+        output y: Tensor, gradOutput dy: Tensor, validLens: Tensor?, into dx: Tensor,
+        rows: Int, cols: Int) throws
     /// Per-row cross-entropy of log-softmax(logits) against `targets`, with label smoothing ε
     /// (target distribution (1-ε)·onehot + ε/V), times an optional per-row weight (the padding mask).
-    func crossEntropy(logits: Tensor, targets: Tensor, weights: Tensor?, labelSmoothing: Float,
-                      into loss: Tensor, rows: Int, classes: Int) throws
+    func crossEntropy(
+        logits: Tensor, targets: Tensor, weights: Tensor?, labelSmoothing: Float,
+        into loss: Tensor, rows: Int, classes: Int) throws
     /// Row r's loss has gradient gradLoss[r] · gradScale, or gradLoss[0] · gradScale for every row
     /// when gradLoss has one element (the gradient of a scaled sum of the losses).
-    func crossEntropyBackward(logits: Tensor, targets: Tensor, weights: Tensor?, labelSmoothing: Float,
-                              gradLoss: Tensor, gradScale: Float, into dLogits: Tensor, rows: Int, classes: Int) throws
+    func crossEntropyBackward(
+        logits: Tensor, targets: Tensor, weights: Tensor?, labelSmoothing: Float,
+        gradLoss: Tensor, gradScale: Float, into dLogits: Tensor, rows: Int, classes: Int) throws
     /// With `residual`, normalises z = x + dropout(residual) (the Transformer's AddNorm) and writes z
     /// to `sum` for the backward.
-    func layerNorm(_ x: Tensor, residual: Tensor?, dropout: DropoutMask?, gamma: Tensor, beta: Tensor, eps: Float,
-                   into y: Tensor, sum: Tensor?, mean: Tensor, rstd: Tensor, rows: Int, cols: Int) throws
+    func layerNorm(
+        _ x: Tensor, residual: Tensor?, dropout: DropoutMask?, gamma: Tensor, beta: Tensor, eps: Float,
+        into y: Tensor, sum: Tensor?, mean: Tensor, rstd: Tensor, rows: Int, cols: Int) throws
     /// Writes dx, dGamma and dBeta (overwriting them), and with `dResidual` the residual's
     /// gradient dropout(dx). `x` is what the forward normalised (z for AddNorm).
-    func layerNormBackward(_ x: Tensor, gradOutput dy: Tensor, gamma: Tensor, mean: Tensor, rstd: Tensor,
-                           dropout: DropoutMask?, into dx: Tensor, dResidual: Tensor?, dGamma: Tensor, dBeta: Tensor,
-                           rows: Int, cols: Int) throws
+    func layerNormBackward(
+        _ x: Tensor, gradOutput dy: Tensor, gamma: Tensor, mean: Tensor, rstd: Tensor,
+        dropout: DropoutMask?, into dx: Tensor, dResidual: Tensor?, dGamma: Tensor, dBeta: Tensor,
+        rows: Int, cols: Int) throws
 
     // MARK: attention
     /// out = maskedSoftmax(scale · Q Kᵀ, validLens) V for Q (B, Tq, D), K (B, Tk, D), V (B, Tk, Dv);
     /// the softmax weights (B, Tq, Tk) go to `weights` for the backward and for inspection.
     /// With `dropout`, the weights multiplying V are dropped out (the mask of `DropoutMask`);
     /// `weights` keeps them before dropout.
-    func attention(q: Tensor, k: Tensor, v: Tensor, validLens: Tensor?, scale: Float, dropout: DropoutMask?,
-                   into out: Tensor, weights: Tensor, dims: AttentionDims) throws
+    func attention(
+        q: Tensor, k: Tensor, v: Tensor, validLens: Tensor?, scale: Float, dropout: DropoutMask?,
+        into out: Tensor, weights: Tensor, dims: AttentionDims) throws
     /// Masked scores were constants: they pass no gradient to Q and K.
-    func attentionBackward(q: Tensor, k: Tensor, v: Tensor, validLens: Tensor?, weights: Tensor, gradOutput dOut: Tensor,
-                           scale: Float, dropout: DropoutMask?, into dq: Tensor, dk: Tensor, dv: Tensor, dims: AttentionDims) throws
+    func attentionBackward(
+        q: Tensor, k: Tensor, v: Tensor, validLens: Tensor?, weights: Tensor, gradOutput dOut: Tensor,
+        scale: Float, dropout: DropoutMask?, into dq: Tensor, dk: Tensor, dv: Tensor, dims: AttentionDims) throws
 
     // MARK: embeddings
     /// out[n, :] = (table[indices[n], :] · scale + positions[n % T, :]) · dropout's mask, with
     /// positions (T, dim) optional (the transformer's scaled, position-encoded, dropped-out
     /// embedding in one launch); an index outside the table reads a zero row.
-    func embedding(table: Tensor, indices: Tensor, scale: Float, positions: Tensor?, dropout: DropoutMask?,
-                   into out: Tensor, count: Int, dim: Int) throws
+    func embedding(
+        table: Tensor, indices: Tensor, scale: Float, positions: Tensor?, dropout: DropoutMask?,
+        into out: Tensor, count: Int, dim: Int) throws
     /// dTable = 0, then dTable[indices[n], :] += dOut[n, :] · dropout's mask · scale.
-    func embeddingBackward(gradOutput dOut: Tensor, indices: Tensor, scale: Float, dropout: DropoutMask?,
-                           into dTable: Tensor, count: Int, dim: Int) throws
+    func embeddingBackward(
+        gradOutput dOut: Tensor, indices: Tensor, scale: Float, dropout: DropoutMask?,
+        into dTable: Tensor, count: Int, dim: Int) throws
 
     // MARK: randomness, optimisation
     /// y = x · mask / (1 - p), mask[i] = CounterRNG.uniform(seed, offset + i) >= p. The same seed
@@ -125,49 +136,63 @@ public protocol Backend: AnyObject {
     /// gi + gh + bias (gi = x W_ihᵀ + b_ih at step t, gh = h W_hhᵀ without bias).
     /// Writes out[t] = h', hNext = h', saved[t] (GRU: r,z,n,gh_n+b_hn; LSTM: i,f,g,o) and, for
     /// LSTM, cells[slot + 1] = c' from cells[slot].
-    func cellForward(_ cell: CellKind, gi: Tensor, gh: Tensor, bias: Tensor, hPrev: Tensor, cells: Tensor?,
-                     into out: Tensor, hNext: Tensor, saved: Tensor, step: CellStep) throws
+    func cellForward(
+        _ cell: CellKind, gi: Tensor, gh: Tensor, bias: Tensor, hPrev: Tensor, cells: Tensor?,
+        into out: Tensor, hNext: Tensor, saved: Tensor, step: CellStep) throws
     /// The backward of `cellForward` at one step: from dOut[t] + dh (the carried gradient of h'),
     /// and for LSTM dc (carried gradient of c'), writes dGi[t], dGh[t] and dgh (both the
     /// pre-activation gradients of gi and gh), and in place: for GRU dh = the direct part z·dh'
     /// of the gradient of h_{t-1} (the caller adds dgh W_hh); for LSTM dc = f·dc'.
-    func cellBackward(_ cell: CellKind, saved: Tensor, hPrev: Tensor, cells: Tensor?, out: Tensor,
-                      gradOut dOut: Tensor, dh: Tensor, dc: Tensor?, into dGi: Tensor, dGh: Tensor,
-                      dgh: Tensor, step: CellStep) throws
+    func cellBackward(
+        _ cell: CellKind, saved: Tensor, hPrev: Tensor, cells: Tensor?, out: Tensor,
+        gradOut dOut: Tensor, dh: Tensor, dc: Tensor?, into dGi: Tensor, dGh: Tensor,
+        dgh: Tensor, step: CellStep) throws
     /// The whole forward recurrence of one direction (default: `recurrentForwardByStep`, a GEMM
     /// and a `cellForward` per step).
     func recurrentForward(_ q: RecurrentSequence) throws
     /// The whole backward recurrence (default: `recurrentBackwardByStep`); see Ops/Recurrent.swift.
-    func recurrentBackward(_ q: RecurrentSequence, gradOut: Tensor, dh: Tensor, dc: Tensor?,
-                           dGi: Tensor, dGh: Tensor) throws
+    func recurrentBackward(
+        _ q: RecurrentSequence, gradOut: Tensor, dh: Tensor, dc: Tensor?,
+        dGi: Tensor, dGh: Tensor) throws
 }
 
 extension Backend {
     /// Layer normalisation of x alone.
-    public func layerNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, eps: Float,
-                          into y: Tensor, mean: Tensor, rstd: Tensor, rows: Int, cols: Int) throws {
-        try layerNorm(x, residual: nil, dropout: nil, gamma: gamma, beta: beta, eps: eps, into: y, sum: nil,
-                      mean: mean, rstd: rstd, rows: rows, cols: cols)
+    public func layerNorm(
+        _ x: Tensor, gamma: Tensor, beta: Tensor, eps: Float,
+        into y: Tensor, mean: Tensor, rstd: Tensor, rows: Int, cols: Int
+    ) throws {
+        try layerNorm(
+            x, residual: nil, dropout: nil, gamma: gamma, beta: beta, eps: eps, into: y, sum: nil,
+            mean: mean, rstd: rstd, rows: rows, cols: cols)
     }
 
     /// The backward of plain layer normalisation (no residual or dropout): writes dx, dGamma and dBeta.
-    public func layerNormBackward(_ x: Tensor, gradOutput dy: Tensor, gamma: Tensor, mean: Tensor, rstd: Tensor,
-                                  into dx: Tensor, dGamma: Tensor, dBeta: Tensor, rows: Int, cols: Int) throws {
-        try layerNormBackward(x, gradOutput: dy, gamma: gamma, mean: mean, rstd: rstd, dropout: nil, into: dx,
-                              dResidual: nil, dGamma: dGamma, dBeta: dBeta, rows: rows, cols: cols)
+    public func layerNormBackward(
+        _ x: Tensor, gradOutput dy: Tensor, gamma: Tensor, mean: Tensor, rstd: Tensor,
+        into dx: Tensor, dGamma: Tensor, dBeta: Tensor, rows: Int, cols: Int
+    ) throws {
+        try layerNormBackward(
+            x, gradOutput: dy, gamma: gamma, mean: mean, rstd: rstd, dropout: nil, into: dx,
+            dResidual: nil, dGamma: dGamma, dBeta: dBeta, rows: rows, cols: cols)
     }
 
     /// Attention without dropout.
-    public func attention(q: Tensor, k: Tensor, v: Tensor, validLens: Tensor?, scale: Float,
-                          into out: Tensor, weights: Tensor, dims: AttentionDims) throws {
+    public func attention(
+        q: Tensor, k: Tensor, v: Tensor, validLens: Tensor?, scale: Float,
+        into out: Tensor, weights: Tensor, dims: AttentionDims
+    ) throws {
         try attention(q: q, k: k, v: v, validLens: validLens, scale: scale, dropout: nil, into: out, weights: weights, dims: dims)
     }
 
     /// The backward of attention without dropout: writes dq, dk and dv from dOut and the saved weights.
-    public func attentionBackward(q: Tensor, k: Tensor, v: Tensor, validLens: Tensor?, weights: Tensor, gradOutput dOut: Tensor,
-                                  scale: Float, into dq: Tensor, dk: Tensor, dv: Tensor, dims: AttentionDims) throws {
-        try attentionBackward(q: q, k: k, v: v, validLens: validLens, weights: weights, gradOutput: dOut, scale: scale,
-                              dropout: nil, into: dq, dk: dk, dv: dv, dims: dims)
+    public func attentionBackward(
+        q: Tensor, k: Tensor, v: Tensor, validLens: Tensor?, weights: Tensor, gradOutput dOut: Tensor,
+        scale: Float, into dq: Tensor, dk: Tensor, dv: Tensor, dims: AttentionDims
+    ) throws {
+        try attentionBackward(
+            q: q, k: k, v: v, validLens: validLens, weights: weights, gradOutput: dOut, scale: scale,
+            dropout: nil, into: dq, dk: dk, dv: dv, dims: dims)
     }
 
     /// GEMM without a bias or activation.
@@ -187,8 +212,10 @@ public struct GemmShape: Equatable, Sendable {
     public var strideA, strideB, strideC: Int
 
     /// Builds a GEMM shape; each batch stride defaults to its operand's size (m·k, k·n, m·n).
-    public init(batch: Int = 1, m: Int, n: Int, k: Int, transA: Bool = false, transB: Bool = false,
-                strideA: Int? = nil, strideB: Int? = nil, strideC: Int? = nil) {
+    public init(
+        batch: Int = 1, m: Int, n: Int, k: Int, transA: Bool = false, transB: Bool = false,
+        strideA: Int? = nil, strideB: Int? = nil, strideC: Int? = nil
+    ) {
         self.batch = batch; self.m = m; self.n = n; self.k = k
         self.transA = transA; self.transB = transB
         self.strideA = strideA ?? m * k
@@ -263,7 +290,11 @@ public struct AttentionColumns: Equatable, Sendable {
 public enum UnaryOp: Hashable, Sendable {
     case neg, exp, log, tanh, sigmoid, relu, sqrt
     /// x + s, x · s, s - x, s / x, x^s
-    case addScalar(Float), mulScalar(Float), rsubScalar(Float), rdivScalar(Float), powScalar(Float)
+    case addScalar(Float)
+    case mulScalar(Float)
+    case rsubScalar(Float)
+    case rdivScalar(Float)
+    case powScalar(Float)
 
     /// The scalar operand, 0 for ops without one.
     public var scalar: Float {
@@ -307,8 +338,10 @@ public struct AdamHyper {
     public var gradScale: Tensor?
 
     /// Builds Adam's hyperparameters with PyTorch's defaults (β1 0.9, β2 0.999, ε 1e-8, no weight decay).
-    public init(lr: Float, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8,
-                weightDecay: Float = 0, decoupled: Bool = false, step: Int, gradScale: Tensor? = nil) {
+    public init(
+        lr: Float, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8,
+        weightDecay: Float = 0, decoupled: Bool = false, step: Int, gradScale: Tensor? = nil
+    ) {
         self.lr = lr; self.beta1 = beta1; self.beta2 = beta2; self.eps = eps
         self.weightDecay = weightDecay; self.decoupled = decoupled; self.step = step
         self.gradScale = gradScale

@@ -21,7 +21,7 @@ final class FreeList<Handle>: @unchecked Sendable {  // Safe: every access holds
     /// A pooled handle of exactly `byteCount` bytes, if one is free.
     func take(byteCount: Int) -> Handle? {
         lock.lock(); defer { lock.unlock() }
-        guard let handle = lists[byteCount]?.popLast() else { return nil }      // in place, no copy of the list
+        guard let handle = lists[byteCount]?.popLast() else { return nil }  // in place, no copy of the list
         keptBytes -= byteCount
         return handle
     }
@@ -67,7 +67,8 @@ final class HostBufferPool: Sendable {
     private let free = FreeList<UnsafeMutableRawPointer>(capBytes: 2 << 30)
 
     func allocate(byteCount: Int) -> CPUBuffer {
-        let pointer = free.take(byteCount: byteCount)
+        let pointer =
+            free.take(byteCount: byteCount)
             ?? UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: 64)
         return CPUBuffer(pointer: pointer, byteCount: byteCount, pool: self)
     }

@@ -39,7 +39,9 @@ public struct DeviceTrace: Codable, Equatable, Sendable {
     public static func - (a: DeviceTrace, b: DeviceTrace) -> DeviceTrace {
         var d = DeviceTrace()
         for (family, n) in a.launches where n - (b.launches[family] ?? 0) != 0 { d.launches[family] = n - (b.launches[family] ?? 0) }
-        for (family, n) in a.workGroups where n - (b.workGroups[family] ?? 0) != 0 { d.workGroups[family] = n - (b.workGroups[family] ?? 0) }
+        for (family, n) in a.workGroups where n - (b.workGroups[family] ?? 0) != 0 {
+            d.workGroups[family] = n - (b.workGroups[family] ?? 0)
+        }
         d.uploads = a.uploads - b.uploads
         d.downloads = a.downloads - b.downloads
         d.waits = a.waits - b.waits
@@ -61,16 +63,23 @@ public struct DeviceTrace: Codable, Equatable, Sendable {
         let n = Double(max(per, 1))
         func f(_ x: Int) -> String { String(format: x % max(per, 1) == 0 ? "%.0f" : "%.1f", Double(x) / n) }
         let families = launches.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
-        return ["launches per \(unit): \(f(totalLaunches)) (" + families.map { "\($0.key) \(f($0.value))" }.joined(separator: ", ") + ")",
-                "uploads per \(unit): \(f(uploads.count)) (\(f(uploads.bytes)) bytes, \(f(uploads.blocking)) blocking)",
-                "downloads per \(unit): \(f(downloads.count)) (\(f(downloads.bytes)) bytes, \(f(downloads.blocking)) blocking)",
-                "waits per \(unit): \(f(waits))"]
+        return [
+            "launches per \(unit): \(f(totalLaunches)) (" + families.map { "\($0.key) \(f($0.value))" }.joined(separator: ", ") + ")",
+            "uploads per \(unit): \(f(uploads.count)) (\(f(uploads.bytes)) bytes, \(f(uploads.blocking)) blocking)",
+            "downloads per \(unit): \(f(downloads.count)) (\(f(downloads.bytes)) bytes, \(f(downloads.blocking)) blocking)",
+            "waits per \(unit): \(f(waits))"
+        ]
             + (computeUnits.map { cu in
-                ["work-groups per launch (the device has \(cu) compute units): "
-                 + families.map { "\($0.key) " + String(format: "%.0f", workGroupsPerLaunch[$0.key] ?? 0) }.joined(separator: ", ")]
+                [
+                    "work-groups per launch (the device has \(cu) compute units): "
+                        + families.map { "\($0.key) " + String(format: "%.0f", workGroupsPerLaunch[$0.key] ?? 0) }.joined(separator: ", ")
+                ]
             } ?? [])
-            + (graphs > 0 ? ["graphs per \(unit): \(f(graphs)) (\(f(graphNodes)) of the kernels above, queued as one graph; "
-                             + "\(f(graphBuilds)) built, \(f(graphNodeUpdates)) nodes updated)"] : [])
+            + (graphs > 0
+                ? [
+                    "graphs per \(unit): \(f(graphs)) (\(f(graphNodes)) of the kernels above, queued as one graph; "
+                        + "\(f(graphBuilds)) built, \(f(graphNodeUpdates)) nodes updated)"
+                ] : [])
     }
 }
 

@@ -8,7 +8,7 @@ public let maxKernelRank = 4
 /// A strided copy of `shape` elements: y[dstOffset + Σ i·dstStrides] = x[srcOffset + Σ i·srcStrides].
 public struct StridedLayout: Equatable, Sendable {
     /// The element counts per dimension, exactly `maxKernelRank` entries after `make`.
-    public var shape: [Int]          // exactly maxKernelRank entries after `normalized`
+    public var shape: [Int]  // exactly maxKernelRank entries after `normalized`
     /// The source's stride of each dimension, in elements.
     public var srcStrides: [Int]
     /// The destination's stride of each dimension, in elements.
@@ -23,8 +23,10 @@ public struct StridedLayout: Equatable, Sendable {
 
     /// Drops unit dimensions, merges dimensions that are contiguous in both source and
     /// destination, and pads to `maxKernelRank`. Throws if more than four dimensions remain.
-    public static func make(shape: [Int], srcStrides: [Int], dstStrides: [Int],
-                            srcOffset: Int = 0, dstOffset: Int = 0) throws -> StridedLayout {
+    public static func make(
+        shape: [Int], srcStrides: [Int], dstStrides: [Int],
+        srcOffset: Int = 0, dstOffset: Int = 0
+    ) throws -> StridedLayout {
         var dims: [(n: Int, s: Int, d: Int)] = []
         for i in shape.indices where shape[i] != 1 { dims.append((shape[i], srcStrides[i], dstStrides[i])) }
         var merged: [(n: Int, s: Int, d: Int)] = []
@@ -36,12 +38,14 @@ public struct StridedLayout: Equatable, Sendable {
             }
         }
         guard merged.count <= maxKernelRank else {
-            throw DiveError.invalidArgument(op: "copyStrided",
+            throw DiveError.invalidArgument(
+                op: "copyStrided",
                 detail: "layout \(shape) needs \(merged.count) dimensions; kernels take at most \(maxKernelRank)")
         }
         while merged.count < maxKernelRank { merged.insert((1, 0, 0), at: 0) }
-        return StridedLayout(shape: merged.map(\.n), srcStrides: merged.map(\.s),
-                             dstStrides: merged.map(\.d), srcOffset: srcOffset, dstOffset: dstOffset)
+        return StridedLayout(
+            shape: merged.map(\.n), srcStrides: merged.map(\.s),
+            dstStrides: merged.map(\.d), srcOffset: srcOffset, dstOffset: dstOffset)
     }
 }
 
@@ -98,11 +102,13 @@ public struct BroadcastPlan: Equatable, Sendable {
             }
         }
         guard merged.count <= maxKernelRank else {
-            throw DiveError.invalidArgument(op: op,
+            throw DiveError.invalidArgument(
+                op: op,
                 detail: "broadcasting \(a) with \(b) needs \(merged.count) dimensions; kernels take at most \(maxKernelRank)")
         }
         while merged.count < maxKernelRank { merged.insert((1, 0, 0), at: 0) }
-        return BroadcastPlan(kind: .general, outShape: out, dims: merged.map(\.n),
-                             aStrides: merged.map(\.a), bStrides: merged.map(\.b))
+        return BroadcastPlan(
+            kind: .general, outShape: out, dims: merged.map(\.n),
+            aStrides: merged.map(\.a), bStrides: merged.map(\.b))
     }
 }

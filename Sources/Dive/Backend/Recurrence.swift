@@ -55,8 +55,10 @@ extension Backend {
     /// Runs the forward recurrence step by step (`recurrentForwardByStep`).
     public func recurrentForward(_ q: RecurrentSequence) throws { try recurrentForwardByStep(q) }
     /// Runs the backward recurrence step by step (`recurrentBackwardByStep`).
-    public func recurrentBackward(_ q: RecurrentSequence, gradOut: Tensor, dh: Tensor, dc: Tensor?,
-                                  dGi: Tensor, dGh: Tensor) throws {
+    public func recurrentBackward(
+        _ q: RecurrentSequence, gradOut: Tensor, dh: Tensor, dc: Tensor?,
+        dGi: Tensor, dGh: Tensor
+    ) throws {
         try recurrentBackwardByStep(q, gradOut: gradOut, dh: dh, dc: dc, dGi: dGi, dGh: dGh)
     }
 
@@ -68,8 +70,9 @@ extension Backend {
         var hCur = q.h0
         for s in 0..<q.steps {
             try gemm(hCur, q.wHH, into: gh, shape: shape, alpha: 1, beta: 0)
-            try cellForward(q.cell, gi: q.gi, gh: gh, bias: q.bHH, hPrev: q.hPrev(s), cells: q.cells, into: q.out,
-                            hNext: hNext, saved: q.saved, step: q.step(s))
+            try cellForward(
+                q.cell, gi: q.gi, gh: gh, bias: q.bHH, hPrev: q.hPrev(s), cells: q.cells, into: q.out,
+                hNext: hNext, saved: q.saved, step: q.step(s))
             hCur = hNext
         }
     }
@@ -77,14 +80,17 @@ extension Backend {
     /// The backward recurrence, steps in reverse: the fused cell backward, then dh = dgh W_hh
     /// (added to the cell's direct part for GRU). Writes dGi, dGh (T, B, G·H); dh (B, H) and, for
     /// LSTM, dc (B, H) carry the gradients of the state and end as those of h0 and c0.
-    public func recurrentBackwardByStep(_ q: RecurrentSequence, gradOut: Tensor, dh: Tensor, dc: Tensor?,
-                                        dGi: Tensor, dGh: Tensor) throws {
+    public func recurrentBackwardByStep(
+        _ q: RecurrentSequence, gradOut: Tensor, dh: Tensor, dc: Tensor?,
+        dGi: Tensor, dGh: Tensor
+    ) throws {
         let G = q.cell.gates, B = q.batch, H = q.hidden
         let dgh = try gradOut.emptyLike([B, G * H])
         let shape = GemmShape(m: B, n: H, k: G * H)
         for s in (0..<q.steps).reversed() {
-            try cellBackward(q.cell, saved: q.saved, hPrev: q.hPrev(s), cells: q.cells, out: q.out, gradOut: gradOut,
-                             dh: dh, dc: dc, into: dGi, dGh: dGh, dgh: dgh, step: q.step(s))
+            try cellBackward(
+                q.cell, saved: q.saved, hPrev: q.hPrev(s), cells: q.cells, out: q.out, gradOut: gradOut,
+                dh: dh, dc: dc, into: dGi, dGh: dGh, dgh: dgh, step: q.step(s))
             try gemm(dgh, q.wHH, into: dh, shape: shape, alpha: 1, beta: q.cell == .gru ? 1 : 0)
         }
     }

@@ -4,8 +4,10 @@
 
 extension CPUBackend {
     /// Attention per batch item: scale·Q Kᵀ by BLAS, masked softmax in place, then (dropped-out) P times V.
-    public func attention(q: Tensor, k: Tensor, v: Tensor, validLens: Tensor?, scale: Float, dropout: DropoutMask?,
-                          into out: Tensor, weights: Tensor, dims d: AttentionDims) throws {
+    public func attention(
+        q: Tensor, k: Tensor, v: Tensor, validLens: Tensor?, scale: Float, dropout: DropoutMask?,
+        into out: Tensor, weights: Tensor, dims d: AttentionDims
+    ) throws {
         if try isDouble(q, "attention") {
             attentionLoop(q, k, v, validLens, Double(scale), dropout, out, weights, d, Double.self)
         } else {
@@ -13,14 +15,16 @@ extension CPUBackend {
         }
     }
 
-    private func attentionLoop<T: CPUFloat>(_ q: Tensor, _ k: Tensor, _ v: Tensor, _ validLens: Tensor?, _ scale: T,
-                                            _ dropout: DropoutMask?, _ out: Tensor, _ weights: Tensor, _ d: AttentionDims,
-                                            _ type: T.Type) {
+    private func attentionLoop<T: CPUFloat>(
+        _ q: Tensor, _ k: Tensor, _ v: Tensor, _ validLens: Tensor?, _ scale: T,
+        _ dropout: DropoutMask?, _ out: Tensor, _ weights: Tensor, _ d: AttentionDims,
+        _ type: T.Type
+    ) {
         let qp = q.cpuPointer(T.self), kp = k.cpuPointer(T.self), vp = v.cpuPointer(T.self)
         let op = out.cpuPointer(T.self), pp = weights.cpuPointer(T.self)
         let lens = validLens?.cpuPointer(Int32.self)
         let rows = d.batch * d.queries
-        let repeatCount = validLens.map { rows / d.heads / max($0.count, 1) } ?? 1   // lengths are shared by an item's heads
+        let repeatCount = validLens.map { rows / d.heads / max($0.count, 1) } ?? 1  // lengths are shared by an item's heads
         let masked = T(maskedLogit)
         let block = d.queries * d.keys
         let dropped = dropout.map { _ in UnsafeMutablePointer<T>.allocate(capacity: max(1, block)) }
@@ -30,9 +34,10 @@ extension CPUBackend {
         let ldo = max(1, d.heads * d.valueDepth), plainOut = AttentionColumns(offset: 0, stride: ldo)
         for b in 0..<d.batch {
             let p = pp + b * d.queries * d.keys
-            T.blasGemm(transA: false, transB: true, m: d.queries, n: d.keys, k: d.depth, alpha: scale,
-                       a: qp + d.row(b, 0, steps: d.queries, width: d.depth, d.query), lda: ldq,
-                       b: kp + d.row(b, 0, steps: d.keys, width: d.depth, d.key), ldb: ldk, beta: 0, c: p, ldc: max(1, d.keys))
+            T.blasGemm(
+                transA: false, transB: true, m: d.queries, n: d.keys, k: d.depth, alpha: scale,
+                a: qp + d.row(b, 0, steps: d.queries, width: d.depth, d.query), lda: ldq,
+                b: kp + d.row(b, 0, steps: d.keys, width: d.depth, d.key), ldb: ldk, beta: 0, c: p, ldc: max(1, d.keys))
             for i in 0..<d.queries {
                 let row = p + i * d.keys
                 let valid = lens.map { Int($0[((b / d.heads) * d.queries + i) / repeatCount]) } ?? d.keys
@@ -51,16 +56,19 @@ extension CPUBackend {
             if let dropout, let dropped {
                 dropoutLoop(p, dropped, block, dropout.p, dropout.seed, dropout.offset + UInt64(b * block))
             }
-            T.blasGemm(transA: false, transB: false, m: d.queries, n: d.valueDepth, k: d.keys, alpha: 1,
-                       a: dropped ?? p, lda: max(1, d.keys), b: vp + d.row(b, 0, steps: d.keys, width: d.valueDepth, d.value),
-                       ldb: ldv, beta: 0, c: op + d.row(b, 0, steps: d.queries, width: d.valueDepth, plainOut), ldc: ldo)
+            T.blasGemm(
+                transA: false, transB: false, m: d.queries, n: d.valueDepth, k: d.keys, alpha: 1,
+                a: dropped ?? p, lda: max(1, d.keys), b: vp + d.row(b, 0, steps: d.keys, width: d.valueDepth, d.value),
+                ldb: ldv, beta: 0, c: op + d.row(b, 0, steps: d.queries, width: d.valueDepth, plainOut), ldc: ldo)
         }
     }
 
     /// The attention backward per batch item by BLAS: dV, then dP, dS (0 where masked), dQ and dK.
-    public func attentionBackward(q: Tensor, k: Tensor, v: Tensor, validLens: Tensor?, weights: Tensor, gradOutput dOut: Tensor,
-                                  scale: Float, dropout: DropoutMask?, into dq: Tensor, dk: Tensor, dv: Tensor,
-                                  dims d: AttentionDims) throws {
+    public func attentionBackward(
+        q: Tensor, k: Tensor, v: Tensor, validLens: Tensor?, weights: Tensor, gradOutput dOut: Tensor,
+        scale: Float, dropout: DropoutMask?, into dq: Tensor, dk: Tensor, dv: Tensor,
+        dims d: AttentionDims
+    ) throws {
         if try isDouble(q, "attentionBackward") {
             attentionBackwardLoop(q, k, v, validLens, weights, dOut, Double(scale), dropout, dq, dk, dv, d, Double.self)
         } else {
@@ -70,9 +78,11 @@ extension CPUBackend {
 
     /// With P' = dropout(P): dV = P'ᵀ dO; dP = dropout(dO Vᵀ); dS = scale · P ⊙ (dP - rowsum(dP ⊙ P)), 0
     /// where masked; dQ = dS K; dK = dSᵀ Q.
-    private func attentionBackwardLoop<T: CPUFloat>(_ q: Tensor, _ k: Tensor, _ v: Tensor, _ validLens: Tensor?, _ weights: Tensor,
-                                                    _ dOut: Tensor, _ scale: T, _ dropout: DropoutMask?, _ dq: Tensor, _ dk: Tensor,
-                                                    _ dv: Tensor, _ d: AttentionDims, _ type: T.Type) {
+    private func attentionBackwardLoop<T: CPUFloat>(
+        _ q: Tensor, _ k: Tensor, _ v: Tensor, _ validLens: Tensor?, _ weights: Tensor,
+        _ dOut: Tensor, _ scale: T, _ dropout: DropoutMask?, _ dq: Tensor, _ dk: Tensor,
+        _ dv: Tensor, _ d: AttentionDims, _ type: T.Type
+    ) {
         let qp = q.cpuPointer(T.self), kp = k.cpuPointer(T.self), vp = v.cpuPointer(T.self)
         let pp = weights.cpuPointer(T.self), gp = dOut.cpuPointer(T.self)
         let dqp = dq.cpuPointer(T.self), dkp = dk.cpuPointer(T.self), dvp = dv.cpuPointer(T.self)
@@ -92,10 +102,12 @@ extension CPUBackend {
             let qb = qp + qAt, kb = kp + kAt
             let offset = dropout.map { $0.offset + UInt64(b * tq * tk) } ?? 0
             if let dropout, let dropped { dropoutLoop(p, dropped, tq * tk, dropout.p, dropout.seed, offset) }
-            T.blasGemm(transA: true, transB: false, m: tk, n: d.valueDepth, k: tq, alpha: 1, a: dropped ?? p, lda: max(1, tk),
-                       b: g, ldb: ldo, beta: 0, c: dvp + vAt, ldc: ldv)
-            T.blasGemm(transA: false, transB: true, m: tq, n: tk, k: d.valueDepth, alpha: 1, a: g, lda: ldo,
-                       b: vp + vAt, ldb: ldv, beta: 0, c: ds, ldc: max(1, tk))
+            T.blasGemm(
+                transA: true, transB: false, m: tk, n: d.valueDepth, k: tq, alpha: 1, a: dropped ?? p, lda: max(1, tk),
+                b: g, ldb: ldo, beta: 0, c: dvp + vAt, ldc: ldv)
+            T.blasGemm(
+                transA: false, transB: true, m: tq, n: tk, k: d.valueDepth, alpha: 1, a: g, lda: ldo,
+                b: vp + vAt, ldb: ldv, beta: 0, c: ds, ldc: max(1, tk))
             if let dropout { dropoutLoop(ds, ds, tq * tk, dropout.p, dropout.seed, offset) }
             for i in 0..<tq {
                 let pr = p + i * tk, dr = ds + i * tk
@@ -104,10 +116,12 @@ extension CPUBackend {
                 let valid = lens.map { min(max(Int($0[((b / d.heads) * tq + i) / repeatCount]), 0), tk) } ?? tk
                 for j in 0..<tk { dr[j] = j < valid ? scale * pr[j] * (dr[j] - dot) : 0 }
             }
-            T.blasGemm(transA: false, transB: false, m: tq, n: d.depth, k: tk, alpha: 1, a: ds, lda: max(1, tk),
-                       b: kb, ldb: ldk, beta: 0, c: dqp + qAt, ldc: ldq)
-            T.blasGemm(transA: true, transB: false, m: tk, n: d.depth, k: tq, alpha: 1, a: ds, lda: max(1, tk),
-                       b: qb, ldb: ldq, beta: 0, c: dkp + kAt, ldc: ldk)
+            T.blasGemm(
+                transA: false, transB: false, m: tq, n: d.depth, k: tk, alpha: 1, a: ds, lda: max(1, tk),
+                b: kb, ldb: ldk, beta: 0, c: dqp + qAt, ldc: ldq)
+            T.blasGemm(
+                transA: true, transB: false, m: tk, n: d.depth, k: tq, alpha: 1, a: ds, lda: max(1, tk),
+                b: qb, ldb: ldq, beta: 0, c: dkp + kAt, ldc: ldk)
         }
     }
 }

@@ -18,8 +18,10 @@ extension CPUBackend {
         }
     }
 
-    func dropoutLoop<T: CPUFloat>(_ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>, _ n: Int,
-                                          _ p: Float, _ seed: UInt64, _ offset: UInt64) {
+    func dropoutLoop<T: CPUFloat>(
+        _ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>, _ n: Int,
+        _ p: Float, _ seed: UInt64, _ offset: UInt64
+    ) {
         let keepScale = p < 1 ? 1 / (1 - T(p)) : 0
         // CounterRNG.uniform(seed, offset + i) >= p, with mix(seed) hoisted, the counter stepped by
         // addition, and the test on the 24 bits as integers: k·2⁻²⁴ ≥ p ⟺ k ≥ ⌈p·2²⁴⌉ (exact).
@@ -30,7 +32,7 @@ extension CPUBackend {
             for i in r {
                 let k = CounterRNG.mix(z) >> 40
                 z = z &+ golden
-                let kept = x[i] * keepScale            // computed unconditionally so the select has no branch
+                let kept = x[i] * keepScale  // computed unconditionally so the select has no branch
                 y[i] = k >= threshold ? kept : 0
             }
         }

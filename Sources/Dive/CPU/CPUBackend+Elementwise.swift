@@ -45,8 +45,10 @@ extension CPUBackend {
     }
 
     /// y[i] = K(x[i], s) over 0..<n: generic over the kernel type so each op compiles to its own loop.
-    private func map<T: CPUFloat, K: UnaryKernel>(_ n: Int, _ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>,
-                                                  _ s: T, _: K.Type) {
+    private func map<T: CPUFloat, K: UnaryKernel>(
+        _ n: Int, _ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>,
+        _ s: T, _: K.Type
+    ) {
         Parallel.forRanges(n, costPerItem: 4) { r in for i in r { y[i] = K.apply(x[i], s) } }
     }
 
@@ -62,19 +64,25 @@ extension CPUBackend {
     }
 
     /// dx = dy · op'(x) for ops with a fused derivative; throws for neg and the scalar ops other than pow.
-    public func unaryBackward(_ op: UnaryOp, input x: Tensor, output y: Tensor, gradOutput dy: Tensor,
-                              into dx: Tensor) throws {
+    public func unaryBackward(
+        _ op: UnaryOp, input x: Tensor, output y: Tensor, gradOutput dy: Tensor,
+        into dx: Tensor
+    ) throws {
         if try isDouble(x, "unaryBackward") {
-            try unaryBackwardLoop(op, x.cpuPointer(Double.self), y.cpuPointer(Double.self),
-                                  dy.cpuPointer(Double.self), dx.cpuPointer(Double.self), x.count)
+            try unaryBackwardLoop(
+                op, x.cpuPointer(Double.self), y.cpuPointer(Double.self),
+                dy.cpuPointer(Double.self), dx.cpuPointer(Double.self), x.count)
         } else {
-            try unaryBackwardLoop(op, x.cpuPointer(Float.self), y.cpuPointer(Float.self),
-                                  dy.cpuPointer(Float.self), dx.cpuPointer(Float.self), x.count)
+            try unaryBackwardLoop(
+                op, x.cpuPointer(Float.self), y.cpuPointer(Float.self),
+                dy.cpuPointer(Float.self), dx.cpuPointer(Float.self), x.count)
         }
     }
 
-    private func unaryBackwardLoop<T: CPUFloat>(_ op: UnaryOp, _ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>,
-                                                _ dy: UnsafeMutablePointer<T>, _ dx: UnsafeMutablePointer<T>, _ n: Int) throws {
+    private func unaryBackwardLoop<T: CPUFloat>(
+        _ op: UnaryOp, _ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>,
+        _ dy: UnsafeMutablePointer<T>, _ dx: UnsafeMutablePointer<T>, _ n: Int
+    ) throws {
         let s = T(op.scalar)
         switch op {
         case .exp: mapBackward(n, x, y, dy, dx, s, CPUKernel.Exp.self)
@@ -90,9 +98,11 @@ extension CPUBackend {
     }
 
     /// dx[i] = K'(x[i], y[i], dy[i], s) over 0..<n.
-    private func mapBackward<T: CPUFloat, K: UnaryKernel>(_ n: Int, _ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>,
-                                                          _ dy: UnsafeMutablePointer<T>, _ dx: UnsafeMutablePointer<T>,
-                                                          _ s: T, _: K.Type) {
+    private func mapBackward<T: CPUFloat, K: UnaryKernel>(
+        _ n: Int, _ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>,
+        _ dy: UnsafeMutablePointer<T>, _ dx: UnsafeMutablePointer<T>,
+        _ s: T, _: K.Type
+    ) {
         Parallel.forRanges(n, costPerItem: 4) { r in for i in r { dx[i] = K.gradient(x[i], y[i], dy[i], s) } }
     }
 
@@ -105,8 +115,10 @@ extension CPUBackend {
         }
     }
 
-    private func binaryLoop<T: CPUFloat>(_ op: BinaryOp, _ a: UnsafeMutablePointer<T>, _ b: UnsafeMutablePointer<T>,
-                                         _ c: UnsafeMutablePointer<T>, _ plan: BroadcastPlan) {
+    private func binaryLoop<T: CPUFloat>(
+        _ op: BinaryOp, _ a: UnsafeMutablePointer<T>, _ b: UnsafeMutablePointer<T>,
+        _ c: UnsafeMutablePointer<T>, _ plan: BroadcastPlan
+    ) {
         switch op {
         case .add: broadcast(a, b, c, plan, CPUKernel.Add.self)
         case .sub: broadcast(a, b, c, plan, CPUKernel.Sub.self)
@@ -117,11 +129,16 @@ extension CPUBackend {
 
     /// c = K(a, b) under a broadcast plan. Generic over the kernel type, so every (type, op) pair
     /// gets its own loops with the operation inlined and the contiguous cases vectorised.
-    private func broadcast<T: CPUFloat, K: BinaryKernel>(_ a: UnsafeMutablePointer<T>, _ b: UnsafeMutablePointer<T>,
-                                                         _ c: UnsafeMutablePointer<T>, _ plan: BroadcastPlan, _: K.Type) {
+    private func broadcast<T: CPUFloat, K: BinaryKernel>(
+        _ a: UnsafeMutablePointer<T>, _ b: UnsafeMutablePointer<T>,
+        _ c: UnsafeMutablePointer<T>, _ plan: BroadcastPlan, _: K.Type
+    ) {
         let n = plan.count
         switch plan.kind {
-        case .sameShape: Parallel.forRanges(n, costPerItem: 2) { r in Self.row(a + r.lowerBound, 1, b + r.lowerBound, 1, c + r.lowerBound, r.count, K.self) }
+        case .sameShape:
+            Parallel.forRanges(n, costPerItem: 2) { r in
+                Self.row(a + r.lowerBound, 1, b + r.lowerBound, 1, c + r.lowerBound, r.count, K.self)
+            }
         case .scalarB: Parallel.forRanges(n, costPerItem: 2) { r in Self.row(a + r.lowerBound, 1, b, 0, c + r.lowerBound, r.count, K.self) }
         case .scalarA: Parallel.forRanges(n, costPerItem: 2) { r in Self.row(a, 0, b + r.lowerBound, 1, c + r.lowerBound, r.count, K.self) }
         case .general:
@@ -129,8 +146,9 @@ extension CPUBackend {
             Parallel.forRanges(d[0] * d[1] * d[2], costPerItem: 2 * d[3]) { range in
                 for row in range {
                     let i0 = row / (d[1] * d[2]), i1 = (row / d[2]) % d[1], i2 = row % d[2]
-                    Self.row(a + i0 * sa[0] + i1 * sa[1] + i2 * sa[2], sa[3], b + i0 * sb[0] + i1 * sb[1] + i2 * sb[2], sb[3],
-                             c + row * d[3], d[3], K.self)
+                    Self.row(
+                        a + i0 * sa[0] + i1 * sa[1] + i2 * sa[2], sa[3], b + i0 * sb[0] + i1 * sb[1] + i2 * sb[2], sb[3],
+                        c + row * d[3], d[3], K.self)
                 }
             }
         }
@@ -139,8 +157,10 @@ extension CPUBackend {
     /// c[i] = K(a[i·sa], b[i·sb]) for i in 0..<n; strides 1 and 0 (a broadcast scalar) take loops
     /// the compiler vectorises.
     @inline(__always)
-    private static func row<T: CPUFloat, K: BinaryKernel>(_ a: UnsafeMutablePointer<T>, _ sa: Int, _ b: UnsafeMutablePointer<T>,
-                                                          _ sb: Int, _ c: UnsafeMutablePointer<T>, _ n: Int, _: K.Type) {
+    private static func row<T: CPUFloat, K: BinaryKernel>(
+        _ a: UnsafeMutablePointer<T>, _ sa: Int, _ b: UnsafeMutablePointer<T>,
+        _ sb: Int, _ c: UnsafeMutablePointer<T>, _ n: Int, _: K.Type
+    ) {
         if sa == 1 && sb == 1 {
             for i in 0..<n { c[i] = K.apply(a[i], b[i]) }
         } else if sa == 1 && sb == 0 {

@@ -5,8 +5,10 @@ import RealModule
 
 extension CPUBackend {
     /// Gathers table rows (zero rows for bad indices), then scales, adds positions and drops out in place.
-    public func embedding(table: Tensor, indices: Tensor, scale: Float, positions: Tensor?, dropout: DropoutMask?,
-                          into out: Tensor, count: Int, dim: Int) throws {
+    public func embedding(
+        table: Tensor, indices: Tensor, scale: Float, positions: Tensor?, dropout: DropoutMask?,
+        into out: Tensor, count: Int, dim: Int
+    ) throws {
         try gather(table: table, indices: indices, into: out, count: count, dim: dim)
         // The rest of the chain, in place: scale, positions, dropout.
         if scale != 1 { try unary(.mulScalar(scale), out, into: out) }
@@ -37,8 +39,10 @@ extension CPUBackend {
     }
 
     /// Applies dropout and scale to dOut, then scatter-adds its rows into dTable at `indices`.
-    public func embeddingBackward(gradOutput dOut: Tensor, indices: Tensor, scale: Float, dropout: DropoutMask?,
-                                  into dTable: Tensor, count: Int, dim: Int) throws {
+    public func embeddingBackward(
+        gradOutput dOut: Tensor, indices: Tensor, scale: Float, dropout: DropoutMask?,
+        into dTable: Tensor, count: Int, dim: Int
+    ) throws {
         var g = dOut
         if dropout != nil || scale != 1 {
             g = try dOut.emptyLike()
@@ -50,17 +54,21 @@ extension CPUBackend {
 
     private func scatterAdd(gradOutput dOut: Tensor, indices: Tensor, into dTable: Tensor, count: Int, dim: Int) throws {
         if try isDouble(dOut, "embeddingBackward") {
-            scatterAdd(dOut.cpuPointer(Double.self), indices.cpuPointer(Int32.self), dTable.cpuPointer(Double.self),
-                       count, dim, dTable.count / max(dim, 1))
+            scatterAdd(
+                dOut.cpuPointer(Double.self), indices.cpuPointer(Int32.self), dTable.cpuPointer(Double.self),
+                count, dim, dTable.count / max(dim, 1))
         } else {
-            scatterAdd(dOut.cpuPointer(Float.self), indices.cpuPointer(Int32.self), dTable.cpuPointer(Float.self),
-                       count, dim, dTable.count / max(dim, 1))
+            scatterAdd(
+                dOut.cpuPointer(Float.self), indices.cpuPointer(Int32.self), dTable.cpuPointer(Float.self),
+                count, dim, dTable.count / max(dim, 1))
         }
     }
 
     /// The cores take column ranges of the table, so no two write the same element.
-    private func scatterAdd<T: CPUFloat>(_ g: UnsafeMutablePointer<T>, _ idx: UnsafeMutablePointer<Int32>,
-                                         _ table: UnsafeMutablePointer<T>, _ count: Int, _ dim: Int, _ rows: Int) {
+    private func scatterAdd<T: CPUFloat>(
+        _ g: UnsafeMutablePointer<T>, _ idx: UnsafeMutablePointer<Int32>,
+        _ table: UnsafeMutablePointer<T>, _ count: Int, _ dim: Int, _ rows: Int
+    ) {
         table.update(repeating: 0, count: rows * dim)
         Parallel.forRanges(dim, costPerItem: count) { cols in
             for n in 0..<count {

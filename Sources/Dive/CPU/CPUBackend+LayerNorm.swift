@@ -5,15 +5,21 @@ import RealModule
 
 extension CPUBackend {
     /// Layer normalisation of each row of (rows, cols), of z = x + dropout(residual) when given a residual.
-    public func layerNorm(_ x: Tensor, residual: Tensor?, dropout: DropoutMask?, gamma: Tensor, beta: Tensor, eps: Float,
-                          into y: Tensor, sum: Tensor?, mean: Tensor, rstd: Tensor, rows: Int, cols: Int) throws {
+    public func layerNorm(
+        _ x: Tensor, residual: Tensor?, dropout: DropoutMask?, gamma: Tensor, beta: Tensor, eps: Float,
+        into y: Tensor, sum: Tensor?, mean: Tensor, rstd: Tensor, rows: Int, cols: Int
+    ) throws {
         if let residual, let sum {
             // z = x + dropout(residual), then the plain layer norm of z.
-            if let dropout { try self.dropout(residual, mask: dropout, into: sum) }
-            else { try copyStrided(residual, into: sum, layout: try StridedLayout.make(shape: [sum.count], srcStrides: [1], dstStrides: [1])) }
+            if let dropout {
+                try self.dropout(residual, mask: dropout, into: sum)
+            } else {
+                try copyStrided(residual, into: sum, layout: try StridedLayout.make(shape: [sum.count], srcStrides: [1], dstStrides: [1]))
+            }
             try binary(.add, sum, x, into: sum, plan: try BroadcastPlan.make(sum.shape, x.shape, op: "layerNorm"))
-            return try layerNorm(sum, residual: nil, dropout: nil, gamma: gamma, beta: beta, eps: eps, into: y, sum: nil,
-                                 mean: mean, rstd: rstd, rows: rows, cols: cols)
+            return try layerNorm(
+                sum, residual: nil, dropout: nil, gamma: gamma, beta: beta, eps: eps, into: y, sum: nil,
+                mean: mean, rstd: rstd, rows: rows, cols: cols)
         }
         if try isDouble(x, "layerNorm") {
             let xp = x.cpuPointer(Double.self), yp = y.cpuPointer(Double.self)
@@ -45,14 +51,20 @@ extension CPUBackend {
     }
 
     /// Writes dx per row and dGamma, dBeta from per-thread partial sums; with `dResidual`, also dropout(dx).
-    public func layerNormBackward(_ x: Tensor, gradOutput dy: Tensor, gamma: Tensor, mean: Tensor, rstd: Tensor,
-                                  dropout: DropoutMask?, into dx: Tensor, dResidual: Tensor?, dGamma: Tensor, dBeta: Tensor,
-                                  rows: Int, cols: Int) throws {
+    public func layerNormBackward(
+        _ x: Tensor, gradOutput dy: Tensor, gamma: Tensor, mean: Tensor, rstd: Tensor,
+        dropout: DropoutMask?, into dx: Tensor, dResidual: Tensor?, dGamma: Tensor, dBeta: Tensor,
+        rows: Int, cols: Int
+    ) throws {
         if let dResidual {
-            try layerNormBackward(x, gradOutput: dy, gamma: gamma, mean: mean, rstd: rstd, dropout: nil, into: dx,
-                                  dResidual: nil, dGamma: dGamma, dBeta: dBeta, rows: rows, cols: cols)
-            if let dropout { try self.dropout(dx, mask: dropout, into: dResidual) }
-            else { try copyStrided(dx, into: dResidual, layout: try StridedLayout.make(shape: [dx.count], srcStrides: [1], dstStrides: [1])) }
+            try layerNormBackward(
+                x, gradOutput: dy, gamma: gamma, mean: mean, rstd: rstd, dropout: nil, into: dx,
+                dResidual: nil, dGamma: dGamma, dBeta: dBeta, rows: rows, cols: cols)
+            if let dropout {
+                try self.dropout(dx, mask: dropout, into: dResidual)
+            } else {
+                try copyStrided(dx, into: dResidual, layout: try StridedLayout.make(shape: [dx.count], srcStrides: [1], dstStrides: [1]))
+            }
             return
         }
         if try isDouble(x, "layerNormBackward") {
@@ -78,8 +90,10 @@ extension CPUBackend {
     private func layerNormBackwardLoop<T: CPUFloat>(
         _ x: Tensor, _ dy: Tensor, _ gamma: Tensor, _ mean: Tensor, _ rstd: Tensor,
         _ dx: Tensor, _ dGamma: Tensor, _ dBeta: Tensor, _ rows: Int, _ cols: Int, _ type: T.Type,
-        row rowBackward: (UnsafePointer<T>, UnsafePointer<T>, UnsafePointer<T>, T, T,
-                          UnsafeMutablePointer<T>, UnsafeMutablePointer<T>, UnsafeMutablePointer<T>, Int) -> Void
+        row rowBackward: (
+            UnsafePointer<T>, UnsafePointer<T>, UnsafePointer<T>, T, T,
+            UnsafeMutablePointer<T>, UnsafeMutablePointer<T>, UnsafeMutablePointer<T>, Int
+        ) -> Void
     ) {
         let xp = x.cpuPointer(T.self), gp = dy.cpuPointer(T.self), wp = gamma.cpuPointer(T.self)
         let mp = mean.cpuPointer(T.self), rp = rstd.cpuPointer(T.self), dp = dx.cpuPointer(T.self)
@@ -91,7 +105,7 @@ extension CPUBackend {
         Parallel.forRanges(threads, costPerItem: max(1, rows * cols * 8 / threads)) { tr in
             for t in tr {
                 let dg = partials + 2 * t * cols, db = dg + cols
-                for row in min(rows, t * chunk)..<min(rows, (t + 1) * chunk) {   // empty past the last row
+                for row in min(rows, t * chunk)..<min(rows, (t + 1) * chunk) {  // empty past the last row
                     rowBackward(xp + row * cols, gp + row * cols, wp, mp[row], rp[row], dp + row * cols, dg, db, cols)
                 }
             }

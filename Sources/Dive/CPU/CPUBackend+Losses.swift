@@ -5,21 +5,27 @@ import RealModule
 
 extension CPUBackend {
     /// Per-row cross-entropy with label smoothing and optional row weights; a target out of range gives NaN.
-    public func crossEntropy(logits: Tensor, targets: Tensor, weights: Tensor?, labelSmoothing: Float,
-                             into loss: Tensor, rows: Int, classes: Int) throws {
+    public func crossEntropy(
+        logits: Tensor, targets: Tensor, weights: Tensor?, labelSmoothing: Float,
+        into loss: Tensor, rows: Int, classes: Int
+    ) throws {
         if try isDouble(logits, "crossEntropy") {
-            crossEntropyLoop(logits.cpuPointer(Double.self), targets.cpuPointer(Int32.self),
-                             weights?.cpuPointer(Double.self), Double(labelSmoothing), loss.cpuPointer(Double.self), rows, classes)
+            crossEntropyLoop(
+                logits.cpuPointer(Double.self), targets.cpuPointer(Int32.self),
+                weights?.cpuPointer(Double.self), Double(labelSmoothing), loss.cpuPointer(Double.self), rows, classes)
         } else {
-            crossEntropyRowsF32(logits.cpuPointer(Float.self), targets.cpuPointer(Int32.self),
-                                weights?.cpuPointer(Float.self), labelSmoothing, loss.cpuPointer(Float.self), rows, classes)
+            crossEntropyRowsF32(
+                logits.cpuPointer(Float.self), targets.cpuPointer(Int32.self),
+                weights?.cpuPointer(Float.self), labelSmoothing, loss.cpuPointer(Float.self), rows, classes)
         }
     }
 
     /// `crossEntropyLoop` for Float32 with the row kernels (max, exp and sum in vectors).
-    private func crossEntropyRowsF32(_ x: UnsafeMutablePointer<Float>, _ t: UnsafeMutablePointer<Int32>,
-                                     _ w: UnsafeMutablePointer<Float>?, _ eps: Float, _ loss: UnsafeMutablePointer<Float>,
-                                     _ rows: Int, _ v: Int) {
+    private func crossEntropyRowsF32(
+        _ x: UnsafeMutablePointer<Float>, _ t: UnsafeMutablePointer<Int32>,
+        _ w: UnsafeMutablePointer<Float>?, _ eps: Float, _ loss: UnsafeMutablePointer<Float>,
+        _ rows: Int, _ v: Int
+    ) {
         Parallel.forRanges(rows, costPerItem: 8 * v) { r in
             for row in r {
                 let xr = UnsafePointer(x + row * v)
@@ -42,9 +48,11 @@ extension CPUBackend {
 
     /// loss = -w · ((1-ε) log p[t] + ε/V Σ_j log p_j), with log p = x - logsumexp(x).
     /// A target outside 0..<V gives NaN, so a bad label cannot pass unnoticed.
-    private func crossEntropyLoop<T: CPUFloat>(_ x: UnsafeMutablePointer<T>, _ t: UnsafeMutablePointer<Int32>,
-                                               _ w: UnsafeMutablePointer<T>?, _ eps: T, _ loss: UnsafeMutablePointer<T>,
-                                               _ rows: Int, _ v: Int) {
+    private func crossEntropyLoop<T: CPUFloat>(
+        _ x: UnsafeMutablePointer<T>, _ t: UnsafeMutablePointer<Int32>,
+        _ w: UnsafeMutablePointer<T>?, _ eps: T, _ loss: UnsafeMutablePointer<T>,
+        _ rows: Int, _ v: Int
+    ) {
         Parallel.forRanges(rows, costPerItem: 8 * v) { r in
             for row in r {
                 let xr = x + row * v
@@ -63,26 +71,32 @@ extension CPUBackend {
     }
 
     /// dLogits = g · w · (softmax(x) - (1-ε)·onehot(t) - ε/V) per row, g from `gradLoss` times `gradScale`.
-    public func crossEntropyBackward(logits: Tensor, targets: Tensor, weights: Tensor?, labelSmoothing: Float,
-                                     gradLoss: Tensor, gradScale: Float, into dLogits: Tensor, rows: Int, classes: Int) throws {
+    public func crossEntropyBackward(
+        logits: Tensor, targets: Tensor, weights: Tensor?, labelSmoothing: Float,
+        gradLoss: Tensor, gradScale: Float, into dLogits: Tensor, rows: Int, classes: Int
+    ) throws {
         let gradStride = gradLoss.count == rows ? 1 : 0
         if try isDouble(logits, "crossEntropyBackward") {
-            crossEntropyBackwardLoop(logits.cpuPointer(Double.self), targets.cpuPointer(Int32.self),
-                                     weights?.cpuPointer(Double.self), Double(labelSmoothing),
-                                     gradLoss.cpuPointer(Double.self), gradStride, Double(gradScale),
-                                     dLogits.cpuPointer(Double.self), rows, classes)
+            crossEntropyBackwardLoop(
+                logits.cpuPointer(Double.self), targets.cpuPointer(Int32.self),
+                weights?.cpuPointer(Double.self), Double(labelSmoothing),
+                gradLoss.cpuPointer(Double.self), gradStride, Double(gradScale),
+                dLogits.cpuPointer(Double.self), rows, classes)
         } else {
-            crossEntropyBackwardRowsF32(logits.cpuPointer(Float.self), targets.cpuPointer(Int32.self),
-                                        weights?.cpuPointer(Float.self), labelSmoothing,
-                                        gradLoss.cpuPointer(Float.self), gradStride, gradScale,
-                                        dLogits.cpuPointer(Float.self), rows, classes)
+            crossEntropyBackwardRowsF32(
+                logits.cpuPointer(Float.self), targets.cpuPointer(Int32.self),
+                weights?.cpuPointer(Float.self), labelSmoothing,
+                gradLoss.cpuPointer(Float.self), gradStride, gradScale,
+                dLogits.cpuPointer(Float.self), rows, classes)
         }
     }
 
     /// `crossEntropyBackwardLoop` for Float32 with the row kernels.
-    private func crossEntropyBackwardRowsF32(_ x: UnsafeMutablePointer<Float>, _ t: UnsafeMutablePointer<Int32>,
-                                             _ w: UnsafeMutablePointer<Float>?, _ eps: Float, _ g: UnsafeMutablePointer<Float>,
-                                             _ gStride: Int, _ gScale: Float, _ dx: UnsafeMutablePointer<Float>, _ rows: Int, _ v: Int) {
+    private func crossEntropyBackwardRowsF32(
+        _ x: UnsafeMutablePointer<Float>, _ t: UnsafeMutablePointer<Int32>,
+        _ w: UnsafeMutablePointer<Float>?, _ eps: Float, _ g: UnsafeMutablePointer<Float>,
+        _ gStride: Int, _ gScale: Float, _ dx: UnsafeMutablePointer<Float>, _ rows: Int, _ v: Int
+    ) {
         Parallel.forRanges(rows, costPerItem: 8 * v) { r in
             for row in r {
                 let xr = UnsafePointer(x + row * v), dr = dx + row * v
@@ -99,9 +113,11 @@ extension CPUBackend {
     }
 
     /// dlogits = g · w · (softmax(x) - (1-ε)·onehot(t) - ε/V).
-    private func crossEntropyBackwardLoop<T: CPUFloat>(_ x: UnsafeMutablePointer<T>, _ t: UnsafeMutablePointer<Int32>,
-                                                       _ w: UnsafeMutablePointer<T>?, _ eps: T, _ g: UnsafeMutablePointer<T>,
-                                                       _ gStride: Int, _ gScale: T, _ dx: UnsafeMutablePointer<T>, _ rows: Int, _ v: Int) {
+    private func crossEntropyBackwardLoop<T: CPUFloat>(
+        _ x: UnsafeMutablePointer<T>, _ t: UnsafeMutablePointer<Int32>,
+        _ w: UnsafeMutablePointer<T>?, _ eps: T, _ g: UnsafeMutablePointer<T>,
+        _ gStride: Int, _ gScale: T, _ dx: UnsafeMutablePointer<T>, _ rows: Int, _ v: Int
+    ) {
         Parallel.forRanges(rows, costPerItem: 8 * v) { r in
             for row in r {
                 let xr = x + row * v, dr = dx + row * v

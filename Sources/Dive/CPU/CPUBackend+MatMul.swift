@@ -13,13 +13,15 @@ extension CPUBackend {
     /// the same cores (a quarter of the time of the book's LSTM went to that).
     static let smallGemmWork = ProcessInfo.processInfo.environment["DIVE_BLAS_SMALL_WORK"].flatMap { Int($0) } ?? 1_000_000
 
-
     /// OpenBLAS GEMM split across the cores, then the bias row added and ReLU applied in place over C.
-    public func gemm(_ a: Tensor, _ b: Tensor, into c: Tensor, shape s: GemmShape, alpha: Float, beta: Float, bias: Tensor?,
-                     relu: Bool) throws {
+    public func gemm(
+        _ a: Tensor, _ b: Tensor, into c: Tensor, shape s: GemmShape, alpha: Float, beta: Float, bias: Tensor?,
+        relu: Bool
+    ) throws {
         if try isDouble(c, "gemm") {
-            gemmLoop(a.cpuPointer(Double.self), b.cpuPointer(Double.self), c.cpuPointer(Double.self), s,
-                     Double(alpha), Double(beta))
+            gemmLoop(
+                a.cpuPointer(Double.self), b.cpuPointer(Double.self), c.cpuPointer(Double.self), s,
+                Double(alpha), Double(beta))
         } else {
             gemmLoop(a.cpuPointer(Float.self), b.cpuPointer(Float.self), c.cpuPointer(Float.self), s, alpha, beta)
         }
@@ -31,32 +33,37 @@ extension CPUBackend {
         if relu { try unary(.relu, rows, into: rows) }
     }
 
-    private func gemmLoop<T: CPUFloat>(_ a: UnsafeMutablePointer<T>, _ b: UnsafeMutablePointer<T>,
-                                       _ c: UnsafeMutablePointer<T>, _ s: GemmShape, _ alpha: T, _ beta: T) {
+    private func gemmLoop<T: CPUFloat>(
+        _ a: UnsafeMutablePointer<T>, _ b: UnsafeMutablePointer<T>,
+        _ c: UnsafeMutablePointer<T>, _ s: GemmShape, _ alpha: T, _ beta: T
+    ) {
         guard s.m > 0, s.n > 0 else { return }
         let lda = max(1, s.transA ? s.m : s.k), ldb = max(1, s.transB ? s.k : s.n)
         let work = s.batch * s.m * s.n * s.k
         if s.batch > 1 {
             Parallel.forRanges(s.batch, costPerItem: work < Self.smallGemmWork ? 1 : work / s.batch) { items in
                 for i in items {
-                    T.blasGemm(transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k, alpha: alpha,
-                               a: a + i * s.strideA, lda: lda, b: b + i * s.strideB, ldb: ldb,
-                               beta: beta, c: c + i * s.strideC, ldc: s.n)
+                    T.blasGemm(
+                        transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k, alpha: alpha,
+                        a: a + i * s.strideA, lda: lda, b: b + i * s.strideB, ldb: ldb,
+                        beta: beta, c: c + i * s.strideC, ldc: s.n)
                 }
             }
         } else if s.m >= s.n {
             // Blocks of C's rows: rows of A (columns when A is transposed).
             Parallel.forRanges(s.m, costPerItem: work < Self.smallGemmWork ? 1 : s.n * s.k) { rows in
-                T.blasGemm(transA: s.transA, transB: s.transB, m: rows.count, n: s.n, k: s.k, alpha: alpha,
-                           a: a + rows.lowerBound * (s.transA ? 1 : lda), lda: lda, b: b, ldb: ldb,
-                           beta: beta, c: c + rows.lowerBound * s.n, ldc: s.n)
+                T.blasGemm(
+                    transA: s.transA, transB: s.transB, m: rows.count, n: s.n, k: s.k, alpha: alpha,
+                    a: a + rows.lowerBound * (s.transA ? 1 : lda), lda: lda, b: b, ldb: ldb,
+                    beta: beta, c: c + rows.lowerBound * s.n, ldc: s.n)
             }
         } else {
             // Blocks of C's columns: columns of B (rows when B is transposed).
             Parallel.forRanges(s.n, costPerItem: work < Self.smallGemmWork ? 1 : s.m * s.k) { cols in
-                T.blasGemm(transA: s.transA, transB: s.transB, m: s.m, n: cols.count, k: s.k, alpha: alpha,
-                           a: a, lda: lda, b: b + cols.lowerBound * (s.transB ? ldb : 1), ldb: ldb,
-                           beta: beta, c: c + cols.lowerBound, ldc: s.n)
+                T.blasGemm(
+                    transA: s.transA, transB: s.transB, m: s.m, n: cols.count, k: s.k, alpha: alpha,
+                    a: a, lda: lda, b: b + cols.lowerBound * (s.transB ? ldb : 1), ldb: ldb,
+                    beta: beta, c: c + cols.lowerBound, ldc: s.n)
             }
         }
     }

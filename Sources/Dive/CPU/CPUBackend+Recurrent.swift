@@ -6,8 +6,10 @@ import RealModule
 
 extension CPUBackend {
     /// One recurrent-cell step forward: Float64 through the generic loop, Float32 through CKernels' cells.
-    public func cellForward(_ cell: CellKind, gi: Tensor, gh: Tensor, bias: Tensor, hPrev: Tensor, cells: Tensor?,
-                            into out: Tensor, hNext: Tensor, saved: Tensor, step: CellStep) throws {
+    public func cellForward(
+        _ cell: CellKind, gi: Tensor, gh: Tensor, bias: Tensor, hPrev: Tensor, cells: Tensor?,
+        into out: Tensor, hNext: Tensor, saved: Tensor, step: CellStep
+    ) throws {
         if try isDouble(gi, "cellForward") {
             cellForwardLoop(cell, gi, gh, bias, hPrev, cells, out, hNext, saved, step, Double.self)
         } else {
@@ -16,9 +18,11 @@ extension CPUBackend {
     }
 
     /// One recurrent-cell step backward: Float64 through the generic loop, Float32 through CKernels' cells.
-    public func cellBackward(_ cell: CellKind, saved: Tensor, hPrev: Tensor, cells: Tensor?, out: Tensor,
-                             gradOut dOut: Tensor, dh: Tensor, dc: Tensor?, into dGi: Tensor, dGh: Tensor,
-                             dgh: Tensor, step: CellStep) throws {
+    public func cellBackward(
+        _ cell: CellKind, saved: Tensor, hPrev: Tensor, cells: Tensor?, out: Tensor,
+        gradOut dOut: Tensor, dh: Tensor, dc: Tensor?, into dGi: Tensor, dGh: Tensor,
+        dgh: Tensor, step: CellStep
+    ) throws {
         if try isDouble(dOut, "cellBackward") {
             cellBackwardLoop(cell, saved, hPrev, cells, out, dOut, dh, dc, dGi, dGh, dgh, step, Double.self)
         } else {
@@ -28,9 +32,11 @@ extension CPUBackend {
 
     @inline(__always) private static func sigmoid<T: CPUFloat>(_ x: T) -> T { 1 / (1 + T.exp(-x)) }
 
-    private func cellForwardLoop<T: CPUFloat>(_ cell: CellKind, _ giT: Tensor, _ ghT: Tensor, _ biasT: Tensor,
-                                              _ hPrevT: Tensor, _ cellsT: Tensor?, _ outT: Tensor, _ hNextT: Tensor,
-                                              _ savedT: Tensor, _ s: CellStep, _: T.Type, rows only: Range<Int>? = nil) {
+    private func cellForwardLoop<T: CPUFloat>(
+        _ cell: CellKind, _ giT: Tensor, _ ghT: Tensor, _ biasT: Tensor,
+        _ hPrevT: Tensor, _ cellsT: Tensor?, _ outT: Tensor, _ hNextT: Tensor,
+        _ savedT: Tensor, _ s: CellStep, _: T.Type, rows only: Range<Int>? = nil
+    ) {
         let B = s.batch, H = s.hidden, G = cell.gates
         let gi = giT.cpuPointer(T.self) + s.t * B * G * H, gh = ghT.cpuPointer(T.self), bias = biasT.cpuPointer(T.self)
         let hPrev = hPrevT.cpuPointer(T.self) + s.prevOffset
@@ -70,9 +76,11 @@ extension CPUBackend {
         }
     }
 
-    private func cellBackwardLoop<T: CPUFloat>(_ cell: CellKind, _ savedT: Tensor, _ hPrevT: Tensor, _ cellsT: Tensor?,
-                                               _ outT: Tensor, _ dOutT: Tensor, _ dhT: Tensor, _ dcT: Tensor?,
-                                               _ dGiT: Tensor, _ dGhT: Tensor, _ dghT: Tensor, _ s: CellStep, _: T.Type, rows only: Range<Int>? = nil) {
+    private func cellBackwardLoop<T: CPUFloat>(
+        _ cell: CellKind, _ savedT: Tensor, _ hPrevT: Tensor, _ cellsT: Tensor?,
+        _ outT: Tensor, _ dOutT: Tensor, _ dhT: Tensor, _ dcT: Tensor?,
+        _ dGiT: Tensor, _ dGhT: Tensor, _ dghT: Tensor, _ s: CellStep, _: T.Type, rows only: Range<Int>? = nil
+    ) {
         let B = s.batch, H = s.hidden, G = cell.gates
         let saved = savedT.cpuPointer(T.self) + s.t * B * cell.savedBlocks * H
         let hPrev = hPrevT.cpuPointer(T.self) + s.prevOffset

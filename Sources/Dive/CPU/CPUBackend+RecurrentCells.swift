@@ -9,9 +9,11 @@ extension CPUBackend {
     static let cellCost = ProcessInfo.processInfo.environment["DIVE_CELL_COST"].flatMap { Int($0) } ?? 1
 
     /// One forward step on `rows` (all when nil). `hNextT`, a copy of the step's output, may be nil.
-    func cellForwardFloat(_ cell: CellKind, _ giT: Tensor, _ ghT: Tensor, _ biasT: Tensor, _ hPrevT: Tensor,
-                          _ cellsT: Tensor?, _ outT: Tensor, _ hNextT: Tensor?, _ savedT: Tensor, _ s: CellStep,
-                          rows only: Range<Int>? = nil) {
+    func cellForwardFloat(
+        _ cell: CellKind, _ giT: Tensor, _ ghT: Tensor, _ biasT: Tensor, _ hPrevT: Tensor,
+        _ cellsT: Tensor?, _ outT: Tensor, _ hNextT: Tensor?, _ savedT: Tensor, _ s: CellStep,
+        rows only: Range<Int>? = nil
+    ) {
         let B = s.batch, H = s.hidden, G = cell.gates, S = cell.savedBlocks, k = CPUKernels.table
         let gi = giT.cpuPointer(Float.self) + s.t * B * G * H, gh = ghT.cpuPointer(Float.self), bias = biasT.cpuPointer(Float.self)
         let hPrev = hPrevT.cpuPointer(Float.self) + s.prevOffset
@@ -33,9 +35,11 @@ extension CPUBackend {
     /// One backward step on `rows` (all when nil). dGh may be dGi itself (the tanh RNN and LSTM,
     /// whose gi and gh enter the cell only through their sum): it is then written once. `dghT`, a
     /// (B, G·H) copy of the step's dGh for a GEMM that cannot read dGh in place, may be nil.
-    func cellBackwardFloat(_ cell: CellKind, _ savedT: Tensor, _ hPrevT: Tensor, _ cellsT: Tensor?, _ outT: Tensor,
-                           _ dOutT: Tensor, _ dhT: Tensor, _ dcT: Tensor?, _ dGiT: Tensor, _ dGhT: Tensor,
-                           _ dghT: Tensor?, _ s: CellStep, rows only: Range<Int>? = nil) {
+    func cellBackwardFloat(
+        _ cell: CellKind, _ savedT: Tensor, _ hPrevT: Tensor, _ cellsT: Tensor?, _ outT: Tensor,
+        _ dOutT: Tensor, _ dhT: Tensor, _ dcT: Tensor?, _ dGiT: Tensor, _ dGhT: Tensor,
+        _ dghT: Tensor?, _ s: CellStep, rows only: Range<Int>? = nil
+    ) {
         let B = s.batch, H = s.hidden, G = cell.gates, S = cell.savedBlocks, k = CPUKernels.table
         let saved = savedT.cpuPointer(Float.self) + s.t * B * S * H
         let hPrev = hPrevT.cpuPointer(Float.self) + s.prevOffset

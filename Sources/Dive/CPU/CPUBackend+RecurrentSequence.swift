@@ -26,8 +26,10 @@ extension CPUBackend {
     }
 
     /// The backward recurrence with W_hh packed once and batch rows split across cores (small runs: by step).
-    public func recurrentBackward(_ q: RecurrentSequence, gradOut: Tensor, dh: Tensor, dc: Tensor?,
-                                  dGi: Tensor, dGh: Tensor) throws {
+    public func recurrentBackward(
+        _ q: RecurrentSequence, gradOut: Tensor, dh: Tensor, dc: Tensor?,
+        dGi: Tensor, dGh: Tensor
+    ) throws {
         guard let blocks = recurrentRowBlocks(q) else {
             return try recurrentBackwardByStep(q, gradOut: gradOut, dh: dh, dc: dc, dGi: dGi, dGh: dGh)
         }
@@ -45,28 +47,31 @@ extension CPUBackend {
         let ghRows = gh.cpuPointer(Float.self) + r0 * GH
         for s in 0..<q.steps {
             let step = q.step(s)
-            let h = q.hPrev(s).cpuPointer(Float.self) + step.prevOffset + r0 * H            // (rows, H)
-            dive_gemm_packed(rows.count, GH, H, h, H, w.panels, 0, ghRows, GH)                // (rows, G·H)
+            let h = q.hPrev(s).cpuPointer(Float.self) + step.prevOffset + r0 * H  // (rows, H)
+            dive_gemm_packed(rows.count, GH, H, h, H, w.panels, 0, ghRows, GH)  // (rows, G·H)
             cellForwardFloat(q.cell, q.gi, gh, q.bHH, q.hPrev(s), q.cells, q.out, nil, q.saved, step, rows: rows)
         }
     }
 
     /// Every step for `rows`, in reverse: the cell backward, then dh[rows] (+)= dGh[t, rows] W_hh,
     /// read in place from dGh.
-    private func backwardRows(_ q: RecurrentSequence, _ rows: Range<Int>, _ w: PackedOperand, _ gradOut: Tensor, _ dh: Tensor,
-                              _ dc: Tensor?, _ dGi: Tensor, _ dGh: Tensor) {
+    private func backwardRows(
+        _ q: RecurrentSequence, _ rows: Range<Int>, _ w: PackedOperand, _ gradOut: Tensor, _ dh: Tensor,
+        _ dc: Tensor?, _ dGi: Tensor, _ dGh: Tensor
+    ) {
         let GH = q.cell.gates * q.hidden, H = q.hidden, r0 = rows.lowerBound
         let dhRows = dh.cpuPointer(Float.self) + r0 * H
         for s in (0..<q.steps).reversed() {
             let step = q.step(s)
             cellBackwardFloat(q.cell, q.saved, q.hPrev(s), q.cells, q.out, gradOut, dh, dc, dGi, dGh, nil, step, rows: rows)
-            let dghRows = dGh.cpuPointer(Float.self) + (step.t * q.batch + r0) * GH                 // (rows, G·H)
-            dive_gemm_packed(rows.count, H, GH, dghRows, GH, w.panels, q.cell == .gru ? 1 : 0, dhRows, H)   // (rows, H)
+            let dghRows = dGh.cpuPointer(Float.self) + (step.t * q.batch + r0) * GH  // (rows, G·H)
+            dive_gemm_packed(rows.count, H, GH, dghRows, GH, w.panels, q.cell == .gru ? 1 : 0, dhRows, H)  // (rows, H)
         }
     }
 
     /// Whether this CPU has the vectorised packed GEMM (`DIVE_PACKED_GEMM=0` turns the split off).
-    static let packedGemm = dive_gemm_packed_is_vectorised() != 0
+    static let packedGemm =
+        dive_gemm_packed_is_vectorised() != 0
         && ProcessInfo.processInfo.environment["DIVE_PACKED_GEMM"] != "0"
 
     /// Runs `body` on `only` when given (one core's block of a split recurrence), else over every

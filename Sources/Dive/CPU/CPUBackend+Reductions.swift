@@ -12,8 +12,10 @@ extension CPUBackend {
         }
     }
 
-    private func reduceLoop<T: CPUFloat>(_ op: ReduceOp, _ x: UnsafeMutablePointer<T>, _ y: Tensor,
-                                         _ outer: Int, _ length: Int, _ inner: Int) {
+    private func reduceLoop<T: CPUFloat>(
+        _ op: ReduceOp, _ x: UnsafeMutablePointer<T>, _ y: Tensor,
+        _ outer: Int, _ length: Int, _ inner: Int
+    ) {
         // One output element per (o, i); walking i innermost keeps memory access contiguous.
         if op == .argmax {
             let out = y.cpuPointer(Int32.self)

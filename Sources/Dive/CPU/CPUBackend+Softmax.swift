@@ -33,8 +33,10 @@ extension CPUBackend {
     }
 
     /// dx = y ⊙ (dy - Σ y·dy) per row, zero past the row's valid length.
-    public func softmaxBackward(output y: Tensor, gradOutput dy: Tensor, validLens: Tensor?, into dx: Tensor,
-                                rows: Int, cols: Int) throws {
+    public func softmaxBackward(
+        output y: Tensor, gradOutput dy: Tensor, validLens: Tensor?, into dx: Tensor,
+        rows: Int, cols: Int
+    ) throws {
         let lens = validLens?.cpuPointer(Int32.self)
         let repeatCount = validLens.map { rows / max($0.count, 1) } ?? 1
         @inline(__always) func valid(_ r: Int) -> Int { lens.map { min(max(Int($0[r / repeatCount]), 0), cols) } ?? cols }

@@ -5,28 +5,35 @@ import RealModule
 
 protocol CPUFloat: BinaryFloatingPoint & Real {
     /// cblas_sgemm or cblas_dgemm, row-major.
-    static func blasGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
-                         a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
-                         beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+    static func blasGemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
+        a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
+        beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
 }
 
 @inline(__always) private func blasTranspose(_ t: Bool) -> CBLAS_TRANSPOSE { t ? CblasTrans : CblasNoTrans }
 
 extension Float: CPUFloat {
-    static func blasGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
-                         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        cblas_sgemm(CblasRowMajor, blasTranspose(transA), blasTranspose(transB), blasint(m), blasint(n), blasint(k),
-                    alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
+    static func blasGemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        cblas_sgemm(
+            CblasRowMajor, blasTranspose(transA), blasTranspose(transB), blasint(m), blasint(n), blasint(k),
+            alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
     }
 }
 
 extension Double: CPUFloat {
-    static func blasGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
-                         a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
-                         beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
-        cblas_dgemm(CblasRowMajor, blasTranspose(transA), blasTranspose(transB), blasint(m), blasint(n), blasint(k),
-                    alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
+    static func blasGemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
+        a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
+        beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
+    ) {
+        cblas_dgemm(
+            CblasRowMajor, blasTranspose(transA), blasTranspose(transB), blasint(m), blasint(n), blasint(k),
+            alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
     }
 }
 

@@ -6,8 +6,10 @@ import Foundation
 enum Parallel {
     /// Worker threads: the online cores, or `DIVE_THREADS` (e.g. when pinned with taskset, which
     /// the core count does not see).
-    static let threadCount = max(1, ProcessInfo.processInfo.environment["DIVE_THREADS"].flatMap { Int($0) }
-                                     ?? ProcessInfo.processInfo.activeProcessorCount)
+    static let threadCount = max(
+        1,
+        ProcessInfo.processInfo.environment["DIVE_THREADS"].flatMap { Int($0) }
+            ?? ProcessInfo.processInfo.activeProcessorCount)
 
     /// Runs `body` over contiguous chunks of 0..<count. `costPerItem` is a rough count of
     /// floating-point operations (or bytes) per item; below ~64k in all the loop stays on this thread.

@@ -60,9 +60,10 @@ public enum CUDADriver {
         }
         func symbol<T>(_ name: String, _ type: T.Type) -> T? { dlsym(lib, name).map { unsafeBitCast($0, to: type) } }
         guard let cuInit = symbol("cuInit", Init.self), let getCount = symbol("cuDeviceGetCount", GetInt.self),
-              let deviceGet = symbol("cuDeviceGet", DeviceGet.self), let getName = symbol("cuDeviceGetName", GetName.self),
-              let totalMem = symbol("cuDeviceTotalMem_v2", TotalMem.self), let attribute = symbol("cuDeviceGetAttribute", Attribute.self),
-              let driverVersion = symbol("cuDriverGetVersion", GetInt.self) else {
+            let deviceGet = symbol("cuDeviceGet", DeviceGet.self), let getName = symbol("cuDeviceGetName", GetName.self),
+            let totalMem = symbol("cuDeviceTotalMem_v2", TotalMem.self), let attribute = symbol("cuDeviceGetAttribute", Attribute.self),
+            let driverVersion = symbol("cuDriverGetVersion", GetInt.self)
+        else {
             return .unavailable(reason: "libcuda.so.1 lacks the driver API entry points Dive uses")
         }
         let initResult = cuInit(0)
@@ -77,8 +78,10 @@ public enum CUDADriver {
             guard deviceGet(&device, i) == 0, getName(&name, 256, device) == 0 else { continue }
             _ = totalMem(&bytes, device)
             _ = attribute(&major, computeCapabilityMajor, device); _ = attribute(&minor, computeCapabilityMinor, device)
-            devices.append(DeviceInfo(index: Int(i), name: String(cString: name), memoryBytes: bytes,
-                                      computeCapability: (Int(major), Int(minor))))
+            devices.append(
+                DeviceInfo(
+                    index: Int(i), name: String(cString: name), memoryBytes: bytes,
+                    computeCapability: (Int(major), Int(minor))))
         }
         return .available(driverVersion: Int(version), devices: devices)
     }
@@ -115,15 +118,21 @@ public enum CUDADriver {
         let eventDestroy: @convention(c) (OpaquePointer?) -> Result
         // cuModuleLoadDataEx(CUmodule*, const void* image, unsigned n, CUjit_option*, void** values),
         // cuModuleGetFunction(CUfunction*, CUmodule, const char*)
-        let moduleLoad: @convention(c) (UnsafeMutablePointer<OpaquePointer?>, UnsafeRawPointer?, UInt32,
-                                        UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Pointer?>?) -> Result
+        let moduleLoad:
+            @convention(c) (
+                UnsafeMutablePointer<OpaquePointer?>, UnsafeRawPointer?, UInt32,
+                UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Pointer?>?
+            ) -> Result
         let moduleFunction: @convention(c) (UnsafeMutablePointer<OpaquePointer?>, OpaquePointer?, UnsafePointer<CChar>?) -> Result
         // cuFuncGetAttribute(int*, CUfunction_attribute, CUfunction), cuFuncSetAttribute(CUfunction, attribute, int)
         let functionAttribute: @convention(c) (UnsafeMutablePointer<Int32>, Int32, OpaquePointer?) -> Result
         let setFunctionAttribute: @convention(c) (OpaquePointer?, Int32, Int32) -> Result
         // cuLaunchKernel(CUfunction, grid x y z, block x y z, unsigned sharedBytes, CUstream, void** params, void** extra)
-        let launch: @convention(c) (OpaquePointer?, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, OpaquePointer?,
-                                    UnsafeMutablePointer<Pointer?>?, UnsafeMutablePointer<Pointer?>?) -> Result
+        let launch:
+            @convention(c) (
+                OpaquePointer?, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, OpaquePointer?,
+                UnsafeMutablePointer<Pointer?>?, UnsafeMutablePointer<Pointer?>?
+            ) -> Result
         // cuGetErrorName(CUresult, const char**)
         let errorName: @convention(c) (Result, UnsafeMutablePointer<UnsafePointer<CChar>?>) -> Result
 
@@ -159,8 +168,11 @@ public enum CUDADriver {
         let destroy: @convention(c) (OpaquePointer?) -> Result
         // cuGraphAddKernelNode(CUgraphNode*, CUgraph, const CUgraphNode* dependencies, size_t n, const CUDA_KERNEL_NODE_PARAMS*)
         // (The parameters are passed as raw pointers to KernelNodeParams, whose layout matches the C struct.)
-        let addKernelNode: @convention(c) (UnsafeMutablePointer<OpaquePointer?>, OpaquePointer?, UnsafePointer<OpaquePointer?>?, Int,
-                                           UnsafeRawPointer) -> Result
+        let addKernelNode:
+            @convention(c) (
+                UnsafeMutablePointer<OpaquePointer?>, OpaquePointer?, UnsafePointer<OpaquePointer?>?, Int,
+                UnsafeRawPointer
+            ) -> Result
         // cuGraphInstantiateWithFlags(CUgraphExec*, CUgraph, unsigned long long flags), cuGraphExecDestroy(CUgraphExec)
         let instantiate: @convention(c) (UnsafeMutablePointer<OpaquePointer?>, OpaquePointer?, UInt64) -> Result
         let destroyExec: @convention(c) (OpaquePointer?) -> Result
@@ -177,13 +189,14 @@ public enum CUDADriver {
         func symbol<T>(_ name: String) -> T {
             guard let address = dlsym(lib, name) else {
                 missing = true
-                return unsafeBitCast(UnsafeMutableRawPointer(bitPattern: 1)!, to: T.self)   // never called
+                return unsafeBitCast(UnsafeMutableRawPointer(bitPattern: 1)!, to: T.self)  // never called
             }
             return unsafeBitCast(address, to: T.self)
         }
-        let api = GraphAPI(create: symbol("cuGraphCreate"), destroy: symbol("cuGraphDestroy"), addKernelNode: symbol("cuGraphAddKernelNode"),
-                           instantiate: symbol("cuGraphInstantiateWithFlags"), destroyExec: symbol("cuGraphExecDestroy"),
-                           setKernelNodeParams: symbol("cuGraphExecKernelNodeSetParams"), launch: symbol("cuGraphLaunch"))
+        let api = GraphAPI(
+            create: symbol("cuGraphCreate"), destroy: symbol("cuGraphDestroy"), addKernelNode: symbol("cuGraphAddKernelNode"),
+            instantiate: symbol("cuGraphInstantiateWithFlags"), destroyExec: symbol("cuGraphExecDestroy"),
+            setKernelNodeParams: symbol("cuGraphExecKernelNodeSetParams"), launch: symbol("cuGraphLaunch"))
         return missing ? nil : api
     }()
 
@@ -192,8 +205,11 @@ public enum CUDADriver {
         // cuOccupancyMaxActiveBlocksPerMultiprocessor(int* blocks, CUfunction, int blockSize, size_t dynamicSharedBytes)
         let occupancy: @convention(c) (UnsafeMutablePointer<Int32>, OpaquePointer?, Int32, Int) -> Result
         // cuLaunchCooperativeKernel(CUfunction, grid x y z, block x y z, unsigned sharedBytes, CUstream, void** params)
-        let launch: @convention(c) (OpaquePointer?, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, OpaquePointer?,
-                                    UnsafeMutablePointer<Pointer?>?) -> Result
+        let launch:
+            @convention(c) (
+                OpaquePointer?, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, OpaquePointer?,
+                UnsafeMutablePointer<Pointer?>?
+            ) -> Result
         // cuGraphKernelNodeSetAttribute(CUgraphNode, CUkernelNodeAttrID, const CUkernelNodeAttrValue*): a graph's
         // cooperative kernel node (CUDA 12); nil where the driver lacks it.
         let setNodeAttribute: (@convention(c) (OpaquePointer?, Int32, UnsafeRawPointer) -> Result)?
@@ -202,46 +218,56 @@ public enum CUDADriver {
     /// The cooperative entry points, or nil where the driver lacks them.
     static let cooperativeAPI: CooperativeAPI? = {
         guard let lib = library, let occupancy = dlsym(lib, "cuOccupancyMaxActiveBlocksPerMultiprocessor"),
-              let launch = dlsym(lib, "cuLaunchCooperativeKernel") else { return nil }
+            let launch = dlsym(lib, "cuLaunchCooperativeKernel")
+        else { return nil }
         typealias SetAttribute = @convention(c) (OpaquePointer?, Int32, UnsafeRawPointer) -> Result
-        return CooperativeAPI(occupancy: unsafeBitCast(occupancy, to: (@convention(c) (UnsafeMutablePointer<Int32>, OpaquePointer?, Int32, Int) -> Result).self),
-                              launch: unsafeBitCast(launch, to: (@convention(c) (OpaquePointer?, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32,
-                                                                                 OpaquePointer?, UnsafeMutablePointer<Pointer?>?) -> Result).self),
-                              setNodeAttribute: dlsym(lib, "cuGraphKernelNodeSetAttribute").map { unsafeBitCast($0, to: SetAttribute.self) })
+        return CooperativeAPI(
+            occupancy: unsafeBitCast(
+                occupancy, to: (@convention(c) (UnsafeMutablePointer<Int32>, OpaquePointer?, Int32, Int) -> Result).self),
+            launch: unsafeBitCast(
+                launch,
+                to: (@convention(c) (
+                    OpaquePointer?, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32,
+                    OpaquePointer?, UnsafeMutablePointer<Pointer?>?
+                ) -> Result).self),
+            setNodeAttribute: dlsym(lib, "cuGraphKernelNodeSetAttribute").map { unsafeBitCast($0, to: SetAttribute.self) })
     }()
 
     /// The entry points, or why they cannot be had.
     static let api: Swift.Result<API, DiveError> = {
-        guard let lib = library else { return .failure(.deviceUnavailable(device: "cuda", reason: "no NVIDIA driver (libcuda.so.1 not found)")) }
+        guard let lib = library else {
+            return .failure(.deviceUnavailable(device: "cuda", reason: "no NVIDIA driver (libcuda.so.1 not found)"))
+        }
         var missing: [String] = []
         func symbol<T>(_ name: String) -> T {
             guard let address = dlsym(lib, name) else {
                 missing.append(name)
-                return unsafeBitCast(UnsafeMutableRawPointer(bitPattern: 1)!, to: T.self)   // never called: `missing` fails the load
+                return unsafeBitCast(UnsafeMutableRawPointer(bitPattern: 1)!, to: T.self)  // never called: `missing` fails the load
             }
             return unsafeBitCast(address, to: T.self)
         }
-        let api = API(primaryContextRetain: symbol("cuDevicePrimaryCtxRetain"),
-                      setCurrent: symbol("cuCtxSetCurrent"),
-                      attribute: symbol("cuDeviceGetAttribute"),
-                      streamCreate: symbol("cuStreamCreate"),
-                      streamSynchronize: symbol("cuStreamSynchronize"),
-                      memAlloc: symbol("cuMemAlloc_v2"),
-                      memFree: symbol("cuMemFree_v2"),
-                      hostAlloc: symbol("cuMemHostAlloc"),
-                      hostFree: symbol("cuMemFreeHost"),
-                      copyToDevice: symbol("cuMemcpyHtoDAsync_v2"),
-                      copyToHost: symbol("cuMemcpyDtoHAsync_v2"),
-                      eventCreate: symbol("cuEventCreate"),
-                      eventRecord: symbol("cuEventRecord"),
-                      eventQuery: symbol("cuEventQuery"),
-                      eventDestroy: symbol("cuEventDestroy_v2"),
-                      moduleLoad: symbol("cuModuleLoadDataEx"),
-                      moduleFunction: symbol("cuModuleGetFunction"),
-                      functionAttribute: symbol("cuFuncGetAttribute"),
-                      setFunctionAttribute: symbol("cuFuncSetAttribute"),
-                      launch: symbol("cuLaunchKernel"),
-                      errorName: symbol("cuGetErrorName"))
+        let api = API(
+            primaryContextRetain: symbol("cuDevicePrimaryCtxRetain"),
+            setCurrent: symbol("cuCtxSetCurrent"),
+            attribute: symbol("cuDeviceGetAttribute"),
+            streamCreate: symbol("cuStreamCreate"),
+            streamSynchronize: symbol("cuStreamSynchronize"),
+            memAlloc: symbol("cuMemAlloc_v2"),
+            memFree: symbol("cuMemFree_v2"),
+            hostAlloc: symbol("cuMemHostAlloc"),
+            hostFree: symbol("cuMemFreeHost"),
+            copyToDevice: symbol("cuMemcpyHtoDAsync_v2"),
+            copyToHost: symbol("cuMemcpyDtoHAsync_v2"),
+            eventCreate: symbol("cuEventCreate"),
+            eventRecord: symbol("cuEventRecord"),
+            eventQuery: symbol("cuEventQuery"),
+            eventDestroy: symbol("cuEventDestroy_v2"),
+            moduleLoad: symbol("cuModuleLoadDataEx"),
+            moduleFunction: symbol("cuModuleGetFunction"),
+            functionAttribute: symbol("cuFuncGetAttribute"),
+            setFunctionAttribute: symbol("cuFuncSetAttribute"),
+            launch: symbol("cuLaunchKernel"),
+            errorName: symbol("cuGetErrorName"))
         guard missing.isEmpty else {
             return .failure(.deviceUnavailable(device: "cuda", reason: "libcuda.so.1 lacks \(missing.joined(separator: ", "))"))
         }

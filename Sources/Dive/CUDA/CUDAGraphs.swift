@@ -22,8 +22,10 @@ struct RecordedLaunch {
     var cooperative = false
 
     var topology: [Int] {
-        [Int(bitPattern: UnsafeRawPointer(function)), grid.0, grid.1, grid.2, block.0, block.1, block.2, sharedBytes, arguments.count,
-         cooperative ? 1 : 0]
+        [
+            Int(bitPattern: UnsafeRawPointer(function)), grid.0, grid.1, grid.2, block.0, block.1, block.2, sharedBytes, arguments.count,
+            cooperative ? 1 : 0
+        ]
     }
 
     /// Calls `body` with the kernelParams array of this launch's arguments.
@@ -36,9 +38,10 @@ struct RecordedLaunch {
     }
 
     func nodeParams(_ params: UnsafeMutablePointer<UnsafeMutableRawPointer?>) -> CUDADriver.KernelNodeParams {
-        CUDADriver.KernelNodeParams(function: function, gridX: UInt32(grid.0), gridY: UInt32(grid.1), gridZ: UInt32(grid.2),
-                                    blockX: UInt32(block.0), blockY: UInt32(block.1), blockZ: UInt32(block.2),
-                                    sharedBytes: UInt32(sharedBytes), params: params)
+        CUDADriver.KernelNodeParams(
+            function: function, gridX: UInt32(grid.0), gridY: UInt32(grid.1), gridZ: UInt32(grid.2),
+            blockX: UInt32(block.0), blockY: UInt32(block.1), blockZ: UInt32(block.2),
+            sharedBytes: UInt32(sharedBytes), params: params)
     }
 }
 
@@ -94,13 +97,16 @@ final class StepGraphs {
         var kept = graphs[topology] ?? []
         let changed = kept.map { $0.changedNodes(launches) }
         if let best = changed.indices.min(by: { changed[$0].count < changed[$1].count }),
-           changed[best].isEmpty || kept.count >= Self.instances {
+            changed[best].isEmpty || kept.count >= Self.instances
+        {
             var g = kept[best]
             for i in changed[best] {
                 let l = launches[i]
                 try l.withParams { p in
                     var params = l.nodeParams(p)
-                    try check(withUnsafePointer(to: &params) { api.setKernelNodeParams(g.exec, g.nodes[i], $0) }, "cuGraphExecKernelNodeSetParams")
+                    try check(
+                        withUnsafePointer(to: &params) { api.setKernelNodeParams(g.exec, g.nodes[i], $0) }, "cuGraphExecKernelNodeSetParams"
+                    )
                 }
                 g.arguments[i] = l.arguments
             }
@@ -112,7 +118,8 @@ final class StepGraphs {
         }
         let g = try build(launches)
         if kept.isEmpty && graphs.count >= Self.capacity,
-           let oldest = graphs.min(by: { $0.value.map(\.lastUse).max()! < $1.value.map(\.lastUse).max()! }) {
+            let oldest = graphs.min(by: { $0.value.map(\.lastUse).max()! < $1.value.map(\.lastUse).max()! })
+        {
             for old in oldest.value { _ = api.destroyExec(old.exec); _ = api.destroy(old.graph) }
             graphs[oldest.key] = nil
         }
@@ -140,7 +147,9 @@ final class StepGraphs {
                     // CU_KERNEL_NODE_ATTRIBUTE_COOPERATIVE (2); the value is a 64-byte union whose `int cooperative` comes first.
                     var value = [Int32](repeating: 0, count: 16)
                     value[0] = 1
-                    guard value.withUnsafeBytes({ setAttribute(node, 2, $0.baseAddress!) }) == 0 else { throw CooperativeNodeRefused.refused }
+                    guard value.withUnsafeBytes({ setAttribute(node, 2, $0.baseAddress!) }) == 0 else {
+                        throw CooperativeNodeRefused.refused
+                    }
                 }
                 nodes.append(node)
             }
@@ -156,5 +165,6 @@ final class StepGraphs {
 
 /// Whether two argument blocks are equal, compared as memory (Array's == goes byte by byte).
 private func sameBytes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-    a.count == b.count && (a.isEmpty || a.withUnsafeBytes { x in b.withUnsafeBytes { y in memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 } })
+    a.count == b.count
+        && (a.isEmpty || a.withUnsafeBytes { x in b.withUnsafeBytes { y in memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 } })
 }

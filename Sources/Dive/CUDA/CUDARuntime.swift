@@ -97,15 +97,16 @@ final class CUDARuntime: KernelRuntime {
         try api.check(api.setCurrent(context), "cuCtxSetCurrent")
         self.context = context
         var stream: OpaquePointer?
-        try api.check(api.streamCreate(&stream, 1), "cuStreamCreate")     // CU_STREAM_NON_BLOCKING
+        try api.check(api.streamCreate(&stream, 1), "cuStreamCreate")  // CU_STREAM_NON_BLOCKING
         self.stream = stream
         func attribute(_ a: Int32) -> Int {
             var v: Int32 = 0
             return api.attribute(&v, a, Int32(info.index)) == 0 ? Int(v) : 0
         }
-        limits = KernelDeviceLimits(name: info.name, isGPU: true, computeUnits: max(attribute(Self.multiprocessors), 1),
-                                    globalMemoryBytes: info.memoryBytes, localMemoryBytes: max(attribute(Self.maxSharedPerBlock), 16 << 10),
-                                    maxWorkGroupSize: max(attribute(Self.maxThreadsPerBlock), 64))
+        limits = KernelDeviceLimits(
+            name: info.name, isGPU: true, computeUnits: max(attribute(Self.multiprocessors), 1),
+            globalMemoryBytes: info.memoryBytes, localMemoryBytes: max(attribute(Self.maxSharedPerBlock), 16 << 10),
+            maxWorkGroupSize: max(attribute(Self.maxThreadsPerBlock), 64))
         free = FreeList(capBytes: min(info.memoryBytes / 2, 8 << 30), order: <)
         cooperativeLaunches = attribute(Self.cooperativeLaunch) != 0
         dummy = try createAllocation(byteCount: 4)
@@ -150,7 +151,7 @@ final class CUDARuntime: KernelRuntime {
         guard !free.put(address, byteCount: byteCount) else { return }
         if recording != nil { pendingLock.withLock { pendingFrees.append(address) }; return }
         _ = api.setCurrent(context)
-        _ = api.streamSynchronize(stream)       // queued kernels may still use it
+        _ = api.streamSynchronize(stream)  // queued kernels may still use it
         _ = api.memFree(address)
     }
 
@@ -178,7 +179,7 @@ final class CUDARuntime: KernelRuntime {
         var event: OpaquePointer?
         do {
             try api.check(api.copyToDevice(destination, block, bytes.count, stream), "cuMemcpyHtoDAsync", "\(bytes.count) bytes")
-            try api.check(api.eventCreate(&event, 2), "cuEventCreate")      // CU_EVENT_DISABLE_TIMING
+            try api.check(api.eventCreate(&event, 2), "cuEventCreate")  // CU_EVENT_DISABLE_TIMING
             try api.check(api.eventRecord(event, stream), "cuEventRecord")
         } catch {
             try? finish()
@@ -241,8 +242,9 @@ final class CUDARuntime: KernelRuntime {
             return ptx.withCString { text in api.moduleLoad(&module, text, 2, &options, &values) }
         }
         guard status == 0, let module else {
-            throw DiveError.kernelBuild(program: "Kernels/PTX/\(name).ptx", device: info.name,
-                                        log: "\(api.name(status)): " + String(cString: log))
+            throw DiveError.kernelBuild(
+                program: "Kernels/PTX/\(name).ptx", device: info.name,
+                log: "\(api.name(status)): " + String(cString: log))
         }
         modules[name] = module
         return module
@@ -257,7 +259,7 @@ final class CUDARuntime: KernelRuntime {
     private func function(_ name: String, module: OpaquePointer, ptx: String) throws -> KernelFunction {
         var f: OpaquePointer?
         try api.check(api.moduleFunction(&f, module, name), "cuModuleGetFunction", name)
-        if entries[module] == nil { entries[module] = PTXLibrary.entries(of: ptx) }   // each module's text parsed once
+        if entries[module] == nil { entries[module] = PTXLibrary.entries(of: ptx) }  // each module's text parsed once
         guard let f, let params = entries[module]?[name] else {
             throw DiveError.invalidArgument(op: "CUDA", detail: "kernel \(name) has no entry in its PTX")
         }
@@ -273,8 +275,9 @@ final class CUDARuntime: KernelRuntime {
     private func probeDynamicSharedBase() throws -> UInt64 {
         let f = try function("dynamic_shared_base", module: loadModule("dynamic_shared_base", ptx: Self.probePTX), ptx: Self.probePTX)
         let out = try allocate(byteCount: 8)
-        try enqueue(f, name: "dynamic_shared_base", global: (1, 1, 1), local: (1, 1, 1), args: [.buffer(out), .local(bytes: 16)],
-                    probing: true)
+        try enqueue(
+            f, name: "dynamic_shared_base", global: (1, 1, 1), local: (1, 1, 1), args: [.buffer(out), .local(bytes: 16)],
+            probing: true)
         var base: UInt64 = 0
         try withUnsafeMutableBytes(of: &base) { try download(out, to: $0) }
         return base
@@ -299,8 +302,10 @@ final class CUDARuntime: KernelRuntime {
         }
         """
 
-    func enqueue(_ function: KernelFunction, name: String, global: (Int, Int, Int), local: (Int, Int, Int)?,
-                 args: [KernelArg]) throws {
+    func enqueue(
+        _ function: KernelFunction, name: String, global: (Int, Int, Int), local: (Int, Int, Int)?,
+        args: [KernelArg]
+    ) throws {
         try enqueue(function, name: name, global: global, local: local, args: args, probing: false)
     }
 
@@ -313,28 +318,37 @@ final class CUDARuntime: KernelRuntime {
             guard (try? allowDynamicShared(localBytes, function: function, name: "occupancy")) != nil else { return 0 }
         }
         var perMultiprocessor: Int32 = 0
-        try api.check(cooperative.occupancy(&perMultiprocessor, function, Int32(localSize), localBytes), "cuOccupancyMaxActiveBlocksPerMultiprocessor")
+        try api.check(
+            cooperative.occupancy(&perMultiprocessor, function, Int32(localSize), localBytes), "cuOccupancyMaxActiveBlocksPerMultiprocessor"
+        )
         return Int(perMultiprocessor) * limits.computeUnits
     }
 
     /// A cooperative launch (cuLaunchCooperativeKernel; in a step's graph, a cooperative kernel node).
     func enqueueResident(_ function: KernelFunction, name: String, groups: Int, localSize: Int, args: [KernelArg]) throws {
-        try enqueue(function, name: name, global: (groups * localSize, 1, 1), local: (localSize, 1, 1), args: args, probing: false,
-                    cooperative: true)
+        try enqueue(
+            function, name: name, global: (groups * localSize, 1, 1), local: (localSize, 1, 1), args: args, probing: false,
+            cooperative: true)
     }
 
-    private func enqueue(_ function: KernelFunction, name: String, global: (Int, Int, Int), local: (Int, Int, Int)?,
-                         args: [KernelArg], probing: Bool, cooperative: Bool = false) throws {
-        guard let loaded = functions[function] else { throw DiveError.invalidArgument(op: name, detail: "not a function of \(displayName)") }
+    private func enqueue(
+        _ function: KernelFunction, name: String, global: (Int, Int, Int), local: (Int, Int, Int)?,
+        args: [KernelArg], probing: Bool, cooperative: Bool = false
+    ) throws {
+        guard let loaded = functions[function] else {
+            throw DiveError.invalidArgument(op: name, detail: "not a function of \(displayName)")
+        }
         try PTXLibrary.check(kernel: name, args: args, params: loaded.params)
-        guard args.count <= Self.maxArguments else { throw DiveError.invalidArgument(op: name, detail: "more than \(Self.maxArguments) arguments") }
+        guard args.count <= Self.maxArguments else {
+            throw DiveError.invalidArgument(op: name, detail: "more than \(Self.maxArguments) arguments")
+        }
         let shape = try Self.launchShape(global: global, local: local, maxBlock: limits.maxWorkGroupSize)
         // Each argument in a 16-byte slot; __local arrays are consecutive 16-byte-aligned slices of
         // the dynamic shared memory, passed as shared-space addresses.
         var shared = 0
         for (i, arg) in args.enumerated() {
             let slot = argumentBytes + i * 16
-            slot.initializeMemory(as: UInt8.self, repeating: 0, count: 16)     // equal arguments, equal bytes
+            slot.initializeMemory(as: UInt8.self, repeating: 0, count: 16)  // equal arguments, equal bytes
             switch arg {
             case let .buffer(b): slot.storeBytes(of: b.map(address) ?? dummy, as: UInt64.self)
             case let .int32(v): slot.storeBytes(of: v, as: Int32.self)
@@ -347,13 +361,16 @@ final class CUDARuntime: KernelRuntime {
             }
         }
         if shared > 0 && loaded.staticShared > 0 {
-            throw DiveError.invalidArgument(op: name, detail: "takes __local arguments and has \(loaded.staticShared) bytes of static "
-                + "shared memory; its dynamic shared memory would not start where the probe measured")
+            throw DiveError.invalidArgument(
+                op: name,
+                detail: "takes __local arguments and has \(loaded.staticShared) bytes of static "
+                    + "shared memory; its dynamic shared memory would not start where the probe measured")
         }
         if shared > loaded.dynamicLimit { try allowDynamicShared(shared, function: function, name: name) }
-        let launch = RecordedLaunch(function: function, grid: shape.grid, block: shape.block, sharedBytes: shared,
-                                    arguments: Array(UnsafeRawBufferPointer(start: argumentBytes, count: args.count * 16)),
-                                    cooperative: cooperative)
+        let launch = RecordedLaunch(
+            function: function, grid: shape.grid, block: shape.block, sharedBytes: shared,
+            arguments: Array(UnsafeRawBufferPointer(start: argumentBytes, count: args.count * 16)),
+            cooperative: cooperative)
         // A driver without cooperative graph nodes takes such a launch outside the step's graph.
         let outsideGraph = cooperative && (CUDADriver.cooperativeAPI?.setNodeAttribute == nil || cooperativeNodesRefused)
         if outsideGraph { try issueRecorded() }
@@ -368,16 +385,20 @@ final class CUDARuntime: KernelRuntime {
     private func issue(_ l: RecordedLaunch) throws {
         _ = api.setCurrent(context)
         if l.cooperative {
-            guard let cooperative = CUDADriver.cooperativeAPI else { throw DiveError.invalidArgument(op: "CUDA", detail: "the driver has no cooperative launches") }
+            guard let cooperative = CUDADriver.cooperativeAPI else {
+                throw DiveError.invalidArgument(op: "CUDA", detail: "the driver has no cooperative launches")
+            }
             let status = l.withParams { params in
-                cooperative.launch(l.function, UInt32(l.grid.0), UInt32(l.grid.1), UInt32(l.grid.2), UInt32(l.block.0), UInt32(l.block.1),
-                                   UInt32(l.block.2), UInt32(l.sharedBytes), stream, params)
+                cooperative.launch(
+                    l.function, UInt32(l.grid.0), UInt32(l.grid.1), UInt32(l.grid.2), UInt32(l.block.0), UInt32(l.block.1),
+                    UInt32(l.block.2), UInt32(l.sharedBytes), stream, params)
             }
             return try api.check(status, "cuLaunchCooperativeKernel", "grid \(l.grid), block \(l.block), \(l.sharedBytes) bytes shared")
         }
         let status = l.withParams { params in
-            api.launch(l.function, UInt32(l.grid.0), UInt32(l.grid.1), UInt32(l.grid.2), UInt32(l.block.0), UInt32(l.block.1),
-                       UInt32(l.block.2), UInt32(l.sharedBytes), stream, params, nil)
+            api.launch(
+                l.function, UInt32(l.grid.0), UInt32(l.grid.1), UInt32(l.grid.2), UInt32(l.block.0), UInt32(l.block.1),
+                UInt32(l.block.2), UInt32(l.sharedBytes), stream, params, nil)
         }
         try api.check(status, "cuLaunchKernel", "grid \(l.grid), block \(l.block), \(l.sharedBytes) bytes shared")
     }
@@ -395,7 +416,9 @@ final class CUDARuntime: KernelRuntime {
     /// Forgets the allocations of launches now queued, and frees those released meanwhile.
     private func releaseUsed() {
         usedAllocations.removeAll(keepingCapacity: true)
-        let frees = pendingLock.withLock { () -> [UInt64] in defer { pendingFrees.removeAll() }; return pendingFrees }
+        let frees = pendingLock.withLock { () -> [UInt64] in
+            defer { pendingFrees.removeAll() }; return pendingFrees
+        }
         if !frees.isEmpty { _ = api.streamSynchronize(stream) }
         for a in frees { _ = api.memFree(a) }
     }
@@ -473,7 +496,8 @@ final class CUDARuntime: KernelRuntime {
     /// of it), else blocks along x of the largest divisor of global.x up to 256 work-items, so the
     /// kernels see exactly the work-items they would under OpenCL.
     static func launchShape(global: (Int, Int, Int), local: (Int, Int, Int)?, maxBlock: Int)
-        throws -> (grid: (Int, Int, Int), block: (Int, Int, Int)) {
+        throws -> (grid: (Int, Int, Int), block: (Int, Int, Int))
+    {
         let block: (Int, Int, Int)
         if let local {
             block = local
@@ -483,7 +507,8 @@ final class CUDARuntime: KernelRuntime {
             block = (x, 1, 1)
         }
         guard block.0 > 0, block.1 > 0, block.2 > 0, global.0 % block.0 == 0, global.1 % block.1 == 0, global.2 % block.2 == 0,
-              block.0 * block.1 * block.2 <= maxBlock else {
+            block.0 * block.1 * block.2 <= maxBlock
+        else {
             throw DiveError.invalidArgument(op: "CUDA launch", detail: "work-groups \(block) do not divide the range \(global)")
         }
         let grid = (global.0 / block.0, global.1 / block.1, global.2 / block.2)

@@ -21,7 +21,8 @@ public enum AtomicFile {
     public static func write(_ data: Data, to url: URL) throws {
         let target = try regularTarget(url)
         let dir = target.deletingLastPathComponent()
-        let temp = dir.appendingPathComponent("\(temporaryPrefix)\(target.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max))")
+        let temp = dir.appendingPathComponent(
+            "\(temporaryPrefix)\(target.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max))")
         let fd = open(temp.path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
         guard fd >= 0 else { throw AtomicFileError(path: url.path, reason: reason(errno)) }
         var failure: Int32 = 0
@@ -50,7 +51,8 @@ public enum AtomicFile {
         let target = try regularTarget(url)
         let folder = target.deletingLastPathComponent()
         do { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) } catch {
-            throw AtomicFileError(path: url.path, reason: "cannot create its folder \(folder.path) (\((error as NSError).localizedDescription))")
+            throw AtomicFileError(
+                path: url.path, reason: "cannot create its folder \(folder.path) (\((error as NSError).localizedDescription))")
         }
         guard access(folder.path, W_OK) == 0 else {
             throw AtomicFileError(path: url.path, reason: "its folder \(folder.path) is not writable (\(reason(errno)))")
@@ -65,7 +67,9 @@ public enum AtomicFile {
         if lstat(target.path, &info) == 0 {
             let type = info.st_mode & S_IFMT
             guard type == S_IFREG else {
-                let what = type == S_IFDIR ? "a folder" : type == S_IFCHR || type == S_IFBLK ? "a device" : type == S_IFIFO ? "a FIFO" : "not a regular file"
+                let what =
+                    type == S_IFDIR
+                    ? "a folder" : type == S_IFCHR || type == S_IFBLK ? "a device" : type == S_IFIFO ? "a FIFO" : "not a regular file"
                 throw AtomicFileError(path: url.path, reason: "it is \(what); give the path of a regular file")
             }
         }

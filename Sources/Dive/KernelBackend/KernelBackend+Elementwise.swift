@@ -36,8 +36,10 @@ extension KernelBackend {
     }
 
     /// Float32 dx = dy · op'(x) in one launch; throws for neg and the scalar ops other than pow.
-    public func unaryBackward(_ op: UnaryOp, input x: Tensor, output y: Tensor, gradOutput dy: Tensor,
-                              into dx: Tensor) throws {
+    public func unaryBackward(
+        _ op: UnaryOp, input x: Tensor, output y: Tensor, gradOutput dy: Tensor,
+        into dx: Tensor
+    ) throws {
         try requireFloat32(x, op: "unaryBackward")
         let id: Kernel
         switch op {
@@ -61,7 +63,12 @@ extension KernelBackend {
         try requireFloat32(a, b, op: "binary")
         if plan.kind == .general {
             let id: Kernel
-            switch op { case .add: id = .g_add; case .sub: id = .g_sub; case .mul: id = .g_mul; case .div: id = .g_div }
+            switch op {
+            case .add: id = .g_add;
+            case .sub: id = .g_sub;
+            case .mul: id = .g_mul;
+            case .div: id = .g_div
+            }
             let d = plan.dims
             try launch(id, global: (d[3], d[2], d[0] * d[1])) { k in
                 try k.buffer(a); try k.buffer(b); try k.buffer(c)
@@ -69,7 +76,12 @@ extension KernelBackend {
             }
         } else {
             let id: Kernel
-            switch op { case .add: id = .b_add; case .sub: id = .b_sub; case .mul: id = .b_mul; case .div: id = .b_div }
+            switch op {
+            case .add: id = .b_add;
+            case .sub: id = .b_sub;
+            case .mul: id = .b_mul;
+            case .div: id = .b_div
+            }
             let mode = plan.kind == .sameShape ? 0 : (plan.kind == .scalarB ? 1 : 2)
             try launch(id, global: ((plan.count + 7) / 8, 1, 1)) { k in
                 try k.buffer(a); try k.buffer(b); try k.buffer(c); try k.int(plan.count); try k.int(mode)

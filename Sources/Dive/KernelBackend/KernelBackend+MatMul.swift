@@ -46,18 +46,25 @@ final class GemmPlanner {
     }
 
     /// Tile shapes of the packed path worth timing on a CPU-type device (AVX2: 16 vector registers).
-    static let packedCandidates = [GemmConfig(mr: 6, nr: 16, vw: 8, gm: 32, lx: 4), GemmConfig(mr: 6, nr: 16, vw: 8, gm: 16, lx: 1),
-                                   GemmConfig(mr: 4, nr: 16, vw: 8, gm: 32, lx: 4), GemmConfig(mr: 8, nr: 8, vw: 8, gm: 32, lx: 4)]
+    static let packedCandidates = [
+        GemmConfig(mr: 6, nr: 16, vw: 8, gm: 32, lx: 4), GemmConfig(mr: 6, nr: 16, vw: 8, gm: 16, lx: 1),
+        GemmConfig(mr: 4, nr: 16, vw: 8, gm: 32, lx: 4), GemmConfig(mr: 8, nr: 8, vw: 8, gm: 32, lx: 4)
+    ]
 
     /// gemm_lt candidates per shape class (256 or 64 work-items per group).
     static func localTileCandidates(_ c: ShapeClass) -> [LocalTileConfig] {
         switch c {
         case .large:
-            return [LocalTileConfig(tsm: 128, tsn: 128, tsk: 16, wptm: 8, wptn: 8), LocalTileConfig(tsm: 128, tsn: 64, tsk: 16, wptm: 8, wptn: 4),
-                    LocalTileConfig(tsm: 64, tsn: 64, tsk: 16, wptm: 4, wptn: 4), LocalTileConfig(tsm: 128, tsn: 128, tsk: 8, wptm: 8, wptn: 8)]
+            return [
+                LocalTileConfig(tsm: 128, tsn: 128, tsk: 16, wptm: 8, wptn: 8),
+                LocalTileConfig(tsm: 128, tsn: 64, tsk: 16, wptm: 8, wptn: 4),
+                LocalTileConfig(tsm: 64, tsn: 64, tsk: 16, wptm: 4, wptn: 4), LocalTileConfig(tsm: 128, tsn: 128, tsk: 8, wptm: 8, wptn: 8)
+            ]
         case .small:
-            return [LocalTileConfig(tsm: 32, tsn: 32, tsk: 16, wptm: 2, wptn: 2), LocalTileConfig(tsm: 64, tsn: 32, tsk: 16, wptm: 4, wptn: 2),
-                    LocalTileConfig(tsm: 64, tsn: 64, tsk: 16, wptm: 4, wptn: 4), LocalTileConfig(tsm: 32, tsn: 32, tsk: 8, wptm: 4, wptn: 4)]
+            return [
+                LocalTileConfig(tsm: 32, tsn: 32, tsk: 16, wptm: 2, wptn: 2), LocalTileConfig(tsm: 64, tsn: 32, tsk: 16, wptm: 4, wptn: 2),
+                LocalTileConfig(tsm: 64, tsn: 64, tsk: 16, wptm: 4, wptn: 4), LocalTileConfig(tsm: 32, tsn: 32, tsk: 8, wptm: 4, wptn: 4)
+            ]
         }
     }
 
@@ -86,7 +93,9 @@ final class GemmPlanner {
         }
     }
 
-    private func runSmall(_ a: Tensor, _ b: Tensor, _ c: Tensor, _ s: GemmShape, alpha: Float, beta: Float, bias: Tensor?, relu: Bool) throws {
+    private func runSmall(_ a: Tensor, _ b: Tensor, _ c: Tensor, _ s: GemmShape, alpha: Float, beta: Float, bias: Tensor?, relu: Bool)
+        throws
+    {
         if small == nil {
             small = try backend.runtime.function("gemm_small", program: "matmul", options: Self.smallOptions)
         }
@@ -101,8 +110,10 @@ final class GemmPlanner {
         }
     }
 
-    private func runPacked(_ a: Tensor, _ b: Tensor, _ c: Tensor, _ s: GemmShape, _ cfg: GemmConfig,
-                           alpha: Float, beta: Float, bias: Tensor?, relu: Bool) throws {
+    private func runPacked(
+        _ a: Tensor, _ b: Tensor, _ c: Tensor, _ s: GemmShape, _ cfg: GemmConfig,
+        alpha: Float, beta: Float, bias: Tensor?, relu: Bool
+    ) throws {
         let pm = (s.m + cfg.mr - 1) / cfg.mr, pn = (s.n + cfg.nr - 1) / cfg.nr
         let batchA = s.strideA == 0 ? 1 : s.batch, batchB = s.strideB == 0 ? 1 : s.batch
         let lda = s.transA ? s.m : s.k, ldb = s.transB ? s.k : s.n
@@ -110,8 +121,10 @@ final class GemmPlanner {
         // Scratch panels come from the pool and go back when these tensors die.
         let ap = try Tensor.empty([batchA * pm * s.k * cfg.mr], on: backend)
         let bp = try Tensor.empty([batchB * pn * s.k * cfg.nr], on: backend)
-        try backend.launchLocked(pack!, name: "gemm_pack", family: "matmul", global: (kChunks, max(pm, pn), batchA + batchB),
-                                 local: nil) { k in
+        try backend.launchLocked(
+            pack!, name: "gemm_pack", family: "matmul", global: (kChunks, max(pm, pn), batchA + batchB),
+            local: nil
+        ) { k in
             try k.int(s.m); try k.int(s.n); try k.int(s.k); try k.int(batchA)
             try k.int(s.transA ? 1 : 0); try k.buffer(a); try k.int(0); try k.int(lda); try k.int(s.strideA)
             try k.int(s.transB ? 1 : 0); try k.buffer(b); try k.int(0); try k.int(ldb); try k.int(s.strideB)
@@ -128,8 +141,10 @@ final class GemmPlanner {
         }
     }
 
-    private func runLocalTiles(_ a: Tensor, _ b: Tensor, _ c: Tensor, _ s: GemmShape, _ entry: (LocalTileConfig, KernelFunction),
-                               alpha: Float, beta: Float, bias: Tensor?, relu: Bool) throws {
+    private func runLocalTiles(
+        _ a: Tensor, _ b: Tensor, _ c: Tensor, _ s: GemmShape, _ entry: (LocalTileConfig, KernelFunction),
+        alpha: Float, beta: Float, bias: Tensor?, relu: Bool
+    ) throws {
         let (cfg, kernel) = entry
         let lda = s.transA ? s.m : s.k, ldb = s.transB ? s.k : s.n
         let local = cfg.local
@@ -163,7 +178,8 @@ final class GemmPlanner {
     /// caches the fastest.
     private func choose(retime: Bool = false) throws {
         if !retime, let file = tuningFile("packed"), let data = try? Data(contentsOf: file),
-           let cached = try? JSONDecoder().decode(GemmConfig.self, from: data) {
+            let cached = try? JSONDecoder().decode(GemmConfig.self, from: data)
+        {
             try use(cached)
             backend.tuned.append(TunedChoice(family: "gemm", shape: "packed", seconds: [:], chosen: cached.description, cached: true))
             return
@@ -175,7 +191,7 @@ final class GemmPlanner {
         var best: (GemmConfig, Double)?
         var seconds: [String: Double] = [:]
         for candidate in Self.packedCandidates {
-            guard (try? use(candidate)) != nil else { continue }   // a variant the compiler rejects is skipped
+            guard (try? use(candidate)) != nil else { continue }  // a variant the compiler rejects is skipped
             let median = try time { try runPacked(a, b, c, shape, candidate, alpha: 1, beta: 0, bias: nil, relu: false) }
             seconds[candidate.description] = median
             if best == nil || median < best!.1 { best = (candidate, median) }
@@ -184,7 +200,8 @@ final class GemmPlanner {
             throw DiveError.kernelBuild(program: "matmul.cl", device: backend.limits.name, log: "no GEMM tile configuration compiled")
         }
         try use(chosen)
-        backend.tuned.append(TunedChoice(family: "gemm", shape: "packed \(n)x\(n)x\(n)", seconds: seconds, chosen: chosen.description, cached: false))
+        backend.tuned.append(
+            TunedChoice(family: "gemm", shape: "packed \(n)x\(n)x\(n)", seconds: seconds, chosen: chosen.description, cached: false))
         Log.device.debug("GEMM tuned: packed \(chosen)")
         if let file = tuningFile("packed"), let data = try? JSONEncoder().encode(chosen) { try? AtomicFile.write(data, to: file) }
     }
@@ -198,7 +215,8 @@ final class GemmPlanner {
             return x * y <= backend.limits.maxWorkGroupSize && ($0.tsk * ($0.tsm + $0.tsn + 2) * 4) <= backend.limits.localMemoryBytes
         }
         if !retime, let file = tuningFile("lt-\(cls.rawValue)"), let data = try? Data(contentsOf: file),
-           let cached = try? JSONDecoder().decode(LocalTileConfig.self, from: data), fits.contains(cached) {
+            let cached = try? JSONDecoder().decode(LocalTileConfig.self, from: data), fits.contains(cached)
+        {
             localTiles[cls] = (cached, try localTileKernel(cached))
             backend.tuned.append(TunedChoice(family: "gemm", shape: cls.rawValue, seconds: [:], chosen: cached.description, cached: true))
             return
@@ -219,10 +237,14 @@ final class GemmPlanner {
             throw DiveError.kernelBuild(program: "matmul.cl", device: backend.limits.name, log: "no gemm_lt configuration compiled")
         }
         localTiles[cls] = (chosen, kernel)
-        backend.tuned.append(TunedChoice(family: "gemm", shape: "\(cls.rawValue) \(m)x\(n)x\(k)", seconds: seconds,
-                                         chosen: chosen.description, cached: false))
+        backend.tuned.append(
+            TunedChoice(
+                family: "gemm", shape: "\(cls.rawValue) \(m)x\(n)x\(k)", seconds: seconds,
+                chosen: chosen.description, cached: false))
         Log.device.debug("GEMM tuned: local tiles \(chosen) for \(cls.rawValue) products")
-        if let file = tuningFile("lt-\(cls.rawValue)"), let data = try? JSONEncoder().encode(chosen) { try? AtomicFile.write(data, to: file) }
+        if let file = tuningFile("lt-\(cls.rawValue)"), let data = try? JSONEncoder().encode(chosen) {
+            try? AtomicFile.write(data, to: file)
+        }
     }
 
     /// Tunes every shape class of this device's variant now (`dive tune`; `retime`: even those
@@ -239,7 +261,9 @@ final class GemmPlanner {
 
 extension KernelBackend {
     /// Float32 GEMM with the fused bias and ReLU epilogue through the device's tuned GEMM plan.
-    public func gemm(_ a: Tensor, _ b: Tensor, into c: Tensor, shape: GemmShape, alpha: Float, beta: Float, bias: Tensor?, relu: Bool) throws {
+    public func gemm(_ a: Tensor, _ b: Tensor, into c: Tensor, shape: GemmShape, alpha: Float, beta: Float, bias: Tensor?, relu: Bool)
+        throws
+    {
         try requireFloat32(a, b, c, op: "gemm")
         if let bias { try requireFloat32(bias, op: "gemm") }
         lock.lock(); defer { lock.unlock() }

@@ -10,8 +10,10 @@ extension KernelBackend {
     /// Launches `id` once per chunk of `slots` rows of `table` (each row: the chunk's tensors for
     /// one argument list, e.g. params then grads), over a (width, chunk size) grid; unused slots
     /// get the dummy buffer and count 0. `rest` sets the arguments after the counts.
-    private func launchSlots(_ id: Kernel, _ table: [[Tensor]], width: (Int) -> Int,
-                             _ rest: (inout KernelArgs, _ chunk: Int) throws -> Void) throws {
+    private func launchSlots(
+        _ id: Kernel, _ table: [[Tensor]], width: (Int) -> Int,
+        _ rest: (inout KernelArgs, _ chunk: Int) throws -> Void
+    ) throws {
         let count = table.first?.count ?? 0
         for (chunk, start) in stride(from: 0, to: count, by: Self.slots).enumerated() {
             let end = min(start + Self.slots, count)
@@ -57,11 +59,13 @@ extension KernelBackend {
         let chunks = (tensors.count + Self.slots - 1) / Self.slots
         // Row i of partials holds tensor i's sums; norm_final adds the rows that were written.
         let partials = try Tensor.empty([max(chunks, 1) * Self.slots * width], on: self)
-        try launchSlots(.sumsq_n, [tensors], width: { _ in width }, { a, chunk in
-            try a.buffer(partials); try a.int(chunk * Self.slots)
-        })
+        try launchSlots(
+            .sumsq_n, [tensors], width: { _ in width },
+            { a, chunk in
+                try a.buffer(partials); try a.int(chunk * Self.slots)
+            })
         var local = 1
-        while local * 2 <= min(256, limits.maxWorkGroupSize) { local *= 2 }     // the tree needs a power of two
+        while local * 2 <= min(256, limits.maxWorkGroupSize) { local *= 2 }  // the tree needs a power of two
         try launch(.norm_final, global: (local, 1, 1), local: (local, 1, 1)) { a in
             try a.buffer(partials); try a.buffer(out); try a.int(tensors.count * width); try a.float(maxNorm ?? 0)
             try a.local(floats: local)

@@ -3,8 +3,10 @@
 
 extension KernelBackend {
     /// One recurrent-cell step forward in one `cell_fw` launch, a work-item per (hidden unit, batch row).
-    public func cellForward(_ cell: CellKind, gi: Tensor, gh: Tensor, bias: Tensor, hPrev: Tensor, cells: Tensor?,
-                            into out: Tensor, hNext: Tensor, saved: Tensor, step s: CellStep) throws {
+    public func cellForward(
+        _ cell: CellKind, gi: Tensor, gh: Tensor, bias: Tensor, hPrev: Tensor, cells: Tensor?,
+        into out: Tensor, hNext: Tensor, saved: Tensor, step s: CellStep
+    ) throws {
         try requireFloat32(gi, gh, bias, hPrev, out, op: "cellForward")
         try launch(.cell_fw, global: (s.hidden, s.batch, 1)) { a in
             try a.buffer(gi); try a.buffer(gh); try a.buffer(bias); try a.buffer(hPrev); try a.buffer(cells)
@@ -15,9 +17,11 @@ extension KernelBackend {
     }
 
     /// One recurrent-cell step backward in one `cell_bw` launch, a work-item per (hidden unit, batch row).
-    public func cellBackward(_ cell: CellKind, saved: Tensor, hPrev: Tensor, cells: Tensor?, out: Tensor,
-                             gradOut dOut: Tensor, dh: Tensor, dc: Tensor?, into dGi: Tensor, dGh: Tensor,
-                             dgh: Tensor, step s: CellStep) throws {
+    public func cellBackward(
+        _ cell: CellKind, saved: Tensor, hPrev: Tensor, cells: Tensor?, out: Tensor,
+        gradOut dOut: Tensor, dh: Tensor, dc: Tensor?, into dGi: Tensor, dGh: Tensor,
+        dgh: Tensor, step s: CellStep
+    ) throws {
         try requireFloat32(dOut, dh, dGi, dGh, dgh, op: "cellBackward")
         try launch(.cell_bw, global: (s.hidden, s.batch, 1)) { a in
             try a.buffer(saved); try a.buffer(hPrev); try a.buffer(cells); try a.buffer(out); try a.buffer(dOut)

@@ -35,9 +35,10 @@ extension KernelBackend {
         case .auto: vectors = !limits.isGPU && hidden % 8 == 0
         }
         if vectors && hidden % 8 != 0 { return nil }
-        var rows = vectors ? min(32, (batch + limits.computeUnits - 1) / limits.computeUnits) : (limits.isGPU ? 4 : min(16, (batch + 1) / 2))
+        var rows =
+            vectors ? min(32, (batch + limits.computeUnits - 1) / limits.computeUnits) : (limits.isGPU ? 4 : min(16, (batch + 1) / 2))
         rows = max(1, min(rows, batch))
-        while rows & (rows - 1) != 0 { rows &= rows - 1 }      // a power of two: CUDA's PTX has ROWS = 1, 2, 4 … 32
+        while rows & (rows - 1) != 0 { rows &= rows - 1 }  // a power of two: CUDA's PTX has ROWS = 1, 2, 4 … 32
         let budget = limits.localMemoryBytes - 1024
         while rows > 0 && (vectors ? gates : gates + 1) * rows * hidden * 4 > budget { rows /= 2 }
         guard rows > 0 else { return nil }
@@ -62,11 +63,12 @@ extension KernelBackend {
         let kernels = (try function(.rnn_split_fw), try function(.rnn_split_bw))
         func resident(_ s: SplitLaunch) throws -> Int {
             let bytes = s.localBytes(batch: batch, hidden: hidden, gates: gates)
-            return min(try runtime.residentGroups(kernels.0, localSize: localSize, localBytes: bytes),
-                       try runtime.residentGroups(kernels.1, localSize: localSize, localBytes: bytes))
+            return min(
+                try runtime.residentGroups(kernels.0, localSize: localSize, localBytes: bytes),
+                try runtime.residentGroups(kernels.1, localSize: localSize, localBytes: bytes))
         }
         var s = shape(1)
-        for _ in 0..<8 {                       // more units per group: more local memory, fewer groups resident
+        for _ in 0..<8 {  // more units per group: more local memory, fewer groups resident
             guard fits(s) else { return nil }
             let most = try resident(s)
             guard most > 0 else { return nil }
@@ -88,12 +90,15 @@ extension KernelBackend {
         return launch
     }
 
-    private func workOutRecurrentLaunch(_ path: RecurrentPath, cell: CellKind, steps: Int, batch: Int, hidden: Int) throws -> RecurrentLaunch? {
+    private func workOutRecurrentLaunch(_ path: RecurrentPath, cell: CellKind, steps: Int, batch: Int, hidden: Int) throws
+        -> RecurrentLaunch?
+    {
         let G = cell.gates
         switch path {
         case .byStep: return .byStep
         case .groups, .vectors: return sequenceLaunch(path, batch: batch, hidden: hidden, gates: G).map { .rows($0) }
-        case .split, .persistent: return try splitLaunch(persistent: path == .persistent, batch: batch, hidden: hidden, gates: G).map { .split($0) }
+        case .split, .persistent:
+            return try splitLaunch(persistent: path == .persistent, batch: batch, hidden: hidden, gates: G).map { .split($0) }
         case .auto:
             if !limits.isGPU { return sequenceLaunch(.auto, batch: batch, hidden: hidden, gates: G).map { .rows($0) } ?? .byStep }
             return try tunedRecurrence(cell: cell, steps: steps, batch: batch, hidden: hidden)
@@ -112,7 +117,9 @@ extension KernelBackend {
         try requireFloat32(q.gi, q.wHH, q.bHH, q.h0, q.out, op: "recurrentSequence")
         let path = KernelVariants.recurrent
         guard let launch = try recurrentLaunch(path, cell: q.cell, steps: q.steps, batch: q.batch, hidden: q.hidden) else {
-            throw DiveError.invalidArgument(op: "recurrentSequence", detail: "the \(path) kernels cannot run batch \(q.batch), hidden size \(q.hidden) on \(displayName)")
+            throw DiveError.invalidArgument(
+                op: "recurrentSequence",
+                detail: "the \(path) kernels cannot run batch \(q.batch), hidden size \(q.hidden) on \(displayName)")
         }
         return launch
     }
@@ -121,8 +128,10 @@ extension KernelBackend {
     private func sequenceKernels(_ shape: SequenceLaunch) throws -> (fw: KernelFunction, bw: KernelFunction) {
         let key = shape.rows * 2 + (shape.vectors ? 1 : 0)
         if let k = sequenceKernelCache[key] { return k }
-        let k = (fw: try runtime.function(shape.names.fw, program: "recurrent", options: shape.options),
-                 bw: try runtime.function(shape.names.bw, program: "recurrent", options: shape.options))
+        let k = (
+            fw: try runtime.function(shape.names.fw, program: "recurrent", options: shape.options),
+            bw: try runtime.function(shape.names.bw, program: "recurrent", options: shape.options)
+        )
         sequenceKernelCache[key] = k
         return k
     }
@@ -139,8 +148,10 @@ extension KernelBackend {
     }
 
     /// The whole backward recurrence by the same planned path as the forward.
-    public func recurrentBackward(_ q: RecurrentSequence, gradOut: Tensor, dh: Tensor, dc: Tensor?,
-                                  dGi: Tensor, dGh: Tensor) throws {
+    public func recurrentBackward(
+        _ q: RecurrentSequence, gradOut: Tensor, dh: Tensor, dc: Tensor?,
+        dGi: Tensor, dGh: Tensor
+    ) throws {
         let launch = try plannedLaunch(q)
         if case .byStep = launch { return try recurrentBackwardByStep(q, gradOut: gradOut, dh: dh, dc: dc, dGi: dGi, dGh: dGh) }
         try requireFloat32(gradOut, dh, dGi, dGh, op: "recurrentSequence backward")
@@ -154,14 +165,16 @@ extension KernelBackend {
 
     private func rowsForward(_ q: RecurrentSequence, _ shape: SequenceLaunch) throws {
         let G = q.cell.gates, H = q.hidden
-        let wT = try Tensor.empty([H, G * H], on: self)                                   // (H, G·H)
+        let wT = try Tensor.empty([H, G * H], on: self)  // (H, G·H)
         try copyStrided(q.wHH, into: wT, layout: try StridedLayout.make(shape: [H, G * H], srcStrides: [1, H], dstStrides: [G * H, 1]))
         let local = shape.localFloats(hidden: H, gates: G)
         let groups = (q.batch + shape.rows - 1) / shape.rows
         lock.lock(); defer { lock.unlock() }
         let k = try sequenceKernels(shape).fw
-        try launchLocked(k, name: shape.names.fw, family: "recurrent", global: (groups * shape.localSize, 1, 1),
-                         local: (shape.localSize, 1, 1)) { a in
+        try launchLocked(
+            k, name: shape.names.fw, family: "recurrent", global: (groups * shape.localSize, 1, 1),
+            local: (shape.localSize, 1, 1)
+        ) { a in
             try a.buffer(q.gi); try a.buffer(wT); try a.buffer(q.bHH); try a.buffer(q.h0); try a.buffer(q.cells)
             try a.buffer(q.out); try a.buffer(q.saved)
             try a.int(q.cell.rawValue); try a.int(q.steps); try a.int(q.batch); try a.int(H); try a.int(q.reverse ? 1 : 0)
@@ -170,14 +183,18 @@ extension KernelBackend {
         }
     }
 
-    private func rowsBackward(_ q: RecurrentSequence, _ shape: SequenceLaunch, gradOut: Tensor, dh: Tensor, dc: Tensor?,
-                              dGi: Tensor, dGh: Tensor) throws {
+    private func rowsBackward(
+        _ q: RecurrentSequence, _ shape: SequenceLaunch, gradOut: Tensor, dh: Tensor, dc: Tensor?,
+        dGi: Tensor, dGh: Tensor
+    ) throws {
         let local = shape.localFloats(hidden: q.hidden, gates: q.cell.gates)
         let groups = (q.batch + shape.rows - 1) / shape.rows
         lock.lock(); defer { lock.unlock() }
         let k = try sequenceKernels(shape).bw
-        try launchLocked(k, name: shape.names.bw, family: "recurrent", global: (groups * shape.localSize, 1, 1),
-                         local: (shape.localSize, 1, 1)) { a in
+        try launchLocked(
+            k, name: shape.names.bw, family: "recurrent", global: (groups * shape.localSize, 1, 1),
+            local: (shape.localSize, 1, 1)
+        ) { a in
             try a.buffer(q.saved); try a.buffer(q.h0); try a.buffer(q.cells); try a.buffer(q.out); try a.buffer(gradOut)
             try a.buffer(dh); try a.buffer(dc); try a.buffer(dGi); try a.buffer(dGh); try a.buffer(q.wHH)
             try a.int(q.cell.rawValue); try a.int(q.steps); try a.int(q.batch); try a.int(q.hidden); try a.int(q.reverse ? 1 : 0)
@@ -192,8 +209,10 @@ extension KernelBackend {
         let k = try function(.rnn_split_fw), sync = try gridSync.get()
         let local = shape.localFloats(batch: q.batch, hidden: q.hidden, gates: q.cell.gates)
         func run(first: Int, count: Int) throws {
-            try launchLocked(k, name: "rnn_split_fw", family: "recurrent", global: (shape.groups * shape.localSize, 1, 1),
-                             local: (shape.localSize, 1, 1), resident: shape.persistent) { a in
+            try launchLocked(
+                k, name: "rnn_split_fw", family: "recurrent", global: (shape.groups * shape.localSize, 1, 1),
+                local: (shape.localSize, 1, 1), resident: shape.persistent
+            ) { a in
                 try a.buffer(q.gi); try a.buffer(q.wHH); try a.buffer(q.bHH); try a.buffer(q.h0); try a.buffer(q.cells)
                 try a.buffer(q.out); try a.buffer(q.saved); try a.buffer(sync)
                 try a.int(q.cell.rawValue); try a.int(q.steps); try a.int(q.batch); try a.int(q.hidden); try a.int(q.reverse ? 1 : 0)
@@ -206,14 +225,18 @@ extension KernelBackend {
 
     /// rnn_split_bw over every step in reverse, then h0's gradient: once per step and once more, or
     /// once for all (persistent).
-    private func splitBackward(_ q: RecurrentSequence, _ shape: SplitLaunch, gradOut: Tensor, dh: Tensor, dc: Tensor?,
-                               dGi: Tensor, dGh: Tensor) throws {
+    private func splitBackward(
+        _ q: RecurrentSequence, _ shape: SplitLaunch, gradOut: Tensor, dh: Tensor, dc: Tensor?,
+        dGi: Tensor, dGh: Tensor
+    ) throws {
         lock.lock(); defer { lock.unlock() }
         let k = try function(.rnn_split_bw), sync = try gridSync.get()
         let local = shape.localFloats(batch: q.batch, hidden: q.hidden, gates: q.cell.gates)
         func run(first: Int, count: Int, finish: Bool) throws {
-            try launchLocked(k, name: "rnn_split_bw", family: "recurrent", global: (shape.groups * shape.localSize, 1, 1),
-                             local: (shape.localSize, 1, 1), resident: shape.persistent) { a in
+            try launchLocked(
+                k, name: "rnn_split_bw", family: "recurrent", global: (shape.groups * shape.localSize, 1, 1),
+                local: (shape.localSize, 1, 1), resident: shape.persistent
+            ) { a in
                 try a.buffer(q.saved); try a.buffer(q.h0); try a.buffer(q.cells); try a.buffer(q.out); try a.buffer(gradOut)
                 try a.buffer(dh); try a.buffer(dc); try a.buffer(dGi); try a.buffer(dGh); try a.buffer(q.wHH); try a.buffer(sync)
                 try a.int(q.cell.rawValue); try a.int(q.steps); try a.int(q.batch); try a.int(q.hidden); try a.int(q.reverse ? 1 : 0)
@@ -244,8 +267,10 @@ extension KernelBackend {
             if let l = try recurrentLaunch(p, cell: cell, steps: steps, batch: batch, hidden: hidden) { runnable[p] = l }
         }
         let names = Self.recurrentCandidates.filter { runnable[$0] != nil }.map(\.rawValue)
-        let pick = try tuner.choose(family: "recurrent", shape: "\(cell) T=\(steps) B=\(batch) H=\(hidden)", program: "recurrent",
-                                    candidates: names, retime: retime) { name in
+        let pick = try tuner.choose(
+            family: "recurrent", shape: "\(cell) T=\(steps) B=\(batch) H=\(hidden)", program: "recurrent",
+            candidates: names, retime: retime
+        ) { name in
             try KernelVariants.$recurrent.withValue(RecurrentPath(rawValue: name)!) {
                 try timeRecurrence(cell: cell, steps: steps, batch: batch, hidden: hidden)
             }
@@ -257,10 +282,11 @@ extension KernelBackend {
     private func timeRecurrence(cell: CellKind, steps T: Int, batch B: Int, hidden H: Int) throws -> Double {
         let G = cell.gates
         func filled(_ shape: [Int], _ v: Double) throws -> Tensor { try Tensor.full(shape, v, on: self) }
-        let q = RecurrentSequence(cell: cell, steps: T, batch: B, hidden: H, reverse: false,
-                                  gi: try filled([T, B, G * H], 0.01), wHH: try filled([G * H, H], 0.01), bHH: try filled([G * H], 0),
-                                  h0: try filled([B, H], 0), cells: cell == .lstm ? try filled([T + 1, B, H], 0) : nil,
-                                  out: try filled([T, B, H], 0), saved: try filled([T, B, 4 * H], 0))
+        let q = RecurrentSequence(
+            cell: cell, steps: T, batch: B, hidden: H, reverse: false,
+            gi: try filled([T, B, G * H], 0.01), wHH: try filled([G * H, H], 0.01), bHH: try filled([G * H], 0),
+            h0: try filled([B, H], 0), cells: cell == .lstm ? try filled([T + 1, B, H], 0) : nil,
+            out: try filled([T, B, H], 0), saved: try filled([T, B, 4 * H], 0))
         let gradOut = try filled([T, B, H], 0.01), dh = try filled([B, H], 0), dc = cell == .lstm ? try filled([B, H], 0) : nil
         let dGi = try filled([T, B, G * H], 0), dGh = try filled([T, B, G * H], 0)
         return try medianTime {
@@ -272,7 +298,7 @@ extension KernelBackend {
     /// Times the recurrence candidates for a shape now, even where a choice is cached (`dive
     /// tune`), and keeps the fastest; returns the choice, or nil where fewer than two can run it.
     public func tuneRecurrence(_ cell: CellKind, steps: Int, batch: Int, hidden: Int) throws -> TunedChoice? {
-        guard limits.isGPU else { return nil }       // CPU-type devices run the vector kernels
+        guard limits.isGPU else { return nil }  // CPU-type devices run the vector kernels
         return try tuner.retimed {
             recurrentLaunches[RecurrentKey(path: .auto, cell: cell, steps: steps, batch: batch, hidden: hidden)] = nil
             _ = try tunedRecurrence(cell: cell, steps: steps, batch: batch, hidden: hidden, retime: true)

@@ -6,7 +6,11 @@ extension KernelBackend {
     public func reduce(_ op: ReduceOp, _ x: Tensor, into y: Tensor, outer: Int, length: Int, inner: Int) throws {
         try requireFloat32(x, op: "reduce")
         let id: Kernel
-        switch op { case .sum, .mean, .scaledSum: id = .r_sum; case .max: id = .r_max; case .argmax: id = .r_argmax }
+        switch op {
+        case .sum, .mean, .scaledSum: id = .r_sum;
+        case .max: id = .r_max;
+        case .argmax: id = .r_argmax
+        }
         let scale = op.scale(length: length)
         try launch(id, global: (inner, outer, 1)) { a in
             try a.buffer(x); try a.buffer(y); try a.int(length); try a.int(inner); try a.float(scale)

@@ -22,6 +22,8 @@ extension KernelBackend {
         try requireFloat32(x, y, op: "copy_bw")
         precondition(x.count == y.count && x.count % 4 == 0, "copy_bw takes equal counts in multiples of 4")
         let n = x.count / 4
-        try launch(.copy_bw, global: (n, 1, 1)) { a in try a.buffer(x); try a.buffer(y); try a.int(n) }
+        try launch(.copy_bw, global: (n, 1, 1)) { a in
+            try a.buffer(x); try a.buffer(y); try a.int(n)
+        }
     }
 }

@@ -6,10 +6,14 @@ extension KernelBackend {
     /// Sets every element of an Int32 or Float32 tensor to `value` in one launch.
     public func fill(_ y: Tensor, value: Double) throws {
         if y.dtype == .int32 {
-            try launch(.fill_i, global: (y.count, 1, 1)) { a in try a.buffer(y); try a.int(Int(value)); try a.int(y.count) }
+            try launch(.fill_i, global: (y.count, 1, 1)) { a in
+                try a.buffer(y); try a.int(Int(value)); try a.int(y.count)
+            }
         } else {
             try requireFloat32(y, op: "fill")
-            try launch(.fill_f, global: (y.count, 1, 1)) { a in try a.buffer(y); try a.float(Float(value)); try a.int(y.count) }
+            try launch(.fill_f, global: (y.count, 1, 1)) { a in
+                try a.buffer(y); try a.float(Float(value)); try a.int(y.count)
+            }
         }
     }
 

@@ -56,8 +56,10 @@ extension KernelBackend {
     private func tunedRows(_ op: String, cols: Int, rows: Int, retime: Bool = false) throws -> String? {
         var rowClass = 1
         while rowClass < rows { rowClass *= 2 }
-        return try tuner.choose(family: op, shape: "cols=\(cols) rows=\(rowClass)", program: op,
-                                candidates: [RowVariant.perGroup, .perTeam].map(\.rawValue), retime: retime) { name in
+        return try tuner.choose(
+            family: op, shape: "cols=\(cols) rows=\(rowClass)", program: op,
+            candidates: [RowVariant.perGroup, .perTeam].map(\.rawValue), retime: retime
+        ) { name in
             try KernelVariants.$rows.withValue(RowVariant(rawValue: name)!) { try timeRows(op, cols: cols, rows: rowClass) }
         }
     }
@@ -87,10 +89,12 @@ extension KernelBackend {
         let mean = try Tensor.empty([rows], on: self), rstd = try Tensor.empty([rows], on: self)
         let dGamma = try Tensor.empty([cols], on: self), dBeta = try Tensor.empty([cols], on: self)
         return try medianTime {
-            try layerNorm(x, residual: nil, dropout: nil, gamma: gamma, beta: beta, eps: 1e-5, into: y, sum: nil, mean: mean, rstd: rstd,
-                          rows: rows, cols: cols)
-            try layerNormBackward(x, gradOutput: dy, gamma: gamma, mean: mean, rstd: rstd, dropout: nil, into: dx, dResidual: nil,
-                                  dGamma: dGamma, dBeta: dBeta, rows: rows, cols: cols)
+            try layerNorm(
+                x, residual: nil, dropout: nil, gamma: gamma, beta: beta, eps: 1e-5, into: y, sum: nil, mean: mean, rstd: rstd,
+                rows: rows, cols: cols)
+            try layerNormBackward(
+                x, gradOutput: dy, gamma: gamma, mean: mean, rstd: rstd, dropout: nil, into: dx, dResidual: nil,
+                dGamma: dGamma, dBeta: dBeta, rows: rows, cols: cols)
         }
     }
 
@@ -99,8 +103,10 @@ extension KernelBackend {
         try requireFloat32(x, op: "maskedSoftmax")
         let rep = validLens.map { rows / max($0.count, 1) } ?? 1
         let shape = try rowLaunch("softmax", cols: cols, rows: rows)
-        try launch(shape == nil ? .sm_fw : .sm_fw_wg, global: (shape.map { $0.groups(rows: rows) * $0.local } ?? rows, 1, 1),
-                   local: shape.map { ($0.local, 1, 1) }) { a in
+        try launch(
+            shape == nil ? .sm_fw : .sm_fw_wg, global: (shape.map { $0.groups(rows: rows) * $0.local } ?? rows, 1, 1),
+            local: shape.map { ($0.local, 1, 1) }
+        ) { a in
             try a.buffer(x); try a.buffer(y); try a.buffer(validLens)
             try a.int(cols); try a.int(rep); try a.int(validLens == nil ? 0 : 1)
             if let shape { try a.int(shape.team); try a.int(rows); try a.local(floats: shape.local) }
@@ -108,13 +114,17 @@ extension KernelBackend {
     }
 
     /// Float32 softmax backward of each row of (rows, cols) in one launch of the tuned row variant.
-    public func softmaxBackward(output y: Tensor, gradOutput dy: Tensor, validLens: Tensor?, into dx: Tensor,
-                                rows: Int, cols: Int) throws {
+    public func softmaxBackward(
+        output y: Tensor, gradOutput dy: Tensor, validLens: Tensor?, into dx: Tensor,
+        rows: Int, cols: Int
+    ) throws {
         try requireFloat32(y, op: "softmaxBackward")
         let rep = validLens.map { rows / max($0.count, 1) } ?? 1
         let shape = try rowLaunch("softmax", cols: cols, rows: rows)
-        try launch(shape == nil ? .sm_bw : .sm_bw_wg, global: (shape.map { $0.groups(rows: rows) * $0.local } ?? rows, 1, 1),
-                   local: shape.map { ($0.local, 1, 1) }) { a in
+        try launch(
+            shape == nil ? .sm_bw : .sm_bw_wg, global: (shape.map { $0.groups(rows: rows) * $0.local } ?? rows, 1, 1),
+            local: shape.map { ($0.local, 1, 1) }
+        ) { a in
             try a.buffer(y); try a.buffer(dy); try a.buffer(dx); try a.buffer(validLens)
             try a.int(cols); try a.int(rep); try a.int(validLens == nil ? 0 : 1)
             if let shape { try a.int(shape.team); try a.int(rows); try a.local(floats: shape.local) }

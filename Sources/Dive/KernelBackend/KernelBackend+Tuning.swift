@@ -8,8 +8,9 @@ extension KernelBackend {
     /// per text of Kernels/<program>.cl, so an edited kernel is tuned again. Nil without a cache.
     func tuningFile(program: String, _ what: String) -> URL? {
         guard let source = try? KernelFiles.source(named: program) else { return nil }
-        return KernelFiles.cacheDirectory?.appendingPathComponent(String(
-            format: "%@-%016llx.json", what, KernelFiles.fnv1a(runtime.tuningIdentity + [source])))
+        return KernelFiles.cacheDirectory?.appendingPathComponent(
+            String(
+                format: "%@-%016llx.json", what, KernelFiles.fnv1a(runtime.tuningIdentity + [source])))
     }
 
     /// Median seconds of three timed runs of `body` after one warm-up (the queue drained around each).

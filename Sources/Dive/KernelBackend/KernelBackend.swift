@@ -100,8 +100,9 @@ protocol KernelRuntime: AnyObject {
     /// Kernel `name` of program `program` (Kernels/<program>.cl) built with `options` ("-D ROWS=4").
     func function(_ name: String, program: String, options: String) throws -> KernelFunction
     /// Queues `function` over `global` work-items in groups of `local` (nil: the runtime picks).
-    func enqueue(_ function: KernelFunction, name: String, global: (Int, Int, Int), local: (Int, Int, Int)?,
-                 args: [KernelArg]) throws
+    func enqueue(
+        _ function: KernelFunction, name: String, global: (Int, Int, Int), local: (Int, Int, Int)?,
+        args: [KernelArg]) throws
     /// The most work-groups of `function` (`localSize` work-items, `localBytes` of local memory)
     /// the device runs at once, so that a launch of that many may wait for each other (0: none).
     func residentGroups(_ function: KernelFunction, localSize: Int, localBytes: Int) throws -> Int
@@ -250,16 +251,20 @@ public final class KernelBackend: Backend {
 
     /// Sets the arguments through `setArgs` and queues kernel `id` over `global` work-items
     /// (trailing 1s are dropped), without waiting. Empty ranges launch nothing.
-    func launch(_ id: Kernel, global: (Int, Int, Int), local: (Int, Int, Int)? = nil,
-                _ setArgs: (inout KernelArgs) throws -> Void) throws {
+    func launch(
+        _ id: Kernel, global: (Int, Int, Int), local: (Int, Int, Int)? = nil,
+        _ setArgs: (inout KernelArgs) throws -> Void
+    ) throws {
         lock.lock(); defer { lock.unlock() }
         try launchLocked(try function(id), name: id.name, family: id.file, global: global, local: local, setArgs)
     }
 
     /// `family` names the op family the launch is counted under in `trace`. With `resident`, the
     /// launch's work-groups wait for each other (`enqueueResident`): `global` is groups × `local`.
-    func launchLocked(_ function: KernelFunction, name: String, family: String, global: (Int, Int, Int),
-                      local: (Int, Int, Int)?, resident: Bool = false, _ setArgs: (inout KernelArgs) throws -> Void) throws {
+    func launchLocked(
+        _ function: KernelFunction, name: String, family: String, global: (Int, Int, Int),
+        local: (Int, Int, Int)?, resident: Bool = false, _ setArgs: (inout KernelArgs) throws -> Void
+    ) throws {
         guard global.0 > 0, global.1 > 0, global.2 > 0 else { return }
         var args = KernelArgs()
         args.runtime = runtime

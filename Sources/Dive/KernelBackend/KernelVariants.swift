@@ -55,7 +55,8 @@ public enum KernelVariants {
             case "recurrent" where RecurrentPath(rawValue: value) != nil: f.recurrent = RecurrentPath(rawValue: value)!
             case "rows" where RowVariant(rawValue: value) != nil: f.rows = RowVariant(rawValue: value)!
             default:
-                f.error = "cannot read '\(item)'; give family=variant with gemm (\(names(GemmVariant.self))), "
+                f.error =
+                    "cannot read '\(item)'; give family=variant with gemm (\(names(GemmVariant.self))), "
                     + "recurrent (\(names(RecurrentPath.self))) or rows (\(names(RowVariant.self)))"
             }
         }

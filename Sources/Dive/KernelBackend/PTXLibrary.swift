@@ -26,8 +26,10 @@ enum PTXLibrary {
     static func module(program: String, options: String) throws -> String {
         let name = moduleName(program: program, options: options)
         guard let text = EmbeddedKernels.ptx[name] else {
-            throw DiveError.invalidArgument(op: "CUDA", detail: "no PTX for \(program).cl with '\(options)' (Kernels/PTX/\(name).ptx); "
-                + "add the variant to Kernels/PTX/variants and run Kernels/PTX/generate")
+            throw DiveError.invalidArgument(
+                op: "CUDA",
+                detail: "no PTX for \(program).cl with '\(options)' (Kernels/PTX/\(name).ptx); "
+                    + "add the variant to Kernels/PTX/variants and run Kernels/PTX/generate")
         }
         return text
     }
@@ -66,7 +68,8 @@ enum PTXLibrary {
     private static func param(_ text: String) -> Param {
         let words = text.split(separator: " ")
         if let open = text.lastIndex(of: "["), let close = text.lastIndex(of: "]"),
-           let count = Int(text[text.index(after: open)..<close]) {
+            let count = Int(text[text.index(after: open)..<close])
+        {
             return Param(bytes: count, isFloat: false)
         }
         let type = words.last { $0.hasPrefix(".") && $0 != ".param" } ?? ""
@@ -91,8 +94,10 @@ enum PTXLibrary {
         }
         let given = args.map(param(for:))
         guard given == declared else {
-            throw DiveError.invalidArgument(op: kernel, detail: "arguments (\(given.map(\.description).joined(separator: " "))) "
-                + "do not match the PTX parameters (\(declared.map(\.description).joined(separator: " ")))")
+            throw DiveError.invalidArgument(
+                op: kernel,
+                detail: "arguments (\(given.map(\.description).joined(separator: " "))) "
+                    + "do not match the PTX parameters (\(declared.map(\.description).joined(separator: " ")))")
         }
     }
 }

@@ -27,15 +27,19 @@ final class Tuner {
     /// cached, or timed now with `time` (median seconds of the candidate on that shape). `program`
     /// is the Kernels/*.cl file whose text keys the cache. `retime` times them even where a choice
     /// exists (`dive tune`). One candidate is chosen untimed; none gives nil.
-    func choose(family: String, shape: String, program: String, candidates: [String], retime: Bool = false,
-                time: (String) throws -> Double) throws -> String? {
+    func choose(
+        family: String, shape: String, program: String, candidates: [String], retime: Bool = false,
+        time: (String) throws -> Double
+    ) throws -> String? {
         backend.lock.lock(); defer { backend.lock.unlock() }
         let key = family + " " + shape
         if !retime, let c = chosen[key], candidates.contains(c) { return c }
         guard candidates.count > 1 else { chosen[key] = candidates.first; return candidates.first }
-        let file = backend.tuningFile(program: program, "\(family)-tuning-" + shape.map { $0.isLetter || $0.isNumber ? String($0) : "-" }.joined())
+        let file = backend.tuningFile(
+            program: program, "\(family)-tuning-" + shape.map { $0.isLetter || $0.isNumber ? String($0) : "-" }.joined())
         if !retime, let file, let data = try? Data(contentsOf: file), let cached = try? JSONDecoder().decode(TunedChoice.self, from: data),
-           candidates.contains(cached.chosen) {
+            candidates.contains(cached.chosen)
+        {
             backend.tuned.append(TunedChoice(family: family, shape: shape, seconds: [:], chosen: cached.chosen, cached: true))
             chosen[key] = cached.chosen
             return cached.chosen

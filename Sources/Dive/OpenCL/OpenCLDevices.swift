@@ -8,9 +8,9 @@ public struct OpenCLDeviceInfo: @unchecked Sendable {
     /// The index of the device's platform, P in `opencl:P.D`.
     public let platformIndex: Int
     /// The device's index within its platform, D in `opencl:P.D`.
-    public let deviceIndex: Int      // within the platform
+    public let deviceIndex: Int  // within the platform
     /// The device's index counting across all platforms, N in `opencl:N`.
-    public let globalIndex: Int      // counting across platforms: `opencl:N`
+    public let globalIndex: Int  // counting across platforms: `opencl:N`
     /// The platform's name (CL_PLATFORM_NAME), e.g. "Portable Computing Language".
     public let platformName: String
     /// The platform's version string (CL_PLATFORM_VERSION).
@@ -60,7 +60,8 @@ enum OpenCLDevices {
             guard let platform else { continue }
             var deviceCount: cl_uint = 0
             guard clGetDeviceIDs(platform, cl_device_type(CL_DEVICE_TYPE_ALL), 0, nil, &deviceCount) == CL_SUCCESS,
-                  deviceCount > 0 else { continue }
+                deviceCount > 0
+            else { continue }
             var devices = [cl_device_id?](repeating: nil, count: Int(deviceCount))
             guard clGetDeviceIDs(platform, cl_device_type(CL_DEVICE_TYPE_ALL), deviceCount, &devices, nil) == CL_SUCCESS
             else { continue }
@@ -69,25 +70,26 @@ enum OpenCLDevices {
                 let type: cl_device_type = deviceValue(device, CL_DEVICE_TYPE)
                 let extensions = deviceString(device, CL_DEVICE_EXTENSIONS)
                 let fp64: cl_device_fp_config = deviceValue(device, CL_DEVICE_DOUBLE_FP_CONFIG)
-                result.append(OpenCLDeviceInfo(
-                    platformIndex: p, deviceIndex: d, globalIndex: result.count,
-                    platformName: platformString(platform, CL_PLATFORM_NAME),
-                    platformVersion: platformString(platform, CL_PLATFORM_VERSION),
-                    name: deviceString(device, CL_DEVICE_NAME),
-                    vendor: deviceString(device, CL_DEVICE_VENDOR),
-                    driverVersion: deviceString(device, CL_DRIVER_VERSION),
-                    openCLCVersion: deviceString(device, CL_DEVICE_OPENCL_C_VERSION),
-                    isGPU: type & cl_device_type(CL_DEVICE_TYPE_GPU) != 0,
-                    typeName: typeName(type),
-                    computeUnits: Int(deviceValue(device, CL_DEVICE_MAX_COMPUTE_UNITS) as cl_uint),
-                    globalMemoryBytes: Int(deviceValue(device, CL_DEVICE_GLOBAL_MEM_SIZE) as cl_ulong),
-                    maxAllocationBytes: Int(deviceValue(device, CL_DEVICE_MAX_MEM_ALLOC_SIZE) as cl_ulong),
-                    localMemoryBytes: Int(deviceValue(device, CL_DEVICE_LOCAL_MEM_SIZE) as cl_ulong),
-                    maxWorkGroupSize: Int(deviceValue(device, CL_DEVICE_MAX_WORK_GROUP_SIZE) as Int),
-                    baseAddressAlignment: max(4, Int(deviceValue(device, CL_DEVICE_MEM_BASE_ADDR_ALIGN) as cl_uint) / 8),
-                    supportsFP16: extensions.contains("cl_khr_fp16"),
-                    supportsFP64: fp64 != 0 || extensions.contains("cl_khr_fp64"),
-                    id: device))
+                result.append(
+                    OpenCLDeviceInfo(
+                        platformIndex: p, deviceIndex: d, globalIndex: result.count,
+                        platformName: platformString(platform, CL_PLATFORM_NAME),
+                        platformVersion: platformString(platform, CL_PLATFORM_VERSION),
+                        name: deviceString(device, CL_DEVICE_NAME),
+                        vendor: deviceString(device, CL_DEVICE_VENDOR),
+                        driverVersion: deviceString(device, CL_DRIVER_VERSION),
+                        openCLCVersion: deviceString(device, CL_DEVICE_OPENCL_C_VERSION),
+                        isGPU: type & cl_device_type(CL_DEVICE_TYPE_GPU) != 0,
+                        typeName: typeName(type),
+                        computeUnits: Int(deviceValue(device, CL_DEVICE_MAX_COMPUTE_UNITS) as cl_uint),
+                        globalMemoryBytes: Int(deviceValue(device, CL_DEVICE_GLOBAL_MEM_SIZE) as cl_ulong),
+                        maxAllocationBytes: Int(deviceValue(device, CL_DEVICE_MAX_MEM_ALLOC_SIZE) as cl_ulong),
+                        localMemoryBytes: Int(deviceValue(device, CL_DEVICE_LOCAL_MEM_SIZE) as cl_ulong),
+                        maxWorkGroupSize: Int(deviceValue(device, CL_DEVICE_MAX_WORK_GROUP_SIZE) as Int),
+                        baseAddressAlignment: max(4, Int(deviceValue(device, CL_DEVICE_MEM_BASE_ADDR_ALIGN) as cl_uint) / 8),
+                        supportsFP16: extensions.contains("cl_khr_fp16"),
+                        supportsFP64: fp64 != 0 || extensions.contains("cl_khr_fp64"),
+                        id: device))
             }
         }
         return result

@@ -47,9 +47,10 @@ final class OpenCLRuntime: KernelRuntime {
     init(info: OpenCLDeviceInfo) throws {
         self.info = info
         self.device = .opencl(platform: nil, index: info.globalIndex)
-        self.limits = KernelDeviceLimits(name: info.name, isGPU: info.isGPU, computeUnits: info.computeUnits,
-                                         globalMemoryBytes: info.globalMemoryBytes, localMemoryBytes: info.localMemoryBytes,
-                                         maxWorkGroupSize: info.maxWorkGroupSize)
+        self.limits = KernelDeviceLimits(
+            name: info.name, isGPU: info.isGPU, computeUnits: info.computeUnits,
+            globalMemoryBytes: info.globalMemoryBytes, localMemoryBytes: info.localMemoryBytes,
+            maxWorkGroupSize: info.maxWorkGroupSize)
         var status: cl_int = 0
         var deviceID: cl_device_id? = info.id
         guard let context = clCreateContext(nil, 1, &deviceID, nil, nil, &status), status == CL_SUCCESS else {
@@ -74,13 +75,15 @@ final class OpenCLRuntime: KernelRuntime {
         }
         var status: cl_int = 0
         if let mem = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), max(byteCount, 4), nil, &status),
-           status == CL_SUCCESS {
+            status == CL_SUCCESS
+        {
             return mem
         }
         // Give the pool's memory back and try once more before reporting.
         for mem in free.drain() { clReleaseMemObject(mem) }
         if let mem = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), max(byteCount, 4), nil, &status),
-           status == CL_SUCCESS {
+            status == CL_SUCCESS
+        {
             return mem
         }
         if status == CL_MEM_OBJECT_ALLOCATION_FAILURE || status == CL_OUT_OF_RESOURCES || status == CL_OUT_OF_HOST_MEMORY {
@@ -97,11 +100,13 @@ final class OpenCLRuntime: KernelRuntime {
     func view(_ buffer: Buffer, byteOffset: Int, byteCount: Int) throws -> Buffer? {
         let allocation = unsafeDowncast(buffer.allocation, to: CLBuffer.self)
         guard byteCount > 0, byteOffset >= 0, byteOffset + byteCount <= allocation.byteCount,
-              byteOffset % info.baseAddressAlignment == 0 else { return nil }
+            byteOffset % info.baseAddressAlignment == 0
+        else { return nil }
         var region = cl_buffer_region(origin: byteOffset, size: byteCount)
         var status: cl_int = 0
-        let mem = clCreateSubBuffer(allocation.mem, cl_mem_flags(CL_MEM_READ_WRITE),
-                                    cl_buffer_create_type(CL_BUFFER_CREATE_TYPE_REGION), &region, &status)
+        let mem = clCreateSubBuffer(
+            allocation.mem, cl_mem_flags(CL_MEM_READ_WRITE),
+            cl_buffer_create_type(CL_BUFFER_CREATE_TYPE_REGION), &region, &status)
         guard status == CL_SUCCESS, let mem else {
             try clCheck(status, "clCreateSubBuffer", "\(byteCount) bytes at \(byteOffset)")
             return nil
@@ -133,8 +138,9 @@ final class OpenCLRuntime: KernelRuntime {
     /// Waits for queued work, then copies the buffer out.
     func download(_ buffer: Buffer, to bytes: UnsafeMutableRawBufferPointer) throws {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-        try clCheck(clEnqueueReadBuffer(queue, mem(buffer), cl_bool(CL_TRUE), 0, bytes.count, base, 0, nil, nil),
-                    "clEnqueueReadBuffer", "\(bytes.count) bytes")
+        try clCheck(
+            clEnqueueReadBuffer(queue, mem(buffer), cl_bool(CL_TRUE), 0, bytes.count, base, 0, nil, nil),
+            "clEnqueueReadBuffer", "\(bytes.count) bytes")
         releaseCompletedUploads()
     }
 
@@ -172,16 +178,19 @@ final class OpenCLRuntime: KernelRuntime {
         return k
     }
 
-    func enqueue(_ function: KernelFunction, name: String, global: (Int, Int, Int), local: (Int, Int, Int)?,
-                 args: [KernelArg]) throws {
+    func enqueue(
+        _ function: KernelFunction, name: String, global: (Int, Int, Int), local: (Int, Int, Int)?,
+        args: [KernelArg]
+    ) throws {
         for (index, arg) in args.enumerated() { try set(function, cl_uint(index), arg) }
         // Homogeneous tuples are laid out as C arrays: no heap allocation per launch.
         var g = global, l = local ?? (0, 0, 0)
         let dims: cl_uint = global.2 > 1 ? 3 : (global.1 > 1 ? 2 : 1)
         let status = withUnsafeBytes(of: &g) { gp in
             withUnsafeBytes(of: &l) { lp in
-                clEnqueueNDRangeKernel(queue, function, dims, nil, gp.bindMemory(to: Int.self).baseAddress,
-                                       local == nil ? nil : lp.bindMemory(to: Int.self).baseAddress, 0, nil, nil)
+                clEnqueueNDRangeKernel(
+                    queue, function, dims, nil, gp.bindMemory(to: Int.self).baseAddress,
+                    local == nil ? nil : lp.bindMemory(to: Int.self).baseAddress, 0, nil, nil)
             }
         }
         try clCheck(status, "clEnqueueNDRangeKernel(\(name))", "global \(global)")
@@ -198,9 +207,12 @@ final class OpenCLRuntime: KernelRuntime {
     /// queues of this process share, so there such a launch runs alone and is waited for.
     func enqueueResident(_ function: KernelFunction, name: String, groups: Int, localSize: Int, args: [KernelArg]) throws {
         guard groups <= limits.computeUnits else {
-            throw DiveError.invalidArgument(op: name, detail: "\(groups) work-groups that wait for each other on \(limits.computeUnits) compute units")
+            throw DiveError.invalidArgument(
+                op: name, detail: "\(groups) work-groups that wait for each other on \(limits.computeUnits) compute units")
         }
-        guard !limits.isGPU else { return try enqueue(function, name: name, global: (groups * localSize, 1, 1), local: (localSize, 1, 1), args: args) }
+        guard !limits.isGPU else {
+            return try enqueue(function, name: name, global: (groups * localSize, 1, 1), local: (localSize, 1, 1), args: args)
+        }
         Self.residentLock.lock(); defer { Self.residentLock.unlock() }
         try enqueue(function, name: name, global: (groups * localSize, 1, 1), local: (localSize, 1, 1), args: args)
         try finish()
@@ -212,8 +224,9 @@ final class OpenCLRuntime: KernelRuntime {
     private func set(_ k: cl_kernel, _ index: cl_uint, _ arg: KernelArg) throws {
         func value<T>(_ v: T) throws {
             var v = v
-            try clCheck(withUnsafePointer(to: &v) { clSetKernelArg(k, index, MemoryLayout<T>.size, $0) },
-                        "clSetKernelArg", "argument \(index)")
+            try clCheck(
+                withUnsafePointer(to: &v) { clSetKernelArg(k, index, MemoryLayout<T>.size, $0) },
+                "clSetKernelArg", "argument \(index)")
         }
         switch arg {
         case let .buffer(b): try value((b.map(mem) ?? dummy) as cl_mem?)

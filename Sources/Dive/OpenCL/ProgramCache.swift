@@ -91,12 +91,14 @@ final class ProgramCache {
     private func saveBinary(_ program: cl_program, to file: URL) {
         var size = 0
         guard clGetProgramInfo(program, cl_program_info(CL_PROGRAM_BINARY_SIZES), MemoryLayout<Int>.size, &size, nil) == CL_SUCCESS,
-              size > 0 else { return }
+            size > 0
+        else { return }
         var bytes = [UInt8](repeating: 0, count: size)
         let ok: Bool = bytes.withUnsafeMutableBufferPointer { buffer in
             var pointer: UnsafeMutablePointer<UInt8>? = buffer.baseAddress
-            return clGetProgramInfo(program, cl_program_info(CL_PROGRAM_BINARIES), MemoryLayout<UnsafeMutablePointer<UInt8>?>.size,
-                                    &pointer, nil) == CL_SUCCESS
+            return clGetProgramInfo(
+                program, cl_program_info(CL_PROGRAM_BINARIES), MemoryLayout<UnsafeMutablePointer<UInt8>?>.size,
+                &pointer, nil) == CL_SUCCESS
         }
         guard ok else { return }
         try? AtomicFile.write(Data(bytes), to: file)

@@ -44,7 +44,8 @@ public final class RandomStream {
         let inner = count / (outer * local)
         defer { offset &+= UInt64(outer * shard.globalRows * inner) }
         let first = offset &+ UInt64(shard.rows.lowerBound * inner)
-        return outer == 1 ? DropoutMask(p: p, seed: seed, offset: first)
+        return outer == 1
+            ? DropoutMask(p: p, seed: seed, offset: first)
             : DropoutMask(p: p, seed: seed, offset: first, block: local * inner, stride: shard.globalRows * inner)
     }
 }

@@ -22,8 +22,10 @@ extension Tensor {
                 case .sub: return [needA ? try g.sumTo(a.shape) : nil, needB ? try (-g).sumTo(b.shape) : nil]
                 case .mul: return [needA ? try (g * b).sumTo(a.shape) : nil, needB ? try (g * a).sumTo(b.shape) : nil]
                 case .div:
-                    return [needA ? try (g / b).sumTo(a.shape) : nil,
-                            needB ? try (-(g * a) / (b * b)).sumTo(b.shape) : nil]
+                    return [
+                        needA ? try (g / b).sumTo(a.shape) : nil,
+                        needB ? try (-(g * a) / (b * b)).sumTo(b.shape) : nil
+                    ]
                 }
             }
         }

@@ -8,8 +8,10 @@ extension Tensor {
     /// With the rest: dropout(rows · scale + positions) in one launch, positions (T, D) a constant
     /// added at step n % T of the flattened indices (indices (B, T)), dropout drawing what
     /// `dropout(p:stream:)` would draw at this point of `stream`.
-    public static func embedding(_ table: Tensor, indices: Tensor, scale: Float = 1, positions: Tensor? = nil,
-                                 dropout p: Float = 0, stream: RandomStream? = nil) throws -> Tensor {
+    public static func embedding(
+        _ table: Tensor, indices: Tensor, scale: Float = 1, positions: Tensor? = nil,
+        dropout p: Float = 0, stream: RandomStream? = nil
+    ) throws -> Tensor {
         try table.checkFloat(op: "embedding")
         try indices.checkInt(op: "embedding", role: "the token indices")
         try table.checkSameDevice([indices] + (positions.map { [$0] } ?? []), op: "embedding")
@@ -20,7 +22,8 @@ extension Tensor {
         if let positions {
             let steps = indices.shape.last ?? 1
             guard positions.count == steps * dim, positions.dtype == table.dtype else {
-                throw DiveError.shapeMismatch(op: "embedding", detail: "positions \(positions.shape) for indices \(indices.shape) of \(dim) columns")
+                throw DiveError.shapeMismatch(
+                    op: "embedding", detail: "positions \(positions.shape) for indices \(indices.shape) of \(dim) columns")
             }
         }
         guard p >= 0 && p < 1 else {
@@ -32,14 +35,16 @@ extension Tensor {
             guard let stream else { throw DiveError.invalidArgument(op: "embedding", detail: "dropout \(p) needs a random stream") }
             mask = try stream.mask(p: p, count: out.count)
         }
-        try table.backend.embedding(table: table, indices: indices, scale: scale, positions: positions, dropout: mask,
-                                    into: out, count: indices.count, dim: dim)
+        try table.backend.embedding(
+            table: table, indices: indices, scale: scale, positions: positions, dropout: mask,
+            into: out, count: indices.count, dim: dim)
         if Autograd.shouldRecord([table]) {
             let tableShape = table.shape
             out.record(inputs: [table]) { g in
                 let dTable = try g.emptyLike(tableShape)
-                try g.backend.embeddingBackward(gradOutput: g, indices: indices, scale: scale, dropout: mask, into: dTable,
-                                                count: indices.count, dim: dim)
+                try g.backend.embeddingBackward(
+                    gradOutput: g, indices: indices, scale: scale, dropout: mask, into: dTable,
+                    count: indices.count, dim: dim)
                 return [dTable]
             }
         }

@@ -17,8 +17,9 @@ extension Tensor {
             let x = detached(), gm = gamma.detached()
             out.record(inputs: [self, gamma, beta]) { g in
                 let dx = try x.emptyLike(), dGamma = try gm.emptyLike(), dBeta = try gm.emptyLike()
-                try x.backend.layerNormBackward(x, gradOutput: g, gamma: gm, mean: mean, rstd: rstd,
-                                                into: dx, dGamma: dGamma, dBeta: dBeta, rows: rows, cols: cols)
+                try x.backend.layerNormBackward(
+                    x, gradOutput: g, gamma: gm, mean: mean, rstd: rstd,
+                    into: dx, dGamma: dGamma, dBeta: dBeta, rows: rows, cols: cols)
                 return [dx, dGamma, dBeta]
             }
         }
@@ -28,8 +29,10 @@ extension Tensor {
     /// The Transformer's AddNorm, LN(x + dropout(y)), in one layer-norm launch each way: the sum
     /// and the dropout happen inside the kernel (the mask `y.dropout(p:stream:)` would draw at this
     /// point of the stream), and the backward writes y's gradient beside x's.
-    public static func addNorm(_ x: Tensor, _ y: Tensor, gamma: Tensor, beta: Tensor, eps: Float = 1e-5,
-                               dropout p: Float = 0, stream: RandomStream? = nil) throws -> Tensor {
+    public static func addNorm(
+        _ x: Tensor, _ y: Tensor, gamma: Tensor, beta: Tensor, eps: Float = 1e-5,
+        dropout p: Float = 0, stream: RandomStream? = nil
+    ) throws -> Tensor {
         try x.checkFloat(op: "addNorm")
         try x.checkSameDevice([y, gamma, beta], op: "addNorm")
         guard let cols = x.shape.last, y.shape == x.shape, y.dtype == x.dtype, gamma.count == cols, beta.count == cols else {
@@ -44,15 +47,17 @@ extension Tensor {
         let rows = x.count / Swift.max(cols, 1)
         let out = try x.emptyLike(), sum = try x.emptyLike()
         let mean = try x.emptyLike([rows]), rstd = try x.emptyLike([rows])
-        try x.backend.layerNorm(x, residual: y, dropout: mask, gamma: gamma, beta: beta, eps: eps, into: out, sum: sum,
-                                mean: mean, rstd: rstd, rows: rows, cols: cols)
+        try x.backend.layerNorm(
+            x, residual: y, dropout: mask, gamma: gamma, beta: beta, eps: eps, into: out, sum: sum,
+            mean: mean, rstd: rstd, rows: rows, cols: cols)
         if Autograd.shouldRecord([x, y, gamma, beta]) {
             let gm = gamma.detached()
             out.record(inputs: [x, y, gamma, beta]) { g in
                 let dz = try sum.emptyLike(), dGamma = try gm.emptyLike(), dBeta = try gm.emptyLike()
                 let dy = try sum.emptyLike()
-                try sum.backend.layerNormBackward(sum, gradOutput: g, gamma: gm, mean: mean, rstd: rstd, dropout: mask,
-                                                  into: dz, dResidual: dy, dGamma: dGamma, dBeta: dBeta, rows: rows, cols: cols)
+                try sum.backend.layerNormBackward(
+                    sum, gradOutput: g, gamma: gm, mean: mean, rstd: rstd, dropout: mask,
+                    into: dz, dResidual: dy, dGamma: dGamma, dBeta: dBeta, rows: rows, cols: cols)
                 return [dz, dy, dGamma, dBeta]
             }
         }

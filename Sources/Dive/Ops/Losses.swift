@@ -9,16 +9,20 @@ extension Tensor {
         try targets.checkInt(op: "crossEntropy", role: "the targets (class indices)")
         try checkSameDevice([targets] + (weights.map { [$0] } ?? []), op: "crossEntropy")
         guard rank == 2, targets.count == shape[0], weights.map({ $0.count == shape[0] && $0.dtype == dtype }) ?? true else {
-            throw DiveError.shapeMismatch(op: "crossEntropy",
-                detail: "logits \(shape) need (N, V) with \(rank == 2 ? shape[0] : 0) targets and weights; got targets \(targets.shape)\(weights.map { ", weights \($0.shape)" } ?? "")")
+            throw DiveError.shapeMismatch(
+                op: "crossEntropy",
+                detail:
+                    "logits \(shape) need (N, V) with \(rank == 2 ? shape[0] : 0) targets and weights; got targets \(targets.shape)\(weights.map { ", weights \($0.shape)" } ?? "")"
+            )
         }
         guard labelSmoothing >= 0 && labelSmoothing < 1 else {
             throw DiveError.invalidArgument(op: "crossEntropy", detail: "label smoothing \(labelSmoothing) must be in [0, 1)")
         }
         let rows = shape[0], classes = shape[1]
         let loss = try emptyLike([rows])
-        try backend.crossEntropy(logits: self, targets: targets, weights: weights, labelSmoothing: labelSmoothing,
-                                 into: loss, rows: rows, classes: classes)
+        try backend.crossEntropy(
+            logits: self, targets: targets, weights: weights, labelSmoothing: labelSmoothing,
+            into: loss, rows: rows, classes: classes)
         recordCrossEntropyBackward(on: loss, targets: targets, weights: weights, labelSmoothing: labelSmoothing, gradScale: 1)
         return loss
     }
@@ -36,15 +40,18 @@ extension Tensor {
 
     /// The backward of both: these logits' gradient from `loss`'s, one per row or one shared by all
     /// rows, times `gradScale`.
-    private func recordCrossEntropyBackward(on loss: Tensor, targets: Tensor, weights: Tensor?, labelSmoothing: Float,
-                                            gradScale: Float) {
+    private func recordCrossEntropyBackward(
+        on loss: Tensor, targets: Tensor, weights: Tensor?, labelSmoothing: Float,
+        gradScale: Float
+    ) {
         guard Autograd.shouldRecord([self]) else { return }
         let x = detached(), w = weights?.detached()
         let (rows, classes) = (shape[0], shape[1])
         loss.record(inputs: [self]) { g in
             let dx = try x.emptyLike()
-            try x.backend.crossEntropyBackward(logits: x, targets: targets, weights: w, labelSmoothing: labelSmoothing,
-                                               gradLoss: g, gradScale: gradScale, into: dx, rows: rows, classes: classes)
+            try x.backend.crossEntropyBackward(
+                logits: x, targets: targets, weights: w, labelSmoothing: labelSmoothing,
+                gradLoss: g, gradScale: gradScale, into: dx, rows: rows, classes: classes)
             return [dx]
         }
     }

@@ -7,8 +7,10 @@ extension Tensor {
     /// state tensor (`state`: named lists, one tensor per parameter) has its parameter's shape,
     /// dtype and device; `gradScale` is one element of the parameters' dtype on their device.
     /// Errors name the tensor. Returns the gradients.
-    private static func checkedGradients(_ params: [Tensor], op: String, state: [(name: String, tensors: [Tensor])] = [],
-                                         gradScale: Tensor?) throws -> [Tensor] {
+    private static func checkedGradients(
+        _ params: [Tensor], op: String, state: [(name: String, tensors: [Tensor])] = [],
+        gradScale: Tensor?
+    ) throws -> [Tensor] {
         guard let first = params.first else { return [] }
         // Names are built only for an error: a step checks every tensor and must stay cheap.
         func name(_ what: String, _ i: Int) -> String { "\(what) of parameter \(i) (\(params[i].shape))" }
@@ -37,7 +39,8 @@ extension Tensor {
         }
         for (stateName, tensors) in state {
             guard tensors.count == params.count else {
-                throw DiveError.shapeMismatch(op: op, detail: "\(params.count) parameters need as many \(stateName) tensors, not \(tensors.count)")
+                throw DiveError.shapeMismatch(
+                    op: op, detail: "\(params.count) parameters need as many \(stateName) tensors, not \(tensors.count)")
             }
             for (i, t) in tensors.enumerated() { try check(t, name(stateName, i), like: params[i], shape: params[i].shape) }
         }
@@ -62,8 +65,9 @@ extension Tensor {
     /// One fused Adam/AdamW update of every parameter in place from its `grad`, with its moments.
     /// Nothing changes unless every tensor checks out.
     public static func adamUpdate(_ params: [Tensor], m: [Tensor], v: [Tensor], hyper: AdamHyper) throws {
-        let grads = try checkedGradients(params, op: "adam", state: [("first moment", m), ("second moment", v)],
-                                         gradScale: hyper.gradScale)
+        let grads = try checkedGradients(
+            params, op: "adam", state: [("first moment", m), ("second moment", v)],
+            gradScale: hyper.gradScale)
         guard let first = params.first else { return }
         try first.backend.adamStep(params: params, grads: grads, m: m, v: v, hyper: hyper)
     }
@@ -86,7 +90,9 @@ extension Tensor {
     /// The book's `grad_clipping` as a factor: θ / max(‖tensors‖₂, θ), a one-element tensor on the
     /// tensors' device (no host read), for `gradScale`.
     public static func clipScale(_ tensors: [Tensor], maxNorm: Float) throws -> Tensor {
-        guard maxNorm > 0 else { throw DiveError.invalidArgument(op: "clipScale", detail: "the clipping threshold must be positive, not \(maxNorm)") }
+        guard maxNorm > 0 else {
+            throw DiveError.invalidArgument(op: "clipScale", detail: "the clipping threshold must be positive, not \(maxNorm)")
+        }
         return try norm(tensors, clipTo: maxNorm, op: "clipScale")
     }
 

@@ -10,8 +10,10 @@ extension Tensor {
     ///   outputs stay at their time positions.
     /// - Returns: (T, B, H) hidden states for every step; for LSTM (T+1, B, H) where row T is the
     ///   final cell state c_T. The final hidden state is row T-1 (row 0 when `reverse`).
-    public static func recurrentSequence(_ cell: CellKind, gi: Tensor, wHH: Tensor, bHH: Tensor, h0: Tensor,
-                                         c0: Tensor? = nil, reverse: Bool = false) throws -> Tensor {
+    public static func recurrentSequence(
+        _ cell: CellKind, gi: Tensor, wHH: Tensor, bHH: Tensor, h0: Tensor,
+        c0: Tensor? = nil, reverse: Bool = false
+    ) throws -> Tensor {
         let op = "recurrentSequence"
         try gi.checkFloat(op: op)
         try gi.checkSameDevice([wHH, bHH, h0] + (c0.map { [$0] } ?? []), op: op)
@@ -20,10 +22,13 @@ extension Tensor {
         }
         let T = gi.shape[0], B = gi.shape[1], H = wHH.shape[1], G = cell.gates
         guard gi.shape[2] == G * H, wHH.shape[0] == G * H, bHH.count == G * H, h0.count == B * H,
-              (cell == .lstm) == (c0 != nil), c0.map({ $0.count == B * H }) ?? true,
-              [wHH, bHH, h0].allSatisfy({ $0.dtype == gi.dtype }) else {
-            throw DiveError.shapeMismatch(op: op, detail: "\(cell) cell with \(G) gates: gi \(gi.shape), W_hh \(wHH.shape), b_hh \(bHH.shape), h0 \(h0.shape)"
-                + (c0.map { ", c0 \($0.shape)" } ?? (cell == .lstm ? ", c0 missing" : "")))
+            (cell == .lstm) == (c0 != nil), c0.map({ $0.count == B * H }) ?? true,
+            [wHH, bHH, h0].allSatisfy({ $0.dtype == gi.dtype })
+        else {
+            throw DiveError.shapeMismatch(
+                op: op,
+                detail: "\(cell) cell with \(G) gates: gi \(gi.shape), W_hh \(wHH.shape), b_hh \(bHH.shape), h0 \(h0.shape)"
+                    + (c0.map { ", c0 \($0.shape)" } ?? (cell == .lstm ? ", c0 missing" : "")))
         }
         let backend = gi.backend
         let rowsOut = cell == .lstm ? T + 1 : T
@@ -34,8 +39,9 @@ extension Tensor {
             try copyRows(c, into: all, count: B * H, at: 0)
             return all
         }
-        let seq = RecurrentSequence(cell: cell, steps: T, batch: B, hidden: H, reverse: reverse,
-                                    gi: gi, wHH: wHH, bHH: bHH, h0: h0, cells: cells, out: y, saved: saved)
+        let seq = RecurrentSequence(
+            cell: cell, steps: T, batch: B, hidden: H, reverse: reverse,
+            gi: gi, wHH: wHH, bHH: bHH, h0: h0, cells: cells, out: y, saved: saved)
         try backend.recurrentForward(seq)
         if let cells { try copyRows(cells, from: T * B * H, into: y, count: B * H, at: T * B * H) }
 
@@ -52,8 +58,9 @@ extension Tensor {
                     try copyRows(g, from: T * B * H, into: d, count: B * H, at: 0)
                     return d
                 }
-                let seqd = RecurrentSequence(cell: cell, steps: T, batch: B, hidden: H, reverse: reverse,
-                                             gi: gi, wHH: w, bHH: bHH, h0: h0d, cells: cells, out: yd, saved: saved)
+                let seqd = RecurrentSequence(
+                    cell: cell, steps: T, batch: B, hidden: H, reverse: reverse,
+                    gi: gi, wHH: w, bHH: bHH, h0: h0d, cells: cells, out: yd, saved: saved)
                 try backend.recurrentBackward(seqd, gradOut: g, dh: dh, dc: dc, dGi: dGi, dGh: dGh)
                 // States entering each time position, in time order: h0 first (or last when reversed).
                 let hPrev = try g.emptyLike([T, B, H])

@@ -49,7 +49,9 @@ extension Tensor {
     /// The maximum along `axis`; its gradient is shared equally by the tied maxima.
     public func max(axis: Int, keepDims: Bool = false) throws -> Tensor { try reduce(.max, axis: axis, keepDims: keepDims, name: "max") }
     /// Index of the first maximum along `axis`, as Int32.
-    public func argmax(axis: Int, keepDims: Bool = false) throws -> Tensor { try reduce(.argmax, axis: axis, keepDims: keepDims, name: "argmax") }
+    public func argmax(axis: Int, keepDims: Bool = false) throws -> Tensor {
+        try reduce(.argmax, axis: axis, keepDims: keepDims, name: "argmax")
+    }
 
     /// Sum of all elements, shape [1].
     public func sum() throws -> Tensor { try reshaped([count]).sum(axis: 0, keepDims: true) }
@@ -74,8 +76,11 @@ extension Tensor {
             throw DiveError.shapeMismatch(op: "broadcast", detail: "cannot broadcast \(shape) to \(target)")
         }
         let strides = zip(contiguousStrides(padded), zip(padded, target)).map { s, d in d.0 == 1 && d.1 != 1 ? 0 : s }
-        guard let layout = try? StridedLayout.make(shape: target, srcStrides: strides,
-                                                        dstStrides: contiguousStrides(target)) else {
+        guard
+            let layout = try? StridedLayout.make(
+                shape: target, srcStrides: strides,
+                dstStrides: contiguousStrides(target))
+        else {
             return try Tensor.zeros(target, dtype: dtype, on: backend) + self
         }
         let out = try emptyLike(target)

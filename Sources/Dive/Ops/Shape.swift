@@ -40,8 +40,9 @@ extension Tensor {
         if order == Array(0..<rank) { return self }
         let inStrides = contiguousStrides(shape)
         let outShape = order.map { shape[$0] }
-        let layout = try StridedLayout.make(shape: outShape, srcStrides: order.map { inStrides[$0] },
-                                            dstStrides: contiguousStrides(outShape))
+        let layout = try StridedLayout.make(
+            shape: outShape, srcStrides: order.map { inStrides[$0] },
+            dstStrides: contiguousStrides(outShape))
         let out = try emptyLike(outShape)
         try backend.copyStrided(self, into: out, layout: layout)
         if Autograd.shouldRecord([self]) {
@@ -74,13 +75,16 @@ extension Tensor {
         var outShape = shape
         outShape[a] = range.count
         let strides = contiguousStrides(shape)
-        let layout = try StridedLayout.make(shape: outShape, srcStrides: strides, dstStrides: contiguousStrides(outShape),
-                                            srcOffset: range.lowerBound * strides[a])
+        let layout = try StridedLayout.make(
+            shape: outShape, srcStrides: strides, dstStrides: contiguousStrides(outShape),
+            srcOffset: range.lowerBound * strides[a])
         // A block of whole rows (every axis before `a` of size 1) is contiguous: the slice shares
         // the storage, like a reshape, when it starts at 0, and is a view of it where the device
         // can start a buffer there; otherwise it is copied.
         let out: Tensor
-        if shape[..<a].allSatisfy({ $0 == 1 }), let shared = try sharedBlock(from: range.lowerBound * strides[a], count: outShape.reduce(1, *)) {
+        if shape[..<a].allSatisfy({ $0 == 1 }),
+            let shared = try sharedBlock(from: range.lowerBound * strides[a], count: outShape.reduce(1, *))
+        {
             out = Tensor(shape: outShape, dtype: dtype, storage: shared, backend: backend)
         } else {
             out = try emptyLike(outShape)
@@ -91,8 +95,9 @@ extension Tensor {
             out.record(inputs: [self]) { g in
                 let full = try Tensor.zeros(fullShape, dtype: g.dtype, on: g.backend)
                 if g.count > 0 {
-                    let back = try StridedLayout.make(shape: g.shape, srcStrides: contiguousStrides(g.shape),
-                                                      dstStrides: strides, dstOffset: range.lowerBound * strides[a])
+                    let back = try StridedLayout.make(
+                        shape: g.shape, srcStrides: contiguousStrides(g.shape),
+                        dstStrides: strides, dstOffset: range.lowerBound * strides[a])
                     try g.backend.copyStrided(g, into: full, layout: back)
                 }
                 return [full]
@@ -134,8 +139,9 @@ extension Tensor {
             var offset = 0
             for p in parts {
                 if p.count > 0 {
-                    let layout = try StridedLayout.make(shape: p.shape, srcStrides: contiguousStrides(p.shape),
-                                                        dstStrides: outStrides, dstOffset: offset * outStrides[a])
+                    let layout = try StridedLayout.make(
+                        shape: p.shape, srcStrides: contiguousStrides(p.shape),
+                        dstStrides: outStrides, dstOffset: offset * outStrides[a])
                     try first.backend.copyStrided(p, into: out, layout: layout)
                 }
                 offset += p.shape[a]

@@ -82,11 +82,16 @@ extension Tensor {
             if expanded { order.append(tensor); continue }
             guard visited.insert(ObjectIdentifier(tensor)).inserted else { continue }
             if tensor.gradNode?.consumed == true {
-                throw DiveError.autograd(detail: "backward() through a graph that an earlier backward() already used; pass retainGraph: true to that one to go through it again")
+                throw DiveError.autograd(
+                    detail:
+                        "backward() through a graph that an earlier backward() already used; pass retainGraph: true to that one to go through it again"
+                )
             }
             stack.append((tensor, true))
-            for input in tensor.gradNode?.inputs ?? [] where input.requiresGrad
-                && !visited.contains(ObjectIdentifier(input)) {
+            for input in tensor.gradNode?.inputs ?? []
+            where input.requiresGrad
+                && !visited.contains(ObjectIdentifier(input))
+            {
                 stack.append((input, false))
             }
         }
@@ -110,10 +115,11 @@ extension Tensor {
                 for (input, inputGrad) in zip(node.inputs, inputGrads) {
                     guard input.requiresGrad, let inputGrad else { continue }
                     guard inputGrad.shape == input.shape else {
-                        throw DiveError.autograd(detail: "backward produced a gradient of shape \(inputGrad.shape) for an input of shape \(input.shape)")
+                        throw DiveError.autograd(
+                            detail: "backward produced a gradient of shape \(inputGrad.shape) for an input of shape \(input.shape)")
                     }
                     let key = ObjectIdentifier(input)
-                    if let sum = grads[key], sum === inputGrad { continue }   // added in place
+                    if let sum = grads[key], sum === inputGrad { continue }  // added in place
                     grads[key] = try grads[key].map { try $0 + inputGrad } ?? inputGrad
                 }
             }

@@ -49,7 +49,7 @@ public struct Translator {
     func step(_ tokens: [Int], _ state: DecoderState) throws -> (logProbs: [[Double]], state: DecoderState) {
         let K = tokens.count
         let (logits, next) = try model.decodeStep(tokens.map(Int32.init), state: state)
-        let flat = try logits.toDoubleArray()   // (K, V)
+        let flat = try logits.toDoubleArray()  // (K, V)
         let V = flat.count / K
         let rows = (0..<K).map { k -> [Double] in
             let row = flat[(k * V)..<((k + 1) * V)]
@@ -61,8 +61,9 @@ public struct Translator {
     }
 
     func decoded(_ tokens: [Int], eos ended: Bool, logP: Double) -> Decoded {
-        Decoded(tokens: tokens, endedWithEOS: ended, logProbability: logP,
-                text: tokens.map { tgtVocab.token(at: $0) }.joined(separator: " "))
+        Decoded(
+            tokens: tokens, endedWithEOS: ended, logProbability: logP,
+            text: tokens.map { tgtVocab.token(at: $0) }.joined(separator: " "))
     }
 
     /// The book's `predict_seq2seq`: argmax each step; stops when `<eos>` is predicted (not
@@ -102,7 +103,7 @@ public struct Translator {
         if beam == 1 { return greedyResult }
         return try Autograd.withoutGrad {
             model.eval()
-            var state = try encode(sentence)        // one hypothesis
+            var state = try encode(sentence)  // one hypothesis
             var alive: [(tokens: [Int], logP: Double)] = [([], 0)]
             var complete: [Decoded] = [greedyResult]
             for _ in 0..<numSteps {

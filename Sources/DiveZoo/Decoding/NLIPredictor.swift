@@ -31,12 +31,14 @@ public struct NLIPredictor {
         }
         let meta = try SafeTensorsFile.read(from: url).metadata
         guard meta["extra.kind"] == "nli" else {
-            throw ZooError.badCheckpoint(path: url.path, detail: "not an nli checkpoint (kind '\(meta["extra.kind"] ?? "none")'); train one with `dive train nli`")
+            throw ZooError.badCheckpoint(
+                path: url.path, detail: "not an nli checkpoint (kind '\(meta["extra.kind"] ?? "none")'); train one with `dive train nli`")
         }
         let config = try Training.decodeConfig(NLIConfig.self, meta["extra.config"], path: url.path)
         let vocab = try Training.decode(Vocab.self, meta["extra.vocab"], key: "vocab", path: url.path)
         guard vocab.count == config.vocabSize else {
-            throw ZooError.badCheckpoint(path: url.path, detail: "its vocabulary has \(vocab.count) tokens but its config says \(config.vocabSize)")
+            throw ZooError.badCheckpoint(
+                path: url.path, detail: "its vocabulary has \(vocab.count) tokens but its config says \(config.vocabSize)")
         }
         let model = try DecomposableAttention(config, on: backend, rng: HostRNG(seed: 0))
         try Checkpoint.load(from: url, into: model)
@@ -50,7 +52,8 @@ public struct NLIPredictor {
     /// `predict_snli(net, vocab, premise, hypothesis)`: one pair, unpadded, in eval mode.
     public func predict(premise: [String], hypothesis: [String]) throws -> SNLILabel {
         guard !premise.isEmpty, !hypothesis.isEmpty else {
-            throw ZooError.invalidOption("the \(premise.isEmpty ? "premise" : "hypothesis") has no tokens; give a sentence such as \"he is good .\"")
+            throw ZooError.invalidOption(
+                "the \(premise.isEmpty ? "premise" : "hypothesis") has no tokens; give a sentence such as \"he is good .\"")
         }
         guard let backend = model.backend else { throw ZooError.invalidOption("the model has no parameters") }
         let wasTraining = model.isTraining
@@ -58,8 +61,9 @@ public struct NLIPredictor {
         defer { model.train(wasTraining) }
         let p = premise.map { Int32(vocab[$0]) }, h = hypothesis.map { Int32(vocab[$0]) }
         let logits = try Autograd.withoutGrad {
-            try model(premises: Tensor(p, shape: [1, p.count], on: backend),
-                      hypotheses: Tensor(h, shape: [1, h.count], on: backend))          // (1, 3)
+            try model(
+                premises: Tensor(p, shape: [1, p.count], on: backend),
+                hypotheses: Tensor(h, shape: [1, h.count], on: backend))  // (1, 3)
         }
         let label = try logits.argmax(axis: 1).toInt32Array()[0]
         guard let result = SNLILabel(rawValue: Int(label)) else {

@@ -28,14 +28,18 @@ extension Translator {
         var rows: [(figure: String, panel: String, rows: [[Float]])] = []
         let out = try greedy(sentence) {
             for r in try model.lastStepAttention() {
-                if let i = rows.firstIndex(where: { $0.figure == r.figure && $0.panel == r.panel }) { rows[i].rows.append(r.row) }
-                else { rows.append((r.figure, r.panel, [r.row])) }
+                if let i = rows.firstIndex(where: { $0.figure == r.figure && $0.panel == r.panel }) {
+                    rows[i].rows.append(r.row)
+                } else {
+                    rows.append((r.figure, r.panel, [r.row]))
+                }
             }
         }
         let encoded = try model.lastEncoderAttention()
         guard !rows.isEmpty || !encoded.isEmpty else {
-            throw ZooError.invalidOption("a \(model.modelConfig.kind) model has no attention weights to draw; "
-                                         + "train `bahdanau` or `transformer` for --attention")
+            throw ZooError.invalidOption(
+                "a \(model.modelConfig.kind) model has no attention weights to draw; "
+                    + "train `bahdanau` or `transformer` for --attention")
         }
         let n = numSteps
         let source = Translation.encodeSource(sentence, vocab: srcVocab, numSteps: n).indices.map { srcVocab.token(at: Int($0)) }

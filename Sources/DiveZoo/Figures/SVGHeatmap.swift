@@ -20,8 +20,10 @@ public struct HeatmapPanel: Sendable {
     }
 
     /// A panel from a row-major buffer of `rows × columns` values.
-    public init(flat: [Float], rows: Int, columns: Int, title: String = "",
-                rowLabels: [String]? = nil, columnLabels: [String]? = nil) {
+    public init(
+        flat: [Float], rows: Int, columns: Int, title: String = "",
+        rowLabels: [String]? = nil, columnLabels: [String]? = nil
+    ) {
         precondition(flat.count >= rows * columns, "heatmap: \(flat.count) values for \(rows)×\(columns)")
         let values = (0..<rows).map { r in (0..<columns).map { c in Double(flat[r * columns + c]) } }
         self.init(values, title: title, rowLabels: rowLabels, columnLabels: columnLabels)
@@ -32,8 +34,10 @@ public struct HeatmapPanel: Sendable {
 public enum SVGHeatmap {
     /// An SVG document laying `panels` out in rows of `columns` panels, axes named `xLabel`/`yLabel`.
     /// All panels share one colour scale (the minimum and maximum over every finite value).
-    public static func document(_ panels: [HeatmapPanel], columns: Int = 4, xLabel: String = "Keys",
-                                yLabel: String = "Queries", title: String = "") -> String {
+    public static func document(
+        _ panels: [HeatmapPanel], columns: Int = 4, xLabel: String = "Keys",
+        yLabel: String = "Queries", title: String = ""
+    ) -> String {
         let columns = max(1, min(columns, panels.count))
         let gridRows = (panels.count + columns - 1) / max(columns, 1)
         let all = panels.flatMap { $0.values.flatMap { $0 } }.filter(\.isFinite)
@@ -49,10 +53,10 @@ public enum SVGHeatmap {
         let width = margin + Double(columns) * (panelW + gap + margin / 2) + barW
         let height = top + Double(gridRows) * (panelH + margin + gap) + 10
         var s = """
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(f(width))" height="\(f(height))" viewBox="0 0 \(f(width)) \(f(height))" font-family="sans-serif" font-size="10">
-        <rect width="100%" height="100%" fill="white"/>
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(f(width))" height="\(f(height))" viewBox="0 0 \(f(width)) \(f(height))" font-family="sans-serif" font-size="10">
+            <rect width="100%" height="100%" fill="white"/>
 
-        """
+            """
         if !title.isEmpty { s += "<text x=\"\(f(width / 2))\" y=\"18\" text-anchor=\"middle\" font-size=\"13\">\(escape(title))</text>\n" }
         for (index, panel) in panels.enumerated() {
             let x0 = margin + Double(index % columns) * (panelW + gap + margin / 2)
@@ -62,32 +66,39 @@ public enum SVGHeatmap {
             }
             for (r, row) in panel.values.enumerated() {
                 for (c, v) in row.enumerated() {
-                    s += "<rect x=\"\(f(x0 + Double(c) * cell))\" y=\"\(f(y0 + Double(r) * cell))\" width=\"\(f(cell))\" height=\"\(f(cell))\" fill=\"\(colour(v, lo, hi))\"/>"
+                    s +=
+                        "<rect x=\"\(f(x0 + Double(c) * cell))\" y=\"\(f(y0 + Double(r) * cell))\" width=\"\(f(cell))\" height=\"\(f(cell))\" fill=\"\(colour(v, lo, hi))\"/>"
                 }
                 s += "\n"
             }
             let rows = panel.values.count, cols = panel.values.first?.count ?? 0
-            s += "<rect x=\"\(f(x0))\" y=\"\(f(y0))\" width=\"\(f(cell * Double(cols)))\" height=\"\(f(cell * Double(rows)))\" fill=\"none\" stroke=\"#444\"/>\n"
+            s +=
+                "<rect x=\"\(f(x0))\" y=\"\(f(y0))\" width=\"\(f(cell * Double(cols)))\" height=\"\(f(cell * Double(rows)))\" fill=\"none\" stroke=\"#444\"/>\n"
             if let labels = panel.rowLabels {
                 for (r, label) in labels.prefix(rows).enumerated() {
-                    s += "<text x=\"\(f(x0 - 4))\" y=\"\(f(y0 + (Double(r) + 0.5) * cell + 3))\" text-anchor=\"end\">\(escape(label))</text>\n"
+                    s +=
+                        "<text x=\"\(f(x0 - 4))\" y=\"\(f(y0 + (Double(r) + 0.5) * cell + 3))\" text-anchor=\"end\">\(escape(label))</text>\n"
                 }
             }
             if let labels = panel.columnLabels {
                 for (c, label) in labels.prefix(cols).enumerated() {
                     let x = x0 + (Double(c) + 0.5) * cell, y = y0 + Double(rows) * cell + 6
-                    s += "<text x=\"\(f(x))\" y=\"\(f(y))\" text-anchor=\"end\" transform=\"rotate(-60 \(f(x)) \(f(y)))\">\(escape(label))</text>\n"
+                    s +=
+                        "<text x=\"\(f(x))\" y=\"\(f(y))\" text-anchor=\"end\" transform=\"rotate(-60 \(f(x)) \(f(y)))\">\(escape(label))</text>\n"
                 }
             }
             let yLabelX = x0 - (panel.rowLabels == nil ? 10 : margin - 8)
-            s += "<text x=\"\(f(x0 + cell * Double(cols) / 2))\" y=\"\(f(y0 + cell * Double(rows) + (panel.columnLabels == nil ? 14 : margin - 10)))\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
-            s += "<text x=\"\(f(yLabelX))\" y=\"\(f(y0 + cell * Double(rows) / 2))\" text-anchor=\"middle\" transform=\"rotate(-90 \(f(yLabelX)) \(f(y0 + cell * Double(rows) / 2)))\">\(escape(yLabel))</text>\n"
+            s +=
+                "<text x=\"\(f(x0 + cell * Double(cols) / 2))\" y=\"\(f(y0 + cell * Double(rows) + (panel.columnLabels == nil ? 14 : margin - 10)))\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
+            s +=
+                "<text x=\"\(f(yLabelX))\" y=\"\(f(y0 + cell * Double(rows) / 2))\" text-anchor=\"middle\" transform=\"rotate(-90 \(f(yLabelX)) \(f(y0 + cell * Double(rows) / 2)))\">\(escape(yLabel))</text>\n"
         }
         // The colour bar: ten steps from the minimum (bottom) to the maximum (top).
         let bx = width - barW + 10, by = top, bh = max(60.0, min(panelH, 200.0))
         for k in 0..<10 {
             let v = lo + (hi - lo) * Double(9 - k) / 9
-            s += "<rect x=\"\(f(bx))\" y=\"\(f(by + bh * Double(k) / 10))\" width=\"12\" height=\"\(f(bh / 10 + 0.5))\" fill=\"\(colour(v, lo, hi))\"/>"
+            s +=
+                "<rect x=\"\(f(bx))\" y=\"\(f(by + bh * Double(k) / 10))\" width=\"12\" height=\"\(f(bh / 10 + 0.5))\" fill=\"\(colour(v, lo, hi))\"/>"
         }
         s += "\n<rect x=\"\(f(bx))\" y=\"\(f(by))\" width=\"12\" height=\"\(f(bh))\" fill=\"none\" stroke=\"#444\"/>\n"
         s += "<text x=\"\(f(bx + 16))\" y=\"\(f(by + 8))\">\(String(format: "%.3g", hi))</text>\n"
@@ -96,8 +107,10 @@ public enum SVGHeatmap {
     }
 
     /// Writes `document(...)` to `url`, with a clear error when the file cannot be written.
-    public static func write(_ panels: [HeatmapPanel], to url: URL, columns: Int = 4, xLabel: String = "Keys",
-                             yLabel: String = "Queries", title: String = "") throws {
+    public static func write(
+        _ panels: [HeatmapPanel], to url: URL, columns: Int = 4, xLabel: String = "Keys",
+        yLabel: String = "Queries", title: String = ""
+    ) throws {
         try FigureFile.write(document(panels, columns: columns, xLabel: xLabel, yLabel: yLabel, title: title), to: url)
     }
 

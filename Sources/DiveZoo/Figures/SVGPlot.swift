@@ -36,7 +36,9 @@ public enum SVGPlot {
 
         /// The polyline through the finite values at x = 0, 1, 2, ….
         func polyline(_ values: [Double], colour: String) -> String {
-            let points = values.enumerated().filter { $0.element.isFinite }.map { "\(SVGPlot.f(px($0.offset))),\(SVGPlot.f(py($0.element)))" }
+            let points = values.enumerated().filter { $0.element.isFinite }.map {
+                "\(SVGPlot.f(px($0.offset))),\(SVGPlot.f(py($0.element)))"
+            }
             return "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"1.5\" points=\"\(points.joined(separator: " "))\"/>\n"
         }
     }
@@ -54,7 +56,8 @@ public enum SVGPlot {
             s += "<text x=\"\(f(fr.px(i)))\" y=\"\(f(h - bottom + 16))\" text-anchor=\"middle\">\(i + 1)</text>\n"
         }
         s += "<text x=\"\(f((left + w - right) / 2))\" y=\"\(f(h - 8))\" text-anchor=\"middle\">epoch</text>\n"
-        s += "<text x=\"14\" y=\"\(f((top + h - bottom) / 2))\" text-anchor=\"middle\" transform=\"rotate(-90 14 \(f((top + h - bottom) / 2)))\">\(escape(label))</text>\n"
+        s +=
+            "<text x=\"14\" y=\"\(f((top + h - bottom) / 2))\" text-anchor=\"middle\" transform=\"rotate(-90 14 \(f((top + h - bottom) / 2)))\">\(escape(label))</text>\n"
         return s + fr.polyline(values, colour: "#1f77b4") + "</svg>\n"
     }
 
@@ -86,6 +89,7 @@ public enum SVGPlot {
 
     private static func f(_ x: Double) -> String { String(format: "%.1f", x) }
     private static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(
+            of: ">", with: "&gt;")
     }
 }

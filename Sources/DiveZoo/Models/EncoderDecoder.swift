@@ -132,15 +132,17 @@ public enum TranslationModelConfig: Equatable, Sendable {
         case "bahdanau": return .bahdanau(try Training.decodeConfig(Seq2SeqConfig.self, config, path: path))
         case "transformer": return .transformer(try Training.decodeConfig(TransformerConfig.self, config, path: path))
         default:
-            throw ZooError.badCheckpoint(path: path, detail: "not a translation checkpoint (kind '\(kind ?? "none")'); "
-                                         + "`dive translate` reads seq2seq, bahdanau and transformer checkpoints, `dive predict` language models")
+            throw ZooError.badCheckpoint(
+                path: path,
+                detail: "not a translation checkpoint (kind '\(kind ?? "none")'); "
+                    + "`dive translate` reads seq2seq, bahdanau and transformer checkpoints, `dive predict` language models")
         }
     }
 }
 
 /// A recurrent decoder's state (L, K, H) for the GRU seq2seq model.
 final class RecurrentDecoderState: DecoderState {
-    let h: Tensor   // (L, K, H)
+    let h: Tensor  // (L, K, H)
     init(_ h: Tensor) { self.h = h }
     func selecting(_ rows: [Int]) throws -> DecoderState {
         RecurrentDecoderState(try DecoderStates.selectAxis1(h, rows))

@@ -22,8 +22,11 @@ extension LanguageModel {
     func checkLayout(_ tokens: Tensor, state: RecurrentState) throws {
         let batch = state.h.shape[state.h.rank - 2]
         guard tokens.rank == 2, tokens.shape[1] == batch else {
-            throw DiveError.shapeMismatch(op: "LanguageModel.forward",
-                detail: "tokens \(tokens.shape) must be time-major (steps, batch) with the state's batch \(batch); a loader's TokenBatch goes in as LanguageModelBatch(batch, on:)")
+            throw DiveError.shapeMismatch(
+                op: "LanguageModel.forward",
+                detail:
+                    "tokens \(tokens.shape) must be time-major (steps, batch) with the state's batch \(batch); a loader's TokenBatch goes in as LanguageModelBatch(batch, on:)"
+            )
         }
     }
 }
@@ -57,8 +60,9 @@ public struct LanguageModelConfig: Codable, Equatable, Sendable {
         case .lstmScratch: return try LSTMScratch(vocabSize: vocabSize, hidden: hidden, on: backend, rng: rng)
         case .rnn, .gru, .lstm:
             let cell: CellKind = kind == .rnn ? .rnnTanh : kind == .gru ? .gru : .lstm
-            return try RNNLanguageModel(cell: cell, vocabSize: vocabSize, hidden: hidden, layers: layers,
-                                        bidirectional: bidirectional, on: backend, rng: rng)
+            return try RNNLanguageModel(
+                cell: cell, vocabSize: vocabSize, hidden: hidden, layers: layers,
+                bidirectional: bidirectional, on: backend, rng: rng)
         }
     }
 }
@@ -69,9 +73,11 @@ public enum LanguageModelPrediction {
     /// greedy (argmax) characters. Returns prefix + continuation.
     /// `emit` receives the text as it grows (the prefix, then each token); `stop` ends the
     /// generation early when it returns true (Ctrl-C).
-    public static func predict(_ prefix: String, count n: Int, model: any LanguageModel, vocab: Vocab,
-                               on backend: Backend, emit: ((String) -> Void)? = nil, stop: (() -> Bool)? = nil) throws -> String {
-        let chars = tokenize([prefix], as: .char)[0]   // Unicode scalars, as the corpus was split
+    public static func predict(
+        _ prefix: String, count n: Int, model: any LanguageModel, vocab: Vocab,
+        on backend: Backend, emit: ((String) -> Void)? = nil, stop: (() -> Bool)? = nil
+    ) throws -> String {
+        let chars = tokenize([prefix], as: .char)[0]  // Unicode scalars, as the corpus was split
         guard !chars.isEmpty else { throw ZooError.invalidOption("predict: the prefix is empty") }
         return try Autograd.withoutGrad {
             var state = try model.beginState(batchSize: 1, on: backend)
@@ -82,7 +88,7 @@ public enum LanguageModelPrediction {
                 state = next
                 return logits
             }
-            for c in chars.dropFirst() {   // warm-up: only the state matters
+            for c in chars.dropFirst() {  // warm-up: only the state matters
                 _ = try step(outputs.last!)
                 outputs.append(vocab[c])
             }

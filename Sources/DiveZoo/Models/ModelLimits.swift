@@ -26,7 +26,10 @@ enum ModelLimits {
         let bytes = config.parameterEstimate * 4 * 3
         let memory = Double(ProcessInfo.processInfo.physicalMemory)
         guard bytes < memory / 2 else {
-            throw ZooError.badCheckpoint(path: path, detail: String(format: "its model needs about %.1f GB with its optimiser state; this machine has %.1f GB", bytes / 1e9, memory / 1e9))
+            throw ZooError.badCheckpoint(
+                path: path,
+                detail: String(
+                    format: "its model needs about %.1f GB with its optimiser state; this machine has %.1f GB", bytes / 1e9, memory / 1e9))
         }
     }
 }
@@ -51,7 +54,10 @@ extension LanguageModelConfig: SizedConfig {
 
 extension Seq2SeqConfig: SizedConfig {
     var sizes: [(name: String, value: Int)] {
-        [("srcVocabSize", srcVocabSize), ("tgtVocabSize", tgtVocabSize), ("embedSize", embedSize), ("hidden", hidden), ("numSteps", numSteps)]
+        [
+            ("srcVocabSize", srcVocabSize), ("tgtVocabSize", tgtVocabSize), ("embedSize", embedSize), ("hidden", hidden),
+            ("numSteps", numSteps)
+        ]
     }
     var counts: [(name: String, value: Int)] { [("layers", layers)] }
     var parameterEstimate: Double {
@@ -63,7 +69,10 @@ extension Seq2SeqConfig: SizedConfig {
 
 extension TransformerConfig: SizedConfig {
     var sizes: [(name: String, value: Int)] {
-        [("srcVocabSize", srcVocabSize), ("tgtVocabSize", tgtVocabSize), ("numHiddens", numHiddens), ("ffnHiddens", ffnHiddens), ("numSteps", numSteps)]
+        [
+            ("srcVocabSize", srcVocabSize), ("tgtVocabSize", tgtVocabSize), ("numHiddens", numHiddens), ("ffnHiddens", ffnHiddens),
+            ("numSteps", numSteps)
+        ]
     }
     var counts: [(name: String, value: Int)] { [("numHeads", numHeads), ("numLayers", numLayers)] }
     var parameterEstimate: Double {

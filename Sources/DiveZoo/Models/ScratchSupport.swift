@@ -24,9 +24,11 @@ enum Scratch {
 
     /// The book's loop over time: H_t = step(X_t, H_{t-1}) from `h` for the (B) tokens of every
     /// step, then the output layer on every H_t: the logits (T·B, V) and the state of the last H.
-    static func unroll(_ tokens: Tensor, from h: Tensor, wHQ: Tensor, bQ: Tensor,
-                       step: (_ x: Tensor, _ h: Tensor) throws -> Tensor) throws -> (logits: Tensor, state: RecurrentState) {
-        var h = h                                                                 // (B, H)
+    static func unroll(
+        _ tokens: Tensor, from h: Tensor, wHQ: Tensor, bQ: Tensor,
+        step: (_ x: Tensor, _ h: Tensor) throws -> Tensor
+    ) throws -> (logits: Tensor, state: RecurrentState) {
+        var h = h  // (B, H)
         var hs: [Tensor] = []
         for x in try steps(tokens) {
             h = try step(x, h)

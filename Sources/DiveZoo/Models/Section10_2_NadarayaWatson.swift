@@ -12,8 +12,9 @@ import Foundation
 /// average pooling, the Gaussian-kernel estimator, and the kernel with a width w learned by SGD.
 public struct NadarayaWatsonRecipe: Recipe {
     /// Registered as `nadaraya-watson`: zh section 10.2, en 11.2.
-    public let listing = RecipeListing(name: "nadaraya-watson", section: "10.2", enSection: "11.2",
-                                       summary: "Nadaraya-Watson kernel regression: nonparametric and with a learned kernel width")
+    public let listing = RecipeListing(
+        name: "nadaraya-watson", section: "10.2", enSection: "11.2",
+        summary: "Nadaraya-Watson kernel regression: nonparametric and with a learned kernel width")
 
     /// The recipe; its settings come from `defaults`.
     public init() {}
@@ -38,10 +39,10 @@ public struct NadarayaWatsonRecipe: Recipe {
     /// values (n, m), w (1) → predictions (n) and the weights (n, m).
     public static func kernelRegression(queries: Tensor, keys: Tensor, values: Tensor, w: Tensor?) throws -> (Tensor, Tensor) {
         let n = keys.shape[0], m = keys.shape[1]
-        var d = try queries.reshaped([n, 1]) - keys                               // (n, m)
+        var d = try queries.reshaped([n, 1]) - keys  // (n, m)
         if let w { d = try d * w }
-        let weights = try (d * d * Float(-0.5)).maskedSoftmax()                   // (n, m)
-        let out = try weights.reshaped([n, 1, m]).bmm(values.reshaped([n, m, 1])) // (n, 1, 1)
+        let weights = try (d * d * Float(-0.5)).maskedSoftmax()  // (n, m)
+        let out = try weights.reshaped([n, 1, m]).bmm(values.reshaped([n, m, 1]))  // (n, 1, 1)
         return (try out.reshaped([n]), weights)
     }
 
@@ -53,7 +54,9 @@ public struct NadarayaWatsonRecipe: Recipe {
         let (xTrain, yTrain, xTest) = Self.data(seed: options.seed)
         let n = xTrain.count, nTest = xTest.count
         let truth = xTest.map { Self.f(Double($0)) }
-        func mse(_ yHat: [Float]) -> Double { zip(yHat, truth).reduce(0) { $0 + (Double($1.0) - $1.1) * (Double($1.0) - $1.1) } / Double(nTest) }
+        func mse(_ yHat: [Float]) -> Double {
+            zip(yHat, truth).reduce(0) { $0 + (Double($1.0) - $1.1) * (Double($1.0) - $1.1) } / Double(nTest)
+        }
 
         // Test queries against every training pair.
         let testKeys = try Tensor((0..<nTest).flatMap { _ in xTrain }, shape: [nTest, n], on: backend)
@@ -70,7 +73,7 @@ public struct NadarayaWatsonRecipe: Recipe {
         let looValues = (0..<n).flatMap { i in yTrain.enumerated().filter { $0.offset != i }.map(\.element) }
         let keys = try Tensor(looKeys, shape: [n, n - 1], on: backend), values = try Tensor(looValues, shape: [n, n - 1], on: backend)
         let xT = try Tensor(xTrain, shape: [n], on: backend), yT = try Tensor(yTrain, shape: [n], on: backend)
-        let w = try Tensor([Float(HostRNG(seed: options.seed &+ 1).uniform())], shape: [1], on: backend).requiringGrad()   // torch.rand(1)
+        let w = try Tensor([Float(HostRNG(seed: options.seed &+ 1).uniform())], shape: [1], on: backend).requiringGrad()  // torch.rand(1)
         let optimizer = SGD([w], lr: hyper.lr)
         var lines: [String] = [], metrics: [String: Double] = [:], history: [EpochRecord] = []
         for epoch in 0..<hyper.epochs {
@@ -93,8 +96,10 @@ public struct NadarayaWatsonRecipe: Recipe {
         for i in stride(from: 0, to: nTest, by: 10) + [nTest - 1] {
             lines.append(String(format: "%.1f  %7.4f  %7.4f  %13.4f  %10.4f", xTest[i], truth[i], average, yNonparam[i], yParam[i]))
         }
-        lines.append(String(format: "MSE against f on the test inputs: average %.4f, nonparametric %.4f, parametric %.4f",
-                            mse(Array(repeating: average, count: nTest)), mse(yNonparam), mse(yParam)))
+        lines.append(
+            String(
+                format: "MSE against f on the test inputs: average %.4f, nonparametric %.4f, parametric %.4f",
+                mse(Array(repeating: average, count: nTest)), mse(yNonparam), mse(yParam)))
         lines.append("(book: plots only; the learned kernel is narrower, so its weights concentrate near the diagonal)")
         metrics["w"] = width
         metrics["mse.average"] = mse(Array(repeating: average, count: nTest))
@@ -104,10 +109,18 @@ public struct NadarayaWatsonRecipe: Recipe {
         var report = RecipeReport(lines: lines, metrics: metrics, history: history, curve: "loss")
         if options.plot != nil {
             report.figures = [
-                ("nonparametric", SVGHeatmap.document([HeatmapPanel(flat: try nonparamWeights.toArray(), rows: nTest, columns: n)],
-                    columns: 1, xLabel: "Sorted training inputs", yLabel: "Sorted testing inputs", title: "nonparametric kernel (10.2)")),
-                ("parametric", SVGHeatmap.document([HeatmapPanel(flat: try paramWeights.toArray(), rows: nTest, columns: n)],
-                    columns: 1, xLabel: "Sorted training inputs", yLabel: "Sorted testing inputs", title: "learned kernel (10.2)")),
+                (
+                    "nonparametric",
+                    SVGHeatmap.document(
+                        [HeatmapPanel(flat: try nonparamWeights.toArray(), rows: nTest, columns: n)],
+                        columns: 1, xLabel: "Sorted training inputs", yLabel: "Sorted testing inputs", title: "nonparametric kernel (10.2)")
+                ),
+                (
+                    "parametric",
+                    SVGHeatmap.document(
+                        [HeatmapPanel(flat: try paramWeights.toArray(), rows: nTest, columns: n)],
+                        columns: 1, xLabel: "Sorted training inputs", yLabel: "Sorted testing inputs", title: "learned kernel (10.2)")
+                )
             ]
         }
         return report

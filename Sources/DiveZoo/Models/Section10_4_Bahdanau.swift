@@ -8,13 +8,13 @@ import DiveNN
 /// projection W_k·enc_outputs, which stays fixed while decoding.
 public final class BahdanauState: DecoderState {
     /// The encoder's outputs (K, T, H), batch-major: the attention's values.
-    public let encOutputs: Tensor       // (K, T, H)
+    public let encOutputs: Tensor  // (K, T, H)
     /// W_k · enc_outputs (K, T, H), the attention's projected keys.
-    public let projectedKeys: Tensor    // (K, T, H)
+    public let projectedKeys: Tensor  // (K, T, H)
     /// The decoder GRU's state (L, K, H).
-    public let hidden: Tensor           // (L, K, H)
+    public let hidden: Tensor  // (L, K, H)
     /// Each hypothesis's source length with `<eos>` (K): keys past it are masked.
-    public let validLens: [Int32]       // (K)
+    public let validLens: [Int32]  // (K)
     let lensTensor: Tensor
 
     init(encOutputs: Tensor, projectedKeys: Tensor, hidden: Tensor, validLens: [Int32]) throws {
@@ -28,9 +28,10 @@ public final class BahdanauState: DecoderState {
 
     /// The state of hypotheses `rows`: their encoder outputs, keys, GRU state and lengths.
     public func selecting(_ rows: [Int]) throws -> DecoderState {
-        try BahdanauState(encOutputs: DecoderStates.selectRows(encOutputs, rows),
-                          projectedKeys: DecoderStates.selectRows(projectedKeys, rows),
-                          hidden: DecoderStates.selectAxis1(hidden, rows), validLens: rows.map { validLens[$0] })
+        try BahdanauState(
+            encOutputs: DecoderStates.selectRows(encOutputs, rows),
+            projectedKeys: DecoderStates.selectRows(projectedKeys, rows),
+            hidden: DecoderStates.selectAxis1(hidden, rows), validLens: rows.map { validLens[$0] })
     }
 }
 
@@ -49,11 +50,13 @@ public final class Seq2SeqAttentionDecoder: Module {
     /// Builds the attention, embedding, GRU and output layer from `c`'s target vocabulary and sizes.
     public init(_ c: Seq2SeqConfig, on backend: Backend, rng: HostRNG) throws {
         hidden = c.hidden
-        attention = try AdditiveAttention(keySize: c.hidden, querySize: c.hidden, numHiddens: c.hidden, dropout: c.dropout,
-                                          on: backend, rng: rng)
+        attention = try AdditiveAttention(
+            keySize: c.hidden, querySize: c.hidden, numHiddens: c.hidden, dropout: c.dropout,
+            on: backend, rng: rng)
         embedding = try Embedding(c.tgtVocabSize, c.embedSize, on: backend, rng: rng)
-        rnn = try GRU(inputSize: c.embedSize + c.hidden, hiddenSize: c.hidden, numLayers: c.layers, dropout: c.dropout,
-                      on: backend, rng: rng)
+        rnn = try GRU(
+            inputSize: c.embedSize + c.hidden, hiddenSize: c.hidden, numLayers: c.layers, dropout: c.dropout,
+            on: backend, rng: rng)
         dense = try Linear(c.hidden, c.tgtVocabSize, on: backend, rng: rng)
         super.init()
         register("attention", attention); register("embedding", embedding); register("rnn", rnn); register("dense", dense)
@@ -61,29 +64,31 @@ public final class Seq2SeqAttentionDecoder: Module {
 
     /// `init_state`: encoder outputs (T, B, H) and state (L, B, H), source lengths (B).
     public func initState(encOutputs: Tensor, hidden: Tensor, validLens: [Int32]) throws -> BahdanauState {
-        let outputs = try encOutputs.permuted([1, 0, 2])                                    // (B, T, H)
-        return try BahdanauState(encOutputs: outputs, projectedKeys: attention.projectKeys(outputs), hidden: hidden,
-                                 validLens: validLens)
+        let outputs = try encOutputs.permuted([1, 0, 2])  // (B, T, H)
+        return try BahdanauState(
+            encOutputs: outputs, projectedKeys: attention.projectKeys(outputs), hidden: hidden,
+            validLens: validLens)
     }
 
     /// Target tokens time-major (T, B) → logits (T, B, V) and the new state, one attention per step.
     public func callAsFunction(_ tokens: Tensor, state: BahdanauState) throws -> (logits: Tensor, state: BahdanauState) {
         let T = tokens.shape[0], B = tokens.shape[1], H = hidden
-        let emb = try embedding(tokens)                                                     // (T, B, E)
-        var h = state.hidden                                                                // (L, B, H)
+        let emb = try embedding(tokens)  // (T, B, E)
+        var h = state.hidden  // (L, B, H)
         var outputs: [Tensor] = []
         for t in 0..<T {
             let L = h.shape[0]
-            let query = try (L == 1 ? h : h.slice(axis: 0, (L - 1)..<L)).reshaped([B, 1, H])        // (B, 1, H)
-            let context = try attention(query, projectedKeys: state.projectedKeys, state.encOutputs,
-                                        validLens: state.lensTensor)                                // (B, 1, H)
-            let x = try T == 1 ? emb : emb.slice(axis: 0, t..<(t + 1))                              // (1, B, E)
-            let input = try Tensor.concat([context.reshaped([1, B, H]), x], axis: 2)                // (1, B, H + E)
-            let (out, next) = try rnn(input, RecurrentState(h: h))                                  // (1, B, H)
+            let query = try (L == 1 ? h : h.slice(axis: 0, (L - 1)..<L)).reshaped([B, 1, H])  // (B, 1, H)
+            let context = try attention(
+                query, projectedKeys: state.projectedKeys, state.encOutputs,
+                validLens: state.lensTensor)  // (B, 1, H)
+            let x = try T == 1 ? emb : emb.slice(axis: 0, t..<(t + 1))  // (1, B, E)
+            let input = try Tensor.concat([context.reshaped([1, B, H]), x], axis: 2)  // (1, B, H + E)
+            let (out, next) = try rnn(input, RecurrentState(h: h))  // (1, B, H)
             outputs.append(out)
             h = next.h
         }
-        let out = try T == 1 ? outputs[0] : Tensor.concat(outputs, axis: 0)                         // (T, B, H)
+        let out = try T == 1 ? outputs[0] : Tensor.concat(outputs, axis: 0)  // (T, B, H)
         return (try dense(out), try state.with(hidden: h))
     }
 }
@@ -130,14 +135,14 @@ public final class BahdanauSeq2Seq: Module, EncoderDecoder {
     /// projected keys, GRU state (L, 1, H) and `validLength`.
     public func beginDecoding(source: [Int32], validLength: Int32) throws -> DecoderState {
         guard let backend else { throw ZooError.invalidOption("the model has no parameters") }
-        let (outputs, state) = try encoder(Tensor(source, shape: [source.count, 1], on: backend))   // (T, 1, H), (L, 1, H)
+        let (outputs, state) = try encoder(Tensor(source, shape: [source.count, 1], on: backend))  // (T, 1, H), (L, 1, H)
         return try decoder.initState(encOutputs: outputs, hidden: state, validLens: [validLength])
     }
 
     /// One decoder step for K hypotheses: their last tokens (K) → logits (K, V_tgt) and the new state.
     public func decodeStep(_ tokens: [Int32], state: DecoderState) throws -> (logits: Tensor, state: DecoderState) {
         guard let backend, let s = state as? BahdanauState else { throw ZooError.invalidOption("not a Bahdanau decoder state") }
-        let (logits, next) = try decoder(Tensor(tokens, shape: [1, tokens.count], on: backend), state: s)   // (1, K, V)
+        let (logits, next) = try decoder(Tensor(tokens, shape: [1, tokens.count], on: backend), state: s)  // (1, K, V)
         return (try logits.reshaped([tokens.count, config.tgtVocabSize]), next)
     }
 
@@ -149,7 +154,7 @@ public final class BahdanauSeq2Seq: Module, EncoderDecoder {
 
     /// The last step's weights over the source positions for hypothesis 0.
     public func lastStepAttention() throws -> [AttentionRow] {
-        guard let w = decoder.attention.attentionWeights else { return [] }     // (K, 1, T)
+        guard let w = decoder.attention.attentionWeights else { return [] }  // (K, 1, T)
         return [AttentionRow(figure: "attention", panel: "", row: Array(try w.toArray().prefix(w.shape[2])))]
     }
 }

@@ -18,8 +18,10 @@ public struct TransformerConfig: Codable, Equatable, Sendable {
     /// Tokens per padded source and target sequence (the book: 10).
     public var numSteps: Int
     /// A configuration from its sizes.
-    public init(srcVocabSize: Int, tgtVocabSize: Int, numHiddens: Int, ffnHiddens: Int, numHeads: Int, numLayers: Int,
-                dropout: Float, numSteps: Int) {
+    public init(
+        srcVocabSize: Int, tgtVocabSize: Int, numHiddens: Int, ffnHiddens: Int, numHeads: Int, numLayers: Int,
+        dropout: Float, numSteps: Int
+    ) {
         self.srcVocabSize = srcVocabSize; self.tgtVocabSize = tgtVocabSize; self.numHiddens = numHiddens
         self.ffnHiddens = ffnHiddens; self.numHeads = numHeads; self.numLayers = numLayers
         self.dropout = dropout; self.numSteps = numSteps
@@ -52,10 +54,12 @@ public final class TransformerEncoder: Module {
     public init(_ c: TransformerConfig, on backend: Backend, rng: HostRNG) throws {
         embedding = try Embedding(c.srcVocabSize, c.numHiddens, on: backend, rng: rng)
         posEncoding = PositionalEncoding(numHiddens: c.numHiddens, dropout: c.dropout)
-        blks = BlockList(try (0..<c.numLayers).map { _ in
-            try TransformerEncoderBlock(numHiddens: c.numHiddens, ffnHiddens: c.ffnHiddens, numHeads: c.numHeads,
-                                        dropout: c.dropout, on: backend, rng: rng)
-        })
+        blks = BlockList(
+            try (0..<c.numLayers).map { _ in
+                try TransformerEncoderBlock(
+                    numHiddens: c.numHiddens, ffnHiddens: c.ffnHiddens, numHeads: c.numHeads,
+                    dropout: c.dropout, on: backend, rng: rng)
+            })
         scale = Float(c.numHiddens).squareRoot()
         super.init()
         register("embedding", embedding); register("pos_encoding", posEncoding); register("blks", blks)
@@ -63,7 +67,7 @@ public final class TransformerEncoder: Module {
 
     /// tokens (B, T), valid lengths Int32 (B) → (B, T, H).
     public func callAsFunction(_ tokens: Tensor, validLens: Tensor?) throws -> Tensor {
-        var x = try posEncoding(embedding: embedding, tokens, scale: scale)                   // (B, T, H)
+        var x = try posEncoding(embedding: embedding, tokens, scale: scale)  // (B, T, H)
         for blk in blks.blocks { x = try blk(x, validLens: validLens) }
         return x
     }
@@ -85,10 +89,12 @@ public final class TransformerDecoder: Module {
     public init(_ c: TransformerConfig, on backend: Backend, rng: HostRNG) throws {
         embedding = try Embedding(c.tgtVocabSize, c.numHiddens, on: backend, rng: rng)
         posEncoding = PositionalEncoding(numHiddens: c.numHiddens, dropout: c.dropout)
-        blks = BlockList(try (0..<c.numLayers).map { i in
-            try TransformerDecoderBlock(numHiddens: c.numHiddens, ffnHiddens: c.ffnHiddens, numHeads: c.numHeads,
-                                        dropout: c.dropout, index: i, on: backend, rng: rng)
-        })
+        blks = BlockList(
+            try (0..<c.numLayers).map { i in
+                try TransformerDecoderBlock(
+                    numHiddens: c.numHiddens, ffnHiddens: c.ffnHiddens, numHeads: c.numHeads,
+                    dropout: c.dropout, index: i, on: backend, rng: rng)
+            })
         dense = try Linear(c.numHiddens, c.tgtVocabSize, on: backend, rng: rng)
         scale = Float(c.numHiddens).squareRoot()
         super.init()
@@ -97,7 +103,7 @@ public final class TransformerDecoder: Module {
 
     /// tokens (B, T) → logits (B, T, V); positions 0..<T (T = 1 at inference: always position 0).
     public func callAsFunction(_ tokens: Tensor, state: TransformerDecoderState, causal: Bool? = nil) throws -> Tensor {
-        var x = try posEncoding(embedding: embedding, tokens, scale: scale)                   // (B, T, H)
+        var x = try posEncoding(embedding: embedding, tokens, scale: scale)  // (B, T, H)
         for blk in blks.blocks { x = try blk(x, state: state, causal: causal) }
         return try dense(x)
     }
@@ -113,8 +119,9 @@ public final class TransformerDecodingState: DecoderState {
     /// The state of hypotheses `rows`: their encoder outputs, source lengths and block caches.
     public func selecting(_ rows: [Int]) throws -> DecoderState {
         let lensTensor = try Tensor(rows.map { lens[$0] }, shape: [rows.count], on: inner.encOutputs.backend)
-        let s = TransformerDecoderState(encOutputs: try DecoderStates.selectRows(inner.encOutputs, rows), encValidLens: lensTensor,
-                                        blocks: inner.cache.count)
+        let s = TransformerDecoderState(
+            encOutputs: try DecoderStates.selectRows(inner.encOutputs, rows), encValidLens: lensTensor,
+            blocks: inner.cache.count)
         s.cache = try inner.cache.map { try $0.map { try DecoderStates.selectRows($0, rows) } }
         return TransformerDecodingState(s, lens: rows.map { lens[$0] })
     }
@@ -163,16 +170,19 @@ public final class TransformerSeq2Seq: Module, EncoderDecoder {
     public func beginDecoding(source: [Int32], validLength: Int32) throws -> DecoderState {
         guard let backend else { throw ZooError.invalidOption("the model has no parameters") }
         let lens = try Tensor([validLength], shape: [1], on: backend)
-        let enc = try encoder(Tensor(source, shape: [1, source.count], on: backend), validLens: lens)   // (1, T, H)
-        return TransformerDecodingState(TransformerDecoderState(encOutputs: enc, encValidLens: lens, blocks: config.numLayers),
-                                        lens: [validLength])
+        let enc = try encoder(Tensor(source, shape: [1, source.count], on: backend), validLens: lens)  // (1, T, H)
+        return TransformerDecodingState(
+            TransformerDecoderState(encOutputs: enc, encValidLens: lens, blocks: config.numLayers),
+            lens: [validLength])
     }
 
     /// One decoder step for K hypotheses: their last tokens (K) → logits (K, V_tgt); the state's block
     /// caches grow in place.
     public func decodeStep(_ tokens: [Int32], state: DecoderState) throws -> (logits: Tensor, state: DecoderState) {
-        guard let backend, let s = state as? TransformerDecodingState else { throw ZooError.invalidOption("not a Transformer decoder state") }
-        let logits = try decoder(Tensor(tokens, shape: [tokens.count, 1], on: backend), state: s.inner)   // (K, 1, V); updates the cache
+        guard let backend, let s = state as? TransformerDecodingState else {
+            throw ZooError.invalidOption("not a Transformer decoder state")
+        }
+        let logits = try decoder(Tensor(tokens, shape: [tokens.count, 1], on: backend), state: s.inner)  // (K, 1, V); updates the cache
         return (try logits.reshaped([tokens.count, config.tgtVocabSize]), s)
     }
 
@@ -192,11 +202,13 @@ public final class TransformerSeq2Seq: Module, EncoderDecoder {
         var rows: [AttentionRow] = []
         for (i, b) in decoder.blks.blocks.enumerated() {
             for (kind, mha) in [("self", b.attention1), ("cross", b.attention2)] {
-                guard let w = mha.attention.attentionWeights else { continue }      // (K·heads, 1, Tk)
+                guard let w = mha.attention.attentionWeights else { continue }  // (K·heads, 1, Tk)
                 let flat = try w.toArray(), Tk = w.shape[2]
                 for h in 0..<config.numHeads {
-                    rows.append(AttentionRow(figure: "decoder-\(kind)", panel: "block \(i + 1) head \(h + 1)",
-                                             row: Array(flat[(h * Tk)..<((h + 1) * Tk)])))
+                    rows.append(
+                        AttentionRow(
+                            figure: "decoder-\(kind)", panel: "block \(i + 1) head \(h + 1)",
+                            row: Array(flat[(h * Tk)..<((h + 1) * Tk)])))
                 }
             }
         }

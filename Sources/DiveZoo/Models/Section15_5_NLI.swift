@@ -45,8 +45,8 @@ public final class NLIMLP: Module {
 
     /// x (..., inputs) → (..., hidden).
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        let h = try linear1(dropout1(x), relu: true)     // (..., hidden)
-        return try linear2(dropout2(h), relu: true)      // (..., hidden)
+        let h = try linear1(dropout1(x), relu: true)  // (..., hidden)
+        return try linear2(dropout2(h), relu: true)  // (..., hidden)
     }
 }
 
@@ -65,10 +65,10 @@ public final class NLIAttend: Module {
 
     /// A (B, m, E), B (B, n, E) → beta (B, m, E), alpha (B, n, E).
     public func callAsFunction(_ a: Tensor, _ b: Tensor) throws -> (beta: Tensor, alpha: Tensor) {
-        let fA = try f(a), fB = try f(b)                                  // (B, m, H), (B, n, H)
-        let e = try fA.bmm(fB, transposeB: true)                          // (B, m, n)
-        let beta = try e.maskedSoftmax().bmm(b)                           // (B, m, E)
-        let alpha = try e.transposed(1, 2).maskedSoftmax().bmm(a)         // (B, n, E)
+        let fA = try f(a), fB = try f(b)  // (B, m, H), (B, n, H)
+        let e = try fA.bmm(fB, transposeB: true)  // (B, m, n)
+        let beta = try e.maskedSoftmax().bmm(b)  // (B, m, E)
+        let alpha = try e.transposed(1, 2).maskedSoftmax().bmm(a)  // (B, n, E)
         return (beta, alpha)
     }
 }
@@ -87,7 +87,7 @@ public final class NLICompare: Module {
 
     /// → V_A (B, m, H), V_B (B, n, H).
     public func callAsFunction(_ a: Tensor, _ b: Tensor, beta: Tensor, alpha: Tensor) throws -> (Tensor, Tensor) {
-        (try g(Tensor.concat([a, beta], axis: 2)), try g(Tensor.concat([b, alpha], axis: 2)))   // (B, ·, 2E) → (B, ·, H)
+        (try g(Tensor.concat([a, beta], axis: 2)), try g(Tensor.concat([b, alpha], axis: 2)))  // (B, ·, 2E) → (B, ·, H)
     }
 }
 
@@ -109,8 +109,8 @@ public final class NLIAggregate: Module {
 
     /// V_A (B, m, H), V_B (B, n, H) → logits (B, 3).
     public func callAsFunction(_ vA: Tensor, _ vB: Tensor) throws -> Tensor {
-        let summed = try Tensor.concat([vA.sum(axis: 1), vB.sum(axis: 1)], axis: 1)   // (B, 2H)
-        return try linear(h(summed))                                                   // (B, 3)
+        let summed = try Tensor.concat([vA.sum(axis: 1), vB.sum(axis: 1)], axis: 1)  // (B, 2H)
+        return try linear(h(summed))  // (B, 3)
     }
 }
 
@@ -149,12 +149,13 @@ public final class DecomposableAttention: Module {
     /// Int32 premises (B, m) and hypotheses (B, n) → logits (B, 3) over entailment, contradiction, neutral.
     public func callAsFunction(premises: Tensor, hypotheses: Tensor) throws -> Tensor {
         guard premises.rank == 2, hypotheses.rank == 2, premises.shape[0] == hypotheses.shape[0] else {
-            throw DiveError.shapeMismatch(op: "DecomposableAttention",
-                                          detail: "premises \(premises.shape) and hypotheses \(hypotheses.shape) must be (B, m) and (B, n)")
+            throw DiveError.shapeMismatch(
+                op: "DecomposableAttention",
+                detail: "premises \(premises.shape) and hypotheses \(hypotheses.shape) must be (B, m) and (B, n)")
         }
-        let a = try embedding(premises), b = try embedding(hypotheses)   // (B, m, E), (B, n, E)
-        let (beta, alpha) = try attend(a, b)                             // (B, m, E), (B, n, E)
-        let (vA, vB) = try compare(a, b, beta: beta, alpha: alpha)       // (B, m, H), (B, n, H)
-        return try aggregate(vA, vB)                                     // (B, 3)
+        let a = try embedding(premises), b = try embedding(hypotheses)  // (B, m, E), (B, n, E)
+        let (beta, alpha) = try attend(a, b)  // (B, m, E), (B, n, E)
+        let (vA, vB) = try compare(a, b, beta: beta, alpha: alpha)  // (B, m, H), (B, n, H)
+        return try aggregate(vA, vB)  // (B, 3)
     }
 }

@@ -9,8 +9,9 @@ import Foundation
 /// activations' variance through ten layers of width 256 under N(0, 1), N(0, 0.01) and Xavier weights.
 public struct NumericsRecipe: Demonstration {
     /// Registered as `numerics`: zh section 4.8, en 5.4.
-    public let listing = RecipeListing(name: "numerics", section: "4.8", enSection: "5.4",
-                                       summary: "vanishing and exploding gradients, Xavier initialisation")
+    public let listing = RecipeListing(
+        name: "numerics", section: "4.8", enSection: "5.4",
+        summary: "vanishing and exploding gradients, Xavier initialisation")
     /// 0: the demonstration has no minibatches.
     public let toyBatch = 0
 
@@ -28,8 +29,10 @@ public struct NumericsRecipe: Demonstration {
         try x.sigmoid().backward(Tensor.ones([xs.count], on: backend))
         let g = try x.grad!.toArray()
         let maxGrad = g.max()!
-        lines.append(String(format: "sigmoid gradient: max %.4f at x = %.1f, %.2e at x = -8, %.2e at x = 7.9",
-                            maxGrad, xs[g.firstIndex(of: maxGrad)!], g.first!, g.last!))
+        lines.append(
+            String(
+                format: "sigmoid gradient: max %.4f at x = %.1f, %.2e at x = -8, %.2e at x = 7.9",
+                maxGrad, xs[g.firstIndex(of: maxGrad)!], g.first!, g.last!))
         metrics["sigmoid_grad_max"] = Double(maxGrad)
         metrics["sigmoid_grad_at_-8"] = Double(g.first!)
 
@@ -44,16 +47,20 @@ public struct NumericsRecipe: Demonstration {
 
         // Xavier: variance of activations through 10 linear layers of width 256.
         let width = 256, batch = 64
-        for (label, initializer) in [("N(0, 1)", Initializer.normal(std: 1)),
-                                     ("N(0, 0.01)", Initializer.normal(std: 0.01)),
-                                     ("Xavier uniform", Initializer.xavierUniform())] {
+        for (label, initializer) in [
+            ("N(0, 1)", Initializer.normal(std: 1)),
+            ("N(0, 0.01)", Initializer.normal(std: 0.01)),
+            ("Xavier uniform", Initializer.xavierUniform())
+        ] {
             var h = try Initializer.normal(std: 1).make([batch, width], on: backend, rng: rng)
             for _ in 0..<10 { h = try h.matmul(initializer.make([width, width], on: backend, rng: rng)) }
             let v = variance(try h.toArray())
             lines.append(String(format: "activation variance after 10 layers of %d with %@ weights: %.3g", width, label as NSString, v))
             metrics["variance.\(label)"] = v
         }
-        lines.append("(book 4.8: the sigmoid's gradient vanishes for |x| ≫ 0; the product of 100 Gaussian matrices explodes (entries ~1e23–1e27); Xavier keeps the variance near 1)")
+        lines.append(
+            "(book 4.8: the sigmoid's gradient vanishes for |x| ≫ 0; the product of 100 Gaussian matrices explodes (entries ~1e23–1e27); Xavier keeps the variance near 1)"
+        )
         return RecipeReport(lines: lines, metrics: metrics)
     }
 

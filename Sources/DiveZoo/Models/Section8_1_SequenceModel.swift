@@ -11,8 +11,9 @@ import Foundation
 /// 1-step, multistep and k-step-ahead predictions.
 public struct SequenceModelRecipe: Recipe {
     /// Registered as `seq-model`: zh section 8.1, en 9.1.
-    public let listing = RecipeListing(name: "seq-model", section: "8.1", enSection: "9.1",
-                                       summary: "MLP on a noisy sine: 1-step and k-step-ahead prediction")
+    public let listing = RecipeListing(
+        name: "seq-model", section: "8.1", enSection: "9.1",
+        summary: "MLP on a noisy sine: 1-step and k-step-ahead prediction")
     /// The book's τ (previous values per example), series length T and number of training examples.
     public static let tau = 4, count = 1000, trainCount = 600
 
@@ -21,8 +22,9 @@ public struct SequenceModelRecipe: Recipe {
 
     /// Batch 16, lr 0.01, 5 epochs, no clipping; Adam in zh, SGD in en.
     public func defaults(_ preset: BookEdition) -> Hyperparameters {
-        preset == .zh ? Hyperparameters(epochs: 5, lr: 0.01, batchSize: 16, optimizer: .adam, clip: nil)
-                      : Hyperparameters(epochs: 5, lr: 0.01, batchSize: 16, optimizer: .sgd, clip: nil)
+        preset == .zh
+            ? Hyperparameters(epochs: 5, lr: 0.01, batchSize: 16, optimizer: .adam, clip: nil)
+            : Hyperparameters(epochs: 5, lr: 0.01, batchSize: 16, optimizer: .sgd, clip: nil)
     }
 
     /// The book's `get_net`: Linear(4, 10), ReLU, Linear(10, 1); Xavier uniform weights.
@@ -36,7 +38,7 @@ public struct SequenceModelRecipe: Recipe {
             register("2", l2)
             try initialize(.xavierUniform(), rng: rng) { $0.hasSuffix("weight") }
         }
-        func callAsFunction(_ x: Tensor) throws -> Tensor { try l2(l1(x, relu: true)) }   // (N, 4) → (N, 1)
+        func callAsFunction(_ x: Tensor) throws -> Tensor { try l2(l1(x, relu: true)) }  // (N, 4) → (N, 1)
     }
 
     /// What `train` returns: the loss of every epoch and the errors of the predictions.
@@ -70,7 +72,7 @@ public struct SequenceModelRecipe: Recipe {
                 optimizer.zeroGrad()
                 let x = try Tensor(b.x, shape: [b.batchSize, Self.tau], on: backend)
                 let y = try Tensor(b.y, shape: [b.batchSize, 1], on: backend)
-                let l = try Loss.mse(net(x), y, reduction: .sum)   // MSELoss(reduction='none').sum()
+                let l = try Loss.mse(net(x), y, reduction: .sum)  // MSELoss(reduction='none').sum()
                 try l.backward()
                 try optimizer.step(gradScale: try hyper.clip.flatMap { try GradientClipping.scale(net.parameters, maxNorm: $0) })
                 let value = try l.item()
@@ -79,8 +81,9 @@ public struct SequenceModelRecipe: Recipe {
             // The book's evaluate_loss: mean squared error over the training set.
             let loss = try Autograd.withoutGrad { try Loss.mse(net(allX), allY).item() }
             losses.append(loss)
-            let record = EpochRecord(epoch: epoch, loss: loss, perplexity: nil, tokensPerSecond: Double(trainSet.count) / (Training.now() - t0),
-                                     lr: Double(optimizer.lr), seconds: Training.now() - t0)
+            let record = EpochRecord(
+                epoch: epoch, loss: loss, perplexity: nil, tokensPerSecond: Double(trainSet.count) / (Training.now() - t0),
+                lr: Double(optimizer.lr), seconds: Training.now() - t0)
             try log.write(record, recipe: name)
             options.progress?.endEpoch(record, of: hyper.epochs, metric: "")
         }
@@ -101,8 +104,10 @@ public struct SequenceModelRecipe: Recipe {
             for i in (nTrain + tau)..<T {
                 multi[i] = try net(Tensor(Array(multi[(i - tau)..<i]), shape: [1, tau], on: backend)).toArray()[0]
             }
-            var out: [(String, Double)] = [("1-step", mse(onestep, x[tau...])),
-                                           ("multistep", mse(Array(multi[(nTrain + tau)...]), x[(nTrain + tau)...]))]
+            var out: [(String, Double)] = [
+                ("1-step", mse(onestep, x[tau...])),
+                ("multistep", mse(Array(multi[(nTrain + tau)...]), x[(nTrain + tau)...]))
+            ]
             // k-step-ahead: features[:, i] = x_{t+i} for i < τ, then predicted columns τ…τ+63.
             let maxSteps = 64, rows = T - tau - maxSteps + 1
             var columns: [[Float]] = (0..<tau).map { i in Array(x[i..<(i + rows)]) }
@@ -124,7 +129,8 @@ public struct SequenceModelRecipe: Recipe {
         let r = try train(options)
         var lines = r.epochLosses.enumerated().map { String(format: "epoch %d, loss: %f", $0.offset + 1, $0.element) }
         lines += r.predictionMSE.map { String(format: "%@ prediction MSE %.4f", $0.0 as NSString, $0.1) }
-        lines.append("(book, zh 8.1: epoch losses 0.076846, 0.056340, 0.053779, 0.056320, 0.051650; multistep and k ≥ 16 drift to a constant)")
+        lines.append(
+            "(book, zh 8.1: epoch losses 0.076846, 0.056340, 0.053779, 0.056320, 0.051650; multistep and k ≥ 16 drift to a constant)")
         var metrics = ["loss": r.epochLosses.last ?? .nan]
         for (k, v) in r.predictionMSE { metrics["mse.\(k)"] = v }
         return RecipeReport(lines: lines, metrics: metrics)

@@ -13,10 +13,10 @@ public final class RNNScratch: Module, LanguageModel {
     /// Builds the five parameters for V characters and H hidden units: N(0, 0.01²) weights, zero biases.
     public init(vocabSize: Int, hidden: Int, on backend: Backend, rng: HostRNG) throws {
         self.vocabSize = vocabSize; self.hidden = hidden
-        wXH = try Scratch.weight([vocabSize, hidden], on: backend, rng: rng)   // (V, H)
-        wHH = try Scratch.weight([hidden, hidden], on: backend, rng: rng)      // (H, H)
+        wXH = try Scratch.weight([vocabSize, hidden], on: backend, rng: rng)  // (V, H)
+        wHH = try Scratch.weight([hidden, hidden], on: backend, rng: rng)  // (H, H)
         bH = try Scratch.zeros(hidden, on: backend)
-        wHQ = try Scratch.weight([hidden, vocabSize], on: backend, rng: rng)   // (H, V)
+        wHQ = try Scratch.weight([hidden, vocabSize], on: backend, rng: rng)  // (H, V)
         bQ = try Scratch.zeros(vocabSize, on: backend)
         super.init()
         for (n, p) in [("W_xh", wXH), ("W_hh", wHH), ("b_h", bH), ("W_hq", wHQ), ("b_q", bQ)] { register(n, p) }

@@ -15,11 +15,14 @@ public final class RNNLanguageModel: Module, LanguageModel {
 
     /// Builds a `cell` layer of `layers` layers and `hidden` units over V one-hot inputs (both directions
     /// when `bidirectional`), then Linear(hidden·directions, V).
-    public init(cell: CellKind, vocabSize: Int, hidden: Int, layers: Int = 1, bidirectional: Bool = false,
-                on backend: Backend, rng: HostRNG) throws {
+    public init(
+        cell: CellKind, vocabSize: Int, hidden: Int, layers: Int = 1, bidirectional: Bool = false,
+        on backend: Backend, rng: HostRNG
+    ) throws {
         self.vocabSize = vocabSize
-        rnn = try RecurrentLayer(cell, inputSize: vocabSize, hiddenSize: hidden, numLayers: layers,
-                                 bidirectional: bidirectional, on: backend, rng: rng)
+        rnn = try RecurrentLayer(
+            cell, inputSize: vocabSize, hiddenSize: hidden, numLayers: layers,
+            bidirectional: bidirectional, on: backend, rng: rng)
         linear = try Linear(hidden * (bidirectional ? 2 : 1), vocabSize, on: backend, rng: rng)
         super.init()
         register("rnn", rnn)
@@ -28,8 +31,9 @@ public final class RNNLanguageModel: Module, LanguageModel {
 
     /// Kind `.rnn`, `.gru` or `.lstm` from the layer's cell, with its sizes, for checkpoints.
     public var config: LanguageModelConfig {
-        LanguageModelConfig(kind: rnn.cell == .rnnTanh ? .rnn : rnn.cell == .gru ? .gru : .lstm, vocabSize: vocabSize,
-                            hidden: rnn.hiddenSize, layers: rnn.numLayers, bidirectional: rnn.bidirectional)
+        LanguageModelConfig(
+            kind: rnn.cell == .rnnTanh ? .rnn : rnn.cell == .gru ? .gru : .lstm, vocabSize: vocabSize,
+            hidden: rnn.hiddenSize, layers: rnn.numLayers, bidirectional: rnn.bidirectional)
     }
 
     /// The recurrent layer's zero state for a batch of B sequences (h, and c for an LSTM).
@@ -41,8 +45,8 @@ public final class RNNLanguageModel: Module, LanguageModel {
     /// (T·B, V), and the new state.
     public func forward(_ tokens: Tensor, state: RecurrentState) throws -> (logits: Tensor, state: RecurrentState) {
         try checkLayout(tokens, state: state)
-        let (y, next) = try rnn(oneHot: tokens, state)                  // (T, B, H·dirs)
-        let logits = try linear(y.reshaped([-1, y.shape[2]]))           // (T·B, V)
+        let (y, next) = try rnn(oneHot: tokens, state)  // (T, B, H·dirs)
+        let logits = try linear(y.reshaped([-1, y.shape[2]]))  // (T·B, V)
         return (logits, next)
     }
 }

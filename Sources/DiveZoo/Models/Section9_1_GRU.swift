@@ -22,8 +22,10 @@ public final class GRUScratch: Module, LanguageModel {
         wXH = try w([V, H]); wHH = try w([H, H]); bH = try Scratch.zeros(H, on: backend)
         wHQ = try w([H, V]); bQ = try Scratch.zeros(V, on: backend)
         super.init()
-        for (n, p) in [("W_xz", wXZ), ("W_hz", wHZ), ("b_z", bZ), ("W_xr", wXR), ("W_hr", wHR), ("b_r", bR),
-                       ("W_xh", wXH), ("W_hh", wHH), ("b_h", bH), ("W_hq", wHQ), ("b_q", bQ)] { register(n, p) }
+        for (n, p) in [
+            ("W_xz", wXZ), ("W_hz", wHZ), ("b_z", bZ), ("W_xr", wXR), ("W_hr", wHR), ("b_r", bR),
+            ("W_xh", wXH), ("W_hh", wHH), ("b_h", bH), ("W_hq", wHQ), ("b_q", bQ)
+        ] { register(n, p) }
     }
 
     /// Kind `.gruScratch` with its V and H, for checkpoints.

@@ -24,9 +24,11 @@ public final class LSTMScratch: Module, LanguageModel {
         wXC = try w([V, H]); wHC = try w([H, H]); bC = try Scratch.zeros(H, on: backend)
         wHQ = try w([H, V]); bQ = try Scratch.zeros(V, on: backend)
         super.init()
-        for (n, p) in [("W_xi", wXI), ("W_hi", wHI), ("b_i", bI), ("W_xf", wXF), ("W_hf", wHF), ("b_f", bF),
-                       ("W_xo", wXO), ("W_ho", wHO), ("b_o", bO), ("W_xc", wXC), ("W_hc", wHC), ("b_c", bC),
-                       ("W_hq", wHQ), ("b_q", bQ)] { register(n, p) }
+        for (n, p) in [
+            ("W_xi", wXI), ("W_hi", wHI), ("b_i", bI), ("W_xf", wXF), ("W_hf", wHF), ("b_f", bF),
+            ("W_xo", wXO), ("W_ho", wHO), ("b_o", bO), ("W_xc", wXC), ("W_hc", wHC), ("b_c", bC),
+            ("W_hq", wHQ), ("b_q", bQ)
+        ] { register(n, p) }
     }
 
     /// Kind `.lstmScratch` with its V and H, for checkpoints.
@@ -34,8 +36,9 @@ public final class LSTMScratch: Module, LanguageModel {
 
     /// Zeros (B, H) for both the hidden state and the memory cell of a batch of B sequences.
     public func beginState(batchSize: Int, on backend: Backend) throws -> RecurrentState {
-        RecurrentState(h: try Tensor.zeros([batchSize, hidden], on: backend),
-                       c: try Tensor.zeros([batchSize, hidden], on: backend))
+        RecurrentState(
+            h: try Tensor.zeros([batchSize, hidden], on: backend),
+            c: try Tensor.zeros([batchSize, hidden], on: backend))
     }
 
     /// Tokens (T, B), time-major → logits (T·B, V) and the last hidden state and memory cell; throws when

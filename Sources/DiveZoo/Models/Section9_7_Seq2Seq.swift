@@ -40,7 +40,7 @@ public final class Seq2SeqEncoder: Module {
 
     /// Source tokens time-major (T, B) → outputs (T, B, H) and state (L, B, H).
     public func callAsFunction(_ tokens: Tensor) throws -> (outputs: Tensor, state: Tensor) {
-        let (out, state) = try rnn(embedding(tokens))    // embedding (T, B, E)
+        let (out, state) = try rnn(embedding(tokens))  // embedding (T, B, E)
         return (out, state.h)
     }
 }
@@ -58,8 +58,9 @@ public final class Seq2SeqDecoder: Module {
     /// Builds the embedding, GRU and output layer from `c`'s target vocabulary and sizes.
     public init(_ c: Seq2SeqConfig, on backend: Backend, rng: HostRNG) throws {
         embedding = try Embedding(c.tgtVocabSize, c.embedSize, on: backend, rng: rng)
-        rnn = try GRU(inputSize: c.embedSize + c.hidden, hiddenSize: c.hidden, numLayers: c.layers, dropout: c.dropout,
-                      on: backend, rng: rng)
+        rnn = try GRU(
+            inputSize: c.embedSize + c.hidden, hiddenSize: c.hidden, numLayers: c.layers, dropout: c.dropout,
+            on: backend, rng: rng)
         dense = try Linear(c.hidden, c.tgtVocabSize, on: backend, rng: rng)
         super.init()
         register("embedding", embedding)
@@ -70,9 +71,9 @@ public final class Seq2SeqDecoder: Module {
     /// Target tokens time-major (T, B) and state (L, B, H) → logits (T, B, V) and the new state.
     public func callAsFunction(_ tokens: Tensor, state: Tensor) throws -> (logits: Tensor, state: Tensor) {
         let T = tokens.shape[0], L = state.shape[0], B = state.shape[1], H = state.shape[2]
-        let emb = try embedding(tokens)                                                   // (T, B, E)
-        let top = try (L == 1 ? state : state.slice(axis: 0, (L - 1)..<L))                // (1, B, H)
-        let context = try top.broadcast(to: [T, B, H])                                    // (T, B, H)
+        let emb = try embedding(tokens)  // (T, B, E)
+        let top = try (L == 1 ? state : state.slice(axis: 0, (L - 1)..<L))  // (1, B, H)
+        let context = try top.broadcast(to: [T, B, H])  // (T, B, H)
         let (out, next) = try rnn(Tensor.concat([emb, context], axis: 2), RecurrentState(h: state))  // (T, B, H)
         return (try dense(out), next.h)
     }
@@ -126,14 +127,14 @@ public final class Seq2Seq: Module, EncoderDecoder {
     /// Encodes one source sentence (T) into the decoder's initial state (L, 1, H).
     public func beginDecoding(source: [Int32], validLength: Int32) throws -> DecoderState {
         guard let backend else { throw ZooError.invalidOption("the model has no parameters") }
-        return RecurrentDecoderState(try encoder(Tensor(source, shape: [source.count, 1], on: backend)).state)   // (L, 1, H)
+        return RecurrentDecoderState(try encoder(Tensor(source, shape: [source.count, 1], on: backend)).state)  // (L, 1, H)
     }
 
     /// One decoder step for K hypotheses: their last tokens (K) → logits (K, V_tgt) and the state (L, K, H).
     public func decodeStep(_ tokens: [Int32], state: DecoderState) throws -> (logits: Tensor, state: DecoderState) {
         guard let backend, let s = state as? RecurrentDecoderState else { throw ZooError.invalidOption("not a seq2seq decoder state") }
         let K = tokens.count
-        let (logits, next) = try decoder(Tensor(tokens, shape: [1, K], on: backend), state: s.h)   // (1, K, V)
+        let (logits, next) = try decoder(Tensor(tokens, shape: [1, K], on: backend), state: s.h)  // (1, K, V)
         return (try logits.reshaped([K, config.tgtVocabSize]), RecurrentDecoderState(next))
     }
 

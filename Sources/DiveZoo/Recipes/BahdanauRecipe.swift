@@ -9,8 +9,9 @@ import Foundation
 /// 9.7 recipe is.
 public struct BahdanauRecipe: TranslationRecipe {
     /// Registered as `bahdanau`: zh section 10.4, en 11.4.
-    public let listing = RecipeListing(name: "bahdanau", section: "10.4", enSection: "11.4",
-                                       summary: "GRU encoder-decoder with Bahdanau (additive) attention, English to French")
+    public let listing = RecipeListing(
+        name: "bahdanau", section: "10.4", enSection: "11.4",
+        summary: "GRU encoder-decoder with Bahdanau (additive) attention, English to French")
     /// The zh book's loss, speed and BLEU scores, printed for comparison.
     public let bookResult = "(book, zh 10.4: loss 0.021, 4948.7 tokens/sec on cuda:0; BLEU 1.000, 1.000, 0.658, 1.000)"
 

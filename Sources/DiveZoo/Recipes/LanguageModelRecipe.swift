@@ -42,8 +42,10 @@ public struct LanguageModelRecipe: Recipe {
     /// The en v1.0 row's model and training.
     public let en: EnSettings
 
-    init(_ listing: RecipeListing, kind: LanguageModelConfig.Kind,
-         hidden: Int, layers: Int = 1, bidirectional: Bool = false, lr: Float, bookResult: String, en: EnSettings) {
+    init(
+        _ listing: RecipeListing, kind: LanguageModelConfig.Kind,
+        hidden: Int, layers: Int = 1, bidirectional: Bool = false, lr: Float, bookResult: String, en: EnSettings
+    ) {
         self.listing = listing
         self.kind = kind; self.hidden = hidden; self.layers = layers; self.bidirectional = bidirectional
         self.lr = lr; self.bookResult = bookResult; self.en = en
@@ -65,7 +67,8 @@ public struct LanguageModelRecipe: Recipe {
     public func config(_ preset: BookEdition, vocabSize: Int) -> LanguageModelConfig {
         preset == .zh
             ? LanguageModelConfig(kind: kind, vocabSize: vocabSize, hidden: hidden, layers: layers, bidirectional: bidirectional)
-            : LanguageModelConfig(kind: en.kind, vocabSize: vocabSize, hidden: en.hidden, layers: en.layers, bidirectional: en.bidirectional)
+            : LanguageModelConfig(
+                kind: en.kind, vocabSize: vocabSize, hidden: en.hidden, layers: en.layers, bidirectional: en.bidirectional)
     }
 
     /// The corpus and vocabulary of a preset: zh keeps the first 10,000 characters.
@@ -78,9 +81,10 @@ public struct LanguageModelRecipe: Recipe {
     public func train(_ options: RunOptions, randomIter: Bool = false) throws -> LanguageModelRun {
         let (corpus, vocab) = try corpus(options)
         let hyper = options.resolve(defaults(options.preset))
-        let task = try LanguageModelTask(recipe: name, config: config(options.preset, vocabSize: vocab.count), corpus: corpus,
-                                         vocab: vocab, preset: options.preset, hyper: hyper, numSteps: numSteps(options.preset),
-                                         randomIter: randomIter, on: try options.backend, seed: options.seed)
+        let task = try LanguageModelTask(
+            recipe: name, config: config(options.preset, vocabSize: vocab.count), corpus: corpus,
+            vocab: vocab, preset: options.preset, hyper: hyper, numSteps: numSteps(options.preset),
+            randomIter: randomIter, on: try options.backend, seed: options.seed)
         let history = try Trainer(task, hyper: hyper, options: options).run()
         return LanguageModelRun(model: task.languageModel, vocab: vocab, history: history)
     }
@@ -92,14 +96,19 @@ public struct LanguageModelRecipe: Recipe {
         let backend = try options.backend
         let prefixes = options.preset == .zh ? ["time traveller", "traveller"] : ["it has"]
         let predictions = try prefixes.map {
-            try LanguageModelPrediction.predict($0, count: options.preset == .zh ? 50 : 20, model: run.model,
-                                                vocab: run.vocab, on: backend)
+            try LanguageModelPrediction.predict(
+                $0, count: options.preset == .zh ? 50 : 20, model: run.model,
+                vocab: run.vocab, on: backend)
         }
-        let line = String(format: "perplexity %.1f, %.1f tokens/sec on %@", run.perplexity, run.tokensPerSecond,
-                          options.device.description as NSString)
-        return RecipeReport(lines: [line] + predictions + ["(book, zh \(listing.section): \(bookResult))"],
-                            metrics: ["perplexity": run.perplexity, "tokens_per_s": run.tokensPerSecond,
-                                      "loss": run.history.last?.loss ?? .nan],
-                            history: run.history, curve: "perplexity")
+        let line = String(
+            format: "perplexity %.1f, %.1f tokens/sec on %@", run.perplexity, run.tokensPerSecond,
+            options.device.description as NSString)
+        return RecipeReport(
+            lines: [line] + predictions + ["(book, zh \(listing.section): \(bookResult))"],
+            metrics: [
+                "perplexity": run.perplexity, "tokens_per_s": run.tokensPerSecond,
+                "loss": run.history.last?.loss ?? .nan
+            ],
+            history: run.history, curve: "perplexity")
     }
 }

@@ -9,8 +9,9 @@ import Foundation
 /// `predict_snli` on one premise and hypothesis.
 public struct NLIRecipe: Recipe {
     /// Registered as `nli`: zh section 15.5, en 16.5.
-    public let listing = RecipeListing(name: "nli", section: "15.5", enSection: "16.5",
-                                       summary: "decomposable attention on SNLI with GloVe 100d embeddings (natural language inference)")
+    public let listing = RecipeListing(
+        name: "nli", section: "15.5", enSection: "16.5",
+        summary: "decomposable attention on SNLI with GloVe 100d embeddings (natural language inference)")
     /// Model sizes; the book's by default (tests shrink them).
     public var embedSize = 100, hidden = 200, numSteps = 50
     /// The book's example: `predict_snli(['he','is','good','.'], ['he','is','bad','.'])`.
@@ -34,7 +35,8 @@ public struct NLIRecipe: Recipe {
         let train = SNLIDataset(try SNLI.read(directory: folder, split: .train), numSteps: numSteps)
         let test = SNLIDataset(try SNLI.read(directory: folder, split: .test), numSteps: numSteps, vocab: train.vocab)
         guard train.count > 0, test.count > 0 else {
-            throw ZooError.invalidOption("SNLI in \(folder.path) has \(train.count) labelled training and \(test.count) test examples; both need some")
+            throw ZooError.invalidOption(
+                "SNLI in \(folder.path) has \(train.count) labelled training and \(test.count) test examples; both need some")
         }
         return (train, test)
     }
@@ -59,14 +61,15 @@ public struct NLIRecipe: Recipe {
                 let train = try data.locate(.snli)
                 if missing(official).isEmpty { return train.deletingLastPathComponent() }
             } catch let error as DataError {
-                download = " The download failed: \(error.description.hasSuffix(".") ? String(error.description.dropLast()) : error.description)."
+                download =
+                    " The download failed: \(error.description.hasSuffix(".") ? String(error.description.dropLast()) : error.description)."
             }
         }
         throw ZooError.invalidOption(
             "SNLI 1.0 is missing: looked for \(missing(official).joined(separator: " and ")) (also .jsonl), "
-            + "and for snli_1.0_train/snli_1.0_test in \(data.url.path) itself.\(download) "
-            + "Unzip the official release (\(RemoteDataset.snli.url.absoluteString)) into \(data.url.path), "
-            + "or point --data-dir (or \(DataDirectory.environmentVariable)) at the folder that holds it.")
+                + "and for snli_1.0_train/snli_1.0_test in \(data.url.path) itself.\(download) "
+                + "Unzip the official release (\(RemoteDataset.snli.url.absoluteString)) into \(data.url.path), "
+                + "or point --data-dir (or \(DataDirectory.environmentVariable)) at the folder that holds it.")
     }
 
     /// The initial embedding table: GloVe 6B 100d rows for the vocabulary's tokens (exact lookup in
@@ -91,14 +94,17 @@ public struct NLIRecipe: Recipe {
             }
         }
         let glove = try TokenEmbedding(contentsOf: file)
-        return (try Self.embeddingTable(vocab: vocab, glove: glove, embedSize: embedSize, file: file.path),
-                "embeddings: GloVe 6B 100d from \(file.path) (\(vocab.idxToToken.filter { glove.index(of: $0) != 0 }.count) of \(vocab.count) tokens found), fine-tuned")
+        return (
+            try Self.embeddingTable(vocab: vocab, glove: glove, embedSize: embedSize, file: file.path),
+            "embeddings: GloVe 6B 100d from \(file.path) (\(vocab.idxToToken.filter { glove.index(of: $0) != 0 }.count) of \(vocab.count) tokens found), fine-tuned"
+        )
     }
 
     /// `embeds = glove[vocab.idx_to_token]`: (V, E) values, zeros where GloVe lacks the token.
     public static func embeddingTable(vocab: Vocab, glove: TokenEmbedding, embedSize: Int, file: String) throws -> [Float] {
         guard glove.dimension == embedSize else {
-            throw ZooError.invalidOption("\(file) holds \(glove.dimension)-dimensional vectors; the model's embedding is \(embedSize)-dimensional")
+            throw ZooError.invalidOption(
+                "\(file) holds \(glove.dimension)-dimensional vectors; the model's embedding is \(embedSize)-dimensional")
         }
         return glove.embeddingMatrix(for: vocab)
     }
@@ -109,8 +115,9 @@ public struct NLIRecipe: Recipe {
         let (table, note) = try initialEmbedding(vocab: train.vocab, data: options.dataDirectory)
         let config = NLIConfig(vocabSize: train.vocab.count, embedSize: embedSize, hidden: hidden, numSteps: numSteps)
         let hyper = options.resolve(defaults(options.preset))
-        let task = try NLITask(recipe: name, config: config, train: train, test: test, embedding: table, hyper: hyper,
-                               on: try options.backend, seed: options.seed)
+        let task = try NLITask(
+            recipe: name, config: config, train: train, test: test, embedding: table, hyper: hyper,
+            on: try options.backend, seed: options.seed)
         let history = try Trainer(task, hyper: hyper, options: options).run()
         task.attention.eval()
         return (NLIRun(model: task.attention, vocab: train.vocab, history: history), train, test, note)
@@ -130,13 +137,13 @@ public struct NLIRecipe: Recipe {
             String(format: "loss %.3f, train acc %.3f, test acc %.3f", last.loss, last.trainAccuracy ?? .nan, last.testAccuracy ?? .nan),
             String(format: "%.1f examples/sec on %@", run.examplesPerSecond, options.device.description as NSString),
             "predict_snli(\(quoted(Self.example.premise)), \(quoted(Self.example.hypothesis))) = \(label.name)",
-            "(book, zh 15.5: loss 0.497, train acc 0.805, test acc 0.824, 14163.6 examples/sec on 2 GPUs; contradiction)",
+            "(book, zh 15.5: loss 0.497, train acc 0.805, test acc 0.824, 14163.6 examples/sec on 2 GPUs; contradiction)"
         ]
         let metrics: [String: Double] = [
             "loss": last.loss, "train_acc": last.trainAccuracy ?? .nan, "test_acc": last.testAccuracy ?? .nan,
             "examples_per_s": run.examplesPerSecond, "vocab": Double(run.vocab.count),
             "train_examples": Double(train.count), "test_examples": Double(test.count),
-            "predict.example": Double(label.rawValue),
+            "predict.example": Double(label.rawValue)
         ]
         return RecipeReport(lines: lines, metrics: metrics, history: run.history, curve: "loss")
     }

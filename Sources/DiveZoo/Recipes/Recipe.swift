@@ -81,9 +81,11 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
     /// Adam's and AdamW's ε (nil: PyTorch's 1e-8; the paper preset's 1e-9).
     public var adamEps: Float?
     /// Settings from their values: clipping at norm 1 and none of the paper's extras unless given.
-    public init(epochs: Int, lr: Float, batchSize: Int, optimizer: OptimizerKind, clip: Float? = 1,
-                schedule: ScheduleKind? = nil, warmupSteps: Int? = nil, labelSmoothing: Float? = nil,
-                adamBeta2: Float? = nil, adamEps: Float? = nil) {
+    public init(
+        epochs: Int, lr: Float, batchSize: Int, optimizer: OptimizerKind, clip: Float? = 1,
+        schedule: ScheduleKind? = nil, warmupSteps: Int? = nil, labelSmoothing: Float? = nil,
+        adamBeta2: Float? = nil, adamEps: Float? = nil
+    ) {
         self.epochs = epochs; self.lr = lr; self.batchSize = batchSize; self.optimizer = optimizer; self.clip = clip
         self.schedule = schedule; self.warmupSteps = warmupSteps; self.labelSmoothing = labelSmoothing
         self.adamBeta2 = adamBeta2; self.adamEps = adamEps
@@ -209,7 +211,7 @@ public enum RecipeRegistry {
         Seq2SeqRecipe(),
         NadarayaWatsonRecipe(), AttentionScoringRecipe(), BahdanauRecipe(), MultiHeadRecipe(), SelfAttentionRecipe(),
         TransformerRecipe(),
-        NLIRecipe(),
+        NLIRecipe()
     ]
 
     /// Trainable by name but not in the book (benchmark variants); `dive list` shows them apart.

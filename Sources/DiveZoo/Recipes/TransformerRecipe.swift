@@ -19,8 +19,9 @@ public struct TransformerRecipe: TranslationRecipe {
 
     /// The book's Transformer.
     public init() {
-        listing = RecipeListing(name: "transformer", section: "10.7", enSection: "11.7",
-                                summary: "Transformer encoder-decoder, English to French (--preset paper: the paper's training)")
+        listing = RecipeListing(
+            name: "transformer", section: "10.7", enSection: "11.7",
+            summary: "Transformer encoder-decoder, English to French (--preset paper: the paper's training)")
         numSteps = 10; width = 32; heads = 4; ffn = 64
         bookResult = "(book, zh 10.7: loss 0.030, 5202.9 tokens/sec on cuda:0; BLEU 1.000, 1.000, 1.000, 1.000)"
     }
@@ -33,8 +34,9 @@ public struct TransformerRecipe: TranslationRecipe {
     }
 
     /// Width 256, 8 heads, FFN 1024, 32 steps, otherwise the zh settings (the peers' benchmark width, Benchmarks/Peers).
-    public static let wide = TransformerRecipe(name: "transformer-256", summary: "benchmark: Transformer width 256, 8 heads, FFN 1024, 32 steps",
-                                               numSteps: 32, width: 256, heads: 8, ffn: 1024)
+    public static let wide = TransformerRecipe(
+        name: "transformer-256", summary: "benchmark: Transformer width 256, 8 heads, FFN 1024, 32 steps",
+        numSteps: 32, width: 256, heads: 8, ffn: 1024)
 
     /// zh, en and paper (the zh model trained as Vaswani et al. train theirs).
     public var presets: [BookEdition] { [.zh, .en, .paper] }
@@ -50,8 +52,9 @@ public struct TransformerRecipe: TranslationRecipe {
         case .en: return Hyperparameters(epochs: 30, lr: 0.001, batchSize: 128, optimizer: .adam, clip: 1)
         case .paper:
             // lr is the noam scale: lr · d^-0.5 · min(s^-0.5, s · w^-1.5), peak 0.0088 at step 400 for d = 32.
-            return Hyperparameters(epochs: 200, lr: 1, batchSize: 64, optimizer: .adam, clip: 1, schedule: .noam,
-                                   warmupSteps: Self.paperWarmup, labelSmoothing: 0.1, adamBeta2: 0.98, adamEps: 1e-9)
+            return Hyperparameters(
+                epochs: 200, lr: 1, batchSize: 64, optimizer: .adam, clip: 1, schedule: .noam,
+                warmupSteps: Self.paperWarmup, labelSmoothing: 0.1, adamBeta2: 0.98, adamEps: 1e-9)
         }
     }
 
@@ -59,9 +62,13 @@ public struct TransformerRecipe: TranslationRecipe {
     /// width, FFN and heads (32, 64, 4 for the book) with dropout 0.1.
     public func modelConfig(_ preset: BookEdition, srcVocab: Int, tgtVocab: Int) -> TranslationModelConfig {
         preset == .en
-            ? .transformer(TransformerConfig(srcVocabSize: srcVocab, tgtVocabSize: tgtVocab, numHiddens: 256, ffnHiddens: 64,
-                                             numHeads: 4, numLayers: 2, dropout: 0.2, numSteps: numSteps))
-            : .transformer(TransformerConfig(srcVocabSize: srcVocab, tgtVocabSize: tgtVocab, numHiddens: width, ffnHiddens: ffn,
-                                             numHeads: heads, numLayers: 2, dropout: 0.1, numSteps: numSteps))
+            ? .transformer(
+                TransformerConfig(
+                    srcVocabSize: srcVocab, tgtVocabSize: tgtVocab, numHiddens: 256, ffnHiddens: 64,
+                    numHeads: 4, numLayers: 2, dropout: 0.2, numSteps: numSteps))
+            : .transformer(
+                TransformerConfig(
+                    srcVocabSize: srcVocab, tgtVocabSize: tgtVocab, numHiddens: width, ffnHiddens: ffn,
+                    numHeads: heads, numLayers: 2, dropout: 0.1, numSteps: numSteps))
     }
 }

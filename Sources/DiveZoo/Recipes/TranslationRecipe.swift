@@ -25,8 +25,9 @@ extension TranslationRecipe {
         let dataset = try Translation.loadDataset(file: file, numSteps: numSteps, numExamples: 600)
         let hyper = options.resolve(defaults(options.preset))
         let config = modelConfig(options.preset, srcVocab: dataset.srcVocab.count, tgtVocab: dataset.tgtVocab.count)
-        let task = try TranslationTask(recipe: name, config: config, dataset: dataset, hyper: hyper,
-                                       on: try options.backend, seed: options.seed)
+        let task = try TranslationTask(
+            recipe: name, config: config, dataset: dataset, hyper: hyper,
+            on: try options.backend, seed: options.seed)
         let history = try Trainer(task, hyper: hyper, options: options).run()
         task.encoderDecoder.eval()
         return Seq2SeqRun(model: task.encoderDecoder, srcVocab: dataset.srcVocab, tgtVocab: dataset.tgtVocab, history: history)
@@ -36,8 +37,11 @@ extension TranslationRecipe {
     /// loss, tokens/s and BLEU, with the attention heatmaps under `--plot`.
     public func run(_ options: RunOptions) throws -> RecipeReport {
         let run = try train(options)
-        var lines = [String(format: "loss %.3f, %.1f tokens/sec on %@", run.loss, run.tokensPerSecond,
-                            options.device.description as NSString)]
+        var lines = [
+            String(
+                format: "loss %.3f, %.1f tokens/sec on %@", run.loss, run.tokensPerSecond,
+                options.device.description as NSString)
+        ]
         var metrics = ["loss": run.loss, "tokens_per_s": run.tokensPerSecond]
         let translator = try Translator(model: run.model, srcVocab: run.srcVocab, tgtVocab: run.tgtVocab)
         for (eng, fra) in Seq2SeqRecipe.examples {

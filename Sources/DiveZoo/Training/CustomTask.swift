@@ -24,8 +24,10 @@ public final class CustomTask<Dataset: MinibatchDataset>: DatasetTask where Data
 
     /// `loss` gives the mean loss over a batch's rows (one element). `name` is stored in
     /// checkpoints; `width` is the model's width for the noam schedule.
-    public init(name: String = "custom", model: Module, data: Dataset, batchSize: Int, width: Int = 0,
-                loss: @escaping (Dataset.Batch) throws -> Tensor) throws {
+    public init(
+        name: String = "custom", model: Module, data: Dataset, batchSize: Int, width: Int = 0,
+        loss: @escaping (Dataset.Batch) throws -> Tensor
+    ) throws {
         guard batchSize > 0, data.count > 0 else {
             throw ZooError.invalidOption("a task needs examples and a positive batch size (got \(data.count) examples, batch \(batchSize))")
         }

@@ -19,8 +19,10 @@ final class DataParallel {
 
     /// Rank 0's model, optimiser state, dropout stream, step and data position on every rank: rank 0
     /// encodes them as an in-memory checkpoint, every other rank loads it.
-    func broadcastStart(model: Module, optimizer: Optimizer, step: Int, position: LoaderPosition,
-                        partial: PartialEpoch?) throws -> (step: Int, position: LoaderPosition, partial: PartialEpoch?) {
+    func broadcastStart(
+        model: Module, optimizer: Optimizer, step: Int, position: LoaderPosition,
+        partial: PartialEpoch?
+    ) throws -> (step: Int, position: LoaderPosition, partial: PartialEpoch?) {
         guard comm.size > 1 else { return (step, position, partial) }
         var bytes: [UInt8] = []
         if comm.isRoot {
@@ -62,7 +64,8 @@ final class DataParallel {
         if let h = host, h.floats < floats || h.backend !== backend { backend.freeHost(h.pointer); host = nil }
         if host == nil { host = (try backend.allocateHost(byteCount: floats * 4), floats, backend) }
         let b = UnsafeMutableBufferPointer(start: host!.pointer.bindMemory(to: Float.self, capacity: floats), count: floats)
-        let joined = try Tensor.concat(try params.map { p in try (p.grad ?? Tensor.zeros(p.shape, on: backend)).reshaped([p.count]) }, axis: 0)
+        let joined = try Tensor.concat(
+            try params.map { p in try (p.grad ?? Tensor.zeros(p.shape, on: backend)).reshaped([p.count]) }, axis: 0)
         try joined.copy(into: UnsafeMutableBufferPointer(rebasing: b[0..<total]))
         for (i, p) in params.enumerated() { b[total + i] = p.grad == nil ? 0 : 1 }
         b[total + params.count] = flag ? 1 : 0

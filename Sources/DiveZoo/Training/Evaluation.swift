@@ -28,14 +28,14 @@ public enum Evaluation {
             let sum = try EpochLoss(on: backend)
             for start in stride(from: 0, to: rowLength, by: numSteps) {
                 let T = min(numSteps, rowLength - start)
-                var x = [Int32](), y = [Int32]()           // batch-major rows, as a loader cuts them
+                var x = [Int32](), y = [Int32]()  // batch-major rows, as a loader cuts them
                 for b in 0..<batchSize {
                     let row = b * rowLength + start
                     x += tokens[row..<(row + T)]
                     y += tokens[(row + 1)..<(row + 1 + T)]
                 }
                 let batch = try LanguageModelBatch(TokenBatch(x: x, y: y, batchSize: batchSize, numSteps: T), on: backend)
-                let (logits, next) = try model.forward(batch, state: state)                   // (T·B, V)
+                let (logits, next) = try model.forward(batch, state: state)  // (T·B, V)
                 state = next
                 try sum.add(logits.crossEntropySum(targets: batch.targets))
             }
@@ -45,7 +45,9 @@ public enum Evaluation {
 
     /// The mean over `pairs` (source, reference) of the book's BLEU (n-grams up to `k`) of the
     /// greedy translation.
-    public static func bleu(_ model: any EncoderDecoder, source: Vocab, target: Vocab, pairs: [(String, String)], k: Int = 2) throws -> Double {
+    public static func bleu(_ model: any EncoderDecoder, source: Vocab, target: Vocab, pairs: [(String, String)], k: Int = 2) throws
+        -> Double
+    {
         guard !pairs.isEmpty else { throw ZooError.invalidOption("BLEU over no sentence pairs") }
         let translator = try Translator(model: model, srcVocab: source, tgtVocab: target)
         return try evaluating(model) {

@@ -17,8 +17,8 @@ public struct LanguageModelBatch {
     /// A loader's batch moved to `backend` in the models' layout (two uploads).
     public init(_ batch: TokenBatch, on backend: Backend) throws {
         let B = batch.batchSize, T = batch.numSteps
-        inputs = try Tensor(batch.xTimeMajor, shape: [T, B], on: backend)      // (T, B)
-        targets = try Tensor(batch.yTimeMajor, shape: [T * B], on: backend)    // (T·B)
+        inputs = try Tensor(batch.xTimeMajor, shape: [T, B], on: backend)  // (T, B)
+        targets = try Tensor(batch.yTimeMajor, shape: [T * B], on: backend)  // (T·B)
     }
 
     /// T, the steps per sequence.
@@ -36,7 +36,7 @@ extension LanguageModel {
     /// The mean cross-entropy over the batch's T·B tokens (one element, to back-propagate) and the
     /// state after it.
     public func loss(_ batch: LanguageModelBatch, state: RecurrentState) throws -> (loss: Tensor, state: RecurrentState) {
-        let (logits, next) = try forward(batch, state: state)                  // (T·B, V)
+        let (logits, next) = try forward(batch, state: state)  // (T·B, V)
         return (try logits.crossEntropySum(targets: batch.targets, scale: 1 / Float(batch.targets.count)), next)
     }
 }

@@ -68,12 +68,16 @@ enum LanguageModelBatches {
     }
 
     /// The loader for a preset, starting at `start` (a run's first position, or a checkpoint's).
-    static func make(corpus: [Int32], preset: BookEdition, batchSize: Int, numSteps: Int, randomIter: Bool,
-                     position start: LoaderPosition) throws -> LanguageModelBatches {
+    static func make(
+        corpus: [Int32], preset: BookEdition, batchSize: Int, numSteps: Int, randomIter: Bool,
+        position start: LoaderPosition
+    ) throws -> LanguageModelBatches {
         switch preset {
         case .zh, .paper:
-            return .book(try SequenceDataLoader(corpus: corpus, batchSize: batchSize, numSteps: numSteps,
-                                                partitioning: randomIter ? .random : .sequential, resumingFrom: start))
+            return .book(
+                try SequenceDataLoader(
+                    corpus: corpus, batchSize: batchSize, numSteps: numSteps,
+                    partitioning: randomIter ? .random : .sequential, resumingFrom: start))
         case .en:
             let data = try SlidingWindows(corpus: corpus, numSteps: numSteps, numTrain: 10_000)
             return .windows(try DataLoader(data, batchSize: batchSize, shuffle: true, resumingFrom: start))

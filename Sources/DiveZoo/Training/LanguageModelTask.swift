@@ -40,8 +40,10 @@ public final class LanguageModelTask: TrainingTask {
 
     /// A fresh model from `config` (initialised with `seed`) over `corpus`, batched the preset's way
     /// (zh sequential or random partitioning, en sliding windows) with `hyper`'s batch size.
-    public init(recipe: String, config: LanguageModelConfig, corpus: [Int32], vocab: Vocab, preset: BookEdition,
-                hyper: Hyperparameters, numSteps: Int, randomIter: Bool, on backend: Backend, seed: UInt64) throws {
+    public init(
+        recipe: String, config: LanguageModelConfig, corpus: [Int32], vocab: Vocab, preset: BookEdition,
+        hyper: Hyperparameters, numSteps: Int, randomIter: Bool, on backend: Backend, seed: UInt64
+    ) throws {
         self.recipe = recipe; self.config = config; self.corpus = corpus; self.vocab = vocab; self.preset = preset
         self.batchSize = hyper.batchSize; self.numSteps = numSteps; self.randomIter = randomIter
         self.labelSmoothing = hyper.resolvedLabelSmoothing
@@ -50,14 +52,17 @@ public final class LanguageModelTask: TrainingTask {
 
     /// A language model on a program's own token stream, read the book's way: sequential
     /// partitioning, the state carried from one minibatch to the next.
-    public convenience init(config: LanguageModelConfig, corpus: [Int32], vocab: Vocab, batchSize: Int, numSteps: Int,
-                            on backend: Backend, seed: UInt64 = 0) throws {
+    public convenience init(
+        config: LanguageModelConfig, corpus: [Int32], vocab: Vocab, batchSize: Int, numSteps: Int,
+        on backend: Backend, seed: UInt64 = 0
+    ) throws {
         guard config.vocabSize == vocab.count else {
             throw ZooError.invalidOption("the model's vocabulary size \(config.vocabSize) is not the vocabulary's \(vocab.count)")
         }
-        try self.init(recipe: "custom", config: config, corpus: corpus, vocab: vocab, preset: .zh,
-                      hyper: Hyperparameters(epochs: 1, lr: 0, batchSize: batchSize, optimizer: .adam),
-                      numSteps: numSteps, randomIter: false, on: backend, seed: seed)
+        try self.init(
+            recipe: "custom", config: config, corpus: corpus, vocab: vocab, preset: .zh,
+            hyper: Hyperparameters(epochs: 1, lr: 0, batchSize: batchSize, optimizer: .adam),
+            numSteps: numSteps, randomIter: false, on: backend, seed: seed)
     }
 
     /// The language model as a module.
@@ -74,15 +79,19 @@ public final class LanguageModelTask: TrainingTask {
     public func checkCompatible(_ meta: [String: String], path: String) throws {
         let stored = try Training.decodeConfig(LanguageModelConfig.self, meta["extra.config"], path: path)
         guard meta["extra.kind"] == "language-model", stored == config else {
-            throw Training.anotherModel(path: path, meta["extra.kind"] == "language-model" ? Training.differences(config, stored)
-                                                                                        : "kind \(meta["extra.kind"] ?? "none")")
+            throw Training.anotherModel(
+                path: path,
+                meta["extra.kind"] == "language-model"
+                    ? Training.differences(config, stored)
+                    : "kind \(meta["extra.kind"] ?? "none")")
         }
     }
 
     /// The preset's loader over the corpus, from `position`.
     public func startData(at position: LoaderPosition) throws {
-        data = try LanguageModelBatches.make(corpus: corpus, preset: preset, batchSize: batchSize, numSteps: numSteps,
-                                             randomIter: randomIter, position: position)
+        data = try LanguageModelBatches.make(
+            corpus: corpus, preset: preset, batchSize: batchSize, numSteps: numSteps,
+            randomIter: randomIter, position: position)
     }
 
     /// The loader's position (after `startData`).
@@ -121,11 +130,13 @@ public final class LanguageModelTask: TrainingTask {
     public func loss(_ shard: TokenBatch, globalRows: Int) throws -> StepLoss {
         let backend = try languageModel.backend.orThrow()
         let B = shard.batchSize, T = shard.numSteps
-        if let s = state, data!.carriesState { state = s.detached() } else {
+        if let s = state, data!.carriesState {
+            state = s.detached()
+        } else {
             state = try languageModel.beginState(batchSize: B, on: backend)
         }
-        let batch = try LanguageModelBatch(shard, on: backend)                // (T, B) and (T·B)
-        let (logits, next) = try languageModel.forward(batch, state: state!)   // (T·B, V)
+        let batch = try LanguageModelBatch(shard, on: backend)  // (T, B) and (T·B)
+        let (logits, next) = try languageModel.forward(batch, state: state!)  // (T·B, V)
         state = next
         // The mean over the global minibatch's T·B tokens, of which these rows hold T·B_shard.
         let tokens = T * globalRows
@@ -142,11 +153,15 @@ public final class LanguageModelTask: TrainingTask {
     /// `recipe`, from a PyTorch `state_dict` in the book's `RNNModel` layout saved by
     /// `safetensors.torch.save_file` (no Dive metadata): the configuration is read from the
     /// shapes and the vocabulary rebuilt the book's way from the recipe's data.
-    public static func load(checkpoint url: URL, on backend: Backend, recipe: LanguageModelRecipe? = nil,
-                            data: DataDirectory = DataDirectory()) throws -> (model: any LanguageModel, vocab: Vocab, recipe: String) {
+    public static func load(
+        checkpoint url: URL, on backend: Backend, recipe: LanguageModelRecipe? = nil,
+        data: DataDirectory = DataDirectory()
+    ) throws -> (model: any LanguageModel, vocab: Vocab, recipe: String) {
         let file = try SafeTensorsFile.read(from: url)
         let meta = file.metadata
-        if let recipe = try Training.plainRecipe(file, recipe, path: url.path, layout: "RNNModel", names: "rnn, gru, lstm, deep-lstm, bi-lstm") {
+        if let recipe = try Training.plainRecipe(
+            file, recipe, path: url.path, layout: "RNNModel", names: "rnn, gru, lstm, deep-lstm, bi-lstm")
+        {
             var options = RunOptions()
             options.dataDirectory = data
             let vocab = try recipe.corpus(options).vocab
@@ -156,7 +171,9 @@ public final class LanguageModelTask: TrainingTask {
             return (model, vocab, recipe.name)
         }
         guard meta["extra.kind"] == "language-model" else {
-            throw ZooError.badCheckpoint(path: url.path, detail: "not a language-model checkpoint (kind '\(meta["extra.kind"] ?? "none")'); use `dive translate` for seq2seq")
+            throw ZooError.badCheckpoint(
+                path: url.path,
+                detail: "not a language-model checkpoint (kind '\(meta["extra.kind"] ?? "none")'); use `dive translate` for seq2seq")
         }
         let config = try Training.decodeConfig(LanguageModelConfig.self, meta["extra.config"], path: url.path)
         let vocab = try Training.decode(Vocab.self, meta["extra.vocab"], key: "vocab", path: url.path)
@@ -168,16 +185,21 @@ public final class LanguageModelTask: TrainingTask {
 
 extension LanguageModelTask {
     /// The configuration of a PyTorch `RNNModel` state_dict, from its tensors' names and shapes.
-    static func plainConfig(_ file: SafeTensorsFile, kind: LanguageModelConfig.Kind, vocab: Int, path: String) throws -> LanguageModelConfig {
-        guard let hh = file.tensors["rnn.weight_hh_l0"], hh.shape.count == 2, let linear = file.tensors["linear.weight"], linear.shape.count == 2 else {
+    static func plainConfig(_ file: SafeTensorsFile, kind: LanguageModelConfig.Kind, vocab: Int, path: String) throws -> LanguageModelConfig
+    {
+        guard let hh = file.tensors["rnn.weight_hh_l0"], hh.shape.count == 2, let linear = file.tensors["linear.weight"],
+            linear.shape.count == 2
+        else {
             throw ZooError.badCheckpoint(path: path, detail: "not the book's RNNModel: it needs rnn.weight_hh_l0 and linear.weight")
         }
         let layers = (0...).prefix { file.tensors["rnn.weight_ih_l\($0)"] != nil }.count
-        let config = LanguageModelConfig(kind: kind, vocabSize: linear.shape[0], hidden: hh.shape[1], layers: layers,
-                                         bidirectional: file.tensors["rnn.weight_ih_l0_reverse"] != nil)
+        let config = LanguageModelConfig(
+            kind: kind, vocabSize: linear.shape[0], hidden: hh.shape[1], layers: layers,
+            bidirectional: file.tensors["rnn.weight_ih_l0_reverse"] != nil)
         try ModelLimits.check(config, path: path)
         guard config.vocabSize == vocab else {
-            throw ZooError.badCheckpoint(path: path, detail: "its output layer has \(config.vocabSize) tokens; the book's vocabulary for this recipe has \(vocab)")
+            throw ZooError.badCheckpoint(
+                path: path, detail: "its output layer has \(config.vocabSize) tokens; the book's vocabulary for this recipe has \(vocab)")
         }
         return config
     }

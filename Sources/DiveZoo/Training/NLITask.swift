@@ -38,8 +38,10 @@ public final class NLITask: DatasetTask {
     public var loader: DataLoader<SNLIDataset>?
 
     /// A fresh model (embedding rows from `embedding` when given, `vocab × embed` values).
-    public init(recipe: String, config: NLIConfig, train: SNLIDataset, test: SNLIDataset, embedding: [Float]?,
-                hyper: Hyperparameters, on backend: Backend, seed: UInt64) throws {
+    public init(
+        recipe: String, config: NLIConfig, train: SNLIDataset, test: SNLIDataset, embedding: [Float]?,
+        hyper: Hyperparameters, on backend: Backend, seed: UInt64
+    ) throws {
         self.recipe = recipe; self.config = config; trainingSet = train; testSet = test
         batchSize = hyper.batchSize
         labelSmoothing = hyper.resolvedLabelSmoothing
@@ -75,8 +77,8 @@ public final class NLITask: DatasetTask {
 
     /// The cross-entropy summed over this rank's rows (`l.sum()`), with how many it predicts right.
     public func loss(_ shard: SNLIBatch, globalRows: Int) throws -> StepLoss {
-        let (logits, labels) = try Self.forward(attention, shard)                             // (B, 3), (B)
-        let total = try logits.crossEntropySum(targets: labels, labelSmoothing: labelSmoothing)   // l.sum()
+        let (logits, labels) = try Self.forward(attention, shard)  // (B, 3), (B)
+        let total = try logits.crossEntropySum(targets: labels, labelSmoothing: labelSmoothing)  // l.sum()
         return StepLoss(loss: total, correct: try Self.matches(logits, shard.labels))
     }
 
@@ -94,8 +96,9 @@ public final class NLITask: DatasetTask {
     public static func forward(_ model: DecomposableAttention, _ batch: SNLIBatch) throws -> (logits: Tensor, labels: Tensor) {
         let backend = try model.backend.orThrow()
         let shape = [batch.batchSize, batch.numSteps]
-        let logits = try model(premises: Tensor(batch.premises, shape: shape, on: backend),
-                               hypotheses: Tensor(batch.hypotheses, shape: shape, on: backend))
+        let logits = try model(
+            premises: Tensor(batch.premises, shape: shape, on: backend),
+            hypotheses: Tensor(batch.hypotheses, shape: shape, on: backend))
         return (logits, try Tensor(batch.labels, shape: [batch.batchSize], on: backend))
     }
 

@@ -13,7 +13,12 @@ public final class ProgressDisplay {
     public var unit = "tok/s"
 
     /// `isTerminal` nil: ask whether standard output is a terminal.
-    public init(isTerminal: Bool? = nil, write: @escaping (String) -> Void = { print($0, terminator: ""); fflush(nil) }) {
+    public init(
+        isTerminal: Bool? = nil,
+        write: @escaping (String) -> Void = {
+            print($0, terminator: ""); fflush(nil)
+        }
+    ) {
         self.isTerminal = isTerminal ?? (isatty(STDOUT_FILENO) != 0)
         self.write = write
     }
@@ -31,8 +36,9 @@ public final class ProgressDisplay {
 
     /// After an epoch: redraw the bar, or print a plain line every tenth of the run.
     public func endEpoch(_ record: EpochRecord, of total: Int, metric: String) {
-        let text = String(format: "epoch %d/%d  loss %.4f  %@  %.0f %@", record.epoch + 1, total, record.loss,
-                          metric as NSString, record.tokensPerSecond, unit as NSString)
+        let text = String(
+            format: "epoch %d/%d  loss %.4f  %@  %.0f %@", record.epoch + 1, total, record.loss,
+            metric as NSString, record.tokensPerSecond, unit as NSString)
         if isTerminal {
             write("\r" + bar(epoch: record.epoch + 1, of: total) + " " + text + "   " + (record.epoch + 1 == total ? "\n" : ""))
         } else if (record.epoch + 1) % max(total / 10, 1) == 0 || record.epoch + 1 == total || record.epoch == 0 {

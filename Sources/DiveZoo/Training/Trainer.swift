@@ -97,7 +97,7 @@ private final class Session<Task: TrainingTask> {
         task = trainer.task; hyper = trainer.hyper; options = trainer.options
         onStep = trainer.onStep; onEpoch = trainer.onEpoch
         self.budget = budget
-        backend = try task.model.backend ?? options.backend   // the model's device (a program's own model may be anywhere)
+        backend = try task.model.backend ?? options.backend  // the model's device (a program's own model may be anywhere)
         parallel = DataParallel(options.communicator)
         model = task.model
         params = model.parameters
@@ -110,7 +110,9 @@ private final class Session<Task: TrainingTask> {
             }
         }
         if parallel.comm.isRoot, let url = options.initFrom {
-            guard !options.resume else { throw ZooError.invalidOption("--init-from and --resume exclude each other: resuming restores the weights") }
+            guard !options.resume else {
+                throw ZooError.invalidOption("--init-from and --resume exclude each other: resuming restores the weights")
+            }
             try Checkpoint.load(SafeTensorsFile.read(from: url), path: url.path, into: model)
             trainingLog.debug("initialised from \(url.path)")
         }
@@ -131,17 +133,21 @@ private final class Session<Task: TrainingTask> {
             let info = try Checkpoint.load(file, path: url.path, into: model, optimizer: optimizer)
             position = try Training.decode(LoaderPosition.self, info.extra["position"], key: "position", path: url.path)
             step = info.step
-            if position.batchIndex > 0 {          // a checkpoint taken mid-epoch (Ctrl-C, SIGTERM)
-                partial = try info.extra["epoch_partial"].map { try Training.decode(PartialEpoch.self, $0, key: "epoch_partial", path: url.path) }
+            if position.batchIndex > 0 {  // a checkpoint taken mid-epoch (Ctrl-C, SIGTERM)
+                partial = try info.extra["epoch_partial"].map {
+                    try Training.decode(PartialEpoch.self, $0, key: "epoch_partial", path: url.path)
+                }
                 carried = info.carried
             }
             guard position.epoch < hyper.epochs || position.batchIndex > 0 else {
-                throw ZooError.invalidOption("\(url.path) has already trained \(position.epoch) epochs; pass a larger --epochs to continue it")
+                throw ZooError.invalidOption(
+                    "\(url.path) has already trained \(position.epoch) epochs; pass a larger --epochs to continue it")
             }
             trainingLog.debug("resumed from \(url.path) at step \(step), epoch \(position.epoch + 1)")
         }
-        (step, position, partial) = try parallel.broadcastStart(model: model, optimizer: optimizer, step: step, position: position,
-                                                                partial: partial)
+        (step, position, partial) = try parallel.broadcastStart(
+            model: model, optimizer: optimizer, step: step, position: position,
+            partial: partial)
         do { try task.startData(at: position) } catch let error as DataError where resumed {
             throw ZooError.badCheckpoint(path: options.checkpoint?.path ?? "", detail: error.description)
         }
@@ -151,8 +157,9 @@ private final class Session<Task: TrainingTask> {
         if comm.size > 1 { trainingLog.debug("rank \(comm.rank) of \(comm.size): \(params.count) parameters, one all-reduce per step") }
 
         epochs = budget.map { ($0 + task.batchesPerEpoch - 1) / max(task.batchesPerEpoch, 1) } ?? hyper.epochs
-        schedule = try Training.makeSchedule(hyper.resolvedSchedule, lr: hyper.lr, warmup: hyper.resolvedWarmupSteps,
-                                             totalSteps: budget ?? epochs * task.batchesPerEpoch, width: task.width)
+        schedule = try Training.makeSchedule(
+            hyper.resolvedSchedule, lr: hyper.lr, warmup: hyper.resolvedWarmupSteps,
+            totalSteps: budget ?? epochs * task.batchesPerEpoch, width: task.width)
         log = comm.isRoot ? try MetricsLog(options.metricsLog, keepEpochs: resumed ? position.epoch : nil) : nil
         progress = comm.isRoot ? options.progress : nil
         progress?.unit = task.unit
@@ -166,11 +173,12 @@ private final class Session<Task: TrainingTask> {
         let resumedHere = epoch == position.epoch && position.batchIndex > 0 ? partial : nil
         let trace0 = backend.trace
         if !(epoch == position.epoch && restored) { task.beginEpoch() }
-        return EpochTally(epoch: epoch, loss: try EpochLoss(on: backend, start: resumedHere?.lossSum ?? 0),
-                          count: resumedHere?.count ?? 0, minibatches: resumedHere?.minibatches ?? 0,
-                          correct: resumedHere?.correct ?? 0, countsCorrect: (resumedHere?.correct ?? 0) > 0,
-                          firstStep: step, t0: Training.now(), trace0: trace0,
-                          reduce0: (parallel.reduceSeconds, parallel.reduceBytes, parallel.reduceCalls))
+        return EpochTally(
+            epoch: epoch, loss: try EpochLoss(on: backend, start: resumedHere?.lossSum ?? 0),
+            count: resumedHere?.count ?? 0, minibatches: resumedHere?.minibatches ?? 0,
+            correct: resumedHere?.correct ?? 0, countsCorrect: (resumedHere?.correct ?? 0) > 0,
+            firstStep: step, t0: Training.now(), trace0: trace0,
+            reduce0: (parallel.reduceSeconds, parallel.reduceBytes, parallel.reduceCalls))
     }
 
     /// One minibatch: zero-grad, this rank's loss and backward, the gradients summed over the
@@ -204,8 +212,9 @@ private final class Session<Task: TrainingTask> {
         try digests?.append(step: step, params)
         tally.minibatches += 1
         tally.count += task.count(batch)
-        progress?.update(epoch: tally.epoch, of: epochs, loss: nil,
-                         tokensPerSecond: Double(tally.count) / max(Training.now() - tally.t0, 1e-9))
+        progress?.update(
+            epoch: tally.epoch, of: epochs, loss: nil,
+            tokensPerSecond: Double(tally.count) / max(Training.now() - tally.t0, 1e-9))
         if interrupted {
             let sums = try parallel.reduceSums([try tally.loss.read(), Double(tally.correct)])
             try save(partial: PartialEpoch(lossSum: sums[0], count: tally.count, correct: Int(sums[1]), minibatches: tally.minibatches))
@@ -218,23 +227,27 @@ private final class Session<Task: TrainingTask> {
     func endEpoch(_ tally: EpochTally) throws {
         let sums = try parallel.reduceSums([try tally.loss.read(), Double(tally.correct)])
         guard sums[0].isFinite else {
-            throw ZooError.nonFiniteLoss(steps: tally.firstStep...max(tally.firstStep, step - 1), epoch: tally.epoch, value: sums[0],
-                                         lastCheckpoint: lastCheckpoint)
+            throw ZooError.nonFiniteLoss(
+                steps: tally.firstStep...max(tally.firstStep, step - 1), epoch: tally.epoch, value: sums[0],
+                lastCheckpoint: lastCheckpoint)
         }
         let seconds = Training.now() - tally.t0
-        var record = EpochRecord(epoch: tally.epoch, loss: sums[0] / Double(max(tally.count, 1)), perplexity: nil,
-                                 tokensPerSecond: Double(tally.count) / max(seconds, 1e-9), lr: Double(optimizer.lr),
-                                 seconds: seconds, minibatches: tally.minibatches, trace: nil)
+        var record = EpochRecord(
+            epoch: tally.epoch, loss: sums[0] / Double(max(tally.count, 1)), perplexity: nil,
+            tokensPerSecond: Double(tally.count) / max(seconds, 1e-9), lr: Double(optimizer.lr),
+            seconds: seconds, minibatches: tally.minibatches, trace: nil)
         record.count = tally.count
         if tally.countsCorrect || sums[1] > 0 { record.trainAccuracy = sums[1] / Double(max(tally.count, 1)) }
         if comm.size > 1 {
-            record.allReduce = AllReduceCost(seconds: parallel.reduceSeconds - tally.reduce0.seconds,
-                                             bytes: parallel.reduceBytes - tally.reduce0.bytes, calls: parallel.reduceCalls - tally.reduce0.calls)
+            record.allReduce = AllReduceCost(
+                seconds: parallel.reduceSeconds - tally.reduce0.seconds,
+                bytes: parallel.reduceBytes - tally.reduce0.bytes, calls: parallel.reduceCalls - tally.reduce0.calls)
         }
         try task.evaluate(&record)
         record.trace = backend.trace - tally.trace0
         try onEpoch?(&record)
-        trainingLog.debug("epoch \(tally.epoch + 1): loss \(record.loss), \(record.tokensPerSecond) \(task.unit), \(tally.minibatches) minibatches")
+        trainingLog.debug(
+            "epoch \(tally.epoch + 1): loss \(record.loss), \(record.tokensPerSecond) \(task.unit), \(tally.minibatches) minibatches")
         history.append(record)
         try log?.write(record, recipe: task.recipe)
         progress?.endEpoch(record, of: epochs, metric: task.metric(record))
@@ -257,8 +270,9 @@ private final class Session<Task: TrainingTask> {
                 extra["epoch_partial"] = try Training.json(partial)
                 if comm.size == 1 { carried = try task.carriedState() }
             }
-            try Checkpoint.save(to: url, model: model, optimizer: optimizer,
-                                info: CheckpointInfo(step: step, extra: extra, carried: carried))
+            try Checkpoint.save(
+                to: url, model: model, optimizer: optimizer,
+                info: CheckpointInfo(step: step, extra: extra, carried: carried))
             trainingLog.debug("checkpoint \(url.path) at step \(step)")
         }
         lastCheckpoint = url.path

@@ -77,7 +77,11 @@ enum Training {
     static func plainRecipe<R>(_ file: SafeTensorsFile, _ recipe: R?, path: String, layout: String, names: String) throws -> R? {
         guard file.metadata["extra.kind"] == nil else { return nil }
         guard let recipe else {
-            throw ZooError.badCheckpoint(path: path, detail: "it holds weights only, without the model's kind, configuration and vocabulary; to read it as a PyTorch state_dict of the book's \(layout), name its recipe (\(names)): the recipe argument, or `--recipe` in the CLI")
+            throw ZooError.badCheckpoint(
+                path: path,
+                detail:
+                    "it holds weights only, without the model's kind, configuration and vocabulary; to read it as a PyTorch state_dict of the book's \(layout), name its recipe (\(names)): the recipe argument, or `--recipe` in the CLI"
+            )
         }
         return recipe
     }
@@ -124,7 +128,10 @@ enum Training {
     }
 
     static func decode<T: Decodable>(_ type: T.Type, _ text: String?, key: String, path: String) throws -> T {
-        guard let text else { throw ZooError.badCheckpoint(path: path, detail: "metadata '\(key)' is missing; was it saved by ZooModel.save(to:) or `dive train`?") }
+        guard let text else {
+            throw ZooError.badCheckpoint(
+                path: path, detail: "metadata '\(key)' is missing; was it saved by ZooModel.save(to:) or `dive train`?")
+        }
         do { return try JSONDecoder().decode(type, from: Data(text.utf8)) } catch {
             throw ZooError.badCheckpoint(path: path, detail: "metadata '\(key)' does not decode: \(error)")
         }
@@ -132,14 +139,17 @@ enum Training {
 
     /// The error for resuming from a checkpoint of another model; `detail` says how it differs.
     static func anotherModel(path: String, _ detail: String) -> ZooError {
-        .badCheckpoint(path: path, detail: "it holds another model (\(detail)); it was left as it is: start without --resume, or pass another --checkpoint")
+        .badCheckpoint(
+            path: path,
+            detail: "it holds another model (\(detail)); it was left as it is: start without --resume, or pass another --checkpoint")
     }
 
     /// "hidden 256 here, 32 in the file; layers …": the fields where two configurations differ.
     static func differences<T: Encodable>(_ expected: T, _ stored: T) -> String {
         func fields(_ value: T) -> [String: String] {
             guard let data = try? JSONEncoder().encode(value),
-                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
+                let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+            else { return [:] }
             return object.mapValues { "\($0)" }
         }
         let a = fields(expected), b = fields(stored)
@@ -187,7 +197,8 @@ final class MetricsLog {
         if let keepEpochs, let old = try? String(contentsOf: target, encoding: .utf8) {
             for line in old.split(separator: "\n") {
                 guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                      let epoch = object["epoch"] as? Int, epoch <= keepEpochs else { continue }
+                    let epoch = object["epoch"] as? Int, epoch <= keepEpochs
+                else { continue }
                 kept.append(Data((line + "\n").utf8))
             }
         }
@@ -202,9 +213,11 @@ final class MetricsLog {
 
     func write(_ record: EpochRecord, recipe: String) throws {
         guard let handle else { return }
-        var fields = ["\"recipe\": \"\(recipe)\"", "\"epoch\": \(record.epoch + 1)",
-                      "\"loss\": \(jsonNumber(record.loss))", "\"tokens_per_s\": \(jsonNumber(record.tokensPerSecond))",
-                      "\"lr\": \(jsonNumber(record.lr))", "\"seconds\": \(jsonNumber(record.seconds))"]
+        var fields = [
+            "\"recipe\": \"\(recipe)\"", "\"epoch\": \(record.epoch + 1)",
+            "\"loss\": \(jsonNumber(record.loss))", "\"tokens_per_s\": \(jsonNumber(record.tokensPerSecond))",
+            "\"lr\": \(jsonNumber(record.lr))", "\"seconds\": \(jsonNumber(record.seconds))"
+        ]
         if let p = record.perplexity { fields.insert("\"perplexity\": \(jsonNumber(p))", at: 3) }
         if let v = record.validation { fields.append("\"validation\": \(jsonNumber(v))") }
         // POSIX write, so that a full disk is reported in the system's words ("No space left on device").

@@ -114,25 +114,28 @@ func rows<T>(_ values: [T], _ range: Range<Int>, width: Int) -> [T] {
 extension TokenBatch: RowBatch {
     /// Rows `range` of the inputs and labels, `numSteps` tokens each.
     public func rows(_ range: Range<Int>) -> TokenBatch {
-        TokenBatch(x: DiveZoo.rows(x, range, width: numSteps), y: DiveZoo.rows(y, range, width: numSteps),
-                   batchSize: range.count, numSteps: numSteps)
+        TokenBatch(
+            x: DiveZoo.rows(x, range, width: numSteps), y: DiveZoo.rows(y, range, width: numSteps),
+            batchSize: range.count, numSteps: numSteps)
     }
 }
 
 extension TranslationBatch: RowBatch {
     /// Rows `range` of the source and target tokens and their valid lengths.
     public func rows(_ range: Range<Int>) -> TranslationBatch {
-        TranslationBatch(src: DiveZoo.rows(src, range, width: numSteps), srcValidLen: Array(srcValidLen[range]),
-                         tgt: DiveZoo.rows(tgt, range, width: numSteps), tgtValidLen: Array(tgtValidLen[range]),
-                         batchSize: range.count, numSteps: numSteps)
+        TranslationBatch(
+            src: DiveZoo.rows(src, range, width: numSteps), srcValidLen: Array(srcValidLen[range]),
+            tgt: DiveZoo.rows(tgt, range, width: numSteps), tgtValidLen: Array(tgtValidLen[range]),
+            batchSize: range.count, numSteps: numSteps)
     }
 }
 
 extension SNLIBatch: RowBatch {
     /// Rows `range` of the premises, hypotheses and labels.
     public func rows(_ range: Range<Int>) -> SNLIBatch {
-        SNLIBatch(premises: DiveZoo.rows(premises, range, width: numSteps),
-                  hypotheses: DiveZoo.rows(hypotheses, range, width: numSteps),
-                  labels: Array(labels[range]), batchSize: range.count, numSteps: numSteps)
+        SNLIBatch(
+            premises: DiveZoo.rows(premises, range, width: numSteps),
+            hypotheses: DiveZoo.rows(hypotheses, range, width: numSteps),
+            labels: Array(labels[range]), batchSize: range.count, numSteps: numSteps)
     }
 }

@@ -37,8 +37,10 @@ public final class TranslationTask: DatasetTask {
 
     /// Builds the model `config` names, applies the book's Xavier initialisation with `seed`, and takes
     /// `hyper`'s batch size and label smoothing.
-    public init(recipe: String, config: TranslationModelConfig, dataset: TranslationDataset, hyper: Hyperparameters,
-                on backend: Backend, seed: UInt64) throws {
+    public init(
+        recipe: String, config: TranslationModelConfig, dataset: TranslationDataset, hyper: Hyperparameters,
+        on backend: Backend, seed: UInt64
+    ) throws {
         self.recipe = recipe; self.config = config; trainingSet = dataset
         batchSize = hyper.batchSize
         labelSmoothing = hyper.resolvedLabelSmoothing
@@ -84,24 +86,26 @@ public final class TranslationTask: DatasetTask {
 
     /// The book's `l.sum()` for one batch under teacher forcing: Σ over sequences of
     /// (Σ valid-step CE / num_steps), computed as one masked cross-entropy in the model's layout.
-    public static func loss(_ model: any EncoderDecoder, _ batch: TranslationBatch, bos: Int32, labelSmoothing: Float = 0) throws -> Tensor {
+    public static func loss(_ model: any EncoderDecoder, _ batch: TranslationBatch, bos: Int32, labelSmoothing: Float = 0) throws -> Tensor
+    {
         let backend = try model.backend.orThrow()
         let B = batch.batchSize, T = batch.numSteps
-        var decIn = [Int32](repeating: bos, count: B * T)                    // <bos> + Y[:, :-1], (B, T)
+        var decIn = [Int32](repeating: bos, count: B * T)  // <bos> + Y[:, :-1], (B, T)
         for b in 0..<B { for t in 1..<T { decIn[b * T + t] = batch.tgt[b * T + t - 1] } }
-        var mask = [Float](repeating: 0, count: B * T)                       // sequence mask, (B, T)
+        var mask = [Float](repeating: 0, count: B * T)  // sequence mask, (B, T)
         for b in 0..<B { for t in 0..<min(Int(batch.tgtValidLen[b]), T) { mask[b * T + t] = 1 } }
         var src = batch.src, tgt = batch.tgt
         let shape = model.timeMajor ? [T, B] : [B, T]
-        if model.timeMajor {                                                 // everything (T, B)
+        if model.timeMajor {  // everything (T, B)
             src = TokenBatch.transpose(src, rows: B, cols: T)
             tgt = TokenBatch.transpose(tgt, rows: B, cols: T)
             decIn = TokenBatch.transpose(decIn, rows: B, cols: T)
             mask = (0..<(T * B)).map { mask[($0 % B) * T + $0 / B] }
         }
-        let logits = try model.logits(source: Tensor(src, shape: shape, on: backend),
-                                      sourceValidLens: Tensor(batch.srcValidLen, shape: [B], on: backend),
-                                      decoderInput: Tensor(decIn, shape: shape, on: backend))   // (shape, V)
+        let logits = try model.logits(
+            source: Tensor(src, shape: shape, on: backend),
+            sourceValidLens: Tensor(batch.srcValidLen, shape: [B], on: backend),
+            decoderInput: Tensor(decIn, shape: shape, on: backend))  // (shape, V)
         // Σ over the batch of each sequence's masked loss / T.
         return try logits.reshaped([T * B, model.tgtVocabSize]).crossEntropySum(
             targets: Tensor(tgt, shape: [T * B], on: backend), weights: Tensor(mask, shape: [T * B], on: backend),
@@ -113,14 +117,19 @@ public final class TranslationTask: DatasetTask {
     /// saved by `safetensors.torch.save_file` (no Dive metadata): the sizes come from the shapes,
     /// what shapes cannot tell (heads, dropout, steps) from the recipe, and the vocabularies are
     /// rebuilt the book's way from the recipe's data.
-    public static func load(checkpoint url: URL, on backend: Backend, recipe: (any TranslationRecipe)? = nil,
-                            data: DataDirectory = DataDirectory()) throws -> (model: any EncoderDecoder, srcVocab: Vocab, tgtVocab: Vocab) {
+    public static func load(
+        checkpoint url: URL, on backend: Backend, recipe: (any TranslationRecipe)? = nil,
+        data: DataDirectory = DataDirectory()
+    ) throws -> (model: any EncoderDecoder, srcVocab: Vocab, tgtVocab: Vocab) {
         let file = try SafeTensorsFile.read(from: url)
         let meta = file.metadata
-        if let recipe = try Training.plainRecipe(file, recipe, path: url.path, layout: "EncoderDecoder", names: "seq2seq, bahdanau, transformer") {
+        if let recipe = try Training.plainRecipe(
+            file, recipe, path: url.path, layout: "EncoderDecoder", names: "seq2seq, bahdanau, transformer")
+        {
             let dataset = try Translation.loadDataset(file: data.locate(.fraEng), numSteps: recipe.numSteps, numExamples: 600)
-            let config = try plainConfig(file, recipe.modelConfig(.zh, srcVocab: dataset.srcVocab.count, tgtVocab: dataset.tgtVocab.count),
-                                         path: url.path)
+            let config = try plainConfig(
+                file, recipe.modelConfig(.zh, srcVocab: dataset.srcVocab.count, tgtVocab: dataset.tgtVocab.count),
+                path: url.path)
             let model = try config.build(on: backend, rng: HostRNG(seed: 0))
             try Checkpoint.load(file, path: url.path, into: model)
             model.eval()
@@ -139,10 +148,12 @@ public final class TranslationTask: DatasetTask {
 extension TranslationTask {
     /// The configuration of a PyTorch state_dict of the book's `EncoderDecoder`: the recipe's
     /// model with the widths, layer count and vocabulary sizes its tensors have.
-    static func plainConfig(_ file: SafeTensorsFile, _ recipeConfig: TranslationModelConfig, path: String) throws -> TranslationModelConfig {
+    static func plainConfig(_ file: SafeTensorsFile, _ recipeConfig: TranslationModelConfig, path: String) throws -> TranslationModelConfig
+    {
         func shape(_ name: String) throws -> [Int] {
             guard let t = file.tensors[name], t.shape.count == 2 else {
-                throw ZooError.badCheckpoint(path: path, detail: "not the book's \(recipeConfig.kind) EncoderDecoder: it has no 2-D \(name)")
+                throw ZooError.badCheckpoint(
+                    path: path, detail: "not the book's \(recipeConfig.kind) EncoderDecoder: it has no 2-D \(name)")
             }
             return t.shape
         }
@@ -164,12 +175,17 @@ extension TranslationTask {
             c.numLayers = count { "encoder.blks.block\($0).attention.W_q.weight" }
             try ModelLimits.check(c, path: path)
             guard c.numHiddens % c.numHeads == 0 else {
-                throw ZooError.badCheckpoint(path: path, detail: "its width \(c.numHiddens) does not split into the recipe's \(c.numHeads) heads")
+                throw ZooError.badCheckpoint(
+                    path: path, detail: "its width \(c.numHiddens) does not split into the recipe's \(c.numHeads) heads")
             }
             config = .transformer(c)
         }
         guard srcVocab == recipeConfig.srcVocabSize, tgtVocab == recipeConfig.tgtVocabSize else {
-            throw ZooError.badCheckpoint(path: path, detail: "its vocabularies have \(srcVocab) and \(tgtVocab) tokens; the book's for this recipe have \(recipeConfig.srcVocabSize) and \(recipeConfig.tgtVocabSize)")
+            throw ZooError.badCheckpoint(
+                path: path,
+                detail:
+                    "its vocabularies have \(srcVocab) and \(tgtVocab) tokens; the book's for this recipe have \(recipeConfig.srcVocabSize) and \(recipeConfig.tgtVocabSize)"
+            )
         }
         return config
     }

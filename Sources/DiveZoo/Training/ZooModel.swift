@@ -41,8 +41,10 @@ public enum ZooModel {
         case let .languageModel(m, vocab):
             return ["kind": kind, "config": try Training.json(m.config), "vocab": try Training.json(vocab)]
         case let .translation(m, source, target):
-            return ["kind": kind, "config": try m.modelConfig.json(),
-                    "src_vocab": try Training.json(source), "tgt_vocab": try Training.json(target)]
+            return [
+                "kind": kind, "config": try m.modelConfig.json(),
+                "src_vocab": try Training.json(source), "tgt_vocab": try Training.json(target)
+            ]
         case let .nli(m, vocab):
             return ["kind": kind, "config": try Training.json(m.config), "vocab": try Training.json(vocab)]
         }
@@ -74,9 +76,15 @@ public enum ZooModel {
             let predictor = try NLIPredictor(checkpoint: url, on: backend)
             loaded = .nli(predictor.model, vocab: predictor.vocab)
         case nil:
-            throw ZooError.badCheckpoint(path: url.path, detail: "it holds weights only, without the model's kind, configuration and vocabularies; save zoo models with ZooModel.save(to:)")
+            throw ZooError.badCheckpoint(
+                path: url.path,
+                detail:
+                    "it holds weights only, without the model's kind, configuration and vocabularies; save zoo models with ZooModel.save(to:)"
+            )
         case let other?:
-            throw ZooError.badCheckpoint(path: url.path, detail: "unknown model kind '\(other)'; this Dive knows language-model, seq2seq, bahdanau, transformer and nli")
+            throw ZooError.badCheckpoint(
+                path: url.path,
+                detail: "unknown model kind '\(other)'; this Dive knows language-model, seq2seq, bahdanau, transformer and nli")
         }
         loaded.module.eval()
         return loaded
@@ -84,13 +92,17 @@ public enum ZooModel {
 
     /// The language model and its vocabulary, or an error naming what the checkpoint holds.
     public func languageModel() throws -> (model: any LanguageModel, vocab: Vocab) {
-        guard case let .languageModel(m, vocab) = self else { throw ZooError.invalidOption("this is a \(kind) model, not a language model") }
+        guard case let .languageModel(m, vocab) = self else {
+            throw ZooError.invalidOption("this is a \(kind) model, not a language model")
+        }
         return (m, vocab)
     }
 
     /// The encoder–decoder and its vocabularies, or an error naming what the checkpoint holds.
     public func translation() throws -> (model: any EncoderDecoder, source: Vocab, target: Vocab) {
-        guard case let .translation(m, s, t) = self else { throw ZooError.invalidOption("this is a \(kind) model, not a translation model") }
+        guard case let .translation(m, s, t) = self else {
+            throw ZooError.invalidOption("this is a \(kind) model, not a translation model")
+        }
         return (m, s, t)
     }
 
