@@ -80,7 +80,7 @@ public enum CUDADriver {
             _ = attribute(&major, computeCapabilityMajor, device); _ = attribute(&minor, computeCapabilityMinor, device)
             devices.append(
                 DeviceInfo(
-                    index: Int(i), name: String(cString: name), memoryBytes: bytes,
+                    index: Int(i), name: String(nulTerminated: name), memoryBytes: bytes,
                     computeCapability: (Int(major), Int(minor))))
         }
         return .available(driverVersion: Int(version), devices: devices)
@@ -184,20 +184,15 @@ public enum CUDADriver {
 
     /// The graph entry points, or nil where the driver lacks them (steps then run launch by launch).
     static let graphAPI: GraphAPI? = {
-        guard let lib = library else { return nil }
-        var missing = false
-        func symbol<T>(_ name: String) -> T {
-            guard let address = dlsym(lib, name) else {
-                missing = true
-                return unsafeBitCast(UnsafeMutableRawPointer(bitPattern: 1)!, to: T.self)  // never called
-            }
-            return unsafeBitCast(address, to: T.self)
-        }
-        let api = GraphAPI(
-            create: symbol("cuGraphCreate"), destroy: symbol("cuGraphDestroy"), addKernelNode: symbol("cuGraphAddKernelNode"),
-            instantiate: symbol("cuGraphInstantiateWithFlags"), destroyExec: symbol("cuGraphExecDestroy"),
-            setKernelNodeParams: symbol("cuGraphExecKernelNodeSetParams"), launch: symbol("cuGraphLaunch"))
-        return missing ? nil : api
+        let names = [
+            "cuGraphCreate", "cuGraphDestroy", "cuGraphAddKernelNode", "cuGraphInstantiateWithFlags", "cuGraphExecDestroy",
+            "cuGraphExecKernelNodeSetParams", "cuGraphLaunch"
+        ]
+        guard let lib = library, names.allSatisfy({ dlsym(lib, $0) != nil }) else { return nil }
+        func symbol<T>(_ index: Int) -> T { unsafeBitCast(dlsym(lib, names[index]), to: T.self) }  // present: checked above
+        return GraphAPI(
+            create: symbol(0), destroy: symbol(1), addKernelNode: symbol(2), instantiate: symbol(3), destroyExec: symbol(4),
+            setKernelNodeParams: symbol(5), launch: symbol(6))
     }()
 
     /// Launches whose blocks wait for each other (the persistent recurrences): all blocks resident.

@@ -2,7 +2,6 @@
 // the dynamic shared memory, at the address the probe measured), issued to the stream or recorded for
 // the step's graph, and cooperative launches sized by the occupancy calculator.
 import Foundation
-import Logging
 
 extension CUDARuntime {
     func enqueue(
@@ -75,17 +74,18 @@ extension CUDARuntime {
             arguments: Array(UnsafeRawBufferPointer(start: argumentBytes, count: args.count * 16)),
             cooperative: cooperative)
         // A driver without cooperative graph nodes takes such a launch outside the step's graph.
-        let outsideGraph = cooperative && (CUDADriver.cooperativeAPI?.setNodeAttribute == nil || cooperativeNodesRefused)
+        let outsideGraph = cooperative && (CUDADriver.cooperativeAPI?.setNodeAttribute == nil || recorder.cooperativeNodesRefused)
         if outsideGraph { try issueRecorded() }
-        if recording != nil && !outsideGraph {
-            recording!.append(launch)
-            for case let .buffer(b?) in args { usedAllocations.insert(address(b.allocation)) }
+        if recorder.recording != nil && !outsideGraph {
+            recorder.recording!.append(launch)
+            for case let .buffer(b?) in args { recorder.usedAllocations.insert(address(b.allocation)) }
             return
         }
         try issue(launch)
     }
 
-    private func issue(_ l: RecordedLaunch) throws {
+    /// Queues one launch on the stream (cuLaunchCooperativeKernel for a cooperative one, else cuLaunchKernel).
+    func issue(_ l: RecordedLaunch) throws {
         _ = api.setCurrent(context)
         if l.cooperative {
             guard let cooperative = CUDADriver.cooperativeAPI else {
@@ -104,79 +104,6 @@ extension CUDARuntime {
                 UInt32(l.block.2), UInt32(l.sharedBytes), stream, params, nil)
         }
         try api.check(status, "cuLaunchKernel", "grid \(l.grid), block \(l.block), \(l.sharedBytes) bytes shared")
-    }
-
-    /// Issues the launches recorded so far one by one (before the host waits or an upload reuses
-    /// their memory); the step goes on recording.
-    func issueRecorded() throws {
-        guard let launches = recording, !launches.isEmpty else { return }
-        try writeStepValues()
-        recording = []
-        for l in launches { try issue(l) }
-        releaseUsed()
-    }
-
-    /// Forgets the allocations of launches now queued, and frees those released meanwhile.
-    private func releaseUsed() {
-        usedAllocations.removeAll(keepingCapacity: true)
-        let frees = pendingLock.withLock { () -> [UInt64] in
-            defer { pendingFrees.removeAll() }; return pendingFrees
-        }
-        if !frees.isEmpty { _ = api.streamSynchronize(stream) }
-        for a in frees { _ = api.memFree(a) }
-    }
-
-    // MARK: steps as graphs
-
-    var recordsSteps: Bool { graphs != nil }
-
-    func beginStep() {
-        if graphs != nil && recording == nil { recording = []; stepValues.removeAll(keepingCapacity: true) }
-    }
-
-    func stepSlot(_ value: UInt64) -> (table: Buffer, slot: Int)? {
-        guard recording != nil, stepValues.count < Self.stepTableEntries else { return nil }
-        if stepTable == 0 {
-            guard let a = try? createAllocation(byteCount: Self.stepTableEntries * 8) else { return nil }
-            stepTable = a
-            stepTableBuffer = CUDABuffer(address: a, byteCount: Self.stepTableEntries * 8, owner: self)
-        }
-        stepValues.append(value)
-        return (stepTableBuffer!, stepValues.count - 1)
-    }
-
-    /// Copies the step's values so far to the table, ahead of the launches that read them.
-    private func writeStepValues() throws {
-        guard !stepValues.isEmpty else { return }
-        try stepValues.withUnsafeBytes { try stage($0, to: stepTable) }
-    }
-
-    /// Queues the recorded step as one graph; returns what that cost (nil: nothing was recorded).
-    func endStep() throws -> GraphReplay? {
-        guard let launches = recording, let graphs else { return nil }
-        recording = nil
-        defer { releaseUsed() }
-        guard !launches.isEmpty else { return nil }
-        _ = api.setCurrent(context)
-        try writeStepValues()
-        do {
-            return try graphs.launch(launches, on: stream)
-        } catch StepGraphs.CooperativeNodeRefused.refused {
-            // The driver takes no cooperative kernel node: this step goes launch by launch, and
-            // later steps take their cooperative launches outside the graph.
-            cooperativeNodesRefused = true
-            Log.device.debug("\(info.name): no cooperative graph nodes; cooperative launches go outside the step graphs")
-            for l in launches { try issue(l) }
-            return nil
-        }
-    }
-
-    /// Issues what the step recorded one launch at a time (the step failed part-way).
-    func abandonStep() {
-        guard recording != nil else { return }
-        try? issueRecorded()
-        recording = nil
-        releaseUsed()
     }
 
     /// Raises a function's dynamic shared memory limit past the default 48 KiB, where the device allows.

@@ -36,7 +36,7 @@ extension CUDARuntime {
     /// not while recorded launches may still use it.
     func recycle(_ address: UInt64, byteCount: Int) {
         guard !free.put(address, byteCount: byteCount) else { return }
-        if recording != nil { pendingLock.withLock { pendingFrees.append(address) }; return }
+        if recorder.deferFree(address) { return }
         _ = api.setCurrent(context)
         _ = api.streamSynchronize(stream)  // queued kernels may still use it
         _ = api.memFree(address)
@@ -51,7 +51,7 @@ extension CUDARuntime {
         _ = api.setCurrent(context)
         // An upload is not part of a step's graph: it goes ahead of it on the stream, which is
         // safe unless a launch recorded earlier in this step uses the same memory.
-        if recording != nil && usedAllocations.contains(address(buffer.allocation)) { try issueRecorded() }
+        if recorder.recording != nil && recorder.usedAllocations.contains(address(buffer.allocation)) { try issueRecorded() }
         try stage(bytes, to: address(buffer))
     }
 

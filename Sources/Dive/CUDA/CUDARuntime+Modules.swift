@@ -17,7 +17,7 @@ extension CUDARuntime {
         guard status == 0, let module else {
             throw DiveError.kernelBuild(
                 program: "Kernels/PTX/\(name).ptx", device: info.name,
-                log: "\(api.name(status)): " + String(cString: log))
+                log: "\(api.name(status)): " + String(nulTerminated: log))
         }
         modules[name] = module
         return module

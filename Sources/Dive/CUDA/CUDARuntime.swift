@@ -52,31 +52,11 @@ final class CUDARuntime: KernelRuntime {
     static let maxArguments = 128
     let argumentBytes = UnsafeMutableRawPointer.allocate(byteCount: maxArguments * 16, alignment: 16)
 
-    /// The step being recorded for a graph (nil: launches go straight to the stream), the
-    /// allocations its launches use (an upload into one issues them first), and allocations
-    /// released meanwhile that the pool had no room for (freed once the launches are queued).
-    var recording: [RecordedLaunch]?
-    var usedAllocations: Set<UInt64> = []
-    var pendingFrees: [UInt64] = []
-    /// Guards `pendingFrees`: a buffer's last release may come from any thread.
-    let pendingLock = NSLock()
-    /// The values of the step being recorded that change from step to step (dropout offsets, the
-    /// optimiser's step size), in the order its launches asked for them, and the device table they
-    /// are copied to before the step's launches run: the launches read them there by slot, so a
-    /// step's graph replays with the same arguments every time.
-    var stepValues: [UInt64] = []
-    var stepTable: UInt64 = 0
-    static let stepTableEntries = 4096
-    /// The table as a buffer the launches bind (never returned to the pool).
-    var stepTableBuffer: CUDABuffer?
-    /// The step graphs, where the driver has the graph API.
-    lazy var graphs: StepGraphs? = CUDADriver.graphAPI.map { [api] in StepGraphs(api: $0) { try api.check($0, $1) } }
+    /// The state of the step being recorded as a CUDA graph (CUDAGraphs.swift).
+    let recorder: StepRecorder
 
     /// Whether the device takes cooperative launches (CU_DEVICE_ATTRIBUTE_COOPERATIVE_LAUNCH).
     var cooperativeLaunches = false
-
-    /// Set once the driver refused a cooperative kernel node in a graph.
-    var cooperativeNodesRefused = false
 
     var displayName: String { "\(device) (\(info.name))" }
     var tuningIdentity: [String] {
@@ -92,6 +72,7 @@ final class CUDARuntime: KernelRuntime {
     init(info: CUDADriver.DeviceInfo) throws {
         let api = try CUDADriver.api.get()
         self.api = api
+        self.recorder = StepRecorder(api: api)
         self.info = info
         self.device = .cuda(index: info.index)
         var context: OpaquePointer?
