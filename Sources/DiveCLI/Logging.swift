@@ -30,11 +30,8 @@ struct CLILogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(
-        level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String,
-        file: String, function: String, line: UInt
-    ) {
-        FileHandle.standardError.write(Data("\(label) \(level): \(message)\n".utf8))
+    func log(event: LogEvent) {
+        FileHandle.standardError.write(Data("\(label) \(event.level): \(event.message)\n".utf8))
     }
 }
 

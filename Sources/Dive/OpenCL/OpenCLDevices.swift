@@ -107,7 +107,7 @@ enum OpenCLDevices {
         guard clGetDeviceInfo(device, cl_device_info(param), 0, nil, &size) == CL_SUCCESS, size > 0 else { return "" }
         var bytes = [CChar](repeating: 0, count: size)
         guard clGetDeviceInfo(device, cl_device_info(param), size, &bytes, nil) == CL_SUCCESS else { return "" }
-        return String(cString: bytes).trimmingCharacters(in: " ")
+        return String(nulTerminated: bytes).trimmingCharacters(in: " ")
     }
 
     static func deviceValue<T: FixedWidthInteger>(_ device: cl_device_id, _ param: Int32) -> T {
@@ -121,7 +121,7 @@ enum OpenCLDevices {
         guard clGetPlatformInfo(platform, cl_platform_info(param), 0, nil, &size) == CL_SUCCESS, size > 0 else { return "" }
         var bytes = [CChar](repeating: 0, count: size)
         guard clGetPlatformInfo(platform, cl_platform_info(param), size, &bytes, nil) == CL_SUCCESS else { return "" }
-        return String(cString: bytes).trimmingCharacters(in: " ")
+        return String(nulTerminated: bytes).trimmingCharacters(in: " ")
     }
 }
 

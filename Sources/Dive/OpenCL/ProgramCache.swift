@@ -64,7 +64,7 @@ final class ProgramCache {
         guard size > 1 else { return "(the compiler left no log)" }
         var bytes = [CChar](repeating: 0, count: size)
         clGetProgramBuildInfo(program, info.id, cl_program_build_info(CL_PROGRAM_BUILD_LOG), size, &bytes, nil)
-        return String(cString: bytes)
+        return String(nulTerminated: bytes)
     }
 
     // MARK: on-disk binaries

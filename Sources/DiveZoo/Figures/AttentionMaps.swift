@@ -50,7 +50,8 @@ extension Translator {
         var figures: [AttentionFigure] = []
         let encPanels = encoded.map { HeatmapPanel($0.matrix.map { padded($0) }, title: $0.panel, rowLabels: source, columnLabels: source) }
         if !encPanels.isEmpty { figures.append(AttentionFigure(name: "encoder", panels: encPanels, xLabel: "Keys", yLabel: "Queries")) }
-        for name in rows.map(\.figure).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } } {
+        let names = rows.map(\.figure).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }  // in first-seen order
+        for name in names {
             let keys = name == "decoder-self" ? Array(decoderInputs.prefix(n)) : source
             let panels = rows.filter { $0.figure == name }.map {
                 HeatmapPanel($0.rows.map { padded($0) }, title: $0.panel, rowLabels: outputs, columnLabels: keys)
