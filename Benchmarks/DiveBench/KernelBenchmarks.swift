@@ -148,18 +148,21 @@ public enum KernelBenchmarks {
     }
 
     static func softmax(_ b: Backend, rows: Int, cols: Int) throws -> BenchResult {
-        let w = try Workloads.softmax(b, rows: rows, cols: cols)
-        let samples = try Timing.measure(sync: w.sync, w.body)
-        return BenchResult(
-            op: "softmax", device: b.device.description, shape: "\(rows)x\(cols)", samplesMs: samples,
-            bytes: 2 * Double(rows * cols * 4))
+        try rowOp("softmax", b, rows: rows, cols: cols, Workloads.softmax)
     }
 
     static func layerNorm(_ b: Backend, rows: Int, cols: Int) throws -> BenchResult {
-        let w = try Workloads.layerNorm(b, rows: rows, cols: cols)
+        try rowOp("layernorm", b, rows: rows, cols: cols, Workloads.layerNorm)
+    }
+
+    /// Times the row op `workload` builds on (rows, cols), its bytes a read and a write of the matrix.
+    static func rowOp(
+        _ op: String, _ b: Backend, rows: Int, cols: Int, _ workload: (Backend, Int, Int) throws -> Workload
+    ) throws -> BenchResult {
+        let w = try workload(b, rows, cols)
         let samples = try Timing.measure(sync: w.sync, w.body)
         return BenchResult(
-            op: "layernorm", device: b.device.description, shape: "\(rows)x\(cols)", samplesMs: samples,
+            op: op, device: b.device.description, shape: "\(rows)x\(cols)", samplesMs: samples,
             bytes: 2 * Double(rows * cols * 4))
     }
 

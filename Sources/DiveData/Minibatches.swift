@@ -31,6 +31,32 @@ public struct LoaderPosition: Codable, Equatable, Sendable {
     }
 }
 
+/// Where an iterator stands and the generator's state once its epoch's order is drawn: the epoch
+/// bookkeeping `MinibatchSampler` and `SequenceDataLoader` share.
+struct EpochCursor: Sendable {
+    /// The position of the next batch.
+    private(set) var position: LoaderPosition
+    /// The generator's state after the current epoch's draws: the next epoch starts from it.
+    var rngAfterEpochStart: DataRNG
+
+    /// A cursor at `position`, the epoch's draws still to make.
+    init(_ position: LoaderPosition) {
+        self.position = position
+        rngAfterEpochStart = position.rng
+    }
+
+    /// The index of the next batch of an epoch of `batchesPerEpoch`, moving on past it; or, at the
+    /// end of the epoch, `nil`, the position moved to the start of the next epoch.
+    mutating func nextBatch(of batchesPerEpoch: Int) -> Int? {
+        if position.batchIndex >= batchesPerEpoch {
+            position = LoaderPosition(epoch: position.epoch + 1, batchIndex: 0, rng: rngAfterEpochStart)
+            return nil
+        }
+        position.batchIndex += 1
+        return position.batchIndex - 1
+    }
+}
+
 /// Splits `0..<count` into minibatches of indices, reshuffled every epoch when `shuffle` is on.
 /// As in PyTorch's `DataLoader` (`drop_last=False`), the last batch may be smaller.
 ///
@@ -46,9 +72,9 @@ public struct MinibatchSampler: Sendable {
     /// Whether a last, incomplete batch is left out.
     public let dropLast: Bool
     /// The position of the next batch.
-    public private(set) var position: LoaderPosition
+    public var position: LoaderPosition { cursor.position }
+    private var cursor: EpochCursor
     private var order: [Int] = []
-    private var rngAfterEpochStart: DataRNG
 
     /// A sampler at the start of epoch 0.
     public init(count: Int, batchSize: Int, shuffle: Bool, dropLast: Bool = false, seed: UInt64 = 0) throws {
@@ -67,8 +93,7 @@ public struct MinibatchSampler: Sendable {
         self.batchSize = batchSize
         self.shuffle = shuffle
         self.dropLast = dropLast
-        self.position = position
-        self.rngAfterEpochStart = position.rng
+        cursor = EpochCursor(position)
         startEpoch()
     }
 
@@ -77,21 +102,19 @@ public struct MinibatchSampler: Sendable {
 
     /// The indices of the next batch, or `nil` at the end of the epoch (see the type's notes).
     public mutating func next() -> [Int]? {
-        if position.batchIndex >= batchesPerEpoch {
-            position = LoaderPosition(epoch: position.epoch + 1, batchIndex: 0, rng: rngAfterEpochStart)
+        guard let index = cursor.nextBatch(of: batchesPerEpoch) else {
             startEpoch()
             return nil
         }
-        let start = position.batchIndex * batchSize
-        position.batchIndex += 1
+        let start = index * batchSize
         return Array(order[start..<min(start + batchSize, count)])
     }
 
     /// Draws the order of the current epoch from the position's generator state.
     private mutating func startEpoch() {
-        var rng = position.rng
+        var rng = cursor.position.rng
         order = shuffle ? rng.permutation(count) : Array(0..<count)
-        rngAfterEpochStart = rng
+        cursor.rngAfterEpochStart = rng
     }
 }
 

@@ -52,9 +52,9 @@ public struct SequenceDataLoader: Sendable {
     /// Whether the corpus is cut by random sampling or sequential partitioning (section 8.3).
     public let partitioning: SequencePartitioning
     /// The position of the next batch.
-    public private(set) var position: LoaderPosition
+    public var position: LoaderPosition { cursor.position }
+    private var cursor: EpochCursor
     private var plan = EpochPlan(offset: 0, starts: [], columns: 0, batchCount: 0)
-    private var rngAfterEpochStart: DataRNG
 
     /// The layout of one epoch, drawn from the generator when the epoch starts.
     private struct EpochPlan: Sendable {
@@ -87,8 +87,7 @@ public struct SequenceDataLoader: Sendable {
         self.batchSize = batchSize
         self.numSteps = numSteps
         self.partitioning = partitioning
-        self.position = position
-        self.rngAfterEpochStart = position.rng
+        cursor = EpochCursor(position)
         let worstOffset = partitioning == .random ? numSteps - 1 : numSteps
         guard
             Self.batchCount(
@@ -108,14 +107,11 @@ public struct SequenceDataLoader: Sendable {
 
     /// The next minibatch of the epoch, or `nil` at its end (the following call starts the next epoch).
     public mutating func next() -> TokenBatch? {
-        if position.batchIndex >= plan.batchCount {
-            position = LoaderPosition(epoch: position.epoch + 1, batchIndex: 0, rng: rngAfterEpochStart)
+        guard let index = cursor.nextBatch(of: plan.batchCount) else {
             startEpoch()
             return nil
         }
-        let batch = self.batch(at: position.batchIndex)
-        position.batchIndex += 1
-        return batch
+        return batch(at: index)
     }
 
     /// Minibatch `index` of the current epoch.
@@ -138,7 +134,7 @@ public struct SequenceDataLoader: Sendable {
 
     /// Draws the offset (and shuffle) of the current epoch from the position's generator state.
     private mutating func startEpoch() {
-        var rng = position.rng
+        var rng = cursor.position.rng
         switch partitioning {
         case .random:
             // Python: corpus[random.randint(0, num_steps - 1):]; one subsequence per num_steps tokens,
@@ -156,7 +152,7 @@ public struct SequenceDataLoader: Sendable {
             let columns = tokens / batchSize
             plan = EpochPlan(offset: offset, starts: [], columns: columns, batchCount: columns / numSteps)
         }
-        rngAfterEpochStart = rng
+        cursor.rngAfterEpochStart = rng
     }
 
     private static func batchCount(

@@ -105,17 +105,7 @@ public enum Ref {
             }
         }
         let p = softmax(scores, rows: b * tq, cols: tk, lens: lens)
-        var out = [Double](repeating: 0, count: b * tq * dv)
-        for bi in 0..<b {
-            for i in 0..<tq {
-                for c in 0..<dv {
-                    var s = 0.0
-                    for j in 0..<tk { s += p[(bi * tq + i) * tk + j] * v[(bi * tk + j) * dv + c] }
-                    out[(bi * tq + i) * dv + c] = s
-                }
-            }
-        }
-        return (out, p)
+        return (attentionOutput(weights: p, v: v, b: b, tq: tq, tk: tk, dv: dv), p)
     }
 
     /// Permutes a row-major array: result dim i is input dim order[i].
@@ -182,24 +172,15 @@ public enum Ref {
         weights p: [Double], v: [Double], b: Int, tq: Int, tk: Int, dv: Int,
         dropout: (p: Float, seed: UInt64, offset: UInt64)? = nil
     ) -> [Double] {
-        var out = [Double](repeating: 0, count: b * tq * dv)
-        for bi in 0..<b {
-            for i in 0..<tq {
-                for c in 0..<dv {
-                    var s = 0.0
-                    for j in 0..<tk {
-                        let idx = (bi * tq + i) * tk + j
-                        var w = p[idx]
-                        if let d = dropout {
-                            w = CounterRNG.uniform(seed: d.seed, counter: d.offset + UInt64(idx)) >= d.p ? w / (1 - Double(d.p)) : 0
-                        }
-                        s += w * v[(bi * tk + j) * dv + c]
-                    }
-                    out[(bi * tq + i) * dv + c] = s
-                }
+        var w = p
+        if let d = dropout {
+            for idx in w.indices {
+                w[idx] = CounterRNG.uniform(seed: d.seed, counter: d.offset + UInt64(idx)) >= d.p ? w[idx] / (1 - Double(d.p)) : 0
             }
         }
-        return out
+        // (b, tq, tk) weights · (b, tk, dv) values.
+        return gemm(
+            w, v, nil, batch: b, m: tq, n: dv, k: tk, transA: false, transB: false, strideA: tq * tk, strideB: tk * dv, alpha: 1, beta: 0)
     }
 
     /// Attention's gradients (dQ, dK, dV) from the forward weights p; masked scores (one length

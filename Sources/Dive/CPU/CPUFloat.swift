@@ -3,38 +3,38 @@
 import CBLAS
 import RealModule
 
+/// The signature cblas_sgemm and cblas_dgemm share, for element type T.
+typealias CBLASGemm<T> = (
+    CBLAS_ORDER, CBLAS_TRANSPOSE, CBLAS_TRANSPOSE, blasint, blasint, blasint, T, UnsafePointer<T>?, blasint,
+    UnsafePointer<T>?, blasint, T, UnsafeMutablePointer<T>?, blasint
+) -> Void
+
 protocol CPUFloat: BinaryFloatingPoint & Real {
-    /// cblas_sgemm or cblas_dgemm, row-major.
-    static func blasGemm(
-        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
-        a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
-        beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+    /// cblas_sgemm or cblas_dgemm.
+    static var cblasGemm: CBLASGemm<Self> { get }
 }
 
 @inline(__always) private func blasTranspose(_ t: Bool) -> CBLAS_TRANSPOSE { t ? CblasTrans : CblasNoTrans }
 
-extension Float: CPUFloat {
+extension CPUFloat {
+    /// cblas_sgemm or cblas_dgemm, row-major.
     static func blasGemm(
-        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
-        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
+        a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
+        beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int
     ) {
-        cblas_sgemm(
+        cblasGemm(
             CblasRowMajor, blasTranspose(transA), blasTranspose(transB), blasint(m), blasint(n), blasint(k),
             alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
     }
 }
 
+extension Float: CPUFloat {
+    static var cblasGemm: CBLASGemm<Float> { cblas_sgemm }
+}
+
 extension Double: CPUFloat {
-    static func blasGemm(
-        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
-        a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
-        beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
-    ) {
-        cblas_dgemm(
-            CblasRowMajor, blasTranspose(transA), blasTranspose(transB), blasint(m), blasint(n), blasint(k),
-            alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
-    }
+    static var cblasGemm: CBLASGemm<Double> { cblas_dgemm }
 }
 
 extension Tensor {

@@ -19,6 +19,16 @@ extension KernelBackend {
         }
     }
 
+    /// The 3-D grid kernel (general broadcasting) and the flat kernel (equal shapes or a scalar operand) of `op`.
+    private func kernels(for op: BinaryOp) -> (grid: Kernel, flat: Kernel) {
+        switch op {
+        case .add: return (.g_add, .b_add)
+        case .sub: return (.g_sub, .b_sub)
+        case .mul: return (.g_mul, .b_mul)
+        case .div: return (.g_div, .b_div)
+        }
+    }
+
     /// Float32 y = op(x) in one launch, each work-item taking 8 elements.
     public func unary(_ op: UnaryOp, _ x: Tensor, into y: Tensor) throws {
         try requireFloat32(x, op: "unary")
@@ -61,29 +71,16 @@ extension KernelBackend {
     /// Float32 c = a op b in one launch: a flat kernel for equal shapes or a scalar operand, else a 3-D grid.
     public func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, into c: Tensor, plan: BroadcastPlan) throws {
         try requireFloat32(a, b, op: "binary")
+        let kernels = kernels(for: op)
         if plan.kind == .general {
-            let id: Kernel
-            switch op {
-            case .add: id = .g_add;
-            case .sub: id = .g_sub;
-            case .mul: id = .g_mul;
-            case .div: id = .g_div
-            }
             let d = plan.dims
-            try launch(id, global: (d[3], d[2], d[0] * d[1])) { k in
+            try launch(kernels.grid, global: (d[3], d[2], d[0] * d[1])) { k in
                 try k.buffer(a); try k.buffer(b); try k.buffer(c)
                 try k.int4(d); try k.int4(plan.aStrides); try k.int4(plan.bStrides)
             }
         } else {
-            let id: Kernel
-            switch op {
-            case .add: id = .b_add;
-            case .sub: id = .b_sub;
-            case .mul: id = .b_mul;
-            case .div: id = .b_div
-            }
             let mode = plan.kind == .sameShape ? 0 : (plan.kind == .scalarB ? 1 : 2)
-            try launch(id, global: ((plan.count + 7) / 8, 1, 1)) { k in
+            try launch(kernels.flat, global: ((plan.count + 7) / 8, 1, 1)) { k in
                 try k.buffer(a); try k.buffer(b); try k.buffer(c); try k.int(plan.count); try k.int(mode)
             }
         }

@@ -9,11 +9,7 @@ extension KernelBackend {
         into y: Tensor, sum: Tensor?, mean: Tensor, rstd: Tensor, rows: Int, cols: Int
     ) throws {
         try requireFloat32(x, gamma, beta, op: "layerNorm")
-        let shape = try rowLaunch("layernorm", cols: cols, rows: rows)
-        try launch(
-            shape == nil ? .ln_fw : .ln_fw_wg, global: (shape.map { $0.groups(rows: rows) * $0.local } ?? rows, 1, 1),
-            local: shape.map { ($0.local, 1, 1) }
-        ) { a in
+        try rowsLaunch("layernorm", .ln_fw, .ln_fw_wg, cols: cols, rows: rows) { a, shape in
             try a.buffer(x); try a.buffer(gamma); try a.buffer(beta); try a.buffer(y); try a.buffer(mean); try a.buffer(rstd)
             try a.int(cols); try a.float(eps)
             try a.buffer(residual); try a.buffer(sum); try a.int(residual == nil ? 0 : 1); try a.dropout(dropout)
@@ -33,11 +29,7 @@ extension KernelBackend {
             try fill(dGamma, value: 0); try fill(dBeta, value: 0)
             return
         }
-        let shape = try rowLaunch("layernorm", cols: cols, rows: rows)
-        try launch(
-            shape == nil ? .ln_bw : .ln_bw_wg, global: (shape.map { $0.groups(rows: rows) * $0.local } ?? rows, 1, 1),
-            local: shape.map { ($0.local, 1, 1) }
-        ) { a in
+        try rowsLaunch("layernorm", .ln_bw, .ln_bw_wg, cols: cols, rows: rows) { a, shape in
             try a.buffer(x); try a.buffer(dy); try a.buffer(gamma); try a.buffer(mean); try a.buffer(rstd); try a.buffer(dx)
             try a.int(cols)
             try a.buffer(dResidual); try a.int(dResidual == nil ? 0 : 1); try a.dropout(dropout)

@@ -167,36 +167,29 @@ extension KernelBackend {
         let G = q.cell.gates, H = q.hidden
         let wT = try Tensor.empty([H, G * H], on: self)  // (H, G·H)
         try copyStrided(q.wHH, into: wT, layout: try StridedLayout.make(shape: [H, G * H], srcStrides: [1, H], dstStrides: [G * H, 1]))
-        let local = shape.localFloats(hidden: H, gates: G)
-        let groups = (q.batch + shape.rows - 1) / shape.rows
-        lock.lock(); defer { lock.unlock() }
-        let k = try sequenceKernels(shape).fw
-        try launchLocked(
-            k, name: shape.names.fw, family: "recurrent", global: (groups * shape.localSize, 1, 1),
-            local: (shape.localSize, 1, 1)
-        ) { a in
-            try a.buffer(q.gi); try a.buffer(wT); try a.buffer(q.bHH); try a.buffer(q.h0); try a.buffer(q.cells)
-            try a.buffer(q.out); try a.buffer(q.saved)
-            try a.int(q.cell.rawValue); try a.int(q.steps); try a.int(q.batch); try a.int(H); try a.int(q.reverse ? 1 : 0)
-            if !shape.vectors { try a.local(floats: local.state) }
-            try a.local(floats: local.gates)
-        }
+        try rowsLaunch(q, shape, backward: false, buffers: [q.gi, wT, q.bHH, q.h0, q.cells, q.out, q.saved])
     }
 
     private func rowsBackward(
         _ q: RecurrentSequence, _ shape: SequenceLaunch, gradOut: Tensor, dh: Tensor, dc: Tensor?,
         dGi: Tensor, dGh: Tensor
     ) throws {
+        try rowsLaunch(
+            q, shape, backward: true, buffers: [q.saved, q.h0, q.cells, q.out, gradOut, dh, dc, dGi, dGh, q.wHH])
+    }
+
+    /// One launch of the fused row-group kernel, forward or backward, over q's batch: `buffers` in
+    /// order, then the cell, steps, batch, hidden size and direction, then the local memory.
+    private func rowsLaunch(_ q: RecurrentSequence, _ shape: SequenceLaunch, backward: Bool, buffers: [Tensor?]) throws {
         let local = shape.localFloats(hidden: q.hidden, gates: q.cell.gates)
         let groups = (q.batch + shape.rows - 1) / shape.rows
         lock.lock(); defer { lock.unlock() }
-        let k = try sequenceKernels(shape).bw
+        let kernels = try sequenceKernels(shape)
         try launchLocked(
-            k, name: shape.names.bw, family: "recurrent", global: (groups * shape.localSize, 1, 1),
-            local: (shape.localSize, 1, 1)
+            backward ? kernels.bw : kernels.fw, name: backward ? shape.names.bw : shape.names.fw, family: "recurrent",
+            global: (groups * shape.localSize, 1, 1), local: (shape.localSize, 1, 1)
         ) { a in
-            try a.buffer(q.saved); try a.buffer(q.h0); try a.buffer(q.cells); try a.buffer(q.out); try a.buffer(gradOut)
-            try a.buffer(dh); try a.buffer(dc); try a.buffer(dGi); try a.buffer(dGh); try a.buffer(q.wHH)
+            for buffer in buffers { try a.buffer(buffer) }
             try a.int(q.cell.rawValue); try a.int(q.steps); try a.int(q.batch); try a.int(q.hidden); try a.int(q.reverse ? 1 : 0)
             if !shape.vectors { try a.local(floats: local.state) }
             try a.local(floats: local.gates)

@@ -101,16 +101,7 @@ extension KernelBackend {
     /// Float32 masked softmax of each row of (rows, cols) in one launch of the tuned row variant.
     public func maskedSoftmax(_ x: Tensor, validLens: Tensor?, into y: Tensor, rows: Int, cols: Int) throws {
         try requireFloat32(x, op: "maskedSoftmax")
-        let rep = validLens.map { rows / max($0.count, 1) } ?? 1
-        let shape = try rowLaunch("softmax", cols: cols, rows: rows)
-        try launch(
-            shape == nil ? .sm_fw : .sm_fw_wg, global: (shape.map { $0.groups(rows: rows) * $0.local } ?? rows, 1, 1),
-            local: shape.map { ($0.local, 1, 1) }
-        ) { a in
-            try a.buffer(x); try a.buffer(y); try a.buffer(validLens)
-            try a.int(cols); try a.int(rep); try a.int(validLens == nil ? 0 : 1)
-            if let shape { try a.int(shape.team); try a.int(rows); try a.local(floats: shape.local) }
-        }
+        try softmaxLaunch(.sm_fw, .sm_fw_wg, buffers: [x, y], validLens: validLens, rows: rows, cols: cols)
     }
 
     /// Float32 softmax backward of each row of (rows, cols) in one launch of the tuned row variant.
@@ -119,15 +110,34 @@ extension KernelBackend {
         rows: Int, cols: Int
     ) throws {
         try requireFloat32(y, op: "softmaxBackward")
+        try softmaxLaunch(.sm_bw, .sm_bw_wg, buffers: [y, dy, dx], validLens: validLens, rows: rows, cols: cols)
+    }
+
+    /// One launch of a softmax row kernel: `buffers` and the valid lengths, then the row width, the
+    /// rows per valid length and whether there are valid lengths, then the team's sizes.
+    private func softmaxLaunch(
+        _ perItem: Kernel, _ perTeam: Kernel, buffers: [Tensor], validLens: Tensor?, rows: Int, cols: Int
+    ) throws {
         let rep = validLens.map { rows / max($0.count, 1) } ?? 1
-        let shape = try rowLaunch("softmax", cols: cols, rows: rows)
-        try launch(
-            shape == nil ? .sm_bw : .sm_bw_wg, global: (shape.map { $0.groups(rows: rows) * $0.local } ?? rows, 1, 1),
-            local: shape.map { ($0.local, 1, 1) }
-        ) { a in
-            try a.buffer(y); try a.buffer(dy); try a.buffer(dx); try a.buffer(validLens)
+        try rowsLaunch("softmax", perItem, perTeam, cols: cols, rows: rows) { a, shape in
+            for buffer in buffers { try a.buffer(buffer) }
+            try a.buffer(validLens)
             try a.int(cols); try a.int(rep); try a.int(validLens == nil ? 0 : 1)
             if let shape { try a.int(shape.team); try a.int(rows); try a.local(floats: shape.local) }
         }
+    }
+
+    /// One launch of row op `op` on (rows, cols): kernel `perItem`, a work-item per row, where
+    /// `rowLaunch` gives no shape, else `perTeam` in work-groups of the shape's size; `setArgs` gets
+    /// the shape too.
+    func rowsLaunch(
+        _ op: String, _ perItem: Kernel, _ perTeam: Kernel, cols: Int, rows: Int,
+        _ setArgs: (inout KernelArgs, RowLaunch?) throws -> Void
+    ) throws {
+        let shape = try rowLaunch(op, cols: cols, rows: rows)
+        try launch(
+            shape == nil ? perItem : perTeam, global: (shape.map { $0.groups(rows: rows) * $0.local } ?? rows, 1, 1),
+            local: shape.map { ($0.local, 1, 1) }
+        ) { a in try setArgs(&a, shape) }
     }
 }

@@ -32,6 +32,39 @@ public protocol EncoderDecoder: Module {
     func lastEncoderAttention() throws -> [AttentionMatrix]
 }
 
+/// The book's `EncoderDecoder` base class: an encoder and a decoder built from one configuration,
+/// registered as `encoder.*` and `decoder.*`. The GRU seq2seq (9.7), Bahdanau (10.4) and
+/// Transformer (10.7) models are this class with their own encoder and decoder.
+public class EncoderDecoderModel<Config, Encoder: Module, Decoder: Module>: Module {
+    /// The sizes the model was built from.
+    public let config: Config
+    /// The encoder; parameters `encoder.*`.
+    public let encoder: Encoder
+    /// The decoder; parameters `decoder.*`.
+    public let decoder: Decoder
+    /// The model's kind with its configuration, for checkpoints.
+    public let modelConfig: TranslationModelConfig
+
+    /// Builds the encoder with `makeEncoder`, then the decoder with `makeDecoder`, from `config` and
+    /// registers them; `modelConfig` is the model's kind with `config`.
+    init(
+        _ modelConfig: TranslationModelConfig, _ config: Config, on backend: Backend, rng: HostRNG,
+        _ makeEncoder: (Config, Backend, HostRNG) throws -> Encoder, _ makeDecoder: (Config, Backend, HostRNG) throws -> Decoder
+    ) throws {
+        self.modelConfig = modelConfig
+        self.config = config
+        encoder = try makeEncoder(config, backend, rng)
+        decoder = try makeDecoder(config, backend, rng)
+        super.init()
+        register("encoder", encoder)
+        register("decoder", decoder)
+    }
+
+    /// Whether the model takes and returns time-major (T, B, ·) tensors: true for the GRU models,
+    /// false for the Transformer, which is batch-major (B, T, ·).
+    public var timeMajor: Bool { modelConfig.timeMajor }
+}
+
 extension EncoderDecoder {
     /// Tokens per source and target sequence, from the model's configuration.
     public var numSteps: Int { modelConfig.numSteps }
@@ -88,6 +121,14 @@ public enum TranslationModelConfig: Equatable, Sendable {
         case .seq2seq: return "seq2seq"
         case .bahdanau: return "bahdanau"
         case .transformer: return "transformer"
+        }
+    }
+
+    /// Whether the model takes time-major (T, B, ·) tensors: the GRU models; the Transformer is batch-major.
+    var timeMajor: Bool {
+        switch self {
+        case .seq2seq, .bahdanau: return true
+        case .transformer: return false
         }
     }
 

@@ -43,3 +43,15 @@ enum Scratch {
         return try all.matmul(wHQ) + bQ
     }
 }
+
+extension LanguageModel {
+    /// The forward of a scratch model whose state is h alone (8.5, 9.1): `checkLayout`, then
+    /// `Scratch.unroll` from the state's h.
+    func unrollScratch(
+        _ tokens: Tensor, state: RecurrentState, wHQ: Tensor, bQ: Tensor,
+        step: (_ x: Tensor, _ h: Tensor) throws -> Tensor
+    ) throws -> (logits: Tensor, state: RecurrentState) {
+        try checkLayout(tokens, state: state)
+        return try Scratch.unroll(tokens, from: state.h, wHQ: wHQ, bQ: bQ, step: step)
+    }
+}

@@ -53,11 +53,7 @@ public final class Seq2SeqAttentionDecoder: Module {
         attention = try AdditiveAttention(
             keySize: c.hidden, querySize: c.hidden, numHiddens: c.hidden, dropout: c.dropout,
             on: backend, rng: rng)
-        embedding = try Embedding(c.tgtVocabSize, c.embedSize, on: backend, rng: rng)
-        rnn = try GRU(
-            inputSize: c.embedSize + c.hidden, hiddenSize: c.hidden, numLayers: c.layers, dropout: c.dropout,
-            on: backend, rng: rng)
-        dense = try Linear(c.hidden, c.tgtVocabSize, on: backend, rng: rng)
+        (embedding, rnn, dense) = try c.decoderLayers(on: backend, rng: rng)
         super.init()
         register("attention", attention); register("embedding", embedding); register("rnn", rnn); register("dense", dense)
     }
@@ -94,28 +90,12 @@ public final class Seq2SeqAttentionDecoder: Module {
 }
 
 /// The 10.4 encoder-decoder: `encoder.*` (the 9.7 GRU encoder), `decoder.*`.
-public final class BahdanauSeq2Seq: Module, EncoderDecoder {
-    /// The sizes the model was built from.
-    public let config: Seq2SeqConfig
-    /// The 9.7 GRU encoder; parameters `encoder.*`.
-    public let encoder: Seq2SeqEncoder
-    /// The attention decoder; parameters `decoder.*`.
-    public let decoder: Seq2SeqAttentionDecoder
-
-    /// Builds the encoder and attention decoder from `config` with PyTorch's default initialisation
-    /// (`xavierInit` applies the book's).
+public final class BahdanauSeq2Seq: EncoderDecoderModel<Seq2SeqConfig, Seq2SeqEncoder, Seq2SeqAttentionDecoder>, EncoderDecoder {
+    /// Builds the 9.7 GRU encoder and the attention decoder from `config` with PyTorch's default
+    /// initialisation (`xavierInit` applies the book's).
     public init(_ config: Seq2SeqConfig, on backend: Backend, rng: HostRNG) throws {
-        self.config = config
-        encoder = try Seq2SeqEncoder(config, on: backend, rng: rng)
-        decoder = try Seq2SeqAttentionDecoder(config, on: backend, rng: rng)
-        super.init()
-        register("encoder", encoder); register("decoder", decoder)
+        try super.init(.bahdanau(config), config, on: backend, rng: rng, Seq2SeqEncoder.init, Seq2SeqAttentionDecoder.init)
     }
-
-    /// `.bahdanau` with its configuration, for checkpoints.
-    public var modelConfig: TranslationModelConfig { .bahdanau(config) }
-    /// True: the model takes and returns (T, B, ·) tensors.
-    public var timeMajor: Bool { true }
 
     /// Xavier uniform on every Linear weight (attention and dense) and GRU weight matrix.
     public func xavierInit(rng: HostRNG) throws {

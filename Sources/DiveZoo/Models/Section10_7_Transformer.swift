@@ -28,6 +28,22 @@ public struct TransformerConfig: Codable, Equatable, Sendable {
     }
 }
 
+extension TransformerEncoderBlock {
+    /// An encoder block of `c`'s width, FFN width, heads and dropout.
+    convenience init(_ c: TransformerConfig, on backend: Backend, rng: HostRNG) throws {
+        try self.init(numHiddens: c.numHiddens, ffnHiddens: c.ffnHiddens, numHeads: c.numHeads, dropout: c.dropout, on: backend, rng: rng)
+    }
+}
+
+extension TransformerDecoderBlock {
+    /// Decoder block `index` of `c`'s width, FFN width, heads and dropout.
+    convenience init(_ c: TransformerConfig, index: Int, on backend: Backend, rng: HostRNG) throws {
+        try self.init(
+            numHiddens: c.numHiddens, ffnHiddens: c.ffnHiddens, numHeads: c.numHeads, dropout: c.dropout, index: index,
+            on: backend, rng: rng)
+    }
+}
+
 /// Children named `block0`, `block1`, … (the book's `nn.Sequential` with `add_module("block" + i)`).
 public final class BlockList<Block: Module>: Module {
     /// The blocks in order, registered as `block0`, `block1`, ….
@@ -54,12 +70,7 @@ public final class TransformerEncoder: Module {
     public init(_ c: TransformerConfig, on backend: Backend, rng: HostRNG) throws {
         embedding = try Embedding(c.srcVocabSize, c.numHiddens, on: backend, rng: rng)
         posEncoding = PositionalEncoding(numHiddens: c.numHiddens, dropout: c.dropout)
-        blks = BlockList(
-            try (0..<c.numLayers).map { _ in
-                try TransformerEncoderBlock(
-                    numHiddens: c.numHiddens, ffnHiddens: c.ffnHiddens, numHeads: c.numHeads,
-                    dropout: c.dropout, on: backend, rng: rng)
-            })
+        blks = BlockList(try (0..<c.numLayers).map { _ in try TransformerEncoderBlock(c, on: backend, rng: rng) })
         scale = Float(c.numHiddens).squareRoot()
         super.init()
         register("embedding", embedding); register("pos_encoding", posEncoding); register("blks", blks)
@@ -89,12 +100,7 @@ public final class TransformerDecoder: Module {
     public init(_ c: TransformerConfig, on backend: Backend, rng: HostRNG) throws {
         embedding = try Embedding(c.tgtVocabSize, c.numHiddens, on: backend, rng: rng)
         posEncoding = PositionalEncoding(numHiddens: c.numHiddens, dropout: c.dropout)
-        blks = BlockList(
-            try (0..<c.numLayers).map { i in
-                try TransformerDecoderBlock(
-                    numHiddens: c.numHiddens, ffnHiddens: c.ffnHiddens, numHeads: c.numHeads,
-                    dropout: c.dropout, index: i, on: backend, rng: rng)
-            })
+        blks = BlockList(try (0..<c.numLayers).map { i in try TransformerDecoderBlock(c, index: i, on: backend, rng: rng) })
         dense = try Linear(c.numHiddens, c.tgtVocabSize, on: backend, rng: rng)
         scale = Float(c.numHiddens).squareRoot()
         super.init()
@@ -128,28 +134,12 @@ public final class TransformerDecodingState: DecoderState {
 }
 
 /// The 10.7 encoder-decoder: `encoder.*`, `decoder.*`, batch-major.
-public final class TransformerSeq2Seq: Module, EncoderDecoder {
-    /// The sizes the model was built from.
-    public let config: TransformerConfig
-    /// The encoder; parameters `encoder.*`.
-    public let encoder: TransformerEncoder
-    /// The decoder; parameters `decoder.*`.
-    public let decoder: TransformerDecoder
-
+public final class TransformerSeq2Seq: EncoderDecoderModel<TransformerConfig, TransformerEncoder, TransformerDecoder>, EncoderDecoder {
     /// Builds the encoder and decoder from `config` with PyTorch's default initialisation (`xavierInit`
     /// applies the book's).
     public init(_ config: TransformerConfig, on backend: Backend, rng: HostRNG) throws {
-        self.config = config
-        encoder = try TransformerEncoder(config, on: backend, rng: rng)
-        decoder = try TransformerDecoder(config, on: backend, rng: rng)
-        super.init()
-        register("encoder", encoder); register("decoder", decoder)
+        try super.init(.transformer(config), config, on: backend, rng: rng, TransformerEncoder.init, TransformerDecoder.init)
     }
-
-    /// `.transformer` with its configuration, for checkpoints.
-    public var modelConfig: TranslationModelConfig { .transformer(config) }
-    /// False: the Transformer takes and returns batch-major (B, T, ·) tensors.
-    public var timeMajor: Bool { false }
 
     /// Xavier uniform on every Linear weight (attention projections, FFN, dense); embeddings,
     /// LayerNorms and biases keep their defaults.

@@ -32,8 +32,7 @@ public final class RNNScratch: Module, LanguageModel {
 
     /// Tokens (T, B), time-major → logits (T·B, V) and the hidden state after the last step.
     public func forward(_ tokens: Tensor, state: RecurrentState) throws -> (logits: Tensor, state: RecurrentState) {
-        try checkLayout(tokens, state: state)
-        return try Scratch.unroll(tokens, from: state.h, wHQ: wHQ, bQ: bQ) { x, h in
+        try unrollScratch(tokens, state: state, wHQ: wHQ, bQ: bQ) { x, h in
             try (Scratch.inputProduct(wXH, x) + h.matmul(wHH) + bH).tanh()
         }
     }

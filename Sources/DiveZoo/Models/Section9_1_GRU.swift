@@ -38,8 +38,7 @@ public final class GRUScratch: Module, LanguageModel {
 
     /// Tokens (T, B), time-major → logits (T·B, V) and the hidden state after the last step.
     public func forward(_ tokens: Tensor, state: RecurrentState) throws -> (logits: Tensor, state: RecurrentState) {
-        try checkLayout(tokens, state: state)
-        return try Scratch.unroll(tokens, from: state.h, wHQ: wHQ, bQ: bQ) { x, h in
+        try unrollScratch(tokens, state: state, wHQ: wHQ, bQ: bQ) { x, h in
             let z = try (Scratch.inputProduct(wXZ, x) + h.matmul(wHZ) + bZ).sigmoid()
             let r = try (Scratch.inputProduct(wXR, x) + h.matmul(wHR) + bR).sigmoid()
             let candidate = try (Scratch.inputProduct(wXH, x) + (r * h).matmul(wHH) + bH).tanh()

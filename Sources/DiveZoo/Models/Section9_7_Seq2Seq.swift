@@ -45,6 +45,19 @@ public final class Seq2SeqEncoder: Module {
     }
 }
 
+extension Seq2SeqConfig {
+    /// What both GRU decoders (9.7, 10.4) are built on, in this order: the target embedding (V_tgt, E),
+    /// the GRU over the embedding and a context of H (E + H → H over L layers), and the output layer
+    /// H → V_tgt.
+    func decoderLayers(on backend: Backend, rng: HostRNG) throws -> (Embedding, GRU, Linear) {
+        let embedding = try Embedding(tgtVocabSize, embedSize, on: backend, rng: rng)
+        let rnn = try GRU(
+            inputSize: embedSize + hidden, hiddenSize: hidden, numLayers: layers, dropout: dropout, on: backend, rng: rng)
+        let dense = try Linear(hidden, tgtVocabSize, on: backend, rng: rng)
+        return (embedding, rnn, dense)
+    }
+}
+
 /// The zh book's `Seq2SeqDecoder`: the context is the top layer of the decoder's current state,
 /// repeated over the steps. Parameters `embedding.*`, `rnn.*`, `dense.*`.
 public final class Seq2SeqDecoder: Module {
@@ -57,11 +70,7 @@ public final class Seq2SeqDecoder: Module {
 
     /// Builds the embedding, GRU and output layer from `c`'s target vocabulary and sizes.
     public init(_ c: Seq2SeqConfig, on backend: Backend, rng: HostRNG) throws {
-        embedding = try Embedding(c.tgtVocabSize, c.embedSize, on: backend, rng: rng)
-        rnn = try GRU(
-            inputSize: c.embedSize + c.hidden, hiddenSize: c.hidden, numLayers: c.layers, dropout: c.dropout,
-            on: backend, rng: rng)
-        dense = try Linear(c.hidden, c.tgtVocabSize, on: backend, rng: rng)
+        (embedding, rnn, dense) = try c.decoderLayers(on: backend, rng: rng)
         super.init()
         register("embedding", embedding)
         register("rnn", rnn)
@@ -80,23 +89,11 @@ public final class Seq2SeqDecoder: Module {
 }
 
 /// The book's `EncoderDecoder` for the GRU seq2seq model; parameters `encoder.*`, `decoder.*`.
-public final class Seq2Seq: Module, EncoderDecoder {
-    /// The sizes the model was built from.
-    public let config: Seq2SeqConfig
-    /// The GRU encoder; parameters `encoder.*`.
-    public let encoder: Seq2SeqEncoder
-    /// The GRU decoder; parameters `decoder.*`.
-    public let decoder: Seq2SeqDecoder
-
-    /// Builds the encoder and decoder from `config` with PyTorch's default initialisation (`xavierInit`
-    /// applies the book's).
+public final class Seq2Seq: EncoderDecoderModel<Seq2SeqConfig, Seq2SeqEncoder, Seq2SeqDecoder>, EncoderDecoder {
+    /// Builds the GRU encoder and decoder from `config` with PyTorch's default initialisation
+    /// (`xavierInit` applies the book's).
     public init(_ config: Seq2SeqConfig, on backend: Backend, rng: HostRNG) throws {
-        self.config = config
-        encoder = try Seq2SeqEncoder(config, on: backend, rng: rng)
-        decoder = try Seq2SeqDecoder(config, on: backend, rng: rng)
-        super.init()
-        register("encoder", encoder)
-        register("decoder", decoder)
+        try super.init(.seq2seq(config), config, on: backend, rng: rng, Seq2SeqEncoder.init, Seq2SeqDecoder.init)
     }
 
     /// The book's `xavier_init_weights`: Xavier uniform on every Linear weight and every GRU
@@ -112,10 +109,6 @@ public final class Seq2Seq: Module, EncoderDecoder {
     }
 
     // EncoderDecoder: time-major; the encoder ignores the source lengths, as in the book.
-    /// `.seq2seq` with its configuration, for checkpoints.
-    public var modelConfig: TranslationModelConfig { .seq2seq(config) }
-    /// True: the GRU model takes and returns (T, B, ·) tensors.
-    public var timeMajor: Bool { true }
     /// The GRU model has no attention: nothing is recorded.
     public var recordsAttention = false
 

@@ -157,11 +157,9 @@ public final class LanguageModelTask: TrainingTask {
         checkpoint url: URL, on backend: Backend, recipe: LanguageModelRecipe? = nil,
         data: DataDirectory = DataDirectory()
     ) throws -> (model: any LanguageModel, vocab: Vocab, recipe: String) {
-        let file = try SafeTensorsFile.read(from: url)
-        let meta = file.metadata
-        if let recipe = try Training.plainRecipe(
-            file, recipe, path: url.path, layout: "RNNModel", names: "rnn, gru, lstm, deep-lstm, bi-lstm")
-        {
+        let (file, plainRecipe) = try Training.readCheckpoint(
+            url, recipe, layout: "RNNModel", names: "rnn, gru, lstm, deep-lstm, bi-lstm")
+        if let recipe = plainRecipe {
             var options = RunOptions()
             options.dataDirectory = data
             let vocab = try recipe.corpus(options).vocab
@@ -170,6 +168,7 @@ public final class LanguageModelTask: TrainingTask {
             try Checkpoint.load(file, path: url.path, into: model)
             return (model, vocab, recipe.name)
         }
+        let meta = file.metadata
         guard meta["extra.kind"] == "language-model" else {
             throw ZooError.badCheckpoint(
                 path: url.path,

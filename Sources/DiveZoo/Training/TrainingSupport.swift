@@ -72,6 +72,15 @@ public struct AllReduceCost: Codable, Equatable, Sendable {
 }
 
 enum Training {
+    /// Reads the checkpoint at `url`, with `plainRecipe` the recipe to read it by when it is a plain
+    /// PyTorch state_dict of the book's `layout` (see `plainRecipe(_:_:path:layout:names:)`).
+    static func readCheckpoint<R>(_ url: URL, _ recipe: R?, layout: String, names: String) throws -> (
+        file: SafeTensorsFile, plainRecipe: R?
+    ) {
+        let file = try SafeTensorsFile.read(from: url)
+        return (file, try plainRecipe(file, recipe, path: url.path, layout: layout, names: names))
+    }
+
     /// The recipe to read `file` with when it is a plain PyTorch state_dict (no Dive metadata): an
     /// error without one; nil for Dive's own checkpoints.
     static func plainRecipe<R>(_ file: SafeTensorsFile, _ recipe: R?, path: String, layout: String, names: String) throws -> R? {

@@ -121,11 +121,9 @@ public final class TranslationTask: DatasetTask {
         checkpoint url: URL, on backend: Backend, recipe: (any TranslationRecipe)? = nil,
         data: DataDirectory = DataDirectory()
     ) throws -> (model: any EncoderDecoder, srcVocab: Vocab, tgtVocab: Vocab) {
-        let file = try SafeTensorsFile.read(from: url)
-        let meta = file.metadata
-        if let recipe = try Training.plainRecipe(
-            file, recipe, path: url.path, layout: "EncoderDecoder", names: "seq2seq, bahdanau, transformer")
-        {
+        let (file, plainRecipe) = try Training.readCheckpoint(
+            url, recipe, layout: "EncoderDecoder", names: "seq2seq, bahdanau, transformer")
+        if let recipe = plainRecipe {
             let dataset = try Translation.loadDataset(file: data.locate(.fraEng), numSteps: recipe.numSteps, numExamples: 600)
             let config = try plainConfig(
                 file, recipe.modelConfig(.zh, srcVocab: dataset.srcVocab.count, tgtVocab: dataset.tgtVocab.count),
@@ -135,6 +133,7 @@ public final class TranslationTask: DatasetTask {
             model.eval()
             return (model, dataset.srcVocab, dataset.tgtVocab)
         }
+        let meta = file.metadata
         let config = try TranslationModelConfig.decode(kind: meta["extra.kind"], config: meta["extra.config"], path: url.path)
         let src = try Training.decode(Vocab.self, meta["extra.src_vocab"], key: "src_vocab", path: url.path)
         let tgt = try Training.decode(Vocab.self, meta["extra.tgt_vocab"], key: "tgt_vocab", path: url.path)
