@@ -1,11 +1,11 @@
-// Recurrent cells (tanh RNN, GRU r,z,n, LSTM i,f,g,o) and whole-sequence recurrences. The cell of
-// one (batch row, hidden unit) is written once, as cell_unit_fw / cell_unit_bw, and every scalar
-// kernel here runs it: cell_fw / cell_bw (one step, one work-item per unit and row), rnn_seq_*
-// (a work-group carries a few rows through every step) and rnn_split_* (work-groups own hidden
-// units, across the whole device). The _v8 kernels are its float8 form for CPU devices. Offsets
-// are in elements; see CellStep and RecurrentSequence in Backend/Recurrence.swift.
-
-inline float sigm(float x) { return 1.0f / (1.0f + exp(-x)); }
+// Recurrent cells (tanh RNN, GRU r,z,n, LSTM i,f,g,o) and whole-sequence recurrences. The cell is
+// written once, as the macro CELL_UNIT over the element type, and instantiated twice: for one
+// (batch row, hidden unit) as cell_unit_fw / cell_unit_bw, which every scalar kernel here runs:
+// cell_fw / cell_bw (one step, one work-item per unit and row), rnn_seq_* (a work-group carries a
+// few rows through every step) and rnn_split_* (work-groups own hidden units, across the whole
+// device); and for 8 consecutive units as cell_unit_fw8 / cell_unit_bw8, which the _v8 kernels (the
+// float8 form of rnn_seq_* for CPU devices) run. Offsets are in elements; see CellStep and
+// RecurrentSequence in Backend/Recurrence.swift.
 
 // The G gates of unit j in a row of G blocks of `stride` floats, 0 past the cell's G gates, as a
 // float4 (a macro: rows live in __global or __local memory).
@@ -16,51 +16,81 @@ inline float sigm(float x) { return 1.0f / (1.0f + exp(-x)); }
 #define PUT_GATES(row, v, G, stride, j) do { (row)[j] = (v).s0; if ((G) > 1) (row)[(stride) + (j)] = (v).s1; \
     if ((G) > 2) (row)[2 * (stride) + (j)] = (v).s2; if ((G) > 3) (row)[3 * (stride) + (j)] = (v).s3; } while (0)
 
-// The forward cell of one unit: x the gate inputs, y the hidden side h W_hhᵀ + b_hh, hp h_{t-1}
-// (GRU), cp c_{t-1} (LSTM). Returns h_t; *c is c_t (LSTM), *sv the gates saved for the backward
-// (GRU r, z, n, W_hn h + b_hn; LSTM i, f, g, o).
-inline float cell_unit_fw(const int kind, const float4 x, const float4 y, const float hp, const float cp,
-                          float* c, float4* sv) {
-    if (kind == 0) return tanh(x.s0 + y.s0);
-    if (kind == 1) {
-        const float r = sigm(x.s0 + y.s0), z = sigm(x.s1 + y.s1), n = tanh(x.s2 + r * y.s2);
-        *sv = (float4)(r, z, n, y.s2);
-        return (1.0f - z) * n + z * hp;
-    }
-    const float i = sigm(x.s0 + y.s0), f = sigm(x.s1 + y.s1), g = tanh(x.s2 + y.s2), o = sigm(x.s3 + y.s3);
-    *sv = (float4)(i, f, g, o);
-    *c = f * cp + i * g;
-    return o * tanh(*c);
+// The float8 forms of GATES / PUT_GATES, for units j … j + 7: one float8 per gate, in a gates8,
+// which has the fields of a float4 (s0 … s3) so that CELL_UNIT's code reads both alike. GATES4_OF
+// and GATES8_OF build the two from four gates (GATES8_OF broadcasts a scalar); gates8_add adds two.
+typedef struct { float8 s0, s1, s2, s3; } gates8;
+#define GATES4_OF(a, b, c, d) ((float4)(a, b, c, d))
+#define GATES8_OF(a, b, c, d) ((gates8){(float8)(a), (float8)(b), (float8)(c), (float8)(d)})
+#define GATES8(row, G, stride, j) GATES8_OF(vload8(0, (row) + (j)), \
+    (G) > 1 ? vload8(0, (row) + (stride) + (j)) : (float8)0.0f, (G) > 2 ? vload8(0, (row) + 2 * (stride) + (j)) : (float8)0.0f, \
+    (G) > 3 ? vload8(0, (row) + 3 * (stride) + (j)) : (float8)0.0f)
+#define PUT_GATES8(row, v, G, stride, j) do { vstore8((v).s0, 0, (row) + (j)); \
+    if ((G) > 1) vstore8((v).s1, 0, (row) + (stride) + (j)); if ((G) > 2) vstore8((v).s2, 0, (row) + 2 * (stride) + (j)); \
+    if ((G) > 3) vstore8((v).s3, 0, (row) + 3 * (stride) + (j)); } while (0)
+
+inline gates8 gates8_add(const gates8 a, const gates8 b) {
+    return GATES8_OF(a.s0 + b.s0, a.s1 + b.s1, a.s2 + b.s2, a.s3 + b.s3);
 }
 
-// The backward cell of one unit from dht (dout + dh): sv the saved gates, h = h_t (tanh RNN), hp
-// h_{t-1} (GRU), c c_t and cp c_{t-1} (LSTM), *dc dc_t in and dc_{t-1}'s direct part f·dc out.
-// Returns the gate gradients of the inputs; *dy is that of the hidden side (GRU: n's is dn·r),
-// *direct the part of dh_{t-1} that skips W_hh (GRU: z·dht, else 0).
-inline float4 cell_unit_bw(const int kind, const float dht, const float4 sv, const float h, const float hp,
-                           const float c, const float cp, float* dc, float4* dy, float* direct) {
-    *direct = 0.0f;
-    if (kind == 0) {
-        const float d = dht * (1.0f - h * h);
-        *dy = (float4)(d, 0.0f, 0.0f, 0.0f);
-        return *dy;
-    }
-    if (kind == 1) {
-        const float r = sv.s0, z = sv.s1, n = sv.s2, hn = sv.s3;
-        const float dn = dht * (1.0f - z) * (1.0f - n * n);
-        const float dz = dht * (hp - n) * z * (1.0f - z);
-        const float dr = dn * hn * r * (1.0f - r);
-        *dy = (float4)(dr, dz, dn * r, 0.0f);
-        *direct = dht * z;
-        return (float4)(dr, dz, dn, 0.0f);
-    }
-    const float i = sv.s0, f = sv.s1, g = sv.s2, o = sv.s3;
-    const float tc = tanh(c);
-    const float dct = *dc + dht * o * (1.0f - tc * tc);
-    *dc = dct * f;
-    *dy = (float4)(dct * g * i * (1.0f - i), dct * cp * f * (1.0f - f), dct * i * (1.0f - g * g), dht * tc * o * (1.0f - o));
-    return *dy;
+// CELL_UNIT(T, GT, GATES_OF, SIG, FW, BW) defines, for element type T (float: one unit; float8:
+// eight), its gate tuple GT (float4 / gates8) built by GATES_OF(a, b, c, d), the sigmoid SIG and
+// the cell's two directions FW and BW:
+//
+// FW, the forward cell: x the gate inputs, y the hidden side h W_hhᵀ + b_hh, hp h_{t-1} (GRU), cp
+// c_{t-1} (LSTM). Returns h_t; *c is c_t (LSTM), *sv the gates saved for the backward (GRU r, z,
+// n, W_hn h + b_hn; LSTM i, f, g, o).
+//
+// BW, the backward cell from dht (dout + dh): sv the saved gates, h = h_t (tanh RNN), hp h_{t-1}
+// (GRU), c c_t and cp c_{t-1} (LSTM), *dc dc_t in and dc_{t-1}'s direct part f·dc out. Returns the
+// gate gradients of the inputs; *dy is that of the hidden side (GRU: n's is dn·r), *direct the
+// part of dh_{t-1} that skips W_hh (GRU: z·dht, else 0).
+//
+// Keep each formula one expression, as it is: OpenCL C may contract a·b + c into an fma only
+// within an expression, so both instances round alike, and splitting one would change its rounding.
+#define CELL_UNIT(T, GT, GATES_OF, SIG, FW, BW) \
+inline T SIG(const T x) { return 1.0f / (1.0f + exp(-x)); } \
+ \
+inline T FW(const int kind, const GT x, const GT y, const T hp, const T cp, T* c, GT* sv) { \
+    if (kind == 0) return tanh(x.s0 + y.s0); \
+    if (kind == 1) { \
+        const T r = SIG(x.s0 + y.s0), z = SIG(x.s1 + y.s1), n = tanh(x.s2 + r * y.s2); \
+        *sv = GATES_OF(r, z, n, y.s2); \
+        return (1.0f - z) * n + z * hp; \
+    } \
+    const T i = SIG(x.s0 + y.s0), f = SIG(x.s1 + y.s1), g = tanh(x.s2 + y.s2), o = SIG(x.s3 + y.s3); \
+    *sv = GATES_OF(i, f, g, o); \
+    *c = f * cp + i * g; \
+    return o * tanh(*c); \
+} \
+ \
+inline GT BW(const int kind, const T dht, const GT sv, const T h, const T hp, const T c, const T cp, \
+             T* dc, GT* dy, T* direct) { \
+    *direct = 0.0f; \
+    if (kind == 0) { \
+        const T d = dht * (1.0f - h * h); \
+        *dy = GATES_OF(d, 0.0f, 0.0f, 0.0f); \
+        return *dy; \
+    } \
+    if (kind == 1) { \
+        const T r = sv.s0, z = sv.s1, n = sv.s2, hn = sv.s3; \
+        const T dn = dht * (1.0f - z) * (1.0f - n * n); \
+        const T dz = dht * (hp - n) * z * (1.0f - z); \
+        const T dr = dn * hn * r * (1.0f - r); \
+        *dy = GATES_OF(dr, dz, dn * r, 0.0f); \
+        *direct = dht * z; \
+        return GATES_OF(dr, dz, dn, 0.0f); \
+    } \
+    const T i = sv.s0, f = sv.s1, g = sv.s2, o = sv.s3; \
+    const T tc = tanh(c); \
+    const T dct = *dc + dht * o * (1.0f - tc * tc); \
+    *dc = dct * f; \
+    *dy = GATES_OF(dct * g * i * (1.0f - i), dct * cp * f * (1.0f - f), dct * i * (1.0f - g * g), dht * tc * o * (1.0f - o)); \
+    return *dy; \
 }
+
+CELL_UNIT(float, float4, GATES4_OF, sigm, cell_unit_fw, cell_unit_bw)
+CELL_UNIT(float8, gates8, GATES8_OF, sig8, cell_unit_fw8, cell_unit_bw8)
 
 // Forward of one step: pre-activations gi[t] + gh + bias; writes out[t], hnext, saved[t], c'.
 __kernel void cell_fw(__global const float* gi, __global const float* gh, __global const float* bias,
@@ -367,9 +397,9 @@ __kernel void rnn_split_bw(__global const float* saved, __global const float* h0
 // CPU-shaped whole-sequence recurrences (PoCL): work-groups of one work-item, each carrying ROWS
 // batch rows through every step with float8 vectors over the hidden units (H a multiple of 8), so
 // a CPU core runs the whole sequence of its rows with no barriers. Local memory gs holds the
-// rows' gate pre-activations or gradients (ROWS·G·H floats). Same slots and results as above.
-
-inline float8 sig8(const float8 x) { return 1.0f / (1.0f + exp(-x)); }
+// rows' gate pre-activations or gradients (ROWS·G·H floats). The cell is cell_unit_fw8 /
+// cell_unit_bw8 (CELL_UNIT), with the same inputs as the scalar kernels give it (y = h W_hhᵀ + b_hh).
+// Same slots and results as above.
 
 __kernel void rnn_seq_fw_v8(__global const float* gi, __global const float* wt, __global const float* bias,
                             __global const float* h0, __global float* cells, __global float* out,
@@ -403,32 +433,18 @@ __kernel void rnn_seq_fw_v8(__global const float* gi, __global const float* wt, 
         // The cell, 8 units at a time.
         for (int r = 0; r < nr; r++) {
             const int b = b0 + r;
-            __global const float* x = gi + ((size_t)t * B + b) * GH;
-            __local const float* y = gs + r * GH;
-            __global float* sv = saved + ((size_t)t * B + b) * 4 * H;
             __global const float* hp = s == 0 ? h0 + (size_t)b * H : out + ((size_t)tp * B + b) * H;
-            __global float* o = out + ((size_t)t * B + b) * H;
             for (int j = 0; j < H; j += 8) {
-                #define PRE(g) (vload8(0, x + (g) * H + j) + vload8(0, y + (g) * H + j) + vload8(0, bias + (g) * H + j))
-                float8 h;
-                if (kind == 0) {
-                    h = tanh(PRE(0));
-                } else if (kind == 1) {
-                    const float8 rg = sig8(PRE(0)), z = sig8(PRE(1));
-                    const float8 hn = vload8(0, y + 2 * H + j) + vload8(0, bias + 2 * H + j);
-                    const float8 n = tanh(vload8(0, x + 2 * H + j) + rg * hn);
-                    h = (1.0f - z) * n + z * vload8(0, hp + j);
-                    vstore8(rg, 0, sv + j); vstore8(z, 0, sv + H + j); vstore8(n, 0, sv + 2 * H + j); vstore8(hn, 0, sv + 3 * H + j);
-                } else {
-                    const float8 i = sig8(PRE(0)), f = sig8(PRE(1)), g = tanh(PRE(2)), og = sig8(PRE(3));
-                    const size_t e = (size_t)b * H + j;
-                    const float8 c = f * vload8(0, cells + (size_t)s * B * H + e) + i * g;
-                    vstore8(c, 0, cells + (size_t)(s + 1) * B * H + e);
-                    h = og * tanh(c);
-                    vstore8(i, 0, sv + j); vstore8(f, 0, sv + H + j); vstore8(g, 0, sv + 2 * H + j); vstore8(og, 0, sv + 3 * H + j);
-                }
-                #undef PRE
-                vstore8(h, 0, o + j);
+                const size_t e = (size_t)b * H + j;
+                float8 c = 0.0f;
+                gates8 sv = GATES8_OF(0.0f, 0.0f, 0.0f, 0.0f);
+                const float8 h = cell_unit_fw8(kind, GATES8(gi + ((size_t)t * B + b) * GH, G, H, j),
+                                               gates8_add(GATES8(gs + r * GH, G, H, j), GATES8(bias, G, H, j)),
+                                               kind == 1 ? vload8(0, hp + j) : (float8)0.0f,
+                                               kind == 2 ? vload8(0, cells + (size_t)s * B * H + e) : (float8)0.0f, &c, &sv);
+                if (kind == 2) vstore8(c, 0, cells + (size_t)(s + 1) * B * H + e);
+                if (kind != 0) PUT_GATES8(saved + ((size_t)t * B + b) * 4 * H, sv, 4, H, j);
+                vstore8(h, 0, out + (size_t)t * B * H + e);
             }
         }
     }
@@ -447,45 +463,21 @@ __kernel void rnn_seq_bw_v8(__global const float* saved, __global const float* h
         // the direct part of the state's gradient (GRU: z·dh') or 0.
         for (int r = 0; r < nr; r++) {
             const int b = b0 + r;
-            __global const float* sv = saved + ((size_t)t * B + b) * 4 * H;
-            __global float* xi = dgi + ((size_t)t * B + b) * GH;
-            __global float* hi = dghs + ((size_t)t * B + b) * GH;
-            __local float* gg = gs + r * GH;
-            __global float* dhr = dh + (size_t)b * H;
+            __global const float* hp = s == 0 ? h0 + (size_t)b * H : out + ((size_t)tp * B + b) * H;
             for (int j = 0; j < H; j += 8) {
-                const float8 dht = vload8(0, dout + ((size_t)t * B + b) * H + j) + vload8(0, dhr + j);
-                float8 direct = 0.0f;
-                if (kind == 0) {
-                    const float8 h = vload8(0, out + ((size_t)t * B + b) * H + j);
-                    const float8 d = dht * (1.0f - h * h);
-                    vstore8(d, 0, xi + j); vstore8(d, 0, hi + j); vstore8(d, 0, gg + j);
-                } else if (kind == 1) {
-                    const float8 rg = vload8(0, sv + j), z = vload8(0, sv + H + j), n = vload8(0, sv + 2 * H + j);
-                    const float8 hn = vload8(0, sv + 3 * H + j);
-                    const float8 hp = vload8(0, (s == 0 ? h0 + (size_t)b * H : out + ((size_t)tp * B + b) * H) + j);
-                    const float8 dn = dht * (1.0f - z) * (1.0f - n * n);
-                    const float8 dz = dht * (hp - n) * z * (1.0f - z);
-                    const float8 dr = dn * hn * rg * (1.0f - rg);
-                    vstore8(dr, 0, xi + j); vstore8(dz, 0, xi + H + j); vstore8(dn, 0, xi + 2 * H + j);
-                    vstore8(dr, 0, hi + j); vstore8(dz, 0, hi + H + j); vstore8(dn * rg, 0, hi + 2 * H + j);
-                    vstore8(dr, 0, gg + j); vstore8(dz, 0, gg + H + j); vstore8(dn * rg, 0, gg + 2 * H + j);
-                    direct = dht * z;
-                } else {
-                    const float8 i = vload8(0, sv + j), f = vload8(0, sv + H + j), g = vload8(0, sv + 2 * H + j);
-                    const float8 og = vload8(0, sv + 3 * H + j);
-                    const size_t e = (size_t)b * H + j;
-                    const float8 tc = tanh(vload8(0, cells + (size_t)(s + 1) * B * H + e));
-                    const float8 dct = vload8(0, dc + e) + dht * og * (1.0f - tc * tc);
-                    const float8 di = dct * g * i * (1.0f - i);
-                    const float8 df = dct * vload8(0, cells + (size_t)s * B * H + e) * f * (1.0f - f);
-                    const float8 dg = dct * i * (1.0f - g * g);
-                    const float8 dog = dht * tc * og * (1.0f - og);
-                    vstore8(di, 0, xi + j); vstore8(df, 0, xi + H + j); vstore8(dg, 0, xi + 2 * H + j); vstore8(dog, 0, xi + 3 * H + j);
-                    vstore8(di, 0, hi + j); vstore8(df, 0, hi + H + j); vstore8(dg, 0, hi + 2 * H + j); vstore8(dog, 0, hi + 3 * H + j);
-                    vstore8(di, 0, gg + j); vstore8(df, 0, gg + H + j); vstore8(dg, 0, gg + 2 * H + j); vstore8(dog, 0, gg + 3 * H + j);
-                    vstore8(dct * f, 0, dc + e);
-                }
-                vstore8(direct, 0, dhr + j);
+                const size_t e = (size_t)b * H + j, te = (size_t)t * B * H + e;
+                float8 dcv = kind == 2 ? vload8(0, dc + e) : (float8)0.0f, direct;
+                gates8 dy;
+                const gates8 dx = cell_unit_bw8(kind, vload8(0, dout + te) + vload8(0, dh + e),
+                                                kind == 0 ? GATES8_OF(0.0f, 0.0f, 0.0f, 0.0f) : GATES8(saved + ((size_t)t * B + b) * 4 * H, 4, H, j),
+                                                kind == 0 ? vload8(0, out + te) : (float8)0.0f, kind == 1 ? vload8(0, hp + j) : (float8)0.0f,
+                                                kind == 2 ? vload8(0, cells + (size_t)(s + 1) * B * H + e) : (float8)0.0f,
+                                                kind == 2 ? vload8(0, cells + (size_t)s * B * H + e) : (float8)0.0f, &dcv, &dy, &direct);
+                PUT_GATES8(dgi + ((size_t)t * B + b) * GH, dx, G, H, j);
+                PUT_GATES8(dghs + ((size_t)t * B + b) * GH, dy, G, H, j);
+                PUT_GATES8(gs + r * GH, dy, G, H, j);
+                if (kind == 2) vstore8(dcv, 0, dc + e);
+                vstore8(direct, 0, dh + e);
             }
         }
         // dh[r] += gs[r] W_hh, 4 rows × 8 units at a time.
