@@ -85,11 +85,17 @@ final class GemmPlanner {
         case .packed:
             if s.k == 0 { return try runSmall(a, b, c, s, alpha: alpha, beta: beta, bias: bias, relu: relu) }
             if config == nil { try choose() }
-            try runPacked(a, b, c, s, config!, alpha: alpha, beta: beta, bias: bias, relu: relu)
+            guard let config else {
+                throw DiveError.invalidArgument(op: "matmul", detail: "no packed GEMM was chosen on \(backend.displayName)")
+            }
+            try runPacked(a, b, c, s, config, alpha: alpha, beta: beta, bias: bias, relu: relu)
         case .localTiles:
             let cls = Self.shapeClass(s)
             if localTiles[cls] == nil { try chooseLocalTiles(cls) }
-            try runLocalTiles(a, b, c, s, localTiles[cls]!, alpha: alpha, beta: beta, bias: bias, relu: relu)
+            guard let tiles = localTiles[cls] else {
+                throw DiveError.invalidArgument(op: "matmul", detail: "no local-tile GEMM fits \(backend.displayName)")
+            }
+            try runLocalTiles(a, b, c, s, tiles, alpha: alpha, beta: beta, bias: bias, relu: relu)
         }
     }
 

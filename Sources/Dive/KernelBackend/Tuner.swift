@@ -44,12 +44,12 @@ final class Tuner {
             chosen[key] = cached.chosen
             return cached.chosen
         }
-        var seconds: [String: Double] = [:]
-        for c in candidates { seconds[c] = try time(c) }
-        let pick = candidates.min { seconds[$0]! < seconds[$1]! }!
+        let timed = try candidates.map { (name: $0, seconds: try time($0)) }
+        guard let pick = timed.min(by: { $0.seconds < $1.seconds })?.name else { return nil }
+        let seconds = Dictionary(timed.map { ($0.name, $0.seconds) }, uniquingKeysWith: { first, _ in first })
         let choice = TunedChoice(family: family, shape: shape, seconds: seconds, chosen: pick, cached: false)
         backend.tuned.append(choice)
-        let times = candidates.map { "\($0) \(String(format: "%.3g", seconds[$0]! * 1e3)) ms" }
+        let times = timed.map { "\($0.name) \(String(format: "%.3g", $0.seconds * 1e3)) ms" }
         Log.device.debug("\(family) tuned for \(shape): \(pick) (\(times.joined(separator: ", ")))")
         if let file, let data = try? JSONEncoder().encode(choice) { try? AtomicFile.write(data, to: file) }
         chosen[key] = pick
