@@ -98,7 +98,7 @@ let package = Package(
         .testTarget(
             name: "CLITests", dependencies: ["dive", "Dive", "DiveNN", "DiveData", "DiveZoo", "DiveDistributed", "DiveReference"],
             path: "Tests/CLITests",
-            exclude: ["Interop", "StandInCUDA", "CountOpenCL"]),
+            exclude: ["Interop", "StandInCUDA", "CountOpenCL", "TensorBoard"]),
         // Test-only: a small training run that DiveNNTests kills with SIGKILL and resumes.
         .executableTarget(name: "DiveNNResumeWorker", dependencies: ["DiveNN", "Dive"], path: "Tests/DiveNNResumeWorker"),
         // Test-only: a library program on every device that must print nothing but its own line.

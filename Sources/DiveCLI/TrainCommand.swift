@@ -39,6 +39,10 @@ struct TrainCommand: ParsableCommand, LoggingCommand {
         help:
             "Write the training curve to this SVG file, and the book's other figures (attention heatmaps, ...) beside it as <name>-<figure>.svg."
     ) var plot: String?
+    @Option(
+        help: ArgumentHelp(
+            "Also write TensorBoard event files to this folder (created if missing): per epoch the --log figures under their names (loss, perplexity, tokens_per_s, lr), per step the learning rate as step/lr.",
+            valueName: "dir")) var tensorboard: String?
     @Option(help: "zh (Chinese 2.0 edition, default), en (English v1.0 settings) or paper (transformer: the paper's training).")
     var preset = "zh"
     @Option(name: .customLong("data-dir"), help: "Data directory (default: $DIVE_DATA, else ~/.cache/dive).") var dataDir: String?
@@ -123,6 +127,8 @@ struct TrainCommand: ParsableCommand, LoggingCommand {
             o.metricsLog = log.map { URL(fileURLWithPath: $0) }
             o.plot = plot.map { URL(fileURLWithPath: $0) }
             if comm.isRoot, let url = o.plot { try FigureFile.prepare(url, flag: "--plot") }
+            o.tensorboard = tensorboard.map { URL(fileURLWithPath: $0) }
+            if comm.isRoot, let url = o.tensorboard { try TensorBoardLog.prepare(url) }
             o.dataDirectory = DataDirectory(explicitPath: dataDir)
             o.beam = beam; o.lengthPenalty = lengthPenalty
             o.progress = comm.isRoot ? ProgressDisplay(isTerminal: comm.size > 1 ? false : nil) : nil  // mpirun gives ranks a pty

@@ -64,16 +64,22 @@ public enum AtomicFile {
     public static func regularTarget(_ url: URL) throws -> URL {
         let target = url.resolvingSymlinksInPath()
         var info = stat()
-        if lstat(target.path, &info) == 0 {
-            let type = info.st_mode & S_IFMT
-            guard type == S_IFREG else {
-                let what =
-                    type == S_IFDIR
-                    ? "a folder" : type == S_IFCHR || type == S_IFBLK ? "a device" : type == S_IFIFO ? "a FIFO" : "not a regular file"
-                throw AtomicFileError(path: url.path, reason: "it is \(what); give the path of a regular file")
-            }
+        if lstat(target.path, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
+            throw AtomicFileError(path: url.path, reason: "it is \(kind(of: info.st_mode)); give the path of a regular file")
         }
         return target
+    }
+
+    /// What a file of this `stat` mode is, for errors: "a file", "a folder", "a device", "a FIFO"
+    /// or "a special file".
+    public static func kind(of mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFREG: return "a file"
+        case S_IFDIR: return "a folder"
+        case S_IFCHR, S_IFBLK: return "a device"
+        case S_IFIFO: return "a FIFO"
+        default: return "a special file"
+        }
     }
 
     /// Deletes the temporary files in `folder` whose writer (the process id in their name) is gone.

@@ -4,6 +4,7 @@
 // k-step-ahead predictions, summarised by their mean squared error against the series.
 import Dive
 import DiveData
+import DiveDistributed
 import DiveNN
 import Foundation
 
@@ -63,6 +64,7 @@ public struct SequenceModelRecipe: Recipe {
         let optimizer = try Training.makeOptimizer(hyper.optimizer, net.parameters, lr: hyper.lr)
         var loader = try DataLoader(trainSet, batchSize: hyper.batchSize, shuffle: true, seed: options.seed)
         let log = try MetricsLog(options.metricsLog, keepEpochs: nil)
+        let tensorboard = options.communicator.isRoot ? try options.tensorboard.map { try TensorBoardLog(folder: $0) } : nil
         var losses: [Double] = []
         let allX = try Tensor(trainSet.features, shape: [trainSet.count, Self.tau], on: backend)
         let allY = try Tensor(trainSet.labels, shape: [trainSet.count, 1], on: backend)
@@ -85,6 +87,8 @@ public struct SequenceModelRecipe: Recipe {
                 epoch: epoch, loss: loss, perplexity: nil, tokensPerSecond: Double(trainSet.count) / (Training.now() - t0),
                 lr: Double(optimizer.lr), seconds: Training.now() - t0)
             try log.write(record, recipe: name)
+            tensorboard?.add(record)
+            try tensorboard?.flush()
             options.progress?.endEpoch(record, of: hyper.epochs, metric: "")
         }
         return Result(epochLosses: losses, predictionMSE: try predictions(net, series: series, on: backend))

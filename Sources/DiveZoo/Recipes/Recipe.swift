@@ -127,6 +127,9 @@ public struct RunOptions {
     public var metricsLog: URL?
     /// The training curve as SVG.
     public var plot: URL?
+    /// A folder for TensorBoard event files (`TensorBoardLog`): the metrics log's figures per
+    /// epoch and the learning rate per step (rank 0 writes them).
+    public var tensorboard: URL?
     /// Where datasets are read from: `$DIVE_DATA` or the user's cache folder, downloading what is missing.
     public var dataDirectory = DataDirectory(allowsDownload: true)
     /// Beam width for the seq2seq report (1: greedy).

@@ -1,7 +1,7 @@
 // The training loop of every recipe, once: per minibatch zero-grad, forward and loss (the task's),
 // backward, the gradients summed over the ranks of a data-parallel run, clipping, the optimiser's
-// step and the schedule; per epoch the loss read once, the task's evaluation, the metrics log,
-// progress and a checkpoint; resumption from a checkpoint and a clean stop on Ctrl-C.
+// step and the schedule; per epoch the loss read once, the task's evaluation, the metrics log (and
+// TensorBoard's), progress and a checkpoint; resumption from a checkpoint and a clean stop on Ctrl-C.
 // Under `--distributed` each rank trains on its rows of every global minibatch and rank 0 alone
 // writes checkpoints, logs and progress. A program's own loop runs it on any task (`CustomTask`
 // for any model and batches) for a number of steps, with callbacks after each step and epoch.
@@ -87,6 +87,7 @@ private final class Session<Task: TrainingTask> {
     var epochs = 0
     var schedule: LRSchedule = ConstantLR(0)
     var log: MetricsLog?
+    var tensorboard: TensorBoardLog?
     var progress: ProgressDisplay?
     var digests: ParameterDigests?
     var lastCheckpoint: String?
@@ -161,6 +162,7 @@ private final class Session<Task: TrainingTask> {
             hyper.resolvedSchedule, lr: hyper.lr, warmup: hyper.resolvedWarmupSteps,
             totalSteps: budget ?? epochs * task.batchesPerEpoch, width: task.width)
         log = comm.isRoot ? try MetricsLog(options.metricsLog, keepEpochs: resumed ? position.epoch : nil) : nil
+        tensorboard = comm.isRoot ? try options.tensorboard.map { try TensorBoardLog(folder: $0) } : nil
         progress = comm.isRoot ? options.progress : nil
         progress?.unit = task.unit
         digests = try options.parameterDigests.map { try ParameterDigests(folder: $0, rank: comm.rank) }
@@ -208,6 +210,7 @@ private final class Session<Task: TrainingTask> {
         // A rank's step waits on the others inside it (the all-reduce), so it cannot be one graph.
         try backend.runStep(asGraph: options.stepGraphs && comm.size == 1, body)
         step += 1
+        tensorboard?.add([("step/lr", Double(optimizer.lr))], step: step)  // queued; written at the epoch's end
         try onStep?(step, optimizer.lr, stepLoss)
         try digests?.append(step: step, params)
         tally.minibatches += 1
@@ -250,12 +253,18 @@ private final class Session<Task: TrainingTask> {
             "epoch \(tally.epoch + 1): loss \(record.loss), \(record.tokensPerSecond) \(task.unit), \(tally.minibatches) minibatches")
         history.append(record)
         try log?.write(record, recipe: task.recipe)
+        tensorboard?.add(record)
+        try tensorboard?.flush()
         progress?.endEpoch(record, of: epochs, metric: task.metric(record))
         if (tally.epoch + 1) % max(options.checkpointEvery, 1) == 0 || tally.epoch + 1 == epochs { try save() }
     }
 
-    /// The end of the call, however it ends: dropout goes back to drawing whole minibatches.
-    func finish() { model.randomStream.shard = nil }
+    /// The end of the call, however it ends: dropout goes back to drawing whole minibatches, and
+    /// the steps of an epoch stopped mid-way go to TensorBoard's file.
+    func finish() {
+        model.randomStream.shard = nil
+        try? tensorboard?.flush()
+    }
 
     /// Writes the checkpoint (rank 0); `partial`: the figures so far of an epoch stopped mid-way.
     func save(partial: PartialEpoch? = nil) throws {
