@@ -25,15 +25,7 @@ public enum AtomicFile {
             "\(temporaryPrefix)\(target.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max))")
         let fd = open(temp.path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
         guard fd >= 0 else { throw AtomicFileError(path: url.path, reason: reason(errno)) }
-        var failure: Int32 = 0
-        data.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = Foundation.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n <= 0 { failure = n < 0 ? errno : ENOSPC; return }
-                offset += n
-            }
-        }
+        var failure = data.withUnsafeBytes { writeFully(fd, $0) }
         if failure == 0, fsync(fd) != 0 { failure = errno }
         close(fd)
         if failure == 0, rename(temp.path, target.path) != 0 { failure = errno }
@@ -92,5 +84,18 @@ public enum AtomicFile {
         }
     }
 
-    static func reason(_ code: Int32) -> String { String(cString: strerror(code)) }
+    /// Writes every byte of `bytes` to `fd` with POSIX writes, so that a full disk is reported in
+    /// the system's words; returns 0, or the errno of the failure (ENOSPC when a write made no progress).
+    public static func writeFully(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int32 {
+        var offset = 0
+        while offset < bytes.count, let base = bytes.baseAddress {
+            let n = Foundation.write(fd, base + offset, bytes.count - offset)
+            if n <= 0 { return n < 0 ? errno : ENOSPC }
+            offset += n
+        }
+        return 0
+    }
+
+    /// The system's words for an errno value ("No space left on device").
+    public static func reason(_ code: Int32) -> String { String(cString: strerror(code)) }
 }

@@ -101,7 +101,9 @@ extension KernelBackend {
     /// Float32 masked softmax of each row of (rows, cols) in one launch of the tuned row variant.
     public func maskedSoftmax(_ x: Tensor, validLens: Tensor?, into y: Tensor, rows: Int, cols: Int) throws {
         try requireFloat32(x, op: "maskedSoftmax")
-        try softmaxLaunch(.sm_fw, .sm_fw_wg, buffers: [x, y], validLens: validLens, rows: rows, cols: cols)
+        try softmaxLaunch(.sm_fw, .sm_fw_wg, validLens: validLens, rows: rows, cols: cols) { a in
+            try a.buffer(x); try a.buffer(y)
+        }
     }
 
     /// Float32 softmax backward of each row of (rows, cols) in one launch of the tuned row variant.
@@ -110,17 +112,20 @@ extension KernelBackend {
         rows: Int, cols: Int
     ) throws {
         try requireFloat32(y, op: "softmaxBackward")
-        try softmaxLaunch(.sm_bw, .sm_bw_wg, buffers: [y, dy, dx], validLens: validLens, rows: rows, cols: cols)
+        try softmaxLaunch(.sm_bw, .sm_bw_wg, validLens: validLens, rows: rows, cols: cols) { a in
+            try a.buffer(y); try a.buffer(dy); try a.buffer(dx)
+        }
     }
 
-    /// One launch of a softmax row kernel: `buffers` and the valid lengths, then the row width, the
-    /// rows per valid length and whether there are valid lengths, then the team's sizes.
+    /// One launch of a softmax row kernel: the buffers `setBuffers` binds and the valid lengths, then
+    /// the row width, the rows per valid length and whether there are valid lengths, then the team's sizes.
     private func softmaxLaunch(
-        _ perItem: Kernel, _ perTeam: Kernel, buffers: [Tensor], validLens: Tensor?, rows: Int, cols: Int
+        _ perItem: Kernel, _ perTeam: Kernel, validLens: Tensor?, rows: Int, cols: Int,
+        _ setBuffers: (inout KernelArgs) throws -> Void
     ) throws {
         let rep = validLens.map { rows / max($0.count, 1) } ?? 1
         try rowsLaunch("softmax", perItem, perTeam, cols: cols, rows: rows) { a, shape in
-            for buffer in buffers { try a.buffer(buffer) }
+            try setBuffers(&a)
             try a.buffer(validLens)
             try a.int(cols); try a.int(rep); try a.int(validLens == nil ? 0 : 1)
             if let shape { try a.int(shape.team); try a.int(rows); try a.local(floats: shape.local) }

@@ -37,11 +37,11 @@ public final class TensorBoardLog {
             }
             for url in missing.reversed() {
                 guard mkdir(url.path, 0o755) == 0 || errno == EEXIST else {
-                    throw refused(folder, "cannot create \(url.path == target.path ? "it" : url.path) (\(reason(errno)))")
+                    throw refused(folder, "cannot create \(url.path == target.path ? "it" : url.path) (\(AtomicFile.reason(errno)))")
                 }
             }
         }
-        guard access(target.path, W_OK | X_OK) == 0 else { throw refused(folder, "it is not writable (\(reason(errno)))") }
+        guard access(target.path, W_OK | X_OK) == 0 else { throw refused(folder, "it is not writable (\(AtomicFile.reason(errno)))") }
     }
 
     /// Creates a new event file in `folder` (the folder too, if missing), named
@@ -68,12 +68,14 @@ public final class TensorBoardLog {
     /// Writes the queued events to the file; throws `ZooError.invalidOption` with the system's
     /// reason ("No space left on device") when it cannot.
     public func flush() throws {
+        // What was written leaves the queue even when a later write fails, so a retry appends only the rest.
         var offset = 0
         defer { pending.removeFirst(offset) }
         while offset < pending.count {
             let n = pending[offset...].withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
             guard n > 0 else {
-                throw ZooError.invalidOption("cannot write the TensorBoard events \(file.path): \(Self.reason(n < 0 ? errno : ENOSPC))")
+                throw ZooError.invalidOption(
+                    "cannot write the TensorBoard events \(file.path): \(AtomicFile.reason(n < 0 ? errno : ENOSPC))")
             }
             offset += n
         }
@@ -94,23 +96,20 @@ public final class TensorBoardLog {
             let url = folder.appendingPathComponent(n == 0 ? base : "\(base).\(n)")
             let fd = open(url.path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
             if fd >= 0 { return (url, fd) }
-            guard errno == EEXIST else { throw refused(folder, "cannot create \(url.lastPathComponent) in it (\(reason(errno)))") }
+            guard errno == EEXIST else {
+                throw refused(folder, "cannot create \(url.lastPathComponent) in it (\(AtomicFile.reason(errno)))")
+            }
         }
         throw refused(folder, "cannot create \(base) in it: 1000 files of that name exist")
     }
 
     /// This machine's name, as TensorBoard's own writers put it in file names.
     private static var hostname: String {
-        let size = 256
-        var buffer = [CChar](repeating: 0, count: size)
-        guard gethostname(&buffer, size - 1) == 0 else { return "localhost" }
-        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let name = ProcessInfo.processInfo.hostName
         return name.isEmpty ? "localhost" : name.replacingOccurrences(of: "/", with: "_")
     }
 
     private static func refused(_ folder: URL, _ why: String) -> ZooError { .invalidOption("--tensorboard \(folder.path): \(why)") }
-
-    private static func reason(_ code: Int32) -> String { String(cString: strerror(code)) }
 
     deinit {
         try? flush()

@@ -229,16 +229,9 @@ final class MetricsLog {
         ]
         if let p = record.perplexity { fields.insert("\"perplexity\": \(jsonNumber(p))", at: 3) }
         if let v = record.validation { fields.append("\"validation\": \(jsonNumber(v))") }
-        // POSIX write, so that a full disk is reported in the system's words ("No space left on device").
         let bytes = Array(("{" + fields.joined(separator: ", ") + "}\n").utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { Foundation.write(handle.fileDescriptor, $0.baseAddress, $0.count) }
-            guard n > 0 else {
-                throw ZooError.invalidOption("cannot write the metrics log \(path): \(String(cString: strerror(n < 0 ? errno : ENOSPC)))")
-            }
-            offset += n
-        }
+        let failure = bytes.withUnsafeBytes { AtomicFile.writeFully(handle.fileDescriptor, $0) }
+        guard failure == 0 else { throw ZooError.invalidOption("cannot write the metrics log \(path): \(AtomicFile.reason(failure))") }
     }
 
     private func jsonNumber(_ x: Double) -> String { x.isFinite ? String(format: "%.6g", x) : "null" }
