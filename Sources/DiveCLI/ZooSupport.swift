@@ -64,8 +64,9 @@ enum InterruptHandler {
             let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             s.setEventHandler {
                 // A second signal: leave at once, without running exit handlers while other threads
-                // are inside OpenBLAS (exit() there crashed about one run in three).
-                if flag.isRaised { _exit(130) }
+                // are inside OpenBLAS (exit() there crashed about one run in three). Dispatch merges
+                // signals that arrive before the handler runs: `data` counts them (the source lives for the process).
+                if flag.isRaised || s.data > 1 { _exit(130) }
                 if !quiet {
                     FileHandle.standardError.write(
                         Data("\ninterrupt: writing a checkpoint after this step (interrupt again to quit now)\n".utf8))
