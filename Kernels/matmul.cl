@@ -33,7 +33,8 @@
 // 3. gemm_small: no packing and a single launch; reads A and B in place through their strides.
 //    For tiny products, where the launches and memory passes of packing cost more than the math.
 // 4. gemm_lt (at the end of this file): the GPU kernel, local-memory tiles and register blocking
-//    in one launch.
+//    in one launch, with double-buffered slices, vector loads and split-K (+ gemm_splitk_sum) as
+//    candidates the tuner times.
 //
 // On CPU OpenCL drivers (PoCL) the per-work-item style of 1-3 is many times faster than GPU-style
 // kernels with local memory and barriers; on GPUs the reverse holds, so GPUs run gemm_lt.
@@ -399,8 +400,23 @@ __kernel void gemm_small(const int M, const int N, const int K,
 // along whichever index is contiguous in memory, zero outside the matrices), and each work-item
 // keeps a WPTM x WPTN register tile. Work-item (tx, ty) owns rows ty + r·(TSM/WPTM) and columns
 // tx + c·(TSN/WPTN), so neighbouring items read neighbouring local words and write neighbouring
-// columns of C. Defines: TSM, TSN, TSK, WPTM, WPTN (host: local = (TSN/WPTN, TSM/WPTM),
-// global = (ceil(N/TSN)·TSN/WPTN, ceil(M/TSM)·TSM/WPTM, batch)).
+// columns of C.
+//
+// Candidates (compile-time defines; the tuner times them on the device):
+//   TSM, TSN, TSK, WPTM, WPTN  the block and register tiles (host: local = (TSN/WPTN, TSM/WPTM),
+//                              global = (ceil(N/TSN)·TSN/WPTN, ceil(M/TSM)·TSM/WPTM, batch·splits)).
+//   DB = 1   double-buffered slices: each item fetches slice t+1 from global memory into
+//            registers before it multiplies slice t out of local memory, then stores it into the
+//            other local buffer: one barrier per slice, and the loads' latency hides behind the math.
+//   VL = 4   vector loads: 16-byte loads along the contiguous index, where the operand's base,
+//            leading dimension and batch stride allow it (checked at run time, uniformly for the
+//            launch) and the 4 elements lie inside the matrix; element loads otherwise.
+//   DB and VL need each item's share of a slice (TSK·TSM / items, TSK·TSN / items) to be a whole
+//   number of VL-vectors.
+// Split-K (run-time, `splits` >= 1): group z = b·splits + s multiplies the s-th run of whole TSK
+// slices of K. With splits > 1 the raw products go to `partial` (batch·splits·M·N floats) and
+// gemm_splitk_sum adds the splits in order and applies the epilogue, so results do not depend on
+// timing; for skinny products (few tiles of C, long K) that fills a GPU that C's tiles alone cannot.
 
 #ifndef TSM
 #define TSM 64
@@ -417,22 +433,140 @@ __kernel void gemm_small(const int M, const int N, const int K,
 #ifndef WPTN
 #define WPTN 4
 #endif
+#ifndef DB
+#define DB 0
+#endif
+#ifndef VL
+#define VL 1
+#endif
 #define RTSM (TSM / WPTM)
 #define RTSN (TSN / WPTN)
+#define ITEMS (RTSM * RTSN)
+#define LA ((TSK * TSM + ITEMS - 1) / ITEMS)   // elements of op(A) one item stages per slice
+#define LB ((TSK * TSN + ITEMS - 1) / ITEMS)   // elements of op(B)
+#define NBUF (DB ? 2 : 1)
+
+#if VL != 1 && VL != 4
+#error "VL must be 1 or 4"
+#endif
+#if (DB || VL > 1) && ((TSK * TSM) % (ITEMS * VL) != 0 || (TSK * TSN) % (ITEMS * VL) != 0 || TSK % VL != 0 || TSM % VL != 0 || TSN % VL != 0)
+#error "DB and VL need each item's share of a slice to be whole VL-vectors"
+#endif
+
+// One operand's element (r, k), r < rows and k < kEnd, is src[r * ld + k] when `alongK` (contiguous
+// along k) and src[k * ld + r] otherwise; outside it is 0. Item `lid` stages vectors
+// e = lid + v·ITEMS of the TSK x W slice starting at (r0, k0): VL consecutive elements along the
+// contiguous index. `fits` says 16-byte loads are aligned (base, ld and k0 multiples of 4).
+inline int slice_row(const int e, const int W, const int alongK) { return alongK ? e / (TSK / VL) : (e % (W / VL)) * VL; }
+inline int slice_k(const int e, const int W, const int alongK) { return alongK ? (e % (TSK / VL)) * VL : e / (W / VL); }
+
+inline float operand_at(__global const float* src, const int ld, const int alongK, const int r, const int k,
+                     const int rows, const int kEnd)
+{
+    return (r < rows && k < kEnd) ? (alongK ? src[(size_t)r * ld + k] : src[(size_t)k * ld + r]) : 0.0f;
+}
+
+// One 16-byte load from a 16-byte aligned address. LLVM's optimiser splits a float4 load whose
+// lanes are used one by one into four 4-byte loads that have forgotten the alignment, so for NVPTX
+// the load is written in PTX (the non-coherent path: A and B are read-only here).
+inline float4 load_float4(__global const float* p)
+{
+#ifdef __NVPTX__
+    float4 v;
+    __asm__("ld.global.nc.v4.f32 {%0, %1, %2, %3}, [%4];" : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w) : "l"(p));
+    return v;
+#else
+    return *(__global const float4*)p;
+#endif
+}
+
+// Fetches this item's share of the slice into registers: regs[v·VL + u] is element u of vector v.
+inline void fetch_slice(float* regs, const int L, const int W, __global const float* src, const int ld, const int alongK,
+                        const int r0, const int rows, const int k0, const int kEnd, const int fits)
+{
+    const int lid = get_local_id(1) * RTSN + get_local_id(0);
+    #pragma unroll
+    for (int v = 0; v < L / VL; v++) {
+        const int e = lid + v * ITEMS;
+        const int r = r0 + slice_row(e, W, alongK), k = k0 + slice_k(e, W, alongK);
+#if VL == 4
+        const int inside = alongK ? (r < rows && k + 4 <= kEnd) : (k < kEnd && r + 4 <= rows);
+        if (fits && inside) {
+            const float4 x = load_float4(alongK ? src + (size_t)r * ld + k : src + (size_t)k * ld + r);
+            regs[v * 4 + 0] = x.s0; regs[v * 4 + 1] = x.s1; regs[v * 4 + 2] = x.s2; regs[v * 4 + 3] = x.s3;
+            continue;
+        }
+#endif
+        #pragma unroll
+        for (int u = 0; u < VL; u++)
+            regs[v * VL + u] = operand_at(src, ld, alongK, alongK ? r : r + u, alongK ? k + u : k, rows, kEnd);
+    }
+}
+
+// Stores what fetch_slice fetched into the local slice tile[k][r] (row pitch W + 1).
+inline void store_slice(__local float* tile, const float* regs, const int L, const int W, const int alongK)
+{
+    const int lid = get_local_id(1) * RTSN + get_local_id(0);
+    #pragma unroll
+    for (int v = 0; v < L / VL; v++) {
+        const int e = lid + v * ITEMS;
+        const int r = slice_row(e, W, alongK), k = slice_k(e, W, alongK);
+        #pragma unroll
+        for (int u = 0; u < VL; u++) tile[(alongK ? k + u : k) * (W + 1) + (alongK ? r : r + u)] = regs[v * VL + u];
+    }
+}
+
+// The single-buffered slice without the register staging (any item count): element by element.
+inline void stage_slice(__local float* tile, const int W, __global const float* src, const int ld, const int alongK,
+                        const int r0, const int rows, const int k0, const int kEnd)
+{
+    const int lid = get_local_id(1) * RTSN + get_local_id(0);
+    for (int e = lid; e < TSK * W; e += ITEMS) {
+        const int r = alongK ? e / TSK : e % W, k = alongK ? e % TSK : e / W;
+        tile[k * (W + 1) + r] = operand_at(src, ld, alongK, r0 + r, k0 + k, rows, kEnd);
+    }
+}
+
+// acc += the slice's TSM x TSN product: As[k][row], Bs[k][col].
+inline void multiply_slice(float acc[WPTM][WPTN], __local const float* As, __local const float* Bs)
+{
+    const int tx = get_local_id(0), ty = get_local_id(1);
+    #pragma unroll
+    for (int kk = 0; kk < TSK; kk++) {
+        float av[WPTM], bv[WPTN];
+        #pragma unroll
+        for (int r = 0; r < WPTM; r++) av[r] = As[kk * (TSM + 1) + ty + r * RTSM];
+        #pragma unroll
+        for (int c = 0; c < WPTN; c++) bv[c] = Bs[kk * (TSN + 1) + tx + c * RTSN];
+        #pragma unroll
+        for (int r = 0; r < WPTM; r++) {
+            #pragma unroll
+            for (int c = 0; c < WPTN; c++) acc[r][c] = fma(av[r], bv[c], acc[r][c]);
+        }
+    }
+}
 
 __kernel __attribute__((reqd_work_group_size(RTSN, RTSM, 1)))
 void gemm_lt(const int M, const int N, const int K, const float alpha, const float beta,
              const int transA, __global const float* restrict A, const int lda, const int strideA,
              const int transB, __global const float* restrict B, const int ldb, const int strideB,
              __global float* restrict C, const int ldc, const int strideC,
-             __global const float* restrict bias, const int epilogue)
+             __global const float* restrict bias, const int epilogue,
+             const int splits, __global float* restrict partial)
 {
-    __local float As[TSK][TSM + 1];
-    __local float Bs[TSK][TSN + 1];
-    const int tx = get_local_id(0), ty = get_local_id(1), lid = ty * RTSN + tx;
-    const int i0 = get_group_id(1) * TSM, j0 = get_group_id(0) * TSN, b = get_global_id(2);
+    __local float As[NBUF][TSK * (TSM + 1)];
+    __local float Bs[NBUF][TSK * (TSN + 1)];
+    const int tx = get_local_id(0), ty = get_local_id(1);
+    const int i0 = get_group_id(1) * TSM, j0 = get_group_id(0) * TSN;
+    const int b = get_group_id(2) / splits, s = get_group_id(2) % splits;
     __global const float* a = A + (size_t)b * strideA;
     __global const float* bb = B + (size_t)b * strideB;
+    // This group's run of K: whole slices, the same count for every split but the last.
+    const int slices = (K + TSK - 1) / TSK, per = (slices + splits - 1) / splits;
+    const int kBegin = min(K, s * per * TSK), kEnd = min(K, (s + 1) * per * TSK);
+    const int steps = (kEnd - kBegin + TSK - 1) / TSK;
+    // op(A)(i, k) is contiguous along k unless A is transposed; op(B)(k, j) is along k if B is.
+    const int aAlongK = !transA, bAlongK = transB;
 
     float acc[WPTM][WPTN];
     #pragma unroll
@@ -441,38 +575,57 @@ void gemm_lt(const int M, const int N, const int K, const float alpha, const flo
         for (int c = 0; c < WPTN; c++) acc[r][c] = 0.0f;
     }
 
-    for (int k0 = 0; k0 < K; k0 += TSK) {
-        // Stage op(A)(i0.., k0..) and op(B)(k0.., j0..): RTSM·RTSN items load TSK·TSM and TSK·TSN values.
-        for (int e = lid; e < TSK * TSM; e += RTSM * RTSN) {
-            int row, kk;
-            if (transA) { kk = e / TSM; row = e - kk * TSM; } else { row = e / TSK; kk = e - row * TSK; }
-            const int i = i0 + row, k = k0 + kk;
-            As[kk][row] = (i < M && k < K) ? (transA ? a[(size_t)k * lda + i] : a[(size_t)i * lda + k]) : 0.0f;
-        }
-        for (int e = lid; e < TSK * TSN; e += RTSM * RTSN) {
-            int col, kk;
-            if (transB) { col = e / TSK; kk = e - col * TSK; } else { kk = e / TSN; col = e - kk * TSN; }
-            const int j = j0 + col, k = k0 + kk;
-            Bs[kk][col] = (j < N && k < K) ? (transB ? bb[(size_t)j * ldb + k] : bb[(size_t)k * ldb + j]) : 0.0f;
-        }
-        barrier(CLK_LOCAL_MEM_FENCE);
-        #pragma unroll
-        for (int kk = 0; kk < TSK; kk++) {
-            float av[WPTM], bv[WPTN];
-            #pragma unroll
-            for (int r = 0; r < WPTM; r++) av[r] = As[kk][ty + r * RTSM];
-            #pragma unroll
-            for (int c = 0; c < WPTN; c++) bv[c] = Bs[kk][tx + c * RTSN];
-            #pragma unroll
-            for (int r = 0; r < WPTM; r++) {
-                #pragma unroll
-                for (int c = 0; c < WPTN; c++) acc[r][c] = fma(av[r], bv[c], acc[r][c]);
-            }
-        }
+#if DB || VL > 1
+    const int fitsA = VL > 1 && ((size_t)a % 16) == 0 && lda % 4 == 0;
+    const int fitsB = VL > 1 && ((size_t)bb % 16) == 0 && ldb % 4 == 0;
+    float ra[LA], rb[LB];
+    if (steps > 0) {
+        fetch_slice(ra, LA, TSM, a, lda, aAlongK, i0, M, kBegin, kEnd, fitsA);
+        fetch_slice(rb, LB, TSN, bb, ldb, bAlongK, j0, N, kBegin, kEnd, fitsB);
+        store_slice(As[0], ra, LA, TSM, aAlongK);
+        store_slice(Bs[0], rb, LB, TSN, bAlongK);
         barrier(CLK_LOCAL_MEM_FENCE);
     }
+    for (int t = 0; t < steps; t++) {
+        const int k1 = kBegin + (t + 1) * TSK;
+        const int more = t + 1 < steps;
+#if DB
+        if (more) {                            // slice t+1 into registers while slice t is multiplied
+            fetch_slice(ra, LA, TSM, a, lda, aAlongK, i0, M, k1, kEnd, fitsA);
+            fetch_slice(rb, LB, TSN, bb, ldb, bAlongK, j0, N, k1, kEnd, fitsB);
+        }
+        multiply_slice(acc, As[t & 1], Bs[t & 1]);
+        if (more) {
+            store_slice(As[(t + 1) & 1], ra, LA, TSM, aAlongK);
+            store_slice(Bs[(t + 1) & 1], rb, LB, TSN, bAlongK);
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+#else
+        multiply_slice(acc, As[0], Bs[0]);
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (more) {
+            fetch_slice(ra, LA, TSM, a, lda, aAlongK, i0, M, k1, kEnd, fitsA);
+            fetch_slice(rb, LB, TSN, bb, ldb, bAlongK, j0, N, k1, kEnd, fitsB);
+            store_slice(As[0], ra, LA, TSM, aAlongK);
+            store_slice(Bs[0], rb, LB, TSN, bAlongK);
+            barrier(CLK_LOCAL_MEM_FENCE);
+        }
+#endif
+    }
+#else
+    for (int t = 0; t < steps; t++) {
+        const int k0 = kBegin + t * TSK;
+        stage_slice(As[0], TSM, a, lda, aAlongK, i0, M, k0, kEnd);
+        stage_slice(Bs[0], TSN, bb, ldb, bAlongK, j0, N, k0, kEnd);
+        barrier(CLK_LOCAL_MEM_FENCE);
+        multiply_slice(acc, As[0], Bs[0]);
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+#endif
 
-    __global float* cb = C + (size_t)b * strideC;
+    // splits > 1: this split's raw products, partial[b·splits + s][i][j]; else the epilogue into C.
+    __global float* out = splits > 1 ? partial + (size_t)get_group_id(2) * M * N : C + (size_t)b * strideC;
+    const int ld = splits > 1 ? N : ldc;
     #pragma unroll
     for (int r = 0; r < WPTM; r++) {
         const int i = i0 + ty + r * RTSM;
@@ -481,11 +634,32 @@ void gemm_lt(const int M, const int N, const int K, const float alpha, const flo
         for (int c = 0; c < WPTN; c++) {
             const int j = j0 + tx + c * RTSN;
             if (j >= N) continue;
-            float out = alpha * acc[r][c];
-            if (beta != 0.0f) out += beta * cb[(size_t)i * ldc + j];
-            if (epilogue & 1) out += bias[j];
-            if (epilogue & 2) out = fmax(out, 0.0f);
-            cb[(size_t)i * ldc + j] = out;
+            if (splits > 1) { out[(size_t)i * ld + j] = acc[r][c]; continue; }
+            float v = alpha * acc[r][c];
+            if (beta != 0.0f) v += beta * out[(size_t)i * ld + j];
+            if (epilogue & 1) v += bias[j];
+            if (epilogue & 2) v = fmax(v, 0.0f);
+            out[(size_t)i * ld + j] = v;
         }
     }
+}
+
+// The end of a split-K product: C[b](i, j) = alpha · Σ_s partial[b·splits + s][i][j] + beta · C (+ bias,
+// then ReLU), the splits added in order. global = (roundup(N, 64), M, batch), local = (64, 1, 1).
+__kernel void gemm_splitk_sum(const int M, const int N, const int splits, const float alpha, const float beta,
+                              __global const float* restrict partial,
+                              __global float* restrict C, const int ldc, const int strideC,
+                              __global const float* restrict bias, const int epilogue)
+{
+    const int j = get_global_id(0), i = get_global_id(1), b = get_global_id(2);
+    if (j >= N || i >= M) return;
+    __global const float* p = partial + ((size_t)b * splits * M + i) * N + j;
+    float sum = 0.0f;
+    for (int s = 0; s < splits; s++) sum += p[(size_t)s * M * N];
+    __global float* c = C + (size_t)b * strideC + (size_t)i * ldc + j;
+    float v = alpha * sum;
+    if (beta != 0.0f) v += beta * *c;
+    if (epilogue & 1) v += bias[j];
+    if (epilogue & 2) v = fmax(v, 0.0f);
+    *c = v;
 }

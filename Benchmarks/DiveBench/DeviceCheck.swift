@@ -62,7 +62,7 @@ public enum DeviceCheck {
     static func variants(of op: String, openCL: Bool) -> [String] {
         guard openCL else { return ["auto"] }
         switch op {
-        case "gemm", "linear": return GemmVariant.allCases.filter { $0 != .auto }.map(\.rawValue)
+        case "gemm", "linear": return GemmVariant.allCases.filter { $0 != .auto }.map(\.rawValue) + KernelVariants.gemmTileCandidates
         case "recurrent": return RecurrentPath.allCases.filter { $0 != .auto }.map(\.rawValue)
         case "softmax", "layernorm": return RowVariant.allCases.filter { $0 != .auto }.map(\.rawValue)
         default: return ["auto"]
@@ -72,7 +72,12 @@ public enum DeviceCheck {
     /// Runs `body` with the variant forced.
     static func forcing<R>(_ op: String, _ variant: String, _ body: () throws -> R) rethrows -> R {
         switch op {
-        case "gemm", "linear": return try KernelVariants.$gemm.withValue(GemmVariant(rawValue: variant) ?? .auto, operation: body)
+        case "gemm", "linear":
+            // A variant's name, or a gemm_lt tile's (run as localTiles with that tile).
+            let tiles = GemmVariant(rawValue: variant) == nil ? variant : nil
+            return try KernelVariants.$gemmTiles.withValue(tiles) {
+                try KernelVariants.$gemm.withValue(GemmVariant(rawValue: variant) ?? .localTiles, operation: body)
+            }
         case "recurrent": return try KernelVariants.$recurrent.withValue(RecurrentPath(rawValue: variant) ?? .auto, operation: body)
         case "softmax", "layernorm": return try KernelVariants.$rows.withValue(RowVariant(rawValue: variant) ?? .auto, operation: body)
         default: return try body()

@@ -18,7 +18,8 @@ import Testing
             // Every variant axis was covered on OpenCL.
             let variants = Set(results.map { "\($0.op) \($0.variant)" })
             for v in [
-                "gemm localTiles", "gemm packed", "gemm small", "recurrent groups", "recurrent vectors", "recurrent split",
+                "gemm localTiles", "gemm splitK", "gemm lt128x256x8/8x16/db/v4", "gemm packed", "gemm small", "recurrent groups",
+                "recurrent vectors", "recurrent split",
                 "recurrent persistent", "recurrent byStep",
                 "softmax perGroup", "layernorm perItem"
             ] {

@@ -1,8 +1,9 @@
-// Batched GEMM on every device against the float64 reference: awkward sizes, all transposes,
-// alpha/beta, shared operands (batch stride 0), K = 0.
-import Dive
 import DiveReference
 import Testing
+
+// Batched GEMM on every device against the float64 reference: awkward sizes, all transposes,
+// alpha/beta, shared operands (batch stride 0), K = 0.
+@testable import Dive
 
 @Suite("GEMM") struct GemmTests {
     @Test(arguments: gemmTargets)
@@ -103,6 +104,37 @@ import Testing
                 }
             }
         }
+    }
+
+    /// Every gemm_lt tile candidate (plain, double-buffered with 16-byte loads, the large register
+    /// blocks), with K whole and split, on every OpenCL device: all transposes, edges of every tile
+    /// size, K not a multiple of a slice, leading dimensions that do and do not allow vector loads.
+    @Test(arguments: allDevices.filter { $0 != .cpu })
+    func everyLocalTileCandidate(_ device: Device) throws {
+        let sizes = [(1, 1, 1), (33, 7, 257), (8, 132, 64), (64, 36, 100), (4, 260, 1032), (130, 68, 129)]
+        try check(device, "gemm_lt, \(KernelVariants.gemmTileCandidates.count) tiles × whole and split K") { b in
+            var rng = TestRNG(11)
+            for tiles in KernelVariants.gemmTileCandidates {
+                for variant in [GemmVariant.localTiles, .splitK] {
+                    try KernelVariants.$gemmTiles.withValue(tiles) {
+                        try KernelVariants.$gemm.withValue(variant) {
+                            for (i, (m, n, k)) in sizes.enumerated() {
+                                try expectGemm(
+                                    GemmShape(batch: 1 + i % 2, m: m, n: n, k: k, transA: i % 2 == 1, transB: i % 3 == 1),
+                                    alpha: 0.5, beta: i % 2 == 0 ? 0 : 1, bias: i == 2, relu: i == 2, atol: 2e-3, on: b, rng: &rng)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `DIVE_VARIANTS`'s `tiles=` names a candidate; anything else is a one-line error naming them.
+    @Test func tilesAreForcedByName() throws {
+        #expect(KernelVariants.parse("gemm=localTiles,tiles=lt64x64x16/4x4/db/v4").gemmTiles == "lt64x64x16/4x4/db/v4")
+        let error = try #require(KernelVariants.parse("tiles=lt7x7x7/1x1").error)
+        #expect(error.contains("lt64x64x16/4x4/db/v4") && !error.contains("\n"))
     }
 
     /// One product against the float64 reference: random A, B and C (C poisoned when β is 0, so

@@ -108,7 +108,8 @@ import Testing
     @Test func everyVariantACUDADeviceCanAskForIsEmbedded() throws {
         var wanted: [(program: String, options: String, kernels: [String])] = [("matmul", GemmPlanner.smallOptions, ["gemm_small"])]
         wanted += GemmPlanner.packedCandidates.map { ("matmul", $0.options, ["gemm_pack", "gemm_tile"]) }
-        wanted += GemmPlanner.ShapeClass.allCases.flatMap(GemmPlanner.localTileCandidates).map { ("matmul", $0.options, ["gemm_lt"]) }
+        wanted += GemmPlanner.allLocalTiles.map { ("matmul", $0.options, ["gemm_lt"]) }
+        wanted.append(("matmul", "", ["gemm_lt", "gemm_splitk_sum"]))
         for rows in [1, 2, 4, 8, 16, 32] {
             let options = SequenceLaunch(vectors: false, rows: rows, localSize: 1).options
             wanted.append(("recurrent", options, ["rnn_seq_fw", "rnn_seq_bw", "rnn_seq_fw_v8", "rnn_seq_bw_v8"]))

@@ -5,8 +5,10 @@ import Foundation
 
 /// GEMM: `small` (gemm_small, one launch, operands read in place), `packed` (gemm_pack +
 /// gemm_tile, register tiles over contiguous panels: CPU-type devices), `localTiles` (gemm_lt,
-/// local-memory tiles with register blocking in one launch: GPUs).
-public enum GemmVariant: String, CaseIterable, Sendable { case auto, small, packed, localTiles }
+/// local-memory tiles with register blocking in one launch: GPUs) or `splitK` (gemm_lt over runs
+/// of K in separate work-groups, added in order by gemm_splitk_sum: skinny products on GPUs).
+/// `auto` picks per device type, and on GPUs the tuner picks the tile and whether to split K.
+public enum GemmVariant: String, CaseIterable, Sendable { case auto, small, packed, localTiles, splitK }
 
 /// Recurrences: `groups` (one launch per direction and pass, a work-group carrying a few rows
 /// through every step with barriers between GEMM and cell: GPUs where the batch fills the device),
@@ -36,12 +38,19 @@ public enum KernelVariants {
     @TaskLocal public static var recurrent = environment.recurrent
     /// The row-op variant forced for this task, `DIVE_VARIANTS`'s `rows=` or `.auto` by default.
     @TaskLocal public static var rows = environment.rows
+    /// The gemm_lt tile candidate forced for this task (its name, as `dive tune --json` lists it,
+    /// e.g. `lt64x64x16/4x4/db/v4`), `DIVE_VARIANTS`'s `tiles=`, or nil: the tuner's choice.
+    @TaskLocal public static var gemmTiles = environment.gemmTiles
+
+    /// The names `gemmTiles` accepts: every gemm_lt candidate the tuner may time.
+    public static var gemmTileCandidates: [String] { GemmPlanner.allLocalTiles.map(\.description) }
 
     /// `DIVE_VARIANTS` read once: each `family=variant` it names, and what it could not read.
     static let environment = parse(ProcessInfo.processInfo.environment["DIVE_VARIANTS"] ?? "")
 
     struct Forced {
         var gemm = GemmVariant.auto, recurrent = RecurrentPath.auto, rows = RowVariant.auto
+        var gemmTiles: String?
         var error: String?
     }
 
@@ -54,10 +63,12 @@ public enum KernelVariants {
             case "gemm" where GemmVariant(rawValue: value) != nil: f.gemm = GemmVariant(rawValue: value)!
             case "recurrent" where RecurrentPath(rawValue: value) != nil: f.recurrent = RecurrentPath(rawValue: value)!
             case "rows" where RowVariant(rawValue: value) != nil: f.rows = RowVariant(rawValue: value)!
+            case "tiles" where GemmPlanner.allLocalTiles.contains { $0.description == value }: f.gemmTiles = value
             default:
                 f.error =
                     "cannot read '\(item)'; give family=variant with gemm (\(names(GemmVariant.self))), "
-                    + "recurrent (\(names(RecurrentPath.self))) or rows (\(names(RowVariant.self)))"
+                    + "recurrent (\(names(RecurrentPath.self))), rows (\(names(RowVariant.self))) or tiles (a gemm_lt "
+                    + "candidate: \(GemmPlanner.allLocalTiles.map(\.description).joined(separator: "|")))"
             }
         }
         return f
