@@ -64,7 +64,7 @@ public enum DeviceCheck {
         switch op {
         case "gemm", "linear": return GemmVariant.allCases.filter { $0 != .auto }.map(\.rawValue) + KernelVariants.gemmTileCandidates
         case "recurrent": return RecurrentPath.allCases.filter { $0 != .auto }.map(\.rawValue)
-        case "softmax", "layernorm": return RowVariant.allCases.filter { $0 != .auto }.map(\.rawValue)
+        case "softmax", "layernorm", "cross-entropy": return RowVariant.allCases.filter { $0 != .auto }.map(\.rawValue)
         default: return ["auto"]
         }
     }
@@ -79,7 +79,8 @@ public enum DeviceCheck {
                 try KernelVariants.$gemm.withValue(GemmVariant(rawValue: variant) ?? .localTiles, operation: body)
             }
         case "recurrent": return try KernelVariants.$recurrent.withValue(RecurrentPath(rawValue: variant) ?? .auto, operation: body)
-        case "softmax", "layernorm": return try KernelVariants.$rows.withValue(RowVariant(rawValue: variant) ?? .auto, operation: body)
+        case "softmax", "layernorm", "cross-entropy":
+            return try KernelVariants.$rows.withValue(RowVariant(rawValue: variant) ?? .auto, operation: body)
         default: return try body()
         }
     }

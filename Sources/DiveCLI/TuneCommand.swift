@@ -25,7 +25,9 @@ struct TuneCommand: ParsableCommand, LoggingCommand {
     ]
     /// Row ops: (op, cols, rows) of the Transformer (10.7: width 32, batch 64 × 10 steps) and of
     /// `dive bench kernels`.
-    static let rowShapes: [(String, Int, Int)] = [("layernorm", 32, 640), ("layernorm", 256, 4096), ("softmax", 1024, 4096)]
+    static let rowShapes: [(String, Int, Int)] = [
+        ("layernorm", 32, 640), ("layernorm", 256, 4096), ("softmax", 1024, 4096), ("crossEntropy", 28, 1120), ("crossEntropy", 201, 640)
+    ]
 
     func run() throws {
         try reportingErrors {

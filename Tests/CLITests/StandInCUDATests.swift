@@ -191,7 +191,9 @@ struct StandInCUDATests {
         let rows = r.output.split(separator: "\n").filter { $0.hasPrefix("{") }.compactMap {
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
         }
-        #expect(Set(rows.compactMap { $0["family"] as? String }) == ["gemm", "recurrent", "layernorm", "softmax"], "\(r.output)")
+        #expect(
+            Set(rows.compactMap { $0["family"] as? String }) == ["gemm", "recurrent", "layernorm", "softmax", "crossEntropy"], "\(r.output)"
+        )
         for row in rows {
             let seconds = row["seconds"] as? [String: Double] ?? [:], chosen = row["chosen"] as? String ?? ""
             #expect(seconds.count >= 2 && seconds.values.allSatisfy { $0 > 0 } && seconds[chosen] == seconds.values.min(), "\(row)")

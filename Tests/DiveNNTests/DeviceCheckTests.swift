@@ -21,7 +21,7 @@ import Testing
                 "gemm localTiles", "gemm splitK", "gemm lt128x256x8/8x16/db/v4", "gemm packed", "gemm small", "recurrent groups",
                 "recurrent vectors", "recurrent split",
                 "recurrent persistent", "recurrent byStep",
-                "softmax perGroup", "layernorm perItem"
+                "softmax perGroup", "layernorm perItem", "cross-entropy perTeam"
             ] {
                 #expect(variants.contains(v), "\(v) was not checked on \(device)")
             }

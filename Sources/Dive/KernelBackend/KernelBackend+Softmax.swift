@@ -57,28 +57,38 @@ extension KernelBackend {
         var rowClass = 1
         while rowClass < rows { rowClass *= 2 }
         return try tuner.choose(
-            family: op, shape: "cols=\(cols) rows=\(rowClass)", program: op,
+            family: op, shape: "cols=\(cols) rows=\(rowClass)", program: op == "crossEntropy" ? "losses" : op,
             candidates: [RowVariant.perGroup, .perTeam].map(\.rawValue), retime: retime
         ) { name in
             try KernelVariants.$rows.withValue(RowVariant(rawValue: name)!) { try timeRows(op, cols: cols, rows: rowClass) }
         }
     }
 
-    /// Times the row candidates of `op` ("softmax" or "layernorm") for rows of `cols` now, even where
-    /// a choice is cached (`dive tune`); returns the choice (nil on CPU-type devices).
+    /// Times the row candidates of `op` ("softmax", "layernorm" or "crossEntropy") for rows of `cols`
+    /// now, even where a choice is cached (`dive tune`); returns the choice (nil on CPU-type devices).
     public func tuneRows(_ op: String, cols: Int, rows: Int) throws -> TunedChoice? {
-        guard limits.isGPU, op == "softmax" || op == "layernorm" else { return nil }
+        guard limits.isGPU, ["softmax", "layernorm", "crossEntropy"].contains(op) else { return nil }
         return try tuner.retimed {
             rowLaunches = rowLaunches.filter { $0.key.variant != .auto || $0.key.op != op || $0.key.cols != cols }
             _ = try tunedRows(op, cols: cols, rows: rows, retime: true)
         }
     }
 
-    /// Median seconds of `op` ("softmax" forward and backward, "layernorm" forward and backward) on
+    /// Median seconds of `op` ("softmax", "layernorm" or "crossEntropy", each forward and backward) on
     /// rows × cols with the row variant in force.
     private func timeRows(_ op: String, cols: Int, rows: Int) throws -> Double {
         let x = try Tensor.full([rows, cols], 0.5, on: self), dy = try Tensor.full([rows, cols], 0.25, on: self)
         let y = try Tensor.empty([rows, cols], on: self), dx = try Tensor.empty([rows, cols], on: self)
+        if op == "crossEntropy" {
+            let targets = try Tensor.zeros([rows], dtype: .int32, on: self), loss = try Tensor.empty([rows], on: self)
+            let g = try Tensor.ones([rows], on: self)
+            return try medianTime {
+                try crossEntropy(logits: x, targets: targets, weights: nil, labelSmoothing: 0.1, into: loss, rows: rows, classes: cols)
+                try crossEntropyBackward(
+                    logits: x, targets: targets, weights: nil, labelSmoothing: 0.1, gradLoss: g, gradScale: 1, into: dx, rows: rows,
+                    classes: cols)
+            }
+        }
         if op == "softmax" {
             return try medianTime {
                 try maskedSoftmax(x, validLens: nil, into: y, rows: rows, cols: cols)

@@ -14,7 +14,7 @@ enum Kernel: Int, CaseIterable {
     case d_exp, d_log, d_tanh, d_sigmoid, d_relu, d_sqrt, d_pows
     case b_add, b_sub, b_mul, b_div, g_add, g_sub, g_mul, g_div
     case r_sum, r_max, r_argmax
-    case sm_fw, sm_bw, sm_fw_wg, sm_bw_wg, ce_fw, ce_bw, ln_fw, ln_bw, ln_fw_wg, ln_bw_wg
+    case sm_fw, sm_bw, sm_fw_wg, sm_bw_wg, ce_fw, ce_bw, ce_fw_wg, ce_bw_wg, ln_fw, ln_bw, ln_fw_wg, ln_bw_wg
     case at_fw, at_bw_q, at_bw_kv, emb_fw, emb_bw, dropout, sgd_n, adam_n, sumsq_n, norm_final
     case cell_fw, cell_bw, rnn_split_fw, rnn_split_bw
     case fma_peak, fma_peak_w, copy_bw
@@ -29,7 +29,7 @@ enum Kernel: Int, CaseIterable {
         case .fill_f, .fill_i, .copy4: return "shape"
         case .r_sum, .r_max, .r_argmax: return "reductions"
         case .sm_fw, .sm_bw, .sm_fw_wg, .sm_bw_wg: return "softmax"
-        case .ce_fw, .ce_bw: return "losses"
+        case .ce_fw, .ce_bw, .ce_fw_wg, .ce_bw_wg: return "losses"
         case .ln_fw, .ln_bw, .ln_fw_wg, .ln_bw_wg: return "layernorm"
         case .at_fw, .at_bw_q, .at_bw_kv: return "attention"
         case .emb_fw, .emb_bw: return "embedding"

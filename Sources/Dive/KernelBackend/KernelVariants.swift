@@ -21,7 +21,7 @@ public enum GemmVariant: String, CaseIterable, Sendable { case auto, small, pack
 /// `persistent` timed on first use (Tuner), and `byStep` where none fits local memory.
 public enum RecurrentPath: String, CaseIterable, Sendable { case auto, groups, vectors, split, persistent, byStep }
 
-/// Row ops (softmax, layernorm forward and input gradient): `perItem`, one work-item per row with
+/// Row ops (softmax, layernorm forward and input gradient, cross-entropy forward and backward): `perItem`, one work-item per row with
 /// vector loads (CPU-type devices); `perGroup`, one work-group per row with tree reductions in
 /// local memory; or `perTeam`, several rows per work-group, a team of a few work-items (about 8
 /// columns each) per row, as many groups as compute units where the rows allow (short rows on
