@@ -121,6 +121,23 @@ import Testing
         #expect(tokens.allSatisfy { !$0.isEmpty && !$0.contains(" ") })
     }
 
+    @Test func resumingOnAnotherTextOrTokenisationIsRefused() throws {
+        let dir = try CLI.folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let story = dir.appendingPathComponent("story.txt"), other = dir.appendingPathComponent("other.txt")
+        try Data(Self.text().utf8).write(to: story)
+        try Data((Self.text() + String(repeating: "M", count: 5000)).utf8).write(to: other)  // the same characters, in another order
+        let ckpt = dir.appendingPathComponent("gru.safetensors").path
+        try CLI.succeed(["train", "gru", "--text", story.path, "--epochs", "1", "--checkpoint", ckpt])
+        for (flags, mention) in [
+            (["--text", other.path], "another vocabulary"), (["--text", story.path, "--tokens", "word"], "another model")
+        ] {
+            let r = try CLI.run(["train", "gru", "--epochs", "2", "--resume", "--checkpoint", ckpt] + flags)
+            #expect(r.status == 1 && r.output.contains(mention), "\(r.output)")
+        }
+        try CLI.succeed(["train", "gru", "--text", story.path, "--epochs", "2", "--resume", "--checkpoint", ckpt])
+    }
+
     @Test func theBooksDataHoldsOutItsEndWhenAsked() throws {
         let dir = try CLI.folder()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -17,8 +17,6 @@ public struct LanguageModelCorpus: Sendable {
     public var vocab: Vocab
     /// Characters (the book's) or words.
     public var tokens: TokenKind
-    /// Whether the tokens are a text of one's own rather than the book's data.
-    public var isOwnText: Bool
 }
 
 extension LanguageModelRecipe {
@@ -31,39 +29,36 @@ extension LanguageModelRecipe {
         guard fraction >= 0 && fraction < 1 else {
             throw ZooError.invalidOption("--valid-fraction must be in [0, 1) (got \(fraction))")
         }
-        let all: [Int32], data: LanguageModelCorpus
+        let source: String, all: [Int32], vocab: Vocab, tokens: TokenKind
         if let text = options.text {
-            all = text.corpus
-            data = LanguageModelCorpus(source: text.path, train: [], heldOut: [], vocab: text.vocab, tokens: text.tokens, isOwnText: true)
+            (source, all, vocab, tokens) = (text.path, text.corpus, text.vocab, text.tokens)
         } else {
             let book = try corpus(options)
-            all = book.corpus
-            data = LanguageModelCorpus(
-                source: "The Time Machine", train: [], heldOut: [], vocab: book.vocab, tokens: .char, isOwnText: false)
+            (source, all, vocab, tokens) = ("The Time Machine", book.corpus, book.vocab, .char)
         }
         let steps = numSteps(options.preset), batchSize = options.resolve(defaults(options.preset)).batchSize
-        let unit = data.tokens == .char ? "characters" : "words"
+        let unit = tokens == .char ? "characters" : "words"
         let held = Int((Double(all.count) * fraction).rounded())
         guard fraction == 0 || held > steps else {
             throw ZooError.invalidOption(
-                "\(data.source): --valid-fraction \(fraction) holds out \(held) of its \(all.count) \(unit), too few for one window of \(steps) steps (\(steps + 1) needed); use a larger --valid-fraction or a longer text"
+                "\(source): --valid-fraction \(fraction) holds out \(held) of its \(all.count) \(unit), too few for one window of \(steps) steps (\(steps + 1) needed); use a larger --valid-fraction or a longer text"
             )
         }
-        var out = data
-        out.train = Array(all[..<(all.count - held)])
-        out.heldOut = Array(all[(all.count - held)...])
+        let data = LanguageModelCorpus(
+            source: source, train: Array(all[..<(all.count - held)]), heldOut: Array(all[(all.count - held)...]), vocab: vocab,
+            tokens: tokens)
         // The loader the task will use, made once here so that a short corpus stops the run before
         // any file is written.
         do {
             _ = try LanguageModelBatches.make(
-                corpus: out.train, preset: options.preset, batchSize: batchSize, numSteps: steps, randomIter: false,
+                corpus: data.train, preset: options.preset, batchSize: batchSize, numSteps: steps, randomIter: false,
                 position: LoaderPosition(epoch: 0, batchIndex: 0, rng: DataRNG(seed: options.seed)))
         } catch is DataError, is ZooError {
-            let trained = held > 0 ? "\(out.train.count) \(unit) left for training (\(held) held out)" : "\(out.train.count) \(unit)"
+            let trained = held > 0 ? "\(data.train.count) \(unit) left for training (\(held) held out)" : "\(data.train.count) \(unit)"
             throw ZooError.invalidOption(
                 "\(data.source): \(trained) are too few for one minibatch of \(batchSize) × \(steps) steps; use a longer text or a smaller --batch-size\(held > 0 ? " or --valid-fraction" : "")"
             )
         }
-        return out
+        return data
     }
 }
