@@ -14,18 +14,22 @@ struct TextOptions: ParsableArguments {
         help: ArgumentHelp(
             "Train a language model (rnn, gru, lstm, deep-lstm, bi-lstm and the -scratch ones) on this UTF-8 text, or on the .txt files of this folder (in name order, a newline between two), instead of the book's data.",
             valueName: "path")) var text: String?
-    @Option(help: "With --text: char (characters, as in the book; default) or word (runs of non-whitespace).") var tokens: String?
+    @Option(
+        help: ArgumentHelp(
+            "With --text: char (characters, as in the book; default) or word (runs of non-whitespace).", valueName: "char|word"))
+    var tokens: String?
     @Option(
         name: .customLong("min-freq"),
-        help: "With --text: tokens seen fewer times read as <unk> (default: 1 for characters, 2 for words).") var minFreq: Int?
+        help: ArgumentHelp("With --text: tokens seen fewer times read as <unk> (default: 1 for characters, 2 for words).", valueName: "n"))
+    var minFreq: Int?
     @Option(
         name: .customLong("valid-fraction"),
-        help:
-            "Language models: hold out this fraction of the corpus's tokens, at its end, and report their perplexity every epoch (in [0, 1); default: 0.1 with --text, 0 on the book's data)."
-    ) var validFraction: Double?
+        help: ArgumentHelp(
+            "Language models: hold out this fraction of the corpus's tokens, at its end, and report their perplexity every epoch (in [0, 1); default: 0.1 with --text, 0 on the book's data).",
+            valueName: "fraction")) var validFraction: Double?
     @Option(
         help:
-            "last (default): keep the last epoch's checkpoint; best: also keep the epoch with the lowest held-out perplexity beside it, as <checkpoint>.best.safetensors (runs/<recipe>.best.safetensors by default; needs held-out data)."
+            "last: keep the last epoch's checkpoint; best: also keep the epoch with the lowest held-out perplexity beside it, as <checkpoint>.best.safetensors (runs/<recipe>.best.safetensors by default; needs held-out data)."
     ) var keep = KeepOption.last
 
     /// Puts the options into `o` for `recipe`: the text is read and the corpus checked (held-out
