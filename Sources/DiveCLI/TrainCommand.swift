@@ -46,6 +46,7 @@ struct TrainCommand: ParsableCommand, LoggingCommand {
     @Option(help: "zh (Chinese 2.0 edition, default), en (English v1.0 settings) or paper (transformer: the paper's training).")
     var preset = "zh"
     @Option(name: .customLong("data-dir"), help: "Data directory (default: $DIVE_DATA, else ~/.cache/dive).") var dataDir: String?
+    @OptionGroup(title: "Your own text (language models)") var textOptions: TextOptions
     @Option(help: "Beam width for seq2seq translations (1: greedy).") var beam = 1
     @Option(name: .customLong("length-penalty"), help: "Beam-search length penalty α (the book's 9.8 uses 0.75).") var lengthPenalty = 0.0
     @Flag(
@@ -120,6 +121,8 @@ struct TrainCommand: ParsableCommand, LoggingCommand {
             }
             if let adamBeta2 { o.override(\.adamBeta2, adamBeta2) }
             if let adamEps { o.override(\.adamEps, adamEps) }
+            o.dataDirectory = DataDirectory(explicitPath: dataDir)
+            let textLine = try textOptions.apply(to: &o, recipe: r)
             o.checkpoint = URL(fileURLWithPath: checkpoint ?? "runs/\(r.name).safetensors")
             o.checkpointEvery = checkpointEvery
             o.resume = resume
@@ -129,7 +132,6 @@ struct TrainCommand: ParsableCommand, LoggingCommand {
             if comm.isRoot, let url = o.plot { try FigureFile.prepare(url, flag: "--plot") }
             o.tensorboard = tensorboard.map { URL(fileURLWithPath: $0) }
             if comm.isRoot, let url = o.tensorboard { try TensorBoardLog.prepare(url) }
-            o.dataDirectory = DataDirectory(explicitPath: dataDir)
             o.beam = beam; o.lengthPenalty = lengthPenalty
             o.progress = comm.isRoot ? ProgressDisplay(isTerminal: comm.size > 1 ? false : nil) : nil  // mpirun gives ranks a pty
             let flag = InterruptFlag()
@@ -145,6 +147,7 @@ struct TrainCommand: ParsableCommand, LoggingCommand {
                 print(
                     "\(r.name) (\(edition == .en ? r.listing.enSection : r.listing.section), \(edition.rawValue)): \(h.epochs) epochs, lr \(h.lr), batch \(h.batchSize), \(h.optimizer.rawValue), clip \(h.clip.map { "\($0)" } ?? "off")\(extras), device \(o.device)\(ranks)"
                 )
+                if let textLine { print(textLine) }
             }
             fflush(nil)
             let report = try r.run(o)

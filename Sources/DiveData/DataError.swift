@@ -26,6 +26,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
     case archive(path: String, reason: String)
     /// An argument to a DiveData function is out of range.
     case invalidArgument(String)
+    /// A text of one's own cannot be trained on (empty, binary, one symbol); `line` where there is one.
+    case unusableText(path: String, line: Int?, reason: String)
 
     /// The message for the person running the program: what went wrong, where, and what to do about it.
     public var description: String {
@@ -54,6 +56,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
                 + "or delete it so that it is downloaded again."
         case let .invalidArgument(message):
             return "Invalid argument: \(message)"
+        case let .unusableText(path, line, reason):
+            return "\(path)\(line.map { ":\($0)" } ?? ""): \(reason)"
         }
     }
 }

@@ -100,7 +100,7 @@ struct InteropTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         // Dive → PyTorch.
         let diveFile = try trainedCheckpoint("lstm", epochs: 3, in: dir)
-        let (trained, vocab, _) = try LanguageModelTask.load(checkpoint: diveFile, on: CPUBackend.shared)
+        let (trained, vocab, _, _) = try LanguageModelTask.load(checkpoint: diveFile, on: CPUBackend.shared)
         let vocabFile = dir.appendingPathComponent("vocab.json")
         try writeTokens(vocab, to: vocabFile)
         let imported = try torch("import", diveFile, vocab: vocabFile, in: dir)
@@ -112,7 +112,7 @@ struct InteropTests {
         for mode in ["export", "export-f16", "export-bf16"] {
             let torchFile = dir.appendingPathComponent("\(mode).safetensors")
             let exported = try torch(mode, torchFile, vocab: vocabFile, in: dir)
-            let (model, plainVocab, _) = try LanguageModelTask.load(
+            let (model, plainVocab, _, _) = try LanguageModelTask.load(
                 checkpoint: torchFile, on: CPUBackend.shared, recipe: recipe, data: Self.data)
             #expect(plainVocab.count == vocab.count)
             expectSame(try diveLogits(model), exported.logits, "PyTorch \(mode) in Dive")

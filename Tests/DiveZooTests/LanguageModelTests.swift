@@ -49,7 +49,7 @@ import Testing
             let run = try recipe("lstm").train(o)
             let cpu = CPUBackend.shared
             let direct = try LanguageModelPrediction.predict("time traveller", count: 20, model: run.model, vocab: run.vocab, on: cpu)
-            let (model, vocab, name) = try LanguageModelTask.load(checkpoint: url, on: cpu)
+            let (model, vocab, name, _) = try LanguageModelTask.load(checkpoint: url, on: cpu)
             #expect(name == "lstm")
             #expect(vocab == run.vocab)
             #expect(try LanguageModelPrediction.predict("time traveller", count: 20, model: model, vocab: vocab, on: cpu) == direct)

@@ -1,5 +1,6 @@
 // The training curve as a small self-contained SVG (the book's Animator plots): one polyline of
-// a per-epoch figure against the epoch, with axes, ticks and labels.
+// a per-epoch figure against the epoch (and of the held-out figure, when there is one), with axes,
+// ticks and labels.
 import Foundation
 
 /// Draws training curves and named series as self-contained SVG line charts (the book's Animator and
@@ -43,9 +44,10 @@ public enum SVGPlot {
         }
     }
 
-    /// An SVG document plotting `values` (index i is epoch i + 1), titled `title`, y labelled `label`.
-    public static func curve(_ values: [Double], title: String, label: String) -> String {
-        let fr = Frame(width: 480, right: 20, values: values, count: values.count)
+    /// An SVG document plotting `values` (index i is epoch i + 1), titled `title`, y labelled `label`;
+    /// `heldOut`, when not empty, the same epochs' held-out figures as a second, labelled line.
+    public static func curve(_ values: [Double], title: String, label: String, heldOut: [Double] = []) -> String {
+        let fr = Frame(width: 480, right: 20, values: values + heldOut, count: max(values.count, heldOut.count))
         let (w, h, left, right, top, bottom) = (fr.w, fr.h, fr.left, fr.right, fr.top, fr.bottom)
         var s = fr.header(title)
         for k in 0...4 {
@@ -58,7 +60,13 @@ public enum SVGPlot {
         s += "<text x=\"\(f((left + w - right) / 2))\" y=\"\(f(h - 8))\" text-anchor=\"middle\">epoch</text>\n"
         s +=
             "<text x=\"14\" y=\"\(f((top + h - bottom) / 2))\" text-anchor=\"middle\" transform=\"rotate(-90 14 \(f((top + h - bottom) / 2)))\">\(escape(label))</text>\n"
-        return s + fr.polyline(values, colour: "#1f77b4") + "</svg>\n"
+        s += fr.polyline(values, colour: "#1f77b4")
+        if !heldOut.isEmpty {
+            s += fr.polyline(heldOut, colour: "#ff7f0e")
+            s += "<text x=\"\(f(w - right))\" y=\"\(f(top + 10))\" text-anchor=\"end\" fill=\"#1f77b4\">train</text>\n"
+            s += "<text x=\"\(f(w - right))\" y=\"\(f(top + 24))\" text-anchor=\"end\" fill=\"#ff7f0e\">held-out</text>\n"
+        }
+        return s + "</svg>\n"
     }
 
     /// Several named series over x = 0, 1, 2, … in one plot with a legend (the book's `d2l.plot`).
@@ -81,10 +89,11 @@ public enum SVGPlot {
         return s + "</svg>\n"
     }
 
-    /// Writes the curve of a report's history to `url`.
+    /// Writes the curve of a report's history to `url`, with the held-out figures where the epochs have them.
     public static func write(_ report: RecipeReport, recipe: String, to url: URL) throws {
         let values = report.history.map { report.curve == "perplexity" ? ($0.perplexity ?? $0.loss) : $0.loss }
-        try FigureFile.write(curve(values, title: "dive train \(recipe)", label: report.curve), to: url)
+        let heldOut = report.history.contains { $0.validation != nil } ? report.history.map { $0.validation ?? .nan } : []
+        try FigureFile.write(curve(values, title: "dive train \(recipe)", label: report.curve, heldOut: heldOut), to: url)
     }
 
     private static func f(_ x: Double) -> String { String(format: "%.1f", x) }

@@ -67,39 +67,41 @@ public struct LanguageModelConfig: Codable, Equatable, Sendable {
     }
 }
 
-/// Greedy continuation of a text with a trained character language model.
+/// Greedy continuation of a text with a trained language model.
 public enum LanguageModelPrediction {
     /// The book's `predict_ch8(prefix, n, net, vocab)`: batch 1, warm up on the prefix, then `n`
-    /// greedy (argmax) characters. Returns prefix + continuation.
+    /// greedy (argmax) tokens. Returns prefix + continuation: characters joined as they are, or, with
+    /// `tokens` `.word`, the prefix split into words as the corpus was and the words joined by spaces.
     /// `emit` receives the text as it grows (the prefix, then each token); `stop` ends the
     /// generation early when it returns true (Ctrl-C).
     public static func predict(
-        _ prefix: String, count n: Int, model: any LanguageModel, vocab: Vocab,
+        _ prefix: String, count n: Int, model: any LanguageModel, vocab: Vocab, tokens: TokenKind = .char,
         on backend: Backend, emit: ((String) -> Void)? = nil, stop: (() -> Bool)? = nil
     ) throws -> String {
-        let chars = tokenize([prefix], as: .char)[0]  // Unicode scalars, as the corpus was split
-        guard !chars.isEmpty else { throw ZooError.invalidOption("predict: the prefix is empty") }
+        let given = tokenize([prefix], as: tokens)[0]  // Unicode scalars or words, as the corpus was split
+        let separator = tokens == .word ? " " : ""
+        guard !given.isEmpty else { throw ZooError.invalidOption("predict: the prefix is empty") }
         return try Autograd.withoutGrad {
             var state = try model.beginState(batchSize: 1, on: backend)
-            var outputs = [vocab[chars[0]]]
+            var outputs = [vocab[given[0]]]
             func step(_ token: Int) throws -> Tensor {
                 let x = try Tensor([Int32(token)], shape: [1, 1], on: backend)
                 let (logits, next) = try model.forward(x, state: state)
                 state = next
                 return logits
             }
-            for c in chars.dropFirst() {  // warm-up: only the state matters
+            for c in given.dropFirst() {  // warm-up: only the state matters
                 _ = try step(outputs.last!)
                 outputs.append(vocab[c])
             }
-            emit?(outputs.map { vocab.token(at: $0) }.joined())
+            emit?(outputs.map { vocab.token(at: $0) }.joined(separator: separator))
             for _ in 0..<n {
                 if stop?() == true { break }
                 let logits = try step(outputs.last!)
                 outputs.append(Int(try logits.argmax(axis: 1).toInt32Array()[0]))
-                emit?(vocab.token(at: outputs.last!))
+                emit?(separator + vocab.token(at: outputs.last!))
             }
-            return outputs.map { vocab.token(at: $0) }.joined()
+            return outputs.map { vocab.token(at: $0) }.joined(separator: separator)
         }
     }
 }

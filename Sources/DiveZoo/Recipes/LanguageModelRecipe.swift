@@ -1,6 +1,7 @@
 // The recipe shared by the character language models of 8.5–9.4: the book's data (10,000
 // characters of The Time Machine, batch 32, 35 steps), `train_ch8` and its report: perplexity and
-// tokens/s of the last epoch, then the continuations of "time traveller" and "traveller".
+// tokens/s of the last epoch, then the continuations of "time traveller" and "traveller". On a
+// text of one's own (`--text`) it reports the held-out perplexity too and continues the text's first word.
 import Dive
 import DiveData
 import DiveNN
@@ -77,38 +78,51 @@ public struct LanguageModelRecipe: Recipe {
         return try TimeMachine.loadCorpus(file: file, maxTokens: options.preset == .zh ? 10_000 : nil, edition: options.preset)
     }
 
-    /// Trains and returns the model with its history (what `run` reports).
+    /// Trains on `data(options)` and returns the model with its history (what `run` reports).
     public func train(_ options: RunOptions, randomIter: Bool = false) throws -> LanguageModelRun {
-        let (corpus, vocab) = try corpus(options)
+        let prepared = try data(options)
         let hyper = options.resolve(defaults(options.preset))
         let task = try LanguageModelTask(
-            recipe: name, config: config(options.preset, vocabSize: vocab.count), corpus: corpus,
-            vocab: vocab, preset: options.preset, hyper: hyper, numSteps: numSteps(options.preset),
-            randomIter: randomIter, on: try options.backend, seed: options.seed)
+            recipe: name, config: config(options.preset, vocabSize: prepared.vocab.count), corpus: prepared.train,
+            vocab: prepared.vocab, tokens: prepared.tokens, heldOut: prepared.heldOut, preset: options.preset, hyper: hyper,
+            numSteps: numSteps(options.preset), randomIter: randomIter, on: try options.backend, seed: options.seed)
         let history = try Trainer(task, hyper: hyper, options: options).run()
-        return LanguageModelRun(model: task.languageModel, vocab: vocab, history: history)
+        return LanguageModelRun(model: task.languageModel, vocab: prepared.vocab, tokens: prepared.tokens, history: history)
     }
 
-    /// Trains, then prints the last epoch's perplexity and tokens/s, greedy continuations (zh: 50
-    /// characters after "time traveller" and "traveller"; en: 20 after "it has") and the book's result.
+    /// Trains, then prints the last epoch's perplexity (and held-out perplexity) and tokens/s, greedy
+    /// continuations (zh: 50 characters after "time traveller" and "traveller"; en: 20 after "it
+    /// has"; a text of one's own: 50 characters or 20 words after its first word) and the book's result.
     public func run(_ options: RunOptions) throws -> RecipeReport {
         let run = try train(options)
         let backend = try options.backend
-        let prefixes = options.preset == .zh ? ["time traveller", "traveller"] : ["it has"]
+        let prefixes = options.text.map { [Self.firstWord($0)] } ?? (options.preset == .zh ? ["time traveller", "traveller"] : ["it has"])
+        let count = options.text == nil ? (options.preset == .zh ? 50 : 20) : (run.tokens == .char ? 50 : 20)
         let predictions = try prefixes.map {
             try LanguageModelPrediction.predict(
-                $0, count: options.preset == .zh ? 50 : 20, model: run.model,
-                vocab: run.vocab, on: backend)
+                $0, count: count, model: run.model,
+                vocab: run.vocab, tokens: run.tokens, on: backend)
+        }
+        var heldOut = ""
+        if let last = run.history.last?.validation,
+            let best = run.history.filter({ $0.validation != nil }).min(by: { $0.validation! < $1.validation! })
+        {
+            heldOut = String(format: ", held-out perplexity %.1f (best %.1f, epoch %d)", last, best.validation!, best.epoch + 1)
         }
         let line = String(
-            format: "perplexity %.1f, %.1f tokens/sec on %@", run.perplexity, run.tokensPerSecond,
+            format: "perplexity %.1f%@, %.1f tokens/sec on %@", run.perplexity, heldOut as NSString, run.tokensPerSecond,
             options.device.description as NSString)
+        var metrics = ["perplexity": run.perplexity, "tokens_per_s": run.tokensPerSecond, "loss": run.history.last?.loss ?? .nan]
+        metrics["validation"] = run.history.last?.validation
         return RecipeReport(
-            lines: [line] + predictions + ["(book, zh \(listing.section): \(bookResult))"],
-            metrics: [
-                "perplexity": run.perplexity, "tokens_per_s": run.tokensPerSecond,
-                "loss": run.history.last?.loss ?? .nan
-            ],
-            history: run.history, curve: "perplexity")
+            lines: [line] + predictions + (options.text == nil ? ["(book, zh \(listing.section): \(bookResult))"] : []),
+            metrics: metrics, history: run.history, curve: "perplexity")
+    }
+
+    /// A text of one's own is continued after its first word (and a space, for characters).
+    static func firstWord(_ text: TextCorpus) -> String {
+        let tokens = text.corpus.lazy.map { text.vocab.token(at: Int($0)) }
+        if text.tokens == .word { return tokens.first ?? "" }
+        return tokens.drop { $0.allSatisfy(\.isWhitespace) }.prefix { !$0.allSatisfy(\.isWhitespace) }.joined() + " "
     }
 }

@@ -120,6 +120,14 @@ public struct RunOptions {
     public var checkpointEvery: Int = 25
     /// Whether to continue from the file at `checkpoint` (`--resume`) instead of starting anew.
     public var resume = false
+    /// Whether to keep, beside `checkpoint`, the checkpoint of the epoch with the best held-out
+    /// figure (`--keep best`): `bestCheckpoint`.
+    public var keepBest = false
+    /// A text of one's own to train a language model on instead of the book's data (`--text`).
+    public var text: TextCorpus?
+    /// The share of a language model's corpus held out at its end for validation, in [0, 1)
+    /// (`--valid-fraction`); nil: 0.1 with `text`, 0 on the book's data.
+    public var validFraction: Double?
     /// Weights to start from instead of the initialisation (a Dive checkpoint, or a PyTorch
     /// state_dict in the book's layout); the optimiser starts fresh.
     public var initFrom: URL?
@@ -166,6 +174,15 @@ public struct RunOptions {
 
     /// The backend of `device`; throws when that device is not available.
     public var backend: Backend { get throws { try Backends.backend(for: device) } }
+
+    /// With `keepBest`, the best epoch's checkpoint: `checkpoint` with `.best` before its extension
+    /// (runs/lstm.safetensors → runs/lstm.best.safetensors).
+    public var bestCheckpoint: URL? {
+        guard keepBest, let checkpoint else { return nil }
+        let ext = checkpoint.pathExtension
+        let stem = checkpoint.deletingPathExtension().appendingPathExtension("best")
+        return ext.isEmpty ? stem : stem.appendingPathExtension(ext)
+    }
 }
 
 /// What a recipe prints at the end, and the figures tests and benchmarks read.

@@ -1,6 +1,7 @@
 // The book's `train_ch8` as a task: per minibatch the state is created (first batch, or every batch
 // for random iteration) or detached, and the mean cross-entropy over Y.T is the loss; the epoch
-// reports perplexity. Checkpoints carry the configuration and the vocabulary.
+// reports perplexity, and the held-out perplexity when part of the corpus is held out. Checkpoints
+// carry the configuration, the vocabulary and the tokenisation (characters or words).
 import Dive
 import DiveData
 import DiveNN
@@ -10,8 +11,10 @@ import Foundation
 public struct LanguageModelRun: TrainingRun {
     /// The trained model.
     public var model: any LanguageModel
-    /// The character vocabulary it was trained with.
+    /// The vocabulary it was trained with.
     public var vocab: Vocab
+    /// Whether the vocabulary's tokens are characters or words.
+    public var tokens: TokenKind = .char
     /// Every epoch's record, the last one what the book reports.
     public var history: [EpochRecord]
     /// The last epoch's perplexity (NaN before any epoch).
@@ -29,6 +32,10 @@ public final class LanguageModelTask: TrainingTask {
     public let languageModel: any LanguageModel
     /// The vocabulary of the corpus, stored in checkpoints.
     public let vocab: Vocab
+    /// Whether the vocabulary's tokens are characters or words, stored in checkpoints.
+    public let tokens: TokenKind
+    /// The tokens held out for validation (none: empty): each epoch's `validation` is their perplexity.
+    public let heldOut: [Int32]
     private let corpus: [Int32]
     private let preset: BookEdition
     private let batchSize: Int, numSteps: Int
@@ -39,12 +46,18 @@ public final class LanguageModelTask: TrainingTask {
     private var state: RecurrentState?
 
     /// A fresh model from `config` (initialised with `seed`) over `corpus`, batched the preset's way
-    /// (zh sequential or random partitioning, en sliding windows) with `hyper`'s batch size.
+    /// (zh sequential or random partitioning, en sliding windows) with `hyper`'s batch size; `heldOut`:
+    /// tokens whose perplexity each epoch reports as its `validation` (at least `numSteps` + 1).
     public init(
-        recipe: String, config: LanguageModelConfig, corpus: [Int32], vocab: Vocab, preset: BookEdition,
-        hyper: Hyperparameters, numSteps: Int, randomIter: Bool, on backend: Backend, seed: UInt64
+        recipe: String, config: LanguageModelConfig, corpus: [Int32], vocab: Vocab, tokens: TokenKind = .char,
+        heldOut: [Int32] = [], preset: BookEdition, hyper: Hyperparameters, numSteps: Int, randomIter: Bool,
+        on backend: Backend, seed: UInt64
     ) throws {
+        guard heldOut.isEmpty || heldOut.count > numSteps else {
+            throw ZooError.invalidOption("\(heldOut.count) held-out tokens are too few for one window of \(numSteps) steps")
+        }
         self.recipe = recipe; self.config = config; self.corpus = corpus; self.vocab = vocab; self.preset = preset
+        self.tokens = tokens; self.heldOut = heldOut
         self.batchSize = hyper.batchSize; self.numSteps = numSteps; self.randomIter = randomIter
         self.labelSmoothing = hyper.resolvedLabelSmoothing
         languageModel = try config.makeModel(on: backend, rng: HostRNG(seed: seed))
@@ -70,12 +83,13 @@ public final class LanguageModelTask: TrainingTask {
     /// The hidden width, for the noam schedule.
     public var width: Int { config.hidden }
 
-    /// Kind `language-model`, the configuration and the vocabulary.
+    /// Kind `language-model`, the configuration, the vocabulary and the tokenisation.
     public func checkpointMetadata() throws -> [String: String] {
-        try ZooModel.languageModel(languageModel, vocab: vocab).metadata()
+        try ZooModel.languageModel(languageModel, vocab: vocab, tokens: tokens).metadata()
     }
 
-    /// Throws unless the checkpoint holds a language model of this configuration, naming what differs.
+    /// Throws unless the checkpoint holds a language model of this configuration, vocabulary and
+    /// tokenisation, naming what differs.
     public func checkCompatible(_ meta: [String: String], path: String) throws {
         let stored = try Training.decodeConfig(LanguageModelConfig.self, meta["extra.config"], path: path)
         guard meta["extra.kind"] == "language-model", stored == config else {
@@ -85,6 +99,21 @@ public final class LanguageModelTask: TrainingTask {
                     ? Training.differences(config, stored)
                     : "kind \(meta["extra.kind"] ?? "none")")
         }
+        let storedTokens = try Self.tokenKind(meta, path: path)
+        guard storedTokens == tokens, try Training.decode(Vocab.self, meta["extra.vocab"], key: "vocab", path: path) == vocab else {
+            throw Training.anotherModel(
+                path: path,
+                storedTokens == tokens ? "another vocabulary: another text" : "\(storedTokens.rawValue) tokens, not \(tokens.rawValue)")
+        }
+    }
+
+    /// The tokenisation a checkpoint stores (`extra.tokens`); checkpoints from before it was stored hold characters.
+    static func tokenKind(_ meta: [String: String], path: String) throws -> TokenKind {
+        guard let text = meta["extra.tokens"] else { return .char }
+        guard let kind = TokenKind(rawValue: text) else {
+            throw ZooError.badCheckpoint(path: path, detail: "metadata 'tokens' is '\(text)'; this Dive knows char and word")
+        }
+        return kind
     }
 
     /// The preset's loader over the corpus, from `position`.
@@ -144,19 +173,34 @@ public final class LanguageModelTask: TrainingTask {
         return StepLoss(loss: loss, toSum: Float(tokens))
     }
 
-    /// Sets the record's perplexity to exp(loss).
-    public func evaluate(_ record: inout EpochRecord) throws { record.perplexity = Foundation.exp(record.loss) }
-    /// "perplexity 9.87" for progress lines.
-    public func metric(_ record: EpochRecord) -> String { String(format: "perplexity %.2f", record.perplexity ?? .nan) }
+    /// Sets the record's perplexity to exp(loss), and its `validation` to the held-out tokens'
+    /// perplexity (`Evaluation.perplexity` in `heldOutRows` rows of `numSteps`) when there are some.
+    public func evaluate(_ record: inout EpochRecord) throws {
+        record.perplexity = Foundation.exp(record.loss)
+        if !heldOut.isEmpty {
+            record.validation = try Evaluation.perplexity(languageModel, tokens: heldOut, batchSize: heldOutRows, numSteps: numSteps)
+        }
+    }
 
-    /// Rebuilds a trained model and its vocabulary from a checkpoint `dive train` wrote, or, with
+    /// The rows the held-out perplexity is read in: the batch size, or fewer so that each row
+    /// predicts at least `numSteps` tokens.
+    public var heldOutRows: Int { Swift.max(1, Swift.min(batchSize, (heldOut.count - 1) / numSteps)) }
+
+    /// "perplexity 9.87" for progress lines, and "held-out 10.12" after it when there is one.
+    public func metric(_ record: EpochRecord) -> String {
+        String(format: "perplexity %.2f", record.perplexity ?? .nan)
+            + (record.validation.map { String(format: "  held-out %.2f", $0) } ?? "")
+    }
+
+    /// Rebuilds a trained model, its vocabulary and tokenisation from a checkpoint `dive train` wrote
+    /// (one without a tokenisation holds characters), or, with
     /// `recipe`, from a PyTorch `state_dict` in the book's `RNNModel` layout saved by
     /// `safetensors.torch.save_file` (no Dive metadata): the configuration is read from the
     /// shapes and the vocabulary rebuilt the book's way from the recipe's data.
     public static func load(
         checkpoint url: URL, on backend: Backend, recipe: LanguageModelRecipe? = nil,
         data: DataDirectory = DataDirectory()
-    ) throws -> (model: any LanguageModel, vocab: Vocab, recipe: String) {
+    ) throws -> (model: any LanguageModel, vocab: Vocab, recipe: String, tokens: TokenKind) {
         let (file, plainRecipe) = try Training.readCheckpoint(
             url, recipe, layout: "RNNModel", names: "rnn, gru, lstm, deep-lstm, bi-lstm")
         if let recipe = plainRecipe {
@@ -166,7 +210,7 @@ public final class LanguageModelTask: TrainingTask {
             let config = try plainConfig(file, kind: recipe.kind, vocab: vocab.count, path: url.path)
             let model = try config.makeModel(on: backend, rng: HostRNG(seed: 0))
             try Checkpoint.load(file, path: url.path, into: model)
-            return (model, vocab, recipe.name)
+            return (model, vocab, recipe.name, .char)
         }
         let meta = file.metadata
         guard meta["extra.kind"] == "language-model" else {
@@ -176,9 +220,10 @@ public final class LanguageModelTask: TrainingTask {
         }
         let config = try Training.decodeConfig(LanguageModelConfig.self, meta["extra.config"], path: url.path)
         let vocab = try Training.decode(Vocab.self, meta["extra.vocab"], key: "vocab", path: url.path)
+        let tokens = try tokenKind(meta, path: url.path)
         let model = try config.makeModel(on: backend, rng: HostRNG(seed: 0))
         try Checkpoint.load(file, path: url.path, into: model)
-        return (model, vocab, meta["extra.recipe"] ?? "?")
+        return (model, vocab, meta["extra.recipe"] ?? "?", tokens)
     }
 }
 

@@ -1,7 +1,8 @@
 // The training loop of every recipe, once: per minibatch zero-grad, forward and loss (the task's),
 // backward, the gradients summed over the ranks of a data-parallel run, clipping, the optimiser's
 // step and the schedule; per epoch the loss read once, the task's evaluation, the metrics log (and
-// TensorBoard's), progress and a checkpoint; resumption from a checkpoint and a clean stop on Ctrl-C.
+// TensorBoard's), progress and a checkpoint (and, with `--keep best`, the best held-out epoch's);
+// resumption from a checkpoint and a clean stop on Ctrl-C.
 // Under `--distributed` each rank trains on its rows of every global minibatch and rank 0 alone
 // writes checkpoints, logs and progress. A program's own loop runs it on any task (`CustomTask`
 // for any model and batches) for a number of steps, with callbacks after each step and epoch.
@@ -91,6 +92,8 @@ private final class Session<Task: TrainingTask> {
     var progress: ProgressDisplay?
     var digests: ParameterDigests?
     var lastCheckpoint: String?
+    /// The best held-out figure so far, kept in `options.bestCheckpoint` (`--keep best`).
+    var best: Double?
     var history: [EpochRecord] = []
 
     /// The start: the optimiser, the checkpoint file's folder checked, initial weights (`--init-from`).
@@ -108,6 +111,11 @@ private final class Session<Task: TrainingTask> {
         if parallel.comm.isRoot, let url = options.checkpoint {
             do { try AtomicFile.prepare(url) } catch let error as AtomicFileError {
                 throw ZooError.invalidOption("--checkpoint \(url.path): \(error.reason)")
+            }
+        }
+        if parallel.comm.isRoot, let url = options.bestCheckpoint {
+            do { try AtomicFile.prepare(url) } catch let error as AtomicFileError {
+                throw ZooError.invalidOption("--keep best \(url.path): \(error.reason)")
             }
         }
         if parallel.comm.isRoot, let url = options.initFrom {
@@ -144,6 +152,8 @@ private final class Session<Task: TrainingTask> {
                 throw ZooError.invalidOption(
                     "\(url.path) has already trained \(position.epoch) epochs; pass a larger --epochs to continue it")
             }
+            // `--keep best` goes on from the best figure its file holds.
+            best = options.bestCheckpoint.flatMap { try? SafeTensorsFile.read(from: $0).metadata["extra.validation"] }.flatMap(Double.init)
             trainingLog.debug("resumed from \(url.path) at step \(step), epoch \(position.epoch + 1)")
         }
         (step, position, partial) = try parallel.broadcastStart(
@@ -256,6 +266,12 @@ private final class Session<Task: TrainingTask> {
         tensorboard?.add(record)
         try tensorboard?.flush()
         progress?.endEpoch(record, of: epochs, metric: task.metric(record))
+        if let v = record.validation, v.isFinite, let url = options.bestCheckpoint,
+            best.map({ task.lowerValidationIsBetter ? v < $0 : v > $0 }) ?? true
+        {
+            best = v
+            try save(to: url, validation: v)
+        }
         if (tally.epoch + 1) % max(options.checkpointEvery, 1) == 0 || tally.epoch + 1 == epochs { try save() }
     }
 
@@ -266,14 +282,16 @@ private final class Session<Task: TrainingTask> {
         try? tensorboard?.flush()
     }
 
-    /// Writes the checkpoint (rank 0); `partial`: the figures so far of an epoch stopped mid-way.
-    func save(partial: PartialEpoch? = nil) throws {
-        guard let url = options.checkpoint else { return }
+    /// Writes the checkpoint (rank 0); `partial`: the figures so far of an epoch stopped mid-way;
+    /// `target`: another file than `options.checkpoint` (the best epoch's, with its `validation`).
+    func save(partial: PartialEpoch? = nil, to target: URL? = nil, validation: Double? = nil) throws {
+        guard let url = target ?? options.checkpoint else { return }
         if comm.isRoot {
             var extra = try task.checkpointMetadata()
             extra["recipe"] = task.recipe
             extra["position"] = try Training.json(task.position)
             extra["hyper"] = try Training.json(hyper)
+            if let validation { extra["validation"] = "\(validation)" }
             var carried: [String: SafeTensor] = [:]
             if let partial {
                 extra["epoch_partial"] = try Training.json(partial)
@@ -284,7 +302,7 @@ private final class Session<Task: TrainingTask> {
                 info: CheckpointInfo(step: step, extra: extra, carried: carried))
             trainingLog.debug("checkpoint \(url.path) at step \(step)")
         }
-        lastCheckpoint = url.path
+        if target == nil { lastCheckpoint = url.path }
     }
 }
 

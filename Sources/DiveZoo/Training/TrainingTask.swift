@@ -63,6 +63,9 @@ public protocol TrainingTask: AnyObject {
     func evaluate(_ record: inout EpochRecord) throws
     /// The epoch's figure for progress lines ("perplexity 9.87"; none by default).
     func metric(_ record: EpochRecord) -> String
+    /// Whether a lower held-out figure (`EpochRecord.validation`) is better, as for a perplexity or
+    /// a loss (the default), or a higher one, as for BLEU or an accuracy (`--keep best`).
+    var lowerValidationIsBetter: Bool { get }
 }
 
 extension TrainingTask {
@@ -78,6 +81,8 @@ extension TrainingTask {
     public func restore(carriedState: [String: SafeTensor]) throws {}
     /// No per-epoch evaluation by default.
     public func evaluate(_ record: inout EpochRecord) throws {}
+    /// A lower held-out figure is better by default (a perplexity, a loss).
+    public var lowerValidationIsBetter: Bool { true }
     /// Accepts any checkpoint by default.
     public func checkCompatible(_ meta: [String: String], path: String) throws {}
 }

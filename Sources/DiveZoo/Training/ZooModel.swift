@@ -9,8 +9,9 @@ import Foundation
 
 /// A zoo model with the vocabularies it needs to be used.
 public enum ZooModel {
-    /// A language model (8.5–9.4) and its vocabulary.
-    case languageModel(any LanguageModel, vocab: Vocab)
+    /// A language model (8.5–9.4), its vocabulary, and whether its tokens are characters (the book's)
+    /// or words.
+    case languageModel(any LanguageModel, vocab: Vocab, tokens: TokenKind = .char)
     /// An encoder–decoder (9.7, 10.4, 10.7) and its source and target vocabularies.
     case translation(any EncoderDecoder, source: Vocab, target: Vocab)
     /// Decomposable attention (15.5) and its vocabulary.
@@ -19,7 +20,7 @@ public enum ZooModel {
     /// The model itself (to move, evaluate or train further).
     public var module: Module {
         switch self {
-        case let .languageModel(m, _): return m
+        case let .languageModel(m, _, _): return m
         case let .translation(m, _, _): return m
         case let .nli(m, _): return m
         }
@@ -34,12 +35,12 @@ public enum ZooModel {
         }
     }
 
-    /// The metadata that describes the model: its kind, configuration and vocabularies (stored as
-    /// `extra.<key>` in a checkpoint).
+    /// The metadata that describes the model: its kind, configuration and vocabularies, and a language
+    /// model's tokenisation (stored as `extra.<key>` in a checkpoint).
     public func metadata() throws -> [String: String] {
         switch self {
-        case let .languageModel(m, vocab):
-            return ["kind": kind, "config": try Training.json(m.config), "vocab": try Training.json(vocab)]
+        case let .languageModel(m, vocab, tokens):
+            return ["kind": kind, "config": try Training.json(m.config), "vocab": try Training.json(vocab), "tokens": tokens.rawValue]
         case let .translation(m, source, target):
             return [
                 "kind": kind, "config": try m.modelConfig.json(),
@@ -67,8 +68,8 @@ public enum ZooModel {
         let loaded: ZooModel
         switch kind {
         case "language-model":
-            let (model, vocab, _) = try LanguageModelTask.load(checkpoint: url, on: backend)
-            loaded = .languageModel(model, vocab: vocab)
+            let (model, vocab, _, tokens) = try LanguageModelTask.load(checkpoint: url, on: backend)
+            loaded = .languageModel(model, vocab: vocab, tokens: tokens)
         case "seq2seq", "bahdanau", "transformer":
             let (model, source, target) = try TranslationTask.load(checkpoint: url, on: backend)
             loaded = .translation(model, source: source, target: target)
@@ -90,12 +91,19 @@ public enum ZooModel {
         return loaded
     }
 
-    /// The language model and its vocabulary, or an error naming what the checkpoint holds.
+    /// The language model and its vocabulary, or an error naming what the checkpoint holds
+    /// (`tokenKind` says whether its tokens are characters or words).
     public func languageModel() throws -> (model: any LanguageModel, vocab: Vocab) {
-        guard case let .languageModel(m, vocab) = self else {
+        guard case let .languageModel(m, vocab, _) = self else {
             throw ZooError.invalidOption("this is a \(kind) model, not a language model")
         }
         return (m, vocab)
+    }
+
+    /// A language model's tokenisation (characters or words); nil for the other kinds.
+    public var tokenKind: TokenKind? {
+        guard case let .languageModel(_, _, tokens) = self else { return nil }
+        return tokens
     }
 
     /// The encoder–decoder and its vocabularies, or an error naming what the checkpoint holds.

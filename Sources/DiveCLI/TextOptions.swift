@@ -1,0 +1,74 @@
+// `dive train <language model> --text PATH`: a text of one's own instead of the book's data
+// (characters or words, a minimum frequency), the end of the corpus held out for validation, and
+// the best held-out epoch's checkpoint kept. Read and checked before anything is written.
+import ArgumentParser
+import DiveData
+import DiveZoo
+import Foundation
+
+/// What `--keep` keeps besides the last epoch's checkpoint.
+enum KeepOption: String, ExpressibleByArgument, CaseIterable { case last, best }
+
+struct TextOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "Train a language model (rnn, gru, lstm, deep-lstm, bi-lstm and the -scratch ones) on this UTF-8 text, or on the .txt files of this folder (in name order, a newline between two), instead of the book's data.",
+            valueName: "path")) var text: String?
+    @Option(
+        help: ArgumentHelp(
+            "With --text: char (characters, as in the book; default) or word (runs of non-whitespace).", valueName: "char|word"))
+    var tokens: String?
+    @Option(
+        name: .customLong("min-freq"),
+        help: ArgumentHelp("With --text: tokens seen fewer times read as <unk> (default: 1 for characters, 2 for words).", valueName: "n"))
+    var minFreq: Int?
+    @Option(
+        name: .customLong("valid-fraction"),
+        help: ArgumentHelp(
+            "Language models: hold out this fraction of the corpus's tokens, at its end, and report their perplexity every epoch (in [0, 1); default: 0.1 with --text, 0 on the book's data).",
+            valueName: "fraction")) var validFraction: Double?
+    @Option(
+        help:
+            "last: keep the last epoch's checkpoint; best: also keep the epoch with the lowest held-out perplexity beside it, as <checkpoint>.best.safetensors (runs/<recipe>.best.safetensors by default; needs held-out data)."
+    ) var keep = KeepOption.last
+
+    /// Puts the options into `o` for `recipe`: the text is read and the corpus checked (held-out
+    /// part, one minibatch) now, so that bad data stops the run with one line before any file is
+    /// written. Returns the line that describes a text of one's own.
+    func apply(to o: inout RunOptions, recipe: any Recipe) throws -> String? {
+        let given = text != nil || validFraction != nil || keep == .best
+        let flags = [
+            ("--text", text != nil), ("--tokens", tokens != nil), ("--min-freq", minFreq != nil),
+            ("--valid-fraction", validFraction != nil), ("--keep best", keep == .best)
+        ]
+        guard let lm = recipe as? LanguageModelRecipe else {
+            if let flag = flags.first(where: \.1)?.0 {
+                throw ZooError.invalidOption(
+                    "\(flag) is for the language models (rnn, gru, lstm, deep-lstm, bi-lstm and the -scratch ones), not \(recipe.name)")
+            }
+            return nil
+        }
+        let kind = try tokens.map { name -> TokenKind in
+            guard let kind = TokenKind(rawValue: name) else { throw ZooError.invalidOption("--tokens must be char or word, not '\(name)'") }
+            return kind
+        }
+        if let minFreq { try require(minFreq >= 1, "--min-freq must be at least 1 (got \(minFreq))") }
+        if let path = text {
+            o.text = try TextCorpus(reading: URL(fileURLWithPath: path), tokens: kind ?? .char, minFreq: minFreq)
+        } else {
+            try require(
+                kind == nil && minFreq == nil, "--\(kind != nil ? "tokens" : "min-freq") needs --text (the book's data is characters)")
+        }
+        if let validFraction {
+            try require(validFraction >= 0 && validFraction < 1, "--valid-fraction must be in [0, 1) (got \(validFraction))")
+        }
+        o.validFraction = validFraction
+        o.keepBest = keep == .best
+        guard given else { return nil }
+        let data = try lm.data(o)
+        try require(!o.keepBest || !data.heldOut.isEmpty, "--keep best needs held-out data: a --valid-fraction above 0")
+        return o.text.map { text in
+            "\(text.path): \(text.corpus.count) \(text.tokens == .char ? "characters" : "words"), a vocabulary of \(text.vocab.count) (min-freq \(text.minFreq)), \(data.heldOut.count) held out"
+        }
+    }
+}
