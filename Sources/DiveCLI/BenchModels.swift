@@ -20,7 +20,7 @@ struct ModelsBench: ParsableCommand, LoggingCommand {
     ]
     static let defaultRecipes = [
         "rnn-scratch", "rnn", "gru-scratch", "gru", "lstm-scratch", "lstm", "deep-lstm", "bi-lstm", "seq2seq",
-        "bahdanau", "transformer", "transformer-256"
+        "bahdanau", "transformer", "transformer-256", "gpt"
     ]
 
     @OptionGroup var deviceOption: DeviceOption

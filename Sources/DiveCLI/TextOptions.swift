@@ -12,7 +12,7 @@ enum KeepOption: String, ExpressibleByArgument, CaseIterable { case last, best }
 struct TextOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
-            "Train a language model (rnn, gru, lstm, deep-lstm, bi-lstm and the -scratch ones) on this UTF-8 text, or on the .txt files of this folder (in name order, a newline between two), instead of the book's data.",
+            "Train a language model (rnn, gru, lstm, deep-lstm, bi-lstm, the -scratch ones, gpt) on this UTF-8 text, or on the .txt files of this folder (in name order, a newline between two), instead of the book's data.",
             valueName: "path")) var text: String?
     @Option(
         help: ArgumentHelp(
@@ -41,10 +41,11 @@ struct TextOptions: ParsableArguments {
             ("--text", text != nil), ("--tokens", tokens != nil), ("--min-freq", minFreq != nil),
             ("--valid-fraction", validFraction != nil), ("--keep best", keep == .best)
         ]
-        guard let lm = recipe as? LanguageModelRecipe else {
+        guard let lm = recipe as? any TextTrainable else {
             if let flag = flags.first(where: \.1)?.0 {
                 throw ZooError.invalidOption(
-                    "\(flag) is for the language models (rnn, gru, lstm, deep-lstm, bi-lstm and the -scratch ones), not \(recipe.name)")
+                    "\(flag) is for the language models (rnn, gru, lstm, deep-lstm, bi-lstm, the -scratch ones and gpt), not \(recipe.name)"
+                )
             }
             return nil
         }

@@ -26,6 +26,10 @@ struct TrainCommand: ParsableCommand, LoggingCommand {
         Float?
     @Option(name: .customLong("adam-beta2"), help: "Adam's β2 (default: the preset's, PyTorch's 0.999).") var adamBeta2: Float?
     @Option(name: .customLong("adam-eps"), help: "Adam's ε (default: the preset's, PyTorch's 1e-8).") var adamEps: Float?
+    @Option(
+        name: .customLong("weight-decay"),
+        help: "AdamW's decoupled weight decay, or Adam's L2 penalty (default: the recipe's; PyTorch's 0.01 for AdamW, 0 for Adam).")
+    var weightDecay: Float?
     @Option(help: "Checkpoint file (default: runs/<recipe>.safetensors; missing folders are created).") var checkpoint: String?
     @Option(name: .customLong("checkpoint-every"), help: "Epochs between checkpoints.") var checkpointEvery = 25
     @Flag(help: "Continue from the checkpoint.") var resume = false
@@ -93,6 +97,7 @@ struct TrainCommand: ParsableCommand, LoggingCommand {
             try require(lengthPenalty.isFinite && lengthPenalty >= 0, "--length-penalty must be a number ≥ 0 (got \(lengthPenalty))")
             if let adamBeta2 { try require(adamBeta2 > 0 && adamBeta2 < 1, "--adam-beta2 must be in (0, 1) (got \(adamBeta2))") }
             if let adamEps { try require(adamEps.isFinite && adamEps > 0, "--adam-eps must be a positive number (got \(adamEps))") }
+            if let weightDecay { try require(weightDecay.isFinite && weightDecay >= 0, "--weight-decay must be ≥ 0 (got \(weightDecay))") }
             if let optimizer {
                 guard let k = OptimizerKind(rawValue: optimizer) else {
                     throw ZooError.invalidOption("--optimizer must be sgd, adam or adamw, not '\(optimizer)'")
@@ -121,6 +126,7 @@ struct TrainCommand: ParsableCommand, LoggingCommand {
             }
             if let adamBeta2 { o.override(\.adamBeta2, adamBeta2) }
             if let adamEps { o.override(\.adamEps, adamEps) }
+            if let weightDecay { o.override(\.weightDecay, weightDecay) }
             o.dataDirectory = DataDirectory(explicitPath: dataDir)
             let textLine = try textOptions.apply(to: &o, recipe: r)
             o.checkpoint = URL(fileURLWithPath: checkpoint ?? "runs/\(r.name).safetensors")
@@ -144,6 +150,7 @@ struct TrainCommand: ParsableCommand, LoggingCommand {
                 if let s = h.schedule, s != .constant { extras += ", schedule \(s.rawValue) (warmup \(h.resolvedWarmupSteps))" }
                 if let e = h.labelSmoothing, e > 0 { extras += ", label smoothing \(e)" }
                 if h.adamBeta2 != nil || h.adamEps != nil { extras += ", Adam β2 \(h.adamBeta2 ?? 0.999) ε \(h.adamEps ?? 1e-8)" }
+                if let d = h.weightDecay { extras += ", weight decay \(d)" }
                 print(
                     "\(r.name) (\(edition == .en ? r.listing.enSection : r.listing.section), \(edition.rawValue)): \(h.epochs) epochs, lr \(h.lr), batch \(h.batchSize), \(h.optimizer.rawValue), clip \(h.clip.map { "\($0)" } ?? "off")\(extras), device \(o.device)\(ranks)"
                 )

@@ -92,3 +92,12 @@ extension NLIConfig: SizedConfig {
         return Double(vocabSize) * e + 2 * (e + h) * h + 4 * (2 * e + h) * h + 8 * h * h
     }
 }
+
+extension GPTConfig: SizedConfig {
+    var sizes: [(name: String, value: Int)] { [("vocabSize", vocabSize), ("blockSize", blockSize), ("width", width)] }
+    var counts: [(name: String, value: Int)] { [("layers", layers), ("heads", heads)] }
+    var parameterEstimate: Double {
+        let c = Double(width)
+        return Double(vocabSize + blockSize) * c + Double(layers) * (12 * c * c + 9 * c) + 2 * c
+    }
+}

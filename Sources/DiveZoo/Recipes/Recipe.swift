@@ -80,15 +80,19 @@ public struct Hyperparameters: Codable, Equatable, Sendable {
     public var adamBeta2: Float?
     /// Adam's and AdamW's ε (nil: PyTorch's 1e-8; the paper preset's 1e-9).
     public var adamEps: Float?
+    /// AdamW's decoupled weight decay (nil: PyTorch's 0.01; the gpt recipe's 0.1); Adam's L2 penalty (nil: 0).
+    public var weightDecay: Float?
+    /// The rate the cosine schedule ends at (nil: lr / 100; the gpt recipe's lr / 10).
+    public var finalLR: Float?
     /// Settings from their values: clipping at norm 1 and none of the paper's extras unless given.
     public init(
         epochs: Int, lr: Float, batchSize: Int, optimizer: OptimizerKind, clip: Float? = 1,
         schedule: ScheduleKind? = nil, warmupSteps: Int? = nil, labelSmoothing: Float? = nil,
-        adamBeta2: Float? = nil, adamEps: Float? = nil
+        adamBeta2: Float? = nil, adamEps: Float? = nil, weightDecay: Float? = nil, finalLR: Float? = nil
     ) {
         self.epochs = epochs; self.lr = lr; self.batchSize = batchSize; self.optimizer = optimizer; self.clip = clip
         self.schedule = schedule; self.warmupSteps = warmupSteps; self.labelSmoothing = labelSmoothing
-        self.adamBeta2 = adamBeta2; self.adamEps = adamEps
+        self.adamBeta2 = adamBeta2; self.adamEps = adamEps; self.weightDecay = weightDecay; self.finalLR = finalLR
     }
     /// The schedule, warmup and smoothing in force (the book's: constant, 0, 0).
     public var resolvedSchedule: ScheduleKind { schedule ?? .constant }
@@ -234,8 +238,9 @@ public enum RecipeRegistry {
         NLIRecipe()
     ]
 
-    /// Trainable by name but not in the book (benchmark variants); `dive list` shows them apart.
-    public static let extras: [any Recipe] = [TransformerRecipe.wide]
+    /// Trainable by name but not in the zh book: a benchmark variant, and the GPT of en 11.9 trained
+    /// nanoGPT's way; `dive list` shows them apart.
+    public static let extras: [any Recipe] = [TransformerRecipe.wide, GPTRecipe()]
 
     /// Every registry name: the book's recipes, then the extras.
     public static var names: [String] { (all + extras).map(\.name) }

@@ -169,7 +169,7 @@ private final class Session<Task: TrainingTask> {
 
         epochs = budget.map { ($0 + task.batchesPerEpoch - 1) / max(task.batchesPerEpoch, 1) } ?? hyper.epochs
         schedule = try Training.makeSchedule(
-            hyper.resolvedSchedule, lr: hyper.lr, warmup: hyper.resolvedWarmupSteps,
+            hyper.resolvedSchedule, lr: hyper.lr, finalLR: hyper.finalLR, warmup: hyper.resolvedWarmupSteps,
             totalSteps: budget ?? epochs * task.batchesPerEpoch, width: task.width)
         log = comm.isRoot ? try MetricsLog(options.metricsLog, keepEpochs: resumed ? position.epoch : nil) : nil
         tensorboard = comm.isRoot ? try options.tensorboard.map { try TensorBoardLog(folder: $0) } : nil

@@ -107,14 +107,16 @@ enum Training {
         }
         switch hyper.optimizer {
         case .sgd: return SGD(params, lr: hyper.lr)
-        case .adam: return try Adam(params, lr: hyper.lr, beta2: beta2, eps: eps)
-        case .adamw: return try AdamW(params, lr: hyper.lr, beta2: beta2, eps: eps)
+        case .adam: return try Adam(params, lr: hyper.lr, beta2: beta2, eps: eps, weightDecay: hyper.weightDecay ?? 0)
+        case .adamw: return try AdamW(params, lr: hyper.lr, beta2: beta2, eps: eps, weightDecay: hyper.weightDecay ?? 0.01)
         }
     }
 
     /// The learning rate schedule over optimiser steps, from step 0. A warmup longer than the run is
     /// an error.
-    static func makeSchedule(_ kind: ScheduleKind, lr: Float, warmup: Int, totalSteps: Int, width: Int) throws -> LRSchedule {
+    static func makeSchedule(
+        _ kind: ScheduleKind, lr: Float, finalLR: Float? = nil, warmup: Int, totalSteps: Int, width: Int
+    ) throws -> LRSchedule {
         guard kind == .noam || warmup <= totalSteps else {
             throw ZooError.invalidOption("a warmup of \(warmup) steps is longer than the run's \(totalSteps)")
         }
@@ -126,7 +128,7 @@ enum Training {
             // Vaswani et al. with --lr as the scale factor: lr · d^-0.5 · min(s^-0.5, s · w^-1.5).
             return TransformerWarmupLR(dModel: width, warmup: max(warmup, 1), scale: Double(lr))
         case .cosine:
-            return try CosineWarmupLR(maxUpdate: totalSteps, baseLR: lr, finalLR: lr / 100, warmupSteps: warmup)
+            return try CosineWarmupLR(maxUpdate: totalSteps, baseLR: lr, finalLR: finalLR ?? lr / 100, warmupSteps: warmup)
         }
     }
 

@@ -16,6 +16,8 @@ public enum ZooModel {
     case translation(any EncoderDecoder, source: Vocab, target: Vocab)
     /// Decomposable attention (15.5) and its vocabulary.
     case nli(DecomposableAttention, vocab: Vocab)
+    /// A decoder-only Transformer language model (the `gpt` recipe), its vocabulary and tokenisation.
+    case gpt(GPT, vocab: Vocab, tokens: TokenKind)
 
     /// The model itself (to move, evaluate or train further).
     public var module: Module {
@@ -23,15 +25,17 @@ public enum ZooModel {
         case let .languageModel(m, _, _): return m
         case let .translation(m, _, _): return m
         case let .nli(m, _): return m
+        case let .gpt(m, _, _): return m
         }
     }
 
-    /// The kind stored in checkpoints: "language-model", "seq2seq", "bahdanau", "transformer", "nli".
+    /// The kind stored in checkpoints: "language-model", "seq2seq", "bahdanau", "transformer", "nli", "gpt".
     public var kind: String {
         switch self {
         case .languageModel: return "language-model"
         case let .translation(m, _, _): return m.modelConfig.kind
         case .nli: return "nli"
+        case .gpt: return "gpt"
         }
     }
 
@@ -48,6 +52,8 @@ public enum ZooModel {
             ]
         case let .nli(m, vocab):
             return ["kind": kind, "config": try Training.json(m.config), "vocab": try Training.json(vocab)]
+        case let .gpt(m, vocab, tokens):
+            return ["kind": kind, "config": try Training.json(m.config), "vocab": try Training.json(vocab), "tokens": tokens.rawValue]
         }
     }
 
@@ -76,6 +82,14 @@ public enum ZooModel {
         case "nli":
             let predictor = try NLIPredictor(checkpoint: url, on: backend)
             loaded = .nli(predictor.model, vocab: predictor.vocab)
+        case "gpt":
+            let file = try SafeTensorsFile.read(from: url)
+            let config = try Training.decodeConfig(GPTConfig.self, file.metadata["extra.config"], path: url.path)
+            let model = try GPT(config, on: backend, rng: HostRNG(seed: 0))
+            try Checkpoint.load(file, path: url.path, into: model)
+            loaded = .gpt(
+                model, vocab: try Training.decode(Vocab.self, file.metadata["extra.vocab"], key: "vocab", path: url.path),
+                tokens: try LanguageModelTask.tokenKind(file.metadata, path: url.path))
         case nil:
             throw ZooError.badCheckpoint(
                 path: url.path,
@@ -85,7 +99,7 @@ public enum ZooModel {
         case let other?:
             throw ZooError.badCheckpoint(
                 path: url.path,
-                detail: "unknown model kind '\(other)'; this Dive knows language-model, seq2seq, bahdanau, transformer and nli")
+                detail: "unknown model kind '\(other)'; this Dive knows language-model, seq2seq, bahdanau, transformer, nli and gpt")
         }
         loaded.module.eval()
         return loaded
@@ -100,10 +114,12 @@ public enum ZooModel {
         return (m, vocab)
     }
 
-    /// A language model's tokenisation (characters or words); nil for the other kinds.
+    /// A language model's or GPT's tokenisation (characters or words); nil for the other kinds.
     public var tokenKind: TokenKind? {
-        guard case let .languageModel(_, _, tokens) = self else { return nil }
-        return tokens
+        switch self {
+        case let .languageModel(_, _, tokens), let .gpt(_, _, tokens): return tokens
+        default: return nil
+        }
     }
 
     /// The encoder–decoder and its vocabularies, or an error naming what the checkpoint holds.
