@@ -98,7 +98,9 @@ import Testing
         #expect(read.file_version == 2, "file_version \(read.file_version)")
         let epochs = try expectSameFigures(read, log)
         #expect(epochs == [1, 2, 3])
-        #expect(Set(read.scalars.keys) == ["loss", "perplexity", "tokens_per_s", "lr", "step/lr"])
+        #expect(Set(read.scalars.keys) == ["loss", "perplexity", "tokens_per_s", "lr", "grad_norm", "step/lr"])
+        let norms = try logLines(log).map { try #require($0["grad_norm"] as? Double) }
+        #expect(norms.count == 3 && norms.allSatisfy { $0.isFinite && $0 > 0 }, "gradient norms \(norms)")
         let steps = try #require(Int(try SafeTensorsFile.read(from: checkpoint).metadata["step"] ?? ""))
         let lastLR = try #require(try logLines(log).last?["lr"] as? Double)
         expectStepLearningRates(read, steps: steps, lastLR: lastLR)
@@ -140,7 +142,7 @@ import Testing
         let history = try trainer.run(steps: 20)  // several epochs of about 7 steps, the rate decaying every step
         #expect(history.count >= 2)
         let read = try readEvents(dir.appendingPathComponent("tb"))
-        #expect(Set(read.scalars.keys) == ["loss", "perplexity", "tokens_per_s", "lr", "validation", "step/lr"])
+        #expect(Set(read.scalars.keys) == ["loss", "perplexity", "tokens_per_s", "lr", "validation", "grad_norm", "step/lr"])
         try expectSameFigures(read, dir.appendingPathComponent("log.jsonl"))
         expectStepLearningRates(read, steps: 20, lastLR: history[history.count - 1].lr)
         let lrs = (read.scalars["step/lr"] ?? []).map { $0[1] }

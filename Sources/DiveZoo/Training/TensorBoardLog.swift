@@ -87,6 +87,7 @@ public final class TensorBoardLog {
         if let p = record.perplexity { scalars.append(("perplexity", p)) }
         scalars += [("tokens_per_s", record.tokensPerSecond), ("lr", record.lr)]
         if let v = record.validation { scalars.append(("validation", v)) }
+        if let g = record.gradientNorm { scalars.append(("grad_norm", g)) }
         return scalars
     }
 

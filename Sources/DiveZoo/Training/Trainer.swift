@@ -62,6 +62,10 @@ public final class Trainer<Task: TrainingTask> {
 private struct EpochTally {
     let epoch: Int
     let loss: EpochLoss
+    /// The sum of the steps' gradient norms, when the run writes TensorBoard events, and its steps
+    /// (this call's: a resumed epoch's earlier steps are not in it).
+    let gradientNorm: EpochLoss?
+    var normedSteps = 0
     var count: Int, minibatches: Int, correct: Int, countsCorrect: Bool
     /// Where the epoch's time, device cost and all-reduce cost are counted from.
     let firstStep: Int, t0: Double, trace0: DeviceTrace, reduce0: (seconds: Double, bytes: Int, calls: Int)
@@ -187,6 +191,7 @@ private final class Session<Task: TrainingTask> {
         if !(epoch == position.epoch && restored) { task.beginEpoch() }
         return EpochTally(
             epoch: epoch, loss: try EpochLoss(on: backend, start: resumedHere?.lossSum ?? 0),
+            gradientNorm: tensorboard == nil ? nil : try EpochLoss(on: backend),
             count: resumedHere?.count ?? 0, minibatches: resumedHere?.minibatches ?? 0,
             correct: resumedHere?.correct ?? 0, countsCorrect: (resumedHere?.correct ?? 0) > 0,
             firstStep: step, t0: Training.now(), trace0: trace0,
@@ -214,6 +219,10 @@ private final class Session<Task: TrainingTask> {
                 if let c = out.correct { tally.correct += c; tally.countsCorrect = true }
             }
             if comm.size > 1 { interrupted = try parallel.reduceGradients(params, flag: interrupted) }
+            if let sum = tally.gradientNorm {
+                try sum.add(Autograd.withoutGrad { try Tensor.globalNorm(params.compactMap(\.grad)) })
+                tally.normedSteps += 1
+            }
             let scale = try hyper.clip.flatMap { try GradientClipping.scale(params, maxNorm: $0) }
             try optimizer.step(gradScale: scale)
         }
@@ -251,6 +260,7 @@ private final class Session<Task: TrainingTask> {
             seconds: seconds, minibatches: tally.minibatches, trace: nil)
         record.count = tally.count
         if tally.countsCorrect || sums[1] > 0 { record.trainAccuracy = sums[1] / Double(max(tally.count, 1)) }
+        if let norms = tally.gradientNorm, tally.normedSteps > 0 { record.gradientNorm = try norms.read() / Double(tally.normedSteps) }
         if comm.size > 1 {
             record.allReduce = AllReduceCost(
                 seconds: parallel.reduceSeconds - tally.reduce0.seconds,

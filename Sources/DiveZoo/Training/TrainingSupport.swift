@@ -47,6 +47,9 @@ public struct EpochRecord: Codable, Equatable, Sendable {
     public var testAccuracy: Double? = nil
     /// The held-out figure, where the run has one: perplexity, BLEU or accuracy (`Evaluation`).
     public var validation: Double? = nil
+    /// The mean over the epoch's steps of the gradients' global L2 norm before clipping, measured
+    /// when the run writes TensorBoard events (one more device read per epoch).
+    public var gradientNorm: Double? = nil
     /// Data-parallel runs: what the gradients' all-reduce cost over the epoch.
     public var allReduce: AllReduceCost? = nil
 }
@@ -231,6 +234,7 @@ final class MetricsLog {
         ]
         if let p = record.perplexity { fields.insert("\"perplexity\": \(jsonNumber(p))", at: 3) }
         if let v = record.validation { fields.append("\"validation\": \(jsonNumber(v))") }
+        if let g = record.gradientNorm { fields.append("\"grad_norm\": \(jsonNumber(g))") }
         let bytes = Array(("{" + fields.joined(separator: ", ") + "}\n").utf8)
         let failure = bytes.withUnsafeBytes { AtomicFile.writeFully(handle.fileDescriptor, $0) }
         guard failure == 0 else { throw ZooError.invalidOption("cannot write the metrics log \(path): \(AtomicFile.reason(failure))") }
