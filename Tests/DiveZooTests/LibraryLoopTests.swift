@@ -52,6 +52,7 @@ import Testing
         let task = try LanguageModelTask(
             config: model.config, corpus: tokens, vocab: vocab, batchSize: 4, numSteps: 10,
             on: CPUBackend.shared, seed: 1)
+        #expect(task.batchesPerEpoch == 0 && task.nextBatch() == nil)  // before training: nothing, not a crash
         _ = try Trainer(task, hyper: Hyperparameters(epochs: 1, lr: 0.01, batchSize: 4, optimizer: .adam)).run(steps: 20)
         let url = Self.temporary("lm.safetensors")
         defer { try? FileManager.default.removeItem(at: url) }
@@ -134,6 +135,8 @@ import Testing
             let d = try linear(x) - y
             return try (d * d).mean()
         }
+        // Asked before any training: no batches and the first epoch's start, not a crash.
+        #expect(task.batchesPerEpoch == 0 && task.nextBatch() == nil && task.position.epoch == 0 && task.position.batchIndex == 0)
         let trainer = Trainer(task, hyper: Hyperparameters(epochs: 1, lr: 0.5, batchSize: 4, optimizer: .sgd, clip: nil))
         var steps: [Int] = [], epochs: [Int] = []
         trainer.onStep = { step, _, loss in

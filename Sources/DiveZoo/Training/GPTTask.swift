@@ -28,7 +28,7 @@ public final class GPTTask: TrainingTask {
     /// Windows per minibatch, and minibatches per epoch.
     public let batchSize: Int, batchesPerEpoch: Int
     private let seed: UInt64
-    private var cursor = LoaderPosition(epoch: 0, batchIndex: 0, rng: DataRNG(seed: 0))
+    private var cursor = LoaderPosition.notStarted
 
     /// A fresh GPT of `config` (initialised from `seed`) over `corpus`; `heldOut` needs at least one
     /// window (blockSize + 1 tokens), `corpus` one more than that.

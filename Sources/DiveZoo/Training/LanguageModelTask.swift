@@ -123,12 +123,12 @@ public final class LanguageModelTask: TrainingTask {
             randomIter: randomIter, position: position)
     }
 
-    /// The loader's position (after `startData`).
-    public var position: LoaderPosition { data!.position }
-    /// The loader's minibatches per epoch (after `startData`).
-    public var batchesPerEpoch: Int { data!.batchesPerEpoch }
-    /// The loader's next batch-major `TokenBatch`, or nil at the epoch's end.
-    public func nextBatch() -> TokenBatch? { data!.next() }
+    /// The loader's position; before `startData`, the start of the first epoch.
+    public var position: LoaderPosition { data?.position ?? .notStarted }
+    /// The loader's minibatches per epoch; 0 before `startData`.
+    public var batchesPerEpoch: Int { data?.batchesPerEpoch ?? 0 }
+    /// The loader's next batch-major `TokenBatch`, or nil at the epoch's end (and before `startData`).
+    public func nextBatch() -> TokenBatch? { data?.next() }
     /// The tokens of a batch: B · T.
     public func count(_ batch: TokenBatch) -> Int { batch.batchSize * batch.numSteps }
     /// Drops the hidden state: each epoch starts from `beginState`.
@@ -159,7 +159,7 @@ public final class LanguageModelTask: TrainingTask {
     public func loss(_ shard: TokenBatch, globalRows: Int) throws -> StepLoss {
         let backend = try languageModel.backend.orThrow()
         let B = shard.batchSize, T = shard.numSteps
-        if let s = state, data!.carriesState {
+        if let s = state, data?.carriesState == true {
             state = s.detached()
         } else {
             state = try languageModel.beginState(batchSize: B, on: backend)

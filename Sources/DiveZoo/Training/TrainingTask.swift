@@ -103,12 +103,17 @@ extension DatasetTask {
         loader = try DataLoader(trainingSet, batchSize: batchSize, shuffle: true, resumingFrom: position)
     }
 
-    /// The loader's position (after `startData`).
-    public var position: LoaderPosition { loader!.position }
-    /// The loader's minibatches per epoch (after `startData`).
-    public var batchesPerEpoch: Int { loader!.batchesPerEpoch }
-    /// The loader's next minibatch, or nil at the epoch's end.
-    public func nextBatch() -> Batch? { loader!.next() }
+    /// The loader's position; before `startData`, the start of the first epoch.
+    public var position: LoaderPosition { loader?.position ?? .notStarted }
+    /// The loader's minibatches per epoch; 0 before `startData`.
+    public var batchesPerEpoch: Int { loader?.batchesPerEpoch ?? 0 }
+    /// The loader's next minibatch, or nil at the epoch's end (and before `startData`).
+    public func nextBatch() -> Batch? { loader?.next() }
+}
+
+extension LoaderPosition {
+    /// What a task reports as its position before `startData`: the first epoch's start.
+    static let notStarted = LoaderPosition(epoch: 0, batchIndex: 0, rng: DataRNG(seed: 0))
 }
 
 /// Rows `range` of a row-major (rows, width) array.
