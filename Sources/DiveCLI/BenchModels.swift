@@ -63,6 +63,8 @@ struct ModelsBench: ParsableCommand, LoggingCommand {
                         history = try lm.train(o).history
                     } else if let t = recipe as? any TranslationRecipe {
                         history = try t.train(o).history
+                    } else if let g = recipe as? GPTRecipe {
+                        history = try g.train(o).history
                     } else {
                         throw ZooError.invalidOption("\(name) is not a training recipe")
                     }
