@@ -37,6 +37,10 @@ typedef struct {
     void (*sigmoid)(const float *x, float *y, long n);
     /// Σ x[i]² (blocks of 4096 added in double).
     float (*sum_of_squares)(const float *x, long n);
+    /// One Adam (AdamW) step over n parameters, PyTorch's formulas: g' = g·gscale + l2·p;
+    /// m = β1 m + (1-β1) g'; v = β2 v + (1-β2) g'²; p = p·decay - step·m / (√v / c2root + eps).
+    void (*adam_update)(float *p, const float *g, float *m, float *v, long n, float gscale, float l2, float beta1,
+                        float beta2, float decay, float step, float c2root, float eps);
 
     /// Σ exp(x[i] - max) over a row, with the row's maximum (NaN skipped) in *max; each term also
     /// goes to y unless y is NULL. The cross-entropy's log-sum-exp is *max + log(Σ).

@@ -43,6 +43,17 @@ extension CPUBackend {
         let stepSize = lr / c1, c2root = c2.squareRoot()
         let decay: T = h.decoupled ? 1 - lr * wd : 1
         let l2: T = h.decoupled ? 0 : wd
+        if T.self == Float.self {  // the vector kernel
+            let f = { (x: T) in Float(x) }
+            let (pf, gf) = (param.cpuPointer(Float.self), grad.cpuPointer(Float.self))
+            let (mf, vf) = (m.cpuPointer(Float.self), v.cpuPointer(Float.self))
+            Parallel.forRanges(param.count, costPerItem: 16) { r in
+                CPUKernels.table.adam_update(
+                    pf + r.lowerBound, gf + r.lowerBound, mf + r.lowerBound, vf + r.lowerBound, r.count, f(gscale), f(l2), f(b1),
+                    f(b2), f(decay), f(stepSize), f(c2root), f(eps))
+            }
+            return
+        }
         Parallel.forRanges(param.count, costPerItem: 16) { r in
             for i in r {
                 let gi = g[i] * gscale + l2 * p[i]
