@@ -45,8 +45,12 @@ struct TextScanner {
                     throw DataError.unreadable(path: file.path, reason: String(cString: strerror(errno)))
                 }
                 fileBytes += n; read += n
-                let available = carried + n
-                let used = try state.decode(UnsafeBufferPointer(start: buffer, count: available), atEnd: n == 0, word: &word, sink: &sink)
+                let available = carried + n, used: Int
+                do {
+                    used = try state.decode(UnsafeBufferPointer(start: buffer, count: available), atEnd: n == 0, word: &word, sink: &sink)
+                } catch is LineGoesOn {
+                    throw try state.restOfLine(fd, buffer: buffer, capacity: chunkSize)
+                }
                 carried = available - used
                 if carried > 0 { memmove(buffer, buffer + used, carried) }  // at most 3 bytes
                 progress(read)
@@ -141,17 +145,38 @@ struct TextScanner {
             return n
         }
 
-        private func binary() -> DataError {
+        func binary() -> DataError {
             .unusableText(path: path, line: line, reason: "a NUL byte: this is a binary file, not UTF-8 text")
         }
 
-        /// Invalid UTF-8 at `start`, or a binary file when a NUL byte follows on the same line.
-        private func invalid(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> DataError {
+        func invalidUTF8() -> DataError { .invalidUTF8(path: path, line: line) }
+
+        /// Invalid UTF-8 at `start`, or a binary file when a NUL byte follows on the same line
+        /// (a line checked whole says binary, as `TextFile`'s lines did); `LineGoesOn` when
+        /// the line goes on past the chunk.
+        private func invalid(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Error {
             for byte in bytes[start...] {
                 if byte == 0 { return binary() }
-                if byte == 0x0A || byte == 0x0D { break }
+                if byte == 0x0A || byte == 0x0D { return invalidUTF8() }
             }
-            return .invalidUTF8(path: path, line: line)
+            return LineGoesOn()
+        }
+
+        /// After invalid UTF-8 on a line that goes on past the chunk: reads on to the line's end,
+        /// and returns a binary file's error if a NUL byte comes first, else invalid UTF-8.
+        func restOfLine(_ fd: Int32, buffer: UnsafeMutablePointer<UInt8>, capacity: Int) throws -> DataError {
+            while true {
+                let n = Foundation.read(fd, buffer, capacity)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { return invalidUTF8() }
+                for byte in UnsafeBufferPointer(start: buffer, count: n) {
+                    if byte == 0 { return binary() }
+                    if byte == 0x0A || byte == 0x0D { return invalidUTF8() }
+                }
+            }
         }
     }
+
+    /// Invalid UTF-8 on a line that goes on past the chunk read (the scanner reads on for a NUL byte).
+    private struct LineGoesOn: Error {}
 }
