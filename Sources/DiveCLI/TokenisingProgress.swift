@@ -7,7 +7,7 @@ import Foundation
 /// The progress line of a text's two passes, on standard error when it is a terminal.
 final class TokenisingProgress {
     private let label: String
-    private var lastDraw = -1.0, drewPass = 0
+    private var lastDraw = -1.0, drewPass = 0, finishedPass = 0
 
     init(path: String) { label = "tokenising \(path)" }
 
@@ -20,8 +20,9 @@ final class TokenisingProgress {
 
     func update(_ p: TextProgress) {
         let done = p.bytesRead >= p.totalBytes
-        guard done || p.seconds - lastDraw >= 0.1 || p.pass != drewPass else { return }
+        guard finishedPass != p.pass, done || p.seconds - lastDraw >= 0.1 || p.pass != drewPass else { return }
         lastDraw = p.seconds; drewPass = p.pass
+        if done { finishedPass = p.pass }
         let mb = 1e6, percent = p.totalBytes > 0 ? 100 * Double(p.bytesRead) / Double(p.totalBytes) : 100
         let text = String(
             format: "\r%@: %@ %3.0f%% (%.0f of %.0f MB, %.0f MB/s)   ", label as NSString,
