@@ -12,7 +12,7 @@ enum KeepOption: String, ExpressibleByArgument, CaseIterable { case last, best }
 struct TextOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
-            "Train a language model (rnn, gru, lstm, deep-lstm, bi-lstm, the -scratch ones, gpt) on this UTF-8 text, or on the .txt files of this folder (in name order, a newline between two), instead of the book's data.",
+            "Train a language model (rnn, gru, lstm, deep-lstm, bi-lstm, the -scratch ones, gpt) on this UTF-8 text, or on the .txt files of this folder (in name order, a newline between two), instead of the book's data. A text of 4 MiB or more is tokenised once, into a token file under $DIVE_CACHE/text (default ~/.cache/dive/text) that later runs on the unchanged text map.",
             valueName: "path")) var text: String?
     @Option(
         help: ArgumentHelp(
@@ -32,9 +32,10 @@ struct TextOptions: ParsableArguments {
             "last: keep the last epoch's checkpoint; best: also keep the epoch with the lowest held-out perplexity beside it, as <checkpoint>.best.safetensors (runs/<recipe>.best.safetensors by default; needs held-out data)."
     ) var keep = KeepOption.last
 
-    /// Puts the options into `o` for `recipe`: the text is read and the corpus checked (held-out
-    /// part, one minibatch) now, so that bad data stops the run with one line before any file is
-    /// written. Returns the line that describes a text of one's own.
+    /// Puts the options into `o` for `recipe`: the text is read (a big one from its token file
+    /// under DIVE_CACHE, made on the first run: `TextCorpusCache`) and the corpus checked
+    /// (held-out part, one minibatch) now, so that bad data stops the run with one line before any
+    /// file is written. Returns the line that describes a text of one's own.
     func apply(to o: inout RunOptions, recipe: any Recipe) throws -> String? {
         let given = text != nil || validFraction != nil || keep == .best
         let flags = [
@@ -55,7 +56,9 @@ struct TextOptions: ParsableArguments {
         }
         if let minFreq { try require(minFreq >= 1, "--min-freq must be at least 1 (got \(minFreq))") }
         if let path = text {
-            o.text = try TextCorpus(reading: URL(fileURLWithPath: path), tokens: kind ?? .char, minFreq: minFreq)
+            o.text = try TextCorpusCache.corpus(
+                reading: URL(fileURLWithPath: path), tokens: kind ?? .char, minFreq: minFreq,
+                progress: TokenisingProgress.handler(path: path, show: o.communicator.isRoot))
         } else {
             try require(
                 kind == nil && minFreq == nil, "--\(kind != nil ? "tokens" : "min-freq") needs --text (the book's data is characters)")

@@ -31,6 +31,10 @@ struct TrainCommand: ParsableCommand, LoggingCommand {
         help: "AdamW's decoupled weight decay, or Adam's L2 penalty (default: the recipe's; PyTorch's 0.01 for AdamW, 0 for Adam).")
     var weightDecay: Float?
     @Option(help: "Checkpoint file (default: runs/<recipe>.safetensors; missing folders are created).") var checkpoint: String?
+    @Option(
+        help: ArgumentHelp(
+            "Stop after this many optimiser steps in all, the last epoch ending early (the schedule spans them); for the recipes that train through the shared trainer: the language models, seq2seq, bahdanau, transformer and nli.",
+            valueName: "n")) var steps: Int?
     @Option(name: .customLong("checkpoint-every"), help: "Epochs between checkpoints.") var checkpointEvery = 25
     @Flag(help: "Continue from the checkpoint.") var resume = false
     @Option(
@@ -93,6 +97,14 @@ struct TrainCommand: ParsableCommand, LoggingCommand {
                 o.override(\.batchSize, batchSize)
             }
             try require(checkpointEvery >= 1, "--checkpoint-every must be at least 1 (got \(checkpointEvery))")
+            if let steps {
+                try require(steps >= 1, "--steps must be at least 1 (got \(steps))")
+                try require(
+                    r is LanguageModelRecipe || r is any TranslationRecipe || r is NLIRecipe,
+                    "--steps is for the recipes that train through the shared trainer (the language models, seq2seq, bahdanau, transformer, nli), not \(r.name)"
+                )
+                o.steps = steps
+            }
             try require((1...maxBeam).contains(beam), "--beam must be in 1…\(maxBeam) (got \(beam))")
             try require(lengthPenalty.isFinite && lengthPenalty >= 0, "--length-penalty must be a number ≥ 0 (got \(lengthPenalty))")
             if let adamBeta2 { try require(adamBeta2 > 0 && adamBeta2 < 1, "--adam-beta2 must be in (0, 1) (got \(adamBeta2))") }
@@ -152,7 +164,7 @@ struct TrainCommand: ParsableCommand, LoggingCommand {
                 if h.adamBeta2 != nil || h.adamEps != nil { extras += ", Adam β2 \(h.adamBeta2 ?? 0.999) ε \(h.adamEps ?? 1e-8)" }
                 if let d = h.weightDecay { extras += ", weight decay \(d)" }
                 print(
-                    "\(r.name) (\(edition == .en ? r.listing.enSection : r.listing.section), \(edition.rawValue)): \(h.epochs) epochs, lr \(h.lr), batch \(h.batchSize), \(h.optimizer.rawValue), clip \(h.clip.map { "\($0)" } ?? "off")\(extras), device \(o.device)\(ranks)"
+                    "\(r.name) (\(edition == .en ? r.listing.enSection : r.listing.section), \(edition.rawValue)): \(h.epochs) epochs\(o.steps.map { " (at most \($0) steps)" } ?? ""), lr \(h.lr), batch \(h.batchSize), \(h.optimizer.rawValue), clip \(h.clip.map { "\($0)" } ?? "off")\(extras), device \(o.device)\(ranks)"
                 )
                 if let textLine { print(textLine) }
             }

@@ -43,8 +43,8 @@ public enum SequencePartitioning: String, Codable, Sendable {
 /// `next()` returns the batches of the current epoch, then `nil` once; the call after that
 /// starts the next epoch. `position` can be stored and passed to `init(...resumingFrom:)`.
 public struct SequenceDataLoader: Sendable {
-    /// The token indices, in text order.
-    public let corpus: [Int32]
+    /// The token indices, in text order (in memory, or mapped from a token file).
+    public let corpus: TokenStream
     /// Rows per minibatch.
     public let batchSize: Int
     /// Time steps per row.
@@ -70,6 +70,12 @@ public struct SequenceDataLoader: Sendable {
     /// A loader at the start of epoch 0. Throws if the corpus is too short to give at least one
     /// minibatch whatever the offset.
     public init(corpus: [Int32], batchSize: Int, numSteps: Int, partitioning: SequencePartitioning, seed: UInt64 = 0) throws {
+        try self.init(corpus: TokenStream(corpus), batchSize: batchSize, numSteps: numSteps, partitioning: partitioning, seed: seed)
+    }
+
+    /// A loader at the start of epoch 0 over a token stream (a mapped token file is read as the
+    /// batches need it, not copied).
+    public init(corpus: TokenStream, batchSize: Int, numSteps: Int, partitioning: SequencePartitioning, seed: UInt64 = 0) throws {
         try self.init(
             corpus: corpus, batchSize: batchSize, numSteps: numSteps, partitioning: partitioning,
             resumingFrom: LoaderPosition(epoch: 0, batchIndex: 0, rng: DataRNG(seed: seed)))
@@ -78,6 +84,15 @@ public struct SequenceDataLoader: Sendable {
     /// A loader that continues from a stored position.
     public init(
         corpus: [Int32], batchSize: Int, numSteps: Int, partitioning: SequencePartitioning,
+        resumingFrom position: LoaderPosition
+    ) throws {
+        try self.init(
+            corpus: TokenStream(corpus), batchSize: batchSize, numSteps: numSteps, partitioning: partitioning, resumingFrom: position)
+    }
+
+    /// A loader over a token stream that continues from a stored position.
+    public init(
+        corpus: TokenStream, batchSize: Int, numSteps: Int, partitioning: SequencePartitioning,
         resumingFrom position: LoaderPosition
     ) throws {
         guard batchSize > 0, numSteps > 0 else {

@@ -1,7 +1,8 @@
 // TextCorpus.swift: a text of one's own as a language model's token stream (`dive train <lm> --text`):
 // one UTF-8 file, or a folder's .txt files in name order joined by a newline; characters or words;
 // a vocabulary with a minimum frequency. Text that cannot be trained on is a one-line error naming
-// the file (and the line of a NUL byte or of the first invalid UTF-8).
+// the file (and the line of a NUL byte or of the first invalid UTF-8). Read in two streaming passes
+// (`TextTokenizer`); a big text's ids come from a token file (`TokenFile`) mapped into memory.
 import Foundation
 
 /// A text of one's own as one token stream and its vocabulary.
@@ -19,8 +20,8 @@ public struct TextCorpus: Sendable {
     public let minFreq: Int
     /// The vocabulary of the whole text.
     public let vocab: Vocab
-    /// The token indices of the whole text.
-    public let corpus: [Int32]
+    /// The token indices of the whole text, in memory or mapped from a token file.
+    public let corpus: TokenStream
 
     /// The minimum frequency unless one is given: 1 for characters (every character kept, as in the
     /// book), 2 for words (a word seen once reads as `<unk>`, so the model learns `<unk>` too).
@@ -28,34 +29,31 @@ public struct TextCorpus: Sendable {
 
     /// Reads a UTF-8 file, or the `.txt` files of a folder (sorted by name, a newline between two
     /// files), as `tokens` with a vocabulary of the tokens seen at least `minFreq` times (default
-    /// `defaultMinFreq(tokens)`). Throws `DataError` naming the file: missing, empty, a folder
-    /// without `.txt` files, a NUL byte (binary), invalid UTF-8 (with the line), or fewer than two
-    /// distinct symbols in the corpus.
+    /// `defaultMinFreq(tokens)`), in two streaming passes (`TextTokenizer`), the ids kept in
+    /// memory. Throws `DataError` naming the file: missing, empty, a folder without `.txt` files,
+    /// a NUL byte (binary), invalid UTF-8 (with the line), or fewer than two distinct symbols in
+    /// the corpus.
     public init(reading url: URL, tokens: TokenKind = .char, minFreq: Int? = nil) throws {
-        let minFreq = minFreq ?? Self.defaultMinFreq(tokens)
-        guard minFreq >= 1 else { throw DataError.invalidArgument("the minimum frequency must be at least 1 (got \(minFreq))") }
-        let files = try Self.files(url)
-        var stream: [String] = []
-        for (k, file) in files.enumerated() {
-            if k > 0 && tokens == .char { stream.append("\n") }
-            try Self.appendTokens(of: file, as: tokens, to: &stream)
+        try self.init(TextTokenizer(reading: url, tokens: tokens, minFreq: minFreq))
+    }
+
+    /// The text a first pass counted, with the ids of its second pass kept in memory.
+    public init(_ text: TextTokenizer, progress: ((TextProgress) -> Void)? = nil) throws {
+        var filled = 0
+        let corpus = try TokenStream(count: text.count) { buffer in
+            try text.encode(progress: progress) { ids in
+                let room = Swift.max(0, Swift.min(ids.count, buffer.count - filled))  // a text that grew is refused by `encode`
+                _ = UnsafeMutableBufferPointer(rebasing: buffer[filled..<(filled + room)]).initialize(from: ids.prefix(room))
+                filled += ids.count
+            }
+            return filled
         }
-        let unit = tokens == .char ? "character" : "word"
-        guard !stream.isEmpty else {
-            throw DataError.unusableText(path: url.path, line: nil, reason: "no \(unit)s to learn (only whitespace)")
-        }
-        let vocab = Vocab(stream, minFreq: minFreq)
-        let corpus = stream.map { Int32(vocab[$0]) }
-        let distinct = Set(corpus).count
-        guard distinct >= 2 else {
-            let only = vocab.token(at: Int(corpus[0]))
-            throw DataError.unusableText(
-                path: url.path, line: nil,
-                reason:
-                    "its vocabulary has one symbol (\(only.debugDescription)) with a minimum frequency of \(minFreq); a language model needs at least two: give a longer, more varied text\(minFreq > 1 ? " or a lower --min-freq" : "")"
-            )
-        }
-        self.path = url.path; self.tokens = tokens; self.minFreq = minFreq
+        self.init(path: text.path, tokens: text.tokens, minFreq: text.minFreq, vocab: text.vocab, corpus: corpus)
+    }
+
+    /// A corpus from its parts (a token file's).
+    public init(path: String, tokens: TokenKind, minFreq: Int, vocab: Vocab, corpus: TokenStream) {
+        self.path = path; self.tokens = tokens; self.minFreq = minFreq
         self.vocab = vocab; self.corpus = corpus
     }
 
@@ -76,28 +74,5 @@ public struct TextCorpus: Sendable {
                 path: url.path, line: nil, reason: "the folder has no .txt files; give a UTF-8 text file, or a folder of .txt files")
         }
         return texts.map { url.appendingPathComponent($0) }
-    }
-
-    /// Appends the tokens of one file: its lines joined by `\n` (characters), or their words.
-    static func appendTokens(of url: URL, as kind: TokenKind, to stream: inout [String]) throws {
-        let file: TextFile
-        do { file = try TextFile.read(url) } catch DataError.emptyFile(let path) {
-            throw DataError.unusableText(path: path, line: nil, reason: "the file is empty; give a UTF-8 text with something to learn")
-        }
-        var first = true
-        try file.forEachLine { number, bytes in
-            guard !bytes.contains(0) else {
-                throw DataError.unusableText(path: file.path, line: number, reason: "a NUL byte: this is a binary file, not UTF-8 text")
-            }
-            let line = try file.decode(bytes, number: number)
-            switch kind {
-            case .char:
-                if !first { stream.append("\n") }
-                stream.append(contentsOf: line.unicodeScalars.lazy.map { String($0) })
-            case .word:
-                stream.append(contentsOf: splitOnWhitespace(line))
-            }
-            first = false
-        }
     }
 }

@@ -94,6 +94,11 @@ where Items.Element == Item {
             counts.append(1)
         }
     }
+    return ranked(seen, counts)
+}
+
+/// Items in first-seen order with their counts, sorted by descending count, ties in first-seen order.
+func ranked<Item>(_ seen: [Item], _ counts: [Int]) -> [(item: Item, count: Int)] {
     // Sorting indices with an explicit tie-break on first-seen order keeps this stable
     // whatever sort algorithm the standard library uses.
     let order = seen.indices.sorted { counts[$0] != counts[$1] ? counts[$0] > counts[$1] : $0 < $1 }

@@ -138,6 +138,26 @@ import Testing
         try CLI.succeed(["train", "gru", "--text", story.path, "--epochs", "2", "--resume", "--checkpoint", ckpt])
     }
 
+    /// `--steps`: the run stops after that many optimiser steps, in its first epoch here; a
+    /// recipe that does not train through the trainer refuses it.
+    @Test func stepsStopTheRunAfterThatManyOptimiserSteps() throws {
+        let dir = try CLI.folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let text = dir.appendingPathComponent("story.txt"), ckpt = dir.appendingPathComponent("lstm.safetensors")
+        try Data(Self.text().utf8).write(to: text)
+        let log = dir.appendingPathComponent("log.jsonl")
+        let output = try CLI.succeed([
+            "train", "lstm", "--text", text.path, "--epochs", "5", "--steps", "3", "--checkpoint", ckpt.path, "--log", log.path
+        ])
+        #expect(output.contains("5 epochs (at most 3 steps)"), "\(output)")
+        #expect(try logged(log).count == 1)
+        #expect(try SafeTensorsFile.read(from: ckpt).metadata["step"] == "3")
+        for (flags, message) in [(["numerics"], "--steps is for the recipes"), (["lstm", "--steps", "0"], "--steps must be at least 1")] {
+            let r = try CLI.run(["train"] + flags + (flags.count == 1 ? ["--steps", "3"] : []))
+            #expect(r.status == 1 && r.output.contains(message), "\(r.output)")
+        }
+    }
+
     @Test func theBooksDataHoldsOutItsEndWhenAsked() throws {
         let dir = try CLI.folder()
         defer { try? FileManager.default.removeItem(at: dir) }

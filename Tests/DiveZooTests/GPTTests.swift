@@ -113,7 +113,7 @@ import Testing
         let held = all.count / 10
         let config = GPTConfig(vocabSize: vocab.count, blockSize: 16, layers: 1, heads: 2, width: 16, dropout: 0)
         let task = try GPTTask(
-            config: config, corpus: Array(all[..<(all.count - held)]), heldOut: Array(all[(all.count - held)...]), vocab: vocab,
+            config: config, corpus: TokenStream(all[..<(all.count - held)]), heldOut: TokenStream(all[(all.count - held)...]), vocab: vocab,
             tokens: .char, batchSize: 8, batchesPerEpoch: 100, on: CPUBackend.shared, seed: 1)
         let hyper = Hyperparameters(
             epochs: 3, lr: 3e-3, batchSize: 8, optimizer: .adamw, clip: 1, schedule: .cosine, warmupSteps: 10, adamBeta2: 0.99,

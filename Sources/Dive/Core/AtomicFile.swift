@@ -19,14 +19,35 @@ public enum AtomicFile {
 
     /// Replaces the file at `url` (or a symlink's target) with `data` atomically; a failure leaves the old.
     public static func write(_ data: Data, to url: URL) throws {
+        try write(to: url) { write in try data.withUnsafeBytes { try write($0) } }
+    }
+
+    /// Replaces the file at `url` (or a symlink's target) atomically with the bytes `body` passes,
+    /// in as many pieces as it likes, to the function it is given: a big file is written without
+    /// being held in memory. An error `body` throws (or a failed write) leaves the old file, and
+    /// is rethrown (a failed write as `AtomicFileError`).
+    public static func write(to url: URL, _ body: (_ write: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
         let target = try regularTarget(url)
         let dir = target.deletingLastPathComponent()
         let temp = dir.appendingPathComponent(
             "\(temporaryPrefix)\(target.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max))")
         let fd = open(temp.path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
         guard fd >= 0 else { throw AtomicFileError(path: url.path, reason: reason(errno)) }
-        var failure = data.withUnsafeBytes { writeFully(fd, $0) }
-        if failure == 0, fsync(fd) != 0 { failure = errno }
+        var failure: Int32 = 0
+        do {
+            try body { bytes in
+                failure = writeFully(fd, bytes)
+                if failure != 0 { throw AtomicFileError(path: url.path, reason: reason(failure)) }
+            }
+        } catch {
+            close(fd)
+            unlink(temp.path)
+            if let error = error as? AtomicFileError, failure != 0 {
+                throw AtomicFileError(path: error.path, reason: error.reason + "; the previous file, if any, is unchanged")
+            }
+            throw error
+        }
+        if fsync(fd) != 0 { failure = errno }
         close(fd)
         if failure == 0, rename(temp.path, target.path) != 0 { failure = errno }
         if failure != 0 {

@@ -21,21 +21,8 @@ enum KernelFiles {
         return text
     }
 
-    /// $DIVE_CACHE, else $XDG_CACHE_HOME/dive, else ~/.cache/dive; then /kernels.
-    static let cacheDirectory: URL? = {
-        let env = ProcessInfo.processInfo.environment
-        let base: URL
-        if let dir = env["DIVE_CACHE"], !dir.isEmpty {
-            base = URL(fileURLWithPath: dir)
-        } else if let xdg = env["XDG_CACHE_HOME"], !xdg.isEmpty {
-            base = URL(fileURLWithPath: xdg).appendingPathComponent("dive")
-        } else {
-            base = FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/dive")
-        }
-        let dir = base.appendingPathComponent("kernels")
-        do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch { return nil }
-        return dir
-    }()
+    /// The cache's kernels folder: `CacheFolder.folder("kernels")`.
+    static let cacheDirectory: URL? = CacheFolder.folder("kernels")
 
     /// 64-bit FNV-1a over the parts, separated by NUL.
     static func fnv1a(_ parts: [String]) -> UInt64 {

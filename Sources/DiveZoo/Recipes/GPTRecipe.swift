@@ -50,12 +50,12 @@ public struct GPTRecipe: TextTrainable {
         guard fraction > 0 && fraction < 1 else {
             throw ZooError.invalidOption("gpt: --valid-fraction must be in (0, 1): the held-out loss is its figure (got \(fraction))")
         }
-        let source: String, all: [Int32], vocab: Vocab, tokens: TokenKind
+        let source: String, all: TokenStream, vocab: Vocab, tokens: TokenKind
         if let text = options.text {
             (source, all, vocab, tokens) = (text.path, text.corpus, text.vocab, text.tokens)
         } else {
             let book = try TimeMachine.loadCorpus(file: try options.dataDirectory.locate(.timeMachine), maxTokens: nil, edition: .zh)
-            (source, all, vocab, tokens) = ("The Time Machine", book.corpus, book.vocab, .char)
+            (source, all, vocab, tokens) = ("The Time Machine", TokenStream(book.corpus), book.vocab, .char)
         }
         let held = Int((Double(all.count) * fraction).rounded())
         let T = Self.blockSize
@@ -65,8 +65,8 @@ public struct GPTRecipe: TextTrainable {
             )
         }
         return LanguageModelCorpus(
-            source: source, train: Array(all[..<(all.count - held)]), heldOut: Array(all[(all.count - held)...]), vocab: vocab,
-            tokens: tokens)
+            source: source, train: TokenStream(rebasing: all[..<(all.count - held)]),
+            heldOut: TokenStream(rebasing: all[(all.count - held)...]), vocab: vocab, tokens: tokens)
     }
 
     /// Trains and returns the model with its history.

@@ -9,10 +9,10 @@ import Foundation
 public struct LanguageModelCorpus: Sendable {
     /// Where the tokens come from, as errors name it: the `--text` path, or "The Time Machine".
     public var source: String
-    /// The tokens trained on: the corpus without its held-out end.
-    public var train: [Int32]
+    /// The tokens trained on: the corpus without its held-out end (a view of the corpus, not a copy).
+    public var train: TokenStream
     /// The corpus's last tokens, held out for validation (empty: none).
-    public var heldOut: [Int32]
+    public var heldOut: TokenStream
     /// The vocabulary of the whole corpus.
     public var vocab: Vocab
     /// Characters (the book's) or words.
@@ -29,12 +29,12 @@ extension LanguageModelRecipe {
         guard fraction >= 0 && fraction < 1 else {
             throw ZooError.invalidOption("--valid-fraction must be in [0, 1) (got \(fraction))")
         }
-        let source: String, all: [Int32], vocab: Vocab, tokens: TokenKind
+        let source: String, all: TokenStream, vocab: Vocab, tokens: TokenKind
         if let text = options.text {
             (source, all, vocab, tokens) = (text.path, text.corpus, text.vocab, text.tokens)
         } else {
             let book = try corpus(options)
-            (source, all, vocab, tokens) = ("The Time Machine", book.corpus, book.vocab, .char)
+            (source, all, vocab, tokens) = ("The Time Machine", TokenStream(book.corpus), book.vocab, .char)
         }
         let steps = numSteps(options.preset), batchSize = options.resolve(defaults(options.preset)).batchSize
         let unit = tokens == .char ? "characters" : "words"
@@ -45,8 +45,8 @@ extension LanguageModelRecipe {
             )
         }
         let data = LanguageModelCorpus(
-            source: source, train: Array(all[..<(all.count - held)]), heldOut: Array(all[(all.count - held)...]), vocab: vocab,
-            tokens: tokens)
+            source: source, train: TokenStream(rebasing: all[..<(all.count - held)]),
+            heldOut: TokenStream(rebasing: all[(all.count - held)...]), vocab: vocab, tokens: tokens)
         // The loader the task will use, made once here so that a short corpus stops the run before
         // any file is written.
         do {

@@ -86,7 +86,7 @@ public struct LanguageModelRecipe: Recipe {
             recipe: name, config: config(options.preset, vocabSize: prepared.vocab.count), corpus: prepared.train,
             vocab: prepared.vocab, tokens: prepared.tokens, heldOut: prepared.heldOut, preset: options.preset, hyper: hyper,
             numSteps: numSteps(options.preset), randomIter: randomIter, on: try options.backend, seed: options.seed)
-        let history = try Trainer(task, hyper: hyper, options: options).run()
+        let history = try Trainer(task, hyper: hyper, options: options).run(steps: options.steps)
         return LanguageModelRun(model: task.languageModel, vocab: prepared.vocab, tokens: prepared.tokens, history: history)
     }
 

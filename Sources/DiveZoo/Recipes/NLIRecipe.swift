@@ -118,7 +118,7 @@ public struct NLIRecipe: Recipe {
         let task = try NLITask(
             recipe: name, config: config, train: train, test: test, embedding: table, hyper: hyper,
             on: try options.backend, seed: options.seed)
-        let history = try Trainer(task, hyper: hyper, options: options).run()
+        let history = try Trainer(task, hyper: hyper, options: options).run(steps: options.steps)
         task.attention.eval()
         return (NLIRun(model: task.attention, vocab: train.vocab, history: history), train, test, note)
     }

@@ -120,6 +120,9 @@ public struct RunOptions {
     public var seed: UInt64 = 0
     /// Where checkpoints go (nil: no checkpoint file).
     public var checkpoint: URL?
+    /// An optimiser-step budget (`--steps`): training stops after this many steps in all, the last
+    /// epoch ending early (nil: the epochs). The recipes trained by `Trainer` honour it.
+    public var steps: Int?
     /// Epochs between checkpoints (the last epoch always writes one).
     public var checkpointEvery: Int = 25
     /// Whether to continue from the file at `checkpoint` (`--resume`) instead of starting anew.

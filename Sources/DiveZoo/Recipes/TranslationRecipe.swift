@@ -28,7 +28,7 @@ extension TranslationRecipe {
         let task = try TranslationTask(
             recipe: name, config: config, dataset: dataset, hyper: hyper,
             on: try options.backend, seed: options.seed)
-        let history = try Trainer(task, hyper: hyper, options: options).run()
+        let history = try Trainer(task, hyper: hyper, options: options).run(steps: options.steps)
         task.encoderDecoder.eval()
         return Seq2SeqRun(model: task.encoderDecoder, srcVocab: dataset.srcVocab, tgtVocab: dataset.tgtVocab, history: history)
     }

@@ -14,7 +14,9 @@ public enum Evaluation {
     /// the stream laid out as `batchSize` rows walked `numSteps` at a time, the state carried from
     /// one window to the next. Every token but the first of each row is predicted once; a tail too
     /// short for a full row is left out. One host read.
-    public static func perplexity(_ model: any LanguageModel, tokens: [Int32], batchSize: Int = 32, numSteps: Int = 35) throws -> Double {
+    public static func perplexity<Tokens: RandomAccessCollection>(
+        _ model: any LanguageModel, tokens: Tokens, batchSize: Int = 32, numSteps: Int = 35
+    ) throws -> Double where Tokens.Element == Int32, Tokens.Index == Int {
         guard batchSize > 0, numSteps > 0 else {
             throw ZooError.invalidOption("perplexity needs a positive batch size and number of steps, not \(batchSize) and \(numSteps)")
         }
@@ -30,7 +32,7 @@ public enum Evaluation {
                 let T = min(numSteps, rowLength - start)
                 var x = [Int32](), y = [Int32]()  // batch-major rows, as a loader cuts them
                 for b in 0..<batchSize {
-                    let row = b * rowLength + start
+                    let row = tokens.startIndex + b * rowLength + start
                     x += tokens[row..<(row + T)]
                     y += tokens[(row + 1)..<(row + 1 + T)]
                 }

@@ -24,7 +24,7 @@ public final class GPTTask: TrainingTask {
     /// The vocabulary and tokenisation, stored in checkpoints.
     public let vocab: Vocab, tokens: TokenKind
     /// The tokens trained on and those held out (each epoch's `validation` is their perplexity).
-    public let corpus: [Int32], heldOut: [Int32]
+    public let corpus: TokenStream, heldOut: TokenStream
     /// Windows per minibatch, and minibatches per epoch.
     public let batchSize: Int, batchesPerEpoch: Int
     private let seed: UInt64
@@ -33,7 +33,7 @@ public final class GPTTask: TrainingTask {
     /// A fresh GPT of `config` (initialised from `seed`) over `corpus`; `heldOut` needs at least one
     /// window (blockSize + 1 tokens), `corpus` one more than that.
     public init(
-        config: GPTConfig, corpus: [Int32], heldOut: [Int32], vocab: Vocab, tokens: TokenKind, batchSize: Int,
+        config: GPTConfig, corpus: TokenStream, heldOut: TokenStream, vocab: Vocab, tokens: TokenKind, batchSize: Int,
         batchesPerEpoch: Int, on backend: Backend, seed: UInt64
     ) throws {
         guard corpus.count > config.blockSize + 1, heldOut.count > config.blockSize, batchSize > 0, batchesPerEpoch > 0 else {
@@ -124,7 +124,7 @@ extension Evaluation {
     /// The mean next-token cross-entropy of `model` over every whole window of `blockSize` tokens
     /// of `tokens` (windows side by side, each predicting its next `blockSize` tokens), in batches
     /// of `batchSize` windows. One host read.
-    public static func meanLoss(_ model: GPT, tokens: [Int32], batchSize: Int = 64) throws -> Double {
+    public static func meanLoss(_ model: GPT, tokens: TokenStream, batchSize: Int = 64) throws -> Double {
         let T = model.config.blockSize, windows = (tokens.count - 1) / T
         guard windows > 0 else { throw ZooError.invalidOption("\(tokens.count) tokens are too few for one window of \(T)") }
         let backend = try model.backend.orThrow()

@@ -6,8 +6,8 @@ import Foundation
 /// The en v1.0 `TimeMachine(batch_size, num_steps, num_train)`: every window of `numSteps` tokens
 /// starting at 0..<numTrain, reshuffled each epoch, the last batch possibly short.
 public struct SlidingWindows: MinibatchDataset, Sendable {
-    /// The token indices of the whole corpus.
-    public let corpus: [Int32]
+    /// The token indices of the whole corpus (in memory, or mapped from a token file).
+    public let corpus: TokenStream
     /// Tokens per window.
     public let numSteps: Int
     /// The number of windows: `numTrain`, or fewer when the corpus is too short for that many.
@@ -16,6 +16,11 @@ public struct SlidingWindows: MinibatchDataset, Sendable {
     /// Windows of `numSteps` tokens over `corpus` starting at 0..<numTrain; throws unless the corpus has
     /// more than `numSteps` + 1 tokens.
     public init(corpus: [Int32], numSteps: Int, numTrain: Int) throws {
+        try self.init(corpus: TokenStream(corpus), numSteps: numSteps, numTrain: numTrain)
+    }
+
+    /// Windows over a token stream (a mapped token file is read as the batches need it).
+    public init(corpus: TokenStream, numSteps: Int, numTrain: Int) throws {
         guard corpus.count > numSteps + 1 else {
             throw ZooError.invalidOption("a corpus of \(corpus.count) tokens is too short for windows of \(numSteps)")
         }
@@ -69,7 +74,7 @@ enum LanguageModelBatches {
 
     /// The loader for a preset, starting at `start` (a run's first position, or a checkpoint's).
     static func make(
-        corpus: [Int32], preset: BookEdition, batchSize: Int, numSteps: Int, randomIter: Bool,
+        corpus: TokenStream, preset: BookEdition, batchSize: Int, numSteps: Int, randomIter: Bool,
         position start: LoaderPosition
     ) throws -> LanguageModelBatches {
         switch preset {

@@ -35,8 +35,8 @@ public final class LanguageModelTask: TrainingTask {
     /// Whether the vocabulary's tokens are characters or words, stored in checkpoints.
     public let tokens: TokenKind
     /// The tokens held out for validation (none: empty): each epoch's `validation` is their perplexity.
-    public let heldOut: [Int32]
-    private let corpus: [Int32]
+    public let heldOut: TokenStream
+    private let corpus: TokenStream
     private let preset: BookEdition
     private let batchSize: Int, numSteps: Int
     private let randomIter: Bool
@@ -49,8 +49,8 @@ public final class LanguageModelTask: TrainingTask {
     /// (zh sequential or random partitioning, en sliding windows) with `hyper`'s batch size; `heldOut`:
     /// tokens whose perplexity each epoch reports as its `validation` (at least `numSteps` + 1).
     public init(
-        recipe: String, config: LanguageModelConfig, corpus: [Int32], vocab: Vocab, tokens: TokenKind = .char,
-        heldOut: [Int32] = [], preset: BookEdition, hyper: Hyperparameters, numSteps: Int, randomIter: Bool,
+        recipe: String, config: LanguageModelConfig, corpus: TokenStream, vocab: Vocab, tokens: TokenKind = .char,
+        heldOut: TokenStream = TokenStream([]), preset: BookEdition, hyper: Hyperparameters, numSteps: Int, randomIter: Bool,
         on backend: Backend, seed: UInt64
     ) throws {
         guard heldOut.isEmpty || heldOut.count > numSteps else {
@@ -73,7 +73,7 @@ public final class LanguageModelTask: TrainingTask {
             throw ZooError.invalidOption("the model's vocabulary size \(config.vocabSize) is not the vocabulary's \(vocab.count)")
         }
         try self.init(
-            recipe: "custom", config: config, corpus: corpus, vocab: vocab, preset: .zh,
+            recipe: "custom", config: config, corpus: TokenStream(corpus), vocab: vocab, preset: .zh,
             hyper: Hyperparameters(epochs: 1, lr: 0, batchSize: batchSize, optimizer: .adam),
             numSteps: numSteps, randomIter: false, on: backend, seed: seed)
     }

@@ -86,6 +86,8 @@ private final class Session<Task: TrainingTask> {
     let optimizer: Optimizer
     var position: LoaderPosition
     var step = 0
+    /// The step the run starts from (a checkpoint's, on resuming).
+    var firstStep = 0
     var resumed = false
     /// The figures of an epoch a checkpoint stopped mid-way, and the task's carried state then.
     var partial: PartialEpoch?, restored = false
@@ -163,6 +165,7 @@ private final class Session<Task: TrainingTask> {
         (step, position, partial) = try parallel.broadcastStart(
             model: model, optimizer: optimizer, step: step, position: position,
             partial: partial)
+        firstStep = step
         do { try task.startData(at: position) } catch let error as DataError where resumed {
             throw ZooError.badCheckpoint(path: options.checkpoint?.path ?? "", detail: error.description)
         }
@@ -229,6 +232,7 @@ private final class Session<Task: TrainingTask> {
         // A rank's step waits on the others inside it (the all-reduce), so it cannot be one graph.
         try backend.runStep(asGraph: options.stepGraphs && comm.size == 1, body)
         step += 1
+        if step == firstStep + 1 { trainingLog.debug("step \(step) done, the first of this run") }
         tensorboard?.add([("step/lr", Double(optimizer.lr))], step: step)  // queued; written at the epoch's end
         try onStep?(step, optimizer.lr, stepLoss)
         try digests?.append(step: step, params)
