@@ -130,11 +130,7 @@ public struct NLIRecipe: Recipe {
         let predictor = try NLIPredictor(model: run.model, vocab: run.vocab)
         let label = try predictor.predict(premise: Self.example.premise, hypothesis: Self.example.hypothesis)
         let quoted = { (words: [String]) in "[" + words.map { "'\($0)'" }.joined(separator: ", ") + "]" }
-        var heldOut = ""
-        if let value = last.validation, let best = run.history.filter({ $0.validation != nil }).max(by: { $0.validation! < $1.validation! })
-        {
-            heldOut = String(format: ", held-out acc %.3f (best %.3f, epoch %d)", value, best.validation!, best.epoch + 1)
-        }
+        let heldOut = Training.heldOutSummary(run.history, name: "acc", format: "%.3f", lowerIsBetter: false)
         let lines = [
             "read \(train.count) training examples, \(test.count) test examples; vocab \(run.vocab.count)",
             note,

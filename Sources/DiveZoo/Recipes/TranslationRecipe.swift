@@ -46,12 +46,7 @@ extension TranslationRecipe {
     public func run(_ options: RunOptions) throws -> RecipeReport {
         let data = try self.data(options)
         let run = try train(options, data: data)
-        var heldOut = ""
-        if let last = run.history.last?.validation,
-            let best = run.history.filter({ $0.validation != nil }).max(by: { $0.validation! < $1.validation! })
-        {
-            heldOut = String(format: ", held-out BLEU %.3f (best %.3f, epoch %d)", last, best.validation!, best.epoch + 1)
-        }
+        let heldOut = Training.heldOutSummary(run.history, name: "BLEU", format: "%.3f", lowerIsBetter: false)
         var lines = [
             String(
                 format: "loss %.3f%@, %.1f tokens/sec on %@", run.loss, heldOut as NSString, run.tokensPerSecond,
