@@ -109,6 +109,22 @@ import Testing
         #expect(translated.hasPrefix("Le chat voit"), "\(translated)")
     }
 
+    @Test func resumingOnOtherPairsIsRefused() throws {
+        let dir = try CLI.folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("pairs.txt"), other = dir.appendingPathComponent("other.txt")
+        try Data(Self.pairs().utf8).write(to: file)
+        // The same vocabulary sizes, another word.
+        try Data(Self.pairs().replacingOccurrences(of: "cat", with: "cow").utf8).write(to: other)
+        let ckpt = dir.appendingPathComponent("s.safetensors").path
+        let common = ["train", "seq2seq", "--batch-size", "16", "--checkpoint", ckpt]
+        try CLI.succeed(common + ["--pairs", file.path, "--epochs", "1"])
+        let r = try CLI.run(common + ["--pairs", other.path, "--epochs", "2", "--resume"])
+        #expect(r.status == 1 && r.output.contains("other vocabularies: other sentence pairs"), "\(r.output)")
+        let resumed = try CLI.succeed(common + ["--pairs", file.path, "--epochs", "2", "--resume"])
+        #expect(heldOut(resumed, after: "held-out BLEU").count == 1, "\(resumed)")
+    }
+
     /// An SNLI folder: train as .jsonl (with one `-` label), dev as .txt, test as .jsonl; a rule a
     /// model can learn (the hypothesis repeats the premise's animal, or another one).
     static func writeSNLI(to folder: URL) throws {
