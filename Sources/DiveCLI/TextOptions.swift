@@ -1,13 +1,11 @@
 // `dive train <language model> --text PATH`: a text of one's own instead of the book's data
-// (characters or words, a minimum frequency), the end of the corpus held out for validation, and
-// the best held-out epoch's checkpoint kept. Read and checked before anything is written.
+// (characters or words, a minimum frequency), the end of the corpus held out for validation
+// (`HeldOutOptions`), and the best held-out epoch's checkpoint kept. Read and checked before
+// anything is written.
 import ArgumentParser
 import DiveData
 import DiveZoo
 import Foundation
-
-/// What `--keep` keeps besides the last epoch's checkpoint.
-enum KeepOption: String, ExpressibleByArgument, CaseIterable { case last, best }
 
 struct TextOptions: ParsableArguments {
     @Option(
@@ -22,26 +20,15 @@ struct TextOptions: ParsableArguments {
         name: .customLong("min-freq"),
         help: ArgumentHelp("With --text: tokens seen fewer times read as <unk> (default: 1 for characters, 2 for words).", valueName: "n"))
     var minFreq: Int?
-    @Option(
-        name: .customLong("valid-fraction"),
-        help: ArgumentHelp(
-            "Language models: hold out this fraction of the corpus's tokens, at its end, and report their perplexity every epoch (in [0, 1); default: 0.1 with --text, 0 on the book's data).",
-            valueName: "fraction")) var validFraction: Double?
-    @Option(
-        help:
-            "last: keep the last epoch's checkpoint; best: also keep the epoch with the lowest held-out perplexity beside it, as <checkpoint>.best.safetensors (runs/<recipe>.best.safetensors by default; needs held-out data)."
-    ) var keep = KeepOption.last
 
     /// Puts the options into `o` for `recipe`: the text is read (a big one from its token file
     /// under DIVE_CACHE, made on the first run: `TextCorpusCache`) and the corpus checked
     /// (held-out part, one minibatch) now, so that bad data stops the run with one line before any
-    /// file is written. Returns the line that describes a text of one's own.
+    /// file is written. Returns the line that describes a text of one's own. `HeldOutOptions` has
+    /// set `o.validFraction` and `o.keepBest`.
     func apply(to o: inout RunOptions, recipe: any Recipe) throws -> String? {
-        let given = text != nil || validFraction != nil || keep == .best
-        let flags = [
-            ("--text", text != nil), ("--tokens", tokens != nil), ("--min-freq", minFreq != nil),
-            ("--valid-fraction", validFraction != nil), ("--keep best", keep == .best)
-        ]
+        let given = text != nil || o.validFraction != nil || o.keepBest
+        let flags = [("--text", text != nil), ("--tokens", tokens != nil), ("--min-freq", minFreq != nil)]
         guard let lm = recipe as? any TextTrainable else {
             if let flag = flags.first(where: \.1)?.0 {
                 throw ZooError.invalidOption(
@@ -63,11 +50,6 @@ struct TextOptions: ParsableArguments {
             try require(
                 kind == nil && minFreq == nil, "--\(kind != nil ? "tokens" : "min-freq") needs --text (the book's data is characters)")
         }
-        if let validFraction {
-            try require(validFraction >= 0 && validFraction < 1, "--valid-fraction must be in [0, 1) (got \(validFraction))")
-        }
-        o.validFraction = validFraction
-        o.keepBest = keep == .best
         guard given else { return nil }
         let data = try lm.data(o)
         try require(!o.keepBest || !data.heldOut.isEmpty, "--keep best needs held-out data: a --valid-fraction above 0")

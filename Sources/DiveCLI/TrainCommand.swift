@@ -55,6 +55,8 @@ struct TrainCommand: ParsableCommand, LoggingCommand {
     var preset = "zh"
     @Option(name: .customLong("data-dir"), help: "Data directory (default: $DIVE_DATA, else ~/.cache/dive).") var dataDir: String?
     @OptionGroup(title: "Your own text (language models)") var textOptions: TextOptions
+    @OptionGroup(title: "Your own sentence pairs (translation) and SNLI (nli)") var pairsOptions: PairsOptions
+    @OptionGroup(title: "Held-out data (language models, translation, nli)") var heldOutOptions: HeldOutOptions
     @Option(help: "Beam width for seq2seq translations (1: greedy).") var beam = 1
     @Option(name: .customLong("length-penalty"), help: "Beam-search length penalty α (the book's 9.8 uses 0.75).") var lengthPenalty = 0.0
     @Flag(
@@ -140,7 +142,8 @@ struct TrainCommand: ParsableCommand, LoggingCommand {
             if let adamEps { o.override(\.adamEps, adamEps) }
             if let weightDecay { o.override(\.weightDecay, weightDecay) }
             o.dataDirectory = DataDirectory(explicitPath: dataDir)
-            let textLine = try textOptions.apply(to: &o, recipe: r)
+            try heldOutOptions.apply(to: &o, recipe: r)
+            let dataLines = [try textOptions.apply(to: &o, recipe: r), try pairsOptions.apply(to: &o, recipe: r)].compactMap { $0 }
             o.checkpoint = URL(fileURLWithPath: checkpoint ?? "runs/\(r.name).safetensors")
             o.checkpointEvery = checkpointEvery
             o.resume = resume
@@ -166,7 +169,7 @@ struct TrainCommand: ParsableCommand, LoggingCommand {
                 print(
                     "\(r.name) (\(edition == .en ? r.listing.enSection : r.listing.section), \(edition.rawValue)): \(h.epochs) epochs\(o.steps.map { " (at most \($0) steps)" } ?? ""), lr \(h.lr), batch \(h.batchSize), \(h.optimizer.rawValue), clip \(h.clip.map { "\($0)" } ?? "off")\(extras), device \(o.device)\(ranks)"
                 )
-                if let textLine { print(textLine) }
+                for line in dataLines { print(line) }
             }
             fflush(nil)
             let report = try r.run(o)

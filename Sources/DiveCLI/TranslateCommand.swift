@@ -12,8 +12,12 @@ struct TranslateCommand: ParsableCommand, LoggingCommand {
         commandName: "translate",
         abstract: "Translate with a model `dive train seq2seq|bahdanau|transformer` saved.")
 
-    @Argument(help: "A checkpoint written by `dive train seq2seq`, `bahdanau` or `transformer`.") var checkpoint: String
-    @Argument(help: "The English sentence, punctuation spaced as in the book (\"go .\").") var sentence: String
+    @Argument(help: "A checkpoint written by `dive train seq2seq`, `bahdanau` or `transformer` (with or without --pairs).")
+    var checkpoint: String
+    @Argument(
+        help:
+            "The sentence, tokens separated by spaces as the model was trained (the book's: English, punctuation spaced, \"go .\"; a --raw model keeps case)."
+    ) var sentence: String
     @Option(help: "Beam width (1: greedy).") var beam = 1
     @Option(name: .customLong("length-penalty"), help: "Length penalty α for beam search.") var lengthPenalty = 0.0
     @Option(help: "A reference translation: also print BLEU (k = 2).") var reference: String?

@@ -131,9 +131,13 @@ public enum Translation {
     /// The source side of `predict_seq2seq`: `sentence.lower().split(' ')` indexed, `<eos>`
     /// appended, then truncated or padded to `numSteps`. As in the book, `validLength` is the
     /// length with `<eos>` before truncation (the sentence is not otherwise preprocessed, so
-    /// punctuation must already be spaced: "go ." rather than "go.").
-    public static func encodeSource(_ sentence: String, vocab: Vocab, numSteps: Int) -> (indices: [Int32], validLength: Int32) {
-        let tokens = sentence.lowercased().split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+    /// punctuation must already be spaced: "go ." rather than "go."). `lowercase` false keeps the
+    /// case, for a vocabulary with capitals (pairs read with `--raw`).
+    public static func encodeSource(_ sentence: String, vocab: Vocab, numSteps: Int, lowercase: Bool = true)
+        -> (indices: [Int32], validLength: Int32)
+    {
+        let tokens = (lowercase ? sentence.lowercased() : sentence).split(separator: " ", omittingEmptySubsequences: false).map(
+            String.init)
         let indices = tokens.map { Int32(vocab[$0]) } + [Int32(vocab["<eos>"])]
         return (truncatePad(indices, numSteps: numSteps, padding: Int32(vocab["<pad>"])), Int32(indices.count))
     }
@@ -169,7 +173,9 @@ public enum Translation {
     // MARK: Implementation
 
     /// Splits a file into (source, target) token lists, preprocessing each line on the way if asked.
-    private static func tokenizeLines(_ file: TextFile, numExamples: Int?, preprocessing: Bool) throws
+    /// `ownPairs` (a file of one's own, `SentencePairs`): columns after the second are ignored, and
+    /// a line without a tab or with a NUL byte is an `unusableText` error naming its line.
+    static func tokenizeLines(_ file: TextFile, numExamples: Int?, preprocessing: Bool, ownPairs: Bool = false) throws
         -> (source: [[String]], target: [[String]])
     {
         var source: [[String]] = [], target: [[String]] = []
@@ -178,6 +184,9 @@ public enum Translation {
         let limit = (numExamples ?? 0) > 0 ? numExamples! : Int.max
         try file.forEachLine { number, bytes in
             if number - 1 > limit { return }  // Python: `if i > num_examples: break`
+            if ownPairs && bytes.contains(0) {
+                throw DataError.unusableText(path: file.path, line: number, reason: "a NUL byte: this is a binary file, not UTF-8 text")
+            }
             processed.removeAll(keepingCapacity: true)
             if bytes.allSatisfy({ $0 < 0x80 }) {
                 // ASCII (most lines): valid UTF-8 as it is, and preprocessed byte by byte.
@@ -193,12 +202,19 @@ public enum Translation {
             if preprocessing { previous = "\n" }  // the line break that followed this line in the text
             if processed.isEmpty { return }  // the book drops lines without exactly two fields
             let fields = processed.lazy.filter { $0 == UInt8(ascii: "\t") }.count + 1
-            guard fields == 2 else {
+            guard fields == 2 || (ownPairs && fields > 2) else {
+                if ownPairs {
+                    throw DataError.unusableText(
+                        path: file.path, line: number,
+                        reason:
+                            "no tab: each line is a source sentence, a tab and its translation (further tab-separated columns are ignored)")
+                }
                 throw DataError.wrongFieldCount(path: file.path, line: number, expected: 2, found: fields, separator: "a tab")
             }
             let tab = processed.firstIndex(of: UInt8(ascii: "\t"))!
+            let end = processed[(tab + 1)...].firstIndex(of: UInt8(ascii: "\t")) ?? processed.endIndex
             source.append(splitOnSpaces(processed[..<tab]))
-            target.append(splitOnSpaces(processed[(tab + 1)...]))
+            target.append(splitOnSpaces(processed[(tab + 1)..<end]))
         }
         return (source, target)
     }

@@ -25,22 +25,27 @@ public struct Translator {
     /// The source (English) and target (French) vocabularies the model was trained with.
     public let srcVocab: Vocab, tgtVocab: Vocab
     let backend: Backend
+    /// Whether a sentence is lower-cased before it is looked up: the book's vocabulary has no
+    /// capitals; one of raw pairs (`--raw`) may, and then the sentence keeps its case.
+    let lowercasesSource: Bool
 
     /// A translator for `model` and its two vocabularies, on the model's backend; throws when the
     /// model has no parameters.
     public init(model: any EncoderDecoder, srcVocab: Vocab, tgtVocab: Vocab) throws {
         guard let b = model.backend else { throw ZooError.invalidOption("the model has no parameters") }
         self.model = model; self.srcVocab = srcVocab; self.tgtVocab = tgtVocab; backend = b
+        lowercasesSource = !srcVocab.idxToToken.contains { $0 != Vocab.unknownToken && $0.contains(where: \.isUppercase) }
     }
 
     var numSteps: Int { model.numSteps }
     var bos: Int { tgtVocab["<bos>"] }
     var eos: Int { tgtVocab["<eos>"] }
 
-    /// The decoder's initial state for a sentence (lower-cased, split on spaces, `<eos>`), with
-    /// the book's `enc_valid_len` (the source length with `<eos>`).
+    /// The decoder's initial state for a sentence (lower-cased unless the vocabulary has capitals,
+    /// split on spaces, `<eos>`), with the book's `enc_valid_len` (the source length with `<eos>`).
     func encode(_ sentence: String) throws -> DecoderState {
-        let (indices, validLength) = Translation.encodeSource(sentence, vocab: srcVocab, numSteps: numSteps)
+        let (indices, validLength) = Translation.encodeSource(
+            sentence, vocab: srcVocab, numSteps: numSteps, lowercase: lowercasesSource)
         return try model.beginDecoding(source: indices, validLength: validLength)
     }
 

@@ -45,8 +45,10 @@ public enum SVGPlot {
     }
 
     /// An SVG document plotting `values` (index i is epoch i + 1), titled `title`, y labelled `label`;
-    /// `heldOut`, when not empty, the same epochs' held-out figures as a second, labelled line.
-    public static func curve(_ values: [Double], title: String, label: String, heldOut: [Double] = []) -> String {
+    /// `heldOut`, when not empty, the same epochs' held-out figures as a second line labelled `heldOutLabel`.
+    public static func curve(
+        _ values: [Double], title: String, label: String, heldOut: [Double] = [], heldOutLabel: String = "held-out"
+    ) -> String {
         let fr = Frame(width: 480, right: 20, values: values + heldOut, count: max(values.count, heldOut.count))
         let (w, h, left, right, top, bottom) = (fr.w, fr.h, fr.left, fr.right, fr.top, fr.bottom)
         var s = fr.header(title)
@@ -64,7 +66,7 @@ public enum SVGPlot {
         if !heldOut.isEmpty {
             s += fr.polyline(heldOut, colour: "#ff7f0e")
             s += "<text x=\"\(f(w - right))\" y=\"\(f(top + 10))\" text-anchor=\"end\" fill=\"#1f77b4\">train</text>\n"
-            s += "<text x=\"\(f(w - right))\" y=\"\(f(top + 24))\" text-anchor=\"end\" fill=\"#ff7f0e\">held-out</text>\n"
+            s += "<text x=\"\(f(w - right))\" y=\"\(f(top + 24))\" text-anchor=\"end\" fill=\"#ff7f0e\">\(escape(heldOutLabel))</text>\n"
         }
         return s + "</svg>\n"
     }
@@ -93,7 +95,8 @@ public enum SVGPlot {
     public static func write(_ report: RecipeReport, recipe: String, to url: URL) throws {
         let values = report.history.map { report.curve == "perplexity" ? ($0.perplexity ?? $0.loss) : $0.loss }
         let heldOut = report.history.contains { $0.validation != nil } ? report.history.map { $0.validation ?? .nan } : []
-        try FigureFile.write(curve(values, title: "dive train \(recipe)", label: report.curve, heldOut: heldOut), to: url)
+        try FigureFile.write(
+            curve(values, title: "dive train \(recipe)", label: report.curve, heldOut: heldOut, heldOutLabel: report.heldOutLabel), to: url)
     }
 
     private static func f(_ x: Double) -> String { String(format: "%.1f", x) }

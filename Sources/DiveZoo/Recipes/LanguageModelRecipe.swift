@@ -103,12 +103,7 @@ public struct LanguageModelRecipe: Recipe {
                 $0, count: count, model: run.model,
                 vocab: run.vocab, tokens: run.tokens, on: backend)
         }
-        var heldOut = ""
-        if let last = run.history.last?.validation,
-            let best = run.history.filter({ $0.validation != nil }).min(by: { $0.validation! < $1.validation! })
-        {
-            heldOut = String(format: ", held-out perplexity %.1f (best %.1f, epoch %d)", last, best.validation!, best.epoch + 1)
-        }
+        let heldOut = Training.heldOutSummary(run.history, name: "perplexity", format: "%.1f", lowerIsBetter: true)
         let line = String(
             format: "perplexity %.1f%@, %.1f tokens/sec on %@", run.perplexity, heldOut as NSString, run.tokensPerSecond,
             options.device.description as NSString)

@@ -32,13 +32,10 @@ public struct NLIRecipe: Recipe {
 
     /// `load_data_snli`'s datasets: train (which builds the vocabulary) and test, from `folder`.
     public func datasets(folder: URL) throws -> (train: SNLIDataset, test: SNLIDataset) {
-        let train = SNLIDataset(try SNLI.read(directory: folder, split: .train), numSteps: numSteps)
-        let test = SNLIDataset(try SNLI.read(directory: folder, split: .test), numSteps: numSteps, vocab: train.vocab)
-        guard train.count > 0, test.count > 0 else {
-            throw ZooError.invalidOption(
-                "SNLI in \(folder.path) has \(train.count) labelled training and \(test.count) test examples; both need some")
-        }
-        return (train, test)
+        let data = try datasets(
+            train: SNLI.read(directory: folder, split: .train), test: SNLI.read(directory: folder, split: .test), heldOut: nil,
+            folder: folder.path, name: "dev")
+        return (data.train, data.test)
     }
 
     /// The folder holding `snli_1.0_train` and `snli_1.0_test` (.txt or .jsonl): `snli_1.0/` in
@@ -109,14 +106,15 @@ public struct NLIRecipe: Recipe {
         return glove.embeddingMatrix(for: vocab)
     }
 
-    /// Reads the data, builds the model and trains it; also returns the embedding note.
+    /// Reads the data (`data(options)`), builds the model and trains it; also returns the embedding note.
     public func train(_ options: RunOptions) throws -> (run: NLIRun, train: SNLIDataset, test: SNLIDataset, note: String) {
-        let (train, test) = try datasets(folder: Self.snliFolder(options.dataDirectory))
+        let data = try self.data(options)
+        let (train, test) = (data.train, data.test)
         let (table, note) = try initialEmbedding(vocab: train.vocab, data: options.dataDirectory)
         let config = NLIConfig(vocabSize: train.vocab.count, embedSize: embedSize, hidden: hidden, numSteps: numSteps)
         let hyper = options.resolve(defaults(options.preset))
         let task = try NLITask(
-            recipe: name, config: config, train: train, test: test, embedding: table, hyper: hyper,
+            recipe: name, config: config, train: train, test: test, heldOut: data.heldOut, embedding: table, hyper: hyper,
             on: try options.backend, seed: options.seed)
         let history = try Trainer(task, hyper: hyper, options: options).run(steps: options.steps)
         task.attention.eval()
@@ -124,17 +122,21 @@ public struct NLIRecipe: Recipe {
     }
 
     /// Trains, then prints the data and vocabulary sizes, the embeddings' source, the last epoch's loss,
-    /// accuracies and speed, and the book's prediction, beside the book's figures.
+    /// accuracies (and held-out accuracy, last and best, when there is one) and speed, and the
+    /// book's prediction, beside the book's figures.
     public func run(_ options: RunOptions) throws -> RecipeReport {
         let (run, train, test, note) = try train(options)
         guard let last = run.last else { throw ZooError.invalidOption("no epoch was trained (--epochs 0?)") }
         let predictor = try NLIPredictor(model: run.model, vocab: run.vocab)
         let label = try predictor.predict(premise: Self.example.premise, hypothesis: Self.example.hypothesis)
         let quoted = { (words: [String]) in "[" + words.map { "'\($0)'" }.joined(separator: ", ") + "]" }
+        let heldOut = Training.heldOutSummary(run.history, name: "acc", format: "%.3f", lowerIsBetter: false)
         let lines = [
             "read \(train.count) training examples, \(test.count) test examples; vocab \(run.vocab.count)",
             note,
-            String(format: "loss %.3f, train acc %.3f, test acc %.3f", last.loss, last.trainAccuracy ?? .nan, last.testAccuracy ?? .nan),
+            String(
+                format: "loss %.3f, train acc %.3f, test acc %.3f%@", last.loss, last.trainAccuracy ?? .nan, last.testAccuracy ?? .nan,
+                heldOut as NSString),
             String(format: "%.1f examples/sec on %@", run.examplesPerSecond, options.device.description as NSString),
             "predict_snli(\(quoted(Self.example.premise)), \(quoted(Self.example.hypothesis))) = \(label.name)",
             "(book, zh 15.5: loss 0.497, train acc 0.805, test acc 0.824, 14163.6 examples/sec on 2 GPUs; contradiction)"
@@ -145,6 +147,9 @@ public struct NLIRecipe: Recipe {
             "train_examples": Double(train.count), "test_examples": Double(test.count),
             "predict.example": Double(label.rawValue)
         ]
-        return RecipeReport(lines: lines, metrics: metrics, history: run.history, curve: "loss")
+        var report = RecipeReport(lines: lines, metrics: metrics, history: run.history, curve: "loss")
+        report.metrics["validation"] = last.validation
+        report.heldOutLabel = "held-out accuracy"
+        return report
     }
 }

@@ -132,8 +132,13 @@ public struct RunOptions {
     public var keepBest = false
     /// A text of one's own to train a language model on instead of the book's data (`--text`).
     public var text: TextCorpus?
-    /// The share of a language model's corpus held out at its end for validation, in [0, 1)
-    /// (`--valid-fraction`); nil: 0.1 with `text`, 0 on the book's data.
+    /// Sentence pairs of one's own to train a translation recipe on instead of fra-eng (`--pairs`).
+    public var pairs: SentencePairs?
+    /// An SNLI folder to train `nli` on instead of the data directory's (`--snli`).
+    public var snli: SNLICorpus?
+    /// The share held out for validation, in [0, 1) (`--valid-fraction`): a language model's last
+    /// tokens, or a seeded shuffle's last sentence pairs or SNLI training examples (`HeldOutSplit`).
+    /// nil: 0.1 with `text` or `pairs`, 0 on the book's data; with `snli`, its dev split instead.
     public var validFraction: Double?
     /// Weights to start from instead of the initialisation (a Dive checkpoint, or a PyTorch
     /// state_dict in the book's layout); the optimiser starts fresh.
@@ -205,6 +210,8 @@ public struct RecipeReport: Sendable {
     /// Figures the book shows besides the curve (attention heatmaps, positional encodings), as
     /// SVG documents by name; `--plot out.svg` writes each to `out-<name>.svg`.
     public var figures: [(name: String, svg: String)] = []
+    /// The plot's label of the held-out figure (`EpochRecord.validation`): "held-out", "held-out BLEU", ...
+    public var heldOutLabel = "held-out"
     /// A report from its lines, metrics, per-epoch history and curve name, without figures.
     public init(lines: [String] = [], metrics: [String: Double] = [:], history: [EpochRecord] = [], curve: String = "loss") {
         self.lines = lines; self.metrics = metrics; self.history = history; self.curve = curve

@@ -1,6 +1,7 @@
 // The book's `train_ch13` for decomposable attention as a task: per batch the cross-entropy per
 // example summed (`l.sum()`); the epoch reports the mean loss, the running train accuracy (dropout
-// on) and the test accuracy (eval mode), and examples/s over the training batches.
+// on) and the test accuracy (eval mode), the held-out accuracy when there are held-out examples,
+// and examples/s over the training batches.
 import Dive
 import DiveData
 import DiveNN
@@ -31,18 +32,22 @@ public final class NLITask: DatasetTask {
     public let attention: DecomposableAttention
     /// SNLI's training examples (whose vocabulary the model uses) and its test examples.
     public let trainingSet: SNLIDataset, testSet: SNLIDataset
+    /// The examples of each epoch's held-out accuracy (`EpochRecord.validation`: the dev split, or
+    /// part of train); nil: none.
+    public let heldOut: SNLIDataset?
     /// Sentence pairs per global minibatch.
     public let batchSize: Int
     private let labelSmoothing: Float
     /// The epoch's shuffling loader; nil until `startData`.
     public var loader: DataLoader<SNLIDataset>?
 
-    /// A fresh model (embedding rows from `embedding` when given, `vocab × embed` values).
+    /// A fresh model (embedding rows from `embedding` when given, `vocab × embed` values); `heldOut`
+    /// examples are scored after every epoch.
     public init(
-        recipe: String, config: NLIConfig, train: SNLIDataset, test: SNLIDataset, embedding: [Float]?,
+        recipe: String, config: NLIConfig, train: SNLIDataset, test: SNLIDataset, heldOut: SNLIDataset? = nil, embedding: [Float]?,
         hyper: Hyperparameters, on backend: Backend, seed: UInt64
     ) throws {
-        self.recipe = recipe; self.config = config; trainingSet = train; testSet = test
+        self.recipe = recipe; self.config = config; trainingSet = train; testSet = test; self.heldOut = heldOut
         batchSize = hyper.batchSize
         labelSmoothing = hyper.resolvedLabelSmoothing
         attention = try DecomposableAttention(config, on: backend, rng: HostRNG(seed: seed))
@@ -82,15 +87,20 @@ public final class NLITask: DatasetTask {
         return StepLoss(loss: total, correct: try Self.matches(logits, shard.labels))
     }
 
-    /// Sets the record's test accuracy, in eval mode.
+    /// Sets the record's test accuracy, and its `validation` to the held-out accuracy, in eval mode.
     public func evaluate(_ record: inout EpochRecord) throws {
         record.testAccuracy = try Evaluation.accuracy(attention, testSet, batchSize: batchSize)
+        if let heldOut { record.validation = try Evaluation.accuracy(attention, heldOut, batchSize: batchSize) }
     }
 
-    /// "train acc 0.805  test acc 0.824" for progress lines.
+    /// "train acc 0.805  test acc 0.824" for progress lines, and "held-out acc 0.816" after it when there is one.
     public func metric(_ record: EpochRecord) -> String {
         String(format: "train acc %.3f  test acc %.3f", record.trainAccuracy ?? .nan, record.testAccuracy ?? .nan)
+            + (record.validation.map { String(format: "  held-out acc %.3f", $0) } ?? "")
     }
+
+    /// A higher accuracy is better (`--keep best`).
+    public var lowerValidationIsBetter: Bool { false }
 
     /// One batch through the model: logits (B, 3) and the Int32 labels (B) on the model's device.
     public static func forward(_ model: DecomposableAttention, _ batch: SNLIBatch) throws -> (logits: Tensor, labels: Tensor) {

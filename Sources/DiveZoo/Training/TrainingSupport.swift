@@ -75,6 +75,17 @@ public struct AllReduceCost: Codable, Equatable, Sendable {
 }
 
 enum Training {
+    /// ", held-out <name> <last> (best <best>, epoch <k>)" for a report's line, each figure in
+    /// `format`; "" when no epoch has a held-out figure (`EpochRecord.validation`).
+    static func heldOutSummary(_ history: [EpochRecord], name: String, format: String, lowerIsBetter: Bool) -> String {
+        let scored = history.filter { $0.validation != nil }
+        guard let last = history.last?.validation,
+            let best = scored.min(by: { lowerIsBetter ? $0.validation! < $1.validation! : $0.validation! > $1.validation! })
+        else { return "" }
+        return String(
+            format: ", held-out \(name) \(format) (best \(format), epoch %d)", last, best.validation!, best.epoch + 1)
+    }
+
     /// Reads the checkpoint at `url`, with `plainRecipe` the recipe to read it by when it is a plain
     /// PyTorch state_dict of the book's `layout` (see `plainRecipe(_:_:path:layout:names:)`).
     static func readCheckpoint<R>(_ url: URL, _ recipe: R?, layout: String, names: String) throws -> (

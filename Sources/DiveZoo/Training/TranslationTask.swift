@@ -1,7 +1,8 @@
 // The book's `train_seq2seq` as a task: Xavier init, teacher forcing with `<bos>` + Y[:, :-1], the
 // masked softmax cross-entropy (per sequence Σ valid CE / num_steps) summed over the batch; the
-// epoch reports Σ loss / Σ valid target tokens. One task for every `EncoderDecoder` (GRU,
-// Bahdanau, Transformer); the checkpoint names the model's kind and configuration.
+// epoch reports Σ loss / Σ valid target tokens, and the held-out pairs' mean BLEU when some are
+// held out. One task for every `EncoderDecoder` (GRU, Bahdanau, Transformer); the checkpoint names
+// the model's kind and configuration and holds both vocabularies.
 import Dive
 import DiveData
 import DiveNN
@@ -28,6 +29,9 @@ public final class TranslationTask: DatasetTask {
     public let encoderDecoder: any EncoderDecoder
     /// The English–French pairs trained on, with their vocabularies.
     public let trainingSet: TranslationDataset
+    /// The pairs held out, as (source, reference) sentences: each epoch's `validation` is their
+    /// mean BLEU (`Evaluation.bleu`, greedy, k = 2); empty: none.
+    public let heldOut: [(source: String, target: String)]
     /// Sentence pairs per global minibatch.
     public let batchSize: Int
     private let labelSmoothing: Float
@@ -36,12 +40,12 @@ public final class TranslationTask: DatasetTask {
     public var loader: DataLoader<TranslationDataset>?
 
     /// Builds the model `config` names, applies the book's Xavier initialisation with `seed`, and takes
-    /// `hyper`'s batch size and label smoothing.
+    /// `hyper`'s batch size and label smoothing; `heldOut` pairs are scored after every epoch.
     public init(
-        recipe: String, config: TranslationModelConfig, dataset: TranslationDataset, hyper: Hyperparameters,
-        on backend: Backend, seed: UInt64
+        recipe: String, config: TranslationModelConfig, dataset: TranslationDataset, heldOut: [(source: String, target: String)] = [],
+        hyper: Hyperparameters, on backend: Backend, seed: UInt64
     ) throws {
-        self.recipe = recipe; self.config = config; trainingSet = dataset
+        self.recipe = recipe; self.config = config; trainingSet = dataset; self.heldOut = heldOut
         batchSize = hyper.batchSize
         labelSmoothing = hyper.resolvedLabelSmoothing
         bos = Int32(dataset.tgtVocab["<bos>"])
@@ -62,9 +66,17 @@ public final class TranslationTask: DatasetTask {
         try ZooModel.translation(encoderDecoder, source: trainingSet.srcVocab, target: trainingSet.tgtVocab).metadata()
     }
 
-    /// Throws unless the checkpoint holds the same kind of model with the same sizes, naming what differs.
+    /// Throws unless the checkpoint holds the same kind of model with the same sizes and
+    /// vocabularies, naming what differs.
     public func checkCompatible(_ meta: [String: String], path: String) throws {
         let stored = try TranslationModelConfig.decode(kind: meta["extra.kind"], config: meta["extra.config"], path: path)
+        if stored == config {
+            let src = try Training.decode(Vocab.self, meta["extra.src_vocab"], key: "src_vocab", path: path)
+            let tgt = try Training.decode(Vocab.self, meta["extra.tgt_vocab"], key: "tgt_vocab", path: path)
+            guard src == trainingSet.srcVocab && tgt == trainingSet.tgtVocab else {
+                throw Training.anotherModel(path: path, "other vocabularies: other sentence pairs")
+            }
+        }
         guard stored == config else {
             let detail: String
             switch (config, stored) {
@@ -78,6 +90,19 @@ public final class TranslationTask: DatasetTask {
 
     /// Valid target tokens.
     public func count(_ batch: TranslationBatch) -> Int { batch.tgtValidLen.reduce(0) { $0 + Int($1) } }
+
+    /// Sets the record's `validation` to the held-out pairs' mean BLEU, when there are some.
+    public func evaluate(_ record: inout EpochRecord) throws {
+        guard !heldOut.isEmpty else { return }
+        record.validation = try Evaluation.bleu(
+            encoderDecoder, source: trainingSet.srcVocab, target: trainingSet.tgtVocab, pairs: heldOut.map { ($0.source, $0.target) })
+    }
+
+    /// "held-out BLEU 0.412" for progress lines, when pairs are held out.
+    public func metric(_ record: EpochRecord) -> String { record.validation.map { String(format: "held-out BLEU %.3f", $0) } ?? "" }
+
+    /// A higher BLEU is better (`--keep best`).
+    public var lowerValidationIsBetter: Bool { false }
 
     /// This rank's rows' loss: the book's `l.sum()` under teacher forcing.
     public func loss(_ shard: TranslationBatch, globalRows: Int) throws -> StepLoss {
