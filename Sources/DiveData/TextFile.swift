@@ -72,24 +72,29 @@ struct TextFile {
     }
 }
 
+/// For a UTF-8 lead byte above 0x7F: the number of continuation bytes and the allowed range of the
+/// first one (RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF); nil for a byte
+/// that cannot start a sequence.
+func utf8Lead(_ lead: UInt8) -> (count: Int, low: UInt8, high: UInt8)? {
+    switch lead {
+    case 0xC2...0xDF: return (1, 0x80, 0xBF)
+    case 0xE0: return (2, 0xA0, 0xBF)  // no overlong 3-byte forms
+    case 0xE1...0xEC, 0xEE...0xEF: return (2, 0x80, 0xBF)
+    case 0xED: return (2, 0x80, 0x9F)  // no UTF-16 surrogates
+    case 0xF0: return (3, 0x90, 0xBF)  // no overlong 4-byte forms
+    case 0xF1...0xF3: return (3, 0x80, 0xBF)
+    case 0xF4: return (3, 0x80, 0x8F)  // nothing above U+10FFFF
+    default: return nil
+    }
+}
+
 /// Whether bytes are well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing past
 /// U+10FFFF). Written out rather than using `String(validating:)`, which needs macOS 15.
 func isValidUTF8<Bytes: Collection>(_ bytes: Bytes) -> Bool where Bytes.Element == UInt8 {
     var iterator = bytes.makeIterator()
     while let lead = iterator.next() {
         if lead < 0x80 { continue }
-        // The number of continuation bytes, and the allowed range of the first one.
-        let count: Int, low: UInt8, high: UInt8
-        switch lead {
-        case 0xC2...0xDF: (count, low, high) = (1, 0x80, 0xBF)
-        case 0xE0: (count, low, high) = (2, 0xA0, 0xBF)  // no overlong 3-byte forms
-        case 0xE1...0xEC, 0xEE...0xEF: (count, low, high) = (2, 0x80, 0xBF)
-        case 0xED: (count, low, high) = (2, 0x80, 0x9F)  // no UTF-16 surrogates
-        case 0xF0: (count, low, high) = (3, 0x90, 0xBF)  // no overlong 4-byte forms
-        case 0xF1...0xF3: (count, low, high) = (3, 0x80, 0xBF)
-        case 0xF4: (count, low, high) = (3, 0x80, 0x8F)  // nothing above U+10FFFF
-        default: return false
-        }
+        guard let (count, low, high) = utf8Lead(lead) else { return false }
         guard let first = iterator.next(), first >= low && first <= high else { return false }
         for _ in 1..<count {
             guard let next = iterator.next(), next & 0xC0 == 0x80 else { return false }

@@ -107,17 +107,7 @@ struct TextScanner {
                     guard lead != 0 else { throw binary() }
                     (length, scalar) = (1, UInt32(lead))
                 } else {
-                    let count: Int, low: UInt8, high: UInt8
-                    switch lead {
-                    case 0xC2...0xDF: (count, low, high) = (1, 0x80, 0xBF)
-                    case 0xE0: (count, low, high) = (2, 0xA0, 0xBF)  // no overlong 3-byte forms
-                    case 0xE1...0xEC, 0xEE...0xEF: (count, low, high) = (2, 0x80, 0xBF)
-                    case 0xED: (count, low, high) = (2, 0x80, 0x9F)  // no UTF-16 surrogates
-                    case 0xF0: (count, low, high) = (3, 0x90, 0xBF)  // no overlong 4-byte forms
-                    case 0xF1...0xF3: (count, low, high) = (3, 0x80, 0xBF)
-                    case 0xF4: (count, low, high) = (3, 0x80, 0x8F)  // nothing above U+10FFFF
-                    default: throw invalid(bytes, from: i)
-                    }
+                    guard let (count, low, high) = utf8Lead(lead) else { throw invalid(bytes, from: i) }
                     if i + count >= n && !atEnd { return i }  // the rest of the sequence is in the next chunk
                     guard i + count < n, (low...high).contains(bytes[i + 1]) else { throw invalid(bytes, from: i) }
                     var value = UInt32(lead) & (0x7F >> (count + 1))
