@@ -69,6 +69,17 @@ open class Module {
         for (_, child) in ownChildren { child.useRandomStream(stream) }
     }
 
+    /// Makes every parameter read and write the memory of `source`'s parameter of the same name
+    /// (a replica of a model for one shard of a minibatch: the weights shared, each replica's
+    /// gradients its own). Both trees must have the same parameter names and shapes.
+    public func shareParameters(with source: Module) throws {
+        let mine = namedParameters(), theirs = source.namedParameters()
+        guard mine.map(\.name) == theirs.map(\.name) else {
+            throw DiveError.invalidArgument(op: "shareParameters", detail: "the two modules have different parameters")
+        }
+        for (m, t) in zip(mine, theirs) { try m.tensor.shareStorage(with: t.tensor) }
+    }
+
     /// Clears every parameter's gradient.
     public func zeroGrad() { for p in parameters { p.zeroGrad() } }
 

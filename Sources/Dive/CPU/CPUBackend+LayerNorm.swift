@@ -86,7 +86,9 @@ extension CPUBackend {
         }
     }
 
-    /// Splits rows across threads, each accumulating its own dγ, dβ partials, then sums them.
+    /// Splits rows into blocks, each accumulating its own dγ, dβ partials, then sums the partials
+    /// in block order. The blocks are cut by the row count alone (at most 16, of 32 rows or more),
+    /// never by the thread count, so the sums are the same on any number of cores.
     private func layerNormBackwardLoop<T: CPUFloat>(
         _ x: Tensor, _ dy: Tensor, _ gamma: Tensor, _ mean: Tensor, _ rstd: Tensor,
         _ dx: Tensor, _ dGamma: Tensor, _ dBeta: Tensor, _ rows: Int, _ cols: Int, _ type: T.Type,
@@ -97,15 +99,14 @@ extension CPUBackend {
     ) {
         let xp = x.cpuPointer(T.self), gp = dy.cpuPointer(T.self), wp = gamma.cpuPointer(T.self)
         let mp = mean.cpuPointer(T.self), rp = rstd.cpuPointer(T.self), dp = dx.cpuPointer(T.self)
-        let threads = Parallel.threadCount
-        let partials = UnsafeMutablePointer<T>.allocate(capacity: 2 * threads * cols)
+        let blocks = min(16, max(1, rows / 32))
+        let partials = UnsafeMutablePointer<T>.allocate(capacity: 2 * blocks * cols)
         defer { partials.deallocate() }
-        partials.initialize(repeating: 0, count: 2 * threads * cols)
-        let chunk = (rows + threads - 1) / max(threads, 1)
-        Parallel.forRanges(threads, costPerItem: max(1, rows * cols * 8 / threads)) { tr in
-            for t in tr {
-                let dg = partials + 2 * t * cols, db = dg + cols
-                for row in min(rows, t * chunk)..<min(rows, (t + 1) * chunk) {  // empty past the last row
+        partials.initialize(repeating: 0, count: 2 * blocks * cols)
+        Parallel.forRanges(blocks, costPerItem: max(1, rows * cols * 8 / blocks)) { br in
+            for b in br {
+                let dg = partials + 2 * b * cols, db = dg + cols
+                for row in (b * rows / blocks)..<((b + 1) * rows / blocks) {
                     rowBackward(xp + row * cols, gp + row * cols, wp, mp[row], rp[row], dp + row * cols, dg, db, cols)
                 }
             }
@@ -113,7 +114,7 @@ extension CPUBackend {
         let dgOut = dGamma.cpuPointer(T.self), dbOut = dBeta.cpuPointer(T.self)
         for j in 0..<cols {
             var g: T = 0, b: T = 0
-            for t in 0..<threads { g += partials[2 * t * cols + j]; b += partials[(2 * t + 1) * cols + j] }
+            for t in 0..<blocks { g += partials[2 * t * cols + j]; b += partials[(2 * t + 1) * cols + j] }
             dgOut[j] = g; dbOut[j] = b
         }
     }

@@ -7,12 +7,15 @@ import CKernels
 import Foundation
 
 extension CPUBackend {
-    /// The row blocks for the cores, or nil when the sequence is too small to be worth splitting
-    /// (each block keeps at least 8 rows so its GEMM stays efficient).
+    /// The row blocks for the cores (one on a single thread), or nil when the sequence is too
+    /// small for the packed path (then it runs step by step through BLAS). The choice depends on
+    /// the sequence alone, not the thread count: the packed GEMM gives each row the same bits in
+    /// any block, so a run's numbers are the same on any number of cores. Each block keeps at
+    /// least 8 rows so its GEMM stays efficient.
     func recurrentRowBlocks(_ q: RecurrentSequence) -> [Range<Int>]? {
         let work = q.steps * q.batch * q.cell.gates * q.hidden * q.hidden
-        let parts = min(Parallel.threadCount, q.batch / 8)
-        guard Self.packedGemm, q.gi.dtype == .float32, parts >= 2, work >= 1 << 20 else { return nil }
+        guard Self.packedGemm, q.gi.dtype == .float32, q.batch >= 16, work >= 1 << 20 else { return nil }
+        let parts = max(1, min(Parallel.width, q.batch / 8))
         return (0..<parts).map { p in (p * q.batch / parts)..<((p + 1) * q.batch / parts) }
     }
 

@@ -37,7 +37,7 @@ extension CPUBackend {
         let scale = T(op.scale(length: length))
         // Work items are (output row, column block): fewer output rows than cores (a bias gradient
         // summed over every token is one row) split their columns instead.
-        let blocks = outer >= Parallel.threadCount || inner < 256 ? 1 : Parallel.threadCount
+        let blocks = outer >= Parallel.width || inner < 256 ? 1 : Parallel.width
         Parallel.forRanges(outer * blocks, costPerItem: length * inner / blocks) { r in
             for item in r {
                 let o = item / blocks, block = item % blocks

@@ -1,5 +1,8 @@
 // Splitting loops across the CPU's cores. Small loops run inline: a thread hand-off costs more
-// than the book's hidden-32 ops take.
+// than the book's hidden-32 ops take. A minibatch split into shards (`CPUBackend.forEachShard`)
+// runs each shard's ops on one thread, so no op splits inside a shard.
+// How work is cut never depends on the thread count where the cut would change a sum's order:
+// a run's numbers are the same for any `DIVE_THREADS`.
 import Dispatch
 import Foundation
 
@@ -11,11 +14,17 @@ enum Parallel {
         ProcessInfo.processInfo.environment["DIVE_THREADS"].flatMap { Int($0) }
             ?? ProcessInfo.processInfo.activeProcessorCount)
 
+    /// Set while a thread runs one shard of a minibatch: its ops stay on that thread.
+    @TaskLocal static var isInsideShard = false
+
+    /// The threads an op may split over here: 1 inside a shard, else `threadCount`.
+    static var width: Int { isInsideShard ? 1 : threadCount }
+
     /// Runs `body` over contiguous chunks of 0..<count. `costPerItem` is a rough count of
     /// floating-point operations (or bytes) per item; below ~64k in all the loop stays on this thread.
     static func forRanges(_ count: Int, costPerItem: Int = 1, _ body: (Range<Int>) -> Void) {
         guard count > 0 else { return }
-        let threads = min(threadCount, count)
+        let threads = min(width, count)
         if threads == 1 || count * max(costPerItem, 1) < 65_536 {
             body(0..<count)
             return
@@ -28,9 +37,13 @@ enum Parallel {
         }
     }
 
-    /// Runs `body(0)` … `body(count - 1)` on the worker threads and returns when all have finished.
-    /// Callers give each index its own rows of the outputs.
+    /// Runs `body(0)` … `body(count - 1)` on the worker threads (in order on this one inside a
+    /// shard) and returns when all have finished. Callers give each index its own rows of the outputs.
     static func forEach(_ count: Int, _ body: (Int) -> Void) {
+        if isInsideShard || count == 1 {
+            for i in 0..<count { body(i) }
+            return
+        }
         withoutActuallyEscaping(body) { body in
             // Safe: concurrentPerform returns only after every iteration has run, so `body` and
             // what it captures are never used after this call, and the iterations write disjoint

@@ -7,8 +7,9 @@ public final class Tensor {
     public let shape: [Int]
     /// The element type.
     public let dtype: DType
-    /// Device memory; shared by reshaped views of the same data. (A `var` only so that autograd
-    /// can ask whether it is uniquely referenced; it is never reassigned.)
+    /// Device memory; shared by reshaped views of the same data. (A `var` so that autograd can
+    /// ask whether it is uniquely referenced, and `shareStorage` can point a replica's parameter
+    /// at the model's; nothing else reassigns it.)
     public internal(set) var storage: Buffer
     /// The backend that owns the storage and runs every op on this tensor.
     public let backend: Backend
@@ -61,6 +62,16 @@ public final class Tensor {
     public func requiringGrad(_ flag: Bool = true) -> Tensor {
         requiresGrad = flag
         return self
+    }
+
+    /// Makes this tensor read and write `source`'s memory from now on (a replica's parameter
+    /// sharing the model's, each with its own gradient). Shape, type and device must match.
+    public func shareStorage(with source: Tensor) throws {
+        guard source.shape == shape, source.dtype == dtype, source.backend === backend else {
+            throw DiveError.invalidArgument(
+                op: "shareStorage", detail: "\(source) cannot back \(self): shape, type and device must match")
+        }
+        storage = source.storage
     }
 }
 

@@ -82,6 +82,8 @@ private final class Session<Task: TrainingTask> {
     let backend: Backend
     let parallel: DataParallel
     var comm: Communicator { parallel.comm }
+    /// On the CPU, each minibatch's rows split across the cores (nil: the steps split ops).
+    let batchSplit: BatchSplit<Task>?
     let model: Module, params: [Tensor]
     let optimizer: Optimizer
     var position: LoaderPosition
@@ -109,6 +111,7 @@ private final class Session<Task: TrainingTask> {
         self.budget = budget
         backend = try task.model.backend ?? options.backend  // the model's device (a program's own model may be anywhere)
         parallel = DataParallel(options.communicator)
+        batchSplit = try BatchSplit.make(task, on: backend)
         model = task.model
         params = model.parameters
         optimizer = try Training.makeOptimizer(hyper, params)
@@ -206,7 +209,7 @@ private final class Session<Task: TrainingTask> {
     /// checkpoint of the epoch so far.
     func step(_ batch: Task.Batch, _ tally: inout EpochTally) throws {
         let shard = comm.shard(rows: batch.batchSize)
-        if comm.size > 1 { model.randomStream.shard = RowShard(rows: shard, globalRows: batch.batchSize) }
+        if comm.size > 1, batchSplit == nil { model.randomStream.shard = RowShard(rows: shard, globalRows: batch.batchSize) }
         optimizer.lr = schedule.lr(at: step)
         var interrupted = options.interrupt?.isRaised == true
         var stepLoss: Tensor?
@@ -215,11 +218,20 @@ private final class Session<Task: TrainingTask> {
         func body() throws {
             optimizer.zeroGrad()
             if !shard.isEmpty {
-                let out = try task.loss(comm.size > 1 ? batch.rows(shard) : batch, globalRows: batch.batchSize)
-                if onStep != nil { stepLoss = out.loss.detached() }
-                try out.loss.backward()
-                try tally.loss.add(out.loss, weight: out.toSum)
-                if let c = out.correct { tally.correct += c; tally.countsCorrect = true }
+                let outs: [StepLoss]
+                if let batchSplit {
+                    outs = try batchSplit.forwardBackward(batch, rows: shard)
+                } else {
+                    outs = [try task.loss(comm.size > 1 ? batch.rows(shard) : batch, globalRows: batch.batchSize)]
+                    try outs[0].loss.backward()
+                }
+                if onStep != nil {
+                    stepLoss = try Autograd.withoutGrad { try outs.dropFirst().reduce(outs[0].loss.detached()) { try $0 + $1.loss } }
+                }
+                for out in outs {
+                    try tally.loss.add(out.loss, weight: out.toSum)
+                    if let c = out.correct { tally.correct += c; tally.countsCorrect = true }
+                }
             }
             if comm.size > 1 { interrupted = try parallel.reduceGradients(params, flag: interrupted) }
             if let sum = tally.gradientNorm {
@@ -269,6 +281,11 @@ private final class Session<Task: TrainingTask> {
             record.allReduce = AllReduceCost(
                 seconds: parallel.reduceSeconds - tally.reduce0.seconds,
                 bytes: parallel.reduceBytes - tally.reduce0.bytes, calls: parallel.reduceCalls - tally.reduce0.calls)
+        }
+        if backend is CPUBackend {
+            record.cores =
+                batchSplit.map { .batchSplit(shards: $0.lastShards, threads: min(CPUBackend.threadCount, $0.lastShards)) }
+                ?? .opSplit(threads: CPUBackend.threadCount)
         }
         try task.evaluate(&record)
         record.trace = backend.trace - tally.trace0

@@ -52,6 +52,8 @@ public struct EpochRecord: Codable, Equatable, Sendable {
     public var gradientNorm: Double? = nil
     /// Data-parallel runs: what the gradients' all-reduce cost over the epoch.
     public var allReduce: AllReduceCost? = nil
+    /// How the epoch's steps used the CPU's cores (nil on other devices).
+    public var cores: CoreUse? = nil
 }
 
 /// An epoch's running figures, stored in a checkpoint taken mid-epoch so that its resumption

@@ -59,6 +59,10 @@ public protocol TrainingTask: AnyObject {
     func restore(carriedState: [String: SafeTensor]) throws
     /// The loss of `shard`, this rank's rows of a global minibatch of `globalRows` rows.
     func loss(_ shard: Batch, globalRows: Int) throws -> StepLoss
+    /// A copy of the model sharing its parameters, with its loss, for one shard of a minibatch
+    /// split across the CPU's cores (`BatchSplit`); nil (the default) where a task carries state
+    /// from one minibatch to the next: its steps then split ops across the cores instead.
+    func makeReplica() throws -> ShardReplica<Batch>?
     /// What the book evaluates after each epoch (NLI's test accuracy), into `record`.
     func evaluate(_ record: inout EpochRecord) throws
     /// The epoch's figure for progress lines ("perplexity 9.87"; none by default).
@@ -79,6 +83,8 @@ extension TrainingTask {
     public func carriedState() throws -> [String: SafeTensor] { [:] }
     /// Nothing to restore by default.
     public func restore(carriedState: [String: SafeTensor]) throws {}
+    /// No replicas by default: the steps split ops across the cores.
+    public func makeReplica() throws -> ShardReplica<Batch>? { nil }
     /// No per-epoch evaluation by default.
     public func evaluate(_ record: inout EpochRecord) throws {}
     /// A lower held-out figure is better by default (a perplexity, a loss).

@@ -109,6 +109,17 @@ public final class TranslationTask: DatasetTask {
         StepLoss(loss: try Self.loss(encoderDecoder, shard, bos: bos, labelSmoothing: labelSmoothing))
     }
 
+    /// A second model of the same configuration whose parameters share this one's memory.
+    public func makeReplica() throws -> ShardReplica<TranslationBatch>? {
+        let copy = try config.build(on: try encoderDecoder.backend.orThrow(), rng: HostRNG(seed: 0))
+        try copy.shareParameters(with: encoderDecoder)
+        copy.useRandomStream(RandomStream(seed: 0))
+        let bos = bos, labelSmoothing = labelSmoothing
+        return ShardReplica(model: copy) { rows, _ in
+            StepLoss(loss: try Self.loss(copy, rows, bos: bos, labelSmoothing: labelSmoothing))
+        }
+    }
+
     /// The book's `l.sum()` for one batch under teacher forcing: Σ over sequences of
     /// (Σ valid-step CE / num_steps), computed as one masked cross-entropy in the model's layout.
     public static func loss(_ model: any EncoderDecoder, _ batch: TranslationBatch, bos: Int32, labelSmoothing: Float = 0) throws -> Tensor
