@@ -77,6 +77,7 @@ struct ModelsBench: ParsableCommand, LoggingCommand {
                         ("tokens_per_s", String(format: "%.0f", median)),
                         ("spread", String(format: "%.3f", spread)), ("epochs", "\(rates.count)")
                     ]
+                    if let cores = timed.last?.cores { fields.append(("cores", "\"\(cores)\"")) }
                     if distributed {
                         let reduce = timed.compactMap(\.allReduce)
                         let calls = max(reduce.reduce(0) { $0 + $1.calls }, 1)
@@ -125,9 +126,14 @@ struct ModelsBench: ParsableCommand, LoggingCommand {
                         : String(
                             format: "%-15@ %-10@ %9.0f tokens/s ±%4.1f%%", name as NSString, d.description as NSString, median, spread * 100
                         )
-                            + (fields.first { $0.0 == "vs_pytorch" }.map { "   PyTorch CPU \(fields[5].1), ×\($0.1)" } ?? "")
+                            + (fields.first { $0.0 == "vs_pytorch" }.map { "   PyTorch CPU \(Int(Self.pytorchCPU[name] ?? 0)), ×\($0.1)" }
+                                ?? "")
                             + (fields.first { $0.0 == "launches_per_minibatch" }.map { "   \($0.1) launches/minibatch" } ?? "")
-                            + (distributed ? "   " + fields.suffix(from: 5).map { "\($0.0) \($0.1)" }.joined(separator: ", ") : "")
+                            + (timed.last?.cores.map { "   \($0)" } ?? "")
+                            + (distributed
+                                ? "   "
+                                    + fields.filter { !["recipe", "device", "tokens_per_s", "spread", "epochs", "cores"].contains($0.0) }
+                                    .map { "\($0.0) \($0.1)" }.joined(separator: ", ") : "")
                     guard comm.isRoot else { continue }
                     print(line)
                     fflush(nil)

@@ -198,6 +198,7 @@ func printTrace(_ record: EpochRecord?, device: Device) {
     let units = (try? Backends.backend(for: device)).map {
         ($0 as? KernelBackend)?.limits.computeUnits ?? ProcessInfo.processInfo.activeProcessorCount
     }
+    if let cores = record.cores { print("  cores: \(cores)") }
     for line in t.report(per: record.minibatches, computeUnits: units) { print("  " + line) }
     print("  blocking reads per epoch: \(t.downloads.blocking)")
 }

@@ -1,6 +1,7 @@
 // `dive tune [--device X] [--json]`: times the tuned families' candidates on each OpenCL or CUDA
 // device now, instead of on first use during training, and caches the choices under DIVE_CACHE:
 // GEMM tiles per shape class and, on GPUs, the recurrence and row kernels for the book's shapes.
+// On the CPU it measures from what work each op family (GEMM, cells, rows) splits across cores.
 // `--json` times every candidate even where a choice is cached and prints one line per choice with
 // each candidate's time (the device bundle's tune.json).
 import ArgumentParser
@@ -10,7 +11,9 @@ import Foundation
 struct TuneCommand: ParsableCommand, LoggingCommand {
     static let configuration = CommandConfiguration(
         commandName: "tune",
-        abstract: "Tune the GEMM, recurrence and row kernels of OpenCL and CUDA devices ahead of time and cache the choices.")
+        abstract:
+            "Tune the GEMM, recurrence and row kernels of OpenCL and CUDA devices, and the CPU's op splits, ahead of time and cache the choices."
+    )
 
     @OptionGroup var deviceOption: DeviceOption
     @Flag(help: "Time every candidate, cached or not, and print each choice with every candidate's time as a JSON line.") var json = false
@@ -31,9 +34,9 @@ struct TuneCommand: ParsableCommand, LoggingCommand {
 
     func run() throws {
         try reportingErrors {
-            let devices = try deviceOption.all().filter { $0 != .cpu }
-            if devices.isEmpty { print("nothing to tune: the CPU backend runs OpenBLAS"); return }
-            for d in devices {
+            let all = try deviceOption.all()
+            if all.contains(.cpu) { try tuneCPU() }
+            for d in all where d != .cpu {
                 guard let backend = try Backends.backend(for: d) as? KernelBackend else { continue }
                 FileHandle.standardError.write(Data("tuning \(backend.displayName)...\n".utf8))
                 let start = Date(), before = backend.tunedChoices.count
@@ -61,6 +64,32 @@ struct TuneCommand: ParsableCommand, LoggingCommand {
                             + "  (\(String(format: "%.1f", Date().timeIntervalSince(start))) s)")
                 }
             }
+        }
+    }
+
+    /// The CPU's split thresholds: one line, or with `--json` one line per family with every problem's times.
+    func tuneCPU() throws {
+        let cpu = CPUBackend.shared
+        FileHandle.standardError.write(Data("tuning \(cpu.displayName)...\n".utf8))
+        let start = Date()
+        let tuning = try cpu.tuneSplitThresholds()
+        let t = tuning.thresholds
+        func text(_ n: Int) -> String { n == .max ? "never" : "from \(n)" }
+        guard json else {
+            print(
+                tuning.threads == 1
+                    ? "cpu  one worker thread: no op splits (DIVE_THREADS=1)"
+                    : "cpu  split on \(tuning.threads) threads: gemm \(text(t.gemm)) multiply-adds, cells \(text(t.cells)) rows × gate units, rows \(text(t.rows)) flops"
+                        + "  (\(String(format: "%.1f", Date().timeIntervalSince(start))) s)")
+            return
+        }
+        for (family, threshold) in [("gemm", t.gemm), ("cells", t.cells), ("rows", t.rows)] {
+            let problems = tuning.timings.filter { $0.family == family }.map {
+                "{\"problem\": \"\($0.problem)\", \"work\": \($0.work), \"one_thread_s\": \(String(format: "%.3g", $0.oneThread)), \"split_s\": \(String(format: "%.3g", $0.split))}"
+            }
+            print(
+                "{\"device\": \"cpu\", \"family\": \"\(family)\", \"threads\": \(tuning.threads), \"threshold\": \(threshold == .max ? "null" : "\(threshold)"), \"problems\": [\(problems.joined(separator: ", "))]}"
+            )
         }
     }
 }

@@ -1,17 +1,13 @@
-// CPU matrix products (Ops/MatMul.swift): OpenBLAS GEMM with the bias and ReLU epilogue, large
-// products split into one single-threaded OpenBLAS call per core.
+// CPU matrix products (Ops/MatMul.swift): OpenBLAS GEMM with the bias and ReLU epilogue. Products
+// of more multiply-adds than the GEMM threshold (`SplitThresholds`) are split into one OpenBLAS
+// call per core, each on one thread: OpenBLAS's own threads would spin between calls, competing
+// with Dive's workers for the same cores (a quarter of the time of the book's LSTM went to that).
 import CBLAS
 import Foundation
 
 extension CPUBackend {
     /// OpenBLAS's thread count at start-up (OPENBLAS_NUM_THREADS or the core count).
     static let maxBlasThreads = Int(openblas_get_num_threads())
-
-    /// Products of fewer multiply-adds than this run on the calling thread (`DIVE_BLAS_SMALL_WORK`
-    /// overrides). Larger ones are split into one block per core, each an OpenBLAS call on one
-    /// thread: OpenBLAS's own threads would spin between calls, competing with Dive's workers for
-    /// the same cores (a quarter of the time of the book's LSTM went to that).
-    static let smallGemmWork = ProcessInfo.processInfo.environment["DIVE_BLAS_SMALL_WORK"].flatMap { Int($0) } ?? 1_000_000
 
     /// OpenBLAS GEMM split across the cores, then the bias row added and ReLU applied in place over C.
     public func gemm(
@@ -41,7 +37,7 @@ extension CPUBackend {
         let lda = max(1, s.transA ? s.m : s.k), ldb = max(1, s.transB ? s.k : s.n)
         let work = s.batch * s.m * s.n * s.k
         if s.batch > 1 {
-            Parallel.forRanges(s.batch, costPerItem: work < Self.smallGemmWork ? 1 : work / s.batch) { items in
+            Parallel.forRanges(s.batch, costPerItem: work / s.batch, family: .gemm) { items in
                 for i in items {
                     T.blasGemm(
                         transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k, alpha: alpha,
@@ -51,7 +47,7 @@ extension CPUBackend {
             }
         } else if s.m >= s.n {
             // Blocks of C's rows: rows of A (columns when A is transposed).
-            Parallel.forRanges(s.m, costPerItem: work < Self.smallGemmWork ? 1 : s.n * s.k) { rows in
+            Parallel.forRanges(s.m, costPerItem: s.n * s.k, family: .gemm) { rows in
                 T.blasGemm(
                     transA: s.transA, transB: s.transB, m: rows.count, n: s.n, k: s.k, alpha: alpha,
                     a: a + rows.lowerBound * (s.transA ? 1 : lda), lda: lda, b: b, ldb: ldb,
@@ -59,7 +55,7 @@ extension CPUBackend {
             }
         } else {
             // Blocks of C's columns: columns of B (rows when B is transposed).
-            Parallel.forRanges(s.n, costPerItem: work < Self.smallGemmWork ? 1 : s.m * s.k) { cols in
+            Parallel.forRanges(s.n, costPerItem: s.m * s.k, family: .gemm) { cols in
                 T.blasGemm(
                     transA: s.transA, transB: s.transB, m: s.m, n: cols.count, k: s.k, alpha: alpha,
                     a: a, lda: lda, b: b + cols.lowerBound * (s.transB ? ldb : 1), ldb: ldb,

@@ -5,9 +5,6 @@ import CKernels
 import Foundation
 
 extension CPUBackend {
-    /// Cost per (row, gate unit) for `Parallel.forRanges` (`DIVE_CELL_COST` overrides).
-    static let cellCost = ProcessInfo.processInfo.environment["DIVE_CELL_COST"].flatMap { Int($0) } ?? 1
-
     /// One forward step on `rows` (all when nil). `hNextT`, a copy of the step's output, may be nil.
     func cellForwardFloat(
         _ cell: CellKind, _ giT: Tensor, _ ghT: Tensor, _ biasT: Tensor, _ hPrevT: Tensor,
@@ -21,7 +18,7 @@ extension CPUBackend {
         let saved = savedT.cpuPointer(Float.self) + s.t * B * S * H
         let cPrev = cellsT.map { $0.cpuPointer(Float.self) + s.slot * B * H }
         let cNext = cellsT.map { $0.cpuPointer(Float.self) + (s.slot + 1) * B * H }
-        Self.overRows(B, only, cost: Self.cellCost * H * G) { rows in
+        Self.overRows(B, only, cost: H * G) { rows in
             let r = rows.lowerBound, n = rows.count
             let x = gi + r * G * H, y = gh + r * G * H, h = out + r * H, copy = hNext.map { $0 + r * H }
             switch cell {
@@ -50,7 +47,7 @@ extension CPUBackend {
         let dgh = dghT?.cpuPointer(Float.self)
         let cPrev = cellsT.map { $0.cpuPointer(Float.self) + s.slot * B * H }
         let cNext = cellsT.map { $0.cpuPointer(Float.self) + (s.slot + 1) * B * H }
-        Self.overRows(B, only, cost: Self.cellCost * H * G) { rows in
+        Self.overRows(B, only, cost: H * G) { rows in
             let r = rows.lowerBound, n = rows.count, e = r * H, g = r * G * H
             let separate = dGhSeparate.map { $0 + g }, copy = dgh.map { $0 + g }
             switch cell {

@@ -81,7 +81,7 @@ extension CPUBackend {
     /// row of the batch through `Parallel`.
     @inline(__always)
     static func overRows(_ batch: Int, _ only: Range<Int>?, cost: Int, _ body: (Range<Int>) -> Void) {
-        if let only { body(only) } else { Parallel.forRanges(batch, costPerItem: cost, body) }
+        if let only { body(only) } else { Parallel.forRanges(batch, costPerItem: cost, family: .cells, body) }
     }
 }
 

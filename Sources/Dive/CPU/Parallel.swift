@@ -20,12 +20,20 @@ enum Parallel {
     /// The threads an op may split over here: 1 inside a shard, else `threadCount`.
     static var width: Int { isInsideShard ? 1 : threadCount }
 
-    /// Runs `body` over contiguous chunks of 0..<count. `costPerItem` is a rough count of
-    /// floating-point operations (or bytes) per item; below ~64k in all the loop stays on this thread.
-    static func forRanges(_ count: Int, costPerItem: Int = 1, _ body: (Range<Int>) -> Void) {
+    /// Set by a measurement around its calls (`never` or `always`); nil: the thresholds in force.
+    @TaskLocal static var forcedThresholds: SplitThresholds? = nil
+
+    /// Per op family, the work from which a loop splits: the tuned thresholds (`dive tune --device
+    /// cpu`, or the first training on the CPU) or the defaults.
+    static var thresholds: SplitThresholds { forcedThresholds ?? SplitThresholdStore.shared.current }
+
+    /// Runs `body` over contiguous chunks of 0..<count. `costPerItem` is the work of one item in
+    /// `family`'s unit; below the family's threshold in all, the loop stays on this thread.
+    static func forRanges(_ count: Int, costPerItem: Int = 1, family: OpFamily = .rows, _ body: (Range<Int>) -> Void) {
         guard count > 0 else { return }
         let threads = min(width, count)
-        if threads == 1 || count * max(costPerItem, 1) < 65_536 {
+        let (work, overflow) = count.multipliedReportingOverflow(by: max(costPerItem, 1))
+        if threads == 1 || (!overflow && work < thresholds[family]) {
             body(0..<count)
             return
         }

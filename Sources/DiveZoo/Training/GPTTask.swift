@@ -100,6 +100,19 @@ public final class GPTTask: TrainingTask {
 
     /// This rank's windows' cross-entropy summed and divided by the global minibatch's B · T tokens.
     public func loss(_ shard: TokenBatch, globalRows: Int) throws -> StepLoss {
+        try Self.loss(gpt, shard, globalRows: globalRows)
+    }
+
+    /// A second GPT of the same configuration whose parameters share this one's memory.
+    public func makeReplica() throws -> ShardReplica<TokenBatch>? {
+        let copy = try GPT(gpt.config, on: try gpt.backend.orThrow(), rng: HostRNG(seed: 0))
+        try copy.shareParameters(with: gpt)
+        copy.useRandomStream(RandomStream(seed: 0))
+        return ShardReplica(model: copy) { rows, globalRows in try Self.loss(copy, rows, globalRows: globalRows) }
+    }
+
+    /// The mean next-token cross-entropy of `shard`'s share of a global minibatch of `globalRows` windows, on `gpt`.
+    static func loss(_ gpt: GPT, _ shard: TokenBatch, globalRows: Int) throws -> StepLoss {
         let backend = try gpt.backend.orThrow()
         let x = try Tensor(shard.x, shape: [shard.batchSize, shard.numSteps], on: backend)
         let y = try Tensor(shard.y, shape: [shard.batchSize * shard.numSteps], on: backend)

@@ -82,9 +82,23 @@ public final class NLITask: DatasetTask {
 
     /// The cross-entropy summed over this rank's rows (`l.sum()`), with how many it predicts right.
     public func loss(_ shard: SNLIBatch, globalRows: Int) throws -> StepLoss {
-        let (logits, labels) = try Self.forward(attention, shard)  // (B, 3), (B)
+        try Self.loss(attention, shard, labelSmoothing: labelSmoothing)
+    }
+
+    /// A second model of the same configuration whose parameters share this one's memory.
+    public func makeReplica() throws -> ShardReplica<SNLIBatch>? {
+        let copy = try DecomposableAttention(config, on: try attention.backend.orThrow(), rng: HostRNG(seed: 0))
+        try copy.shareParameters(with: attention)
+        copy.useRandomStream(RandomStream(seed: 0))
+        let labelSmoothing = labelSmoothing
+        return ShardReplica(model: copy) { rows, _ in try Self.loss(copy, rows, labelSmoothing: labelSmoothing) }
+    }
+
+    /// The book's `l.sum()` over `batch` on `model`, and the rows predicted right.
+    static func loss(_ model: DecomposableAttention, _ batch: SNLIBatch, labelSmoothing: Float) throws -> StepLoss {
+        let (logits, labels) = try forward(model, batch)  // (B, 3), (B)
         let total = try logits.crossEntropySum(targets: labels, labelSmoothing: labelSmoothing)  // l.sum()
-        return StepLoss(loss: total, correct: try Self.matches(logits, shard.labels))
+        return StepLoss(loss: total, correct: try matches(logits, batch.labels))
     }
 
     /// Sets the record's test accuracy, and its `validation` to the held-out accuracy, in eval mode.

@@ -112,6 +112,8 @@ private final class Session<Task: TrainingTask> {
         backend = try task.model.backend ?? options.backend  // the model's device (a program's own model may be anywhere)
         parallel = DataParallel(options.communicator)
         batchSplit = try BatchSplit.make(task, on: backend)
+        // Ranks sharing the cores would time each other: a data-parallel run takes what is cached.
+        if backend is CPUBackend, options.communicator.size == 1 { try CPUBackend.tuneSplitThresholdsIfNeeded() }
         model = task.model
         params = model.parameters
         optimizer = try Training.makeOptimizer(hyper, params)
@@ -284,7 +286,7 @@ private final class Session<Task: TrainingTask> {
         }
         if backend is CPUBackend {
             record.cores =
-                batchSplit.map { .batchSplit(shards: $0.lastShards, threads: min(CPUBackend.threadCount, $0.lastShards)) }
+                batchSplit.flatMap { $0.shards > 1 ? .batchSplit(shards: $0.shards, threads: min(CPUBackend.threadCount, $0.shards)) : nil }
                 ?? .opSplit(threads: CPUBackend.threadCount)
         }
         try task.evaluate(&record)
