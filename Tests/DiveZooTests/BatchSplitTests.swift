@@ -36,7 +36,8 @@ import Testing
         let outs = try split.forwardBackward(batch, rows: 0..<64)
         #expect(outs.count == 2 && split.shards == 2)
         let summed = try outs.reduce(0.0) { $0 + Double(try $1.loss.item()) }
-        #expect(abs(summed - Double(try loss.item())) <= 1e-5 * abs(summed), "\(recipe.name): shards \(summed), whole \(try loss.item())")
+        let unsplit = Double(try loss.item())
+        #expect(abs(summed - unsplit) <= 1e-5 * abs(summed), "\(recipe.name): shards \(summed), whole \(unsplit)")
         #expect(sharded.model.randomStream.offset == whole.model.randomStream.offset, "the stream advances as for the whole minibatch")
         for ((name, p), want) in zip(sharded.model.namedParameters(), expected) {
             let got = try #require(p.grad).toArray()
