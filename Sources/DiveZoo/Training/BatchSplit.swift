@@ -79,8 +79,7 @@ final class BatchSplit<Task: TrainingTask> {
 
     /// The forward and backward of `rows` of `batch`, shard by shard across the cores; afterwards
     /// the model's gradients are the shards' summed in shard order. Returns the shards' losses in
-    /// shard order.
-    /// A minibatch of one shard runs as it would unsplit, its ops split across the cores.
+    /// shard order. Rows too few for two shards run as they would unsplit, their ops split.
     func forwardBackward(_ batch: Task.Batch, rows: Range<Int>) throws -> [StepLoss] {
         let model = task.model
         let ranges = Self.shards(of: rows)
@@ -93,7 +92,9 @@ final class BatchSplit<Task: TrainingTask> {
             return [out]
         }
         while replicas.count < ranges.count - 1 {
-            guard let replica = try task.makeReplica() else { break }
+            guard let replica = try task.makeReplica() else {
+                throw DiveError.invalidArgument(op: "BatchSplit", detail: "\(task.recipe) made no replica for shard \(replicas.count + 1)")
+            }
             replicas.append(replica)
         }
         let seed = model.randomStream.seed, offset = model.randomStream.offset
