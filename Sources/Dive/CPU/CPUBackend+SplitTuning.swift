@@ -1,5 +1,6 @@
 // `dive tune --device cpu`: each op family's split threshold measured on this machine. Per family
-// a ladder of problems is timed on one thread and split across the worker threads, alternately;
+// a ladder of problems (two for GEMM: square and skinny, the larger threshold kept) is timed on
+// one thread and split across the worker threads, alternately;
 // the threshold is the work of the smallest problem on which the split wins and from which it
 // loses on no larger one (never, if there is none). So on a small step the default is never slower
 // than one thread. The choice is cached for the thread count (`SplitThresholds.cacheFile`), and
@@ -12,11 +13,15 @@ extension CPUBackend {
         var timings: [SplitTuning.Timing] = []
         var chosen = SplitThresholds.never
         if Parallel.threadCount > 1 {
-            let gemm = try ladder("gemm", [16, 32, 64, 96, 128, 192, 256, 384, 512].map { n in try gemmProblem(n) })
+            // Square products, and skinny ones with an inner (or outer) size of 28 like the
+            // language models' output layer: splitting pays later for the skinny ones.
+            let square = try ladder("gemm", [16, 32, 64, 96, 128, 192, 256, 384, 512].map { n in try gemmProblem(n, n, n) })
+            let skinny = try ladder("gemm", [64, 128, 256, 512, 1024, 2048].map { n in try gemmProblem(4 * n, n, 28) })
             let cells = try ladder("cells", [8, 32, 128, 256, 512, 1024, 2048, 4096].map { b in try cellProblem(batch: b, hidden: 64) })
             let rows = try ladder("rows", [32, 128, 512, 2048, 4096, 8192, 16384, 32768].map { r in try softmaxProblem(rows: r, cols: 64) })
-            timings = gemm + cells + rows
-            chosen = SplitThresholds(gemm: Self.threshold(gemm), cells: Self.threshold(cells), rows: Self.threshold(rows))
+            timings = square + skinny + cells + rows
+            chosen = SplitThresholds(
+                gemm: max(Self.threshold(square), Self.threshold(skinny)), cells: Self.threshold(cells), rows: Self.threshold(rows))
         }
         let tuning = SplitTuning(threads: Parallel.threadCount, thresholds: chosen, timings: timings)
         SplitThresholdStore.shared.set(chosen)
@@ -70,12 +75,12 @@ extension CPUBackend {
         return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 / Double(calls)
     }
 
-    /// An n×n×n product.
-    private func gemmProblem(_ n: Int) throws -> Problem {
-        let a = try Tensor.ones([n, n], on: self), b = try Tensor.ones([n, n], on: self), c = try Tensor.zeros([n, n], on: self)
+    /// An (m, k) × (k, n) product.
+    private func gemmProblem(_ m: Int, _ n: Int, _ k: Int) throws -> Problem {
+        let a = try Tensor.ones([m, k], on: self), b = try Tensor.ones([k, n], on: self), c = try Tensor.zeros([m, n], on: self)
         return (
-            "\(n)×\(n)×\(n)", n * n * n,
-            { try self.gemm(a, b, into: c, shape: GemmShape(m: n, n: n, k: n), alpha: 1, beta: 0, bias: nil, relu: false) }
+            "\(m)×\(n)×\(k)", m * n * k,
+            { try self.gemm(a, b, into: c, shape: GemmShape(m: m, n: n, k: k), alpha: 1, beta: 0, bias: nil, relu: false) }
         )
     }
 

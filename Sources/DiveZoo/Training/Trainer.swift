@@ -4,7 +4,8 @@
 // TensorBoard's), progress and a checkpoint (and, with `--keep best`, the best held-out epoch's);
 // resumption from a checkpoint and a clean stop on Ctrl-C.
 // Under `--distributed` each rank trains on its rows of every global minibatch and rank 0 alone
-// writes checkpoints, logs and progress. A program's own loop runs it on any task (`CustomTask`
+// writes checkpoints, logs and progress. On the CPU the rows are further cut into shards run on
+// the cores (`BatchSplit`) where the task can replicate its model. A program's own loop runs it on any task (`CustomTask`
 // for any model and batches) for a number of steps, with callbacks after each step and epoch.
 // `run` reads as its phases (a `Session`): start, resume, then per epoch begin, step, end; finish.
 import Dive
