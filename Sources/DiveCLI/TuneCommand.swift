@@ -1,7 +1,8 @@
 // `dive tune [--device X] [--json]`: times the tuned families' candidates on each OpenCL or CUDA
 // device now, instead of on first use during training, and caches the choices under DIVE_CACHE:
 // GEMM tiles per shape class and, on GPUs, the recurrence and row kernels for the book's shapes.
-// On the CPU it measures from what work each op family (GEMM, cells, rows) splits across cores.
+// On the CPU it measures from what work each op family (GEMM, cells, rows, elementwise) splits
+// across cores.
 // `--json` times every candidate even where a choice is cached and prints one line per choice with
 // each candidate's time (the device bundle's tune.json).
 import ArgumentParser
@@ -79,11 +80,11 @@ struct TuneCommand: ParsableCommand, LoggingCommand {
             print(
                 tuning.threads == 1
                     ? "cpu  one worker thread: no op splits (DIVE_THREADS=1)"
-                    : "cpu  split on \(tuning.threads) threads: gemm \(text(t.gemm)) multiply-adds, cells \(text(t.cells)) rows × gate units, rows \(text(t.rows)) flops"
+                    : "cpu  split on \(tuning.threads) threads: gemm \(text(t.gemm)) multiply-adds, cells \(text(t.cells)) rows × gate units, rows \(text(t.rows)) flops, elementwise \(text(t.elementwise)) flops"
                         + "  (\(String(format: "%.1f", Date().timeIntervalSince(start))) s)")
             return
         }
-        for (family, threshold) in [("gemm", t.gemm), ("cells", t.cells), ("rows", t.rows)] {
+        for (family, threshold) in [("gemm", t.gemm), ("cells", t.cells), ("rows", t.rows), ("elementwise", t.elementwise)] {
             let problems = tuning.timings.filter { $0.family == family }.map {
                 "{\"problem\": \"\($0.problem)\", \"work\": \($0.work), \"one_thread_s\": \(String(format: "%.3g", $0.oneThread)), \"split_s\": \(String(format: "%.3g", $0.split))}"
             }

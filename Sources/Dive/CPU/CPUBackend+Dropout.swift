@@ -27,7 +27,7 @@ extension CPUBackend {
         // addition, and the test on the 24 bits as integers: k·2⁻²⁴ ≥ p ⟺ k ≥ ⌈p·2²⁴⌉ (exact).
         let base = CounterRNG.mix(seed), golden: UInt64 = 0x9E37_79B9_7F4A_7C15
         let threshold = UInt64((Double(p) * 0x1p24).rounded(.up))
-        Parallel.forRanges(n, costPerItem: 16) { r in
+        Parallel.forRanges(n, costPerItem: 16, family: .elementwise) { r in
             var z = base &+ (offset &+ UInt64(r.lowerBound) &+ 1) &* golden
             for i in r {
                 let k = CounterRNG.mix(z) >> 40

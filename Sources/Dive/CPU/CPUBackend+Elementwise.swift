@@ -19,7 +19,9 @@ extension CPUBackend {
             default: kernel = nil
             }
             if let kernel {
-                Parallel.forRanges(x.count, costPerItem: 16) { r in kernel(xp + r.lowerBound, yp + r.lowerBound, r.count) }
+                Parallel.forRanges(x.count, costPerItem: 16, family: .elementwise) { r in
+                    kernel(xp + r.lowerBound, yp + r.lowerBound, r.count)
+                }
             } else {
                 unaryLoop(op, xp, yp, x.count)
             }
@@ -49,7 +51,7 @@ extension CPUBackend {
         _ n: Int, _ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>,
         _ s: T, _: K.Type
     ) {
-        Parallel.forRanges(n, costPerItem: 4) { r in for i in r { y[i] = K.apply(x[i], s) } }
+        Parallel.forRanges(n, costPerItem: 4, family: .elementwise) { r in for i in r { y[i] = K.apply(x[i], s) } }
     }
 
     /// y += scale · x elementwise, in place.
@@ -59,7 +61,7 @@ extension CPUBackend {
             for i in 0..<x.count { yp[i] += a * xp[i] }
         } else {
             let xp = x.cpuPointer(Float.self), yp = y.cpuPointer(Float.self)
-            Parallel.forRanges(x.count, costPerItem: 2) { r in for i in r { yp[i] += scale * xp[i] } }
+            Parallel.forRanges(x.count, costPerItem: 2, family: .elementwise) { r in for i in r { yp[i] += scale * xp[i] } }
         }
     }
 
@@ -103,7 +105,7 @@ extension CPUBackend {
         _ dy: UnsafeMutablePointer<T>, _ dx: UnsafeMutablePointer<T>,
         _ s: T, _: K.Type
     ) {
-        Parallel.forRanges(n, costPerItem: 4) { r in for i in r { dx[i] = K.gradient(x[i], y[i], dy[i], s) } }
+        Parallel.forRanges(n, costPerItem: 4, family: .elementwise) { r in for i in r { dx[i] = K.gradient(x[i], y[i], dy[i], s) } }
     }
 
     /// c = a op b elementwise under `plan`'s broadcasting, one vectorisable loop per innermost row.
@@ -136,14 +138,20 @@ extension CPUBackend {
         let n = plan.count
         switch plan.kind {
         case .sameShape:
-            Parallel.forRanges(n, costPerItem: 2) { r in
+            Parallel.forRanges(n, costPerItem: 2, family: .elementwise) { r in
                 Self.row(a + r.lowerBound, 1, b + r.lowerBound, 1, c + r.lowerBound, r.count, K.self)
             }
-        case .scalarB: Parallel.forRanges(n, costPerItem: 2) { r in Self.row(a + r.lowerBound, 1, b, 0, c + r.lowerBound, r.count, K.self) }
-        case .scalarA: Parallel.forRanges(n, costPerItem: 2) { r in Self.row(a, 0, b + r.lowerBound, 1, c + r.lowerBound, r.count, K.self) }
+        case .scalarB:
+            Parallel.forRanges(n, costPerItem: 2, family: .elementwise) { r in
+                Self.row(a + r.lowerBound, 1, b, 0, c + r.lowerBound, r.count, K.self)
+            }
+        case .scalarA:
+            Parallel.forRanges(n, costPerItem: 2, family: .elementwise) { r in
+                Self.row(a, 0, b + r.lowerBound, 1, c + r.lowerBound, r.count, K.self)
+            }
         case .general:
             let d = plan.dims, sa = plan.aStrides, sb = plan.bStrides
-            Parallel.forRanges(d[0] * d[1] * d[2], costPerItem: 2 * d[3]) { range in
+            Parallel.forRanges(d[0] * d[1] * d[2], costPerItem: 2 * d[3], family: .elementwise) { range in
                 for row in range {
                     let i0 = row / (d[1] * d[2]), i1 = (row / d[2]) % d[1], i2 = row % d[2]
                     Self.row(

@@ -18,7 +18,7 @@ extension CPUBackend {
     private func sgdLoop<T: CPUFloat>(_ param: Tensor, _ grad: Tensor, _ lr: Float, _ gradScale: Tensor?, _: T.Type) {
         let p = param.cpuPointer(T.self), g = grad.cpuPointer(T.self)
         let step = T(lr) * (gradScale.map { $0.cpuPointer(T.self)[0] } ?? 1)
-        Parallel.forRanges(param.count, costPerItem: 4) { r in for i in r { p[i] -= step * g[i] } }
+        Parallel.forRanges(param.count, costPerItem: 4, family: .elementwise) { r in for i in r { p[i] -= step * g[i] } }
     }
 
     /// PyTorch's Adam (or AdamW when `decoupled`) update of every parameter and its moments, in place.
@@ -47,14 +47,14 @@ extension CPUBackend {
             let f = { (x: T) in Float(x) }
             let (pf, gf) = (param.cpuPointer(Float.self), grad.cpuPointer(Float.self))
             let (mf, vf) = (m.cpuPointer(Float.self), v.cpuPointer(Float.self))
-            Parallel.forRanges(param.count, costPerItem: 16) { r in
+            Parallel.forRanges(param.count, costPerItem: 16, family: .elementwise) { r in
                 CPUKernels.table.adam_update(
                     pf + r.lowerBound, gf + r.lowerBound, mf + r.lowerBound, vf + r.lowerBound, r.count, f(gscale), f(l2), f(b1),
                     f(b2), f(decay), f(stepSize), f(c2root), f(eps))
             }
             return
         }
-        Parallel.forRanges(param.count, costPerItem: 16) { r in
+        Parallel.forRanges(param.count, costPerItem: 16, family: .elementwise) { r in
             for i in r {
                 let gi = g[i] * gscale + l2 * p[i]
                 mp[i] = b1 * mp[i] + (1 - b1) * gi

@@ -24,7 +24,7 @@ extension CPUBackend {
 
     private func stridedCopy<T>(_ src: UnsafeMutablePointer<T>, _ dst: UnsafeMutablePointer<T>, _ l: StridedLayout) {
         let n = l.shape, s = l.srcStrides, d = l.dstStrides
-        Parallel.forRanges(n[0] * n[1], costPerItem: n[2] * n[3]) { range in
+        Parallel.forRanges(n[0] * n[1], costPerItem: n[2] * n[3], family: .elementwise) { range in
             for i01 in range {
                 let i0 = i01 / n[1], i1 = i01 % n[1]
                 let sBase = l.srcOffset + i0 * s[0] + i1 * s[1]

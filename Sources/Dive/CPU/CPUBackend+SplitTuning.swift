@@ -19,9 +19,11 @@ extension CPUBackend {
             let skinny = try ladder("gemm", [64, 128, 256, 512, 1024, 2048].map { n in try gemmProblem(4 * n, n, 28) })
             let cells = try ladder("cells", [8, 32, 128, 256, 512, 1024, 2048, 4096].map { b in try cellProblem(batch: b, hidden: 64) })
             let rows = try ladder("rows", [32, 128, 512, 2048, 4096, 8192, 16384, 32768].map { r in try softmaxProblem(rows: r, cols: 64) })
-            timings = square + skinny + cells + rows
+            let elementwise = try ladder("elementwise", [4096, 16384, 65536, 262_144, 1 << 20, 1 << 22].map { n in try addProblem(n) })
+            timings = square + skinny + cells + rows + elementwise
             chosen = SplitThresholds(
-                gemm: max(Self.threshold(square), Self.threshold(skinny)), cells: Self.threshold(cells), rows: Self.threshold(rows))
+                gemm: max(Self.threshold(square), Self.threshold(skinny)), cells: Self.threshold(cells), rows: Self.threshold(rows),
+                elementwise: Self.threshold(elementwise))
         }
         let tuning = SplitTuning(threads: Parallel.threadCount, thresholds: chosen, timings: timings)
         SplitThresholdStore.shared.set(chosen)
@@ -96,6 +98,13 @@ extension CPUBackend {
             "gru \(batch)×\(hidden)", batch * g,
             { self.cellForwardFloat(.gru, gi, gh, bias, h, nil, out, nil, saved, step) }
         )
+    }
+
+    /// c = a + b over `count` elements.
+    private func addProblem(_ count: Int) throws -> Problem {
+        let a = try Tensor.ones([count], on: self), b = try Tensor.ones([count], on: self), c = try Tensor.zeros([count], on: self)
+        let plan = try BroadcastPlan.make([count], [count], op: "add")
+        return ("add \(count)", 2 * count, { try self.binary(.add, a, b, into: c, plan: plan) })
     }
 
     /// A softmax over `rows` rows of `cols`.

@@ -1,5 +1,5 @@
 // The work below which each family of CPU ops stays on one thread: a split pays only where the
-// work outweighs the hand-off to the other cores. `dive tune --device cpu` measures the three
+// work outweighs the hand-off to the other cores. `dive tune --device cpu` measures the four
 // thresholds on this machine (`CPUBackend.tuneSplitThresholds`) and caches them under DIVE_CACHE,
 // one file per thread count; without that file the defaults apply.
 import Foundation
@@ -10,9 +10,13 @@ enum OpFamily {
     case gemm
     /// Recurrent cells: work is rows × gate units.
     case cells
-    /// Row and elementwise ops (softmax, layernorm, cross-entropy, dropout, adds): work is a rough
-    /// count of floating-point operations.
+    /// Row ops (softmax, layer norm, cross-entropy, reductions): work is a rough count of
+    /// floating-point operations.
     case rows
+    /// Elementwise ops (adds, activations, dropout, copies, optimiser updates): work is a rough
+    /// count of floating-point operations. Their memory traffic makes a split pay on large
+    /// tensors sooner than for row ops of the same count.
+    case elementwise
 }
 
 /// Per op family, the work from which a loop is split across the cores.
@@ -21,20 +25,24 @@ public struct SplitThresholds: Codable, Equatable, Sendable {
     public var gemm: Int
     /// Rows × gate units of a recurrent cell step.
     public var cells: Int
-    /// Floating-point operations of a row or elementwise op.
+    /// Floating-point operations of a row op.
     public var rows: Int
+    /// Floating-point operations of an elementwise op.
+    public var elementwise: Int
 
-    /// Builds thresholds from their three values.
-    public init(gemm: Int, cells: Int, rows: Int) { self.gemm = gemm; self.cells = cells; self.rows = rows }
+    /// Builds thresholds from their four values.
+    public init(gemm: Int, cells: Int, rows: Int, elementwise: Int) {
+        self.gemm = gemm; self.cells = cells; self.rows = rows; self.elementwise = elementwise
+    }
 
     /// Before tuning: what `dive tune --device cpu` chose on a 2-core x86 machine, rounded down
     /// (a split there lost to one thread below 2–7 million multiply-adds, 200k–400k cell units and a
     /// million row flops).
-    public static let defaults = SplitThresholds(gemm: 4_000_000, cells: 131_072, rows: 1_048_576)
+    public static let defaults = SplitThresholds(gemm: 4_000_000, cells: 131_072, rows: 1_048_576, elementwise: 1_048_576)
     /// No op splits (the one-thread side of a measurement).
-    public static let never = SplitThresholds(gemm: .max, cells: .max, rows: .max)
+    public static let never = SplitThresholds(gemm: .max, cells: .max, rows: .max, elementwise: .max)
     /// Every op of two items or more splits (the split side of a measurement).
-    public static let always = SplitThresholds(gemm: 0, cells: 0, rows: 0)
+    public static let always = SplitThresholds(gemm: 0, cells: 0, rows: 0, elementwise: 0)
 
     /// The threshold of `family`.
     subscript(family: OpFamily) -> Int {
@@ -42,6 +50,7 @@ public struct SplitThresholds: Codable, Equatable, Sendable {
         case .gemm: gemm
         case .cells: cells
         case .rows: rows
+        case .elementwise: elementwise
         }
     }
 
