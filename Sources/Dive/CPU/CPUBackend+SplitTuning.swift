@@ -2,7 +2,7 @@
 // a ladder of problems (two for GEMM: square and skinny, the larger threshold kept) is timed on
 // one thread and split across the worker threads, alternately;
 // the threshold is the work of the smallest problem on which the split wins and from which it
-// loses on no larger one (never, if there is none). So on a small step the default is never slower
+// loses clearly on no larger one (never, if there is none). So on a small step the default is never slower
 // than one thread. The choice is cached for the thread count (`SplitThresholds.cacheFile`), and
 // the first training on the CPU makes it when nothing is cached.
 import Foundation
@@ -35,12 +35,12 @@ extension CPUBackend {
         return tuning
     }
 
-    /// The work of the smallest problem on which splitting wins by 5% and from which it loses on
-    /// no larger one; `Int.max` if there is none.
+    /// The work of the smallest problem on which splitting wins by 5% and from which it loses by
+    /// more than 5% on no larger one (a tie is noise on a shared machine); `Int.max` if there is none.
     static func threshold(_ timings: [SplitTuning.Timing]) -> Int {
         var from = Int.max
         for t in timings.reversed() {
-            guard t.split < t.oneThread else { break }
+            guard t.split < 1.05 * t.oneThread else { break }
             if t.split < 0.95 * t.oneThread { from = t.work }
         }
         return from
@@ -60,21 +60,26 @@ extension CPUBackend {
     private func ladder(_ family: String, _ problems: [Problem]) throws -> [SplitTuning.Timing] {
         try problems.map { p in
             var one: [Double] = [], split: [Double] = []
-            let calls = max(1, min(2_000, 20_000_000 / max(p.work, 1)))  // about a millisecond or more per sample
             for _ in 0..<2 { try p.run() }
-            for _ in 0..<7 {
-                one.append(try Parallel.$forcedThresholds.withValue(.never) { try Self.seconds(calls, p.run) })
-                split.append(try Parallel.$forcedThresholds.withValue(.always) { try Self.seconds(calls, p.run) })
+            for _ in 0..<9 {
+                one.append(try Parallel.$forcedThresholds.withValue(.never) { try Self.seconds(p.run) })
+                split.append(try Parallel.$forcedThresholds.withValue(.always) { try Self.seconds(p.run) })
             }
             // The fastest sample of each: what another process on the machine adds is noise.
             return SplitTuning.Timing(family: family, problem: p.name, work: p.work, oneThread: one.min()!, split: split.min()!)
         }
     }
 
-    private static func seconds(_ calls: Int, _ run: () throws -> Void) throws -> Double {
+    /// Seconds per call, over as many calls as fill 2 ms.
+    private static func seconds(_ run: () throws -> Void) throws -> Double {
         let t0 = DispatchTime.now().uptimeNanoseconds
-        for _ in 0..<calls { try run() }
-        return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 / Double(calls)
+        var calls = 0, elapsed: UInt64 = 0
+        repeat {
+            try run()
+            calls += 1
+            elapsed = DispatchTime.now().uptimeNanoseconds - t0
+        } while elapsed < 2_000_000
+        return Double(elapsed) / 1e9 / Double(calls)
     }
 
     /// An (m, k) × (k, n) product.
