@@ -58,7 +58,6 @@ public struct SplitThresholds: Codable, Equatable, Sendable {
     public static func cacheFile(threads: Int) -> URL? {
         CacheFolder.folder("cpu")?.appendingPathComponent("split-thresholds-\(threads)-threads.json")
     }
-
 }
 
 /// The thresholds in force: the cached tuning for this thread count, else the defaults, until a
@@ -99,9 +98,9 @@ final class SplitThresholdStore: @unchecked Sendable {  // Safe: `lock` guards b
 public struct SplitTuning: Codable, Sendable {
     /// One problem of a family timed both ways.
     public struct Timing: Codable, Sendable {
-        /// "gemm", "cells" or "rows"; the problem ("128×128×128"); its work in the family's unit.
+        /// "gemm", "cells", "rows" or "elementwise"; the problem ("128×128×128"); its work in the family's unit.
         public var family: String, problem: String, work: Int
-        /// Median seconds per call on one thread and split across `threads`.
+        /// Seconds per call on one thread and split across `threads`, the fastest of the samples.
         public var oneThread: Double, split: Double
     }
     /// Worker threads the splits ran on.
