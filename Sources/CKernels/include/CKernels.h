@@ -88,4 +88,17 @@ const char *dive_cpu_path(void);
 /// (tests run every path the machine has).
 const DiveCPUKernels *dive_cpu_kernels_named(const char *name);
 
+
+/// A piece of a split op: `body(context, index)`.
+typedef void (*dive_pool_body)(void *context, long index);
+
+/// Starts the worker pool once, with `threads` - 1 workers beside the calling thread (later calls
+/// change nothing); returns the threads that run pieces, the caller included.
+int dive_pool_start(int threads);
+
+/// Runs body(context, 0) … body(context, count - 1) on the pool's workers and the calling thread,
+/// and returns when every piece has finished. Inline, in order, when the pool is already running
+/// a job (another caller, or a piece that splits again) or has no workers.
+void dive_pool_run(long count, dive_pool_body body, void *context);
+
 #endif

@@ -1,9 +1,9 @@
-// Splitting loops across the CPU's cores. Small loops run inline: a thread hand-off costs more
-// than the book's hidden-32 ops take. A minibatch split into shards (`CPUBackend.forEachShard`)
+// Splitting loops across the CPU's cores, on the worker pool of CKernels' worker_pool.c. Small
+// loops run inline: a hand-off costs more than the book's hidden-32 ops take. A minibatch split into shards (`CPUBackend.forEachShard`)
 // runs each shard's ops on one thread, so no op splits inside a shard.
 // How work is cut never depends on the thread count where the cut would change a sum's order:
 // a run's numbers are the same for any `DIVE_THREADS`.
-import Dispatch
+import CKernels
 import Foundation
 
 enum Parallel {
@@ -48,18 +48,27 @@ enum Parallel {
     /// Runs `body(0)` … `body(count - 1)` on the worker threads (in order on this one inside a
     /// shard) and returns when all have finished. Callers give each index its own rows of the outputs.
     static func forEach(_ count: Int, _ body: (Int) -> Void) {
-        if isInsideShard || count == 1 {
+        if isInsideShard || count == 1 || threadCount == 1 {
             for i in 0..<count { body(i) }
             return
         }
+        _ = poolThreads
         withoutActuallyEscaping(body) { body in
-            // Safe: concurrentPerform returns only after every iteration has run, so `body` and
-            // what it captures are never used after this call, and the iterations write disjoint
-            // memory. Dispatch asks for a Sendable closure because it cannot see either fact.
-            let shared = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: count) { i in shared.value(i) }
+            // Safe: dive_pool_run returns only after every piece has run, so `body` is never used
+            // after this call, and the pieces write disjoint memory.
+            var piece = body
+            withUnsafeMutablePointer(to: &piece) { context in dive_pool_run(count, runPiece, context) }
         }
     }
+
+    /// Runs piece `index` of the closure `context` points to (a C function for the pool).
+    private static let runPiece: dive_pool_body = { context, index in
+        context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(index)
+    }
+
+    /// The worker pool (CKernels' worker_pool.c), started on the first split: `threadCount` - 1
+    /// workers beside the calling thread.
+    private static let poolThreads = Int(dive_pool_start(Int32(threadCount)))
 }
 
 /// A value handed to other threads where the compiler cannot prove it safe; every use says why it is.

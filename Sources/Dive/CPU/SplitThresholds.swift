@@ -36,9 +36,9 @@ public struct SplitThresholds: Codable, Equatable, Sendable {
     }
 
     /// Before tuning: what `dive tune --device cpu` chose on a 2-core x86 machine, rounded down
-    /// (a split there lost to one thread below 2–7 million multiply-adds, 200k–400k cell units and a
-    /// million row flops).
-    public static let defaults = SplitThresholds(gemm: 4_000_000, cells: 131_072, rows: 1_048_576, elementwise: 1_048_576)
+    /// (a split there lost to one thread below about 459k multiply-adds, 1.5k–6k cell units, 16k
+    /// row flops and 33k elementwise flops).
+    public static let defaults = SplitThresholds(gemm: 400_000, cells: 4_096, rows: 16_384, elementwise: 32_768)
     /// No op splits (the one-thread side of a measurement).
     public static let never = SplitThresholds(gemm: .max, cells: .max, rows: .max, elementwise: .max)
     /// Every op of two items or more splits (the split side of a measurement).
