@@ -51,7 +51,11 @@ import Testing
 
     @Test func shardsAreFixedByTheRows() {
         #expect(BatchSplit<TranslationTask>.shards(of: 0..<64) == [0..<32, 32..<64])
-        #expect(BatchSplit<TranslationTask>.shards(of: 0..<63) == [0..<63])
+        #expect(BatchSplit<TranslationTask>.shards(of: 0..<63) == [0..<31, 31..<63])
+        // An epoch's last, short minibatch: two halves of 8 rows or more, else one shard.
+        #expect(BatchSplit<TranslationTask>.shards(of: 0..<25) == [0..<12, 12..<25])
+        #expect(BatchSplit<TranslationTask>.shards(of: 0..<16) == [0..<8, 8..<16])
+        #expect(BatchSplit<TranslationTask>.shards(of: 0..<15) == [0..<15])
         #expect(BatchSplit<TranslationTask>.shards(of: 10..<107) == [10..<42, 42..<74, 74..<107])
         #expect(BatchSplit<TranslationTask>.shards(of: 0..<1000).count == 8)
     }

@@ -1,7 +1,8 @@
 // A minibatch split across the CPU's cores in one process, as the ranks of a data-parallel run
 // split it across processes. The rows are cut into shards fixed by the minibatch (32 rows or more
-// each, at most 8), never by the cores; a minibatch too small for two shards splits its ops. Each shard runs its forward and backward on a worker
-// thread, on its own replica of the model: the replicas' parameters share the model's memory,
+// each, at most 8; an epoch's last, short minibatch in two of 8 or more), never by the cores; a
+// minibatch of fewer than 16 rows splits its ops. Each shard runs its forward and backward on a
+// worker thread, on its own replica of the model: the replicas' parameters share the model's memory,
 // their gradients are their own. The shards' gradients are then summed into the model's in shard
 // order and one optimiser step follows, so a run's numbers are the same for any thread count.
 // Dropout draws each mask for the whole minibatch and keeps the shard's rows (`RowShard`), as
@@ -71,9 +72,13 @@ final class BatchSplit<Task: TrainingTask> {
         return BatchSplit(task, first: first)
     }
 
-    /// `rows` (of a global minibatch) cut into shards: as many as blocks of `minimumRows` fit, at most 8.
+    /// `rows` (of a global minibatch) cut into shards: as many as blocks of `minimumRows` fit, at
+    /// most 8; fewer rows than two such blocks (an epoch's last, short minibatch) go into two
+    /// shards when each keeps a quarter of `minimumRows` (8 rows), as the ranks of a data-parallel
+    /// run split them.
     static func shards(of rows: Range<Int>) -> [Range<Int>] {
-        let n = min(maximumShards, max(1, rows.count / minimumRows))
+        let halves = rows.count >= 2 * max(1, minimumRows / 4) ? 2 : 1
+        let n = min(maximumShards, max(halves, rows.count / minimumRows))
         return (0..<n).map { i in (rows.lowerBound + i * rows.count / n)..<(rows.lowerBound + (i + 1) * rows.count / n) }
     }
 
