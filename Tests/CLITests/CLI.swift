@@ -60,9 +60,28 @@ enum CLI {
         return r.output
     }
 
+    /// A new folder under the temporary directory, removed when the test process exits.
     static func folder() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("dive-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        TemporaryFolders.shared.add(url)
         return url
+    }
+}
+
+/// The folders `CLI.folder()` made, removed at the process's exit (a test may hand one to a later
+/// step of itself, so none is removed sooner).
+private final class TemporaryFolders: @unchecked Sendable {  // Safe: `lock` guards `urls`.
+    static let shared: TemporaryFolders = {
+        atexit { TemporaryFolders.shared.removeAll() }
+        return TemporaryFolders()
+    }()
+    private let lock = NSLock()
+    private var urls: [URL] = []
+
+    func add(_ url: URL) { lock.withLock { urls.append(url) } }
+
+    func removeAll() {
+        for url in lock.withLock({ urls }) { try? FileManager.default.removeItem(at: url) }
     }
 }
