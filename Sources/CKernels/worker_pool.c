@@ -21,7 +21,9 @@
 /// How long a worker looks for the next job before it sleeps.
 #define DIVE_POOL_SPIN_NS 1000000L
 
-static pthread_once_t started = PTHREAD_ONCE_INIT;
+static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
+static int started;
+/// Written once, under `start_lock`, before any job.
 static int worker_count;
 
 // The job in force: written by its caller before the ticket publishes it.
@@ -109,10 +111,15 @@ static void start_workers(void) {
 }
 
 int dive_pool_start(int threads) {
-    if (threads < 1) threads = 1;
-    worker_count = threads - 1;
-    pthread_once(&started, start_workers);
-    return worker_count + 1;
+    pthread_mutex_lock(&start_lock);
+    if (!started) {
+        started = 1;
+        worker_count = (threads < 1 ? 1 : threads) - 1;
+        start_workers();
+    }
+    const int running = worker_count + 1;
+    pthread_mutex_unlock(&start_lock);
+    return running;
 }
 
 void dive_pool_run(long count, dive_pool_body body, void *context) {

@@ -88,7 +88,6 @@ const char *dive_cpu_path(void);
 /// (tests run every path the machine has).
 const DiveCPUKernels *dive_cpu_kernels_named(const char *name);
 
-
 /// A piece of a split op: `body(context, index)`.
 typedef void (*dive_pool_body)(void *context, long index);
 

@@ -1,6 +1,7 @@
 // Splitting loops across the CPU's cores, on the worker pool of CKernels' worker_pool.c. Small
-// loops run inline: a hand-off costs more than the book's hidden-32 ops take. A minibatch split into shards (`CPUBackend.forEachShard`)
-// runs each shard's ops on one thread, so no op splits inside a shard.
+// loops run inline: a hand-off costs more than the book's hidden-32 ops take. A minibatch split
+// into shards (`CPUBackend.forEachShard`) runs each shard's ops on one thread, so no op splits
+// inside a shard.
 // How work is cut never depends on the thread count where the cut would change a sum's order:
 // a run's numbers are the same for any `DIVE_THREADS`.
 import CKernels
