@@ -152,11 +152,16 @@ extension CPUBackend {
         case .general:
             let d = plan.dims, sa = plan.aStrides, sb = plan.bStrides
             Parallel.forRanges(d[0] * d[1] * d[2], costPerItem: 2 * d[3], family: .elementwise) { range in
+                // The row's index (i0, i1, i2) is divided out once, then stepped like an odometer:
+                // three divisions a row cost more than adding a short row (a bias of 32).
+                let first = range.lowerBound
+                var i0 = first / (d[1] * d[2]), i1 = (first / d[2]) % d[1], i2 = first % d[2]
                 for row in range {
-                    let i0 = row / (d[1] * d[2]), i1 = (row / d[2]) % d[1], i2 = row % d[2]
                     Self.row(
                         a + i0 * sa[0] + i1 * sa[1] + i2 * sa[2], sa[3], b + i0 * sb[0] + i1 * sb[1] + i2 * sb[2], sb[3],
                         c + row * d[3], d[3], K.self)
+                    i2 += 1
+                    if i2 == d[2] { i2 = 0; i1 += 1; if i1 == d[1] { i1 = 0; i0 += 1 } }
                 }
             }
         }
