@@ -36,7 +36,7 @@ let package = Package(
             name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
             providers: [.apt(["libopenmpi-dev"])]),
 
-        // The CPU's vector kernels and packed-operand GEMM, AVX2+FMA or baseline chosen at run time.
+        // The CPU's vector kernels and packed-operand GEMM, AVX-512, AVX2+FMA or baseline chosen at run time.
         .target(name: "CKernels", path: "Sources/CKernels", exclude: ["kernels.inc"]),
 
         // Kernels/*.cl become a generated Swift source at build time.

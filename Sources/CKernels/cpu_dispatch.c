@@ -1,5 +1,5 @@
-// Chooses the CPU path once, at load time: AVX2+FMA where the CPU has both (and DIVE_CPU_PATH is
-// not "baseline"), else the baseline.
+// Chooses the CPU path once, at load time: the widest this CPU runs (AVX-512, else AVX2+FMA, else
+// the baseline), or the one DIVE_CPU_PATH names ("avx2+fma", "baseline") where this CPU runs it.
 #include "CKernels.h"
 #include <stdlib.h>
 #include <string.h>
@@ -7,13 +7,18 @@
 extern const DiveCPUKernels dive_kernels_baseline;
 #if defined(__x86_64__)
 extern const DiveCPUKernels dive_kernels_avx2;
+extern const DiveCPUKernels dive_kernels_avx512;
 #endif
 
 const DiveCPUKernels *dive_cpu_kernels_named(const char *name) {
     if (strcmp(name, "baseline") == 0) return &dive_kernels_baseline;
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    if (strcmp(name, "avx2+fma") == 0 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return &dive_kernels_avx2;
+    int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (strcmp(name, "avx2+fma") == 0 && avx2) return &dive_kernels_avx2;
+    if (strcmp(name, "avx512") == 0 && avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw"))
+        return &dive_kernels_avx512;
 #endif
     return 0;
 }
@@ -22,9 +27,13 @@ static const DiveCPUKernels *chosen = &dive_kernels_baseline;
 static const char *chosen_name = "baseline";
 
 __attribute__((constructor)) static void choose(void) {
+    static const char *const widest_first[] = {"avx512", "avx2+fma", "baseline"};
     const char *forced = getenv("DIVE_CPU_PATH");
-    if (forced && strcmp(forced, "baseline") == 0) return;
-    if (dive_cpu_kernels_named("avx2+fma")) { chosen = dive_cpu_kernels_named("avx2+fma"); chosen_name = "avx2+fma"; }
+    int first = 0;
+    for (int i = 0; forced && i < 3; i++) if (strcmp(forced, widest_first[i]) == 0) first = i;
+    for (int i = first; i < 3; i++) {
+        if (dive_cpu_kernels_named(widest_first[i])) { chosen = dive_cpu_kernels_named(widest_first[i]); chosen_name = widest_first[i]; return; }
+    }
 }
 
 const DiveCPUKernels *dive_cpu_kernels(void) { return chosen; }

@@ -105,9 +105,11 @@ VECTOR_TARGET static void gemm_vectorised(long m, long n, long k, const float *a
     }
 }
 
-/// The AVX2 tiles run where kernels.inc runs its AVX2+FMA path (cpu_dispatch.c chose it).
-extern const DiveCPUKernels dive_kernels_avx2;
-int dive_gemm_packed_is_vectorised(void) { return dive_cpu_kernels() == &dive_kernels_avx2; }
+/// The AVX2 tiles run where kernels.inc runs its AVX2+FMA or AVX-512 path (cpu_dispatch.c chose it).
+extern const DiveCPUKernels dive_kernels_avx2, dive_kernels_avx512;
+int dive_gemm_packed_is_vectorised(void) {
+    return dive_cpu_kernels() == &dive_kernels_avx2 || dive_cpu_kernels() == &dive_kernels_avx512;
+}
 #else
 int dive_gemm_packed_is_vectorised(void) { return 0; }
 #endif

@@ -1,13 +1,15 @@
-// CKernels' vector kernels on every CPU path this machine runs (AVX2+FMA, and the baseline that
-// any x86-64 or arm64 runs), against double references: exp, log, tanh and sigmoid over a sweep
-// of float bit patterns within their ulp bounds, special values, and the softmax and LayerNorm
-// rows against plain double loops. The dispatcher must pick AVX2+FMA where /proc/cpuinfo has both.
+// CKernels' vector kernels on every CPU path this machine runs (AVX-512, AVX2+FMA, and the baseline
+// that any x86-64 or arm64 runs), against double references: exp, log, tanh and sigmoid over a
+// sweep of float bit patterns within their ulp bounds, special values, the softmax and LayerNorm
+// rows and the narrow GEMM against plain double loops, and dropout's mask against CounterRNG bit
+// for bit. The dispatcher must pick the widest path /proc/cpuinfo allows.
 import CKernels
+import Dive
 import Foundation
 import Testing
 
 @Suite("CPUPaths") struct CPUPathTests {
-    static let paths: [String] = ["avx2+fma", "baseline"].filter { (name: String) in dive_cpu_kernels_named(name) != nil }
+    static let paths: [String] = ["avx512", "avx2+fma", "baseline"].filter { (name: String) in dive_cpu_kernels_named(name) != nil }
 
     /// Every 4099th float bit pattern (about a million floats of both signs and every exponent).
     static let sweep: [Float] = stride(from: UInt64(0), to: 1 << 32, by: 4099).map { Float(bitPattern: UInt32($0)) }.filter(\.isFinite)
@@ -92,15 +94,79 @@ import Testing
         }
     }
 
+    /// y = x / (1 - p) where CounterRNG's uniform for element offset + i is at least p, else 0:
+    /// the test on floats, apart from the kernel's test on 24-bit integers.
+    @Test(arguments: paths) func dropoutMatchesTheCounterRNG(_ path: String) throws {
+        let k = try #require(dive_cpu_kernels_named(path)).pointee
+        var rng = TestRNG(11)
+        for (n, p, seed, offset) in [
+            (1, Float(0.5), UInt64(3), UInt64(0)), (7, 0.1, 42, 5), (8, 0.3, 7, 1 << 40), (9, 0.9, 1, 17),
+            (100, 0.5, .max, 3), (1001, 0.2, 12345, 999)
+        ] {
+            let x = rng.array(n).map(Float.init)
+            let golden: UInt64 = 0x9E37_79B9_7F4A_7C15
+            let z = CounterRNG.mix(seed) &+ (offset &+ 1) &* golden
+            let threshold = UInt64((Double(p) * 0x1p24).rounded(.up)), scale = 1 / (1 - p)
+            var y = [Float](repeating: .nan, count: n), inPlace = x
+            k.dropout(x, &y, n, z, threshold, scale)
+            inPlace.withUnsafeMutableBufferPointer { k.dropout($0.baseAddress, $0.baseAddress, n, z, threshold, scale) }
+            var wrong = 0, dropped = 0
+            for i in 0..<n {
+                let expected = CounterRNG.uniform(seed: seed, counter: offset + UInt64(i)) >= p ? x[i] * scale : 0
+                if y[i].bitPattern != expected.bitPattern || inPlace[i].bitPattern != expected.bitPattern { wrong += 1 }
+                if expected == 0 { dropped += 1 }
+            }
+            #expect(wrong == 0, "\(path) dropout n \(n) p \(p): \(wrong) elements differ")
+            if n >= 100 { #expect(abs(Double(dropped) / Double(n) - Double(p)) < 0.1, "\(path) dropped \(dropped) of \(n)") }
+        }
+    }
+
+    /// C = alpha · op(A) op(B) for every transpose pair and the edges of n (1, 8, 9, 16) and k (1, 256),
+    /// against double loops; columns of C past n and rows past ldc's stride stay untouched.
+    @Test(arguments: paths) func narrowGemmMatchesDoubleLoops(_ path: String) throws {
+        let k = try #require(dive_cpu_kernels_named(path)).pointee
+        var rng = TestRNG(13)
+        for (m, n, depth) in [(1, 1, 1), (10, 10, 8), (7, 8, 33), (3, 9, 256), (12, 16, 5), (5, 16, 256)] {
+            for transA in [false, true] {
+                for transB in [false, true] {
+                    let lda = (transA ? m : depth) + 2, ldb = (transB ? depth : n) + 3, ldc = n + 1
+                    let a = rng.array((transA ? depth : m) * lda).map(Float.init), b = rng.array((transB ? n : depth) * ldb).map(Float.init)
+                    var c = [Float](repeating: 7, count: m * ldc)
+                    k.narrow_gemm(transA ? 1 : 0, transB ? 1 : 0, m, n, depth, 0.5, a, lda, b, ldb, &c, ldc)
+                    var worst = 0.0, untouched = true
+                    for i in 0..<m {
+                        for j in 0..<n {
+                            var sum = 0.0
+                            for x in 0..<depth {
+                                sum += Double(transA ? a[x * lda + i] : a[i * lda + x]) * Double(transB ? b[j * ldb + x] : b[x * ldb + j])
+                            }
+                            worst = max(worst, abs(Double(c[i * ldc + j]) - 0.5 * sum))
+                        }
+                        untouched = untouched && c[i * ldc + n] == 7
+                    }
+                    #expect(worst <= 1e-6 * Double(depth), "\(path) (\(m), \(n), \(depth)) transA \(transA) transB \(transB): \(worst)")
+                    #expect(untouched, "\(path) (\(m), \(n), \(depth)) wrote past n")
+                }
+            }
+        }
+    }
+
     @Test func dispatchPicksTheWidestPathThisCPUHas() throws {
         guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
             let flags = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
         else { return }
         let has = Set(flags.split(separator: " ").map(String.init))
-        let expected =
-            has.contains("avx2") && has.contains("fma") && ProcessInfo.processInfo.environment["DIVE_CPU_PATH"] != "baseline"
-            ? "avx2+fma" : "baseline"
+        let avx2 = has.contains("avx2") && has.contains("fma")
+        let avx512 = avx2 && ["avx512f", "avx512dq", "avx512vl", "avx512bw"].allSatisfy(has.contains)
+        let widest = avx512 ? "avx512" : avx2 ? "avx2+fma" : "baseline"
+        let expected: String
+        switch ProcessInfo.processInfo.environment["DIVE_CPU_PATH"] {
+        case "baseline": expected = "baseline"
+        case "avx2+fma": expected = avx2 ? "avx2+fma" : "baseline"
+        default: expected = widest
+        }
         #expect(String(cString: dive_cpu_path()) == expected)
-        #expect((dive_cpu_kernels_named("avx2+fma") != nil) == (has.contains("avx2") && has.contains("fma")))
+        #expect((dive_cpu_kernels_named("avx2+fma") != nil) == avx2)
+        #expect((dive_cpu_kernels_named("avx512") != nil) == avx512)
     }
 }

@@ -41,6 +41,18 @@ typedef struct {
     /// m = β1 m + (1-β1) g'; v = β2 v + (1-β2) g'²; p = p·decay - step·m / (√v / c2root + eps).
     void (*adam_update)(float *p, const float *g, float *m, float *v, long n, float gscale, float l2, float beta1,
                         float beta2, float decay, float step, float c2root, float eps);
+    /// Dropout's counter-based mask, scaled: y[i] = x[i]·scale where k_i ≥ threshold, else 0, with
+    /// k_i = SplitMix64's mix(z + i·0x9E3779B97F4A7C15) >> 40 (24 random bits; z as CounterRNG
+    /// steps it for element 0).
+    void (*dropout)(const float *x, float *y, long n, unsigned long long z, unsigned long long threshold,
+                    float scale);
+
+    /// C (m, n) = alpha · op(A) (m, k) · op(B) (k, n), row-major, for n ≤ 16 and k ≤ 256 (small
+    /// products such as an attention head's): x summed in order with FMAs, so a row of C depends
+    /// on nothing but its row of op(A) and op(B). op(A) = Aᵀ where trans_a is 1 (A stored (k, m)),
+    /// op(B) = Bᵀ where trans_b is 1 (B stored (n, k)).
+    void (*narrow_gemm)(int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,
+                        const float *b, long ldb, float *c, long ldc);
 
     /// Σ exp(x[i] - max) over a row, with the row's maximum (NaN skipped) in *max; each term also
     /// goes to y unless y is NULL. The cross-entropy's log-sum-exp is *max + log(Σ).
@@ -77,14 +89,15 @@ typedef struct {
                           const float *dOut, const float *dh, float *dc, float *dG, float *dG2, float *dG3);
 } DiveCPUKernels;
 
-/// The kernels of the best path this CPU runs: AVX2+FMA on x86-64 CPUs that have them, else the
-/// architecture's baseline (SSE2 on x86-64, NEON on arm64). DIVE_CPU_PATH=baseline forces the latter.
+/// The kernels of the widest path this CPU runs: AVX-512 (F, DQ, VL, BW) with AVX2+FMA, else
+/// AVX2+FMA, on x86-64 CPUs that have them, else the architecture's baseline (SSE2 on x86-64, NEON
+/// on arm64). DIVE_CPU_PATH=avx2+fma or baseline chooses a narrower one.
 const DiveCPUKernels *dive_cpu_kernels(void);
 
-/// The path dive_cpu_kernels chose: "avx2+fma" or "baseline".
+/// The path dive_cpu_kernels chose: "avx512", "avx2+fma" or "baseline".
 const char *dive_cpu_path(void);
 
-/// A path's kernels by name ("avx2+fma", "baseline"), or NULL where this CPU cannot run them
+/// A path's kernels by name ("avx512", "avx2+fma", "baseline"), or NULL where this CPU cannot run them
 /// (tests run every path the machine has).
 const DiveCPUKernels *dive_cpu_kernels_named(const char *name);
 

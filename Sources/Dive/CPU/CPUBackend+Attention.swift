@@ -1,9 +1,10 @@
-// CPU fused attention: for each batch item, scores = scale·Q Kᵀ by BLAS, the book's masked
-// softmax in place, then P V by BLAS (P dropped out into a scratch copy first, when training), all
-// while the item is in cache. The backward follows the same per-item plan.
+// CPU fused attention: for each batch item, scores = scale·Q Kᵀ, the book's masked softmax in
+// place, then P V (P dropped out into a scratch copy first, when training), all while the item is
+// in cache. The backward follows the same per-item plan. The products are a head's, a few hundred
+// multiply-adds each: CKernels' narrow GEMM takes them (`smallGemm`), BLAS only wider ones.
 
 extension CPUBackend {
-    /// Attention per batch item: scale·Q Kᵀ by BLAS, masked softmax in place, then (dropped-out) P times V.
+    /// Attention per batch item: scale·Q Kᵀ, masked softmax in place, then (dropped-out) P times V.
     public func attention(
         q: Tensor, k: Tensor, v: Tensor, validLens: Tensor?, scale: Float, dropout: DropoutMask?,
         into out: Tensor, weights: Tensor, dims d: AttentionDims
@@ -34,10 +35,10 @@ extension CPUBackend {
         let ldo = max(1, d.heads * d.valueDepth), plainOut = AttentionColumns(offset: 0, stride: ldo)
         for b in 0..<d.batch {
             let p = pp + b * d.queries * d.keys
-            T.blasGemm(
+            T.smallGemm(
                 transA: false, transB: true, m: d.queries, n: d.keys, k: d.depth, alpha: scale,
                 a: qp + d.row(b, 0, steps: d.queries, width: d.depth, d.query), lda: ldq,
-                b: kp + d.row(b, 0, steps: d.keys, width: d.depth, d.key), ldb: ldk, beta: 0, c: p, ldc: max(1, d.keys))
+                b: kp + d.row(b, 0, steps: d.keys, width: d.depth, d.key), ldb: ldk, c: p, ldc: max(1, d.keys))
             for i in 0..<d.queries {
                 let row = p + i * d.keys
                 let valid = lens.map { Int($0[((b / d.heads) * d.queries + i) / repeatCount]) } ?? d.keys
@@ -56,14 +57,14 @@ extension CPUBackend {
             if let dropout, let dropped {
                 dropoutLoop(p, dropped, block, dropout.p, dropout.seed, dropout.offset + UInt64(b * block))
             }
-            T.blasGemm(
+            T.smallGemm(
                 transA: false, transB: false, m: d.queries, n: d.valueDepth, k: d.keys, alpha: 1,
                 a: dropped ?? p, lda: max(1, d.keys), b: vp + d.row(b, 0, steps: d.keys, width: d.valueDepth, d.value),
-                ldb: ldv, beta: 0, c: op + d.row(b, 0, steps: d.queries, width: d.valueDepth, plainOut), ldc: ldo)
+                ldb: ldv, c: op + d.row(b, 0, steps: d.queries, width: d.valueDepth, plainOut), ldc: ldo)
         }
     }
 
-    /// The attention backward per batch item by BLAS: dV, then dP, dS (0 where masked), dQ and dK.
+    /// The attention backward per batch item: dV, then dP, dS (0 where masked), dQ and dK.
     public func attentionBackward(
         q: Tensor, k: Tensor, v: Tensor, validLens: Tensor?, weights: Tensor, gradOutput dOut: Tensor,
         scale: Float, dropout: DropoutMask?, into dq: Tensor, dk: Tensor, dv: Tensor,
@@ -102,12 +103,12 @@ extension CPUBackend {
             let qb = qp + qAt, kb = kp + kAt
             let offset = dropout.map { $0.offset + UInt64(b * tq * tk) } ?? 0
             if let dropout, let dropped { dropoutLoop(p, dropped, tq * tk, dropout.p, dropout.seed, offset) }
-            T.blasGemm(
+            T.smallGemm(
                 transA: true, transB: false, m: tk, n: d.valueDepth, k: tq, alpha: 1, a: dropped ?? p, lda: max(1, tk),
-                b: g, ldb: ldo, beta: 0, c: dvp + vAt, ldc: ldv)
-            T.blasGemm(
+                b: g, ldb: ldo, c: dvp + vAt, ldc: ldv)
+            T.smallGemm(
                 transA: false, transB: true, m: tq, n: tk, k: d.valueDepth, alpha: 1, a: g, lda: ldo,
-                b: vp + vAt, ldb: ldv, beta: 0, c: ds, ldc: max(1, tk))
+                b: vp + vAt, ldb: ldv, c: ds, ldc: max(1, tk))
             if let dropout { dropoutLoop(ds, ds, tq * tk, dropout.p, dropout.seed, offset) }
             for i in 0..<tq {
                 let pr = p + i * tk, dr = ds + i * tk
@@ -116,12 +117,12 @@ extension CPUBackend {
                 let valid = lens.map { min(max(Int($0[((b / d.heads) * tq + i) / repeatCount]), 0), tk) } ?? tk
                 for j in 0..<tk { dr[j] = j < valid ? scale * pr[j] * (dr[j] - dot) : 0 }
             }
-            T.blasGemm(
+            T.smallGemm(
                 transA: false, transB: false, m: tq, n: d.depth, k: tk, alpha: 1, a: ds, lda: max(1, tk),
-                b: kb, ldb: ldk, beta: 0, c: dqp + qAt, ldc: ldq)
-            T.blasGemm(
+                b: kb, ldb: ldk, c: dqp + qAt, ldc: ldq)
+            T.smallGemm(
                 transA: true, transB: false, m: tk, n: d.depth, k: tq, alpha: 1, a: ds, lda: max(1, tk),
-                b: qb, ldb: ldq, beta: 0, c: dkp + kAt, ldc: ldk)
+                b: qb, ldb: ldq, c: dkp + kAt, ldc: ldk)
         }
     }
 }

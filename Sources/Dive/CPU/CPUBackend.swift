@@ -27,7 +27,7 @@ public final class CPUBackend: Backend, Sendable {
         return String(cString: config).trimmingCharacters(in: .whitespaces)
     }
 
-    /// The path of the vector kernels this CPU runs: "avx2+fma" or "baseline" (`DIVE_CPU_PATH=baseline` forces it).
+    /// The path of the vector kernels this CPU runs: "avx512", "avx2+fma" or "baseline" (`DIVE_CPU_PATH` chooses a narrower one).
     public var kernelPath: String { CPUKernels.path }
 
     /// Threads OpenBLAS would use on its own (its start-up setting); Dive runs it on one thread

@@ -29,6 +29,28 @@ extension CPUFloat {
     }
 }
 
+extension CPUFloat {
+    /// C = alpha · op(A) op(B), for an attention head's small products: CKernels' narrow GEMM where
+    /// it applies (Float, n ≤ 16, k ≤ 256; a call to OpenBLAS costs more than such a product), BLAS
+    /// otherwise.
+    static func smallGemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
+        a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
+        c: UnsafeMutablePointer<Self>, ldc: Int
+    ) {
+        guard Self.self == Float.self, n <= 16, k <= 256 else {
+            blasGemm(
+                transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                beta: 0, c: c, ldc: ldc)
+            return
+        }
+        func float(_ p: UnsafePointer<Self>) -> UnsafePointer<Float> { UnsafeRawPointer(p).assumingMemoryBound(to: Float.self) }
+        CPUKernels.table.narrow_gemm(
+            transA ? 1 : 0, transB ? 1 : 0, m, n, k, Float(alpha), float(a), lda, float(b), ldb,
+            UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), ldc)
+    }
+}
+
 extension Float: CPUFloat {
     static var cblasGemm: CBLASGemm<Float> { cblas_sgemm }
 }
