@@ -11,9 +11,9 @@ import Testing
 enum CountOpenCL {
     static let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("CountOpenCL/count_opencl.c")
 
-    /// The preloadable counter (built once per test process).
+    /// The preloadable counter (built once per test process, in a folder removed when it exits).
     static let library: Result<URL, Error> = Result {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("dive-count-opencl-\(getpid()).so")
+        let out = try CLI.folder().appendingPathComponent("count_opencl.so")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: try #require(StandInCUDA.compiler))
         p.arguments = ["-shared", "-fPIC", "-O1", "-o", out.path, source.path, "-ldl"]
