@@ -1,7 +1,7 @@
 // CPU fused attention: for each batch item, scores = scale·Q Kᵀ, the book's masked softmax in
 // place, then P V (P dropped out into a scratch copy first, when training), all while the item is
 // in cache. The backward follows the same per-item plan. The products are a head's, a few hundred
-// multiply-adds each: CKernels' narrow GEMM takes them (`smallGemm`), BLAS only wider ones.
+// multiply-adds each: CKernels' narrow GEMM takes them (`narrowGemm`), BLAS only wider ones.
 
 extension CPUBackend {
     /// Attention per batch item: scale·Q Kᵀ, masked softmax in place, then (dropped-out) P times V.
@@ -35,7 +35,7 @@ extension CPUBackend {
         let ldo = max(1, d.heads * d.valueDepth), plainOut = AttentionColumns(offset: 0, stride: ldo)
         for b in 0..<d.batch {
             let p = pp + b * d.queries * d.keys
-            T.smallGemm(
+            T.narrowGemm(
                 transA: false, transB: true, m: d.queries, n: d.keys, k: d.depth, alpha: scale,
                 a: qp + d.row(b, 0, steps: d.queries, width: d.depth, d.query), lda: ldq,
                 b: kp + d.row(b, 0, steps: d.keys, width: d.depth, d.key), ldb: ldk, c: p, ldc: max(1, d.keys))
@@ -57,7 +57,7 @@ extension CPUBackend {
             if let dropout, let dropped {
                 dropoutLoop(p, dropped, block, dropout.p, dropout.seed, dropout.offset + UInt64(b * block))
             }
-            T.smallGemm(
+            T.narrowGemm(
                 transA: false, transB: false, m: d.queries, n: d.valueDepth, k: d.keys, alpha: 1,
                 a: dropped ?? p, lda: max(1, d.keys), b: vp + d.row(b, 0, steps: d.keys, width: d.valueDepth, d.value),
                 ldb: ldv, c: op + d.row(b, 0, steps: d.queries, width: d.valueDepth, plainOut), ldc: ldo)
@@ -103,10 +103,10 @@ extension CPUBackend {
             let qb = qp + qAt, kb = kp + kAt
             let offset = dropout.map { $0.offset + UInt64(b * tq * tk) } ?? 0
             if let dropout, let dropped { dropoutLoop(p, dropped, tq * tk, dropout.p, dropout.seed, offset) }
-            T.smallGemm(
+            T.narrowGemm(
                 transA: true, transB: false, m: tk, n: d.valueDepth, k: tq, alpha: 1, a: dropped ?? p, lda: max(1, tk),
                 b: g, ldb: ldo, c: dvp + vAt, ldc: ldv)
-            T.smallGemm(
+            T.narrowGemm(
                 transA: false, transB: true, m: tq, n: tk, k: d.valueDepth, alpha: 1, a: g, lda: ldo,
                 b: vp + vAt, ldb: ldv, c: ds, ldc: max(1, tk))
             if let dropout { dropoutLoop(ds, ds, tq * tk, dropout.p, dropout.seed, offset) }
@@ -117,10 +117,10 @@ extension CPUBackend {
                 let valid = lens.map { min(max(Int($0[((b / d.heads) * tq + i) / repeatCount]), 0), tk) } ?? tk
                 for j in 0..<tk { dr[j] = j < valid ? scale * pr[j] * (dr[j] - dot) : 0 }
             }
-            T.smallGemm(
+            T.narrowGemm(
                 transA: false, transB: false, m: tq, n: d.depth, k: tk, alpha: 1, a: ds, lda: max(1, tk),
                 b: kb, ldb: ldk, c: dqp + qAt, ldc: ldq)
-            T.smallGemm(
+            T.narrowGemm(
                 transA: true, transB: false, m: tk, n: d.depth, k: tq, alpha: 1, a: ds, lda: max(1, tk),
                 b: qb, ldb: ldq, c: dkp + kAt, ldc: ldk)
         }

@@ -33,7 +33,7 @@ extension CPUFloat {
     /// C = alpha · op(A) op(B), for an attention head's small products: CKernels' narrow GEMM where
     /// it applies (Float, n ≤ 16, k ≤ 256; a call to OpenBLAS costs more than such a product), BLAS
     /// otherwise.
-    static func smallGemm(
+    static func narrowGemm(
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
         a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
         c: UnsafeMutablePointer<Self>, ldc: Int
