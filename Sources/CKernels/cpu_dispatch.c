@@ -28,11 +28,13 @@ static const char *chosen_name = "baseline";
 
 __attribute__((constructor)) static void choose(void) {
     static const char *const widest_first[] = {"avx512", "avx2+fma", "baseline"};
+    const int count = sizeof widest_first / sizeof *widest_first;
     const char *forced = getenv("DIVE_CPU_PATH");
     int first = 0;
-    for (int i = 0; forced && i < 3; i++) if (strcmp(forced, widest_first[i]) == 0) first = i;
-    for (int i = first; i < 3; i++) {
-        if (dive_cpu_kernels_named(widest_first[i])) { chosen = dive_cpu_kernels_named(widest_first[i]); chosen_name = widest_first[i]; return; }
+    for (int i = 0; forced && i < count; i++) if (strcmp(forced, widest_first[i]) == 0) first = i;
+    for (int i = first; i < count; i++) {
+        const DiveCPUKernels *kernels = dive_cpu_kernels_named(widest_first[i]);
+        if (kernels) { chosen = kernels; chosen_name = widest_first[i]; return; }
     }
 }
 
